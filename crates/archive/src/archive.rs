@@ -1,0 +1,304 @@
+//! Reading an archive of either form (spec/archive-format.md §6, read order).
+//!
+//! [`Archive::open`] reads `orgpack-layout` (rejecting unknown major versions), then `index.json`.
+//! Snapshots are read on demand and checked against their names; blobs are decoded and re-hashed
+//! on every read, so corrupt content is never returned as good.
+
+use std::io::{self, Read};
+use std::path::Path;
+
+use crate::blob;
+use crate::chunk::ChunkList;
+use crate::digest::{Digest, Hasher};
+use crate::error::{Error, Result};
+use crate::index::Index;
+use crate::layout::{FORMAT_MAJOR, FORMAT_NAME, Key, Layout, major_version};
+use crate::manifest::{Descriptor, Snapshot};
+use crate::store::dir::DirStore;
+use crate::store::zip_read::ZipStore;
+use crate::store::{Form, Store};
+
+/// An archive opened for reading: a repository directory or a single-file archive.
+pub struct Archive {
+    store: Box<dyn Store>,
+    layout: Layout,
+    index: Index,
+}
+
+impl std::fmt::Debug for Archive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Archive").field("location", &self.location()).finish_non_exhaustive()
+    }
+}
+
+impl Archive {
+    /// Open the archive at `path`, a repository directory or a `.orgpack` file.
+    ///
+    /// # Errors
+    /// [`Error::ArchiveNotFound`], [`Error::NotAnArchive`], [`Error::UnsupportedVersion`], and
+    /// [`Error::Corrupt`] when the layout or index is damaged.
+    pub fn open(path: &Path) -> Result<Self> {
+        let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => Error::ArchiveNotFound { path: path.to_owned() },
+            _ => Error::io("opening", path, e),
+        })?;
+        let store: Box<dyn Store> = if meta.is_dir() {
+            if !path.join(crate::layout::LAYOUT_FILE).is_file() {
+                return Err(Error::NotAnArchive {
+                    path: path.to_owned(),
+                    reason: "the directory has no `orgpack-layout` file".into(),
+                });
+            }
+            Box::new(DirStore::new(path))
+        } else {
+            Box::new(ZipStore::open(path)?)
+        };
+        Self::from_store(store)
+    }
+
+    /// Open an archive from any store.
+    ///
+    /// # Errors
+    /// As [`Archive::open`].
+    pub fn from_store(store: Box<dyn Store>) -> Result<Self> {
+        let path = store.location().to_owned();
+        let layout_bytes = store.get(&Key::Layout).map_err(|e| match e {
+            Error::Missing { .. } => Error::NotAnArchive { path: path.clone(), reason: "it has no `orgpack-layout` entry".into() },
+            other => other,
+        })?;
+        let layout = read_layout(&path, &layout_bytes)?;
+        let index_bytes = store.get(&Key::Index).map_err(|e| match e {
+            Error::Missing { .. } => Error::corrupt(
+                format!("archive `{}`", path.display()),
+                "`index.json` is missing (for a single-file archive: it was not finished)",
+            ),
+            other => other,
+        })?;
+        let index: Index = serde_json::from_slice(&index_bytes)
+            .map_err(|e| Error::corrupt(format!("archive `{}`", path.display()), format!("`index.json` is not a valid index: {e}")))?;
+        check_version(&path, &index.format_version)?;
+        Ok(Self { store, layout, index })
+    }
+
+    /// The layout document.
+    #[must_use]
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The committed snapshots.
+    #[must_use]
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// The underlying store.
+    #[must_use]
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// Where the archive is.
+    #[must_use]
+    pub fn location(&self) -> &Path {
+        self.store.location()
+    }
+
+    /// Which form the archive has.
+    #[must_use]
+    pub fn form(&self) -> Form {
+        self.store.form()
+    }
+
+    /// Resolve `latest`, a full `sha256:` id, or a hex prefix of at least 4 digits to a snapshot id.
+    ///
+    /// # Errors
+    /// [`Error::SnapshotNotFound`] or [`Error::AmbiguousSnapshot`].
+    pub fn resolve(&self, spec: &str) -> Result<Digest> {
+        let archive = self.location().display().to_string();
+        let not_found = || Error::SnapshotNotFound { id: spec.to_owned(), archive: archive.clone() };
+        if spec == "latest" {
+            return self.index.snapshots.last().map(|e| e.id).ok_or_else(not_found);
+        }
+        let prefix = spec.strip_prefix("sha256:").unwrap_or(spec).to_ascii_lowercase();
+        if prefix.len() < 4 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(not_found());
+        }
+        let matches: Vec<Digest> =
+            self.index.snapshots.iter().map(|e| e.id).filter(|id| id.hex().starts_with(&prefix)).collect();
+        match matches.as_slice() {
+            [] => Err(not_found()),
+            [one] => Ok(*one),
+            many => Err(Error::AmbiguousSnapshot {
+                id: spec.to_owned(),
+                archive,
+                matches: many.iter().map(Digest::short).collect::<Vec<_>>().join(", "),
+            }),
+        }
+    }
+
+    /// Read and check a snapshot manifest.
+    ///
+    /// # Errors
+    /// [`Error::Missing`], [`Error::Corrupt`] (wrong hash, invalid JSON, broken invariants) or
+    /// [`Error::UnsupportedVersion`].
+    pub fn snapshot(&self, id: &Digest) -> Result<Snapshot> {
+        Ok(self.snapshot_with_bytes(id)?.0)
+    }
+
+    /// Read a snapshot manifest and return it with its exact bytes.
+    ///
+    /// # Errors
+    /// As [`Archive::snapshot`].
+    pub fn snapshot_with_bytes(&self, id: &Digest) -> Result<(Snapshot, Vec<u8>)> {
+        let at = format!("snapshot `{}`", id.short());
+        let bytes = self.store.get(&Key::Snapshot(*id)).map_err(|e| e.within(&at))?;
+        let actual = Digest::of(&bytes);
+        if &actual != id {
+            return Err(Error::corrupt(at, format!("manifest hashes to `{}`, not to its name", actual.short())));
+        }
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| Error::corrupt(&at, format!("manifest is not JSON: {e}")))?;
+        if let Some(v) = value.get("formatVersion").and_then(serde_json::Value::as_str) {
+            check_version(self.location(), v)?;
+        }
+        let snapshot: Snapshot =
+            serde_json::from_value(value).map_err(|e| Error::corrupt(&at, format!("manifest is invalid: {e}")))?;
+        let problems = snapshot.problems();
+        if let Some(first) = problems.first() {
+            let more = if problems.len() > 1 { format!(" (and {} more problems)", problems.len() - 1) } else { String::new() };
+            return Err(Error::corrupt(at, format!("{first}{more}")));
+        }
+        Ok((snapshot, bytes))
+    }
+
+    /// Read one blob, decoded and checked against its name.
+    ///
+    /// # Errors
+    /// [`Error::Missing`] or [`Error::Corrupt`].
+    pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
+        let key = Key::Blob(*digest);
+        let stored = self.store.get(&key)?;
+        blob::decode(&stored, digest).map_err(|reason| Error::corrupt(format!("blob `{}`", digest.short()), reason))
+    }
+
+    /// Read and check the chunk list of a chunked descriptor.
+    ///
+    /// # Errors
+    /// [`Error::Missing`] or [`Error::Corrupt`].
+    pub fn chunk_list(&self, descriptor: &Descriptor) -> Result<Option<ChunkList>> {
+        let Some(list_digest) = descriptor.chunks else { return Ok(None) };
+        let bytes = self.read_blob(&list_digest)?;
+        let list: ChunkList = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::corrupt(format!("chunk list `{}`", list_digest.short()), format!("not a chunk list: {e}")))?;
+        list.check(&descriptor.digest, descriptor.size)
+            .map_err(|reason| Error::corrupt(format!("chunk list `{}`", list_digest.short()), reason))?;
+        Ok(Some(list))
+    }
+
+    /// Stream the content a descriptor points at. Every chunk is checked as it is read, and the
+    /// whole content against the descriptor's digest at the end: a reader that reaches EOF without
+    /// an error has returned exactly the content that was backed up.
+    ///
+    /// # Errors
+    /// [`Error::Missing`] or [`Error::Corrupt`] for the chunk list.
+    pub fn open_part(&self, descriptor: &Descriptor) -> Result<PartReader<'_>> {
+        let chunks = match self.chunk_list(descriptor)? {
+            Some(list) => list.chunks.into_iter().map(|c| (c.digest, c.size)).collect(),
+            None => vec![(descriptor.digest, descriptor.size)],
+        };
+        Ok(PartReader { archive: self, expected: *descriptor, chunks, next: 0, buf: Vec::new(), pos: 0, hasher: Hasher::new(), read: 0 })
+    }
+
+    /// Read the whole content a descriptor points at into memory.
+    ///
+    /// # Errors
+    /// As [`Archive::open_part`], and [`Error::Corrupt`] when the content does not match.
+    pub fn read_part(&self, descriptor: &Descriptor) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.open_part(descriptor)?.read_to_end(&mut out).map_err(unwrap_io)?;
+        Ok(out)
+    }
+}
+
+/// Turn an I/O error from [`PartReader`] back into the archive error it carries.
+#[must_use]
+pub fn unwrap_io(e: io::Error) -> Error {
+    match e.downcast::<Error>() {
+        Ok(inner) => inner,
+        Err(e) => Error::Stream { context: "reading archive content".into(), source: e },
+    }
+}
+
+/// A streaming reader of one part's content, checked chunk by chunk and as a whole.
+pub struct PartReader<'a> {
+    archive: &'a Archive,
+    expected: Descriptor,
+    chunks: Vec<(Digest, u64)>,
+    next: usize,
+    buf: Vec<u8>,
+    pos: usize,
+    hasher: Hasher,
+    read: u64,
+}
+
+impl Read for PartReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.buf.len() {
+            if self.next == self.chunks.len() {
+                let hasher = std::mem::take(&mut self.hasher);
+                if self.read != self.expected.size || hasher.finish() != self.expected.digest {
+                    return Err(io::Error::other(Error::corrupt(
+                        format!("content `{}`", self.expected.digest.short()),
+                        "the chunks do not add up to the recorded content",
+                    )));
+                }
+                self.next += 1;
+                return Ok(0);
+            }
+            if self.next > self.chunks.len() {
+                return Ok(0);
+            }
+            let (digest, size) = self.chunks[self.next];
+            let data = self.archive.read_blob(&digest).map_err(io::Error::other)?;
+            if data.len() as u64 != size {
+                return Err(io::Error::other(Error::corrupt(format!("blob `{}`", digest.short()), "size differs from the chunk list")));
+            }
+            self.hasher.update(&data);
+            self.read += size;
+            self.buf = data;
+            self.pos = 0;
+            self.next += 1;
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+fn read_layout(path: &Path, bytes: &[u8]) -> Result<Layout> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| Error::NotAnArchive {
+        path: path.to_owned(),
+        reason: format!("`orgpack-layout` is not JSON ({e})"),
+    })?;
+    if value.get("format").and_then(serde_json::Value::as_str) != Some(FORMAT_NAME) {
+        return Err(Error::NotAnArchive { path: path.to_owned(), reason: "`orgpack-layout` does not say `\"format\": \"orgpack\"`".into() });
+    }
+    let version = value.get("formatVersion").and_then(serde_json::Value::as_str).unwrap_or_default();
+    check_version(path, version)?;
+    let layout: Layout = serde_json::from_value(value)
+        .map_err(|e| Error::corrupt(format!("archive `{}`", path.display()), format!("`orgpack-layout` is invalid: {e}")))?;
+    layout
+        .chunker
+        .validate()
+        .map_err(|reason| Error::corrupt(format!("archive `{}`", path.display()), format!("`orgpack-layout`: {reason}")))?;
+    Ok(layout)
+}
+
+fn check_version(path: &Path, version: &str) -> Result<()> {
+    match major_version(version) {
+        Some(FORMAT_MAJOR) => Ok(()),
+        _ => Err(Error::UnsupportedVersion { path: path.to_owned(), found: version.chars().take(40).collect(), supported: FORMAT_MAJOR }),
+    }
+}

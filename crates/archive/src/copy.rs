@@ -1,0 +1,92 @@
+//! Copying snapshots between archives without recompressing (spec/archive-format.md §6.4).
+//!
+//! Stored blob bytes are identical in both forms, so a copy moves them as they are. Each blob is
+//! decoded and re-hashed on the way (unless disabled), so a damaged source never spreads into the
+//! copy. The manifest is copied byte for byte and keeps its id.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::archive::Archive;
+use crate::blob;
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::layout::Key;
+use crate::parallel::{default_threads, ordered_map};
+use crate::repository::SnapshotWriter;
+
+/// What a copy did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CopyStats {
+    /// Snapshots copied.
+    pub snapshots: u64,
+    /// Blobs copied.
+    pub blobs_copied: u64,
+    /// Blobs the destination had already.
+    pub blobs_present: u64,
+    /// Stored bytes copied.
+    pub bytes_copied: u64,
+}
+
+/// Every blob a snapshot needs: descriptor blobs, chunk lists and their chunks.
+///
+/// # Errors
+/// [`Error::Missing`] or [`Error::Corrupt`] when a chunk list cannot be read.
+pub fn snapshot_blobs(archive: &Archive, snapshot: &crate::manifest::Snapshot) -> Result<BTreeSet<Digest>> {
+    let mut out = BTreeSet::new();
+    for part in snapshot.parts() {
+        let d = part.descriptor;
+        out.insert(d.chunks.unwrap_or(d.digest));
+        if let Some(list) = archive.chunk_list(d).map_err(|e| e.within(&part.to_string()))? {
+            out.extend(list.chunks.iter().map(|c| c.digest));
+        }
+    }
+    Ok(out)
+}
+
+/// Copy the snapshots `ids` of `source` into `dest`, checking every blob unless `check` is false.
+///
+/// # Errors
+/// Errors reading `source` (naming the snapshot and blob) or writing `dest`. Nothing of a
+/// snapshot is committed unless all its blobs were copied.
+pub fn copy_snapshots(source: &Archive, ids: &[Digest], dest: &mut dyn SnapshotWriter, check: bool) -> Result<CopyStats> {
+    let mut stats = CopyStats::default();
+    for id in ids {
+        let at = format!("snapshot `{}`", id.short());
+        let (snapshot, bytes) = source.snapshot_with_bytes(id)?;
+        let blobs = snapshot_blobs(source, &snapshot).map_err(|e| e.within(&at))?;
+        let copied = AtomicU64::new(0);
+        let present = AtomicU64::new(0);
+        let bytes_copied = AtomicU64::new(0);
+        let sink = dest.sink();
+        let threads = default_threads();
+        ordered_map(
+            threads,
+            threads * 4,
+            blobs.iter().map(Ok),
+            |digest| {
+                let key = Key::Blob(*digest);
+                if sink.contains(&key)? {
+                    present.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+                let stored = source.store().get(&key).map_err(|e| e.within(&at))?;
+                if check {
+                    blob::decode(&stored, digest)
+                        .map_err(|reason| Error::corrupt(format!("{at}: blob `{}`", digest.short()), reason))?;
+                }
+                sink.put(&key, &stored)?;
+                copied.fetch_add(1, Ordering::Relaxed);
+                bytes_copied.fetch_add(stored.len() as u64, Ordering::Relaxed);
+                Ok(())
+            },
+            |()| Ok(()),
+        )?;
+        dest.commit_manifest(bytes, &snapshot)?;
+        stats.snapshots += 1;
+        stats.blobs_copied += copied.into_inner();
+        stats.blobs_present += present.into_inner();
+        stats.bytes_copied += bytes_copied.into_inner();
+    }
+    Ok(stats)
+}

@@ -1,0 +1,234 @@
+//! Snapshot manifests: what one backup run captured (spec/archive-format.md §4).
+//!
+//! A manifest is a JSON document stored at `snapshots/<sha256>.json`, named by the digest of its
+//! bytes. It references the content it describes by [`Descriptor`]s; the content itself lives in
+//! blobs. Readers ignore fields they do not know.
+
+mod group;
+mod item;
+mod validate;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::Digest;
+
+pub use group::{Group, GroupMember, User};
+pub use validate::{check_relative_path, is_portal_id};
+pub use item::{
+    Access, Dependency, DependencyKind, Direction, Folder, FoundIn, GroupRef, Item, NamedPart,
+    Obtained, Payload, PayloadField, PayloadKind, PayloadLayer, Relationship, Resource, Sharing,
+};
+
+/// One backup run: where it came from, what was selected, and every item, group and user captured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    /// The format version the manifest was written with (`1.0.0`).
+    pub format_version: String,
+    /// When the backup started, RFC 3339 in UTC (`2026-11-26T02:00:00Z`).
+    pub created: String,
+    /// The program that wrote the snapshot.
+    pub tool: Tool,
+    /// The organization the content came from.
+    pub source: Source,
+    /// What the user asked to back up.
+    pub selection: Selection,
+    /// The snapshot this one was taken incrementally against, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Digest>,
+    /// Free-form labels given by the user.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Every item captured, in a stable order (by id).
+    #[serde(default)]
+    pub items: Vec<Item>,
+    /// Every group that selected items are shared with or that was selected.
+    #[serde(default)]
+    pub groups: Vec<Group>,
+    /// The users who own captured items or groups.
+    #[serde(default)]
+    pub users: Vec<User>,
+    /// Extension data: reverse-DNS keys, string values. Unknown keys are ignored.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A reference to content stored in blobs: the whole content's digest and size, and, for content
+/// cut into chunks, the digest of its chunk list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    /// SHA-256 of the whole uncompressed content. Without `chunks`, also the blob's name.
+    pub digest: Digest,
+    /// Length of the whole uncompressed content, in bytes.
+    pub size: u64,
+    /// The blob holding the chunk list, when the content is stored as several chunks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunks: Option<Digest>,
+}
+
+/// The program that wrote a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Tool {
+    /// `orgpack`, or another writer's name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+}
+
+/// The organization a snapshot was taken from.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Source {
+    /// The portal's base URL (`https://myorg.maps.arcgis.com`, `https://gis.example.com/portal`).
+    pub portal_url: String,
+    /// ArcGIS Online or ArcGIS Enterprise.
+    pub portal_kind: PortalKind,
+    /// The organization id (`portals/self` `id`).
+    pub org_id: String,
+    /// The organization's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_name: Option<String>,
+    /// The user the backup signed in as.
+    pub user: String,
+    /// The portal's REST API version (`currentVersion`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<String>,
+}
+
+/// The kind of portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum PortalKind {
+    /// ArcGIS Online.
+    #[default]
+    Online,
+    /// ArcGIS Enterprise (Portal for ArcGIS).
+    Enterprise,
+}
+
+/// What the user asked to back up. Selections combine: the snapshot holds the union, plus the
+/// dependency closure unless `includeDependencies` is false.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Selection {
+    /// The whole organization.
+    #[serde(default)]
+    pub all: bool,
+    /// Items owned by these users.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<String>,
+    /// Items in these folders (`owner/folder`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub folders: Vec<String>,
+    /// Items shared with these groups (ids), and the groups themselves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// Items matching these portal search queries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queries: Vec<String>,
+    /// These items (ids).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<String>,
+    /// Whether the dependency closure was added.
+    #[serde(default = "yes")]
+    pub include_dependencies: bool,
+    /// How hosted feature services were captured.
+    #[serde(default)]
+    pub export: ExportMode,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// How hosted feature layers are captured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ExportMode {
+    /// Exported to a File Geodatabase.
+    #[default]
+    Fgdb,
+    /// Exported to a shapefile zip.
+    Shapefile,
+    /// Not exported: the service definition and item only.
+    Reference,
+}
+
+impl Snapshot {
+    /// Every descriptor in the snapshot, with a label saying where it is used.
+    #[must_use]
+    pub fn parts(&self) -> Vec<PartRef<'_>> {
+        let mut out = Vec::new();
+        for item in &self.items {
+            item.push_parts(&mut out);
+        }
+        for group in &self.groups {
+            group.push_parts(&mut out);
+        }
+        for user in &self.users {
+            if let Some(d) = &user.user {
+                out.push(PartRef { owner: Owner::User(&user.username), part: "user".into(), descriptor: d });
+            }
+        }
+        out
+    }
+
+    /// The item with this id.
+    #[must_use]
+    pub fn item(&self, id: &str) -> Option<&Item> {
+        self.items.iter().find(|i| i.id == id)
+    }
+
+    /// The sum of the sizes of all distinct content in the snapshot.
+    #[must_use]
+    pub fn total_size(&self) -> u64 {
+        let mut seen = std::collections::HashSet::new();
+        self.parts()
+            .into_iter()
+            .filter(|p| seen.insert(p.descriptor.digest))
+            .map(|p| p.descriptor.size)
+            .sum()
+    }
+}
+
+/// Where a descriptor is used in a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner<'a> {
+    /// An item, by id.
+    Item(&'a str),
+    /// A group, by id.
+    Group(&'a str),
+    /// A user, by name.
+    User(&'a str),
+}
+
+impl std::fmt::Display for Owner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Item(id) => write!(f, "item `{id}`"),
+            Self::Group(id) => write!(f, "group `{id}`"),
+            Self::User(name) => write!(f, "user `{name}`"),
+        }
+    }
+}
+
+/// One descriptor of a snapshot and where it is used.
+#[derive(Debug, Clone)]
+pub struct PartRef<'a> {
+    /// The item, group or user it belongs to.
+    pub owner: Owner<'a>,
+    /// Which part (`item`, `data`, `resource `images/a.png``, `payload `x.zip``, …).
+    pub part: String,
+    /// The content.
+    pub descriptor: &'a Descriptor,
+}
+
+impl std::fmt::Display for PartRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.owner, self.part)
+    }
+}

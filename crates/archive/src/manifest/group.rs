@@ -1,0 +1,69 @@
+//! Groups and users (spec/archive-format.md §4.3).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Access, Descriptor, NamedPart, Owner, PartRef};
+
+/// A portal group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    /// The group id in the source organization.
+    pub id: String,
+    /// The title; restores map groups by id, then by title.
+    pub title: String,
+    /// The owner's username.
+    pub owner: String,
+    /// Who can see the group.
+    pub access: Access,
+    /// The group JSON exactly as the portal returned it (`community/groups/<id>`).
+    pub group: Descriptor,
+    /// The group's thumbnail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<NamedPart>,
+    /// The members, when they could be read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<GroupMember>,
+    /// Extension data.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A member of a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupMember {
+    /// The username.
+    pub username: String,
+    /// `owner`, `admin` or `member`.
+    pub member_type: String,
+}
+
+/// A user who owns captured items or groups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// The username.
+    pub username: String,
+    /// The full name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<String>,
+    /// The role (`org_admin`, `org_publisher`, `org_user` or a custom role id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The user JSON as the portal returned it, credentials never included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<Descriptor>,
+}
+
+impl Group {
+    pub(super) fn push_parts<'a>(&'a self, out: &mut Vec<PartRef<'a>>) {
+        let owner = Owner::Group(&self.id);
+        out.push(PartRef { owner, part: "group".into(), descriptor: &self.group });
+        if let Some(t) = &self.thumbnail {
+            out.push(PartRef { owner, part: "thumbnail".into(), descriptor: &t.content });
+        }
+    }
+}

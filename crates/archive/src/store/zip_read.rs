@@ -1,0 +1,272 @@
+//! Reading the single-file form: a zip of stored entries that mirrors the repository layout.
+//!
+//! The central directory is parsed with the `zip` crate and then checked strictly before any entry
+//! is used: every entry stored (method 0), no duplicate, absolute, `..` or symlink names, local
+//! headers consistent with the central directory, no overlapping entries, every declared size
+//! within the layout's limits and inside the file. After that, entries are read by offset with
+//! positional reads, so any number of threads read one archive at once, and each read is checked
+//! against the entry's CRC-32.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{Form, ListKind, Listed, Store};
+use crate::error::{Error, Result};
+use crate::layout::Key;
+use crate::manifest::check_relative_path;
+
+/// Positional reads from a file or a buffer.
+pub trait ReadAt: Send + Sync {
+    /// Fill `buf` from `offset`.
+    ///
+    /// # Errors
+    /// I/O errors; `UnexpectedEof` past the end.
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+    /// The total length.
+    fn len(&self) -> u64;
+}
+
+impl ReadAt for File {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::FileExt::read_exact_at(self, buf, offset)
+        }
+        #[cfg(windows)]
+        {
+            let mut done = 0;
+            while done < buf.len() {
+                let n = std::os::windows::fs::FileExt::seek_read(self, &mut buf[done..], offset + done as u64)?;
+                if n == 0 {
+                    return Err(io::ErrorKind::UnexpectedEof.into());
+                }
+                done += n;
+            }
+            Ok(())
+        }
+    }
+
+    fn len(&self) -> u64 {
+        self.metadata().map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+impl ReadAt for Vec<u8> {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        let start = usize::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::UnexpectedEof))?;
+        let src = start
+            .checked_add(buf.len())
+            .and_then(|end| self.get(start..end))
+            .ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+
+    fn len(&self) -> u64 {
+        self.len() as u64
+    }
+}
+
+/// A `Read + Seek` view of a [`ReadAt`], for the zip crate's central-directory parser.
+struct Cursor {
+    src: Arc<dyn ReadAt>,
+    pos: u64,
+}
+
+impl Read for Cursor {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let remaining = self.src.len().saturating_sub(self.pos);
+        #[allow(clippy::cast_possible_truncation)]
+        let n = (buf.len() as u64).min(remaining) as usize;
+        self.src.read_exact_at(&mut buf[..n], self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for Cursor {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let new = match pos {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.src.len().checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = new.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before start"))?;
+        Ok(self.pos)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    data_start: u64,
+    size: u64,
+    crc32: u32,
+}
+
+/// A single-file archive opened for reading.
+pub struct ZipStore {
+    path: PathBuf,
+    src: Arc<dyn ReadAt>,
+    entries: HashMap<Key, Entry>,
+    unknown: Vec<String>,
+}
+
+impl std::fmt::Debug for ZipStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZipStore").field("path", &self.path).field("entries", &self.entries.len()).finish()
+    }
+}
+
+impl ZipStore {
+    /// Open and check the zip at `path`.
+    ///
+    /// # Errors
+    /// [`Error::ArchiveNotFound`], [`Error::NotAnArchive`] for files that are not zips, and
+    /// [`Error::Corrupt`] for zips that break the rules above.
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = File::open(path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => Error::ArchiveNotFound { path: path.to_owned() },
+            _ => Error::io("opening", path, e),
+        })?;
+        Self::from_source(path.to_owned(), Arc::new(file))
+    }
+
+    /// Check and open a zip held by any [`ReadAt`]; `path` is used in messages only.
+    ///
+    /// # Errors
+    /// As [`ZipStore::open`].
+    pub fn from_source(path: PathBuf, src: Arc<dyn ReadAt>) -> Result<Self> {
+        let file_len = src.len();
+        let not_archive = |reason: String| Error::NotAnArchive { path: path.clone(), reason };
+        let corrupt = |reason: String| Error::corrupt(format!("archive `{}`", path.display()), reason);
+        let mut zip = zip::ZipArchive::new(Cursor { src: Arc::clone(&src), pos: 0 })
+            .map_err(|e| not_archive(format!("not a readable zip ({e}); a truncated archive has lost its central directory")))?;
+        if zip.has_duplicate_names() {
+            return Err(corrupt("the zip holds two entries with the same name".into()));
+        }
+        zip.validate_header_consistency()
+            .map_err(|e| corrupt(format!("local headers disagree with the central directory ({e})")))?;
+        let mut entries = HashMap::new();
+        let mut unknown = Vec::new();
+        let mut spans: Vec<(u64, u64, String)> = Vec::new();
+        for i in 0..zip.len() {
+            let file = zip.by_index_raw(i).map_err(|e| corrupt(format!("entry {i} is unreadable ({e})")))?;
+            let name = String::from_utf8(file.name_raw().to_vec())
+                .map_err(|_| corrupt(format!("entry {i} has a name that is not UTF-8")))?;
+            let shown: String = name.chars().take(120).collect();
+            let trimmed = name.strip_suffix('/').unwrap_or(&name);
+            if let Err(why) = check_relative_path(trimmed) {
+                return Err(corrupt(format!("entry `{shown}` {why}: it would escape the archive")));
+            }
+            if file.is_symlink() {
+                return Err(corrupt(format!("entry `{shown}` is a symbolic link")));
+            }
+            if file.is_dir() {
+                continue;
+            }
+            if file.compression() != zip::CompressionMethod::Stored {
+                return Err(corrupt(format!(
+                    "entry `{shown}` is compressed ({}); orgpack archives store every entry (method 0)",
+                    file.compression()
+                )));
+            }
+            let size = file.size();
+            if file.compressed_size() != size {
+                return Err(corrupt(format!(
+                    "entry `{shown}` declares {size} bytes but occupies {}",
+                    file.compressed_size()
+                )));
+            }
+            let data_start = file
+                .data_start()
+                .ok_or_else(|| corrupt(format!("entry `{shown}` has no data offset")))?;
+            if data_start.checked_add(size).is_none_or(|end| end > file_len) {
+                return Err(corrupt(format!("entry `{shown}` declares {size} bytes, past the end of the file")));
+            }
+            spans.push((file.header_start(), data_start + size, shown.clone()));
+            let Some(key) = Key::parse(&name) else {
+                unknown.push(name);
+                continue;
+            };
+            if size > key.size_limit() {
+                return Err(corrupt(format!(
+                    "entry `{shown}` declares {size} bytes, over the {}-byte limit for this kind of entry",
+                    key.size_limit()
+                )));
+            }
+            entries.insert(key, Entry { data_start, size, crc32: file.crc32() });
+        }
+        spans.sort();
+        for pair in spans.windows(2) {
+            if pair[1].0 < pair[0].1 {
+                return Err(corrupt(format!("entries `{}` and `{}` overlap", pair[0].2, pair[1].2)));
+            }
+        }
+        Ok(Self { path, src, entries, unknown })
+    }
+
+    fn entry(&self, key: &Key) -> Result<Entry> {
+        self.entries.get(key).copied().ok_or_else(|| Error::Missing {
+            location: format!("archive `{}`", self.path.display()),
+            key: key.path(),
+        })
+    }
+
+    fn read_range(&self, key: &Key, e: Entry, len: u64) -> Result<Vec<u8>> {
+        #[allow(clippy::cast_possible_truncation)] // entries are bounded by Key::size_limit
+        let mut buf = vec![0; len as usize];
+        self.src.read_exact_at(&mut buf, e.data_start).map_err(|err| Error::io("reading", &self.path, err))?;
+        if len == e.size && crc32fast::hash(&buf) != e.crc32 {
+            return Err(Error::corrupt(
+                format!("archive `{}`", self.path.display()),
+                format!("entry `{key}` fails its CRC-32 check"),
+            ));
+        }
+        Ok(buf)
+    }
+}
+
+impl Store for ZipStore {
+    fn location(&self) -> &Path {
+        &self.path
+    }
+
+    fn form(&self) -> Form {
+        Form::SingleFile
+    }
+
+    fn get(&self, key: &Key) -> Result<Vec<u8>> {
+        let e = self.entry(key)?;
+        self.read_range(key, e, e.size)
+    }
+
+    fn get_prefix(&self, key: &Key, len: usize) -> Result<(Vec<u8>, u64)> {
+        let e = self.entry(key)?;
+        Ok((self.read_range(key, e, e.size.min(len as u64))?, e.size))
+    }
+
+    fn size(&self, key: &Key) -> Result<Option<u64>> {
+        Ok(self.entries.get(key).map(|e| e.size))
+    }
+
+    fn list(&self, kind: ListKind) -> Result<Vec<Listed>> {
+        let mut out: Vec<Listed> = self
+            .entries
+            .iter()
+            .filter(|(k, _)| match kind {
+                ListKind::Blobs => matches!(k, Key::Blob(_)),
+                ListKind::Snapshots => matches!(k, Key::Snapshot(_)),
+            })
+            .map(|(k, e)| Listed { key: *k, size: e.size })
+            .collect();
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    fn unknown_entries(&self) -> Vec<String> {
+        self.unknown.clone()
+    }
+}

@@ -1,0 +1,178 @@
+//! Writing content into an archive: chunking, hashing, compression and storage in parallel.
+//!
+//! ```text
+//! put_reader(r):
+//!   r ──► whole-content SHA-256 ──► FastCDC ──► chunk 0, 1, 2 … (≤ window in flight)
+//!                                                  │ on N workers:
+//!                                                  │   sha256(chunk) → known? skip : zstd → sink.put
+//!                                                  ▼
+//!         one chunk:  Descriptor { digest }                (the chunk is the blob)
+//!         several:    chunk list blob → Descriptor { digest, chunks }
+//! ```
+//!
+//! Memory is bounded by the window (2 × threads chunks of at most `maxSize` bytes), whatever the
+//! length of the input.
+
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::blob::{self, Encoding};
+use crate::chunk::{ChunkList, ChunkRef, chunker};
+use crate::digest::{Digest, HashingReader};
+use crate::error::{Error, Result};
+use crate::layout::{ChunkerParams, Key};
+use crate::manifest::Descriptor;
+use crate::parallel::{default_threads, ordered_map};
+use crate::store::Sink;
+
+/// How content is written.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteOptions {
+    /// zstd level (1–19; 3 by default).
+    pub level: i32,
+    /// Worker threads for hashing and compression (one per core by default).
+    pub threads: usize,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        Self { level: blob::DEFAULT_LEVEL, threads: default_threads() }
+    }
+}
+
+/// What a writer did, for reports and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    /// Content bytes given to the writer.
+    pub bytes_in: u64,
+    /// Blobs written.
+    pub blobs_written: u64,
+    /// Blobs found already stored and skipped.
+    pub blobs_reused: u64,
+    /// Stored bytes of the blobs written.
+    pub bytes_stored: u64,
+    /// Blobs stored as zstd frames.
+    pub blobs_compressed: u64,
+}
+
+/// Writes content into a [`Sink`] as blobs and returns [`Descriptor`]s for manifests.
+///
+/// Shared across threads: many items can be written at once.
+pub struct BlobWriter<'a> {
+    sink: &'a dyn Sink,
+    chunker: ChunkerParams,
+    options: WriteOptions,
+    bytes_in: AtomicU64,
+    blobs_written: AtomicU64,
+    blobs_reused: AtomicU64,
+    bytes_stored: AtomicU64,
+    blobs_compressed: AtomicU64,
+}
+
+impl<'a> BlobWriter<'a> {
+    /// A writer into `sink` cutting content with `chunker`.
+    #[must_use]
+    pub fn new(sink: &'a dyn Sink, chunker: ChunkerParams, options: WriteOptions) -> Self {
+        Self {
+            sink,
+            chunker,
+            options,
+            bytes_in: AtomicU64::new(0),
+            blobs_written: AtomicU64::new(0),
+            blobs_reused: AtomicU64::new(0),
+            bytes_stored: AtomicU64::new(0),
+            blobs_compressed: AtomicU64::new(0),
+        }
+    }
+
+    /// Store `bytes`.
+    ///
+    /// # Errors
+    /// Errors of the sink.
+    pub fn put_bytes(&self, bytes: &[u8]) -> Result<Descriptor> {
+        self.put_reader(bytes, "content")
+    }
+
+    /// Store a JSON document exactly as serialized.
+    ///
+    /// # Errors
+    /// Errors of the sink.
+    pub fn put_json<T: serde::Serialize>(&self, value: &T) -> Result<Descriptor> {
+        let bytes = serde_json::to_vec(value).map_err(|e| Error::InvalidInput(format!("serializing JSON: {e}")))?;
+        self.put_bytes(&bytes)
+    }
+
+    /// Store everything `reader` yields, streaming. `what` names the content in errors.
+    ///
+    /// # Errors
+    /// Read errors of `reader` (as [`Error::Stream`]) and errors of the sink.
+    pub fn put_reader(&self, reader: impl Read, what: &str) -> Result<Descriptor> {
+        let mut hashing = HashingReader::new(reader);
+        let mut chunks = chunker(&mut hashing, &self.chunker).map(|c| {
+            c.map(|c| c.data).map_err(|e| Error::Stream {
+                context: format!("reading {what}"),
+                source: match e {
+                    fastcdc::v2020::Error::IoError(io) => io,
+                    other => std::io::Error::other(other.to_string()),
+                },
+            })
+        });
+        let first = chunks.next().transpose()?;
+        let second = chunks.next().transpose()?;
+        let Some(first) = first else {
+            drop(chunks);
+            return self.single(&[]);
+        };
+        let Some(second) = second else {
+            drop(chunks);
+            return self.single(&first);
+        };
+        let mut refs = Vec::new();
+        let inputs = [Ok(first), Ok(second)].into_iter().chain(&mut chunks);
+        ordered_map(self.options.threads, self.options.threads * 2, inputs, |data| self.store_chunk(&data), |r| {
+            refs.push(r);
+            Ok(())
+        })?;
+        drop(chunks);
+        let (digest, size) = hashing.finish();
+        let list = ChunkList { digest, size, chunks: refs };
+        let list_bytes = serde_json::to_vec(&list).expect("chunk lists serialize");
+        let list_ref = self.store_chunk(&list_bytes)?;
+        Ok(Descriptor { digest, size, chunks: Some(list_ref.digest) })
+    }
+
+    fn single(&self, data: &[u8]) -> Result<Descriptor> {
+        let r = self.store_chunk(data)?;
+        Ok(Descriptor { digest: r.digest, size: r.size, chunks: None })
+    }
+
+    fn store_chunk(&self, data: &[u8]) -> Result<ChunkRef> {
+        let digest = Digest::of(data);
+        let key = Key::Blob(digest);
+        self.bytes_in.fetch_add(data.len() as u64, Ordering::Relaxed);
+        if self.sink.contains(&key)? {
+            self.blobs_reused.fetch_add(1, Ordering::Relaxed);
+        } else {
+            let (stored, encoding) = blob::encode(data, self.options.level);
+            self.sink.put(&key, &stored)?;
+            self.blobs_written.fetch_add(1, Ordering::Relaxed);
+            self.bytes_stored.fetch_add(stored.len() as u64, Ordering::Relaxed);
+            if encoding == Encoding::Zstd {
+                self.blobs_compressed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        Ok(ChunkRef { digest, size: data.len() as u64 })
+    }
+
+    /// What this writer has done so far.
+    #[must_use]
+    pub fn stats(&self) -> WriteStats {
+        WriteStats {
+            bytes_in: self.bytes_in.load(Ordering::Relaxed),
+            blobs_written: self.blobs_written.load(Ordering::Relaxed),
+            blobs_reused: self.blobs_reused.load(Ordering::Relaxed),
+            bytes_stored: self.bytes_stored.load(Ordering::Relaxed),
+            blobs_compressed: self.blobs_compressed.load(Ordering::Relaxed),
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The command line, as clap structs. Nothing here does work: `commands/` does.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Back up, verify and restore ArcGIS Online and ArcGIS Enterprise content.
+#[derive(Debug, Parser)]
+#[command(name = "orgpack", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Print machine-readable JSON on stdout instead of tables.
+    #[arg(long, global = true, env = "ORGPACK_JSON")]
+    pub json: bool,
+
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check an archive's structure, and with --read-data every byte of its content.
+    Verify(VerifyArgs),
+    /// List the items of a snapshot.
+    Ls(LsArgs),
+    /// List the snapshots of an archive.
+    Snapshots(SnapshotsArgs),
+    /// Copy snapshots of a repository into a new single-file archive.
+    Export(ExportArgs),
+    /// Copy snapshots of any archive into a repository.
+    Import(ImportArgs),
+    /// Print one part of an item (item JSON, data, a resource …) to stdout.
+    Cat(CatArgs),
+    /// Forget snapshots by a retention policy and delete the content only they used.
+    Prune(PruneArgs),
+}
+
+/// `orgpack verify`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A repository directory or a .orgpack file.
+    pub archive: PathBuf,
+    /// Also decompress and re-hash every blob.
+    #[arg(long)]
+    pub read_data: bool,
+}
+
+/// `orgpack ls`
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// A repository directory or a .orgpack file.
+    pub archive: PathBuf,
+    /// The snapshot: `latest`, an id, or a unique id prefix.
+    #[arg(long, short = 's', default_value = "latest")]
+    pub snapshot: String,
+}
+
+/// `orgpack snapshots`
+#[derive(Debug, Args)]
+pub struct SnapshotsArgs {
+    /// A repository directory or a .orgpack file.
+    pub repo: PathBuf,
+}
+
+/// `orgpack export`
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The repository to export from.
+    pub repo: PathBuf,
+    /// The snapshot: `latest`, an id, or a unique id prefix. Repeat for several.
+    #[arg(long, short = 's', required = true)]
+    pub snapshot: Vec<String>,
+    /// The single-file archive to create (must not exist).
+    #[arg(long, short = 'o')]
+    pub output: PathBuf,
+}
+
+/// `orgpack import`
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The archive to import from (a .orgpack file or another repository).
+    pub archive: PathBuf,
+    /// The repository to import into; created when it does not exist.
+    #[arg(long)]
+    pub repo: PathBuf,
+    /// The snapshot: `latest`, an id, or a unique id prefix. Repeat for several; all by default.
+    #[arg(long, short = 's')]
+    pub snapshot: Vec<String>,
+}
+
+/// Which part of an item `cat` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Part {
+    /// The item JSON.
+    Item,
+    /// The item's data.
+    Data,
+    /// The thumbnail.
+    Thumbnail,
+    /// The metadata document.
+    Metadata,
+    /// A resource (give its path).
+    Resource,
+    /// A payload (give its file name).
+    Payload,
+}
+
+/// `orgpack cat`
+#[derive(Debug, Args)]
+pub struct CatArgs {
+    /// A repository directory or a .orgpack file.
+    pub archive: PathBuf,
+    /// The item id.
+    pub item: String,
+    /// The part to print.
+    #[arg(long, value_enum, default_value = "item")]
+    pub part: Part,
+    /// The resource path or payload file name, for `--part resource` and `--part payload`.
+    pub path: Option<String>,
+    /// The snapshot: `latest`, an id, or a unique id prefix.
+    #[arg(long, short = 's', default_value = "latest")]
+    pub snapshot: String,
+}
+
+/// `orgpack prune`
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// The repository.
+    pub repo: PathBuf,
+    /// Keep the newest N snapshots of each source organization.
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<u32>,
+    /// Keep the newest snapshot of each of the last N days.
+    #[arg(long, value_name = "N")]
+    pub keep_daily: Option<u32>,
+    /// Keep the newest snapshot of each of the last N weeks.
+    #[arg(long, value_name = "N")]
+    pub keep_weekly: Option<u32>,
+    /// Keep the newest snapshot of each of the last N months.
+    #[arg(long, value_name = "N")]
+    pub keep_monthly: Option<u32>,
+    /// Show what would be removed and remove nothing.
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+}

@@ -1,0 +1,26 @@
+//! One module per subcommand; each returns the exit code on success.
+
+mod cat;
+mod copy;
+mod ls;
+mod prune;
+mod snapshots;
+mod verify;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+
+/// Run the command the user gave.
+pub fn run(cli: Cli) -> Result<u8> {
+    let json = cli.json;
+    match cli.command {
+        Command::Verify(args) => verify::run(&args, json),
+        Command::Ls(args) => ls::run(&args, json),
+        Command::Snapshots(args) => snapshots::run(&args, json),
+        Command::Export(args) => copy::export(&args, json),
+        Command::Import(args) => copy::import(&args, json),
+        Command::Cat(args) => cat::run(&args),
+        Command::Prune(args) => prune::run(&args, json),
+    }
+}

@@ -1,0 +1,46 @@
+//! The `orgpack` command-line tool. It parses arguments, calls the library crates and renders
+//! their results; all logic lives in the libraries.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod cli;
+mod commands;
+mod exit;
+mod render;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let json = cli.json;
+    match commands::run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            if is_broken_pipe(&error) {
+                return ExitCode::from(exit::OK);
+            }
+            let code = exit::code_for(&error);
+            let mut err = std::io::stderr().lock();
+            if json {
+                let doc = serde_json::json!({
+                    "message_type": "exit_error",
+                    "code": code,
+                    "message": error.to_string(),
+                    "causes": error.chain().skip(1).map(ToString::to_string).collect::<Vec<_>>(),
+                });
+                let _ = writeln!(err, "{doc}");
+            } else {
+                let _ = writeln!(err, "error: {error}");
+                for cause in error.chain().skip(1) {
+                    let _ = writeln!(err, "  caused by: {cause}");
+                }
+            }
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+}
