@@ -146,7 +146,8 @@ mod tests {
 
     #[test]
     fn incompressible_stays_raw() {
-        let data: Vec<u8> = (0..100_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let mut data = vec![0; 100_000];
+        std::io::Read::read_exact(&mut crate::sample::NoiseReader::new(3, 100_000), &mut data).unwrap();
         let (stored, enc) = encode(&data, DEFAULT_LEVEL);
         assert_eq!(enc, Encoding::Raw);
         assert_eq!(stored, data);
@@ -155,7 +156,9 @@ mod tests {
     #[test]
     fn raw_content_starting_with_magic_is_always_framed() {
         let mut data = ZSTD_MAGIC.to_vec();
-        data.extend((0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as u8));
+        let mut noise = vec![0; 5000];
+        std::io::Read::read_exact(&mut crate::sample::NoiseReader::new(4, 5000), &mut noise).unwrap();
+        data.extend(noise);
         let (stored, enc) = encode(&data, DEFAULT_LEVEL);
         assert_eq!(enc, Encoding::Zstd);
         assert_eq!(decode(&stored, &Digest::of(&data)).unwrap(), data);

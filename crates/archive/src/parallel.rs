@@ -59,7 +59,9 @@ where
         drop(res_tx);
         let mut next_in = 0usize;
         let mut next_out = 0usize;
-        let mut pending: BTreeMap<usize, R> = BTreeMap::new();
+        // Results wait here until every earlier input is consumed, errors included, so the error
+        // returned is always the first in input order and everything before it was consumed.
+        let mut pending: BTreeMap<usize, Result<R, E>> = BTreeMap::new();
         let mut exhausted = false;
         let outcome = 'run: loop {
             while !exhausted && next_in - next_out < window {
@@ -76,15 +78,10 @@ where
                 break Ok(());
             }
             let Ok((i, result)) = res_rx.recv() else { break Ok(()) };
-            match result {
-                Ok(r) => {
-                    pending.insert(i, r);
-                }
-                Err(e) => break Err(e),
-            }
-            while let Some(r) = pending.remove(&next_out) {
+            pending.insert(i, result);
+            while let Some(result) = pending.remove(&next_out) {
                 next_out += 1;
-                if let Err(e) = consume(r) {
+                if let Err(e) = result.and_then(&mut consume) {
                     break 'run Err(e);
                 }
             }

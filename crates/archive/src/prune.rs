@@ -22,7 +22,6 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::index::IndexEntry;
 use crate::layout::Key;
-use crate::lock::{LockKind, lock};
 use crate::repository::Repository;
 use crate::store::ListKind;
 
@@ -107,15 +106,15 @@ pub fn plan(repo: &Repository, retention: Retention) -> Result<PrunePlan> {
     Ok(PrunePlan { keep, forget, blobs, uncommitted, temp_files })
 }
 
-/// Carry out a plan under the exclusive lock.
+/// Carry out a plan. `repo` must have been opened with [`Repository::open_exclusive`], so no
+/// backup can be relying on content while it is deleted.
 ///
 /// # Errors
-/// [`Error::Locked`] while a backup or import runs; I/O errors.
+/// [`Error::InvalidInput`] for a shared handle; I/O errors.
 pub fn run(repo: &Repository, plan: &PrunePlan) -> Result<()> {
-    // The writer lock `repo` holds is shared; taking the exclusive one needs every other writer gone.
-    // Our own shared lock is on a different open file description, so it conflicts too: drop to
-    // a fresh exclusive lock through a new handle after checking no one else writes.
-    let _exclusive = lock_exclusive(repo)?;
+    if !repo.is_exclusive() {
+        return Err(Error::InvalidInput("prune needs the repository opened with `Repository::open_exclusive`".into()));
+    }
     let forget: HashSet<Digest> = plan.forget.iter().map(|e| e.id).collect();
     repo.update_index(|index| index.snapshots.retain(|e| !forget.contains(&e.id)))?;
     let store = repo.dir_store();
@@ -133,10 +132,6 @@ pub fn run(repo: &Repository, plan: &PrunePlan) -> Result<()> {
         }
     }
     crate::store::Sink::flush(store)
-}
-
-fn lock_exclusive(repo: &Repository) -> Result<crate::lock::RepoLock> {
-    lock(repo.root(), LockKind::Exclusive, "prune")
 }
 
 /// Split `snapshots` into kept (with reasons) and forgotten.

@@ -60,6 +60,7 @@ pub trait SnapshotWriter {
 pub struct Repository {
     store: DirStore,
     layout: Layout,
+    exclusive: bool,
     _lock: RepoLock,
 }
 
@@ -85,7 +86,7 @@ impl Repository {
         store.put(&Key::Layout, &to_json(&layout))?;
         store.flush()?;
         crate::store::dir::sync_dir(path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")))?;
-        Ok(Self { store, layout, _lock: lock })
+        Ok(Self { store, layout, exclusive: false, _lock: lock })
     }
 
     /// Open an existing repository for writing.
@@ -94,12 +95,31 @@ impl Repository {
     /// As [`Archive::open`], [`Error::NotARepository`] for single-file archives, and
     /// [`Error::Locked`] while `prune` runs.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, LockKind::Writer, "backup")
+    }
+
+    /// Open an existing repository alone, for deleting content (`prune`): no other process may
+    /// hold it.
+    ///
+    /// # Errors
+    /// As [`Repository::open`], and [`Error::Locked`] while any other writer runs.
+    pub fn open_exclusive(path: &Path, purpose: &str) -> Result<Self> {
+        Self::open_with(path, LockKind::Exclusive, purpose)
+    }
+
+    fn open_with(path: &Path, kind: LockKind, purpose: &str) -> Result<Self> {
         let archive = Archive::open(path)?;
         if !path.is_dir() {
             return Err(Error::NotARepository { path: path.to_owned() });
         }
-        let lock = lock(path, LockKind::Writer, "backup")?;
-        Ok(Self { store: DirStore::new(path), layout: archive.layout().clone(), _lock: lock })
+        let lock = lock(path, kind, purpose)?;
+        Ok(Self { store: DirStore::new(path), layout: archive.layout().clone(), exclusive: kind == LockKind::Exclusive, _lock: lock })
+    }
+
+    /// Whether this handle holds the repository alone.
+    #[must_use]
+    pub fn is_exclusive(&self) -> bool {
+        self.exclusive
     }
 
     /// Open the repository at `path`, creating it when `path` does not exist.

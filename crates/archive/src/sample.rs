@@ -25,6 +25,8 @@ pub const GROUP_ID: &str = "c0ffee00c0ffee00c0ffee00c0ffee00";
 #[derive(Debug, Clone)]
 pub struct NoiseReader {
     state: u64,
+    word: [u8; 8],
+    used: usize,
     remaining: u64,
 }
 
@@ -32,7 +34,7 @@ impl NoiseReader {
     /// `len` bytes from `seed`.
     #[must_use]
     pub fn new(seed: u64, len: u64) -> Self {
-        Self { state: seed | 1, remaining: len }
+        Self { state: seed | 1, word: [0; 8], used: 8, remaining: len }
     }
 }
 
@@ -40,11 +42,17 @@ impl Read for NoiseReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         #[allow(clippy::cast_possible_truncation)]
         let n = (buf.len() as u64).min(self.remaining) as usize;
-        for chunk in buf[..n].chunks_mut(8) {
-            self.state ^= self.state << 13;
-            self.state ^= self.state >> 7;
-            self.state ^= self.state << 17;
-            chunk.copy_from_slice(&self.state.to_le_bytes()[..chunk.len()]);
+        // The stream is the same whatever the sizes of the reads.
+        for byte in &mut buf[..n] {
+            if self.used == 8 {
+                self.state ^= self.state << 13;
+                self.state ^= self.state >> 7;
+                self.state ^= self.state << 17;
+                self.word = self.state.to_le_bytes();
+                self.used = 0;
+            }
+            *byte = self.word[self.used];
+            self.used += 1;
         }
         self.remaining -= n as u64;
         Ok(n)

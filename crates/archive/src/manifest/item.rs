@@ -295,7 +295,7 @@ impl Item {
         let mut push = |part: String, descriptor: &'a Descriptor| {
             out.push(PartRef { owner, part, descriptor });
         };
-        push("item".into(), &self.item);
+        push("item JSON".into(), &self.item);
         if let Some(d) = &self.data {
             push("data".into(), &d.content);
         }

@@ -147,8 +147,6 @@ impl ZipStore {
         if zip.has_duplicate_names() {
             return Err(corrupt("the zip holds two entries with the same name".into()));
         }
-        zip.validate_header_consistency()
-            .map_err(|e| corrupt(format!("local headers disagree with the central directory ({e})")))?;
         let mut entries = HashMap::new();
         let mut unknown = Vec::new();
         let mut spans: Vec<(u64, u64, String)> = Vec::new();
@@ -199,6 +197,8 @@ impl ZipStore {
             }
             entries.insert(key, Entry { data_start, size, crc32: file.crc32() });
         }
+        zip.validate_header_consistency()
+            .map_err(|e| corrupt(format!("local headers disagree with the central directory ({e})")))?;
         spans.sort();
         for pair in spans.windows(2) {
             if pair[1].0 < pair[0].1 {

@@ -15,7 +15,7 @@ pub fn run(args: &PruneArgs, json: bool) -> Result<u8> {
         keep_weekly: args.keep_weekly,
         keep_monthly: args.keep_monthly,
     };
-    let repo = Repository::open(&args.repo)?;
+    let repo = Repository::open_exclusive(&args.repo, "prune")?;
     let plan = prune::plan(&repo, retention)?;
     if !args.dry_run {
         prune::run(&repo, &plan)?;

@@ -1,0 +1,26 @@
+//! Integration tests of orgpack-archive: one binary, one module per concern.
+
+mod atomicity;
+mod corruption;
+mod external_tools;
+mod prune;
+mod roundtrip;
+mod schema;
+
+use std::path::PathBuf;
+
+/// The workspace's `fixtures/` directory.
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+/// Small chunker parameters so that small test inputs are cut into many chunks.
+pub fn small_chunks() -> orgpack_archive::ChunkerParams {
+    orgpack_archive::ChunkerParams {
+        algorithm: orgpack_archive::layout::ChunkerAlgorithm::FastCdc2020,
+        min_size: 256,
+        avg_size: 1024,
+        max_size: 4096,
+        normalization: 1,
+    }
+}
