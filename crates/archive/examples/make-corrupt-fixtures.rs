@@ -6,6 +6,8 @@
 //! The `zip` crate refuses to write most of these (duplicate names, lying sizes), so they are built
 //! with the small raw zip writer below, from the entries of one valid archive.
 
+#![allow(clippy::print_stdout)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -28,7 +30,13 @@ struct Entry {
 
 impl Entry {
     fn new(name: impl Into<String>, data: Vec<u8>) -> Self {
-        Self { name: name.into(), data, method: 0, declared: None, stale_crc: None }
+        Self {
+            name: name.into(),
+            data,
+            method: 0,
+            declared: None,
+            stale_crc: None,
+        }
     }
 }
 
@@ -39,7 +47,9 @@ fn write_zip(path: &Path, entries: &[Entry]) -> std::io::Result<()> {
     for e in entries {
         let offset = u32::try_from(out.len()).expect("small fixtures");
         let crc = e.stale_crc.unwrap_or_else(|| crc32fast::hash(&e.data));
-        let size = e.declared.unwrap_or(u32::try_from(e.data.len()).expect("small"));
+        let size = e
+            .declared
+            .unwrap_or(u32::try_from(e.data.len()).expect("small"));
         let name = e.name.as_bytes();
         let name_len = u16::try_from(name.len()).expect("short names");
         out.extend(0x0403_4b50u32.to_le_bytes());
@@ -85,13 +95,22 @@ fn write_zip(path: &Path, entries: &[Entry]) -> std::io::Result<()> {
 /// The entries of a valid archive, in layout order: layout, blobs, snapshots, index.
 fn valid_entries(work: &Path) -> Result<Vec<Entry>, Box<dyn std::error::Error>> {
     let repo_dir = work.join("repo");
-    let chunker = ChunkerParams { algorithm: ChunkerAlgorithm::FastCdc2020, min_size: 1024, avg_size: 4096, max_size: 16384, normalization: 1 };
+    let chunker = ChunkerParams {
+        algorithm: ChunkerAlgorithm::FastCdc2020,
+        min_size: 1024,
+        avg_size: 4096,
+        max_size: 16384,
+        normalization: 1,
+    };
     let mut repo = Repository::init(&repo_dir, chunker)?;
     write_sample(&mut repo, "2026-11-26T02:00:00Z", 40_000)?;
     let store = orgpack_archive::store::dir::DirStore::new(&repo_dir);
     let mut layout: Layout = serde_json::from_slice(&store.get(&Key::Layout)?)?;
     layout.repository_id = Digest::of(b"orgpack fixtures").hex();
-    let mut entries = vec![Entry::new("orgpack-layout", serde_json::to_vec_pretty(&layout)?)];
+    let mut entries = vec![Entry::new(
+        "orgpack-layout",
+        serde_json::to_vec_pretty(&layout)?,
+    )];
     for kind in [ListKind::Blobs, ListKind::Snapshots] {
         for listed in store.list(kind)? {
             entries.push(Entry::new(listed.key.path(), store.get(&listed.key)?));
@@ -110,7 +129,10 @@ fn snapshot_index(entries: &[Entry]) -> usize {
 }
 
 /// Replace the manifest with `edit(manifest)`, renamed and re-indexed consistently.
-fn rewrite_manifest(entries: &mut Vec<Entry>, edit: impl FnOnce(&mut Snapshot)) -> Result<(), Box<dyn std::error::Error>> {
+fn rewrite_manifest(
+    entries: &mut [Entry],
+    edit: impl FnOnce(&mut Snapshot),
+) -> Result<(), Box<dyn std::error::Error>> {
     let i = snapshot_index(entries);
     let mut snapshot: Snapshot = serde_json::from_slice(&entries[i].data)?;
     edit(&mut snapshot);
@@ -125,25 +147,36 @@ fn rewrite_manifest(entries: &mut Vec<Entry>, edit: impl FnOnce(&mut Snapshot)) 
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let out = PathBuf::from(std::env::args().nth(1).ok_or("usage: make-corrupt-fixtures OUT_DIR")?);
+    let out = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .ok_or("usage: make-corrupt-fixtures OUT_DIR")?,
+    );
     std::fs::create_dir_all(&out)?;
     let work = tempfile::tempdir()?;
-    let fresh = || valid_entries(work.path()).map(|e| {
-        let _ = std::fs::remove_dir_all(work.path().join("repo"));
-        e
-    });
+    let fresh = || {
+        valid_entries(work.path()).inspect(|_| {
+            let _ = std::fs::remove_dir_all(work.path().join("repo"));
+        })
+    };
     let save = |name: &str, entries: &[Entry]| write_zip(&out.join(name), entries);
 
     let valid = fresh()?;
     save("valid.orgpack", &valid)?;
     // A big blob to damage: the largest one (a chunk of the payload).
     let big = |entries: &[Entry]| {
-        (0..entries.len()).filter(|&i| entries[i].name.starts_with("blobs/")).max_by_key(|&i| entries[i].data.len()).expect("blobs")
+        (0..entries.len())
+            .filter(|&i| entries[i].name.starts_with("blobs/"))
+            .max_by_key(|&i| entries[i].data.len())
+            .expect("blobs")
     };
 
     let bytes = std::fs::read(out.join("valid.orgpack"))?;
     std::fs::write(out.join("truncated.orgpack"), &bytes[..bytes.len() * 2 / 3])?;
-    std::fs::write(out.join("not-an-archive.orgpack"), b"Parcels,Owner\n1,Ann\n2,Bob\n")?;
+    std::fs::write(
+        out.join("not-an-archive.orgpack"),
+        b"Parcels,Owner\n1,Ann\n2,Bob\n",
+    )?;
 
     // A bit flipped on disk: the entry's CRC-32 no longer matches.
     let mut e = fresh()?;
@@ -160,7 +193,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut e = fresh()?;
     let i = snapshot_index(&e);
-    let pos = e[i].data.iter().position(|&b| b == b'P').expect("a capital P in the titles");
+    let pos = e[i]
+        .data
+        .iter()
+        .position(|&b| b == b'P')
+        .expect("a capital P in the titles");
     e[i].data[pos] ^= 0x20;
     save("flipped-bit-manifest.orgpack", &e)?;
 
@@ -171,7 +208,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut e = fresh()?;
     rewrite_manifest(&mut e, |s| {
-        let item = s.items.iter_mut().find(|i| i.id == SERVICE_ID).expect("service");
+        let item = s
+            .items
+            .iter_mut()
+            .find(|i| i.id == SERVICE_ID)
+            .expect("service");
         item.item.digest = Digest::of(b"content that was never stored");
     })?;
     save("dangling-reference.orgpack", &e)?;
@@ -186,11 +227,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     save("duplicate-entry.orgpack", &e)?;
 
     let mut e = fresh()?;
-    e.insert(1, Entry::new("../../evil.sh", b"#!/bin/sh\necho owned\n".to_vec()));
+    e.insert(
+        1,
+        Entry::new("../../evil.sh", b"#!/bin/sh\necho owned\n".to_vec()),
+    );
     save("path-traversal.orgpack", &e)?;
 
     let mut e = fresh()?;
-    e.insert(1, Entry::new("/etc/cron.d/evil", b"* * * * * root true\n".to_vec()));
+    e.insert(
+        1,
+        Entry::new("/etc/cron.d/evil", b"* * * * * root true\n".to_vec()),
+    );
     save("absolute-path.orgpack", &e)?;
 
     let mut e = fresh()?;
@@ -223,7 +270,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut e = fresh()?;
     rewrite_manifest(&mut e, |s| {
-        let item = s.items.iter_mut().find(|i| i.id != SERVICE_ID).expect("web map");
+        let item = s
+            .items
+            .iter_mut()
+            .find(|i| i.id != SERVICE_ID)
+            .expect("web map");
         item.resources[0].path = "../../../.ssh/authorized_keys".into();
     })?;
     save("resource-path-escapes.orgpack", &e)?;

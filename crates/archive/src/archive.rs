@@ -27,7 +27,9 @@ pub struct Archive {
 
 impl std::fmt::Debug for Archive {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Archive").field("location", &self.location()).finish_non_exhaustive()
+        f.debug_struct("Archive")
+            .field("location", &self.location())
+            .finish_non_exhaustive()
     }
 }
 
@@ -39,7 +41,9 @@ impl Archive {
     /// [`Error::Corrupt`] when the layout or index is damaged.
     pub fn open(path: &Path) -> Result<Self> {
         let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => Error::ArchiveNotFound { path: path.to_owned() },
+            io::ErrorKind::NotFound => Error::ArchiveNotFound {
+                path: path.to_owned(),
+            },
             _ => Error::io("opening", path, e),
         })?;
         let store: Box<dyn Store> = if meta.is_dir() {
@@ -63,7 +67,10 @@ impl Archive {
     pub fn from_store(store: Box<dyn Store>) -> Result<Self> {
         let path = store.location().to_owned();
         let layout_bytes = store.get(&Key::Layout).map_err(|e| match e {
-            Error::Missing { .. } => Error::NotAnArchive { path: path.clone(), reason: "it has no `orgpack-layout` entry".into() },
+            Error::Missing { .. } => Error::NotAnArchive {
+                path: path.clone(),
+                reason: "it has no `orgpack-layout` entry".into(),
+            },
             other => other,
         })?;
         let layout = read_layout(&path, &layout_bytes)?;
@@ -74,10 +81,18 @@ impl Archive {
             ),
             other => other,
         })?;
-        let index: Index = serde_json::from_slice(&index_bytes)
-            .map_err(|e| Error::corrupt(format!("archive `{}`", path.display()), format!("`index.json` is not a valid index: {e}")))?;
+        let index: Index = serde_json::from_slice(&index_bytes).map_err(|e| {
+            Error::corrupt(
+                format!("archive `{}`", path.display()),
+                format!("`index.json` is not a valid index: {e}"),
+            )
+        })?;
         check_version(&path, &index.format_version)?;
-        Ok(Self { store, layout, index })
+        Ok(Self {
+            store,
+            layout,
+            index,
+        })
     }
 
     /// The layout document.
@@ -116,23 +131,43 @@ impl Archive {
     /// [`Error::SnapshotNotFound`] or [`Error::AmbiguousSnapshot`].
     pub fn resolve(&self, spec: &str) -> Result<Digest> {
         let archive = self.location().display().to_string();
-        let not_found = || Error::SnapshotNotFound { id: spec.to_owned(), archive: archive.clone() };
+        let not_found = || Error::SnapshotNotFound {
+            id: spec.to_owned(),
+            archive: archive.clone(),
+        };
         if spec == "latest" {
-            return self.index.snapshots.last().map(|e| e.id).ok_or_else(not_found);
+            return self
+                .index
+                .snapshots
+                .last()
+                .map(|e| e.id)
+                .ok_or_else(not_found);
         }
-        let prefix = spec.strip_prefix("sha256:").unwrap_or(spec).to_ascii_lowercase();
+        let prefix = spec
+            .strip_prefix("sha256:")
+            .unwrap_or(spec)
+            .to_ascii_lowercase();
         if prefix.len() < 4 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(not_found());
         }
-        let matches: Vec<Digest> =
-            self.index.snapshots.iter().map(|e| e.id).filter(|id| id.hex().starts_with(&prefix)).collect();
+        let matches: Vec<Digest> = self
+            .index
+            .snapshots
+            .iter()
+            .map(|e| e.id)
+            .filter(|id| id.hex().starts_with(&prefix))
+            .collect();
         match matches.as_slice() {
             [] => Err(not_found()),
             [one] => Ok(*one),
             many => Err(Error::AmbiguousSnapshot {
                 id: spec.to_owned(),
                 archive,
-                matches: many.iter().map(Digest::short).collect::<Vec<_>>().join(", "),
+                matches: many
+                    .iter()
+                    .map(Digest::short)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }),
         }
     }
@@ -152,21 +187,34 @@ impl Archive {
     /// As [`Archive::snapshot`].
     pub fn snapshot_with_bytes(&self, id: &Digest) -> Result<(Snapshot, Vec<u8>)> {
         let at = format!("snapshot `{}`", id.short());
-        let bytes = self.store.get(&Key::Snapshot(*id)).map_err(|e| e.within(&at))?;
+        let bytes = self
+            .store
+            .get(&Key::Snapshot(*id))
+            .map_err(|e| e.within(&at))?;
         let actual = Digest::of(&bytes);
         if &actual != id {
-            return Err(Error::corrupt(at, format!("manifest hashes to `{}`, not to its name", actual.short())));
+            return Err(Error::corrupt(
+                at,
+                format!("manifest hashes to `{}`, not to its name", actual.short()),
+            ));
         }
-        let value: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| Error::corrupt(&at, format!("manifest is not JSON: {e}")))?;
-        if let Some(v) = value.get("formatVersion").and_then(serde_json::Value::as_str) {
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::corrupt(&at, format!("manifest is not JSON: {e}")))?;
+        if let Some(v) = value
+            .get("formatVersion")
+            .and_then(serde_json::Value::as_str)
+        {
             check_version(self.location(), v)?;
         }
-        let snapshot: Snapshot =
-            serde_json::from_value(value).map_err(|e| Error::corrupt(&at, format!("manifest is invalid: {e}")))?;
+        let snapshot: Snapshot = serde_json::from_value(value)
+            .map_err(|e| Error::corrupt(&at, format!("manifest is invalid: {e}")))?;
         let problems = snapshot.problems();
         if let Some(first) = problems.first() {
-            let more = if problems.len() > 1 { format!(" (and {} more problems)", problems.len() - 1) } else { String::new() };
+            let more = if problems.len() > 1 {
+                format!(" (and {} more problems)", problems.len() - 1)
+            } else {
+                String::new()
+            };
             return Err(Error::corrupt(at, format!("{first}{more}")));
         }
         Ok((snapshot, bytes))
@@ -179,7 +227,8 @@ impl Archive {
     pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
         let key = Key::Blob(*digest);
         let stored = self.store.get(&key)?;
-        blob::decode(&stored, digest).map_err(|reason| Error::corrupt(format!("blob `{}`", digest.short()), reason))
+        blob::decode(&stored, digest)
+            .map_err(|reason| Error::corrupt(format!("blob `{}`", digest.short()), reason))
     }
 
     /// Read and check the chunk list of a chunked descriptor.
@@ -187,12 +236,20 @@ impl Archive {
     /// # Errors
     /// [`Error::Missing`] or [`Error::Corrupt`].
     pub fn chunk_list(&self, descriptor: &Descriptor) -> Result<Option<ChunkList>> {
-        let Some(list_digest) = descriptor.chunks else { return Ok(None) };
+        let Some(list_digest) = descriptor.chunks else {
+            return Ok(None);
+        };
         let bytes = self.read_blob(&list_digest)?;
-        let list: ChunkList = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::corrupt(format!("chunk list `{}`", list_digest.short()), format!("not a chunk list: {e}")))?;
+        let list: ChunkList = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::corrupt(
+                format!("chunk list `{}`", list_digest.short()),
+                format!("not a chunk list: {e}"),
+            )
+        })?;
         list.check(&descriptor.digest, descriptor.size)
-            .map_err(|reason| Error::corrupt(format!("chunk list `{}`", list_digest.short()), reason))?;
+            .map_err(|reason| {
+                Error::corrupt(format!("chunk list `{}`", list_digest.short()), reason)
+            })?;
         Ok(Some(list))
     }
 
@@ -204,10 +261,23 @@ impl Archive {
     /// [`Error::Missing`] or [`Error::Corrupt`] for the chunk list.
     pub fn open_part(&self, descriptor: &Descriptor) -> Result<PartReader<'_>> {
         let chunks = match self.chunk_list(descriptor)? {
-            Some(list) => list.chunks.into_iter().map(|c| (c.digest, c.size)).collect(),
+            Some(list) => list
+                .chunks
+                .into_iter()
+                .map(|c| (c.digest, c.size))
+                .collect(),
             None => vec![(descriptor.digest, descriptor.size)],
         };
-        Ok(PartReader { archive: self, expected: *descriptor, chunks, next: 0, buf: Vec::new(), pos: 0, hasher: Hasher::new(), read: 0 })
+        Ok(PartReader {
+            archive: self,
+            expected: *descriptor,
+            chunks,
+            next: 0,
+            buf: Vec::new(),
+            pos: 0,
+            hasher: Hasher::new(),
+            read: 0,
+        })
     }
 
     /// Read the whole content a descriptor points at into memory.
@@ -216,7 +286,9 @@ impl Archive {
     /// As [`Archive::open_part`], and [`Error::Corrupt`] when the content does not match.
     pub fn read_part(&self, descriptor: &Descriptor) -> Result<Vec<u8>> {
         let mut out = Vec::new();
-        self.open_part(descriptor)?.read_to_end(&mut out).map_err(unwrap_io)?;
+        self.open_part(descriptor)?
+            .read_to_end(&mut out)
+            .map_err(unwrap_io)?;
         Ok(out)
     }
 }
@@ -226,7 +298,10 @@ impl Archive {
 pub fn unwrap_io(e: io::Error) -> Error {
     match e.downcast::<Error>() {
         Ok(inner) => inner,
-        Err(e) => Error::Stream { context: "reading archive content".into(), source: e },
+        Err(e) => Error::Stream {
+            context: "reading archive content".into(),
+            source: e,
+        },
     }
 }
 
@@ -262,7 +337,10 @@ impl Read for PartReader<'_> {
             let (digest, size) = self.chunks[self.next];
             let data = self.archive.read_blob(&digest).map_err(io::Error::other)?;
             if data.len() as u64 != size {
-                return Err(io::Error::other(Error::corrupt(format!("blob `{}`", digest.short()), "size differs from the chunk list")));
+                return Err(io::Error::other(Error::corrupt(
+                    format!("blob `{}`", digest.short()),
+                    "size differs from the chunk list",
+                )));
             }
             self.hasher.update(&data);
             self.read += size;
@@ -278,27 +356,44 @@ impl Read for PartReader<'_> {
 }
 
 fn read_layout(path: &Path, bytes: &[u8]) -> Result<Layout> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| Error::NotAnArchive {
-        path: path.to_owned(),
-        reason: format!("`orgpack-layout` is not JSON ({e})"),
-    })?;
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| Error::NotAnArchive {
+            path: path.to_owned(),
+            reason: format!("`orgpack-layout` is not JSON ({e})"),
+        })?;
     if value.get("format").and_then(serde_json::Value::as_str) != Some(FORMAT_NAME) {
-        return Err(Error::NotAnArchive { path: path.to_owned(), reason: "`orgpack-layout` does not say `\"format\": \"orgpack\"`".into() });
+        return Err(Error::NotAnArchive {
+            path: path.to_owned(),
+            reason: "`orgpack-layout` does not say `\"format\": \"orgpack\"`".into(),
+        });
     }
-    let version = value.get("formatVersion").and_then(serde_json::Value::as_str).unwrap_or_default();
+    let version = value
+        .get("formatVersion")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default();
     check_version(path, version)?;
-    let layout: Layout = serde_json::from_value(value)
-        .map_err(|e| Error::corrupt(format!("archive `{}`", path.display()), format!("`orgpack-layout` is invalid: {e}")))?;
-    layout
-        .chunker
-        .validate()
-        .map_err(|reason| Error::corrupt(format!("archive `{}`", path.display()), format!("`orgpack-layout`: {reason}")))?;
+    let layout: Layout = serde_json::from_value(value).map_err(|e| {
+        Error::corrupt(
+            format!("archive `{}`", path.display()),
+            format!("`orgpack-layout` is invalid: {e}"),
+        )
+    })?;
+    layout.chunker.validate().map_err(|reason| {
+        Error::corrupt(
+            format!("archive `{}`", path.display()),
+            format!("`orgpack-layout`: {reason}"),
+        )
+    })?;
     Ok(layout)
 }
 
 fn check_version(path: &Path, version: &str) -> Result<()> {
     match major_version(version) {
         Some(FORMAT_MAJOR) => Ok(()),
-        _ => Err(Error::UnsupportedVersion { path: path.to_owned(), found: version.chars().take(40).collect(), supported: FORMAT_MAJOR }),
+        _ => Err(Error::UnsupportedVersion {
+            path: path.to_owned(),
+            found: version.chars().take(40).collect(),
+            supported: FORMAT_MAJOR,
+        }),
     }
 }

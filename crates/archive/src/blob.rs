@@ -62,7 +62,11 @@ pub fn encode(data: &[u8], level: i32) -> (Vec<u8>, Encoding) {
 /// The encoding of stored bytes.
 #[must_use]
 pub fn encoding_of(stored: &[u8]) -> Encoding {
-    if stored.starts_with(&ZSTD_MAGIC) { Encoding::Zstd } else { Encoding::Raw }
+    if stored.starts_with(&ZSTD_MAGIC) {
+        Encoding::Zstd
+    } else {
+        Encoding::Raw
+    }
 }
 
 /// The content size recorded in the stored bytes, read from their first bytes only: the length for
@@ -111,7 +115,9 @@ fn decompress(stored: &[u8]) -> Result<Vec<u8>, String> {
     }
     let declared = content_size(stored, stored.len() as u64)?;
     if declared > MAX_BLOB_SIZE {
-        return Err(format!("zstd frame claims {declared} bytes, over the {MAX_BLOB_SIZE}-byte limit"));
+        return Err(format!(
+            "zstd frame claims {declared} bytes, over the {MAX_BLOB_SIZE}-byte limit"
+        ));
     }
     #[allow(clippy::cast_possible_truncation)] // bounded by MAX_BLOB_SIZE above
     let capacity = declared as usize;
@@ -121,10 +127,14 @@ fn decompress(stored: &[u8]) -> Result<Vec<u8>, String> {
             *cell = Some(zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?);
         }
         let d = cell.as_mut().expect("set above");
-        d.decompress(stored, capacity).map_err(|e| format!("zstd frame does not decode: {e}"))
+        d.decompress(stored, capacity)
+            .map_err(|e| format!("zstd frame does not decode: {e}"))
     })?;
     if out.len() as u64 != declared {
-        return Err(format!("zstd frame decodes to {} bytes, its header says {declared}", out.len()));
+        return Err(format!(
+            "zstd frame decodes to {} bytes, its header says {declared}",
+            out.len()
+        ));
     }
     Ok(out)
 }
@@ -140,14 +150,18 @@ mod tests {
         let (stored, enc) = encode(&data, DEFAULT_LEVEL);
         assert_eq!(enc, Encoding::Zstd);
         assert!(stored.len() < data.len() / 5);
-        assert_eq!(content_size(&stored[..18.min(stored.len())], stored.len() as u64), Ok(data.len() as u64));
+        assert_eq!(
+            content_size(&stored[..18.min(stored.len())], stored.len() as u64),
+            Ok(data.len() as u64)
+        );
         assert_eq!(decode(&stored, &Digest::of(&data)).unwrap(), data);
     }
 
     #[test]
     fn incompressible_stays_raw() {
         let mut data = vec![0; 100_000];
-        std::io::Read::read_exact(&mut crate::sample::NoiseReader::new(3, 100_000), &mut data).unwrap();
+        std::io::Read::read_exact(&mut crate::sample::NoiseReader::new(3, 100_000), &mut data)
+            .unwrap();
         let (stored, enc) = encode(&data, DEFAULT_LEVEL);
         assert_eq!(enc, Encoding::Raw);
         assert_eq!(stored, data);
@@ -157,7 +171,8 @@ mod tests {
     fn raw_content_starting_with_magic_is_always_framed() {
         let mut data = ZSTD_MAGIC.to_vec();
         let mut noise = vec![0; 5000];
-        std::io::Read::read_exact(&mut crate::sample::NoiseReader::new(4, 5000), &mut noise).unwrap();
+        std::io::Read::read_exact(&mut crate::sample::NoiseReader::new(4, 5000), &mut noise)
+            .unwrap();
         data.extend(noise);
         let (stored, enc) = encode(&data, DEFAULT_LEVEL);
         assert_eq!(enc, Encoding::Zstd);

@@ -34,10 +34,16 @@ impl ChunkList {
     /// What is inconsistent.
     pub fn check(&self, digest: &Digest, size: u64) -> Result<(), String> {
         if &self.digest != digest {
-            return Err(format!("chunk list is for `{}`, not `{digest}`", self.digest));
+            return Err(format!(
+                "chunk list is for `{}`, not `{digest}`",
+                self.digest
+            ));
         }
         if self.size != size {
-            return Err(format!("chunk list says {} bytes, the descriptor {size}", self.size));
+            return Err(format!(
+                "chunk list says {} bytes, the descriptor {size}",
+                self.size
+            ));
         }
         if self.chunks.len() < 2 {
             return Err("chunk list has fewer than two chunks".into());
@@ -45,7 +51,10 @@ impl ChunkList {
         let mut total: u64 = 0;
         for c in &self.chunks {
             if c.size == 0 || c.size > MAX_BLOB_SIZE {
-                return Err(format!("chunk `{}` has an impossible size {}", c.digest, c.size));
+                return Err(format!(
+                    "chunk `{}` has an impossible size {}",
+                    c.digest, c.size
+                ));
             }
             total = total.saturating_add(c.size);
         }
@@ -57,7 +66,10 @@ impl ChunkList {
 }
 
 /// Cut `reader` into content-defined chunks with the repository's parameters.
-pub(crate) fn chunker<R: std::io::Read>(reader: R, params: &ChunkerParams) -> fastcdc::v2020::StreamCDC<R> {
+pub(crate) fn chunker<R: std::io::Read>(
+    reader: R,
+    params: &ChunkerParams,
+) -> fastcdc::v2020::StreamCDC<R> {
     let level = match params.normalization {
         0 => fastcdc::v2020::Normalization::Level0,
         1 => fastcdc::v2020::Normalization::Level1,

@@ -32,12 +32,18 @@ pub struct CopyStats {
 ///
 /// # Errors
 /// [`Error::Missing`] or [`Error::Corrupt`] when a chunk list cannot be read.
-pub fn snapshot_blobs(archive: &Archive, snapshot: &crate::manifest::Snapshot) -> Result<BTreeSet<Digest>> {
+pub fn snapshot_blobs(
+    archive: &Archive,
+    snapshot: &crate::manifest::Snapshot,
+) -> Result<BTreeSet<Digest>> {
     let mut out = BTreeSet::new();
     for part in snapshot.parts() {
         let d = part.descriptor;
         out.insert(d.chunks.unwrap_or(d.digest));
-        if let Some(list) = archive.chunk_list(d).map_err(|e| e.within(&part.to_string()))? {
+        if let Some(list) = archive
+            .chunk_list(d)
+            .map_err(|e| e.within(&part.to_string()))?
+        {
             out.extend(list.chunks.iter().map(|c| c.digest));
         }
     }
@@ -49,7 +55,12 @@ pub fn snapshot_blobs(archive: &Archive, snapshot: &crate::manifest::Snapshot) -
 /// # Errors
 /// Errors reading `source` (naming the snapshot and blob) or writing `dest`. Nothing of a
 /// snapshot is committed unless all its blobs were copied.
-pub fn copy_snapshots(source: &Archive, ids: &[Digest], dest: &mut dyn SnapshotWriter, check: bool) -> Result<CopyStats> {
+pub fn copy_snapshots(
+    source: &Archive,
+    ids: &[Digest],
+    dest: &mut dyn SnapshotWriter,
+    check: bool,
+) -> Result<CopyStats> {
     let mut stats = CopyStats::default();
     for id in ids {
         let at = format!("snapshot `{}`", id.short());
@@ -72,8 +83,9 @@ pub fn copy_snapshots(source: &Archive, ids: &[Digest], dest: &mut dyn SnapshotW
                 }
                 let stored = source.store().get(&key).map_err(|e| e.within(&at))?;
                 if check {
-                    blob::decode(&stored, digest)
-                        .map_err(|reason| Error::corrupt(format!("{at}: blob `{}`", digest.short()), reason))?;
+                    blob::decode(&stored, digest).map_err(|reason| {
+                        Error::corrupt(format!("{at}: blob `{}`", digest.short()), reason)
+                    })?;
                 }
                 sink.put(&key, &stored)?;
                 copied.fetch_add(1, Ordering::Relaxed);

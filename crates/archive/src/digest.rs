@@ -143,7 +143,11 @@ pub struct HashingReader<R> {
 impl<R: Read> HashingReader<R> {
     /// Wrap `inner`.
     pub fn new(inner: R) -> Self {
-        Self { inner, hasher: Hasher::new(), len: 0 }
+        Self {
+            inner,
+            hasher: Hasher::new(),
+            len: 0,
+        }
     }
 
     /// The digest and length of everything read so far.

@@ -146,7 +146,10 @@ impl Error {
     /// The archive is damaged: missing objects, wrong hashes, unparsable documents.
     #[must_use]
     pub fn is_corrupt(&self) -> bool {
-        matches!(self, Self::Missing { .. } | Self::Corrupt { .. } | Self::NotAnArchive { .. })
+        matches!(
+            self,
+            Self::Missing { .. } | Self::Corrupt { .. } | Self::NotAnArchive { .. }
+        )
     }
 
     /// Another process holds the repository lock.
@@ -155,24 +158,37 @@ impl Error {
         matches!(self, Self::Locked { .. })
     }
 
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io { action, path: path.into(), source }
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        Self::Io {
+            action,
+            path: path.into(),
+            source,
+        }
     }
 
     pub(crate) fn corrupt(location: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::Corrupt { location: location.into(), reason: reason.into() }
+        Self::Corrupt {
+            location: location.into(),
+            reason: reason.into(),
+        }
     }
 
     /// Prefix the location of a `Corrupt` or `Missing` error with more context.
     #[must_use]
     pub(crate) fn within(self, outer: &str) -> Self {
         match self {
-            Self::Corrupt { location, reason } => {
-                Self::Corrupt { location: format!("{outer}: {location}"), reason }
-            }
-            Self::Missing { location, key } => {
-                Self::Missing { location: format!("{outer}: {location}"), key }
-            }
+            Self::Corrupt { location, reason } => Self::Corrupt {
+                location: format!("{outer}: {location}"),
+                reason,
+            },
+            Self::Missing { location, key } => Self::Missing {
+                location: format!("{outer}: {location}"),
+                key,
+            },
             other => other,
         }
     }

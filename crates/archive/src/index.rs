@@ -46,7 +46,10 @@ pub struct IndexEntry {
 
 impl Default for Index {
     fn default() -> Self {
-        Self { format_version: FORMAT_VERSION.to_owned(), snapshots: Vec::new() }
+        Self {
+            format_version: FORMAT_VERSION.to_owned(),
+            snapshots: Vec::new(),
+        }
     }
 }
 
@@ -75,7 +78,8 @@ impl Index {
             return false;
         }
         self.snapshots.push(entry);
-        self.snapshots.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
+        self.snapshots
+            .sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
         true
     }
 
@@ -89,7 +93,10 @@ impl Index {
                 out.push(format!("snapshot `{}` is listed twice", e.id.short()));
             }
             if e.created.parse::<jiff::Timestamp>().is_err() {
-                out.push(format!("snapshot `{}` has an unreadable time", e.id.short()));
+                out.push(format!(
+                    "snapshot `{}` has an unreadable time",
+                    e.id.short()
+                ));
             }
         }
         out

@@ -200,7 +200,11 @@ mod tests {
         for key in [Key::Layout, Key::Index, Key::Snapshot(d), Key::Blob(d)] {
             assert_eq!(Key::parse(&key.path()), Some(key));
         }
-        assert!(Key::Blob(d).path().starts_with(&format!("blobs/sha256/{}/", &d.hex()[..2])));
+        assert!(
+            Key::Blob(d)
+                .path()
+                .starts_with(&format!("blobs/sha256/{}/", &d.hex()[..2]))
+        );
     }
 
     #[test]

@@ -35,7 +35,11 @@ pub enum LockKind {
 pub fn lock(root: &Path, kind: LockKind, purpose: &str) -> Result<RepoLock> {
     let dir = root.join("locks");
     fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
-    let path = dir.join(if kind == LockKind::Commit { "commit" } else { "repository" });
+    let path = dir.join(if kind == LockKind::Commit {
+        "commit"
+    } else {
+        "repository"
+    });
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -56,7 +60,11 @@ pub fn lock(root: &Path, kind: LockKind, purpose: &str) -> Result<RepoLock> {
             let holder = holder.trim();
             return Err(Error::Locked {
                 path: root.to_owned(),
-                holder: if holder.is_empty() { "a backup, import or prune".to_owned() } else { holder.to_owned() },
+                holder: if holder.is_empty() {
+                    "a backup, import or prune".to_owned()
+                } else {
+                    holder.to_owned()
+                },
             });
         }
         Err(TryLockError::Error(e)) => return Err(Error::io("locking", &path, e)),
@@ -64,7 +72,10 @@ pub fn lock(root: &Path, kind: LockKind, purpose: &str) -> Result<RepoLock> {
     if kind == LockKind::Exclusive {
         // Only the exclusive holder writes its name; shared holders would race each other.
         let note = format!("{purpose}, process {}", std::process::id());
-        let _ = file.set_len(0).and_then(|()| file.rewind()).and_then(|()| file.write_all(note.as_bytes()));
+        let _ = file
+            .set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| file.write_all(note.as_bytes()));
     }
     Ok(RepoLock { _file: file })
 }

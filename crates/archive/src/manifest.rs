@@ -15,11 +15,11 @@ use serde::{Deserialize, Serialize};
 use crate::digest::Digest;
 
 pub use group::{Group, GroupMember, User};
-pub use validate::{check_relative_path, is_portal_id};
 pub use item::{
     Access, Dependency, DependencyKind, Direction, Folder, FoundIn, GroupRef, Item, NamedPart,
     Obtained, Payload, PayloadField, PayloadKind, PayloadLayer, Relationship, Resource, Sharing,
 };
+pub use validate::{check_relative_path, is_portal_id};
 
 /// One backup run: where it came from, what was selected, and every item, group and user captured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -100,7 +100,9 @@ pub struct Source {
 }
 
 /// The kind of portal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum PortalKind {
     /// ArcGIS Online.
@@ -146,7 +148,9 @@ fn yes() -> bool {
 }
 
 /// How hosted feature layers are captured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum ExportMode {
     /// Exported to a File Geodatabase.
@@ -171,7 +175,11 @@ impl Snapshot {
         }
         for user in &self.users {
             if let Some(d) = &user.user {
-                out.push(PartRef { owner: Owner::User(&user.username), part: "user".into(), descriptor: d });
+                out.push(PartRef {
+                    owner: Owner::User(&user.username),
+                    part: "user".into(),
+                    descriptor: d,
+                });
             }
         }
         out

@@ -20,7 +20,13 @@ pub fn default_threads() -> usize {
 
 /// Map `f` over `inputs` on `threads` workers, calling `consume` with the results in input order.
 /// Stops at the first error, from `inputs`, `f` or `consume`, and returns it.
-pub(crate) fn ordered_map<T, R, E, I, F, C>(threads: usize, window: usize, inputs: I, f: F, mut consume: C) -> Result<(), E>
+pub(crate) fn ordered_map<T, R, E, I, F, C>(
+    threads: usize,
+    window: usize,
+    inputs: I,
+    f: F,
+    mut consume: C,
+) -> Result<(), E>
 where
     T: Send,
     R: Send,
@@ -67,7 +73,9 @@ where
             while !exhausted && next_in - next_out < window {
                 match inputs.next() {
                     Some(Ok(input)) => {
-                        job_tx.send((next_in, input)).expect("workers outlive the queue");
+                        job_tx
+                            .send((next_in, input))
+                            .expect("workers outlive the queue");
                         next_in += 1;
                     }
                     Some(Err(e)) => break 'run Err(e),
@@ -77,7 +85,9 @@ where
             if next_out == next_in {
                 break Ok(());
             }
-            let Ok((i, result)) = res_rx.recv() else { break Ok(()) };
+            let Ok((i, result)) = res_rx.recv() else {
+                break Ok(());
+            };
             pending.insert(i, result);
             while let Some(result) = pending.remove(&next_out) {
                 next_out += 1;
@@ -99,10 +109,16 @@ mod tests {
     fn keeps_order_and_bounds() {
         for threads in [1, 2, 4] {
             let mut out = Vec::new();
-            ordered_map(threads, 3, (0..500u32).map(Ok::<_, String>), |x| Ok(x * 2), |r| {
-                out.push(r);
-                Ok(())
-            })
+            ordered_map(
+                threads,
+                3,
+                (0..500u32).map(Ok::<_, String>),
+                |x| Ok(x * 2),
+                |r| {
+                    out.push(r);
+                    Ok(())
+                },
+            )
             .unwrap();
             assert_eq!(out, (0..500).map(|x| x * 2).collect::<Vec<_>>());
         }
@@ -115,8 +131,20 @@ mod tests {
             let err = ordered_map(
                 threads,
                 4,
-                (0..1000u32).map(|x| if x == 700 { Err(format!("input {x}")) } else { Ok(x) }),
-                |x| if x == 300 { Err(format!("f {x}")) } else { Ok(x) },
+                (0..1000u32).map(|x| {
+                    if x == 700 {
+                        Err(format!("input {x}"))
+                    } else {
+                        Ok(x)
+                    }
+                }),
+                |x| {
+                    if x == 300 {
+                        Err(format!("f {x}"))
+                    } else {
+                        Ok(x)
+                    }
+                },
                 |_| {
                     seen += 1;
                     Ok(())

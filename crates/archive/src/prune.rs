@@ -41,15 +41,21 @@ pub struct Retention {
 
 impl Retention {
     fn is_empty(&self) -> bool {
-        self.keep_last.is_none() && self.keep_daily.is_none() && self.keep_weekly.is_none() && self.keep_monthly.is_none()
+        self.keep_last.is_none()
+            && self.keep_daily.is_none()
+            && self.keep_weekly.is_none()
+            && self.keep_monthly.is_none()
     }
 }
+
+/// Snapshots kept, each with the names of the rules that keep it.
+pub type Kept = Vec<(IndexEntry, Vec<&'static str>)>;
 
 /// What a prune will do.
 #[derive(Debug, Clone, Default)]
 pub struct PrunePlan {
     /// Snapshots kept, with the rules that keep them.
-    pub keep: Vec<(IndexEntry, Vec<&'static str>)>,
+    pub keep: Kept,
     /// Snapshots forgotten.
     pub forget: Vec<IndexEntry>,
     /// Blobs no kept snapshot uses, with their stored sizes.
@@ -75,14 +81,19 @@ impl PrunePlan {
 /// errors reading a kept snapshot: a prune never runs on a repository it cannot fully read.
 pub fn plan(repo: &Repository, retention: Retention) -> Result<PrunePlan> {
     if retention.is_empty() {
-        return Err(Error::InvalidInput("give at least one of --keep-last, --keep-daily, --keep-weekly, --keep-monthly".into()));
+        return Err(Error::InvalidInput(
+            "give at least one of --keep-last, --keep-daily, --keep-weekly, --keep-monthly".into(),
+        ));
     }
     let archive = repo.archive()?;
     let (keep, forget) = apply_retention(&archive.index().snapshots, retention);
     let mut live = HashSet::new();
     for (entry, _) in &keep {
         let snapshot = archive.snapshot(&entry.id)?;
-        live.extend(snapshot_blobs(&archive, &snapshot).map_err(|e| e.within(&format!("snapshot `{}`", entry.id.short())))?);
+        live.extend(
+            snapshot_blobs(&archive, &snapshot)
+                .map_err(|e| e.within(&format!("snapshot `{}`", entry.id.short())))?,
+        );
     }
     let store = archive.store();
     let blobs = store
@@ -103,7 +114,13 @@ pub fn plan(repo: &Repository, retention: Retention) -> Result<PrunePlan> {
         })
         .collect();
     let temp_files = repo.dir_store().temp_files()?;
-    Ok(PrunePlan { keep, forget, blobs, uncommitted, temp_files })
+    Ok(PrunePlan {
+        keep,
+        forget,
+        blobs,
+        uncommitted,
+        temp_files,
+    })
 }
 
 /// Carry out a plan. `repo` must have been opened with [`Repository::open_exclusive`], so no
@@ -113,7 +130,9 @@ pub fn plan(repo: &Repository, retention: Retention) -> Result<PrunePlan> {
 /// [`Error::InvalidInput`] for a shared handle; I/O errors.
 pub fn run(repo: &Repository, plan: &PrunePlan) -> Result<()> {
     if !repo.is_exclusive() {
-        return Err(Error::InvalidInput("prune needs the repository opened with `Repository::open_exclusive`".into()));
+        return Err(Error::InvalidInput(
+            "prune needs the repository opened with `Repository::open_exclusive`".into(),
+        ));
     }
     let forget: HashSet<Digest> = plan.forget.iter().map(|e| e.id).collect();
     repo.update_index(|index| index.snapshots.retain(|e| !forget.contains(&e.id)))?;
@@ -134,24 +153,32 @@ pub fn run(repo: &Repository, plan: &PrunePlan) -> Result<()> {
     crate::store::Sink::flush(store)
 }
 
+/// A retention rule: its name, its count, and the calendar bucket of a date.
+type Rule = (&'static str, Option<u32>, fn(&jiff::civil::Date) -> String);
+
 /// Split `snapshots` into kept (with reasons) and forgotten.
 #[must_use]
-pub fn apply_retention(snapshots: &[IndexEntry], retention: Retention) -> (Vec<(IndexEntry, Vec<&'static str>)>, Vec<IndexEntry>) {
+pub fn apply_retention(snapshots: &[IndexEntry], retention: Retention) -> (Kept, Vec<IndexEntry>) {
     let mut groups: BTreeMap<(&str, &str), Vec<&IndexEntry>> = BTreeMap::new();
     for e in snapshots {
-        groups.entry((e.portal_url.as_str(), e.org_id.as_str())).or_default().push(e);
+        groups
+            .entry((e.portal_url.as_str(), e.org_id.as_str()))
+            .or_default()
+            .push(e);
     }
     let mut reasons: BTreeMap<Digest, Vec<&'static str>> = BTreeMap::new();
     for entries in groups.values_mut() {
         entries.sort_by(|a, b| b.created.cmp(&a.created).then(b.id.cmp(&a.id)));
-        let rules: [(&'static str, Option<u32>, fn(&jiff::civil::Date) -> String); 4] = [
+        let rules: [Rule; 4] = [
             ("last", retention.keep_last, |_| String::new()),
             ("daily", retention.keep_daily, |d| d.to_string()),
             ("weekly", retention.keep_weekly, |d| {
                 let w = d.iso_week_date();
                 format!("{}-W{}", w.year(), w.week())
             }),
-            ("monthly", retention.keep_monthly, |d| format!("{}-{}", d.year(), d.month())),
+            ("monthly", retention.keep_monthly, |d| {
+                format!("{}-{}", d.year(), d.month())
+            }),
         ];
         for (name, limit, bucket) in rules {
             let Some(limit) = limit else { continue };
@@ -161,8 +188,15 @@ pub fn apply_retention(snapshots: &[IndexEntry], retention: Retention) -> (Vec<(
                 if kept >= limit {
                     break;
                 }
-                let date = e.created.parse::<Timestamp>().map_or_else(|_| jiff::civil::date(1970, 1, 1), |t| TimeZone::UTC.to_datetime(t).date());
-                let b = if name == "last" { i.to_string() } else { bucket(&date) };
+                let date = e.created.parse::<Timestamp>().map_or_else(
+                    |_| jiff::civil::date(1970, 1, 1),
+                    |t| TimeZone::UTC.to_datetime(t).date(),
+                );
+                let b = if name == "last" {
+                    i.to_string()
+                } else {
+                    bucket(&date)
+                };
                 if last_bucket.as_ref() != Some(&b) {
                     reasons.entry(e.id).or_default().push(name);
                     kept += 1;

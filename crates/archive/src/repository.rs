@@ -45,9 +45,12 @@ pub trait SnapshotWriter {
     /// breaks an invariant.
     fn commit(&mut self, snapshot: &Snapshot) -> Result<Digest> {
         if let Some(problem) = snapshot.problems().first() {
-            return Err(Error::InvalidInput(format!("refusing to commit an invalid snapshot: {problem}")));
+            return Err(Error::InvalidInput(format!(
+                "refusing to commit an invalid snapshot: {problem}"
+            )));
         }
-        let bytes = serde_json::to_vec(snapshot).map_err(|e| Error::InvalidInput(format!("serializing the manifest: {e}")))?;
+        let bytes = serde_json::to_vec(snapshot)
+            .map_err(|e| Error::InvalidInput(format!("serializing the manifest: {e}")))?;
         self.commit_manifest(bytes, snapshot)
     }
 }
@@ -74,7 +77,10 @@ impl Repository {
         if path.exists() {
             let mut entries = std::fs::read_dir(path).map_err(|e| Error::io("listing", path, e))?;
             if entries.next().is_some() {
-                return Err(Error::InvalidInput(format!("`{}` exists and is not empty", path.display())));
+                return Err(Error::InvalidInput(format!(
+                    "`{}` exists and is not empty",
+                    path.display()
+                )));
             }
         }
         std::fs::create_dir_all(path).map_err(|e| Error::io("creating", path, e))?;
@@ -85,8 +91,17 @@ impl Repository {
         // The layout marker goes last: a directory without it is not a repository yet.
         store.put(&Key::Layout, &to_json(&layout))?;
         store.flush()?;
-        crate::store::dir::sync_dir(path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")))?;
-        Ok(Self { store, layout, exclusive: false, _lock: lock })
+        crate::store::dir::sync_dir(
+            path.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new(".")),
+        )?;
+        Ok(Self {
+            store,
+            layout,
+            exclusive: false,
+            _lock: lock,
+        })
     }
 
     /// Open an existing repository for writing.
@@ -110,10 +125,17 @@ impl Repository {
     fn open_with(path: &Path, kind: LockKind, purpose: &str) -> Result<Self> {
         let archive = Archive::open(path)?;
         if !path.is_dir() {
-            return Err(Error::NotARepository { path: path.to_owned() });
+            return Err(Error::NotARepository {
+                path: path.to_owned(),
+            });
         }
         let lock = lock(path, kind, purpose)?;
-        Ok(Self { store: DirStore::new(path), layout: archive.layout().clone(), exclusive: kind == LockKind::Exclusive, _lock: lock })
+        Ok(Self {
+            store: DirStore::new(path),
+            layout: archive.layout().clone(),
+            exclusive: kind == LockKind::Exclusive,
+            _lock: lock,
+        })
     }
 
     /// Whether this handle holds the repository alone.
@@ -204,7 +226,11 @@ impl SingleFileWriter {
     pub fn create(path: &Path, layout: Layout) -> Result<Self> {
         let sink = ZipSink::create(path)?;
         sink.put(&Key::Layout, &to_json(&layout))?;
-        Ok(Self { sink, layout, index: Index::default() })
+        Ok(Self {
+            sink,
+            layout,
+            index: Index::default(),
+        })
     }
 
     /// A new single-file archive with a fresh layout.
@@ -238,7 +264,9 @@ impl SnapshotWriter for SingleFileWriter {
         check_manifest_bytes(&bytes, snapshot)?;
         for key in referenced_keys_shallow(snapshot) {
             if !self.sink.contains(&key)? {
-                return Err(Error::InvalidInput(format!("snapshot references `{key}`, which was not written")));
+                return Err(Error::InvalidInput(format!(
+                    "snapshot references `{key}`, which was not written"
+                )));
             }
         }
         let id = Digest::of(&bytes);
@@ -252,20 +280,28 @@ fn check_manifest_bytes(bytes: &[u8], snapshot: &Snapshot) -> Result<()> {
     let parsed: Snapshot = serde_json::from_slice(bytes)
         .map_err(|e| Error::InvalidInput(format!("manifest bytes are not a snapshot: {e}")))?;
     if &parsed != snapshot {
-        return Err(Error::InvalidInput("manifest bytes do not match the snapshot".into()));
+        return Err(Error::InvalidInput(
+            "manifest bytes do not match the snapshot".into(),
+        ));
     }
     Ok(())
 }
 
 /// The blobs a snapshot names directly (descriptor digests, or chunk lists for chunked content).
 pub(crate) fn referenced_keys_shallow(snapshot: &Snapshot) -> HashSet<Key> {
-    snapshot.parts().iter().map(|p| Key::Blob(p.descriptor.chunks.unwrap_or(p.descriptor.digest))).collect()
+    snapshot
+        .parts()
+        .iter()
+        .map(|p| Key::Blob(p.descriptor.chunks.unwrap_or(p.descriptor.digest)))
+        .collect()
 }
 
 fn check_blobs_present(store: &DirStore, snapshot: &Snapshot) -> Result<()> {
     for key in referenced_keys_shallow(snapshot) {
         if store.size(&key)?.is_none() {
-            return Err(Error::InvalidInput(format!("snapshot references `{key}`, which was not written")));
+            return Err(Error::InvalidInput(format!(
+                "snapshot references `{key}`, which was not written"
+            )));
         }
     }
     Ok(())
@@ -283,7 +319,11 @@ fn random_id() -> String {
     let mut seed = Vec::new();
     for _ in 0..4 {
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
         h.write_u32(std::process::id());
         seed.extend_from_slice(&h.finish().to_le_bytes());
     }

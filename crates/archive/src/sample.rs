@@ -7,8 +7,9 @@ use std::io::Read;
 use crate::digest::Digest;
 use crate::error::Result;
 use crate::manifest::{
-    Access, Dependency, DependencyKind, Folder, FoundIn, Group, GroupRef, Item, NamedPart, Obtained, Payload, PayloadField,
-    PayloadKind, PayloadLayer, Relationship, Resource, Selection, Sharing, Snapshot, Source, Tool, User,
+    Access, Dependency, DependencyKind, Folder, FoundIn, Group, GroupRef, Item, NamedPart,
+    Obtained, Payload, PayloadField, PayloadKind, PayloadLayer, Relationship, Resource, Selection,
+    Sharing, Snapshot, Source, Tool, User,
 };
 use crate::manifest::{Direction, GroupMember, PortalKind};
 use crate::repository::SnapshotWriter;
@@ -34,7 +35,12 @@ impl NoiseReader {
     /// `len` bytes from `seed`.
     #[must_use]
     pub fn new(seed: u64, len: u64) -> Self {
-        Self { state: seed | 1, word: [0; 8], used: 8, remaining: len }
+        Self {
+            state: seed | 1,
+            word: [0; 8],
+            used: 8,
+            remaining: len,
+        }
     }
 }
 
@@ -64,7 +70,11 @@ impl Read for NoiseReader {
 ///
 /// # Errors
 /// Errors of the writer.
-pub fn write_sample(writer: &mut dyn SnapshotWriter, created: &str, payload_size: u64) -> Result<Digest> {
+pub fn write_sample(
+    writer: &mut dyn SnapshotWriter,
+    created: &str,
+    payload_size: u64,
+) -> Result<Digest> {
     let snapshot = build_sample(writer, created, payload_size)?;
     writer.commit(&snapshot)
 }
@@ -73,9 +83,14 @@ pub fn write_sample(writer: &mut dyn SnapshotWriter, created: &str, payload_size
 ///
 /// # Errors
 /// Errors of the writer.
-pub fn build_sample(writer: &dyn SnapshotWriter, created: &str, payload_size: u64) -> Result<Snapshot> {
+pub fn build_sample(
+    writer: &dyn SnapshotWriter,
+    created: &str,
+    payload_size: u64,
+) -> Result<Snapshot> {
     let blobs = writer.blob_writer(WriteOptions::default());
-    let service_url = "https://services.example.com/org1/arcgis/rest/services/Parcels/FeatureServer";
+    let service_url =
+        "https://services.example.com/org1/arcgis/rest/services/Parcels/FeatureServer";
     let map_item = serde_json::json!({
         "id": WEB_MAP_ID, "owner": "gis_admin", "title": "Parcels overview", "type": "Web Map",
         "typeKeywords": ["ArcGIS Online", "Web Map"], "access": "shared", "modified": 1_764_000_000_000_i64,
@@ -93,22 +108,61 @@ pub fn build_sample(writer: &dyn SnapshotWriter, created: &str, payload_size: u6
         item_type: "Web Map".into(),
         title: "Parcels overview".into(),
         owner: "gis_admin".into(),
-        folder: Some(Folder { id: "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0".into(), title: "Planning".into() }),
+        folder: Some(Folder {
+            id: "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0".into(),
+            title: "Planning".into(),
+        }),
         modified: 1_764_000_000_000,
         url: None,
         item: blobs.put_json(&map_item)?,
-        data: Some(NamedPart { name: None, content: blobs.put_json(&map_data)? }),
-        thumbnail: Some(NamedPart { name: Some("thumbnail.png".into()), content: blobs.put_reader(NoiseReader::new(7, 9000), "thumbnail")? }),
+        data: Some(NamedPart {
+            name: None,
+            content: blobs.put_json(&map_data)?,
+        }),
+        thumbnail: Some(NamedPart {
+            name: Some("thumbnail.png".into()),
+            content: blobs.put_reader(NoiseReader::new(7, 9000), "thumbnail")?,
+        }),
         metadata: Some(blobs.put_bytes(b"<?xml version=\"1.0\"?><metadata><Esri/></metadata>")?),
         resources: vec![
-            Resource { path: "images/legend/parcels.png".into(), content: blobs.put_reader(NoiseReader::new(11, 3000), "resource")? },
-            Resource { path: "config/popup.json".into(), content: blobs.put_bytes(br#"{"popup":{"title":"{PARCEL_ID}"}}"#)? },
+            Resource {
+                path: "images/legend/parcels.png".into(),
+                content: blobs.put_reader(NoiseReader::new(11, 3000), "resource")?,
+            },
+            Resource {
+                path: "config/popup.json".into(),
+                content: blobs.put_bytes(br#"{"popup":{"title":"{PARCEL_ID}"}}"#)?,
+            },
         ],
-        sharing: Sharing { access: Access::Shared, groups: vec![GroupRef { id: GROUP_ID.into(), title: "Planning team".into() }] },
-        relationships: vec![Relationship { relationship_type: "Map2Service".into(), direction: Direction::Forward, item_id: SERVICE_ID.into() }],
+        sharing: Sharing {
+            access: Access::Shared,
+            groups: vec![GroupRef {
+                id: GROUP_ID.into(),
+                title: "Planning team".into(),
+            }],
+        },
+        relationships: vec![Relationship {
+            relationship_type: "Map2Service".into(),
+            direction: Direction::Forward,
+            item_id: SERVICE_ID.into(),
+        }],
         dependencies: vec![
-            Dependency { kind: DependencyKind::Item, target: SERVICE_ID.into(), item_id: None, found_in: FoundIn::Data, path: Some("$.operationalLayers[0].itemId".into()), external: false },
-            Dependency { kind: DependencyKind::Service, target: format!("{service_url}/0"), item_id: Some(SERVICE_ID.into()), found_in: FoundIn::Data, path: Some("$.operationalLayers[0].url".into()), external: false },
+            Dependency {
+                kind: DependencyKind::Item,
+                target: SERVICE_ID.into(),
+                item_id: None,
+                found_in: FoundIn::Data,
+                path: Some("$.operationalLayers[0].itemId".into()),
+                external: false,
+            },
+            Dependency {
+                kind: DependencyKind::Service,
+                target: format!("{service_url}/0"),
+                item_id: Some(SERVICE_ID.into()),
+                found_in: FoundIn::Data,
+                path: Some("$.operationalLayers[0].url".into()),
+                external: false,
+            },
         ],
         payloads: Vec::new(),
         annotations: BTreeMap::new(),
@@ -127,8 +181,15 @@ pub fn build_sample(writer: &dyn SnapshotWriter, created: &str, payload_size: u6
         thumbnail: None,
         metadata: None,
         resources: Vec::new(),
-        sharing: Sharing { access: Access::Org, groups: Vec::new() },
-        relationships: vec![Relationship { relationship_type: "Map2Service".into(), direction: Direction::Reverse, item_id: WEB_MAP_ID.into() }],
+        sharing: Sharing {
+            access: Access::Org,
+            groups: Vec::new(),
+        },
+        relationships: vec![Relationship {
+            relationship_type: "Map2Service".into(),
+            direction: Direction::Reverse,
+            item_id: WEB_MAP_ID.into(),
+        }],
         dependencies: Vec::new(),
         payloads: vec![Payload {
             file_name: "Parcels.gdb.zip".into(),
@@ -140,7 +201,10 @@ pub fn build_sample(writer: &dyn SnapshotWriter, created: &str, payload_size: u6
                 name: "Parcels".into(),
                 geometry_type: Some("esriGeometryPolygon".into()),
                 feature_count: Some(1250),
-                fields: vec![PayloadField { name: "PARCEL_ID".into(), field_type: "esriFieldTypeString".into() }],
+                fields: vec![PayloadField {
+                    name: "PARCEL_ID".into(),
+                    field_type: "esriFieldTypeString".into(),
+                }],
             }],
         }],
         annotations: BTreeMap::new(),
@@ -150,15 +214,23 @@ pub fn build_sample(writer: &dyn SnapshotWriter, created: &str, payload_size: u6
         title: "Planning team".into(),
         owner: "gis_admin".into(),
         access: Access::Org,
-        group: blobs.put_json(&serde_json::json!({"id": GROUP_ID, "title": "Planning team", "access": "org"}))?,
+        group: blobs.put_json(
+            &serde_json::json!({"id": GROUP_ID, "title": "Planning team", "access": "org"}),
+        )?,
         thumbnail: None,
-        members: vec![GroupMember { username: "gis_admin".into(), member_type: "owner".into() }],
+        members: vec![GroupMember {
+            username: "gis_admin".into(),
+            member_type: "owner".into(),
+        }],
         annotations: BTreeMap::new(),
     };
     Ok(Snapshot {
         format_version: crate::layout::FORMAT_VERSION.into(),
         created: created.into(),
-        tool: Tool { name: "orgpack".into(), version: env!("CARGO_PKG_VERSION").into() },
+        tool: Tool {
+            name: "orgpack".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
         source: Source {
             portal_url: "https://example.maps.arcgis.com".into(),
             portal_kind: PortalKind::Online,
@@ -167,14 +239,28 @@ pub fn build_sample(writer: &dyn SnapshotWriter, created: &str, payload_size: u6
             user: "gis_admin".into(),
             current_version: Some("2025.3".into()),
         },
-        selection: Selection { all: true, include_dependencies: true, ..Selection::default() },
+        selection: Selection {
+            all: true,
+            include_dependencies: true,
+            ..Selection::default()
+        },
         parent: None,
         tags: vec!["nightly".into()],
         items: vec![service, web_map],
         groups: vec![group],
         users: vec![
-            User { username: "editor".into(), full_name: Some("Map Editor".into()), role: Some("org_publisher".into()), user: None },
-            User { username: "gis_admin".into(), full_name: Some("GIS Administrator".into()), role: Some("org_admin".into()), user: None },
+            User {
+                username: "editor".into(),
+                full_name: Some("Map Editor".into()),
+                role: Some("org_publisher".into()),
+                user: None,
+            },
+            User {
+                username: "gis_admin".into(),
+                full_name: Some("GIS Administrator".into()),
+                role: Some("org_admin".into()),
+                user: None,
+            },
         ],
         annotations: BTreeMap::new(),
     })

@@ -35,7 +35,10 @@ pub struct VerifyOptions {
 
 impl Default for VerifyOptions {
     fn default() -> Self {
-        Self { read_data: false, threads: default_threads() }
+        Self {
+            read_data: false,
+            threads: default_threads(),
+        }
     }
 }
 
@@ -81,11 +84,14 @@ impl VerifyReport {
     }
 }
 
+/// One chunked content: its descriptor, its chunks (digest, size) and where it is used.
+type Chunked = (Descriptor, Vec<(Digest, u64)>, String);
+
 struct Work {
     /// Blob → (expected content size, where it is first used).
     blobs: BTreeMap<Digest, (u64, String)>,
     /// Chunked contents: (descriptor, chunks, where).
-    chunked: Vec<(Descriptor, Vec<(Digest, u64)>, String)>,
+    chunked: Vec<Chunked>,
 }
 
 /// Verify `archive`.
@@ -93,23 +99,39 @@ struct Work {
 /// # Errors
 /// Only for failures to run at all; everything wrong with the archive is a [`Problem`].
 pub fn verify(archive: &Archive, options: VerifyOptions) -> Result<VerifyReport> {
-    let mut report = VerifyReport { read_data: options.read_data, ..VerifyReport::default() };
+    let mut report = VerifyReport {
+        read_data: options.read_data,
+        ..VerifyReport::default()
+    };
     let problems = Mutex::new(Vec::new());
-    let problem = |location: String, message: String| problems.lock().expect("poisoned").push(Problem { location, message });
+    let problem = |location: String, message: String| {
+        problems
+            .lock()
+            .expect("poisoned")
+            .push(Problem { location, message });
+    };
     let archive_at = format!("archive `{}`", archive.location().display());
     for p in archive.index().problems() {
         problem(format!("{archive_at}: index.json"), p);
     }
     for name in archive.store().unknown_entries() {
-        report.warnings.push(format!("unknown entry `{name}` ignored"));
+        report
+            .warnings
+            .push(format!("unknown entry `{name}` ignored"));
     }
-    let mut work = Work { blobs: BTreeMap::new(), chunked: Vec::new() };
+    let mut work = Work {
+        blobs: BTreeMap::new(),
+        chunked: Vec::new(),
+    };
     for entry in &archive.index().snapshots {
         let at = format!("snapshot `{}`", entry.id.short());
         let snapshot = match archive.snapshot(&entry.id) {
             Ok(s) => s,
             Err(e) => {
-                problem(at, strip_location(&e, &format!("snapshot `{}`", entry.id.short())));
+                problem(
+                    at,
+                    strip_location(&e, &format!("snapshot `{}`", entry.id.short())),
+                );
                 continue;
             }
         };
@@ -130,9 +152,15 @@ pub fn verify(archive: &Archive, options: VerifyOptions) -> Result<VerifyReport>
                         let listed = format!("{where_} (chunk list)");
                         work.blobs.entry(list_digest).or_insert((u64::MAX, listed));
                         for (i, c) in list.chunks.iter().enumerate() {
-                            work.blobs.entry(c.digest).or_insert((c.size, format!("{where_} chunk {i}")));
+                            work.blobs
+                                .entry(c.digest)
+                                .or_insert((c.size, format!("{where_} chunk {i}")));
                         }
-                        work.chunked.push((*d, list.chunks.iter().map(|c| (c.digest, c.size)).collect(), where_));
+                        work.chunked.push((
+                            *d,
+                            list.chunks.iter().map(|c| (c.digest, c.size)).collect(),
+                            where_,
+                        ));
                     }
                     Ok(None) => unreachable!("descriptor has chunks"),
                     Err(e) => problem(where_, e.to_string()),
@@ -156,9 +184,17 @@ pub fn verify(archive: &Archive, options: VerifyOptions) -> Result<VerifyReport>
                 |(i, (digest, size))| {
                     let data = archive.read_blob(digest);
                     checked.lock().expect("poisoned").insert(*digest);
-                    let data = data.map_err(|e| Error::corrupt(format!("chunk {i}: blob `{}`", digest.short()), strip_location(&e, "")))?;
+                    let data = data.map_err(|e| {
+                        Error::corrupt(
+                            format!("chunk {i}: blob `{}`", digest.short()),
+                            strip_location(&e, ""),
+                        )
+                    })?;
                     if data.len() as u64 != *size {
-                        return Err(Error::corrupt(format!("chunk {i}"), "size differs from the chunk list"));
+                        return Err(Error::corrupt(
+                            format!("chunk {i}"),
+                            "size differs from the chunk list",
+                        ));
                     }
                     Ok(data)
                 },
@@ -170,14 +206,21 @@ pub fn verify(archive: &Archive, options: VerifyOptions) -> Result<VerifyReport>
             );
             match result {
                 Ok(()) if total == d.size && hasher.finish() == d.digest => {}
-                Ok(()) => problem(where_.clone(), format!("chunks do not reassemble into `{}`", d.digest.short())),
+                Ok(()) => problem(
+                    where_.clone(),
+                    format!("chunks do not reassemble into `{}`", d.digest.short()),
+                ),
                 Err(e) => problem(where_.clone(), e.to_string()),
             }
             bytes_read.fetch_add(total, Ordering::Relaxed);
         }
     }
     let checked = checked.into_inner().expect("poisoned");
-    let remaining: Vec<(&Digest, &(u64, String))> = work.blobs.iter().filter(|(d, _)| !checked.contains(*d)).collect();
+    let remaining: Vec<(&Digest, &(u64, String))> = work
+        .blobs
+        .iter()
+        .filter(|(d, _)| !checked.contains(*d))
+        .collect();
     let store = archive.store();
     ordered_map(
         threads,
@@ -189,7 +232,10 @@ pub fn verify(archive: &Archive, options: VerifyOptions) -> Result<VerifyReport>
             if options.read_data {
                 match archive.read_blob(digest) {
                     Ok(data) if *size != u64::MAX && data.len() as u64 != *size => {
-                        problem(blob_at, format!("holds {} bytes, the manifest says {size}", data.len()));
+                        problem(
+                            blob_at,
+                            format!("holds {} bytes, the manifest says {size}", data.len()),
+                        );
                     }
                     Ok(data) => {
                         bytes_read.fetch_add(data.len() as u64, Ordering::Relaxed);
@@ -200,7 +246,10 @@ pub fn verify(archive: &Archive, options: VerifyOptions) -> Result<VerifyReport>
                 match store.get_prefix(&key, 32) {
                     Ok((prefix, stored)) => match blob::content_size(&prefix, stored) {
                         Ok(n) if *size != u64::MAX && n != *size => {
-                            problem(blob_at, format!("holds {n} bytes, the manifest says {size}"));
+                            problem(
+                                blob_at,
+                                format!("holds {n} bytes, the manifest says {size}"),
+                            );
                         }
                         Ok(_) => {}
                         Err(reason) => problem(blob_at, reason),
@@ -216,7 +265,10 @@ pub fn verify(archive: &Archive, options: VerifyOptions) -> Result<VerifyReport>
     match store.list(ListKind::Blobs) {
         Ok(_) if !all_loaded => {}
         Ok(all) => {
-            let unreferenced = all.iter().filter(|l| matches!(l.key, Key::Blob(d) if !work.blobs.contains_key(&d))).count();
+            let unreferenced = all
+                .iter()
+                .filter(|l| matches!(l.key, Key::Blob(d) if !work.blobs.contains_key(&d)))
+                .count();
             if unreferenced > 0 {
                 report.warnings.push(format!("{unreferenced} blobs are not used by any snapshot (`orgpack prune` removes them)"));
             }
@@ -237,12 +289,17 @@ fn summary_mismatch(entry: &IndexEntry, snapshot: &crate::manifest::Snapshot) ->
 fn strip_location(e: &Error, prefix: &str) -> String {
     match e {
         Error::Corrupt { location, reason } if location == prefix || prefix.is_empty() => {
-            if prefix.is_empty() && !location.starts_with("blob `") { format!("{location}: {reason}") } else { reason.clone() }
+            if prefix.is_empty() && !location.starts_with("blob `") {
+                format!("{location}: {reason}")
+            } else {
+                reason.clone()
+            }
         }
         Error::Missing { key, .. } => format!("`{key}` is missing"),
         other => {
             let s = other.to_string();
-            s.strip_prefix(&format!("{prefix}: ")).map_or(s.clone(), str::to_owned)
+            s.strip_prefix(&format!("{prefix}: "))
+                .map_or(s.clone(), str::to_owned)
         }
     }
 }

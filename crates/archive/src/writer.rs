@@ -36,7 +36,10 @@ pub struct WriteOptions {
 
 impl Default for WriteOptions {
     fn default() -> Self {
-        Self { level: blob::DEFAULT_LEVEL, threads: default_threads() }
+        Self {
+            level: blob::DEFAULT_LEVEL,
+            threads: default_threads(),
+        }
     }
 }
 
@@ -98,7 +101,8 @@ impl<'a> BlobWriter<'a> {
     /// # Errors
     /// Errors of the sink.
     pub fn put_json<T: serde::Serialize>(&self, value: &T) -> Result<Descriptor> {
-        let bytes = serde_json::to_vec(value).map_err(|e| Error::InvalidInput(format!("serializing JSON: {e}")))?;
+        let bytes = serde_json::to_vec(value)
+            .map_err(|e| Error::InvalidInput(format!("serializing JSON: {e}")))?;
         self.put_bytes(&bytes)
     }
 
@@ -129,39 +133,62 @@ impl<'a> BlobWriter<'a> {
         };
         let mut refs = Vec::new();
         let inputs = [Ok(first), Ok(second)].into_iter().chain(&mut chunks);
-        ordered_map(self.options.threads, self.options.threads * 2, inputs, |data| self.store_chunk(&data), |r| {
-            refs.push(r);
-            Ok(())
-        })?;
+        ordered_map(
+            self.options.threads,
+            self.options.threads * 2,
+            inputs,
+            |data| self.store_chunk(&data),
+            |r| {
+                refs.push(r);
+                Ok(())
+            },
+        )?;
         drop(chunks);
         let (digest, size) = hashing.finish();
-        let list = ChunkList { digest, size, chunks: refs };
+        let list = ChunkList {
+            digest,
+            size,
+            chunks: refs,
+        };
         let list_bytes = serde_json::to_vec(&list).expect("chunk lists serialize");
         let list_ref = self.store_chunk(&list_bytes)?;
-        Ok(Descriptor { digest, size, chunks: Some(list_ref.digest) })
+        Ok(Descriptor {
+            digest,
+            size,
+            chunks: Some(list_ref.digest),
+        })
     }
 
     fn single(&self, data: &[u8]) -> Result<Descriptor> {
         let r = self.store_chunk(data)?;
-        Ok(Descriptor { digest: r.digest, size: r.size, chunks: None })
+        Ok(Descriptor {
+            digest: r.digest,
+            size: r.size,
+            chunks: None,
+        })
     }
 
     fn store_chunk(&self, data: &[u8]) -> Result<ChunkRef> {
         let digest = Digest::of(data);
         let key = Key::Blob(digest);
-        self.bytes_in.fetch_add(data.len() as u64, Ordering::Relaxed);
+        self.bytes_in
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
         if self.sink.contains(&key)? {
             self.blobs_reused.fetch_add(1, Ordering::Relaxed);
         } else {
             let (stored, encoding) = blob::encode(data, self.options.level);
             self.sink.put(&key, &stored)?;
             self.blobs_written.fetch_add(1, Ordering::Relaxed);
-            self.bytes_stored.fetch_add(stored.len() as u64, Ordering::Relaxed);
+            self.bytes_stored
+                .fetch_add(stored.len() as u64, Ordering::Relaxed);
             if encoding == Encoding::Zstd {
                 self.blobs_compressed.fetch_add(1, Ordering::Relaxed);
             }
         }
-        Ok(ChunkRef { digest, size: data.len() as u64 })
+        Ok(ChunkRef {
+            digest,
+            size: data.len() as u64,
+        })
     }
 
     /// What this writer has done so far.

@@ -1,4 +1,4 @@
-//! The command line, as clap structs. Nothing here does work: `commands/` does.
+//! The command line, as clap structs. Nothing here does work: the binary's `commands/` does.
 
 use std::path::PathBuf;
 
@@ -6,7 +6,12 @@ use clap::{Args, Parser, Subcommand};
 
 /// Back up, verify and restore ArcGIS Online and ArcGIS Enterprise content.
 #[derive(Debug, Parser)]
-#[command(name = "orgpack", version, about, max_term_width = 100)]
+#[command(
+    name = "orgpack",
+    version,
+    about = "Back up, verify and restore ArcGIS Online and ArcGIS Enterprise content",
+    max_term_width = 100
+)]
 pub struct Cli {
     /// Print machine-readable JSON on stdout instead of tables.
     #[arg(long, global = true, env = "ORGPACK_JSON")]

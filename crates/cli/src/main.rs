@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-mod cli;
+use orgpack_cli::cli;
+
 mod commands;
 mod exit;
 mod render;
@@ -42,5 +43,8 @@ fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+    error.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -61,9 +61,17 @@ pub struct User {
 impl Group {
     pub(super) fn push_parts<'a>(&'a self, out: &mut Vec<PartRef<'a>>) {
         let owner = Owner::Group(&self.id);
-        out.push(PartRef { owner, part: "group JSON".into(), descriptor: &self.group });
+        out.push(PartRef {
+            owner,
+            part: "group JSON".into(),
+            descriptor: &self.group,
+        });
         if let Some(t) = &self.thumbnail {
-            out.push(PartRef { owner, part: "thumbnail".into(), descriptor: &t.content });
+            out.push(PartRef {
+                owner,
+                part: "thumbnail".into(),
+                descriptor: &t.content,
+            });
         }
     }
 }

@@ -102,7 +102,19 @@ pub struct Sharing {
 }
 
 /// An item's or group's access level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Default,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum Access {
     /// Only the owner (and administrators).
@@ -293,7 +305,11 @@ impl Item {
     pub(super) fn push_parts<'a>(&'a self, out: &mut Vec<PartRef<'a>>) {
         let owner = Owner::Item(&self.id);
         let mut push = |part: String, descriptor: &'a Descriptor| {
-            out.push(PartRef { owner, part, descriptor });
+            out.push(PartRef {
+                owner,
+                part,
+                descriptor,
+            });
         };
         push("item JSON".into(), &self.item);
         if let Some(d) = &self.data {

@@ -18,10 +18,16 @@ impl Snapshot {
         let mut out = Vec::new();
         match major_version(&self.format_version) {
             Some(FORMAT_MAJOR) => {}
-            _ => out.push(format!("formatVersion `{}` is not a 1.x.y version", self.format_version)),
+            _ => out.push(format!(
+                "formatVersion `{}` is not a 1.x.y version",
+                self.format_version
+            )),
         }
         if self.created.parse::<jiff::Timestamp>().is_err() {
-            out.push(format!("created `{}` is not an RFC 3339 time", truncate(&self.created)));
+            out.push(format!(
+                "created `{}` is not an RFC 3339 time",
+                truncate(&self.created)
+            ));
         }
         let mut ids = HashSet::new();
         for item in &self.items {
@@ -32,9 +38,17 @@ impl Snapshot {
             if !ids.insert(item.id.as_str()) {
                 out.push(format!("{at}: appears more than once"));
             }
-            for file in item.data.iter().chain(&item.thumbnail).filter_map(|p| p.name.as_deref()) {
+            for file in item
+                .data
+                .iter()
+                .chain(&item.thumbnail)
+                .filter_map(|p| p.name.as_deref())
+            {
                 if !is_file_name(file) {
-                    out.push(format!("{at}: file name `{}` is not a plain file name", truncate(file)));
+                    out.push(format!(
+                        "{at}: file name `{}` is not a plain file name",
+                        truncate(file)
+                    ));
                 }
             }
             for r in &item.resources {
@@ -45,32 +59,50 @@ impl Snapshot {
             let mut paths = HashSet::new();
             for r in &item.resources {
                 if !paths.insert(r.path.as_str()) {
-                    out.push(format!("{at}: resource `{}` appears more than once", truncate(&r.path)));
+                    out.push(format!(
+                        "{at}: resource `{}` appears more than once",
+                        truncate(&r.path)
+                    ));
                 }
             }
             for p in &item.payloads {
                 if !is_file_name(&p.file_name) {
-                    out.push(format!("{at}: payload name `{}` is not a plain file name", truncate(&p.file_name)));
+                    out.push(format!(
+                        "{at}: payload name `{}` is not a plain file name",
+                        truncate(&p.file_name)
+                    ));
                 }
             }
             for g in &item.sharing.groups {
                 if !is_portal_id(&g.id) {
-                    out.push(format!("{at}: shared with group `{}`, which is not a group id", truncate(&g.id)));
+                    out.push(format!(
+                        "{at}: shared with group `{}`, which is not a group id",
+                        truncate(&g.id)
+                    ));
                 }
             }
             for r in &item.relationships {
                 if !is_portal_id(&r.item_id) {
-                    out.push(format!("{at}: relationship to `{}`, which is not an item id", truncate(&r.item_id)));
+                    out.push(format!(
+                        "{at}: relationship to `{}`, which is not an item id",
+                        truncate(&r.item_id)
+                    ));
                 }
             }
         }
         let mut group_ids = HashSet::new();
         for group in &self.groups {
             if !is_portal_id(&group.id) {
-                out.push(format!("group `{}`: id is not 32 lowercase hex digits", truncate(&group.id)));
+                out.push(format!(
+                    "group `{}`: id is not 32 lowercase hex digits",
+                    truncate(&group.id)
+                ));
             }
             if !group_ids.insert(group.id.as_str()) {
-                out.push(format!("group `{}`: appears more than once", truncate(&group.id)));
+                out.push(format!(
+                    "group `{}`: appears more than once",
+                    truncate(&group.id)
+                ));
             }
         }
         out
@@ -109,7 +141,10 @@ pub fn check_relative_path(path: &str) -> Result<(), &'static str> {
     if path.chars().any(char::is_control) {
         return Err("contains control characters");
     }
-    if path.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
+    if path
+        .split('/')
+        .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+    {
         return Err("has an empty, `.` or `..` segment");
     }
     Ok(())
@@ -136,7 +171,17 @@ mod tests {
         for ok in ["a", "images/logo.png", "config/config.json", "a b/c.d"] {
             check_relative_path(ok).unwrap();
         }
-        for bad in ["", "/etc/passwd", "../x", "a/../../x", "a//b", "./a", "a\\b", "C:/x", "a/\n"] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a//b",
+            "./a",
+            "a\\b",
+            "C:/x",
+            "a/\n",
+        ] {
             assert!(check_relative_path(bad).is_err(), "{bad:?}");
         }
     }

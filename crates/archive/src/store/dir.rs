@@ -30,7 +30,11 @@ impl DirStore {
     /// Use `root` as a repository directory. Does not check that it is one.
     #[must_use]
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into(), dirty_dirs: Mutex::new(HashSet::new()), counter: AtomicU64::new(0) }
+        Self {
+            root: root.into(),
+            dirty_dirs: Mutex::new(HashSet::new()),
+            counter: AtomicU64::new(0),
+        }
     }
 
     /// The repository's root directory.
@@ -82,7 +86,10 @@ impl DirStore {
         let dir = self.tmp_dir();
         match fs::read_dir(&dir) {
             Ok(entries) => entries
-                .map(|e| e.map(|e| e.path()).map_err(|e| Error::io("listing", &dir, e)))
+                .map(|e| {
+                    e.map(|e| e.path())
+                        .map_err(|e| Error::io("listing", &dir, e))
+                })
                 .collect(),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(Vec::new()),
             Err(e) => Err(Error::io("listing", dir, e)),
@@ -91,7 +98,10 @@ impl DirStore {
 
     fn mark_dirty(&self, path: &Path) {
         if let Some(parent) = path.parent() {
-            self.dirty_dirs.lock().expect("lock poisoned").insert(parent.to_owned());
+            self.dirty_dirs
+                .lock()
+                .expect("lock poisoned")
+                .insert(parent.to_owned());
         }
     }
 
@@ -114,8 +124,10 @@ impl DirStore {
                 }
                 Err(e) => return Err(Error::io("creating", &tmp_path, e)),
             };
-            f.write_all(bytes).map_err(|e| Error::io("writing", &tmp_path, e))?;
-            f.sync_all().map_err(|e| Error::io("syncing", &tmp_path, e))?;
+            f.write_all(bytes)
+                .map_err(|e| Error::io("writing", &tmp_path, e))?;
+            f.sync_all()
+                .map_err(|e| Error::io("syncing", &tmp_path, e))?;
             drop(f);
             if let Some(parent) = final_path.parent()
                 && !parent.is_dir()
@@ -125,7 +137,8 @@ impl DirStore {
                     self.mark_dirty(&grand.join("x"));
                 }
             }
-            fs::rename(&tmp_path, &final_path).map_err(|e| Error::io("renaming into", &final_path, e))?;
+            fs::rename(&tmp_path, &final_path)
+                .map_err(|e| Error::io("renaming into", &final_path, e))?;
             self.mark_dirty(&final_path);
             Ok(())
         })();
@@ -140,23 +153,38 @@ impl DirStore {
         let mut f = match File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                return Err(Error::Missing { location: format!("archive `{}`", self.root.display()), key: key.path() });
+                return Err(Error::Missing {
+                    location: format!("archive `{}`", self.root.display()),
+                    key: key.path(),
+                });
             }
             Err(e) => return Err(Error::io("opening", path, e)),
         };
-        let size = f.metadata().map_err(|e| Error::io("reading", &path, e))?.len();
+        let size = f
+            .metadata()
+            .map_err(|e| Error::io("reading", &path, e))?
+            .len();
         if size > key.size_limit() {
             return Err(Error::corrupt(
                 format!("archive `{}`", self.root.display()),
-                format!("`{key}` is {size} bytes, over the {}-byte limit", key.size_limit()),
+                format!(
+                    "`{key}` is {size} bytes, over the {}-byte limit",
+                    key.size_limit()
+                ),
             ));
         }
         #[allow(clippy::cast_possible_truncation)] // bounded by the size limit
         let want = limit.min(size) as usize;
         let mut buf = Vec::with_capacity(want);
-        (&mut f).take(want as u64).read_to_end(&mut buf).map_err(|e| Error::io("reading", &path, e))?;
+        (&mut f)
+            .take(want as u64)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io("reading", &path, e))?;
         if buf.len() != want {
-            return Err(Error::corrupt(format!("archive `{}`", self.root.display()), format!("`{key}` changed while being read")));
+            return Err(Error::corrupt(
+                format!("archive `{}`", self.root.display()),
+                format!("`{key}` changed while being read"),
+            ));
         }
         Ok((buf, size))
     }
@@ -205,13 +233,16 @@ impl Store for DirStore {
                         if let Ok(d) = Digest::from_hex(&name)
                             && name.starts_with(&fan)
                         {
-                            out.push(Listed { key: Key::Blob(d), size });
+                            out.push(Listed {
+                                key: Key::Blob(d),
+                                size,
+                            });
                         }
                     }
                 }
             }
         }
-        out.sort_by(|a, b| a.key.cmp(&b.key));
+        out.sort_by_key(|l| l.key);
         Ok(out)
     }
 }
@@ -229,7 +260,12 @@ impl Sink for DirStore {
     }
 
     fn flush(&self) -> Result<()> {
-        let dirs: Vec<PathBuf> = self.dirty_dirs.lock().expect("lock poisoned").drain().collect();
+        let dirs: Vec<PathBuf> = self
+            .dirty_dirs
+            .lock()
+            .expect("lock poisoned")
+            .drain()
+            .collect();
         for dir in dirs {
             sync_dir(&dir)?;
         }
@@ -261,7 +297,9 @@ fn read_dir_entries(dir: &Path, dirs: bool) -> Result<Vec<(String, u64)>> {
     let mut out = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::io("listing", dir, e))?;
-        let meta = entry.metadata().map_err(|e| Error::io("reading", entry.path(), e))?;
+        let meta = entry
+            .metadata()
+            .map_err(|e| Error::io("reading", entry.path(), e))?;
         if meta.is_dir() == dirs
             && let Ok(name) = entry.file_name().into_string()
         {

@@ -27,6 +27,11 @@ pub trait ReadAt: Send + Sync {
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
     /// The total length.
     fn len(&self) -> u64;
+
+    /// Whether there is nothing to read.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl ReadAt for File {
@@ -39,7 +44,11 @@ impl ReadAt for File {
         {
             let mut done = 0;
             while done < buf.len() {
-                let n = std::os::windows::fs::FileExt::seek_read(self, &mut buf[done..], offset + done as u64)?;
+                let n = std::os::windows::fs::FileExt::seek_read(
+                    self,
+                    &mut buf[done..],
+                    offset + done as u64,
+                )?;
                 if n == 0 {
                     return Err(io::ErrorKind::UnexpectedEof.into());
                 }
@@ -50,13 +59,14 @@ impl ReadAt for File {
     }
 
     fn len(&self) -> u64 {
-        self.metadata().map(|m| m.len()).unwrap_or(0)
+        self.metadata().map_or(0, |m| m.len())
     }
 }
 
 impl ReadAt for Vec<u8> {
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        let start = usize::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::UnexpectedEof))?;
+        let start =
+            usize::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::UnexpectedEof))?;
         let src = start
             .checked_add(buf.len())
             .and_then(|end| self.get(start..end))
@@ -94,7 +104,8 @@ impl Seek for Cursor {
             SeekFrom::End(d) => self.src.len().checked_add_signed(d),
             SeekFrom::Current(d) => self.pos.checked_add_signed(d),
         };
-        self.pos = new.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before start"))?;
+        self.pos =
+            new.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before start"))?;
         Ok(self.pos)
     }
 }
@@ -116,7 +127,10 @@ pub struct ZipStore {
 
 impl std::fmt::Debug for ZipStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ZipStore").field("path", &self.path).field("entries", &self.entries.len()).finish()
+        f.debug_struct("ZipStore")
+            .field("path", &self.path)
+            .field("entries", &self.entries.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -128,7 +142,9 @@ impl ZipStore {
     /// [`Error::Corrupt`] for zips that break the rules above.
     pub fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => Error::ArchiveNotFound { path: path.to_owned() },
+            io::ErrorKind::NotFound => Error::ArchiveNotFound {
+                path: path.to_owned(),
+            },
             _ => Error::io("opening", path, e),
         })?;
         Self::from_source(path.to_owned(), Arc::new(file))
@@ -140,24 +156,41 @@ impl ZipStore {
     /// As [`ZipStore::open`].
     pub fn from_source(path: PathBuf, src: Arc<dyn ReadAt>) -> Result<Self> {
         let file_len = src.len();
-        let not_archive = |reason: String| Error::NotAnArchive { path: path.clone(), reason };
-        let corrupt = |reason: String| Error::corrupt(format!("archive `{}`", path.display()), reason);
-        let mut zip = zip::ZipArchive::new(Cursor { src: Arc::clone(&src), pos: 0 })
-            .map_err(|e| not_archive(format!("not a readable zip ({e}); a truncated archive has lost its central directory")))?;
+        let not_archive = |reason: String| Error::NotAnArchive {
+            path: path.clone(),
+            reason,
+        };
+        let corrupt =
+            |reason: String| Error::corrupt(format!("archive `{}`", path.display()), reason);
+        let mut zip = zip::ZipArchive::new(Cursor {
+            src: Arc::clone(&src),
+            pos: 0,
+        })
+        .map_err(|e| {
+            not_archive(format!(
+                "not a readable zip ({e}); a truncated archive has lost its central directory"
+            ))
+        })?;
         if zip.has_duplicate_names() {
-            return Err(corrupt("the zip holds two entries with the same name".into()));
+            return Err(corrupt(
+                "the zip holds two entries with the same name".into(),
+            ));
         }
         let mut entries = HashMap::new();
         let mut unknown = Vec::new();
         let mut spans: Vec<(u64, u64, String)> = Vec::new();
         for i in 0..zip.len() {
-            let file = zip.by_index_raw(i).map_err(|e| corrupt(format!("entry {i} is unreadable ({e})")))?;
+            let file = zip
+                .by_index_raw(i)
+                .map_err(|e| corrupt(format!("entry {i} is unreadable ({e})")))?;
             let name = String::from_utf8(file.name_raw().to_vec())
                 .map_err(|_| corrupt(format!("entry {i} has a name that is not UTF-8")))?;
             let shown: String = name.chars().take(120).collect();
             let trimmed = name.strip_suffix('/').unwrap_or(&name);
             if let Err(why) = check_relative_path(trimmed) {
-                return Err(corrupt(format!("entry `{shown}` {why}: it would escape the archive")));
+                return Err(corrupt(format!(
+                    "entry `{shown}` {why}: it would escape the archive"
+                )));
             }
             if file.is_symlink() {
                 return Err(corrupt(format!("entry `{shown}` is a symbolic link")));
@@ -181,8 +214,13 @@ impl ZipStore {
             let data_start = file
                 .data_start()
                 .ok_or_else(|| corrupt(format!("entry `{shown}` has no data offset")))?;
-            if data_start.checked_add(size).is_none_or(|end| end > file_len) {
-                return Err(corrupt(format!("entry `{shown}` declares {size} bytes, past the end of the file")));
+            if data_start
+                .checked_add(size)
+                .is_none_or(|end| end > file_len)
+            {
+                return Err(corrupt(format!(
+                    "entry `{shown}` declares {size} bytes, past the end of the file"
+                )));
             }
             spans.push((file.header_start(), data_start + size, shown.clone()));
             let Some(key) = Key::parse(&name) else {
@@ -195,30 +233,53 @@ impl ZipStore {
                     key.size_limit()
                 )));
             }
-            entries.insert(key, Entry { data_start, size, crc32: file.crc32() });
+            entries.insert(
+                key,
+                Entry {
+                    data_start,
+                    size,
+                    crc32: file.crc32(),
+                },
+            );
         }
-        zip.validate_header_consistency()
-            .map_err(|e| corrupt(format!("local headers disagree with the central directory ({e})")))?;
+        zip.validate_header_consistency().map_err(|e| {
+            corrupt(format!(
+                "local headers disagree with the central directory ({e})"
+            ))
+        })?;
         spans.sort();
         for pair in spans.windows(2) {
             if pair[1].0 < pair[0].1 {
-                return Err(corrupt(format!("entries `{}` and `{}` overlap", pair[0].2, pair[1].2)));
+                return Err(corrupt(format!(
+                    "entries `{}` and `{}` overlap",
+                    pair[0].2, pair[1].2
+                )));
             }
         }
-        Ok(Self { path, src, entries, unknown })
+        Ok(Self {
+            path,
+            src,
+            entries,
+            unknown,
+        })
     }
 
     fn entry(&self, key: &Key) -> Result<Entry> {
-        self.entries.get(key).copied().ok_or_else(|| Error::Missing {
-            location: format!("archive `{}`", self.path.display()),
-            key: key.path(),
-        })
+        self.entries
+            .get(key)
+            .copied()
+            .ok_or_else(|| Error::Missing {
+                location: format!("archive `{}`", self.path.display()),
+                key: key.path(),
+            })
     }
 
     fn read_range(&self, key: &Key, e: Entry, len: u64) -> Result<Vec<u8>> {
         #[allow(clippy::cast_possible_truncation)] // entries are bounded by Key::size_limit
         let mut buf = vec![0; len as usize];
-        self.src.read_exact_at(&mut buf, e.data_start).map_err(|err| Error::io("reading", &self.path, err))?;
+        self.src
+            .read_exact_at(&mut buf, e.data_start)
+            .map_err(|err| Error::io("reading", &self.path, err))?;
         if len == e.size && crc32fast::hash(&buf) != e.crc32 {
             return Err(Error::corrupt(
                 format!("archive `{}`", self.path.display()),
@@ -260,13 +321,41 @@ impl Store for ZipStore {
                 ListKind::Blobs => matches!(k, Key::Blob(_)),
                 ListKind::Snapshots => matches!(k, Key::Snapshot(_)),
             })
-            .map(|(k, e)| Listed { key: *k, size: e.size })
+            .map(|(k, e)| Listed {
+                key: *k,
+                size: e.size,
+            })
             .collect();
-        out.sort_by(|a, b| a.key.cmp(&b.key));
+        out.sort_by_key(|l| l.key);
         Ok(out)
     }
 
     fn unknown_entries(&self) -> Vec<String> {
         self.unknown.clone()
+    }
+}
+
+/// Open `bytes` as a single-file archive and read everything in it, ignoring the outcome: the
+/// body of the fuzz target (`fuzz/`) and of the mutation test. It must never panic, hang or
+/// allocate without bound, whatever the bytes.
+#[doc(hidden)]
+pub fn exercise(bytes: Vec<u8>) {
+    let Ok(store) = ZipStore::from_source(PathBuf::from("fuzz.orgpack"), Arc::new(bytes)) else {
+        return;
+    };
+    let Ok(archive) = crate::Archive::from_store(Box::new(store)) else {
+        return;
+    };
+    let options = crate::VerifyOptions {
+        read_data: true,
+        threads: 1,
+    };
+    let _ = crate::verify(&archive, options);
+    for entry in &archive.index().snapshots {
+        if let Ok(snapshot) = archive.snapshot(&entry.id) {
+            for part in snapshot.parts() {
+                let _ = archive.read_part(part.descriptor);
+            }
+        }
     }
 }

@@ -34,7 +34,9 @@ pub struct ZipSink {
 
 impl std::fmt::Debug for ZipSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ZipSink").field("final_path", &self.final_path).finish_non_exhaustive()
+        f.debug_struct("ZipSink")
+            .field("final_path", &self.final_path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -51,7 +53,10 @@ impl ZipSink {
                 path.display()
             )));
         }
-        let mut tmp_name = path.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+        let mut tmp_name = path
+            .file_name()
+            .map(std::ffi::OsStr::to_os_string)
+            .unwrap_or_default();
         tmp_name.push(".tmp");
         let tmp_path = path.with_file_name(tmp_name);
         let file = File::create(&tmp_path).map_err(|e| Error::io("creating", &tmp_path, e))?;
@@ -59,7 +64,10 @@ impl ZipSink {
         Ok(Self {
             final_path: path.to_owned(),
             tmp_path,
-            state: Mutex::new(State { writer: Some(writer), names: HashSet::new() }),
+            state: Mutex::new(State {
+                writer: Some(writer),
+                names: HashSet::new(),
+            }),
             finished: false,
         })
     }
@@ -70,14 +78,23 @@ impl ZipSink {
     /// I/O errors; the temp file is removed.
     pub fn finish(mut self) -> Result<PathBuf> {
         let writer = self.state.get_mut().expect("lock poisoned").writer.take();
-        let writer = writer.ok_or_else(|| Error::InvalidInput("archive already finished".into()))?;
+        let writer =
+            writer.ok_or_else(|| Error::InvalidInput("archive already finished".into()))?;
         let buf = writer.finish().map_err(|e| self.zip_err(e))?;
-        let file = buf.into_inner().map_err(|e| Error::io("writing", &self.tmp_path, e.into_error()))?;
-        file.sync_all().map_err(|e| Error::io("syncing", &self.tmp_path, e))?;
+        let file = buf
+            .into_inner()
+            .map_err(|e| Error::io("writing", &self.tmp_path, e.into_error()))?;
+        file.sync_all()
+            .map_err(|e| Error::io("syncing", &self.tmp_path, e))?;
         drop(file);
-        fs::rename(&self.tmp_path, &self.final_path).map_err(|e| Error::io("renaming into", &self.final_path, e))?;
+        fs::rename(&self.tmp_path, &self.final_path)
+            .map_err(|e| Error::io("renaming into", &self.final_path, e))?;
         if let Some(parent) = self.final_path.parent() {
-            sync_dir(if parent.as_os_str().is_empty() { Path::new(".") } else { parent })?;
+            sync_dir(if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            })?;
         }
         self.finished = true;
         Ok(self.final_path.clone())
@@ -86,14 +103,23 @@ impl ZipSink {
     fn zip_err(&self, e: zip::result::ZipError) -> Error {
         match e {
             zip::result::ZipError::Io(io) => Error::io("writing", &self.tmp_path, io),
-            other => Error::io("writing", &self.tmp_path, std::io::Error::other(other.to_string())),
+            other => Error::io(
+                "writing",
+                &self.tmp_path,
+                std::io::Error::other(other.to_string()),
+            ),
         }
     }
 }
 
 impl Sink for ZipSink {
     fn contains(&self, key: &Key) -> Result<bool> {
-        Ok(self.state.lock().expect("lock poisoned").names.contains(key))
+        Ok(self
+            .state
+            .lock()
+            .expect("lock poisoned")
+            .names
+            .contains(key))
     }
 
     fn put(&self, key: &Key, bytes: &[u8]) -> Result<()> {
@@ -102,15 +128,24 @@ impl Sink for ZipSink {
             if matches!(key, Key::Blob(_) | Key::Snapshot(_)) {
                 return Ok(());
             }
-            return Err(Error::InvalidInput(format!("`{key}` is written once per single-file archive")));
+            return Err(Error::InvalidInput(format!(
+                "`{key}` is written once per single-file archive"
+            )));
         }
-        let writer = state.writer.as_mut().ok_or_else(|| Error::InvalidInput("archive already finished".into()))?;
+        let writer = state
+            .writer
+            .as_mut()
+            .ok_or_else(|| Error::InvalidInput("archive already finished".into()))?;
         let options = SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Stored)
             .unix_permissions(0o644)
             .large_file(bytes.len() as u64 >= u64::from(u32::MAX));
-        writer.start_file(key.path(), options).map_err(|e| self.zip_err(e))?;
-        writer.write_all(bytes).map_err(|e| Error::io("writing", &self.tmp_path, e))?;
+        writer
+            .start_file(key.path(), options)
+            .map_err(|e| self.zip_err(e))?;
+        writer
+            .write_all(bytes)
+            .map_err(|e| Error::io("writing", &self.tmp_path, e))?;
         state.names.insert(*key);
         Ok(())
     }

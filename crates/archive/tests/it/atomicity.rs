@@ -14,7 +14,9 @@ const CHILD_ENV: &str = "ORGPACK_TEST_CHILD_WRITER";
 /// In the child: write snapshots into the repository, or a single-file archive, forever.
 #[test]
 fn child_writer() {
-    let Ok(target) = std::env::var(CHILD_ENV) else { return };
+    let Ok(target) = std::env::var(CHILD_ENV) else {
+        return;
+    };
     let target = Path::new(&target);
     for n in 0u32.. {
         let created = format!("2026-11-{:02}T02:00:00Z", 1 + n % 28);
@@ -32,7 +34,12 @@ fn child_writer() {
 
 fn run_and_kill(target: &Path, after: Duration) {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["atomicity::child_writer", "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            "atomicity::child_writer",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, target)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -45,7 +52,14 @@ fn run_and_kill(target: &Path, after: Duration) {
 
 fn assert_verifies(path: &Path) {
     let archive = Archive::open(path).unwrap();
-    let report = verify(&archive, VerifyOptions { read_data: true, ..VerifyOptions::default() }).unwrap();
+    let report = verify(
+        &archive,
+        VerifyOptions {
+            read_data: true,
+            ..VerifyOptions::default()
+        },
+    )
+    .unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
 }
 
@@ -60,14 +74,26 @@ fn killed_repository_writer_leaves_a_verifying_repository() {
         // The next writer gets the lock (the dead one's vanished) and commits.
         let before = Archive::open(&path).unwrap().index().snapshots.len();
         let mut repo = Repository::open(&path).unwrap();
-        write_sample(&mut repo, &format!("2026-12-{:02}T03:00:00Z", round + 1), 2 << 20).unwrap();
+        write_sample(
+            &mut repo,
+            &format!("2026-12-{:02}T03:00:00Z", round + 1),
+            2 << 20,
+        )
+        .unwrap();
         drop(repo);
         assert!(Archive::open(&path).unwrap().index().snapshots.len() > before);
         assert_verifies(&path);
     }
     // Leftovers of killed writers are only ever temp files or uncommitted manifests: prune clears them.
     let repo = Repository::open_exclusive(&path, "test").unwrap();
-    let plan = orgpack_archive::prune::plan(&repo, orgpack_archive::prune::Retention { keep_last: Some(100), ..Default::default() }).unwrap();
+    let plan = orgpack_archive::prune::plan(
+        &repo,
+        orgpack_archive::prune::Retention {
+            keep_last: Some(100),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     orgpack_archive::prune::run(&repo, &plan).unwrap();
     drop(repo);
     assert_verifies(&path);
@@ -105,7 +131,10 @@ fn prune_is_refused_while_a_writer_holds_the_repository_and_vice_versa() {
     drop((writer, second_writer));
     let pruner = Repository::open_exclusive(&path, "prune").unwrap();
     let err = Repository::open(&path).unwrap_err();
-    assert!(err.is_locked() && err.to_string().contains("prune"), "{err}");
+    assert!(
+        err.is_locked() && err.to_string().contains("prune"),
+        "{err}"
+    );
     drop(pruner);
     Repository::open(&path).unwrap();
 }

@@ -32,7 +32,14 @@ fn first_error(file: &str) -> Option<String> {
         Ok(a) => a,
         Err(e) => return Some(e.to_string()),
     };
-    let report = verify(&archive, VerifyOptions { read_data: true, ..VerifyOptions::default() }).expect("verify runs");
+    let report = verify(
+        &archive,
+        VerifyOptions {
+            read_data: true,
+            ..VerifyOptions::default()
+        },
+    )
+    .expect("verify runs");
     report.problems.first().map(ToString::to_string)
 }
 
@@ -45,8 +52,14 @@ fn valid_fixture_verifies() {
 fn every_corrupt_fixture_is_refused_with_a_precise_message() {
     for (file, fragment) in CASES {
         let message = first_error(file).unwrap_or_else(|| panic!("{file}: accepted"));
-        assert!(message.contains(fragment), "{file}: `{message}` lacks `{fragment}`");
-        assert!(!message.contains('\n'), "{file}: message spans lines: {message}");
+        assert!(
+            message.contains(fragment),
+            "{file}: `{message}` lacks `{fragment}`"
+        );
+        assert!(
+            !message.contains('\n'),
+            "{file}: message spans lines: {message}"
+        );
     }
 }
 
@@ -59,8 +72,14 @@ fn every_fixture_is_in_the_matrix_and_the_readme() {
         if name == "README.md" {
             continue;
         }
-        assert!(name == "valid.orgpack" || CASES.iter().any(|(f, _)| *f == name), "{name} is not in CASES");
-        assert!(readme.contains(&format!("`{name}`")), "{name} is not described in README.md");
+        assert!(
+            name == "valid.orgpack" || CASES.iter().any(|(f, _)| *f == name),
+            "{name} is not in CASES"
+        );
+        assert!(
+            readme.contains(&format!("`{name}`")),
+            "{name} is not described in README.md"
+        );
     }
 }
 
@@ -70,6 +89,10 @@ fn structural_verify_finds_missing_content_without_reading_data() {
         let archive = Archive::open(&fixtures().join("corrupt").join(file)).unwrap();
         let report = verify(&archive, VerifyOptions::default()).unwrap();
         assert!(!report.is_ok(), "{file}");
-        assert!(report.problems[0].message.contains("is missing"), "{file}: {}", report.problems[0]);
+        assert!(
+            report.problems[0].message.contains("is missing"),
+            "{file}: {}",
+            report.problems[0]
+        );
     }
 }

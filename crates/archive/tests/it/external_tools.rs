@@ -16,15 +16,31 @@ fn sample_archive(dir: &std::path::Path) -> std::path::PathBuf {
 fn unzip_lists_and_tests_a_single_file_archive() {
     let dir = tempfile::tempdir().unwrap();
     let path = sample_archive(dir.path());
-    let out = Command::new("unzip").arg("-l").arg(&path).output().expect("`unzip` is installed (.ci/run installs it)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("unzip")
+        .arg("-l")
+        .arg(&path)
+        .output()
+        .expect("`unzip` is installed (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let listing = String::from_utf8(out.stdout).unwrap();
     assert!(listing.contains("orgpack-layout"));
     assert!(listing.contains("index.json"));
     assert!(listing.contains("snapshots/"));
     assert!(listing.contains("blobs/sha256/"));
-    let out = Command::new("unzip").arg("-tq").arg(&path).output().unwrap();
-    assert!(out.status.success(), "unzip -t: {}", String::from_utf8_lossy(&out.stdout));
+    let out = Command::new("unzip")
+        .arg("-tq")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "unzip -t: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
@@ -33,9 +49,21 @@ fn python_zipfile_reads_every_entry() {
     let path = sample_archive(dir.path());
     let script = "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\n\
                   assert all(i.compress_type == zipfile.ZIP_STORED for i in z.infolist())\nprint(len(z.infolist()))";
-    let out = Command::new("python3").args(["-c", script]).arg(&path).output().expect("python3 is installed");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let entries: usize = String::from_utf8(out.stdout).unwrap().trim().parse().unwrap();
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(&path)
+        .output()
+        .expect("python3 is installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let entries: usize = String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert!(entries > 10);
 }
 
@@ -46,12 +74,30 @@ fn zstd_cli_decodes_a_compressed_blob() {
     let archive = orgpack_archive::Archive::open(&path).unwrap();
     let id = archive.resolve("latest").unwrap();
     let snapshot = archive.snapshot(&id).unwrap();
-    let d = snapshot.items.iter().find(|i| i.data.is_some()).unwrap().data.as_ref().unwrap().content;
-    let stored = archive.store().get(&orgpack_archive::Key::Blob(d.digest)).unwrap();
-    assert!(stored.starts_with(&orgpack_archive::blob::ZSTD_MAGIC), "JSON data is compressed");
+    let d = snapshot
+        .items
+        .iter()
+        .find(|i| i.data.is_some())
+        .unwrap()
+        .data
+        .as_ref()
+        .unwrap()
+        .content;
+    let stored = archive
+        .store()
+        .get(&orgpack_archive::Key::Blob(d.digest))
+        .unwrap();
+    assert!(
+        stored.starts_with(&orgpack_archive::blob::ZSTD_MAGIC),
+        "JSON data is compressed"
+    );
     let frame = dir.path().join("blob.zst");
     std::fs::write(&frame, stored).unwrap();
-    let out = Command::new("zstd").args(["-dc", "-q"]).arg(&frame).output().expect("`zstd` is installed");
+    let out = Command::new("zstd")
+        .args(["-dc", "-q"])
+        .arg(&frame)
+        .output()
+        .expect("`zstd` is installed");
     assert!(out.status.success());
     assert_eq!(out.stdout, archive.read_blob(&d.digest).unwrap());
 }

@@ -1,8 +1,11 @@
 //! Integration tests of orgpack-archive: one binary, one module per concern.
 
+#![allow(clippy::cast_possible_truncation, clippy::print_stdout)]
+
 mod atomicity;
 mod corruption;
 mod external_tools;
+mod mutation;
 mod prune;
 mod roundtrip;
 mod schema;

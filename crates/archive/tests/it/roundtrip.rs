@@ -4,7 +4,8 @@ use std::io::Read;
 
 use orgpack_archive::sample::{NoiseReader, write_sample};
 use orgpack_archive::{
-    Archive, Repository, SingleFileWriter, SnapshotWriter, VerifyOptions, WriteOptions, copy_snapshots, verify,
+    Archive, Repository, SingleFileWriter, SnapshotWriter, VerifyOptions, WriteOptions,
+    copy_snapshots, verify,
 };
 use proptest::prelude::*;
 
@@ -13,7 +14,8 @@ use crate::small_chunks;
 fn content_strategy() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         proptest::collection::vec(any::<u8>(), 0..20_000),
-        (proptest::collection::vec(any::<u8>(), 1..64), 1usize..600).prop_map(|(unit, n)| unit.repeat(n)),
+        (proptest::collection::vec(any::<u8>(), 1..64), 1usize..600)
+            .prop_map(|(unit, n)| unit.repeat(n)),
     ]
 }
 
@@ -62,17 +64,38 @@ fn snapshot_survives_export_and_import_byte_for_byte() {
 
     let exported = Archive::open(&file).unwrap();
     assert_eq!(exported.index().snapshots.len(), 1);
-    assert_eq!(exported.resolve("latest").unwrap(), id, "the snapshot keeps its id");
+    assert_eq!(
+        exported.resolve("latest").unwrap(),
+        id,
+        "the snapshot keeps its id"
+    );
     assert_eq!(exported.snapshot(&id).unwrap(), original);
-    assert!(verify(&exported, VerifyOptions { read_data: true, ..VerifyOptions::default() }).unwrap().is_ok());
+    assert!(
+        verify(
+            &exported,
+            VerifyOptions {
+                read_data: true,
+                ..VerifyOptions::default()
+            }
+        )
+        .unwrap()
+        .is_ok()
+    );
 
     let mut back = Repository::init(&dir.path().join("back"), small_chunks()).unwrap();
     copy_snapshots(&exported, &[id], &mut back, true).unwrap();
     let back = back.archive().unwrap();
     assert_eq!(back.snapshot(&id).unwrap(), original);
     // Stored bytes are copied, never recompressed.
-    for listed in source.store().list(orgpack_archive::store::ListKind::Blobs).unwrap() {
-        assert_eq!(back.store().get(&listed.key).unwrap(), source.store().get(&listed.key).unwrap());
+    for listed in source
+        .store()
+        .list(orgpack_archive::store::ListKind::Blobs)
+        .unwrap()
+    {
+        assert_eq!(
+            back.store().get(&listed.key).unwrap(),
+            source.store().get(&listed.key).unwrap()
+        );
     }
     for item in &original.items {
         let mut parts = Vec::new();
@@ -86,13 +109,22 @@ fn snapshot_survives_export_and_import_byte_for_byte() {
 #[test]
 fn unchanged_content_is_stored_once() {
     let dir = tempfile::tempdir().unwrap();
-    let mut repo = Repository::init(&dir.path().join("repo"), orgpack_archive::ChunkerParams::default()).unwrap();
+    let mut repo = Repository::init(
+        &dir.path().join("repo"),
+        orgpack_archive::ChunkerParams::default(),
+    )
+    .unwrap();
     write_sample(&mut repo, "2026-11-25T02:00:00Z", 6 << 20).unwrap();
     let blobs = repo.blob_writer(WriteOptions::default());
-    let again = blobs.put_reader(NoiseReader::new(42, 6 << 20), "payload").unwrap();
+    let again = blobs
+        .put_reader(NoiseReader::new(42, 6 << 20), "payload")
+        .unwrap();
     let stats = blobs.stats();
     assert!(again.chunks.is_some());
-    assert_eq!(stats.blobs_written, 0, "a re-export with the same bytes writes nothing new: {stats:?}");
+    assert_eq!(
+        stats.blobs_written, 0,
+        "a re-export with the same bytes writes nothing new: {stats:?}"
+    );
     assert!(stats.blobs_reused >= 2);
 }
 
@@ -100,8 +132,15 @@ fn unchanged_content_is_stored_once() {
 fn large_content_streams_through_and_back() {
     // 64 MiB: far more than the writer's window; the reader checks the whole digest at EOF.
     let dir = tempfile::tempdir().unwrap();
-    let repo = Repository::init(&dir.path().join("repo"), orgpack_archive::ChunkerParams::default()).unwrap();
-    let d = repo.blob_writer(WriteOptions::default()).put_reader(NoiseReader::new(5, 64 << 20), "big").unwrap();
+    let repo = Repository::init(
+        &dir.path().join("repo"),
+        orgpack_archive::ChunkerParams::default(),
+    )
+    .unwrap();
+    let d = repo
+        .blob_writer(WriteOptions::default())
+        .put_reader(NoiseReader::new(5, 64 << 20), "big")
+        .unwrap();
     assert_eq!(d.size, 64 << 20);
     let archive = repo.archive().unwrap();
     let mut reader = archive.open_part(&d).unwrap();
@@ -129,7 +168,10 @@ fn tampered_chunk_is_caught_while_streaming() {
         NoiseReader::new(9, 30_000).read_exact(&mut v).unwrap();
         v
     };
-    let d = repo.blob_writer(WriteOptions::default()).put_bytes(&data).unwrap();
+    let d = repo
+        .blob_writer(WriteOptions::default())
+        .put_bytes(&data)
+        .unwrap();
     let archive = repo.archive().unwrap();
     let list = archive.chunk_list(&d).unwrap().unwrap();
     let victim = orgpack_archive::Key::Blob(list.chunks[3].digest);
@@ -139,5 +181,8 @@ fn tampered_chunk_is_caught_while_streaming() {
     std::fs::write(&path, bytes).unwrap();
     let err = archive.read_part(&d).unwrap_err();
     assert!(err.is_corrupt(), "{err}");
-    assert!(err.to_string().contains(&list.chunks[3].digest.short()), "{err}");
+    assert!(
+        err.to_string().contains(&list.chunks[3].digest.short()),
+        "{err}"
+    );
 }

@@ -35,14 +35,24 @@ fn schemas_match_the_types() {
     check("chunk-list.schema.json", &schemars::schema_for!(ChunkList));
 }
 
-/// The ```json block that follows `<!-- example: NAME -->` in the spec, with `//` comments removed.
+/// The `json` code block that follows `<!-- example: NAME -->` in the spec, with `//` comments removed.
 fn example(name: &str) -> String {
     let text = std::fs::read_to_string(spec().join("archive-format.md")).unwrap();
     let marker = format!("<!-- example: {name} -->");
-    let after = &text[text.find(&marker).unwrap_or_else(|| panic!("no {marker} in the spec")) + marker.len()..];
-    let start = after.find("```json\n").expect("a json block follows the marker") + 8;
+    let after = &text[text
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {marker} in the spec"))
+        + marker.len()..];
+    let start = after
+        .find("```json\n")
+        .expect("a json block follows the marker")
+        + 8;
     let block = &after[start..start + after[start..].find("```").unwrap()];
-    block.lines().map(|l| l.split(" //").next().unwrap()).collect::<Vec<_>>().join("\n")
+    block
+        .lines()
+        .map(|l| l.split(" //").next().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]

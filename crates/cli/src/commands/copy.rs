@@ -10,9 +10,16 @@ use crate::render;
 pub fn export(args: &ExportArgs, json: bool) -> Result<u8> {
     let archive = Archive::open(&args.repo)?;
     if archive.form() != Form::Repository {
-        bail!("`{}` is a single-file archive already; export reads a repository directory", args.repo.display());
+        bail!(
+            "`{}` is a single-file archive already; export reads a repository directory",
+            args.repo.display()
+        );
     }
-    let ids = args.snapshot.iter().map(|s| archive.resolve(s)).collect::<Result<Vec<_>, _>>()?;
+    let ids = args
+        .snapshot
+        .iter()
+        .map(|s| archive.resolve(s))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut writer = SingleFileWriter::create(&args.output, archive.layout().clone())?;
     let stats = copy_snapshots(&archive, &ids, &mut writer, true)?;
     let path = writer.finish()?;
@@ -41,7 +48,10 @@ pub fn import(args: &ImportArgs, json: bool) -> Result<u8> {
     let ids = if args.snapshot.is_empty() {
         archive.index().snapshots.iter().map(|e| e.id).collect()
     } else {
-        args.snapshot.iter().map(|s| archive.resolve(s)).collect::<Result<Vec<_>, _>>()?
+        args.snapshot
+            .iter()
+            .map(|s| archive.resolve(s))
+            .collect::<Result<Vec<_>, _>>()?
     };
     let mut repo = Repository::open_or_init(&args.repo)?;
     let stats = copy_snapshots(&archive, &ids, &mut repo, true)?;

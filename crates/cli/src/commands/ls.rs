@@ -61,7 +61,11 @@ pub fn run(args: &LsArgs, json: bool) -> Result<u8> {
             ]
         })
         .collect();
-    render::table(&["ID", "TYPE", "TITLE", "OWNER", "SIZE", "DEPS"], &rows, &[4, 5])?;
+    render::table(
+        &["ID", "TYPE", "TITLE", "OWNER", "SIZE", "DEPS"],
+        &rows,
+        &[4, 5],
+    )?;
     Ok(exit::OK)
 }
 

@@ -33,7 +33,11 @@ pub fn run(args: &PruneArgs, json: bool) -> Result<u8> {
         }))?;
         return Ok(exit::OK);
     }
-    let verb = if args.dry_run { "would remove" } else { "removed" };
+    let verb = if args.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
     for e in &plan.forget {
         render::note(&format!("{verb} snapshot {} ({})", e.id.short(), e.created));
     }

@@ -27,7 +27,11 @@ pub fn run(args: &SnapshotsArgs, json: bool) -> Result<u8> {
             ]
         })
         .collect();
-    render::table(&["ID", "CREATED", "PORTAL", "USER", "ITEMS", "SIZE"], &rows, &[4, 5])?;
+    render::table(
+        &["ID", "CREATED", "PORTAL", "USER", "ITEMS", "SIZE"],
+        &rows,
+        &[4, 5],
+    )?;
     render::note(&format!("{} snapshots", entries.len()));
     Ok(exit::OK)
 }

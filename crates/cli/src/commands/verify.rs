@@ -10,7 +10,13 @@ use crate::render;
 pub fn run(args: &VerifyArgs, json: bool) -> Result<u8> {
     let archive = Archive::open(&args.archive)?;
     let started = std::time::Instant::now();
-    let report = verify(&archive, VerifyOptions { read_data: args.read_data, ..VerifyOptions::default() })?;
+    let report = verify(
+        &archive,
+        VerifyOptions {
+            read_data: args.read_data,
+            ..VerifyOptions::default()
+        },
+    )?;
     let seconds = started.elapsed().as_secs_f64();
     if json {
         render::json(&serde_json::json!({
@@ -39,8 +45,15 @@ pub fn run(args: &VerifyArgs, json: bool) -> Result<u8> {
         if report.is_ok() {
             render::note(&format!("no problems found: {summary}"));
         } else {
-            render::note(&format!("{} problems found: {summary}", report.problems.len()));
+            render::note(&format!(
+                "{} problems found: {summary}",
+                report.problems.len()
+            ));
         }
     }
-    Ok(if report.is_ok() { exit::OK } else { exit::FAILURE })
+    Ok(if report.is_ok() {
+        exit::OK
+    } else {
+        exit::FAILURE
+    })
 }

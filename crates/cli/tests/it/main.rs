@@ -1,0 +1,52 @@
+//! End-to-end tests of the `orgpack` binary, run as a user would run it. JSON output is decoded
+//! into test-local mirror structs, never the production types.
+
+mod commands;
+mod corrupt;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Run `orgpack` with `args`.
+pub fn orgpack(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_orgpack"))
+        .args(args)
+        .env_remove("ORGPACK_JSON")
+        .output()
+        .expect("run orgpack")
+}
+
+/// The workspace's `fixtures/` directory.
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+/// A repository with `n` sample snapshots taken on successive days.
+pub fn sample_repo(dir: &Path, n: u32) -> PathBuf {
+    let path = dir.join("repo");
+    let mut repo =
+        orgpack_archive::Repository::init(&path, orgpack_archive::ChunkerParams::default())
+            .unwrap();
+    for day in 0..n {
+        let created = format!("2026-11-{:02}T02:00:00Z", 10 + day);
+        orgpack_archive::sample::write_sample(&mut repo, &created, (2 + u64::from(day)) << 20)
+            .unwrap();
+    }
+    path
+}
+
+/// Standard output as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+/// Standard error as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+#[test]
+fn cli_definition_is_consistent() {
+    use clap::CommandFactory;
+    orgpack_cli::cli::Cli::command().debug_assert();
+}
