@@ -227,7 +227,7 @@ impl Archive {
     pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
         let key = Key::Blob(*digest);
         let stored = self.store.get(&key)?;
-        blob::decode(&stored, digest)
+        blob::decode(stored, digest)
             .map_err(|reason| Error::corrupt(format!("blob `{}`", digest.short()), reason))
     }
 

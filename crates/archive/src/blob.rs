@@ -5,6 +5,7 @@
 //! itself begins with the magic (it compresses it whatever the gain), so a raw `.zst` payload cannot
 //! be mistaken for an encoded one.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 use crate::digest::Digest;
@@ -30,18 +31,55 @@ pub enum Encoding {
 
 thread_local! {
     static COMPRESSOR: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
+    static PROBE: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
     static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
 }
 
-/// Encode `data` for storage at zstd `level`: a zstd frame when it saves at least ~3 %, the raw
-/// bytes otherwise.
+/// Content shorter than this is compressed at the requested level without probing.
+const PROBE_MIN_LEN: usize = 64 << 10;
+/// Bytes taken from each of the probe's sample points.
+const PROBE_SLICE: usize = 8 << 10;
+
+/// Encode `data` for storage: a zstd frame when it saves at least ~3 %, the raw bytes otherwise
+/// (borrowed, never copied).
 ///
-/// # Panics
-/// Never in practice: zstd only fails to compress a buffer on allocation failure.
+/// Large content is first probed: a few slices are compressed at level 1. When they do not
+/// compress, the whole content is compressed at level 1 only (zstd passes incompressible data at
+/// several GB/s at level 1, under 1 GB/s at level 3) and kept if that saves enough; otherwise at
+/// `level`. The level is a writer's choice: readers decode any frame.
 #[must_use]
-pub fn encode(data: &[u8], level: i32) -> (Vec<u8>, Encoding) {
+pub fn encode(data: &[u8], level: i32) -> (Cow<'_, [u8]>, Encoding) {
     let must_compress = data.starts_with(&ZSTD_MAGIC);
-    let frame = COMPRESSOR.with(|cell| {
+    let level = if !must_compress && data.len() >= PROBE_MIN_LEN && !probe_compresses(data) {
+        1
+    } else {
+        level
+    };
+    let frame = compress(data, level);
+    if must_compress || frame.len() * 1000 <= data.len() * KEEP_IF_AT_MOST_PER_MILLE {
+        (Cow::Owned(frame), Encoding::Zstd)
+    } else {
+        (Cow::Borrowed(data), Encoding::Raw)
+    }
+}
+
+/// Whether samples from the start, middle and end of `data` compress by at least ~3 % at level 1.
+fn probe_compresses(data: &[u8]) -> bool {
+    let last = data.len() - PROBE_SLICE;
+    let mut sample = Vec::with_capacity(4 * PROBE_SLICE);
+    for at in [0, last / 3, 2 * last / 3, last] {
+        sample.extend_from_slice(&data[at..at + PROBE_SLICE]);
+    }
+    let probed = PROBE.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        let c = cell.get_or_insert_with(|| zstd::bulk::Compressor::new(1).expect("zstd context"));
+        c.compress(&sample).expect("zstd compress").len()
+    });
+    probed * 1000 <= sample.len() * KEEP_IF_AT_MOST_PER_MILLE
+}
+
+fn compress(data: &[u8], level: i32) -> Vec<u8> {
+    COMPRESSOR.with(|cell| {
         let mut cell = cell.borrow_mut();
         if cell.as_ref().is_none_or(|(l, _)| *l != level) {
             let mut c = zstd::bulk::Compressor::new(level).expect("zstd context");
@@ -51,12 +89,7 @@ pub fn encode(data: &[u8], level: i32) -> (Vec<u8>, Encoding) {
         }
         let (_, c) = cell.as_mut().expect("set above");
         c.compress(data).expect("zstd compress")
-    });
-    if must_compress || frame.len() * 1000 <= data.len() * KEEP_IF_AT_MOST_PER_MILLE {
-        (frame, Encoding::Zstd)
-    } else {
-        (data.to_vec(), Encoding::Raw)
-    }
+    })
 }
 
 /// The encoding of stored bytes.
@@ -85,17 +118,17 @@ pub fn content_size(stored_prefix: &[u8], stored_len: u64) -> Result<u64, String
     }
 }
 
-/// Decode stored bytes and check them against `digest`.
+/// Decode stored bytes and check them against `digest`. Raw blobs are returned without a copy.
 ///
 /// Never allocates more than [`MAX_BLOB_SIZE`] whatever the frame claims, so a crafted frame
 /// cannot exhaust memory.
 ///
 /// # Errors
 /// A message saying what is wrong: damaged frame, trailing bytes, oversize content, wrong digest.
-pub fn decode(stored: &[u8], digest: &Digest) -> Result<Vec<u8>, String> {
-    let data = match encoding_of(stored) {
-        Encoding::Raw => stored.to_vec(),
-        Encoding::Zstd => decompress(stored)?,
+pub fn decode(stored: Vec<u8>, digest: &Digest) -> Result<Vec<u8>, String> {
+    let data = match encoding_of(&stored) {
+        Encoding::Raw => stored,
+        Encoding::Zstd => decompress(&stored)?,
     };
     let actual = Digest::of(&data);
     if &actual != digest {
@@ -154,7 +187,7 @@ mod tests {
             content_size(&stored[..18.min(stored.len())], stored.len() as u64),
             Ok(data.len() as u64)
         );
-        assert_eq!(decode(&stored, &Digest::of(&data)).unwrap(), data);
+        assert_eq!(decode(stored.to_vec(), &Digest::of(&data)).unwrap(), data);
     }
 
     #[test]
@@ -164,7 +197,7 @@ mod tests {
             .unwrap();
         let (stored, enc) = encode(&data, DEFAULT_LEVEL);
         assert_eq!(enc, Encoding::Raw);
-        assert_eq!(stored, data);
+        assert_eq!(&stored[..], &data[..]);
     }
 
     #[test]
@@ -176,24 +209,24 @@ mod tests {
         data.extend(noise);
         let (stored, enc) = encode(&data, DEFAULT_LEVEL);
         assert_eq!(enc, Encoding::Zstd);
-        assert_eq!(decode(&stored, &Digest::of(&data)).unwrap(), data);
+        assert_eq!(decode(stored.to_vec(), &Digest::of(&data)).unwrap(), data);
     }
 
     #[test]
     fn flipped_bit_is_detected() {
         let data = b"hello hello hello hello hello hello hello hello".repeat(50);
-        let (mut stored, _) = encode(&data, DEFAULT_LEVEL);
+        let mut stored = encode(&data, DEFAULT_LEVEL).0.into_owned();
         let mid = stored.len() / 2;
         stored[mid] ^= 0x10;
-        assert!(decode(&stored, &Digest::of(&data)).is_err());
+        assert!(decode(stored.to_vec(), &Digest::of(&data)).is_err());
     }
 
     #[test]
     fn trailing_garbage_is_rejected() {
         let data = b"abcabcabcabcabcabcabcabcabcabcabcabcabc".repeat(10);
-        let (mut stored, _) = encode(&data, DEFAULT_LEVEL);
+        let mut stored = encode(&data, DEFAULT_LEVEL).0.into_owned();
         stored.extend_from_slice(&stored.clone());
-        let err = decode(&stored, &Digest::of(&data)).unwrap_err();
+        let err = decode(stored, &Digest::of(&data)).unwrap_err();
         assert!(err.contains("follow the zstd frame"), "{err}");
     }
 
@@ -202,7 +235,7 @@ mod tests {
         fn round_trip(data in proptest::collection::vec(any::<u8>(), 0..4096), rep in 1usize..8) {
             let data = data.repeat(rep);
             let (stored, _) = encode(&data, DEFAULT_LEVEL);
-            prop_assert_eq!(decode(&stored, &Digest::of(&data)).unwrap(), data);
+            prop_assert_eq!(decode(stored.to_vec(), &Digest::of(&data)).unwrap(), data);
         }
     }
 }

@@ -83,7 +83,7 @@ pub fn copy_snapshots(
                 }
                 let stored = source.store().get(&key).map_err(|e| e.within(&at))?;
                 if check {
-                    blob::decode(&stored, digest).map_err(|reason| {
+                    blob::decode(stored.clone(), digest).map_err(|reason| {
                         Error::corrupt(format!("{at}: blob `{}`", digest.short()), reason)
                     })?;
                 }

@@ -2,23 +2,25 @@
 //!
 //! ```text
 //! put_reader(r):
-//!   r ──► whole-content SHA-256 ──► FastCDC ──► chunk 0, 1, 2 … (≤ window in flight)
-//!                                                  │ on N workers:
-//!                                                  │   sha256(chunk) → known? skip : zstd → sink.put
-//!                                                  ▼
+//!   r ──► FastCDC ──► chunk 0, 1, 2 … (≤ window in flight) ──► hashing stage: whole-content SHA-256
+//!                        │ on 2 × cores workers:
+//!                        │   sha256(chunk) → known? skip : zstd → sink.put
+//!                        ▼
 //!         one chunk:  Descriptor { digest }                (the chunk is the blob)
 //!         several:    chunk list blob → Descriptor { digest, chunks }
 //! ```
 //!
-//! Memory is bounded by the window (2 × threads chunks of at most `maxSize` bytes), whatever the
-//! length of the input.
+//! Memory is bounded by the window (4 × cores chunks of at most `maxSize` bytes, shared by the
+//! workers and the hashing stage), whatever the length of the input.
 
 use std::io::Read;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
 
 use crate::blob::{self, Encoding};
 use crate::chunk::{ChunkList, ChunkRef, chunker};
-use crate::digest::{Digest, HashingReader};
+use crate::digest::{Digest, Hasher};
 use crate::error::{Error, Result};
 use crate::layout::{ChunkerParams, Key};
 use crate::manifest::Descriptor;
@@ -111,8 +113,7 @@ impl<'a> BlobWriter<'a> {
     /// # Errors
     /// Read errors of `reader` (as [`Error::Stream`]) and errors of the sink.
     pub fn put_reader(&self, reader: impl Read, what: &str) -> Result<Descriptor> {
-        let mut hashing = HashingReader::new(reader);
-        let mut chunks = chunker(&mut hashing, &self.chunker).map(|c| {
+        let mut chunks = chunker(reader, &self.chunker).map(|c| {
             c.map(|c| c.data).map_err(|e| Error::Stream {
                 context: format!("reading {what}"),
                 source: match e {
@@ -121,30 +122,52 @@ impl<'a> BlobWriter<'a> {
                 },
             })
         });
-        let first = chunks.next().transpose()?;
-        let second = chunks.next().transpose()?;
-        let Some(first) = first else {
-            drop(chunks);
+        let Some(first) = chunks.next().transpose()? else {
             return self.single(&[]);
         };
-        let Some(second) = second else {
-            drop(chunks);
+        let Some(second) = chunks.next().transpose()? else {
+            // One chunk: its digest is the content's digest.
             return self.single(&first);
         };
+        // Several chunks. The whole content's digest is computed on a stage of its own, fed in
+        // order, while the workers hash, compress and store each chunk.
+        let workers = self.options.threads * 2; // a worker waiting on an fsync leaves its core to another
+        let window = workers * 2;
         let mut refs = Vec::new();
-        let inputs = [Ok(first), Ok(second)].into_iter().chain(&mut chunks);
-        ordered_map(
-            self.options.threads,
-            self.options.threads * 2,
-            inputs,
-            |data| self.store_chunk(&data),
-            |r| {
-                refs.push(r);
-                Ok(())
-            },
-        )?;
-        drop(chunks);
-        let (digest, size) = hashing.finish();
+        let (digest, size, stored) = std::thread::scope(|scope| {
+            let (to_hasher, from_reader) = sync_channel::<Arc<Vec<u8>>>(window);
+            let hasher = scope.spawn(move || {
+                let mut hasher = Hasher::new();
+                let mut size = 0u64;
+                for chunk in from_reader {
+                    hasher.update(&chunk);
+                    size += chunk.len() as u64;
+                }
+                (hasher.finish(), size)
+            });
+            let inputs = [Ok(first), Ok(second)]
+                .into_iter()
+                .chain(chunks)
+                .map(move |chunk| {
+                    let chunk = Arc::new(chunk?);
+                    // The hasher outlives the inputs; a send fails only if it panicked, seen at join.
+                    let _ = to_hasher.send(Arc::clone(&chunk));
+                    Ok(chunk)
+                });
+            let stored = ordered_map(
+                workers,
+                window,
+                inputs,
+                |chunk: Arc<Vec<u8>>| self.store_chunk(&chunk),
+                |r| {
+                    refs.push(r);
+                    Ok(())
+                },
+            );
+            let (digest, size) = hasher.join().expect("the hashing stage does not panic");
+            (digest, size, stored)
+        });
+        stored?;
         let list = ChunkList {
             digest,
             size,
@@ -170,9 +193,9 @@ impl<'a> BlobWriter<'a> {
 
     fn store_chunk(&self, data: &[u8]) -> Result<ChunkRef> {
         let digest = Digest::of(data);
+        let size = data.len() as u64;
         let key = Key::Blob(digest);
-        self.bytes_in
-            .fetch_add(data.len() as u64, Ordering::Relaxed);
+        self.bytes_in.fetch_add(size, Ordering::Relaxed);
         if self.sink.contains(&key)? {
             self.blobs_reused.fetch_add(1, Ordering::Relaxed);
         } else {
@@ -185,10 +208,7 @@ impl<'a> BlobWriter<'a> {
                 self.blobs_compressed.fetch_add(1, Ordering::Relaxed);
             }
         }
-        Ok(ChunkRef {
-            digest,
-            size: data.len() as u64,
-        })
+        Ok(ChunkRef { digest, size })
     }
 
     /// What this writer has done so far.
