@@ -218,7 +218,7 @@ mod tests {
         let mut stored = encode(&data, DEFAULT_LEVEL).0.into_owned();
         let mid = stored.len() / 2;
         stored[mid] ^= 0x10;
-        assert!(decode(stored.to_vec(), &Digest::of(&data)).is_err());
+        assert!(decode(stored.clone(), &Digest::of(&data)).is_err());
     }
 
     #[test]
