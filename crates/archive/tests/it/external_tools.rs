@@ -101,3 +101,58 @@ fn zstd_cli_decodes_a_compressed_blob() {
     assert!(out.status.success());
     assert_eq!(out.stdout, archive.read_blob(&d.digest).unwrap());
 }
+
+#[test]
+fn more_than_65535_entries_use_zip64_and_stay_readable() {
+    // 70 000 blobs force the ZIP64 end-of-central-directory records without gigabytes of data.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.orgpack");
+    let writer = SingleFileWriter::create_new(&path).unwrap();
+    let blobs = orgpack_archive::SnapshotWriter::blob_writer(
+        &writer,
+        orgpack_archive::WriteOptions::default(),
+    );
+    let descriptors: Vec<_> = (0..70_000u32)
+        .map(|i| blobs.put_bytes(format!("blob {i}").as_bytes()).unwrap())
+        .collect();
+    writer.finish().unwrap();
+
+    let bytes = std::fs::read(&path).unwrap();
+    let zip64_eocd = [0x50, 0x4b, 0x06, 0x06];
+    assert!(
+        bytes.windows(4).rev().take(200).any(|w| w == zip64_eocd),
+        "a ZIP64 end record is present"
+    );
+
+    let archive = orgpack_archive::Archive::open(&path).unwrap();
+    assert_eq!(
+        archive
+            .store()
+            .list(orgpack_archive::store::ListKind::Blobs)
+            .unwrap()
+            .len(),
+        70_000
+    );
+    assert_eq!(
+        archive.read_part(&descriptors[69_999]).unwrap(),
+        b"blob 69999"
+    );
+
+    let out = Command::new("unzip").arg("-l").arg(&path).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("70002 files"),
+        "layout + index + 70 000 blobs"
+    );
+    let script = "import sys, zipfile\nprint(len(zipfile.ZipFile(sys.argv[1]).infolist()))";
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "70002");
+}
