@@ -6,21 +6,15 @@
 
 #![allow(clippy::print_stdout, clippy::cast_precision_loss, missing_docs)]
 
+mod support;
+
 use std::time::Instant;
+use support::peak_rss_mib;
 
 use orgpack_archive::sample::{NoiseReader, build_sample};
 use orgpack_archive::{
     Archive, SingleFileWriter, SnapshotWriter, VerifyOptions, WriteOptions, verify,
 };
-
-fn peak_rss_mib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb / 1024)
-}
 
 fn main() {
     let gib: u64 = std::env::var("ORGPACK_LARGE_GIB")
@@ -67,14 +61,7 @@ fn main() {
     );
 
     let started = Instant::now();
-    let report = verify(
-        &archive,
-        VerifyOptions {
-            read_data: true,
-            ..VerifyOptions::default()
-        },
-    )
-    .unwrap();
+    let report = verify(&archive, VerifyOptions::read_data()).unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
     println!(
         "verify: {:>6.0} MB/s (--read-data), peak memory {} MiB",

@@ -7,9 +7,12 @@
 
 #![allow(clippy::print_stdout, clippy::cast_precision_loss, missing_docs)]
 
+mod support;
+
 use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Instant;
+use support::peak_rss_mib;
 
 use orgpack_archive::sample::NoiseReader;
 use orgpack_archive::{
@@ -73,15 +76,6 @@ impl Read for JsonLike {
 
 fn mb_s(bytes: u64, secs: f64) -> String {
     format!("{:>8.0}", bytes as f64 / 1e6 / secs)
-}
-
-fn peak_rss_mib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb / 1024)
 }
 
 fn write(w: &dyn SnapshotWriter, reader: impl Read) -> (Descriptor, f64) {
@@ -169,14 +163,8 @@ fn suite(base: &Path, json: &Path, noise: &Path, half: u64) -> Figures {
     snapshot.items[0].payloads.push(extra);
     repo.commit(&snapshot).unwrap();
     let started = Instant::now();
-    let report = orgpack_archive::verify(
-        &repo.archive().unwrap(),
-        VerifyOptions {
-            read_data: true,
-            ..VerifyOptions::default()
-        },
-    )
-    .unwrap();
+    let report =
+        orgpack_archive::verify(&repo.archive().unwrap(), VerifyOptions::read_data()).unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
     let verify = report.bytes_read as f64 / 1e6 / started.elapsed().as_secs_f64();
     let stored = std::fs::read_dir(dir.path().join("repo/blobs/sha256"))

@@ -265,3 +265,22 @@ pub fn build_sample(
         annotations: BTreeMap::new(),
     })
 }
+
+/// The cases of `fixtures/corrupt/README.md`: for each row of its table, the file name and the
+/// fragment every error about that file must contain (the baseline `valid.orgpack` included).
+#[must_use]
+pub fn fixture_cases(readme: &str) -> Vec<(String, String)> {
+    readme
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split('|').map(str::trim).collect();
+            let unquote = |c: &str| {
+                c.strip_prefix('`')
+                    .and_then(|c| c.strip_suffix('`'))
+                    .map(str::to_owned)
+            };
+            Some((unquote(cols.get(1)?)?, unquote(cols.get(3)?)?))
+        })
+        .collect()
+}

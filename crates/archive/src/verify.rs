@@ -33,6 +33,17 @@ pub struct VerifyOptions {
     pub threads: usize,
 }
 
+impl VerifyOptions {
+    /// Structure and every byte of content (`verify --read-data`), on all cores.
+    #[must_use]
+    pub fn read_data() -> Self {
+        Self {
+            read_data: true,
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for VerifyOptions {
     fn default() -> Self {
         Self {

@@ -52,14 +52,7 @@ fn run_and_kill(target: &Path, after: Duration) {
 
 fn assert_verifies(path: &Path) {
     let archive = Archive::open(path).unwrap();
-    let report = verify(
-        &archive,
-        VerifyOptions {
-            read_data: true,
-            ..VerifyOptions::default()
-        },
-    )
-    .unwrap();
+    let report = verify(&archive, VerifyOptions::read_data()).unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
 }
 

@@ -129,14 +129,7 @@ fn prune_deletes_only_what_forgotten_snapshots_used() {
     );
     let blobs_after = archive.store().list(ListKind::Blobs).unwrap().len();
     assert_eq!(blobs_after, blobs_before - plan.blobs.len());
-    let report = verify(
-        &archive,
-        VerifyOptions {
-            read_data: true,
-            ..VerifyOptions::default()
-        },
-    )
-    .unwrap();
+    let report = verify(&archive, VerifyOptions::read_data()).unwrap();
     assert!(report.is_ok() && report.warnings.is_empty(), "{report:?}");
 }
 

@@ -71,15 +71,9 @@ fn snapshot_survives_export_and_import_byte_for_byte() {
     );
     assert_eq!(exported.snapshot(&id).unwrap(), original);
     assert!(
-        verify(
-            &exported,
-            VerifyOptions {
-                read_data: true,
-                ..VerifyOptions::default()
-            }
-        )
-        .unwrap()
-        .is_ok()
+        verify(&exported, VerifyOptions::read_data())
+            .unwrap()
+            .is_ok()
     );
 
     let mut back = Repository::init(&dir.path().join("back"), small_chunks()).unwrap();

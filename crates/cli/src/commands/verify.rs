@@ -12,9 +12,10 @@ pub fn run(args: &VerifyArgs, json: bool) -> Result<u8> {
     let started = std::time::Instant::now();
     let report = verify(
         &archive,
-        VerifyOptions {
-            read_data: args.read_data,
-            ..VerifyOptions::default()
+        if args.read_data {
+            VerifyOptions::read_data()
+        } else {
+            VerifyOptions::default()
         },
     )?;
     let seconds = started.elapsed().as_secs_f64();

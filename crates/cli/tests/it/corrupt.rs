@@ -3,30 +3,21 @@
 
 use crate::{fixtures, orgpack, stderr, stdout};
 
-const CASES: &[(&str, &str)] = &[
-    ("truncated.orgpack", "not a readable zip"),
-    ("not-an-archive.orgpack", "not a readable zip"),
-    ("flipped-bit-blob.orgpack", "fails its CRC-32 check"),
-    ("flipped-bit-blob-crc-fixed.orgpack", "content hashes to"),
-    ("flipped-bit-manifest.orgpack", "manifest hashes to"),
-    ("missing-blob.orgpack", "is missing"),
-    ("dangling-reference.orgpack", "is missing"),
-    ("index-names-missing-snapshot.orgpack", "is missing"),
-    ("duplicate-entry.orgpack", "two entries with the same name"),
-    ("path-traversal.orgpack", "would escape the archive"),
-    ("absolute-path.orgpack", "would escape the archive"),
-    ("declared-size-bomb.orgpack", "past the end of the file"),
-    ("zstd-bomb.orgpack", "over the 16777216-byte limit"),
-    ("compressed-entry.orgpack", "store every entry"),
-    ("unknown-major-version.orgpack", "uses archive format 2.0.0"),
-    ("unfinished-no-index.orgpack", "`index.json` is missing"),
-    ("resource-path-escapes.orgpack", "segment"),
-];
+/// (file, fragment of the error) from `fixtures/corrupt/README.md`, without the valid baseline.
+fn cases() -> Vec<(String, String)> {
+    let readme = std::fs::read_to_string(fixtures().join("corrupt/README.md")).unwrap();
+    let cases: Vec<_> = orgpack_archive::sample::fixture_cases(&readme)
+        .into_iter()
+        .filter(|(f, _)| f != "valid.orgpack")
+        .collect();
+    assert!(cases.len() >= 17, "the README table lists every case");
+    cases
+}
 
 #[test]
 fn verify_refuses_every_corrupt_archive_in_one_line() {
-    for (file, fragment) in CASES {
-        let path = fixtures().join("corrupt").join(file);
+    for (file, fragment) in cases() {
+        let path = fixtures().join("corrupt").join(&file);
         let out = orgpack(&["verify", "--read-data", path.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(1), "{file}: {}", stderr(&out));
         assert!(
@@ -40,7 +31,7 @@ fn verify_refuses_every_corrupt_archive_in_one_line() {
         let line =
             first_error.unwrap_or_else(|| panic!("{file}: no error line in {}", stderr(&out)));
         assert!(
-            line.contains(fragment),
+            line.contains(&fragment),
             "{file}: `{line}` lacks `{fragment}`"
         );
     }
