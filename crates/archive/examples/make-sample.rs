@@ -1,12 +1,13 @@
-//! Write a sample repository (and optionally a single-file archive) for manual testing:
+//! Add a sample snapshot to a repository (created when missing), for trying orgpack's commands:
 //! `cargo run -p orgpack-archive --example make-sample -- DIR [PAYLOAD_BYTES]`.
+//! Run it twice to see two snapshots share their unchanged content.
 
 #![allow(clippy::print_stdout)]
 
 use std::path::PathBuf;
 
+use orgpack_archive::Repository;
 use orgpack_archive::sample::write_sample;
-use orgpack_archive::{ChunkerParams, Repository};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -15,8 +16,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .ok_or("usage: make-sample DIR [PAYLOAD_BYTES]")?,
     );
     let size: u64 = args.next().map_or(Ok(3 << 20), |s| s.parse())?;
-    let mut repo = Repository::init(&dir, ChunkerParams::default())?;
-    let id = write_sample(&mut repo, "2026-11-26T02:00:00Z", size)?;
+    let mut repo = Repository::open_or_init(&dir)?;
+    let now = jiff::Timestamp::now()
+        .round(jiff::Unit::Second)?
+        .to_string();
+    let id = write_sample(&mut repo, &now, size)?;
     println!("{id}");
     Ok(())
 }

@@ -272,6 +272,18 @@ pub fn verify(archive: &Archive, options: VerifyOptions) -> Result<VerifyReport>
         },
         |()| Ok(()),
     )?;
+    if let Ok(manifests) = store.list(ListKind::Snapshots) {
+        let listed: HashSet<Digest> = archive.index().snapshots.iter().map(|e| e.id).collect();
+        let uncommitted = manifests
+            .iter()
+            .filter(|l| matches!(l.key, Key::Snapshot(d) if !listed.contains(&d)))
+            .count();
+        if uncommitted > 0 {
+            report.warnings.push(format!(
+                "{uncommitted} snapshot manifests were never committed (left by interrupted writers; `orgpack prune` removes them)"
+            ));
+        }
+    }
     let all_loaded = report.snapshots == archive.index().snapshots.len() as u64;
     match store.list(ListKind::Blobs) {
         Ok(_) if !all_loaded => {}
