@@ -13,6 +13,7 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::layout::Key;
 use crate::parallel::{default_threads, ordered_map};
+use crate::progress::{NoProgress, Progress, Unit};
 use crate::repository::SnapshotWriter;
 
 /// What a copy did.
@@ -61,11 +62,30 @@ pub fn copy_snapshots(
     dest: &mut dyn SnapshotWriter,
     check: bool,
 ) -> Result<CopyStats> {
+    copy_snapshots_with(source, ids, dest, check, &NoProgress)
+}
+
+/// [`copy_snapshots`], reporting the blobs of each snapshot as they are copied.
+///
+/// # Errors
+/// As [`copy_snapshots`].
+pub fn copy_snapshots_with(
+    source: &Archive,
+    ids: &[Digest],
+    dest: &mut dyn SnapshotWriter,
+    check: bool,
+    progress: &dyn Progress,
+) -> Result<CopyStats> {
     let mut stats = CopyStats::default();
     for id in ids {
         let at = format!("snapshot `{}`", id.short());
         let (snapshot, bytes) = source.snapshot_with_bytes(id)?;
         let blobs = snapshot_blobs(source, &snapshot).map_err(|e| e.within(&at))?;
+        progress.start(
+            &format!("copying {at}"),
+            Some(blobs.len() as u64),
+            Unit::Objects,
+        );
         let copied = AtomicU64::new(0);
         let present = AtomicU64::new(0);
         let bytes_copied = AtomicU64::new(0);
@@ -77,6 +97,7 @@ pub fn copy_snapshots(
             blobs.iter().map(Ok),
             |digest| {
                 let key = Key::Blob(*digest);
+                progress.advance(1);
                 if sink.contains(&key)? {
                     present.fetch_add(1, Ordering::Relaxed);
                     return Ok(());
@@ -94,6 +115,7 @@ pub fn copy_snapshots(
             },
             |()| Ok(()),
         )?;
+        progress.finish();
         dest.commit_manifest(bytes, &snapshot)?;
         stats.snapshots += 1;
         stats.blobs_copied += copied.into_inner();

@@ -22,6 +22,7 @@ use crate::index::IndexEntry;
 use crate::layout::Key;
 use crate::manifest::Descriptor;
 use crate::parallel::{default_threads, ordered_map};
+use crate::progress::{NoProgress, Progress, Unit};
 use crate::store::ListKind;
 
 /// How thoroughly to verify.
@@ -99,10 +100,22 @@ impl VerifyReport {
 type Chunked = (Descriptor, Vec<(Digest, u64)>, String);
 
 struct Work {
-    /// Blob → (expected content size, where it is first used).
+    /// Blob → (expected content size, where it is first used); `u64::MAX` for chunk lists.
     blobs: BTreeMap<Digest, (u64, String)>,
     /// Chunked contents: (descriptor, chunks, where).
     chunked: Vec<Chunked>,
+}
+
+/// Collects problems from any thread.
+struct Problems(Mutex<Vec<Problem>>);
+
+impl Problems {
+    fn add(&self, location: String, message: String) {
+        self.0
+            .lock()
+            .expect("poisoned")
+            .push(Problem { location, message });
+    }
 }
 
 /// Verify `archive`.
@@ -110,168 +123,257 @@ struct Work {
 /// # Errors
 /// Only for failures to run at all; everything wrong with the archive is a [`Problem`].
 pub fn verify(archive: &Archive, options: VerifyOptions) -> Result<VerifyReport> {
+    verify_with(archive, options, &NoProgress)
+}
+
+/// Verify `archive`, reporting progress: manifests read, then blobs checked (in content bytes
+/// with `read_data`, in blobs without).
+///
+/// # Errors
+/// As [`verify`].
+pub fn verify_with(
+    archive: &Archive,
+    options: VerifyOptions,
+    progress: &dyn Progress,
+) -> Result<VerifyReport> {
     let mut report = VerifyReport {
         read_data: options.read_data,
         ..VerifyReport::default()
     };
-    let problems = Mutex::new(Vec::new());
-    let problem = |location: String, message: String| {
-        problems
-            .lock()
-            .expect("poisoned")
-            .push(Problem { location, message });
-    };
+    let problems = Problems(Mutex::new(Vec::new()));
     let archive_at = format!("archive `{}`", archive.location().display());
     for p in archive.index().problems() {
-        problem(format!("{archive_at}: index.json"), p);
+        problems.add(format!("{archive_at}: index.json"), p);
     }
     for name in archive.store().unknown_entries() {
         report
             .warnings
             .push(format!("unknown entry `{name}` ignored"));
     }
+    let work = read_manifests(archive, &mut report, &problems, progress);
+    report.blobs = work.blobs.len() as u64;
+    let threads = options.threads.max(1);
+    let bytes_read = AtomicU64::new(0);
+    if options.read_data {
+        let total = work
+            .blobs
+            .values()
+            .map(|(size, _)| *size)
+            .filter(|s| *s != u64::MAX)
+            .sum();
+        progress.start("verifying content", Some(total), Unit::Bytes);
+    } else {
+        progress.start("checking blobs", Some(report.blobs), Unit::Objects);
+    }
+    let checked = if options.read_data {
+        reassemble_chunked(archive, &work, threads, &problems, &bytes_read, progress)
+    } else {
+        HashSet::new()
+    };
+    check_blobs(
+        archive,
+        &work,
+        &checked,
+        options,
+        &problems,
+        &bytes_read,
+        progress,
+    )?;
+    progress.finish();
+    housekeeping(archive, &work, &mut report, &problems, &archive_at);
+    report.bytes_read = bytes_read.into_inner();
+    report.problems = problems.0.into_inner().expect("poisoned");
+    Ok(report)
+}
+
+/// Read every listed manifest; note what each references.
+fn read_manifests(
+    archive: &Archive,
+    report: &mut VerifyReport,
+    problems: &Problems,
+    progress: &dyn Progress,
+) -> Work {
     let mut work = Work {
         blobs: BTreeMap::new(),
         chunked: Vec::new(),
     };
+    progress.start(
+        "reading manifests",
+        Some(archive.index().snapshots.len() as u64),
+        Unit::Objects,
+    );
     for entry in &archive.index().snapshots {
+        progress.advance(1);
         let at = format!("snapshot `{}`", entry.id.short());
         let snapshot = match archive.snapshot(&entry.id) {
             Ok(s) => s,
             Err(e) => {
-                problem(
-                    at,
-                    strip_location(&e, &format!("snapshot `{}`", entry.id.short())),
-                );
+                problems.add(at.clone(), strip_location(&e, &at));
                 continue;
             }
         };
         report.snapshots += 1;
         report.items += snapshot.items.len() as u64;
         if let Some(diff) = summary_mismatch(entry, &snapshot) {
-            problem(format!("{at}: index.json"), diff);
+            problems.add(format!("{at}: index.json"), diff);
         }
         for part in snapshot.parts() {
             let where_ = format!("{at}: {part}");
             let d = part.descriptor;
-            match d.chunks {
-                None => {
-                    work.blobs.entry(d.digest).or_insert((d.size, where_));
+            let Some(list_digest) = d.chunks else {
+                work.blobs.entry(d.digest).or_insert((d.size, where_));
+                continue;
+            };
+            match archive.chunk_list(d) {
+                Ok(Some(list)) => {
+                    work.blobs
+                        .entry(list_digest)
+                        .or_insert((u64::MAX, format!("{where_} (chunk list)")));
+                    for (i, c) in list.chunks.iter().enumerate() {
+                        work.blobs
+                            .entry(c.digest)
+                            .or_insert((c.size, format!("{where_} chunk {i}")));
+                    }
+                    work.chunked.push((
+                        *d,
+                        list.chunks.iter().map(|c| (c.digest, c.size)).collect(),
+                        where_,
+                    ));
                 }
-                Some(list_digest) => match archive.chunk_list(d) {
-                    Ok(Some(list)) => {
-                        let listed = format!("{where_} (chunk list)");
-                        work.blobs.entry(list_digest).or_insert((u64::MAX, listed));
-                        for (i, c) in list.chunks.iter().enumerate() {
-                            work.blobs
-                                .entry(c.digest)
-                                .or_insert((c.size, format!("{where_} chunk {i}")));
-                        }
-                        work.chunked.push((
-                            *d,
-                            list.chunks.iter().map(|c| (c.digest, c.size)).collect(),
-                            where_,
-                        ));
-                    }
-                    Ok(None) => unreachable!("descriptor has chunks"),
-                    Err(e) => problem(where_, e.to_string()),
-                },
+                Ok(None) => unreachable!("descriptor has chunks"),
+                Err(e) => problems.add(where_, e.to_string()),
             }
         }
     }
-    report.blobs = work.blobs.len() as u64;
-    let bytes_read = AtomicU64::new(0);
-    let threads = options.threads.max(1);
-    // Blobs already decoded (or reported) while reassembling chunked content.
+    progress.finish();
+    work
+}
+
+/// Decode every chunk of every chunked content in parallel and check the whole digest in order.
+/// Returns the blobs decoded (or reported) on the way, which need no second look.
+fn reassemble_chunked(
+    archive: &Archive,
+    work: &Work,
+    threads: usize,
+    problems: &Problems,
+    bytes_read: &AtomicU64,
+    progress: &dyn Progress,
+) -> HashSet<Digest> {
     let checked: Mutex<HashSet<Digest>> = Mutex::new(HashSet::new());
-    if options.read_data {
-        for (d, chunks, where_) in &work.chunked {
-            let mut hasher = Hasher::new();
-            let mut total = 0u64;
-            let result = ordered_map(
-                threads,
-                threads * 2,
-                chunks.iter().enumerate().map(Ok::<_, Error>),
-                |(i, (digest, size))| {
-                    let data = archive.read_blob(digest);
-                    checked.lock().expect("poisoned").insert(*digest);
-                    let data = data.map_err(|e| {
-                        Error::corrupt(
-                            format!("chunk {i}: blob `{}`", digest.short()),
-                            strip_location(&e, ""),
-                        )
-                    })?;
-                    if data.len() as u64 != *size {
-                        return Err(Error::corrupt(
-                            format!("chunk {i}"),
-                            "size differs from the chunk list",
-                        ));
-                    }
-                    Ok(data)
-                },
-                |data| {
-                    hasher.update(&data);
-                    total += data.len() as u64;
-                    Ok(())
-                },
-            );
-            match result {
-                Ok(()) if total == d.size && hasher.finish() == d.digest => {}
-                Ok(()) => problem(
-                    where_.clone(),
-                    format!("chunks do not reassemble into `{}`", d.digest.short()),
-                ),
-                Err(e) => problem(where_.clone(), e.to_string()),
-            }
-            bytes_read.fetch_add(total, Ordering::Relaxed);
+    for (d, chunks, where_) in &work.chunked {
+        let mut hasher = Hasher::new();
+        let mut total = 0u64;
+        let result = ordered_map(
+            threads,
+            threads * 2,
+            chunks.iter().enumerate().map(Ok::<_, Error>),
+            |(i, (digest, size))| {
+                let data = archive.read_blob(digest);
+                let first_time = checked.lock().expect("poisoned").insert(*digest);
+                let data = data.map_err(|e| {
+                    Error::corrupt(
+                        format!("chunk {i}: blob `{}`", digest.short()),
+                        strip_location(&e, ""),
+                    )
+                })?;
+                if data.len() as u64 != *size {
+                    return Err(Error::corrupt(
+                        format!("chunk {i}"),
+                        "size differs from the chunk list",
+                    ));
+                }
+                if first_time {
+                    progress.advance(*size);
+                }
+                Ok(data)
+            },
+            |data| {
+                hasher.update(&data);
+                total += data.len() as u64;
+                Ok(())
+            },
+        );
+        match result {
+            Ok(()) if total == d.size && hasher.finish() == d.digest => {}
+            Ok(()) => problems.add(
+                where_.clone(),
+                format!("chunks do not reassemble into `{}`", d.digest.short()),
+            ),
+            Err(e) => problems.add(where_.clone(), e.to_string()),
         }
+        bytes_read.fetch_add(total, Ordering::Relaxed);
     }
-    let checked = checked.into_inner().expect("poisoned");
-    let remaining: Vec<(&Digest, &(u64, String))> = work
-        .blobs
-        .iter()
-        .filter(|(d, _)| !checked.contains(*d))
-        .collect();
+    checked.into_inner().expect("poisoned")
+}
+
+/// Check every blob not checked yet: decode and re-hash with `read_data`, else presence and the
+/// recorded content size.
+fn check_blobs(
+    archive: &Archive,
+    work: &Work,
+    checked: &HashSet<Digest>,
+    options: VerifyOptions,
+    problems: &Problems,
+    bytes_read: &AtomicU64,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let remaining = work.blobs.iter().filter(|(d, _)| !checked.contains(*d));
+    let threads = options.threads.max(1);
     let store = archive.store();
     ordered_map(
         threads,
         threads * 4,
-        remaining.into_iter().map(Ok::<_, Error>),
+        remaining.map(Ok::<_, Error>),
         |(digest, (size, where_))| {
-            let key = Key::Blob(*digest);
             let blob_at = format!("{where_}: blob `{}`", digest.short());
+            let known = *size != u64::MAX;
             if options.read_data {
                 match archive.read_blob(digest) {
-                    Ok(data) if *size != u64::MAX && data.len() as u64 != *size => {
-                        problem(
+                    Ok(data) if known && data.len() as u64 != *size => {
+                        problems.add(
                             blob_at,
                             format!("holds {} bytes, the manifest says {size}", data.len()),
                         );
                     }
                     Ok(data) => {
                         bytes_read.fetch_add(data.len() as u64, Ordering::Relaxed);
+                        if known {
+                            progress.advance(*size);
+                        }
                     }
-                    Err(e) => problem(blob_at, strip_location(&e, "")),
+                    Err(e) => problems.add(blob_at, strip_location(&e, "")),
                 }
             } else {
-                match store.get_prefix(&key, 32) {
+                match store.get_prefix(&Key::Blob(*digest), 32) {
                     Ok((prefix, stored)) => match blob::content_size(&prefix, stored) {
-                        Ok(n) if *size != u64::MAX && n != *size => {
-                            problem(
+                        Ok(n) if known && n != *size => {
+                            problems.add(
                                 blob_at,
                                 format!("holds {n} bytes, the manifest says {size}"),
                             );
                         }
                         Ok(_) => {}
-                        Err(reason) => problem(blob_at, reason),
+                        Err(reason) => problems.add(blob_at, reason),
                     },
-                    Err(e) => problem(blob_at, strip_location(&e, "")),
+                    Err(e) => problems.add(blob_at, strip_location(&e, "")),
                 }
+                progress.advance(1);
             }
             Ok(())
         },
         |()| Ok(()),
-    )?;
+    )
+}
+
+/// Warnings about leftovers: manifests never committed, blobs no snapshot uses.
+fn housekeeping(
+    archive: &Archive,
+    work: &Work,
+    report: &mut VerifyReport,
+    problems: &Problems,
+    archive_at: &str,
+) {
+    let store = archive.store();
     if let Ok(manifests) = store.list(ListKind::Snapshots) {
         let listed: HashSet<Digest> = archive.index().snapshots.iter().map(|e| e.id).collect();
         let uncommitted = manifests
@@ -284,23 +386,24 @@ pub fn verify(archive: &Archive, options: VerifyOptions) -> Result<VerifyReport>
             ));
         }
     }
-    let all_loaded = report.snapshots == archive.index().snapshots.len() as u64;
+    // With a manifest unreadable, "unreferenced" would be wrong: its blobs look unused.
+    if report.snapshots != archive.index().snapshots.len() as u64 {
+        return;
+    }
     match store.list(ListKind::Blobs) {
-        Ok(_) if !all_loaded => {}
         Ok(all) => {
             let unreferenced = all
                 .iter()
                 .filter(|l| matches!(l.key, Key::Blob(d) if !work.blobs.contains_key(&d)))
                 .count();
             if unreferenced > 0 {
-                report.warnings.push(format!("{unreferenced} blobs are not used by any snapshot (`orgpack prune` removes them)"));
+                report.warnings.push(format!(
+                    "{unreferenced} blobs are not used by any snapshot (`orgpack prune` removes them)"
+                ));
             }
         }
-        Err(e) => problem(archive_at, e.to_string()),
+        Err(e) => problems.add(archive_at.to_owned(), e.to_string()),
     }
-    report.bytes_read = bytes_read.into_inner();
-    report.problems = problems.into_inner().expect("poisoned");
-    Ok(report)
 }
 
 fn summary_mismatch(entry: &IndexEntry, snapshot: &crate::manifest::Snapshot) -> Option<String> {

@@ -10,6 +10,7 @@ use orgpack_cli::cli;
 
 mod commands;
 mod exit;
+mod progress;
 mod render;
 
 fn main() -> ExitCode {

@@ -1,7 +1,7 @@
 //! `orgpack export REPO --snapshot ID -o FILE.orgpack` and `orgpack import ARCHIVE --repo REPO`
 
 use anyhow::{Result, bail};
-use orgpack_archive::{Archive, Form, Repository, SingleFileWriter, copy_snapshots};
+use orgpack_archive::{Archive, Form, Repository, SingleFileWriter, copy_snapshots_with};
 
 use crate::cli::{ExportArgs, ImportArgs};
 use crate::exit;
@@ -21,7 +21,13 @@ pub fn export(args: &ExportArgs, json: bool) -> Result<u8> {
         .map(|s| archive.resolve(s))
         .collect::<Result<Vec<_>, _>>()?;
     let mut writer = SingleFileWriter::create(&args.output, archive.layout().clone())?;
-    let stats = copy_snapshots(&archive, &ids, &mut writer, true)?;
+    let stats = copy_snapshots_with(
+        &archive,
+        &ids,
+        &mut writer,
+        true,
+        crate::progress::for_run(json).as_ref(),
+    )?;
     let path = writer.finish()?;
     if json {
         render::json(&serde_json::json!({
@@ -54,7 +60,13 @@ pub fn import(args: &ImportArgs, json: bool) -> Result<u8> {
             .collect::<Result<Vec<_>, _>>()?
     };
     let mut repo = Repository::open_or_init(&args.repo)?;
-    let stats = copy_snapshots(&archive, &ids, &mut repo, true)?;
+    let stats = copy_snapshots_with(
+        &archive,
+        &ids,
+        &mut repo,
+        true,
+        crate::progress::for_run(json).as_ref(),
+    )?;
     if json {
         render::json(&serde_json::json!({
             "message_type": "import",

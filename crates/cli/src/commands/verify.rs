@@ -1,7 +1,7 @@
 //! `orgpack verify ARCHIVE [--read-data]`
 
 use anyhow::Result;
-use orgpack_archive::{Archive, VerifyOptions, verify};
+use orgpack_archive::{Archive, VerifyOptions, verify_with};
 
 use crate::cli::VerifyArgs;
 use crate::exit;
@@ -10,14 +10,13 @@ use crate::render;
 pub fn run(args: &VerifyArgs, json: bool) -> Result<u8> {
     let archive = Archive::open(&args.archive)?;
     let started = std::time::Instant::now();
-    let report = verify(
-        &archive,
-        if args.read_data {
-            VerifyOptions::read_data()
-        } else {
-            VerifyOptions::default()
-        },
-    )?;
+    let progress = crate::progress::for_run(json);
+    let options = if args.read_data {
+        VerifyOptions::read_data()
+    } else {
+        VerifyOptions::default()
+    };
+    let report = verify_with(&archive, options, progress.as_ref())?;
     let seconds = started.elapsed().as_secs_f64();
     if json {
         render::json(&serde_json::json!({
