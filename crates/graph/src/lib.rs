@@ -1,0 +1,40 @@
+//! # orgpack-graph
+//!
+//! References inside ArcGIS portal content: find every item id, service URL, group id, portal URL
+//! and resource path an item's JSON, data and resources point at, so that a backup captures every
+//! dependency and a restore can rewrite each one. Pure functions, no network.
+//!
+//! [`references`] takes one JSON document of an item, the [`Part`] it is, and a [`Context`] (the
+//! item's type and keywords, its own id, the source organization's portal URLs), and returns
+//! [`Reference`]s with their JSON paths. Rules are per item type; unknown types get a generic
+//! scan.
+//!
+//! Where references live, per item type, and the corpus sample (`shared/corpus/`, checked by
+//! `tests/it/corpus.rs` against `tests/expected.json`) that proves each rule:
+//!
+//! | item type | where | sample |
+//! |---|---|---|
+//! | Web Map, Web Scene | `operationalLayers[]` and `tables[]` `itemId`/`url`, group layers' `layers[]` recursed; `baseMap.baseMapLayers[]` `itemId`, `styleUrl` (external) | `webmap/*` |
+//! | Dashboard | every `type: mapWidget` `itemId`; every `dataSource` of `type: featureServiceDataSource` (`itemId`, `url`), in widgets, panels, URL parameters and views; `arcadeDataSource` ids are not items | `dashboard/*` |
+//! | Web Mapping Application | `values.webmap` (string or array), `values.group`, `{webmap: {id}}` anywhere under `values` (classic Story Maps); Web AppBuilder `map.itemId`, `map.appProxy.mapItemId`, `dataSource.dataSources.*.itemId`, `appItemId` (self); service URLs in widget configs; `source` (template, external), `folderId` | `webapp/*` |
+//! | Web Experience | `dataSources.*.itemId` (and child data sources), `portalUrl`s, `${appResourceUrl}/…` resources; the draft `config/config.json` resource follows the same rules | `experience/*` |
+//! | StoryMap | `resources.*` of type `webmap` (`data.itemId`), `image` from `item-resource` (`data.resourceId`), `expressmap` (a resource name in `data.itemId`); embeds of other stories in `nodes.*.data.url`/`thumbnailUrl` (external); never the embed.ly key in `embedSrc` | `storymap/*` |
+//! | Hub Site / Page | card `settings.initiativeId(s)`, `webmap`, `surveyId`, `itemId`, `ids[]`, `query.groups[].id`, `orgId`; item links in `markdown`; `fileSrc`/`cropSrc` resources | `hub/*` |
+//! | Form (Survey123) | `serviceInfo.itemId` in `.info`; `portalUrl`; portal and Workflow Manager (org id) URLs in webhooks; the form's own id | `form/*` |
+//! | Notebook | standalone 32-hex ids and service URLs in `cells[].source` | `notebook/*` |
+//! | QuickCapture Project | `qc.project.json`: `dataSources[].featureServiceItemId`/`url`, `basemap.itemId` when a web map, `itemId` (self) | `quickcapture/*` |
+//! | Workforce Project (v1) | `workerWebMapId`, `dispatcherWebMapId`, `dispatchers/assignments/workers/tracks.serviceItemId`/`url`, `groupId`, `folderId`, `itemID=` in integration `urlTemplate`s | `workforce/workforce_v1_*` |
+//! | Workforce v2 (item JSON) | `properties.workforceProjectGroupId`, `workforceDispatcherMapId`, `workforceWorkerMapId`, `workforceFeatureServiceId`; integration rows (`itemID=`, `featureSourceURL=`) | `workforce/workforce_v2_*` |
+//! | Feature Service documents | `<view>/sources` `services[].serviceItemId`; join view `adminLayerInfo` `sourceServiceName`; `createService` result (self); roots and layer definitions hold none (symbol image hashes are not items) | `feature-service/*` |
+//! | Group | its own id, `group.<id>` tags; a content page lists the group's items | `group/*` |
+//!
+//! Service URLs on Esri's global hosts (`services.arcgisonline.com`, `geocode.arcgis.com`, …) and
+//! helper services (`GeocodeServer`, `NAServer`, `GeometryServer`, `GPServer`) are not references:
+//! a restore maps helpers to the target organization's own.
+
+pub mod find;
+pub mod reference;
+pub mod text;
+
+pub use find::{Context, Part, references};
+pub use reference::{RefKind, Reference};

@@ -1,0 +1,296 @@
+//! Finding ids and URLs inside strings: whole values, HTML, code, URL parameters.
+
+/// Whether `s` is a portal item or group id: 32 hex digits.
+pub fn is_item_id(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A service URL split into its service part and layer index:
+/// `https://h/arcgis/rest/services/A/B/FeatureServer/3?x=1` → (`https://h/arcgis/rest/services/A/B/FeatureServer`, Some(3)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceUrl {
+    /// Up to and including the service type segment.
+    pub service: String,
+    /// The layer or table index, if the URL names one.
+    pub layer: Option<u32>,
+    /// Byte range of the whole URL match in the scanned text.
+    pub span: std::ops::Range<usize>,
+}
+
+const SERVICE_TYPES: &[&str] = &[
+    "FeatureServer",
+    "MapServer",
+    "ImageServer",
+    "SceneServer",
+    "VectorTileServer",
+    "GPServer",
+    "GeocodeServer",
+    "NAServer",
+    "GeometryServer",
+    "StreamServer",
+];
+
+/// Service types that are helpers of the organization, not data: mapped to the target's helper
+/// services, never recorded as dependencies.
+pub const HELPER_TYPES: &[&str] = &["GeocodeServer", "NAServer", "GeometryServer", "GPServer"];
+
+/// Every `http(s)://…/<Type>Server[/<n>]` URL inside `text`.
+pub fn service_urls(text: &str) -> Vec<ServiceUrl> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(rel) = find_scheme(&text[from..]) {
+        let start = from + rel;
+        let end = start
+            + text[start..]
+                .find(|c: char| c.is_whitespace() || "\"'<>`()[]{}\\,;|".contains(c))
+                .unwrap_or(text.len() - start);
+        // A URL ending a sentence does not own the period.
+        let url = text[start..end].trim_end_matches(['.', ',', ':', ';', '!', '?']);
+        if let Some(found) = split_service(url) {
+            out.push(ServiceUrl {
+                span: start..start + found.2,
+                service: found.0,
+                layer: found.1,
+            });
+            from = start + found.2;
+        } else {
+            // Not a service URL itself, but one may be nested in its parameters.
+            from = start + "http://".len();
+        }
+    }
+    out
+}
+
+fn find_scheme(s: &str) -> Option<usize> {
+    let a = s.find("http://");
+    let b = s.find("https://");
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// (service URL, layer, length of the matched prefix) for a URL that names a service.
+fn split_service(url: &str) -> Option<(String, Option<u32>, usize)> {
+    let path_end = url.find(['?', '#']).unwrap_or(url.len());
+    let path = &url[..path_end];
+    let segments: Vec<&str> = path.split('/').collect();
+    let at = segments.iter().position(|s| SERVICE_TYPES.contains(s))?;
+    if at < 3 {
+        return None;
+    }
+    let service = segments[..=at].join("/");
+    // A service URL carried as a parameter of another URL ends at the next `&`.
+    let layer = segments
+        .get(at + 1)
+        .and_then(|s| s.split(['&', ';']).next())
+        .and_then(|s| s.parse::<u32>().ok());
+    let mut len = service.len();
+    if let Some(l) = layer {
+        len += 1 + l.to_string().len();
+    }
+    Some((service, layer, len))
+}
+
+/// 32-hex ids standing alone inside `text`: not part of a longer run of letters, digits or
+/// underscores, and not percent-encoded fragments (`%2F77e8…`).
+pub fn embedded_ids(text: &str) -> Vec<(usize, &str)> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 32 <= bytes.len() {
+        let word_before = i > 0 && is_word(bytes[i - 1]);
+        if !word_before && bytes[i..i + 32].iter().all(u8::is_ascii_hexdigit) {
+            let word_after = bytes.get(i + 32).is_some_and(|b| is_word(*b));
+            let percent_encoded =
+                i >= 3 && bytes[i - 3] == b'%' && bytes[i - 2].is_ascii_hexdigit();
+            if !word_after && !percent_encoded {
+                out.push((i, &text[i..i + 32]));
+                i += 32;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+}
+
+/// Markers after which a portal item id follows in links and URL templates.
+const ID_MARKERS: &[&str] = &[
+    "item.html?id=",
+    "?id=",
+    "&id=",
+    "appid=",
+    "webmap=",
+    "itemID=",
+    "itemId=",
+    "/items/",
+    "/stories/",
+    "/collections/",
+    "/experience/",
+];
+
+/// Item ids that follow a link marker inside `text` (`item.html?id=<id>`, `itemID=<id>`,
+/// `/content/items/<id>/…`, `/stories/<id>`), each with its byte offset.
+pub fn linked_ids(text: &str) -> Vec<(usize, &str)> {
+    let mut out: Vec<(usize, &str)> = Vec::new();
+    for marker in ID_MARKERS {
+        let mut from = 0;
+        while let Some(rel) = text[from..].find(marker) {
+            let start = from + rel + marker.len();
+            if let Some(candidate) = text.get(start..start + 32)
+                && is_item_id(candidate)
+                && !text
+                    .as_bytes()
+                    .get(start + 32)
+                    .is_some_and(u8::is_ascii_alphanumeric)
+                && !out.iter().any(|(at, _)| *at == start)
+            {
+                out.push((start, candidate));
+            }
+            from = start;
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// The portal base URL of an ArcGIS Online organization or Enterprise portal inside a URL:
+/// `https://myorg.maps.arcgis.com/sharing/rest/…` → `https://myorg.maps.arcgis.com`. The global
+/// hosts (`www.arcgis.com`, `arcgis.com`) are not organization URLs.
+pub fn org_portal_url(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host = &rest[..host_end];
+    let scheme_len = url.len() - rest.len();
+    let is_org_host = (host.ends_with(".maps.arcgis.com")
+        || host.ends_with(".mapsqa.arcgis.com")
+        || host.ends_with(".mapsdevext.arcgis.com"))
+        && host.split('.').count() == 4;
+    if is_org_host {
+        return Some(url[..scheme_len + host_end].to_owned());
+    }
+    // Enterprise: https://host/<webadaptor>/sharing/rest…
+    if let Some(i) = url.find("/sharing/rest") {
+        let base = &url[..i];
+        if !is_global_host(host) {
+            return Some(base.to_owned());
+        }
+    }
+    None
+}
+
+/// Hosts run by Esri for everyone.
+pub fn is_global_host(host: &str) -> bool {
+    matches!(
+        host,
+        "www.arcgis.com"
+            | "arcgis.com"
+            | "services.arcgisonline.com"
+            | "server.arcgisonline.com"
+            | "geocode.arcgis.com"
+            | "basemaps.arcgis.com"
+            | "basemaps-api.arcgis.com"
+            | "tiles.arcgis.com"
+            | "static.arcgis.com"
+            | "js.arcgis.com"
+            | "cdn.arcgis.com"
+            | "storymaps.arcgis.com"
+            | "experience.arcgis.com"
+            | "survey123.arcgis.com"
+    )
+}
+
+/// The host of a URL.
+pub fn host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    Some(&rest[..rest.find(['/', '?', '#', ':']).unwrap_or(rest.len())])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_urls_with_layers_and_parameters() {
+        let text = r#"see "https://services7.arcgis.com/org/arcgis/rest/services/A_B/FeatureServer/12?where=1" and http://h/x/MapServer."#;
+        let found = service_urls(text);
+        assert_eq!(found.len(), 2);
+        assert_eq!(
+            found[0].service,
+            "https://services7.arcgis.com/org/arcgis/rest/services/A_B/FeatureServer"
+        );
+        assert_eq!(found[0].layer, Some(12));
+        assert_eq!(
+            &text[found[0].span.clone()],
+            "https://services7.arcgis.com/org/arcgis/rest/services/A_B/FeatureServer/12"
+        );
+        assert_eq!(found[1].service, "http://h/x/MapServer");
+        assert_eq!(found[1].layer, None);
+    }
+
+    #[test]
+    fn service_url_inside_a_parameter_keeps_its_layer() {
+        let t = "https://collector.arcgis.app?featureSourceURL=https://s/arcgis/rest/services/X/FeatureServer/0&featureAttributes=%7B%7D";
+        let found = service_urls(t);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].layer, Some(0));
+        assert_eq!(
+            &t[found[0].span.clone()],
+            "https://s/arcgis/rest/services/X/FeatureServer/0"
+        );
+    }
+
+    #[test]
+    fn embedded_ids_skip_lookalikes() {
+        let id = "6e02b538bea841ed858ef9f52709b655";
+        assert_eq!(embedded_ids(&format!("item.html?id={id})")), vec![(13, id)]);
+        assert!(
+            embedded_ids(&format!("service_{id}_x")).is_empty(),
+            "part of a name"
+        );
+        assert!(
+            embedded_ids("%2F77e8b0e3d393497190735e03f05b2d69").is_empty(),
+            "percent-encoded"
+        );
+        assert!(
+            embedded_ids("3f281598-2571-42c8-9fe7-fa7d18819bc3").is_empty(),
+            "a UUID"
+        );
+    }
+
+    #[test]
+    fn linked_ids_follow_markers_only() {
+        let id = "79625fd36f30420a8b961df47dae8bbf";
+        let t = format!(
+            "https://collector.arcgis.app?itemID={id}&center=1&key=88b6786539b84dd89cd29d1d50728eea"
+        );
+        assert_eq!(linked_ids(&t), vec![(36, id)]);
+        assert_eq!(
+            linked_ids(&format!("https://storymaps.arcgis.com/stories/{id}")).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn org_urls() {
+        assert_eq!(
+            org_portal_url("https://myorg.maps.arcgis.com/sharing/rest/content"),
+            Some("https://myorg.maps.arcgis.com".into())
+        );
+        assert_eq!(
+            org_portal_url("http://www.arcgis.com/sharing/rest/content/items/x"),
+            None
+        );
+        assert_eq!(
+            org_portal_url("https://gis.example.com/portal/sharing/rest/x"),
+            Some("https://gis.example.com/portal".into())
+        );
+    }
+}

@@ -1,0 +1,135 @@
+//! Every corpus sample (`fixtures/corpus/`, from `shared/corpus/`) against its expectations
+//! (`tests/expected.json`, which is `fixtures/corpus/EXPECTED.md` as data): nothing missed,
+//! nothing added, look-alikes never reported.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use orgpack_graph::{Context, Part, RefKind, Reference, references};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn kind(name: &str) -> RefKind {
+    match name {
+        "item" => RefKind::Item,
+        "service" => RefKind::Service,
+        "serviceName" => RefKind::ServiceName,
+        "group" => RefKind::Group,
+        "portalUrl" => RefKind::PortalUrl,
+        "orgId" => RefKind::OrgId,
+        "resource" => RefKind::Resource,
+        "selfRef" => RefKind::SelfRef,
+        "folder" => RefKind::Folder,
+        other => panic!("unknown kind {other}"),
+    }
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn run(case: &Value) -> (String, Vec<Reference>) {
+    let file = case["file"].as_str().unwrap();
+    let doc: Value = serde_json::from_slice(
+        &std::fs::read(root().join("../../fixtures/corpus").join(file)).unwrap(),
+    )
+    .unwrap();
+    let part_spec = case["part"].as_str().unwrap();
+    let part = match part_spec.split_once(' ') {
+        Some(("resource", path)) => Part::Resource(path),
+        Some(("service", kind)) => Part::Service(kind),
+        _ => match part_spec {
+            "data" => Part::Data,
+            "item" => Part::Item,
+            "group" => Part::Group,
+            "group content" => Part::GroupContent,
+            other => panic!("{file}: unknown part {other}"),
+        },
+    };
+    let keywords = strings(case.get("keywords"));
+    let portal_urls = strings(case.get("portalUrls"));
+    let ctx = Context {
+        item_type: case["type"].as_str().unwrap(),
+        type_keywords: &keywords,
+        self_id: case.get("selfId").and_then(Value::as_str),
+        portal_urls: &portal_urls,
+    };
+    (file.to_owned(), references(&ctx, part, &doc))
+}
+
+#[test]
+fn every_sample_yields_exactly_the_expected_references() {
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(root().join("tests/expected.json")).unwrap())
+            .unwrap();
+    let cases = expected["cases"].as_array().unwrap();
+    let mut failures = Vec::new();
+    for case in cases {
+        let (file, found) = run(case);
+        let found_set: BTreeSet<(RefKind, String, Option<u32>)> = found
+            .iter()
+            .map(|r| (r.kind, r.value.clone(), r.layer))
+            .collect();
+        let mut want_set = BTreeSet::new();
+        for e in case["expect"].as_array().unwrap() {
+            let key = (
+                kind(e["kind"].as_str().unwrap()),
+                e["value"].as_str().unwrap().to_owned(),
+                e.get("layer")
+                    .and_then(Value::as_u64)
+                    .map(|l| u32::try_from(l).unwrap()),
+            );
+            let matching: Vec<&Reference> = found
+                .iter()
+                .filter(|r| r.kind == key.0 && r.value == key.1 && r.layer == key.2)
+                .collect();
+            let external = e.get("external").and_then(Value::as_bool).unwrap_or(false);
+            if !matching.is_empty() && matching.iter().any(|r| r.external != external) {
+                failures.push(format!(
+                    "{file}: `{}` should have external = {external}",
+                    key.1
+                ));
+            }
+            for path in strings(e.get("paths")) {
+                if !matching
+                    .iter()
+                    .any(|r| r.path.find('$').is_some_and(|at| r.path[at..] == path))
+                {
+                    failures.push(format!("{file}: `{}` not found at {path}", key.1));
+                }
+            }
+            want_set.insert(key);
+        }
+        for missing in want_set.difference(&found_set) {
+            failures.push(format!("{file}: missed {missing:?}"));
+        }
+        for extra in found_set.difference(&want_set) {
+            failures.push(format!("{file}: added {extra:?}"));
+        }
+        // A look-alike is never a reference of its own; it may be part of a service URL's name.
+        for bad in strings(case.get("mustNot")) {
+            if let Some(r) = found
+                .iter()
+                .find(|r| r.value == bad || (r.kind != RefKind::Service && r.value.contains(&bad)))
+            {
+                failures.push(format!("{file}: look-alike `{bad}` reported as {r:?}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(cases.len(), 28, "every corpus sample has a case");
+}

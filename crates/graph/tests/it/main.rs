@@ -1,0 +1,3 @@
+//! Integration tests of orgpack-graph: one binary.
+
+mod corpus;
