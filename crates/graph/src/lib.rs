@@ -34,7 +34,9 @@
 
 pub mod find;
 pub mod reference;
+pub mod rewrite;
 pub mod text;
 
 pub use find::{Context, Part, references};
 pub use reference::{RefKind, Reference};
+pub use rewrite::{IdMap, Rewritten, rewrite};

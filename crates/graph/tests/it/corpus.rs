@@ -37,6 +37,78 @@ fn strings(v: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A corpus case: the sample, how it is read, and its context.
+pub struct Sample {
+    pub file: String,
+    pub doc: Value,
+    part: String,
+    item_type: String,
+    keywords: Vec<String>,
+    pub portal_urls: Vec<String>,
+    pub self_id: Option<String>,
+}
+
+impl Sample {
+    pub fn part(&self) -> Part<'_> {
+        match self.part.split_once(' ') {
+            Some(("resource", path)) => Part::Resource(path),
+            Some(("service", kind)) => Part::Service(kind),
+            _ => match self.part.as_str() {
+                "data" => Part::Data,
+                "item" => Part::Item,
+                "group" => Part::Group,
+                "group content" => Part::GroupContent,
+                other => panic!("{}: unknown part {other}", self.file),
+            },
+        }
+    }
+
+    pub fn context<'a>(
+        &'a self,
+        self_id: Option<&'a str>,
+        portal_urls: &'a [String],
+    ) -> Context<'a> {
+        Context {
+            item_type: &self.item_type,
+            type_keywords: &self.keywords,
+            self_id,
+            portal_urls,
+        }
+    }
+}
+
+/// Every case of `tests/expected.json`, loaded.
+pub fn samples() -> Vec<(Sample, Value)> {
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(root().join("tests/expected.json")).unwrap())
+            .unwrap();
+    expected["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|case| {
+            let file = case["file"].as_str().unwrap().to_owned();
+            let doc = serde_json::from_slice(
+                &std::fs::read(root().join("../../fixtures/corpus").join(&file)).unwrap(),
+            )
+            .unwrap();
+            let sample = Sample {
+                file,
+                doc,
+                part: case["part"].as_str().unwrap().to_owned(),
+                item_type: case["type"].as_str().unwrap().to_owned(),
+                keywords: strings(case.get("keywords")),
+                portal_urls: strings(case.get("portalUrls")),
+                self_id: case
+                    .get("selfId")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            };
+            (sample, case.clone())
+        })
+        .collect()
+}
+
 fn run(case: &Value) -> (String, Vec<Reference>) {
     let file = case["file"].as_str().unwrap();
     let doc: Value = serde_json::from_slice(

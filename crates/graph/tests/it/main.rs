@@ -1,3 +1,4 @@
 //! Integration tests of orgpack-graph: one binary.
 
 mod corpus;
+mod rewrite;

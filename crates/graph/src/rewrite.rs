@@ -1,0 +1,224 @@
+//! Rewriting references: the same document with every mapped id, service URL, portal URL, org id,
+//! group and folder replaced, wherever it occurs.
+//!
+//! ```text
+//! references(doc) ─► replacements (old → new, longest first) ─► every string value and object key:
+//!                    replace each old value where it stands alone (ids) or as a prefix (URLs)
+//! ```
+//!
+//! Only values that [`references`] reports are replaced, so a rewrite never touches anything that
+//! is not a reference; a reference with no mapping is left as it is and reported.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::find::{Context, Part, references};
+use crate::reference::{RefKind, Reference};
+
+/// Old → new values, by kind. Service URLs are mapped without layer indexes, which are kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdMap {
+    /// Item ids (including the item's own id).
+    pub items: BTreeMap<String, String>,
+    /// Group ids.
+    pub groups: BTreeMap<String, String>,
+    /// Service URLs, up to the service type (`…/FeatureServer`).
+    pub services: BTreeMap<String, String>,
+    /// Portal base URLs.
+    pub portal_urls: BTreeMap<String, String>,
+    /// Organization ids.
+    pub org_ids: BTreeMap<String, String>,
+    /// Folder ids.
+    pub folders: BTreeMap<String, String>,
+}
+
+impl IdMap {
+    fn lookup(&self, r: &Reference) -> Option<&String> {
+        match r.kind {
+            RefKind::Item => self.items.get(&r.value),
+            RefKind::Group => self.groups.get(&r.value),
+            RefKind::Service => self.services.get(&r.value),
+            RefKind::PortalUrl => self.portal_urls.get(&r.value),
+            RefKind::OrgId => self.org_ids.get(&r.value),
+            RefKind::Folder => self.folders.get(&r.value),
+            RefKind::SelfRef => self
+                .items
+                .get(&r.value)
+                .or_else(|| self.services.get(&r.value)),
+            // Resource paths stay as they are; services named only by name are matched online.
+            RefKind::Resource | RefKind::ServiceName => None,
+        }
+    }
+}
+
+/// The result of a rewrite.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rewritten {
+    /// The rewritten document.
+    pub doc: Value,
+    /// How many strings (values and keys) changed.
+    pub changed: usize,
+    /// References that had no mapping (external references excepted), left as they were.
+    pub unmapped: Vec<Reference>,
+}
+
+/// How an old value may sit in a string to be replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Boundary {
+    /// Ids: not preceded or followed by a letter, digit or underscore.
+    Token,
+    /// URLs: not followed by a letter, digit, `.`, `-` or `_` (so `…/FeatureServer/0?x` matches).
+    Prefix,
+}
+
+/// Rewrite `doc` with `map`.
+#[must_use]
+pub fn rewrite(ctx: &Context<'_>, part: Part<'_>, doc: &Value, map: &IdMap) -> Rewritten {
+    let found = references(ctx, part, doc);
+    let mut replacements: Vec<(String, String, Boundary)> = Vec::new();
+    let mut unmapped = Vec::new();
+    for r in &found {
+        match map.lookup(r) {
+            Some(new) => {
+                let boundary = match r.kind {
+                    RefKind::Service | RefKind::PortalUrl => Boundary::Prefix,
+                    RefKind::SelfRef if r.value.contains("://") => Boundary::Prefix,
+                    _ => Boundary::Token,
+                };
+                if !replacements.iter().any(|(old, _, _)| old == &r.value) {
+                    replacements.push((r.value.clone(), new.clone(), boundary));
+                }
+            }
+            None if r.external || matches!(r.kind, RefKind::Resource | RefKind::ServiceName) => {}
+            None => unmapped.push(r.clone()),
+        }
+    }
+    // Longest first: a service URL is replaced before the portal URL it starts with.
+    replacements.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+    let mut changed = 0;
+    let doc = rewrite_value(doc, &replacements, &mut changed);
+    unmapped.sort();
+    unmapped.dedup_by(|a, b| a.kind == b.kind && a.value == b.value && a.layer == b.layer);
+    Rewritten {
+        doc,
+        changed,
+        unmapped,
+    }
+}
+
+fn rewrite_value(v: &Value, reps: &[(String, String, Boundary)], changed: &mut usize) -> Value {
+    match v {
+        Value::String(s) => Value::String(rewrite_str(s, reps, changed)),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|x| rewrite_value(x, reps, changed))
+                .collect(),
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, x)| {
+                    (
+                        rewrite_str(k, reps, changed),
+                        rewrite_value(x, reps, changed),
+                    )
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn rewrite_str(s: &str, reps: &[(String, String, Boundary)], changed: &mut usize) -> String {
+    if reps.is_empty() {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    let mut any = false;
+    'scan: while i < s.len() {
+        for (old, new, boundary) in reps {
+            if bytes[i..].starts_with(old.as_bytes()) && fits(bytes, i, old.len(), *boundary) {
+                out.push_str(new);
+                i += old.len();
+                any = true;
+                continue 'scan;
+            }
+        }
+        let ch = s[i..].chars().next().expect("in bounds");
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    if any && out != s {
+        *changed += 1;
+    }
+    out
+}
+
+fn fits(bytes: &[u8], at: usize, len: usize, boundary: Boundary) -> bool {
+    let after = bytes.get(at + len).copied();
+    match boundary {
+        Boundary::Token => {
+            let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+            !(at > 0 && word(bytes[at - 1])) && !after.is_some_and(word)
+        }
+        Boundary::Prefix => {
+            !after.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_')
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ctx() -> Context<'static> {
+        Context {
+            item_type: "Web Map",
+            ..Context::default()
+        }
+    }
+
+    #[test]
+    fn ids_urls_and_layers_are_rewritten_and_lookalikes_kept() {
+        let old = "44612e6217d34f40b1ce2a48f367e90a";
+        let doc = json!({
+            "operationalLayers": [{"itemId": old, "url": "https://s.arcgis.com/A/arcgis/rest/services/P/FeatureServer/3",
+                "popupInfo": {"description": format!("see item {old} and x_{old}")}}],
+        });
+        let mut map = IdMap::default();
+        map.items
+            .insert(old.into(), "0123456789abcdef0123456789abcdef".into());
+        map.services.insert(
+            "https://s.arcgis.com/A/arcgis/rest/services/P/FeatureServer".into(),
+            "https://t.arcgis.com/B/arcgis/rest/services/P2/FeatureServer".into(),
+        );
+        let out = rewrite(&ctx(), Part::Data, &doc, &map);
+        assert_eq!(
+            out.doc["operationalLayers"][0]["itemId"],
+            "0123456789abcdef0123456789abcdef"
+        );
+        assert_eq!(
+            out.doc["operationalLayers"][0]["url"],
+            "https://t.arcgis.com/B/arcgis/rest/services/P2/FeatureServer/3"
+        );
+        assert_eq!(
+            out.doc["operationalLayers"][0]["popupInfo"]["description"],
+            format!("see item 0123456789abcdef0123456789abcdef and x_{old}"),
+            "the id inside text is rewritten; the one glued into a name is not"
+        );
+        assert!(out.unmapped.is_empty());
+    }
+
+    #[test]
+    fn unmapped_references_are_reported_and_left_alone() {
+        let doc = json!({"operationalLayers": [{"itemId": "44612e6217d34f40b1ce2a48f367e90a"}]});
+        let out = rewrite(&ctx(), Part::Data, &doc, &IdMap::default());
+        assert_eq!(out.doc, doc);
+        assert_eq!(out.changed, 0);
+        assert_eq!(out.unmapped.len(), 1);
+    }
+}
