@@ -34,21 +34,59 @@ pub struct IdMap {
 }
 
 impl IdMap {
-    fn lookup(&self, r: &Reference) -> Option<&String> {
-        match r.kind {
-            RefKind::Item => self.items.get(&r.value),
-            RefKind::Group => self.groups.get(&r.value),
-            RefKind::Service => self.services.get(&r.value),
-            RefKind::PortalUrl => self.portal_urls.get(&r.value),
-            RefKind::OrgId => self.org_ids.get(&r.value),
-            RefKind::Folder => self.folders.get(&r.value),
-            RefKind::SelfRef => self
-                .items
-                .get(&r.value)
-                .or_else(|| self.services.get(&r.value)),
-            // Resource paths stay as they are; services named only by name are matched online.
-            RefKind::Resource | RefKind::ServiceName => None,
-        }
+    /// The table a reference's value is mapped in; `None` for kinds that are never rewritten
+    /// (resource paths stay as they are; services named only by name are matched online).
+    fn table(&self, r: &Reference) -> Option<&BTreeMap<String, String>> {
+        Some(match r.kind {
+            RefKind::Service => &self.services,
+            RefKind::SelfRef if r.value.contains("://") => &self.services,
+            RefKind::Item | RefKind::SelfRef => &self.items,
+            RefKind::Group => &self.groups,
+            RefKind::PortalUrl => &self.portal_urls,
+            RefKind::OrgId => &self.org_ids,
+            RefKind::Folder => &self.folders,
+            RefKind::Resource | RefKind::ServiceName => return None,
+        })
+    }
+
+    /// The new value for a reference, if mapped.
+    #[must_use]
+    pub fn get(&self, r: &Reference) -> Option<&String> {
+        self.table(r)?.get(&r.value)
+    }
+
+    /// Map a reference's value to `new` (kept if already mapped). Returns false for kinds that
+    /// are never rewritten.
+    pub fn insert(&mut self, r: &Reference, new: String) -> bool {
+        let table = match r.kind {
+            RefKind::Service => &mut self.services,
+            RefKind::SelfRef if r.value.contains("://") => &mut self.services,
+            RefKind::Item | RefKind::SelfRef => &mut self.items,
+            RefKind::Group => &mut self.groups,
+            RefKind::PortalUrl => &mut self.portal_urls,
+            RefKind::OrgId => &mut self.org_ids,
+            RefKind::Folder => &mut self.folders,
+            RefKind::Resource | RefKind::ServiceName => return false,
+        };
+        table.entry(r.value.clone()).or_insert(new);
+        true
+    }
+
+    /// How many values are mapped.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.items.len()
+            + self.groups.len()
+            + self.services.len()
+            + self.portal_urls.len()
+            + self.org_ids.len()
+            + self.folders.len()
+    }
+
+    /// Whether nothing is mapped.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -79,7 +117,7 @@ pub fn rewrite(ctx: &Context<'_>, part: Part<'_>, doc: &Value, map: &IdMap) -> R
     let mut replacements: Vec<(String, String, Boundary)> = Vec::new();
     let mut unmapped = Vec::new();
     for r in &found {
-        match map.lookup(r) {
+        match map.get(r) {
             Some(new) => {
                 let boundary = match r.kind {
                     RefKind::Service | RefKind::PortalUrl => Boundary::Prefix,
@@ -162,7 +200,8 @@ fn fits(bytes: &[u8], at: usize, len: usize, boundary: Boundary) -> bool {
     match boundary {
         Boundary::Token => {
             let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-            !(at > 0 && word(bytes[at - 1])) && !after.is_some_and(word)
+            let before = at > 0 && word(bytes[at - 1]);
+            !before && !after.is_some_and(word)
         }
         Boundary::Prefix => {
             !after.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_')

@@ -31,50 +31,24 @@ fn fresh(r: &Reference, seed: u64, n: usize) -> String {
 
 fn map_for(found: &[Reference], seed: u64, identity: bool) -> IdMap {
     let mut map = IdMap::default();
-    for (n, r) in found.iter().enumerate() {
-        if r.external || matches!(r.kind, RefKind::Resource | RefKind::ServiceName) {
-            continue;
-        }
-        let new = if identity {
-            r.value.clone()
-        } else {
-            fresh(r, seed, n)
-        };
-        let table = match r.kind {
-            RefKind::Item => &mut map.items,
-            RefKind::Group => &mut map.groups,
-            RefKind::Service => &mut map.services,
-            RefKind::PortalUrl => &mut map.portal_urls,
-            RefKind::OrgId => &mut map.org_ids,
-            RefKind::Folder => &mut map.folders,
-            RefKind::SelfRef if r.value.contains("://") => &mut map.services,
-            RefKind::SelfRef => &mut map.items,
-            RefKind::Resource | RefKind::ServiceName => unreachable!(),
-        };
-        table.entry(r.value.clone()).or_insert(new);
+    for (n, r) in found.iter().enumerate().filter(|(_, r)| !r.external) {
+        map.insert(
+            r,
+            if identity {
+                r.value.clone()
+            } else {
+                fresh(r, seed, n)
+            },
+        );
     }
     map
 }
 
 fn mapped(r: &Reference, map: &IdMap) -> String {
-    let table = match r.kind {
-        RefKind::Item => &map.items,
-        RefKind::Group => &map.groups,
-        RefKind::Service => &map.services,
-        RefKind::PortalUrl => &map.portal_urls,
-        RefKind::OrgId => &map.org_ids,
-        RefKind::Folder => &map.folders,
-        RefKind::SelfRef if r.value.contains("://") => &map.services,
-        RefKind::SelfRef => &map.items,
-        RefKind::Resource | RefKind::ServiceName => return r.value.clone(),
-    };
     if r.external {
         r.value.clone()
     } else {
-        table
-            .get(&r.value)
-            .cloned()
-            .unwrap_or_else(|| r.value.clone())
+        map.get(r).cloned().unwrap_or_else(|| r.value.clone())
     }
 }
 
@@ -106,7 +80,7 @@ proptest! {
             let map = map_for(&found, seed, false);
             let out = rewrite(&ctx, sample.part(), &sample.doc, &map);
             prop_assert!(out.unmapped.is_empty(), "{}: {:?}", sample.file, out.unmapped);
-            let mapped_count = map.items.len() + map.groups.len() + map.services.len() + map.portal_urls.len() + map.org_ids.len() + map.folders.len();
+            let mapped_count = map.len();
             prop_assert_eq!(mapped_count > 0, out.doc != sample.doc, "{}: a mapping must change the document", sample.file);
             prop_assert!(out.changed >= usize::from(mapped_count > 0), "{}", sample.file);
             let new_self = sample.self_id.as_ref().map(|id| map.items.get(id).cloned().unwrap_or_else(|| id.clone()));
