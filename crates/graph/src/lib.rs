@@ -33,10 +33,12 @@
 //! a restore maps helpers to the target organization's own.
 
 pub mod find;
+pub mod graph;
 pub mod reference;
 pub mod rewrite;
 pub mod text;
 
 pub use find::{Context, Part, references};
+pub use graph::{Edge, Graph, Plan, Reason, relationship_edge};
 pub use reference::{RefKind, Reference};
 pub use rewrite::{IdMap, Rewritten, rewrite};
