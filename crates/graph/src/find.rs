@@ -283,3 +283,50 @@ pub(crate) fn each<'v>(v: &'v Value, path: &str, key: &str) -> Vec<(String, &'v 
         })
         .unwrap_or_default()
 }
+
+/// Ids and services known to be in a backup, for [`known_references`].
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    /// Item ids in the backup.
+    pub items: std::collections::BTreeSet<String>,
+    /// Service URLs (up to the service type) of items in the backup.
+    pub services: std::collections::BTreeSet<String>,
+}
+
+/// The generic scan, for any JSON of any type: every string value holding an id or a service URL
+/// that is in the backup, whole or inside text. Run it beside [`references`] so content of types
+/// without rules loses nothing; ids and URLs not in the backup are not reported, which keeps
+/// look-alikes (symbol hashes, UUIDs, keys) out.
+#[must_use]
+pub fn known_references(part: Part<'_>, doc: &Value, known: &Known) -> Vec<Reference> {
+    let ctx = Context::default();
+    let mut f = Finder {
+        ctx: &ctx,
+        prefix: part.label(),
+        out: Vec::new(),
+    };
+    walk(doc, "$", &mut |path, _, v| {
+        let Some(s) = v.as_str() else { return };
+        if known.items.contains(s) {
+            f.push(RefKind::Item, s, path, false);
+        } else {
+            for (_, id) in text::embedded_ids(s) {
+                if known.items.contains(id) {
+                    f.push(RefKind::Item, id, path, true);
+                }
+            }
+        }
+        for found in text::service_urls(s) {
+            if known.services.contains(&found.service) {
+                let mut r = Reference::new(RefKind::Service, found.service.clone(), f.at(path));
+                r.layer = found.layer;
+                r.in_text = found.span != (0..s.len());
+                f.out.push(r);
+            }
+        }
+    });
+    let mut out = f.out;
+    out.sort();
+    out.dedup();
+    out
+}

@@ -28,6 +28,12 @@
 //! | Feature Service documents | `<view>/sources` `services[].serviceItemId`; join view `adminLayerInfo` `sourceServiceName`; `createService` result (self); roots and layer definitions hold none (symbol image hashes are not items) | `feature-service/*` |
 //! | Group | its own id, `group.<id>` tags; a content page lists the group's items | `group/*` |
 //!
+//! Beside the rules, [`known_references`] scans any JSON for ids and service URLs known to be in
+//! the backup, whole or inside text, so content of types without rules loses nothing.
+//!
+//! [`rewrite`] replaces exactly what [`references`] finds, using an [`IdMap`]; [`Graph`] orders
+//! items dependencies-first and breaks cycles into a patching pass.
+//!
 //! Service URLs on Esri's global hosts (`services.arcgisonline.com`, `geocode.arcgis.com`, …) and
 //! helper services (`GeocodeServer`, `NAServer`, `GeometryServer`, `GPServer`) are not references:
 //! a restore maps helpers to the target organization's own.
@@ -38,7 +44,7 @@ pub mod reference;
 pub mod rewrite;
 pub mod text;
 
-pub use find::{Context, Part, references};
+pub use find::{Context, Known, Part, known_references, references};
 pub use graph::{Edge, Graph, Plan, Reason, relationship_edge};
 pub use reference::{RefKind, Reference};
 pub use rewrite::{IdMap, Rewritten, rewrite};

@@ -205,3 +205,54 @@ fn every_sample_yields_exactly_the_expected_references() {
     );
     assert_eq!(cases.len(), 28, "every corpus sample has a case");
 }
+
+#[test]
+fn the_generic_scan_finds_known_ids_in_any_document_and_nothing_else() {
+    use orgpack_graph::{Known, known_references};
+    for (sample, case) in samples() {
+        let ctx = sample.context(sample.self_id.as_deref(), &sample.portal_urls);
+        let found = references(&ctx, sample.part(), &sample.doc);
+        let known = Known {
+            items: found
+                .iter()
+                .filter(|r| r.kind == RefKind::Item && orgpack_graph::text::is_item_id(&r.value))
+                .map(|r| r.value.clone())
+                .collect(),
+            services: found
+                .iter()
+                .filter(|r| r.kind == RefKind::Service)
+                .map(|r| r.value.clone())
+                .collect(),
+        };
+        let scanned = known_references(sample.part(), &sample.doc, &known);
+        // Every 32-hex item and every service the rules found, the scan finds too, without rules.
+        for id in &known.items {
+            assert!(
+                scanned.iter().any(|r| &r.value == id),
+                "{}: scan missed {id}",
+                sample.file
+            );
+        }
+        for s in &known.services {
+            assert!(
+                scanned.iter().any(|r| &r.value == s),
+                "{}: scan missed {s}",
+                sample.file
+            );
+        }
+        for r in &scanned {
+            assert!(
+                known.items.contains(&r.value) || known.services.contains(&r.value),
+                "{}: scan added {r:?}",
+                sample.file
+            );
+        }
+        for bad in strings(case.get("mustNot")) {
+            assert!(
+                !scanned.iter().any(|r| r.value == bad),
+                "{}: scan reported look-alike {bad}",
+                sample.file
+            );
+        }
+    }
+}
