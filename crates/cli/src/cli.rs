@@ -39,6 +39,54 @@ pub enum Command {
     Cat(CatArgs),
     /// Forget snapshots by a retention policy and delete the content only they used.
     Prune(PruneArgs),
+    /// Print the references found in one item's JSON (its data, item JSON or a resource).
+    Deps(DepsArgs),
+    /// Draw a snapshot's dependency graph.
+    Graph(GraphArgs),
+}
+
+/// `orgpack deps`
+#[derive(Debug, Args)]
+pub struct DepsArgs {
+    /// A JSON file: an item's data, its item JSON, a resource, or a service document.
+    pub file: PathBuf,
+    /// The item type (`Web Map`, `Dashboard`, …); guessed from the JSON when omitted.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub item_type: Option<String>,
+    /// What the file is: `data`, `item`, `resource:PATH`, `service:KIND` (sources, adminLayerInfo,
+    /// query, createService, root, layer), `group` or `group-content`.
+    #[arg(long, default_value = "data")]
+    pub part: String,
+    /// The item's own id, so references to itself are told apart.
+    #[arg(long, value_name = "ID")]
+    pub self_id: Option<String>,
+    /// The source organization's portal URL (repeatable), so its URLs are found in text.
+    #[arg(long, value_name = "URL")]
+    pub portal_url: Vec<String>,
+}
+
+/// Output formats of `orgpack graph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz.
+    Dot,
+    /// A Mermaid flowchart.
+    Mermaid,
+    /// Nodes, edges and the restore plan as JSON.
+    Json,
+}
+
+/// `orgpack graph`
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// A repository directory or a .orgpack file.
+    pub archive: PathBuf,
+    /// The snapshot: `latest`, an id, or a unique id prefix.
+    #[arg(long, short = 's', default_value = "latest")]
+    pub snapshot: String,
+    /// The output format.
+    #[arg(long, value_enum, default_value = "dot")]
+    pub format: GraphFormat,
 }
 
 /// `orgpack verify`

@@ -2,6 +2,8 @@
 
 mod cat;
 mod copy;
+mod deps;
+mod graph;
 mod ls;
 mod prune;
 mod snapshots;
@@ -22,5 +24,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Import(args) => copy::import(&args, json),
         Command::Cat(args) => cat::run(&args),
         Command::Prune(args) => prune::run(&args, json),
+        Command::Deps(args) => deps::run(&args, json),
+        Command::Graph(args) => graph::run(&args, json),
     }
 }

@@ -330,3 +330,34 @@ pub fn known_references(part: Part<'_>, doc: &Value, known: &Known) -> Vec<Refer
     out.dedup();
     out
 }
+
+/// Guess an item type from the shape of its data, for documents given without one. `None` when
+/// the shape is not recognised (the generic rules then apply).
+#[must_use]
+pub fn guess_type(doc: &Value) -> Option<&'static str> {
+    let has = |k: &str| doc.get(k).is_some();
+    Some(if has("operationalLayers") || has("baseMap") {
+        "Web Map"
+    } else if has("widgets")
+        && has("version")
+        && (has("headerPanel") || has("leftPanel") || has("layout"))
+    {
+        "Dashboard"
+    } else if has("dataSources") && has("widgets") && has("pages") {
+        "Web Experience"
+    } else if has("nodes") && has("resources") && has("root") {
+        "StoryMap"
+    } else if has("cells") && has("nbformat") {
+        "Notebook"
+    } else if doc.pointer("/values/layout").is_some() {
+        "Hub Site Application"
+    } else if has("values") || has("widgetPool") || has("appItemId") {
+        "Web Mapping Application"
+    } else if has("workerWebMapId") || has("dispatcherWebMapId") {
+        "Workforce Project"
+    } else if has("dataSources") && has("templateGroups") {
+        "QuickCapture Project"
+    } else {
+        return None;
+    })
+}

@@ -302,19 +302,28 @@ fn back_edges(
     out
 }
 
-/// Render a plan's graph as Graphviz `dot`, with a label per node.
+/// One arrow per pair of items: dashed when every reason is a relationship.
+fn arrows(graph: &Graph) -> BTreeMap<(&String, &String), bool> {
+    let mut out: BTreeMap<(&String, &String), bool> = BTreeMap::new();
+    for e in graph.edges() {
+        let relationship_only = matches!(e.reason, Reason::Relationship { .. });
+        out.entry((&e.from, &e.to))
+            .and_modify(|r| *r &= relationship_only)
+            .or_insert(relationship_only);
+    }
+    out
+}
+
+/// Render a graph as Graphviz `dot`, with a label per node.
 #[must_use]
 pub fn to_dot(graph: &Graph, label: &dyn Fn(&str) -> String) -> String {
     let mut out = String::from("digraph orgpack {\n  rankdir=LR;\n  node [shape=box];\n");
     for n in graph.nodes() {
         let _ = writeln!(out, "  \"{n}\" [label=\"{}\"];", escape(&label(n)));
     }
-    for e in graph.edges() {
-        let style = match e.reason {
-            Reason::Reference { .. } => "",
-            Reason::Relationship { .. } => " [style=dashed]",
-        };
-        let _ = writeln!(out, "  \"{}\" -> \"{}\"{style};", e.from, e.to);
+    for ((from, to), dashed) in arrows(graph) {
+        let style = if dashed { " [style=dashed]" } else { "" };
+        let _ = writeln!(out, "  \"{from}\" -> \"{to}\"{style};");
     }
     out.push_str("}\n");
     out
@@ -332,12 +341,9 @@ pub fn to_mermaid(graph: &Graph, label: &dyn Fn(&str) -> String) -> String {
             escape(&label(n)).replace('"', "#quot;")
         );
     }
-    for e in graph.edges() {
-        let arrow = match e.reason {
-            Reason::Reference { .. } => "-->",
-            Reason::Relationship { .. } => "-.->",
-        };
-        let _ = writeln!(out, "  n{} {arrow} n{}", ids[&e.from], ids[&e.to]);
+    for ((from, to), dashed) in arrows(graph) {
+        let arrow = if dashed { "-.->" } else { "-->" };
+        let _ = writeln!(out, "  n{} {arrow} n{}", ids[from], ids[to]);
     }
     out
 }

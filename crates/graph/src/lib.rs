@@ -44,7 +44,7 @@ pub mod reference;
 pub mod rewrite;
 pub mod text;
 
-pub use find::{Context, Known, Part, known_references, references};
+pub use find::{Context, Known, Part, guess_type, known_references, references};
 pub use graph::{Edge, Graph, Plan, Reason, relationship_edge};
 pub use reference::{RefKind, Reference};
 pub use rewrite::{IdMap, Rewritten, rewrite};

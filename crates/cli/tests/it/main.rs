@@ -3,6 +3,7 @@
 
 mod commands;
 mod corrupt;
+mod graph;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,113 @@
+//! `orgpack deps` and `orgpack graph`.
+
+use serde::Deserialize;
+
+use crate::{fixtures, orgpack, sample_repo, stderr, stdout};
+
+#[derive(Deserialize)]
+struct Deps {
+    #[serde(rename = "type")]
+    item_type: String,
+    references: Vec<Found>,
+}
+
+#[derive(Deserialize)]
+struct Found {
+    kind: String,
+    value: String,
+    layer: Option<u32>,
+    path: String,
+    external: bool,
+}
+
+#[test]
+fn deps_lists_the_references_of_a_file_and_guesses_its_type() {
+    let file = fixtures().join("corpus/webmap/alternative_fueling_stations_webmap.json");
+    let out = orgpack(&["--json", "deps", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let deps: Deps = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(deps.item_type, "Web Map");
+    let layer = deps
+        .references
+        .iter()
+        .find(|r| r.kind == "item" && !r.external)
+        .unwrap();
+    assert_eq!(layer.value, "44612e6217d34f40b1ce2a48f367e90a");
+    assert_eq!(layer.path, "data $.operationalLayers[0].itemId");
+    let service = deps
+        .references
+        .iter()
+        .find(|r| r.kind == "service")
+        .unwrap();
+    assert_eq!(service.layer, Some(0));
+    assert!(
+        deps.references
+            .iter()
+            .any(|r| r.external && r.value == "5ad3948260a147a993ef4865e3fad476")
+    );
+
+    let human = orgpack(&["deps", file.to_str().unwrap()]);
+    assert!(stdout(&human).starts_with("KIND"));
+    assert!(
+        stderr(&human).contains("Web Map, 4 references"),
+        "{}",
+        stderr(&human)
+    );
+}
+
+#[test]
+fn deps_refuses_what_is_not_json() {
+    let file = fixtures().join("corrupt/not-an-archive.orgpack");
+    let out = orgpack(&["deps", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("is not JSON"), "{}", stderr(&out));
+    let out = orgpack(&["deps", file.to_str().unwrap(), "--part", "nonsense"]);
+    assert_ne!(out.status.code(), Some(0));
+}
+
+#[test]
+fn graph_draws_a_snapshot_and_plans_its_restore() {
+    #[derive(Deserialize)]
+    struct GraphDoc {
+        nodes: Vec<serde_json::Value>,
+        edges: Vec<serde_json::Value>,
+        plan: PlanDoc,
+    }
+    #[derive(Deserialize)]
+    struct PlanDoc {
+        order: Vec<String>,
+        deferred: Vec<serde_json::Value>,
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let repo = sample_repo(dir.path(), 1);
+    let out = orgpack(&["--json", "graph", repo.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let g: GraphDoc = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(g.nodes.len(), 2);
+    assert!(
+        g.edges.len() >= 2,
+        "references and the Map2Service relationship"
+    );
+    let (map, service) = (
+        orgpack_archive::sample::WEB_MAP_ID,
+        orgpack_archive::sample::SERVICE_ID,
+    );
+    assert_eq!(
+        g.plan.order,
+        vec![service.to_owned(), map.to_owned()],
+        "the service is restored before the map"
+    );
+    assert!(g.plan.deferred.is_empty());
+
+    let dot = orgpack(&["graph", repo.to_str().unwrap(), "--format", "dot"]);
+    let text = stdout(&dot);
+    assert!(text.starts_with("digraph"));
+    assert_eq!(
+        text.matches(" -> ").count(),
+        1,
+        "one arrow per pair of items"
+    );
+    assert!(text.contains("Parcels overview (Web Map)"));
+    let mermaid = orgpack(&["graph", repo.to_str().unwrap(), "--format", "mermaid"]);
+    assert!(stdout(&mermaid).starts_with("flowchart LR"));
+}
