@@ -84,12 +84,42 @@ pub fn references(ctx: &Context<'_>, part: Part<'_>, doc: &Value) -> Vec<Referen
         (_, Part::Item) => various::item_json(&mut f, doc),
         _ => f.generic(doc, "$"),
     }
+    // Arcade (popups, data expressions, labels) reaches items through FeatureSetByPortalItem.
+    walk(doc, "$", &mut |path, _, v| {
+        if let Some(s) = v.as_str().filter(|s| s.contains("FeatureSetByPortalItem")) {
+            for (_, id) in text::arcade_item_ids(s) {
+                f.push(RefKind::Item, id, path, true);
+            }
+        }
+    });
     if let Some(id) = ctx.self_id {
         f.self_refs(doc, "$", id);
     }
     let mut out = f.out;
     out.sort();
     out.dedup();
+    out
+}
+
+/// Every reference in an item's JSON, its data and its resources (each resource by path), as
+/// [`references`] finds them part by part.
+#[must_use]
+pub fn item_references(
+    ctx: &Context<'_>,
+    item: Option<&Value>,
+    data: Option<&Value>,
+    resources: &[(&str, &Value)],
+) -> Vec<Reference> {
+    let mut out = Vec::new();
+    if let Some(item) = item {
+        out.extend(references(ctx, Part::Item, item));
+    }
+    if let Some(data) = data {
+        out.extend(references(ctx, Part::Data, data));
+    }
+    for (path, doc) in resources {
+        out.extend(references(ctx, Part::Resource(path), doc));
+    }
     out
 }
 

@@ -34,6 +34,10 @@
 //! [`rewrite`] replaces exactly what [`references`] finds, using an [`IdMap`]; [`Graph`] orders
 //! items dependencies-first and breaks cycles into a patching pass.
 //!
+//! In every type, Arcade's `FeatureSetByPortalItem(portal, 'itemId', …)` in any string (popups,
+//! data expressions, labels) is an item reference. [`item_references`] runs the rules over an
+//! item's JSON, data and resources at once.
+//!
 //! Service URLs on Esri's global hosts (`services.arcgisonline.com`, `geocode.arcgis.com`, …) and
 //! helper services (`GeocodeServer`, `NAServer`, `GeometryServer`, `GPServer`) are not references:
 //! a restore maps helpers to the target organization's own.
@@ -44,7 +48,7 @@ pub mod reference;
 pub mod rewrite;
 pub mod text;
 
-pub use find::{Context, Known, Part, guess_type, known_references, references};
+pub use find::{Context, Known, Part, guess_type, item_references, known_references, references};
 pub use graph::{Edge, Graph, Plan, Reason, relationship_edge};
 pub use reference::{RefKind, Reference};
 pub use rewrite::{IdMap, Rewritten, rewrite};

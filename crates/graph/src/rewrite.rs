@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::find::{Context, Part, references};
+use crate::find::{Context, Known, Part, known_references, references};
 use crate::reference::{RefKind, Reference};
 
 /// Old → new values, by kind. Service URLs are mapped without layer indexes, which are kept.
@@ -113,7 +113,19 @@ enum Boundary {
 /// Rewrite `doc` with `map`.
 #[must_use]
 pub fn rewrite(ctx: &Context<'_>, part: Part<'_>, doc: &Value, map: &IdMap) -> Rewritten {
-    let found = references(ctx, part, doc);
+    // The rules' references, and any id or service of the map standing in a string elsewhere
+    // (stringified JSON, text of types without rules): those are items of the backup too.
+    let known = Known {
+        items: map
+            .items
+            .keys()
+            .filter(|k| crate::text::is_item_id(k))
+            .cloned()
+            .collect(),
+        services: map.services.keys().cloned().collect(),
+    };
+    let mut found = references(ctx, part, doc);
+    found.extend(known_references(part, doc, &known));
     let mut replacements: Vec<(String, String, Boundary)> = Vec::new();
     let mut unmapped = Vec::new();
     for r in &found {
@@ -250,6 +262,58 @@ mod tests {
             "the id inside text is rewritten; the one glued into a name is not"
         );
         assert!(out.unmapped.is_empty());
+    }
+
+    #[test]
+    fn ids_in_stringified_json_and_arcade_are_rewritten() {
+        let (old, new) = (
+            "44612e6217d34f40b1ce2a48f367e90a",
+            "0123456789abcdef0123456789abcdef",
+        );
+        let doc = json!({
+            "operationalLayers": [{"itemId": old, "layers": [{"layerType": "GroupLayer", "layers": [
+                {"itemId": "9f8e7d6c5b4a39281706f5e4d3c2b1a0", "url": "https://s/arcgis/rest/services/X/FeatureServer/1"}]}]}],
+            "applicationProperties": {"config": format!("{{\"webmap\":\"{old}\",\"zoom\":3}}")},
+            "popup": {"expression": format!("FeatureSetByPortalItem(Portal('https://www.arcgis.com'), '{old}', 0)")},
+        });
+        let found = references(&ctx(), Part::Data, &doc);
+        assert!(
+            found
+                .iter()
+                .any(|r| r.value == "9f8e7d6c5b4a39281706f5e4d3c2b1a0"),
+            "group layers are recursed"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|r| r.value == old && r.path.ends_with("$.popup.expression") && r.in_text),
+            "Arcade"
+        );
+        let mut map = IdMap::default();
+        map.items.insert(old.into(), new.into());
+        map.items.insert(
+            "9f8e7d6c5b4a39281706f5e4d3c2b1a0".into(),
+            "ffffffffffffffffffffffffffffffff".into(),
+        );
+        map.services.insert(
+            "https://s/arcgis/rest/services/X/FeatureServer".into(),
+            "https://t/arcgis/rest/services/Y/FeatureServer".into(),
+        );
+        let out = rewrite(&ctx(), Part::Data, &doc, &map);
+        assert!(out.unmapped.is_empty(), "{:?}", out.unmapped);
+        let text = out.doc.to_string();
+        assert!(
+            !text.contains(old),
+            "every occurrence, including the stringified JSON: {text}"
+        );
+        assert_eq!(
+            out.doc["applicationProperties"]["config"],
+            format!("{{\"webmap\":\"{new}\",\"zoom\":3}}")
+        );
+        assert_eq!(
+            out.doc["operationalLayers"][0]["layers"][0]["layers"][0]["url"],
+            "https://t/arcgis/rest/services/Y/FeatureServer/1"
+        );
     }
 
     #[test]

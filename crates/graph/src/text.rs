@@ -159,6 +159,38 @@ pub fn linked_ids(text: &str) -> Vec<(usize, &str)> {
     out
 }
 
+/// Item ids passed to Arcade's `FeatureSetByPortalItem(portal, 'itemId', layer, …)`.
+pub fn arcade_item_ids(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(rel) = text[from..].find("FeatureSetByPortalItem(") {
+        let start = from + rel;
+        let call_end = text[start..].find(')').map_or(text.len(), |e| start + e);
+        // The portal argument may itself be a call (`Portal('…')`); look past its parenthesis.
+        let args_end = text[call_end + 1..]
+            .find(')')
+            .map_or(text.len(), |e| call_end + 1 + e);
+        let args = &text[start..args_end];
+        for quote in ['\'', '"'] {
+            let mut i = 0;
+            while let Some(q) = args[i..].find(quote) {
+                let at = i + q + 1;
+                if let Some(candidate) = args.get(at..at + 32)
+                    && is_item_id(candidate)
+                    && args[at + 32..].starts_with(quote)
+                {
+                    out.push((start + at, candidate));
+                }
+                i = at;
+            }
+        }
+        from = start + 1;
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// The portal base URL of an ArcGIS Online organization or Enterprise portal inside a URL:
 /// `https://myorg.maps.arcgis.com/sharing/rest/…` → `https://myorg.maps.arcgis.com`. The global
 /// hosts (`www.arcgis.com`, `arcgis.com`) are not organization URLs.
@@ -276,6 +308,19 @@ mod tests {
             linked_ids(&format!("https://storymaps.arcgis.com/stories/{id}")).len(),
             1
         );
+    }
+
+    #[test]
+    fn arcade_portal_items() {
+        let id = "7e6c41c72d4548d9a312329e0c5a984f";
+        let script = format!(
+            "var fs = FeatureSetByPortalItem(Portal('https://www.arcgis.com'), '{id}', 0, ['*'], false);"
+        );
+        assert_eq!(
+            arcade_item_ids(&script),
+            vec![(script.find(id).unwrap(), id)]
+        );
+        assert!(arcade_item_ids("var uuid = '3f281598-2571-42c8-9fe7-fa7d18819bc3';").is_empty());
     }
 
     #[test]
