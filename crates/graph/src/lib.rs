@@ -14,7 +14,7 @@
 //!
 //! | item type | where | sample |
 //! |---|---|---|
-//! | Web Map, Web Scene | `operationalLayers[]` and `tables[]` `itemId`/`url`, group layers' `layers[]` recursed; `baseMap.baseMapLayers[]` `itemId`, `styleUrl` (external) | `webmap/*` |
+//! | Web Map, Web Scene | `operationalLayers[]`, `tables[]` and a scene's `ground.layers[]` `itemId`/`url`, group layers' `layers[]` recursed; `baseMap.baseMapLayers[]` `itemId`, `styleUrl` (external) | `webmap/*` |
 //! | Dashboard | every `type: mapWidget` `itemId`; every `dataSource` of `type: featureServiceDataSource` (`itemId`, `url`), in widgets, panels, URL parameters and views; `arcadeDataSource` ids are not items | `dashboard/*` |
 //! | Web Mapping Application | `values.webmap` (string or array), `values.group`, `{webmap: {id}}` anywhere under `values` (classic Story Maps); Web AppBuilder `map.itemId`, `map.appProxy.mapItemId`, `dataSource.dataSources.*.itemId`, `appItemId` (self); service URLs in widget configs; `source` (template, external), `folderId` | `webapp/*` |
 //! | Web Experience | `dataSources.*.itemId` (and child data sources), `portalUrl`s, `${appResourceUrl}/…` resources; the draft `config/config.json` resource follows the same rules | `experience/*` |

@@ -301,6 +301,21 @@ mod tests {
         );
         let out = rewrite(&ctx(), Part::Data, &doc, &map);
         assert!(out.unmapped.is_empty(), "{:?}", out.unmapped);
+        let scene = json!({"ground": {"layers": [{"itemId": old, "url": "https://s/arcgis/rest/services/X/FeatureServer/1/query?where=1%3D1&f=json"}]}});
+        let scene_ctx = Context {
+            item_type: "Web Scene",
+            ..Context::default()
+        };
+        let scene_out = rewrite(&scene_ctx, Part::Data, &scene, &map);
+        assert_eq!(
+            scene_out.doc["ground"]["layers"][0]["itemId"], new,
+            "elevation layers of scenes"
+        );
+        assert_eq!(
+            scene_out.doc["ground"]["layers"][0]["url"],
+            "https://t/arcgis/rest/services/Y/FeatureServer/1/query?where=1%3D1&f=json",
+            "the layer index, path and query string are kept"
+        );
         let text = out.doc.to_string();
         assert!(
             !text.contains(old),

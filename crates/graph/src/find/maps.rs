@@ -6,10 +6,15 @@ use super::{Finder, child, each, walk};
 use crate::reference::RefKind;
 use crate::text;
 
-/// Web Map and Web Scene data: operational layers (group layers recursed), tables, basemap layers.
+/// Web Map and Web Scene data: operational layers (group layers recursed), tables, a scene's
+/// elevation layers, basemap layers.
 pub(super) fn web_map(f: &mut Finder<'_, '_>, doc: &Value) {
     layers(f, doc, "$", "operationalLayers");
     layers(f, doc, "$", "tables");
+    // Web scenes: elevation layers.
+    if let Some(ground) = doc.get("ground") {
+        layers(f, ground, "$.ground", "layers");
+    }
     if let Some(basemap) = doc.get("baseMap") {
         for (path, layer) in each(basemap, "$.baseMap", "baseMapLayers") {
             // Basemap items are usually Esri's: recorded, kept as they are unless the org owns them.
