@@ -43,6 +43,15 @@ pub enum Command {
     Deps(DepsArgs),
     /// Draw a snapshot's dependency graph.
     Graph(GraphArgs),
+    /// Show what a payload file holds: layers, geometry types, feature counts, fields.
+    Inspect(InspectArgs),
+}
+
+/// `orgpack inspect`
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A File Geodatabase or shapefile zip, GeoJSON, CSV, service definition or any file.
+    pub file: PathBuf,
 }
 
 /// `orgpack deps`

@@ -4,6 +4,7 @@ mod cat;
 mod copy;
 mod deps;
 mod graph;
+mod inspect;
 mod ls;
 mod prune;
 mod snapshots;
@@ -26,5 +27,6 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Prune(args) => prune::run(&args, json),
         Command::Deps(args) => deps::run(&args, json),
         Command::Graph(args) => graph::run(&args, json),
+        Command::Inspect(args) => inspect::run(&args, json),
     }
 }

@@ -111,3 +111,45 @@ fn graph_draws_a_snapshot_and_plans_its_restore() {
     let mermaid = orgpack(&["graph", repo.to_str().unwrap(), "--format", "mermaid"]);
     assert!(stdout(&mermaid).starts_with("flowchart LR"));
 }
+
+#[test]
+fn inspect_reports_layers_and_counts_of_a_payload() {
+    #[derive(Deserialize)]
+    struct Inspect {
+        summary: Summary,
+    }
+    #[derive(Deserialize)]
+    struct Summary {
+        kind: String,
+        layers: Vec<LayerDoc>,
+    }
+    #[derive(Deserialize)]
+    struct LayerDoc {
+        name: String,
+        #[serde(rename = "featureCount")]
+        feature_count: u64,
+    }
+    let file = fixtures().join("payloads/City.gdb.zip");
+    let out = orgpack(&["--json", "inspect", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: Inspect = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc.summary.kind, "fileGeodatabase");
+    let layers: Vec<(&str, u64)> = doc
+        .summary
+        .layers
+        .iter()
+        .map(|l| (l.name.as_str(), l.feature_count))
+        .collect();
+    assert_eq!(layers, vec![("Hydrants", 250), ("Parcels", 12)]);
+    let human = orgpack(&["inspect", file.to_str().unwrap()]);
+    assert!(stdout(&human).contains("Hydrants") && stdout(&human).contains("250"));
+    let bad = orgpack(&[
+        "inspect",
+        fixtures()
+            .join("corrupt/truncated.orgpack")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).starts_with("error: "), "{}", stderr(&bad));
+}

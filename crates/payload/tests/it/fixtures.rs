@@ -1,0 +1,110 @@
+//! The committed payloads (`fixtures/payloads/make.sh` wrote them with GDAL from known data:
+//! 250 hydrants, 12 parcels, 3000 inspections).
+
+use orgpack_payload::Kind;
+
+use crate::{inspect_file, payloads, shape};
+
+fn s(v: &str) -> String {
+    v.to_owned()
+}
+
+#[test]
+fn file_geodatabase_with_a_point_and_a_polygon_layer() {
+    let summary = inspect_file(&payloads().join("City.gdb.zip")).unwrap();
+    assert_eq!(summary.kind, Kind::FileGeodatabase);
+    assert_eq!(
+        shape(&summary),
+        vec![
+            (s("Hydrants"), Some(s("Point")), 250),
+            (s("Parcels"), Some(s("Polygon")), 12)
+        ]
+    );
+    let hydrants = &summary.layers[0];
+    assert_eq!(hydrants.spatial_reference.as_deref(), Some("GCS_WGS_1984"));
+    let fields: Vec<(&str, &str)> = hydrants
+        .fields
+        .iter()
+        .map(|f| (f.name.as_str(), f.field_type.as_str()))
+        .collect();
+    assert_eq!(
+        fields,
+        vec![
+            ("SHAPE", "esriFieldTypeGeometry"),
+            ("OBJECTID", "esriFieldTypeOID"),
+            ("hydrant_id", "esriFieldTypeString"),
+            ("status", "esriFieldTypeString"),
+            ("flow_gpm", "esriFieldTypeInteger"),
+            ("lon", "esriFieldTypeDouble"),
+            ("lat", "esriFieldTypeDouble"),
+        ]
+    );
+    assert!(summary.warnings.is_empty(), "{:?}", summary.warnings);
+}
+
+#[test]
+fn file_geodatabase_with_a_table() {
+    let summary = inspect_file(&payloads().join("Inspections.gdb.zip")).unwrap();
+    assert_eq!(shape(&summary), vec![(s("Inspections"), None, 3000)]);
+    assert_eq!(summary.layers[0].spatial_reference, None);
+}
+
+#[test]
+fn shapefile_zip() {
+    let summary = inspect_file(&payloads().join("Hydrants.shp.zip")).unwrap();
+    assert_eq!(summary.kind, Kind::Shapefile);
+    assert_eq!(
+        shape(&summary),
+        vec![(s("Hydrants"), Some(s("Point")), 250)]
+    );
+    assert_eq!(
+        summary.layers[0].spatial_reference.as_deref(),
+        Some("GCS_WGS_1984")
+    );
+    assert_eq!(summary.layers[0].fields.len(), 5);
+}
+
+#[test]
+fn csv_with_coordinate_columns_and_geojson() {
+    let csv = inspect_file(&payloads().join("hydrants.csv")).unwrap();
+    assert_eq!(csv.kind, Kind::Csv);
+    assert_eq!(shape(&csv), vec![(s("hydrants"), Some(s("Point")), 250)]);
+    let geojson = inspect_file(&payloads().join("parcels.geojson")).unwrap();
+    assert_eq!(geojson.kind, Kind::GeoJson);
+    assert_eq!(
+        shape(&geojson),
+        vec![(s("parcels"), Some(s("Polygon")), 12)]
+    );
+    let mut props: Vec<&str> = geojson.layers[0]
+        .fields
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    props.sort_unstable();
+    assert_eq!(props, vec!["area_m2", "parcel_id", "zone"]);
+}
+
+#[test]
+fn plain_files_by_magic_bytes() {
+    use std::io::Cursor;
+    let cases: [(&[u8], &str, Kind); 5] = [
+        (b"%PDF-1.7\n...", "report.pdf", Kind::Pdf),
+        (b"\x89PNG\r\n\x1a\n....", "logo.png", Kind::Image),
+        (b"SQLite format 3\0....", "field.geodatabase", Kind::Sqlite),
+        (
+            &[b'7', b'z', 0xBC, 0xAF, 0x27, 0x1C, 0, 4],
+            "Parcels.sd",
+            Kind::ServiceDefinition,
+        ),
+        (b"just some bytes", "notes.bin", Kind::Other),
+    ];
+    for (bytes, name, kind) in cases {
+        assert_eq!(
+            orgpack_payload::inspect(Cursor::new(bytes), name)
+                .unwrap()
+                .kind,
+            kind,
+            "{name}"
+        );
+    }
+}
