@@ -230,6 +230,29 @@ mod tests {
         assert!(err.contains("follow the zstd frame"), "{err}");
     }
 
+    #[test]
+    fn a_framed_blob_of_the_largest_size_stays_within_the_stored_limit() {
+        let mut data = ZSTD_MAGIC.to_vec();
+        let mut noise = vec![0; usize::try_from(MAX_BLOB_SIZE).unwrap() - 4];
+        std::io::Read::read_exact(
+            &mut crate::sample::NoiseReader::new(8, noise.len() as u64),
+            &mut noise,
+        )
+        .unwrap();
+        data.extend(noise);
+        let (stored, enc) = encode(&data, DEFAULT_LEVEL);
+        assert_eq!(enc, Encoding::Zstd);
+        assert!(
+            stored.len() as u64 > MAX_BLOB_SIZE,
+            "incompressible content grows when framed"
+        );
+        assert!(stored.len() as u64 <= crate::layout::MAX_STORED_BLOB_SIZE);
+        assert_eq!(
+            decode(stored.into_owned(), &Digest::of(&data)).unwrap(),
+            data
+        );
+    }
+
     proptest! {
         #[test]
         fn round_trip(data in proptest::collection::vec(any::<u8>(), 0..4096), rep in 1usize..8) {

@@ -18,6 +18,9 @@ pub const FORMAT_NAME: &str = "orgpack";
 
 /// The largest uncompressed blob a reader accepts (16 MiB).
 pub const MAX_BLOB_SIZE: u64 = 16 << 20;
+/// The largest stored blob a reader accepts: zstd's compress bound for [`MAX_BLOB_SIZE`]
+/// (`n + n/256 + 128 KiB` covers it).
+pub const MAX_STORED_BLOB_SIZE: u64 = MAX_BLOB_SIZE + (MAX_BLOB_SIZE >> 8) + (128 << 10);
 /// The largest snapshot manifest a reader accepts (256 MiB).
 pub const MAX_MANIFEST_SIZE: u64 = 256 << 20;
 /// The largest `index.json` a reader accepts (64 MiB).
@@ -178,8 +181,9 @@ impl Key {
             Self::Layout => MAX_LAYOUT_SIZE,
             Self::Index => MAX_INDEX_SIZE,
             Self::Snapshot(_) => MAX_MANIFEST_SIZE,
-            // A raw blob is at most MAX_BLOB_SIZE; a zstd frame is only kept when smaller.
-            Self::Blob(_) => MAX_BLOB_SIZE + 64,
+            // A raw blob is at most MAX_BLOB_SIZE; a zstd frame is kept when smaller, except for
+            // content starting with the zstd magic, which is always framed: allow zstd's bound.
+            Self::Blob(_) => MAX_STORED_BLOB_SIZE,
         }
     }
 }
