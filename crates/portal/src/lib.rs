@@ -11,13 +11,18 @@
 //! - [`redact`]: tokens, passwords and API keys removed from every URL and message;
 //! - [`RetryPolicy`]: exponential backoff with full jitter, honouring `Retry-After`.
 //!
-//! The HTTP client itself (reqwest on tokio, sign-in, typed calls) builds on these.
+//! [`Client`] is the HTTP client of one portal (reqwest on tokio, rustls): a bounded number of
+//! requests in flight, sign-in with `generateToken` refreshed before expiry and once more on
+//! 498/499, retries of what can succeed later, and [`calls`] for what backup and restore need.
 
+pub mod calls;
+pub mod client;
 pub mod error;
 pub mod redact;
 pub mod retry;
 pub mod url;
 
+pub use client::{Client, ClientOptions, Credentials, Method};
 pub use error::{Error, ErrorKind, envelope};
 pub use redact::redact;
 pub use retry::RetryPolicy;

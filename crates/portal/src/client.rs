@@ -1,0 +1,436 @@
+//! The HTTP client of one portal.
+//!
+//! ```text
+//! call(name, path, params)
+//!   └ for each attempt:  permit (≤ max_in_flight) ─► token (sign in / refresh before expiry)
+//!        ─► GET or POST with f=json ─► body ─► JSON ─► error envelope?
+//!        ├ 498/499 with a password: forget the token, sign in again, once
+//!        ├ retryable (429, 5xx, transport, timeout): wait backoff ∨ Retry-After, try again
+//!        └ otherwise: the error, naming the call and the redacted URL
+//! ```
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+use tokio::sync::{Mutex, Semaphore};
+
+use crate::error::{Error, ErrorKind, envelope};
+use crate::retry::RetryPolicy;
+use crate::url::PortalUrl;
+
+/// How to sign in.
+#[derive(Clone)]
+pub enum Credentials {
+    /// A built-in account: tokens from `generateToken`, refreshed before they expire.
+    Password {
+        /// The username.
+        username: String,
+        /// The password; never logged, never in an error.
+        password: String,
+    },
+    /// A token obtained elsewhere (OAuth access token, `generateToken`), used as it is.
+    Token(String),
+    /// An API key, sent as a token.
+    ApiKey(String),
+    /// No sign-in: public content only.
+    Anonymous,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Password { username, .. } => write!(
+                f,
+                "Password {{ username: {username:?}, password: REDACTED }}"
+            ),
+            Self::Token(_) => f.write_str("Token(REDACTED)"),
+            Self::ApiKey(_) => f.write_str("ApiKey(REDACTED)"),
+            Self::Anonymous => f.write_str("Anonymous"),
+        }
+    }
+}
+
+/// Client settings.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Retries of failed calls.
+    pub retry: RetryPolicy,
+    /// Requests in flight at once to this portal.
+    pub max_in_flight: usize,
+    /// Longest a whole request may take (connect, send, receive).
+    pub timeout: Duration,
+    /// Longest connecting may take.
+    pub connect_timeout: Duration,
+    /// A token is renewed when it has less than this left.
+    pub refresh_margin: Duration,
+    /// Accept any certificate: for a local sandbox only.
+    pub insecure: bool,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            retry: RetryPolicy::default(),
+            max_in_flight: 8,
+            timeout: Duration::from_secs(120),
+            connect_timeout: Duration::from_secs(20),
+            refresh_margin: Duration::from_secs(120),
+            insecure: false,
+        }
+    }
+}
+
+/// GET for reads, POST for writes and anything with a long body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Parameters in the query string.
+    Get,
+    /// Parameters as a form body.
+    Post,
+}
+
+struct Token {
+    value: String,
+    expires: Option<Instant>,
+}
+
+/// A client of one portal. Cheap to share: calls take `&self` and may run concurrently.
+pub struct Client {
+    http: reqwest::Client,
+    url: PortalUrl,
+    credentials: Credentials,
+    token: Mutex<Option<Token>>,
+    permits: Semaphore,
+    options: ClientOptions,
+    sign_ins: AtomicU64,
+    jitter: AtomicU64,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("url", &self.url.root)
+            .field("credentials", &self.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client for `url`.
+    ///
+    /// # Errors
+    /// When the HTTP stack cannot be set up.
+    pub fn new(
+        url: PortalUrl,
+        credentials: Credentials,
+        options: ClientOptions,
+    ) -> Result<Self, Error> {
+        let http = reqwest::Client::builder()
+            .timeout(options.timeout)
+            .connect_timeout(options.connect_timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .user_agent(concat!("orgpack/", env!("CARGO_PKG_VERSION")))
+            .tls_danger_accept_invalid_certs(options.insecure)
+            .build()
+            .map_err(|e| Error::new("client", &url.root, ErrorKind::Transport(e.to_string())))?;
+        let seed = SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| {
+            u64::try_from(d.as_nanos() & u128::from(u64::MAX)).unwrap_or(1) | 1
+        });
+        Ok(Self {
+            http,
+            permits: Semaphore::new(options.max_in_flight.max(1)),
+            url,
+            credentials,
+            token: Mutex::new(None),
+            options,
+            sign_ins: AtomicU64::new(0),
+            jitter: AtomicU64::new(seed),
+        })
+    }
+
+    /// The portal this client talks to.
+    #[must_use]
+    pub fn url(&self) -> &PortalUrl {
+        &self.url
+    }
+
+    /// How many times this client has signed in (for tests and reports).
+    #[must_use]
+    pub fn sign_ins(&self) -> u64 {
+        self.sign_ins.load(Ordering::Relaxed)
+    }
+
+    /// Call `path` (relative to `<root>/sharing/rest/`, or an absolute URL) and return its JSON.
+    ///
+    /// # Errors
+    /// The last error after retries, naming `call` and the redacted URL.
+    pub async fn call(
+        &self,
+        call: &str,
+        method: Method,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> Result<Value, Error> {
+        let url = if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_owned()
+        } else {
+            format!("{}/{}", self.url.rest(), path.trim_start_matches('/'))
+        };
+        let mut relogged = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self.attempt(call, method, &url, params).await;
+            let error = match result {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            if error.is_token_problem()
+                && !relogged
+                && matches!(self.credentials, Credentials::Password { .. })
+            {
+                relogged = true;
+                *self.token.lock().await = None;
+                continue;
+            }
+            if !error.is_retryable() {
+                return Err(error);
+            }
+            let asked = error.retry_after().map(Duration::from_secs);
+            match self.options.retry.delay(attempt, self.next_unit(), asked) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return Err(error),
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        call: &str,
+        method: Method,
+        url: &str,
+        params: &[(&str, &str)],
+    ) -> Result<Value, Error> {
+        let token = self.token(url).await?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        let mut all: Vec<(&str, &str)> = Vec::with_capacity(params.len() + 2);
+        all.push(("f", "json"));
+        all.extend_from_slice(params);
+        if let Some(t) = token.as_deref() {
+            all.push(("token", t));
+        }
+        let request = match method {
+            Method::Get => self.http.get(url).query(&all),
+            Method::Post => self.http.post(url).form(&all),
+        };
+        let shown = if method == Method::Get {
+            with_query(url, &all)
+        } else {
+            url.to_owned()
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|e| Error::new(call, &shown, ErrorKind::Transport(describe(&e))))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| Error::new(call, &shown, ErrorKind::Transport(describe(&e))))?;
+        let parsed: Result<Value, _> = serde_json::from_slice(&body);
+        match parsed {
+            Ok(v) => match envelope(&v) {
+                Some(kind) => Err(Error::new(call, &shown, kind)),
+                None if status >= 400 => Err(Error::new(
+                    call,
+                    &shown,
+                    ErrorKind::Http {
+                        status,
+                        retry_after,
+                    },
+                )),
+                None => Ok(v),
+            },
+            Err(_) if status >= 400 => Err(Error::new(
+                call,
+                &shown,
+                ErrorKind::Http {
+                    status,
+                    retry_after,
+                },
+            )),
+            Err(e) => {
+                let start: String = String::from_utf8_lossy(&body[..body.len().min(60)])
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .collect();
+                Err(Error::new(
+                    call,
+                    &shown,
+                    ErrorKind::Decode(format!("not JSON ({e}); it starts with `{start}`")),
+                ))
+            }
+        }
+    }
+
+    /// The token to send, signing in when there is none or it is about to expire.
+    async fn token(&self, url: &str) -> Result<Option<String>, Error> {
+        let (username, password) = match &self.credentials {
+            Credentials::Password { username, password } => (username, password),
+            Credentials::Token(t) | Credentials::ApiKey(t) => return Ok(Some(t.clone())),
+            Credentials::Anonymous => return Ok(None),
+        };
+        if url.ends_with("/generateToken") {
+            return Ok(None);
+        }
+        let mut slot = self.token.lock().await;
+        let fresh = slot.as_ref().is_some_and(|t| {
+            t.expires
+                .is_none_or(|e| e > Instant::now() + self.options.refresh_margin)
+        });
+        if !fresh {
+            *slot = Some(self.sign_in(username, password).await?);
+        }
+        Ok(slot.as_ref().map(|t| t.value.clone()))
+    }
+
+    async fn sign_in(&self, username: &str, password: &str) -> Result<Token, Error> {
+        let url = format!("{}/generateToken", self.url.rest());
+        let params = [
+            ("f", "json"),
+            ("username", username),
+            ("password", password),
+            ("referer", self.url.root.as_str()),
+            ("expiration", "60"),
+        ];
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = async {
+                let response = self
+                    .http
+                    .post(&url)
+                    .form(&params)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        Error::new("generateToken", &url, ErrorKind::Transport(describe(&e)))
+                    })?;
+                let status = response.status().as_u16();
+                let body = response.bytes().await.map_err(|e| {
+                    Error::new("generateToken", &url, ErrorKind::Transport(describe(&e)))
+                })?;
+                let v: Value = serde_json::from_slice(&body).map_err(|_| {
+                    if status >= 400 {
+                        Error::new(
+                            "generateToken",
+                            &url,
+                            ErrorKind::Http {
+                                status,
+                                retry_after: None,
+                            },
+                        )
+                    } else {
+                        Error::new(
+                            "generateToken",
+                            &url,
+                            ErrorKind::Auth("the portal did not answer JSON".into()),
+                        )
+                    }
+                })?;
+                if let Some(kind) = envelope(&v) {
+                    let kind = match kind {
+                        ErrorKind::Portal { code, message, .. }
+                            if !matches!(code, 429 | 500..=504) =>
+                        {
+                            ErrorKind::Auth(format!("{message} (code {code})"))
+                        }
+                        other => other,
+                    };
+                    return Err(Error::new("generateToken", &url, kind));
+                }
+                let value = v.get("token").and_then(Value::as_str).ok_or_else(|| {
+                    Error::new(
+                        "generateToken",
+                        &url,
+                        ErrorKind::Auth("no token in the answer".into()),
+                    )
+                })?;
+                let expires = v.get("expires").and_then(Value::as_i64).map(|ms| {
+                    let now = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+                    Instant::now() + Duration::from_millis(u64::try_from(ms - now).unwrap_or(0))
+                });
+                Ok(Token {
+                    value: value.to_owned(),
+                    expires,
+                })
+            }
+            .await;
+            match result {
+                Ok(token) => {
+                    self.sign_ins.fetch_add(1, Ordering::Relaxed);
+                    return Ok(token);
+                }
+                Err(e) if e.is_retryable() => match self.options.retry.delay(
+                    attempt,
+                    self.next_unit(),
+                    e.retry_after().map(Duration::from_secs),
+                ) {
+                    Some(wait) => tokio::time::sleep(wait).await,
+                    None => return Err(e),
+                },
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// A number in [0, 1) for jitter (xorshift; no cryptographic use).
+    fn next_unit(&self) -> f64 {
+        let mut x = self.jitter.load(Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.jitter.store(x, Ordering::Relaxed);
+        // 53 random bits fit an f64 mantissa exactly.
+        #[allow(clippy::cast_precision_loss)]
+        let unit = (x >> 11) as f64 / (1u64 << 53) as f64;
+        unit
+    }
+}
+
+fn with_query(url: &str, params: &[(&str, &str)]) -> String {
+    let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{url}?{}", query.join("&"))
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        format!(
+            "could not connect ({})",
+            std::error::Error::source(e).map_or_else(|| e.to_string(), ToString::to_string)
+        )
+    } else {
+        let mut s = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(inner) = source {
+            s.push_str(": ");
+            s.push_str(&inner.to_string());
+            source = inner.source();
+        }
+        s
+    }
+}

@@ -1,0 +1,205 @@
+//! The client against the stand-in: sign-in, errors, retries, paging, limits, and no secret in
+//! any error.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use orgpack_portal::{
+    Client, ClientOptions, Credentials, ErrorKind, Method, PortalUrl, RetryPolicy,
+};
+
+use crate::mock::{self, PASSWORD};
+
+fn options() -> ClientOptions {
+    ClientOptions {
+        retry: RetryPolicy {
+            attempts: 4,
+            base: Duration::from_millis(20),
+            cap: Duration::from_millis(200),
+            ..RetryPolicy::default()
+        },
+        timeout: Duration::from_secs(2),
+        ..ClientOptions::default()
+    }
+}
+
+fn admin() -> Credentials {
+    Credentials::Password {
+        username: "admin".into(),
+        password: PASSWORD.into(),
+    }
+}
+
+async fn client() -> (Client, std::sync::Arc<mock::Counters>) {
+    let (root, state) = mock::start().await;
+    (
+        Client::new(PortalUrl::parse(&root).unwrap(), admin(), options()).unwrap(),
+        state,
+    )
+}
+
+#[tokio::test]
+async fn signs_in_once_and_reads_the_portal() {
+    let (c, state) = client().await;
+    let me = c.portal_self().await.unwrap();
+    assert_eq!(me["name"], "Test Org");
+    c.portal_self().await.unwrap();
+    assert_eq!(
+        state.sign_ins.load(Ordering::SeqCst),
+        1,
+        "the token is reused"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_token_is_replaced_transparently() {
+    let (c, state) = client().await;
+    c.portal_self().await.unwrap();
+    state.revoked_below.store(u64::MAX, Ordering::SeqCst);
+    let err = c.portal_self().await.unwrap_err();
+    assert!(err.is_token_problem(), "every token is refused now: {err}");
+    state.revoked_below.store(2, Ordering::SeqCst);
+    c.portal_self().await.unwrap();
+    assert!(state.sign_ins.load(Ordering::SeqCst) >= 2);
+}
+
+#[tokio::test]
+async fn paging_collects_every_result_and_the_ceiling_is_refused() {
+    let (c, _) = client().await;
+    let all = c.search_all("owner:admin", 10).await.unwrap();
+    assert_eq!(all.len(), 25);
+    assert_eq!(all[24]["title"], "Item 25");
+    let err = c.search_all("huge", 100).await.unwrap_err();
+    assert!(err.to_string().contains("split the query"), "{err}");
+}
+
+#[tokio::test]
+async fn errors_in_envelopes_are_typed_and_name_the_call() {
+    let (c, _) = client().await;
+    let item = c.item("1a2b3c4d5e6f708192a3b4c5d6e7f801").await.unwrap();
+    assert_eq!(
+        item["someFieldWeDoNotKnow"]["kept"], true,
+        "unknown fields are kept"
+    );
+    let err = c
+        .item("00000000000000000000000000000000")
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found() && !err.is_retryable(), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("item 00000000000000000000000000000000 ("),
+        "{err}"
+    );
+    let err = c
+        .call("forbidden", Method::Get, "forbidden", &[])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.kind, ErrorKind::Portal { code: 403, .. }),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_and_retry_after_is_honoured() {
+    let (c, state) = client().await;
+    assert_eq!(
+        c.call("flaky", Method::Get, "flaky", &[]).await.unwrap()["ok"],
+        true
+    );
+    assert_eq!(
+        state.flaky.load(Ordering::SeqCst),
+        3,
+        "two 503s, then success"
+    );
+    let started = Instant::now();
+    c.call("limited", Method::Get, "limited", &[])
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited for Retry-After"
+    );
+}
+
+#[tokio::test]
+async fn html_and_stalls_fail_clearly_without_leaking_the_token() {
+    let (c, _) = client().await;
+    let err = c.call("html", Method::Get, "html", &[]).await.unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::Decode(_)), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("<html>") && text.contains("token=REDACTED"),
+        "{text}"
+    );
+    assert!(!text.contains("tok-"), "{text}");
+    let started = Instant::now();
+    let err = c
+        .call("stall", Method::Get, "stall", &[])
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_retryable() && err.to_string().contains("timed out"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "a stalled server cannot hang the client"
+    );
+}
+
+#[tokio::test]
+async fn wrong_password_and_unreachable_portals_fail_without_the_password() {
+    let (root, _) = mock::start().await;
+    let wrong = Credentials::Password {
+        username: "admin".into(),
+        password: "not-the-Tr0ub4dor".into(),
+    };
+    let c = Client::new(PortalUrl::parse(&root).unwrap(), wrong, options()).unwrap();
+    let err = c.portal_self().await.unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::Auth(_)), "{err}");
+    let gone = Client::new(
+        PortalUrl::parse("http://127.0.0.1:9/org").unwrap(),
+        admin(),
+        options(),
+    )
+    .unwrap();
+    let err = gone.portal_self().await.unwrap_err();
+    for e in [
+        err.to_string(),
+        format!("{err:?}"),
+        format!("{:?}", admin()),
+    ] {
+        assert!(
+            !e.contains(PASSWORD) && !e.contains("not-the-Tr0ub4dor"),
+            "{e}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn requests_in_flight_are_bounded() {
+    let (root, state) = mock::start().await;
+    let c = std::sync::Arc::new(
+        Client::new(
+            PortalUrl::parse(&root).unwrap(),
+            Credentials::Anonymous,
+            ClientOptions {
+                max_in_flight: 3,
+                ..options()
+            },
+        )
+        .unwrap(),
+    );
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let c = std::sync::Arc::clone(&c);
+            tokio::spawn(async move { c.call("slow", Method::Get, "slow", &[]).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(state.max_in_flight.load(Ordering::SeqCst), 3);
+}

@@ -1,0 +1,183 @@
+//! A small portal stand-in on 127.0.0.1: `generateToken`, `portals/self`, `search` with paging,
+//! items, and routes that fail on purpose. Errors come as the portal sends them: HTTP 200 with an
+//! error envelope. The full stand-in is the sandbox (issue 3); this one serves the client's tests.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "Tr0ub4dor&3-secret";
+
+#[derive(Default)]
+pub struct Counters {
+    pub sign_ins: AtomicU64,
+    pub flaky: AtomicU64,
+    pub limited: AtomicU64,
+    pub issued: AtomicU64,
+    pub in_flight: AtomicU64,
+    pub max_in_flight: AtomicU64,
+    /// Tokens issued before this number are expired.
+    pub revoked_below: AtomicU64,
+}
+
+type S = Arc<Counters>;
+
+fn error(code: i64, message: &str) -> Json<Value> {
+    Json(json!({"error": {"code": code, "message": message, "details": []}}))
+}
+
+fn token_ok(s: &Counters, params: &HashMap<String, String>) -> Result<(), Json<Value>> {
+    let Some(t) = params.get("token") else {
+        return Err(error(499, "Token Required"));
+    };
+    let n: u64 = t
+        .strip_prefix("tok-")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| error(498, "Invalid token."))?;
+    if n < s.revoked_below.load(Ordering::SeqCst) {
+        return Err(error(498, "Invalid token."));
+    }
+    Ok(())
+}
+
+async fn generate_token(State(s): State<S>, Form(p): Form<HashMap<String, String>>) -> Json<Value> {
+    if p.get("username").map(String::as_str) != Some("admin")
+        || p.get("password").map(String::as_str) != Some(PASSWORD)
+    {
+        return error(400, "Unable to generate token.");
+    }
+    s.sign_ins.fetch_add(1, Ordering::SeqCst);
+    let n = s.issued.fetch_add(1, Ordering::SeqCst) + 1;
+    let expires = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + 3_600_000;
+    Json(json!({"token": format!("tok-{n}"), "expires": expires, "ssl": false}))
+}
+
+async fn portal_self(State(s): State<S>, Query(p): Query<HashMap<String, String>>) -> Json<Value> {
+    if let Err(e) = token_ok(&s, &p) {
+        return e;
+    }
+    Json(
+        json!({"id": "0123456789ABCDEF", "name": "Test Org", "isPortal": false, "currentVersion": "2025.3", "user": {"username": "admin"}}),
+    )
+}
+
+async fn search(State(s): State<S>, Query(p): Query<HashMap<String, String>>) -> Json<Value> {
+    if let Err(e) = token_ok(&s, &p) {
+        return e;
+    }
+    let total: u64 = if p.get("q").is_some_and(|q| q.contains("huge")) {
+        25_000
+    } else {
+        25
+    };
+    let start: u64 = p.get("start").and_then(|v| v.parse().ok()).unwrap_or(1);
+    let num: u64 = p.get("num").and_then(|v| v.parse().ok()).unwrap_or(10);
+    let end = (start + num - 1).min(total);
+    let results: Vec<Value> = (start..=end)
+        .map(|i| json!({"id": format!("{i:032x}"), "title": format!("Item {i}")}))
+        .collect();
+    let next = if end >= total {
+        -1
+    } else {
+        i64::try_from(end + 1).unwrap()
+    };
+    Json(
+        json!({"query": p.get("q"), "total": total, "start": start, "num": num, "nextStart": next, "results": results}),
+    )
+}
+
+async fn item(
+    State(s): State<S>,
+    Path(id): Path<String>,
+    Query(p): Query<HashMap<String, String>>,
+) -> Json<Value> {
+    if let Err(e) = token_ok(&s, &p) {
+        return e;
+    }
+    if id == "00000000000000000000000000000000" {
+        return error(400, "Item does not exist or is inaccessible.");
+    }
+    Json(
+        json!({"id": id, "type": "Web Map", "title": "Parcels", "someFieldWeDoNotKnow": {"kept": true}}),
+    )
+}
+
+async fn flaky(State(s): State<S>) -> Response {
+    // Fails twice with 503, then answers.
+    if s.flaky.fetch_add(1, Ordering::SeqCst) < 2 {
+        return (StatusCode::SERVICE_UNAVAILABLE, "busy").into_response();
+    }
+    Json(json!({"ok": true})).into_response()
+}
+
+async fn limited(State(s): State<S>) -> Response {
+    if s.limited.fetch_add(1, Ordering::SeqCst) == 0 {
+        let mut headers = HeaderMap::new();
+        headers.insert("Retry-After", "1".parse().unwrap());
+        return (StatusCode::TOO_MANY_REQUESTS, headers, "slow down").into_response();
+    }
+    Json(json!({"ok": true})).into_response()
+}
+
+async fn html() -> Response {
+    (
+        [("content-type", "text/html")],
+        "<html><body>Sign in to ArcGIS</body></html>",
+    )
+        .into_response()
+}
+
+async fn stall() -> Json<Value> {
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    Json(json!({}))
+}
+
+async fn forbidden() -> Json<Value> {
+    error(
+        403,
+        "You do not have permissions to access this resource or perform this operation.",
+    )
+}
+
+async fn slow(State(s): State<S>) -> Json<Value> {
+    let now = s.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    s.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    s.in_flight.fetch_sub(1, Ordering::SeqCst);
+    Json(json!({"ok": true}))
+}
+
+/// Start the stand-in; returns its portal root (`http://127.0.0.1:PORT/org`) and its counters.
+pub async fn start() -> (String, S) {
+    let state: S = Arc::new(Counters::default());
+    let rest = Router::new()
+        .route("/generateToken", post(generate_token))
+        .route("/portals/self", get(portal_self))
+        .route("/search", get(search))
+        .route("/content/items/{id}", get(item))
+        .route("/flaky", get(flaky))
+        .route("/limited", get(limited))
+        .route("/html", get(html))
+        .route("/stall", get(stall))
+        .route("/forbidden", get(forbidden))
+        .route("/slow", get(slow));
+    let app = Router::new()
+        .nest("/org/sharing/rest", rest)
+        .with_state(Arc::clone(&state));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/org"), state)
+}
