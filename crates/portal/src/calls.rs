@@ -1,5 +1,7 @@
 //! Typed calls: the portal, search with every page, and items.
 
+use std::fmt::Write as _;
+
 use serde_json::Value;
 
 use crate::client::{Client, Method};
@@ -25,43 +27,59 @@ impl Client {
     /// more than [`SEARCH_CEILING`] items (split the query, by owner or date).
     pub async fn search_all(&self, query: &str, page_size: u32) -> Result<Vec<Value>, Error> {
         let num = page_size.clamp(1, 100).to_string();
+        self.all_pages(
+            "search",
+            "search",
+            &[("q", query)],
+            &num,
+            "results",
+            Some(SEARCH_CEILING),
+        )
+        .await
+    }
+
+    /// Every element under `key` of a paged listing (`start`/`num`, following `nextStart` until
+    /// -1), refusing listings whose `total` passes `ceiling`.
+    async fn all_pages(
+        &self,
+        call: &str,
+        path: &str,
+        params: &[(&str, &str)],
+        num: &str,
+        key: &str,
+        ceiling: Option<u64>,
+    ) -> Result<Vec<Value>, Error> {
         let mut start = 1u64;
         let mut out = Vec::new();
         loop {
             let start_s = start.to_string();
-            let page = self
-                .call(
-                    "search",
-                    Method::Get,
-                    "search",
-                    &[("q", query), ("start", &start_s), ("num", &num)],
-                )
-                .await?;
+            let mut all = params.to_vec();
+            all.extend([("start", start_s.as_str()), ("num", num)]);
+            let page = self.call(call, Method::Get, path, &all).await?;
             let total = page.get("total").and_then(Value::as_u64).unwrap_or(0);
-            if total > SEARCH_CEILING {
+            if let Some(limit) = ceiling.filter(|l| total > *l) {
                 return Err(Error::new(
-                    "search",
-                    query,
+                    call,
+                    &self.absolute(path),
                     ErrorKind::Decode(format!(
-                        "{total} results, over the portal's {SEARCH_CEILING}-result paging ceiling: split the query"
+                        "{total} results, over the portal's {limit}-result paging ceiling: split the query"
                     )),
                 ));
             }
-            let results = page
-                .get("results")
-                .and_then(Value::as_array)
-                .ok_or_else(|| {
-                    Error::new(
-                        "search",
-                        query,
-                        ErrorKind::Decode("a search page without `results`".into()),
-                    )
-                })?;
-            out.extend(results.iter().cloned());
-            match page.get("nextStart").and_then(Value::as_i64) {
-                Some(next) if next > 0 && u64::try_from(next).is_ok_and(|n| n > start) => {
-                    start = u64::try_from(next).unwrap_or(start);
-                }
+            let items = page.get(key).and_then(Value::as_array).ok_or_else(|| {
+                Error::new(
+                    call,
+                    &self.absolute(path),
+                    ErrorKind::Decode(format!("a page without `{key}`")),
+                )
+            })?;
+            out.extend(items.iter().cloned());
+            match page
+                .get("nextStart")
+                .and_then(Value::as_i64)
+                .and_then(|n| u64::try_from(n).ok())
+            {
+                Some(next) if next > start => start = next,
                 _ => return Ok(out),
             }
         }
@@ -80,4 +98,179 @@ impl Client {
         )
         .await
     }
+}
+
+/// One item resource, as `content/items/<id>/resources` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceInfo {
+    /// The full path (`images/logo.png`).
+    pub path: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+impl Client {
+    /// Stream an item's data into `sink`; `Ok(None)` for items without data.
+    ///
+    /// # Errors
+    /// As [`Client::download`].
+    pub async fn item_data<W>(&self, id: &str, sink: &mut W) -> Result<Option<u64>, Error>
+    where
+        W: tokio::io::AsyncWrite + Unpin + Send,
+    {
+        self.download(
+            &format!("data of item {id}"),
+            &format!("content/items/{id}/data"),
+            sink,
+        )
+        .await
+    }
+
+    /// Stream an item's thumbnail (`thumbnail` is the item JSON's value, `thumbnail/<file>`).
+    ///
+    /// # Errors
+    /// As [`Client::download`].
+    pub async fn item_thumbnail<W>(
+        &self,
+        id: &str,
+        thumbnail: &str,
+        sink: &mut W,
+    ) -> Result<Option<u64>, Error>
+    where
+        W: tokio::io::AsyncWrite + Unpin + Send,
+    {
+        self.download(
+            &format!("thumbnail of item {id}"),
+            &format!("content/items/{id}/info/{thumbnail}"),
+            sink,
+        )
+        .await
+    }
+
+    /// Stream an item's ArcGIS metadata (`metadata.xml`); `Ok(None)` when it has none.
+    ///
+    /// # Errors
+    /// As [`Client::download`], except that a missing document is `Ok(None)`.
+    pub async fn item_metadata<W>(&self, id: &str, sink: &mut W) -> Result<Option<u64>, Error>
+    where
+        W: tokio::io::AsyncWrite + Unpin + Send,
+    {
+        match self
+            .download(
+                &format!("metadata of item {id}"),
+                &format!("content/items/{id}/info/metadata/metadata.xml"),
+                sink,
+            )
+            .await
+        {
+            Err(e) if e.is_not_found() => Ok(None),
+            other => other,
+        }
+    }
+
+    /// Every resource of an item, all pages.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn item_resources(&self, id: &str) -> Result<Vec<ResourceInfo>, Error> {
+        let listed = self
+            .all_pages(
+                &format!("resources of item {id}"),
+                &format!("content/items/{id}/resources"),
+                &[],
+                "100",
+                "resources",
+                None,
+            )
+            .await?;
+        Ok(listed
+            .iter()
+            .filter_map(|r| {
+                let path = r.get("resource").and_then(Value::as_str)?;
+                Some(ResourceInfo {
+                    path: path.to_owned(),
+                    size: r.get("size").and_then(Value::as_u64).unwrap_or(0),
+                })
+            })
+            .collect())
+    }
+
+    /// Stream one resource (`path` with its folders, as listed).
+    ///
+    /// # Errors
+    /// As [`Client::download`].
+    pub async fn item_resource<W>(
+        &self,
+        id: &str,
+        path: &str,
+        sink: &mut W,
+    ) -> Result<Option<u64>, Error>
+    where
+        W: tokio::io::AsyncWrite + Unpin + Send,
+    {
+        let encoded: Vec<String> = path.split('/').map(percent_encode).collect();
+        self.download(
+            &format!("resource `{path}` of item {id}"),
+            &format!("content/items/{id}/resources/{}", encoded.join("/")),
+            sink,
+        )
+        .await
+    }
+
+    /// The items related to `id` by `relationship_type` in one direction (`forward`: `id` is the
+    /// origin).
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn related_items(
+        &self,
+        id: &str,
+        relationship_type: &str,
+        forward: bool,
+    ) -> Result<Vec<Value>, Error> {
+        let direction = if forward { "forward" } else { "reverse" };
+        let page = self
+            .call(
+                &format!("{relationship_type} {direction} of item {id}"),
+                Method::Get,
+                &format!("content/items/{id}/relatedItems"),
+                &[
+                    ("relationshipType", relationship_type),
+                    ("direction", direction),
+                ],
+            )
+            .await?;
+        Ok(page
+            .get("relatedItems")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// The groups an item is shared with, as far as the caller can see: `{admin, member, other}`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn item_groups(&self, id: &str) -> Result<Value, Error> {
+        self.call(
+            &format!("groups of item {id}"),
+            Method::Get,
+            &format!("content/items/{id}/groups"),
+            &[],
+        )
+        .await
+    }
+}
+
+/// Percent-encode one path segment (RFC 3986 unreserved characters stay).
+fn percent_encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
 }

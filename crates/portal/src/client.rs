@@ -126,8 +126,10 @@ impl Client {
         credentials: Credentials,
         options: ClientOptions,
     ) -> Result<Self, Error> {
+        // No total timeout on the client: JSON calls set one per request; downloads, which may
+        // take hours, fail only when the connection goes quiet for `timeout`.
         let http = reqwest::Client::builder()
-            .timeout(options.timeout)
+            .read_timeout(options.timeout)
             .connect_timeout(options.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             .user_agent(concat!("orgpack/", env!("CARGO_PKG_VERSION")))
@@ -172,11 +174,7 @@ impl Client {
         path: &str,
         params: &[(&str, &str)],
     ) -> Result<Value, Error> {
-        let url = if path.starts_with("http://") || path.starts_with("https://") {
-            path.to_owned()
-        } else {
-            format!("{}/{}", self.url.rest(), path.trim_start_matches('/'))
-        };
+        let url = self.absolute(path);
         let mut relogged = false;
         let mut attempt = 0;
         loop {
@@ -227,7 +225,8 @@ impl Client {
         let request = match method {
             Method::Get => self.http.get(url).query(&all),
             Method::Post => self.http.post(url).form(&all),
-        };
+        }
+        .timeout(self.options.timeout);
         let shown = if method == Method::Get {
             with_query(url, &all)
         } else {
@@ -392,6 +391,189 @@ impl Client {
                     None => return Err(e),
                 },
                 Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The absolute URL of `path` (relative to the REST root, or already absolute).
+    pub(crate) fn absolute(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_owned()
+        } else {
+            format!("{}/{}", self.url.rest(), path.trim_start_matches('/'))
+        }
+    }
+
+    /// Stream the body of `path` into `sink`. `Ok(None)` when the portal says there is nothing
+    /// (an empty body, or "does not have a file"). Redirects are followed; the token travels in the
+    /// query string of the first request only, so a signed blob URL never receives it. Retries
+    /// happen only before the first byte is written.
+    ///
+    /// # Errors
+    /// As [`Client::call`], and [`ErrorKind::Transport`] when writing to `sink` fails.
+    pub async fn download<W>(
+        &self,
+        call: &str,
+        path: &str,
+        sink: &mut W,
+    ) -> Result<Option<u64>, Error>
+    where
+        W: tokio::io::AsyncWrite + Unpin + Send,
+    {
+        use futures_util::StreamExt as _;
+        use tokio::io::AsyncWriteExt as _;
+        let url = self.absolute(path);
+        let mut relogged = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let token = self.token(&url).await?;
+            let permit = self
+                .permits
+                .acquire()
+                .await
+                .expect("the semaphore is never closed");
+            let mut request = self.http.get(&url);
+            if let Some(t) = token.as_deref() {
+                request = request.query(&[("token", t)]);
+            }
+            let shown = match token {
+                Some(_) => format!("{url}?token=REDACTED"),
+                None => url.clone(),
+            };
+            let mut wrote = false;
+            let outcome: Result<Option<u64>, Error> = async {
+                let response = request
+                    .send()
+                    .await
+                    .map_err(|e| Error::new(call, &shown, ErrorKind::Transport(describe(&e))))?;
+                let status = response.status().as_u16();
+                let retry_after = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse().ok());
+                let is_json = response
+                    .headers()
+                    .get(reqwest::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.contains("json") || v.contains("text/plain"));
+                let mut stream = response.bytes_stream();
+                let Some(first) = stream.next().await else {
+                    return if status >= 400 {
+                        Err(Error::new(
+                            call,
+                            &shown,
+                            ErrorKind::Http {
+                                status,
+                                retry_after,
+                            },
+                        ))
+                    } else {
+                        Ok(None)
+                    };
+                };
+                let first = first
+                    .map_err(|e| Error::new(call, &shown, ErrorKind::Transport(describe(&e))))?;
+                // A portal error arrives as a small JSON body, possibly with status 200.
+                if first.starts_with(b"{\"error\"")
+                    || (is_json
+                        && first.len() < 4096
+                        && first.windows(8).any(|w| w == b"\"error\":"))
+                {
+                    let mut body = first.to_vec();
+                    while let Some(chunk) = stream.next().await {
+                        body.extend_from_slice(&chunk.map_err(|e| {
+                            Error::new(call, &shown, ErrorKind::Transport(describe(&e)))
+                        })?);
+                        if body.len() > 1 << 20 {
+                            break;
+                        }
+                    }
+                    if let Some(kind) = serde_json::from_slice::<Value>(&body)
+                        .ok()
+                        .as_ref()
+                        .and_then(envelope)
+                    {
+                        if let ErrorKind::Portal { message, .. } = &kind
+                            && message
+                                .to_ascii_lowercase()
+                                .contains("does not have a file")
+                        {
+                            return Ok(None);
+                        }
+                        return Err(Error::new(call, &shown, kind));
+                    }
+                    wrote = true;
+                    sink.write_all(&body).await.map_err(|e| {
+                        Error::new(call, &shown, ErrorKind::Transport(format!("writing: {e}")))
+                    })?;
+                    let mut written = body.len() as u64;
+                    while let Some(chunk) = stream.next().await {
+                        let chunk = chunk.map_err(|e| {
+                            Error::new(call, &shown, ErrorKind::Transport(describe(&e)))
+                        })?;
+                        sink.write_all(&chunk).await.map_err(|e| {
+                            Error::new(call, &shown, ErrorKind::Transport(format!("writing: {e}")))
+                        })?;
+                        written += chunk.len() as u64;
+                    }
+                    return Ok(Some(written));
+                }
+                if status >= 400 {
+                    return Err(Error::new(
+                        call,
+                        &shown,
+                        ErrorKind::Http {
+                            status,
+                            retry_after,
+                        },
+                    ));
+                }
+                let mut written = first.len() as u64;
+                wrote = true;
+                sink.write_all(&first).await.map_err(|e| {
+                    Error::new(call, &shown, ErrorKind::Transport(format!("writing: {e}")))
+                })?;
+                while let Some(chunk) = stream.next().await {
+                    let chunk = chunk.map_err(|e| {
+                        Error::new(call, &shown, ErrorKind::Transport(describe(&e)))
+                    })?;
+                    sink.write_all(&chunk).await.map_err(|e| {
+                        Error::new(call, &shown, ErrorKind::Transport(format!("writing: {e}")))
+                    })?;
+                    written += chunk.len() as u64;
+                }
+                sink.flush().await.map_err(|e| {
+                    Error::new(call, &shown, ErrorKind::Transport(format!("writing: {e}")))
+                })?;
+                Ok(Some(written))
+            }
+            .await;
+            drop(permit);
+            let error = match outcome {
+                Ok(n) => return Ok(n),
+                Err(e) => e,
+            };
+            if error.is_token_problem()
+                && !relogged
+                && matches!(self.credentials, Credentials::Password { .. })
+            {
+                relogged = true;
+                *self.token.lock().await = None;
+                continue;
+            }
+            // Once bytes have reached the sink only the caller can start over; before that, retry.
+            if wrote || !error.is_retryable() {
+                return Err(error);
+            }
+            match self.options.retry.delay(
+                attempt,
+                self.next_unit(),
+                error.retry_after().map(Duration::from_secs),
+            ) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return Err(error),
             }
         }
     }

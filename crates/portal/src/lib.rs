@@ -22,6 +22,7 @@ pub mod redact;
 pub mod retry;
 pub mod url;
 
+pub use calls::ResourceInfo;
 pub use client::{Client, ClientOptions, Credentials, Method};
 pub use error::{Error, ErrorKind, envelope};
 pub use redact::redact;

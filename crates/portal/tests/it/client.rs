@@ -203,3 +203,85 @@ async fn requests_in_flight_are_bounded() {
     }
     assert_eq!(state.max_in_flight.load(Ordering::SeqCst), 3);
 }
+
+#[tokio::test]
+async fn data_streams_through_redirects_without_the_token() {
+    let (c, state) = client().await;
+    state.data_failures_left.store(1, Ordering::SeqCst);
+    let mut file = Vec::new();
+    let n = c.item_data("f11e", &mut file).await.unwrap();
+    assert_eq!(n, Some(3 << 20));
+    assert!(file == mock::file_bytes(), "the bytes arrive exactly");
+    assert_eq!(
+        state.blob_downloads.load(Ordering::SeqCst),
+        1,
+        "the 503 before any byte was retried"
+    );
+    assert_eq!(
+        state.blob_token_leaks.load(Ordering::SeqCst),
+        0,
+        "the signed blob URL never sees the token"
+    );
+
+    let mut json = Vec::new();
+    c.item_data("json", &mut json).await.unwrap();
+    assert_eq!(json, br#"{"operationalLayers":[],"version":"2.31"}"#);
+    let mut none = Vec::new();
+    assert_eq!(
+        c.item_data("nothing", &mut none).await.unwrap(),
+        None,
+        "an item without a file"
+    );
+    assert!(none.is_empty());
+    assert_eq!(
+        c.item_metadata("json", &mut none).await.unwrap(),
+        None,
+        "no metadata is not an error"
+    );
+}
+
+#[tokio::test]
+async fn resources_are_listed_across_pages_and_read_by_full_path() {
+    let (c, _) = client().await;
+    let listed = c
+        .item_resources("1a2b3c4d5e6f708192a3b4c5d6e7f801")
+        .await
+        .unwrap();
+    let paths: Vec<&str> = listed.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        vec![
+            "config/config.json",
+            "images/a b.png",
+            "images/legend/x.png"
+        ]
+    );
+    let mut bytes = Vec::new();
+    c.item_resource(
+        "1a2b3c4d5e6f708192a3b4c5d6e7f801",
+        "images/a b.png",
+        &mut bytes,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        bytes, b"resource:images/a b.png",
+        "nested path and space survive the round trip"
+    );
+}
+
+#[tokio::test]
+async fn related_items_by_type_and_direction() {
+    let (c, _) = client().await;
+    let forward = c
+        .related_items("1a2b3c4d5e6f708192a3b4c5d6e7f801", "Map2Service", true)
+        .await
+        .unwrap();
+    assert_eq!(forward.len(), 1);
+    assert!(
+        c.related_items("1a2b3c4d5e6f708192a3b4c5d6e7f801", "Map2Service", false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -26,6 +26,17 @@ pub struct Counters {
     pub max_in_flight: AtomicU64,
     /// Tokens issued before this number are expired.
     pub revoked_below: AtomicU64,
+    /// Blob downloads that carried a token (must stay 0).
+    pub blob_token_leaks: AtomicU64,
+    pub blob_downloads: AtomicU64,
+    pub data_failures_left: AtomicU64,
+}
+
+/// The bytes of the file item's data: 3 MiB, deterministic.
+pub fn file_bytes() -> Vec<u8> {
+    (0..3u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect()
 }
 
 type S = Arc<Counters>;
@@ -114,6 +125,94 @@ async fn item(
     )
 }
 
+async fn data(
+    State(s): State<S>,
+    Path(id): Path<String>,
+    Query(p): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(e) = token_ok(&s, &p) {
+        return e.into_response();
+    }
+    match id.as_str() {
+        "f11e" => {
+            if s.data_failures_left.load(Ordering::SeqCst) > 0 {
+                s.data_failures_left.fetch_sub(1, Ordering::SeqCst);
+                return (StatusCode::SERVICE_UNAVAILABLE, "busy").into_response();
+            }
+            (StatusCode::FOUND, [("location", "/blob/f11e?sig=abc123")]).into_response()
+        }
+        "json" => (
+            [("content-type", "text/plain; charset=utf-8")],
+            r#"{"operationalLayers":[],"version":"2.31"}"#,
+        )
+            .into_response(),
+        _ => error(500, "Item does not have a file.").into_response(),
+    }
+}
+
+async fn blob(State(s): State<S>, Query(p): Query<HashMap<String, String>>) -> Response {
+    s.blob_downloads.fetch_add(1, Ordering::SeqCst);
+    if p.contains_key("token") {
+        s.blob_token_leaks.fetch_add(1, Ordering::SeqCst);
+    }
+    ([("content-type", "application/octet-stream")], file_bytes()).into_response()
+}
+
+async fn resources(State(s): State<S>, Query(p): Query<HashMap<String, String>>) -> Json<Value> {
+    if let Err(e) = token_ok(&s, &p) {
+        return e;
+    }
+    let all = [
+        ("config/config.json", 40),
+        ("images/a b.png", 3),
+        ("images/legend/x.png", 5),
+    ];
+    let start: usize = p.get("start").and_then(|v| v.parse().ok()).unwrap_or(1);
+    let page: Vec<Value> = all
+        .iter()
+        .skip(start - 1)
+        .take(2)
+        .map(|(r, n)| json!({"resource": r, "size": n, "created": 0}))
+        .collect();
+    let next = if start + 2 > all.len() {
+        -1
+    } else {
+        i64::try_from(start + 2).unwrap()
+    };
+    Json(
+        json!({"total": all.len(), "start": start, "num": 2, "nextStart": next, "resources": page}),
+    )
+}
+
+async fn resource(
+    State(s): State<S>,
+    Path((_, path)): Path<(String, String)>,
+    Query(p): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(e) = token_ok(&s, &p) {
+        return e.into_response();
+    }
+    format!("resource:{path}").into_response()
+}
+
+async fn metadata() -> Json<Value> {
+    error(400, "Item metadata does not exist or is inaccessible.")
+}
+
+async fn related(State(s): State<S>, Query(p): Query<HashMap<String, String>>) -> Json<Value> {
+    if let Err(e) = token_ok(&s, &p) {
+        return e;
+    }
+    let items = if p.get("relationshipType").map(String::as_str) == Some("Map2Service")
+        && p.get("direction").map(String::as_str) == Some("forward")
+    {
+        vec![json!({"id": "9f8e7d6c5b4a39281706f5e4d3c2b1a0", "type": "Feature Service"})]
+    } else {
+        Vec::new()
+    };
+    Json(json!({"total": items.len(), "relatedItems": items}))
+}
+
 async fn flaky(State(s): State<S>) -> Response {
     // Fails twice with 503, then answers.
     if s.flaky.fetch_add(1, Ordering::SeqCst) < 2 {
@@ -167,6 +266,14 @@ pub async fn start() -> (String, S) {
         .route("/portals/self", get(portal_self))
         .route("/search", get(search))
         .route("/content/items/{id}", get(item))
+        .route("/content/items/{id}/data", get(data))
+        .route("/content/items/{id}/resources", get(resources))
+        .route("/content/items/{id}/resources/{*path}", get(resource))
+        .route(
+            "/content/items/{id}/info/metadata/metadata.xml",
+            get(metadata),
+        )
+        .route("/content/items/{id}/relatedItems", get(related))
         .route("/flaky", get(flaky))
         .route("/limited", get(limited))
         .route("/html", get(html))
@@ -175,6 +282,7 @@ pub async fn start() -> (String, S) {
         .route("/slow", get(slow));
     let app = Router::new()
         .nest("/org/sharing/rest", rest)
+        .route("/blob/{id}", get(blob))
         .with_state(Arc::clone(&state));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
