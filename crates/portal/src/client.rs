@@ -90,6 +90,25 @@ pub enum Method {
     Post,
 }
 
+/// What a request carries.
+enum Payload<'a> {
+    /// `f=json` and the parameters, in the query (GET) or as a form (POST).
+    Params(Method, &'a [(&'a str, &'a str)]),
+    /// A multipart form: the parameters and one file from disk.
+    File {
+        params: &'a [(&'a str, &'a str)],
+        field: &'a str,
+        file: &'a std::path::Path,
+        name: &'a str,
+    },
+    /// A multipart form: the parameters and bytes as the field `file`.
+    Bytes {
+        params: &'a [(&'a str, &'a str)],
+        bytes: Vec<u8>,
+        name: &'a str,
+    },
+}
+
 struct Token {
     value: String,
     expires: Option<Instant>,
@@ -174,13 +193,68 @@ impl Client {
         path: &str,
         params: &[(&str, &str)],
     ) -> Result<Value, Error> {
+        self.send(call, path, &Payload::Params(method, params))
+            .await
+    }
+
+    /// Post a multipart form with `params` and a file streamed from disk as field `field`.
+    ///
+    /// # Errors
+    /// As [`Client::call`]; [`ErrorKind::Transport`] when the file cannot be read.
+    pub async fn upload_form(
+        &self,
+        call: &str,
+        path: &str,
+        params: &[(&str, &str)],
+        field: &str,
+        file: &std::path::Path,
+        name: &str,
+    ) -> Result<Value, Error> {
+        self.send(
+            call,
+            path,
+            &Payload::File {
+                params,
+                field,
+                file,
+                name,
+            },
+        )
+        .await
+    }
+
+    /// Post a multipart form with `params` and bytes as the field `file` (upload parts, resources).
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn upload_bytes(
+        &self,
+        call: &str,
+        path: &str,
+        params: &[(&str, &str)],
+        bytes: Vec<u8>,
+        name: &str,
+    ) -> Result<Value, Error> {
+        self.send(
+            call,
+            path,
+            &Payload::Bytes {
+                params,
+                bytes,
+                name,
+            },
+        )
+        .await
+    }
+
+    /// The retry loop every JSON request goes through.
+    async fn send(&self, call: &str, path: &str, payload: &Payload<'_>) -> Result<Value, Error> {
         let url = self.absolute(path);
         let mut relogged = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let result = self.attempt(call, method, &url, params).await;
-            let error = match result {
+            let error = match self.attempt(call, &url, payload).await {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
@@ -203,35 +277,14 @@ impl Client {
         }
     }
 
-    async fn attempt(
-        &self,
-        call: &str,
-        method: Method,
-        url: &str,
-        params: &[(&str, &str)],
-    ) -> Result<Value, Error> {
+    async fn attempt(&self, call: &str, url: &str, payload: &Payload<'_>) -> Result<Value, Error> {
         let token = self.token(url).await?;
         let _permit = self
             .permits
             .acquire()
             .await
             .expect("the semaphore is never closed");
-        let mut all: Vec<(&str, &str)> = Vec::with_capacity(params.len() + 2);
-        all.push(("f", "json"));
-        all.extend_from_slice(params);
-        if let Some(t) = token.as_deref() {
-            all.push(("token", t));
-        }
-        let request = match method {
-            Method::Get => self.http.get(url).query(&all),
-            Method::Post => self.http.post(url).form(&all),
-        }
-        .timeout(self.options.timeout);
-        let shown = if method == Method::Get {
-            with_query(url, &all)
-        } else {
-            url.to_owned()
-        };
+        let (request, shown) = self.build(call, url, payload, token.as_deref()).await?;
         let response = request
             .send()
             .await
@@ -393,6 +446,86 @@ impl Client {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// The request for one attempt, and the URL to show in errors (credentials redacted later).
+    async fn build(
+        &self,
+        call: &str,
+        url: &str,
+        payload: &Payload<'_>,
+        token: Option<&str>,
+    ) -> Result<(reqwest::RequestBuilder, String), Error> {
+        let mut base: Vec<(&str, &str)> = vec![("f", "json")];
+        if let Some(t) = token {
+            base.push(("token", t));
+        }
+        Ok(match payload {
+            Payload::Params(method, params) => {
+                let mut all = base;
+                all.extend_from_slice(params);
+                let request = match method {
+                    Method::Get => self.http.get(url).query(&all),
+                    Method::Post => self.http.post(url).form(&all),
+                };
+                let shown = if *method == Method::Get {
+                    with_query(url, &all)
+                } else {
+                    url.to_owned()
+                };
+                (request.timeout(self.options.timeout), shown)
+            }
+            Payload::File {
+                params,
+                field,
+                file,
+                name,
+            } => {
+                let failed = |e: std::io::Error| {
+                    Error::new(
+                        call,
+                        url,
+                        ErrorKind::Transport(format!("reading `{}`: {e}", file.display())),
+                    )
+                };
+                let opened = tokio::fs::File::open(file).await.map_err(failed)?;
+                let len = opened.metadata().await.map_err(failed)?.len();
+                let part =
+                    reqwest::multipart::Part::stream_with_length(reqwest::Body::from(opened), len)
+                        .file_name((*name).to_owned());
+                let mut form = reqwest::multipart::Form::new();
+                for (k, v) in *params {
+                    form = form.text((*k).to_owned(), (*v).to_owned());
+                }
+                form = form.part((*field).to_owned(), part);
+                // A large file may take long: only an idle connection fails it.
+                (
+                    self.http.post(url).query(&base).multipart(form),
+                    url.to_owned(),
+                )
+            }
+            Payload::Bytes {
+                params,
+                bytes,
+                name,
+            } => {
+                let part =
+                    reqwest::multipart::Part::bytes(bytes.clone()).file_name((*name).to_owned());
+                let mut form = reqwest::multipart::Form::new();
+                for (k, v) in *params {
+                    form = form.text((*k).to_owned(), (*v).to_owned());
+                }
+                let form = form.part("file", part);
+                (
+                    self.http
+                        .post(url)
+                        .query(&base)
+                        .multipart(form)
+                        .timeout(self.options.timeout),
+                    url.to_owned(),
+                )
+            }
+        })
     }
 
     /// The absolute URL of `path` (relative to the REST root, or already absolute).

@@ -13,7 +13,13 @@
 //!
 //! [`Client`] is the HTTP client of one portal (reqwest on tokio, rustls): a bounded number of
 //! requests in flight, sign-in with `generateToken` refreshed before expiry and once more on
-//! 498/499, retries of what can succeed later, and [`calls`] for what backup and restore need.
+//! 498/499, retries of what can succeed later. [`calls`] reads what backup needs (portal,
+//! search pages, items, data and resources streamed, related items, groups); [`write`] changes a
+//! portal as restore needs (items from text, URLs and files, large files in parts; sharing,
+//! folders, ownership, relationships, resources; export and publish jobs; feature counts).
+//!
+//! Not yet here: users, folders and groups listings and group writes, OAuth sign-in, custom CA
+//! certificates, createService for views, and a conformance suite against the sandbox.
 
 pub mod calls;
 pub mod client;
@@ -21,6 +27,7 @@ pub mod error;
 pub mod redact;
 pub mod retry;
 pub mod url;
+pub mod write;
 
 pub use calls::ResourceInfo;
 pub use client::{Client, ClientOptions, Credentials, Method};
@@ -28,3 +35,4 @@ pub use error::{Error, ErrorKind, envelope};
 pub use redact::redact;
 pub use retry::RetryPolicy;
 pub use url::{Flavor, PortalUrl};
+pub use write::{Content, ExportJob, Published};

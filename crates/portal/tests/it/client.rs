@@ -30,6 +30,11 @@ fn admin() -> Credentials {
     }
 }
 
+/// A client of a fresh stand-in, signed in as its administrator.
+pub async fn client_for_tests() -> (Client, std::sync::Arc<mock::Counters>) {
+    client().await
+}
+
 async fn client() -> (Client, std::sync::Arc<mock::Counters>) {
     let (root, state) = mock::start().await;
     (

@@ -30,6 +30,17 @@ pub struct Counters {
     pub blob_token_leaks: AtomicU64,
     pub blob_downloads: AtomicU64,
     pub data_failures_left: AtomicU64,
+    pub items: std::sync::Mutex<HashMap<String, Added>>,
+}
+
+/// What the stand-in received for an item.
+#[derive(Debug, Default, Clone)]
+pub struct Added {
+    pub params: HashMap<String, String>,
+    pub file_bytes: usize,
+    pub parts: Vec<(u32, usize)>,
+    pub committed: bool,
+    pub status_polls: u32,
 }
 
 /// The bytes of the file item's data: 3 MiB, deterministic.
@@ -213,6 +224,195 @@ async fn related(State(s): State<S>, Query(p): Query<HashMap<String, String>>) -
     Json(json!({"total": items.len(), "relatedItems": items}))
 }
 
+/// The form fields and total file bytes of a request, whether a form or multipart.
+async fn fields(req: axum::extract::Request) -> (HashMap<String, String>, usize) {
+    use axum::extract::FromRequest;
+    let multipart = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/"));
+    if multipart {
+        let mut m = axum::extract::Multipart::from_request(req, &())
+            .await
+            .unwrap();
+        let (mut fields, mut bytes) = (HashMap::new(), 0);
+        while let Some(field) = m.next_field().await.unwrap() {
+            let name = field.name().unwrap_or_default().to_owned();
+            if field.file_name().is_some() {
+                bytes += field.bytes().await.unwrap().len();
+            } else {
+                fields.insert(name, field.text().await.unwrap());
+            }
+        }
+        (fields, bytes)
+    } else {
+        let Form(f) = Form::<HashMap<String, String>>::from_request(req, &())
+            .await
+            .unwrap();
+        (f, 0)
+    }
+}
+
+async fn add_item(
+    State(s): State<S>,
+    Query(q): Query<HashMap<String, String>>,
+    req: axum::extract::Request,
+) -> Json<Value> {
+    // The token may come in the query string or in the form body, as on a real portal.
+    let (mut params, file_bytes) = fields(req).await;
+    params.extend(q);
+    if let Err(e) = token_ok(&s, &params) {
+        return e;
+    }
+    if !params.contains_key("type") || !params.contains_key("title") {
+        return error(400, "'type' and 'title' property required.");
+    }
+    let id = format!("{:032x}", s.issued.fetch_add(1, Ordering::SeqCst) + 1000);
+    let multipart = params.get("multipart").map(String::as_str) == Some("true");
+    s.items.lock().unwrap().insert(
+        id.clone(),
+        Added {
+            params,
+            file_bytes,
+            committed: !multipart,
+            ..Added::default()
+        },
+    );
+    Json(json!({"success": true, "id": id, "folder": null}))
+}
+
+async fn add_part(
+    State(s): State<S>,
+    Path((_, id)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+    req: axum::extract::Request,
+) -> Json<Value> {
+    if let Err(e) = token_ok(&s, &q) {
+        return e;
+    }
+    let Some(part) = q.get("partNum").and_then(|p| p.parse::<u32>().ok()) else {
+        return error(400, "partNum required");
+    };
+    let (_, bytes) = fields(req).await;
+    let mut items = s.items.lock().unwrap();
+    let Some(item) = items.get_mut(&id) else {
+        return error(400, "Item does not exist or is inaccessible.");
+    };
+    item.parts.push((part, bytes));
+    Json(json!({"success": true}))
+}
+
+async fn commit(
+    State(s): State<S>,
+    Path((_, id)): Path<(String, String)>,
+    Form(p): Form<HashMap<String, String>>,
+) -> Json<Value> {
+    if let Err(e) = token_ok(&s, &p) {
+        return e;
+    }
+    let mut items = s.items.lock().unwrap();
+    let Some(item) = items.get_mut(&id) else {
+        return error(400, "Item does not exist or is inaccessible.");
+    };
+    item.committed = true;
+    Json(json!({"success": true, "id": id}))
+}
+
+async fn status(
+    State(s): State<S>,
+    Path((_, id)): Path<(String, String)>,
+    Query(p): Query<HashMap<String, String>>,
+) -> Json<Value> {
+    if let Err(e) = token_ok(&s, &p) {
+        return e;
+    }
+    let mut items = s.items.lock().unwrap();
+    let Some(item) = items.get_mut(&id) else {
+        return error(400, "Item does not exist or is inaccessible.");
+    };
+    item.status_polls += 1;
+    let state = if !item.committed {
+        "partial"
+    } else if item
+        .params
+        .get("title")
+        .is_some_and(|t| t.contains("doomed"))
+    {
+        "failed"
+    } else if item.status_polls < 3 {
+        "processing"
+    } else {
+        "completed"
+    };
+    Json(
+        json!({"status": state, "statusMessage": if state == "failed" { "Export failed: layer is empty" } else { "" }, "itemId": id}),
+    )
+}
+
+async fn share(
+    State(s): State<S>,
+    Path((_, id)): Path<(String, String)>,
+    Form(p): Form<HashMap<String, String>>,
+) -> Json<Value> {
+    if let Err(e) = token_ok(&s, &p) {
+        return e;
+    }
+    let refused: Vec<&str> = p
+        .get("groups")
+        .map(|g| {
+            g.split(',')
+                .map(str::trim)
+                .filter(|g| g.starts_with("bad"))
+                .collect()
+        })
+        .unwrap_or_default();
+    Json(json!({"notSharedWith": refused, "itemId": id}))
+}
+
+async fn create_folder(
+    State(s): State<S>,
+    Path(u): Path<String>,
+    Form(p): Form<HashMap<String, String>>,
+) -> Json<Value> {
+    if let Err(e) = token_ok(&s, &p) {
+        return e;
+    }
+    Json(
+        json!({"success": true, "folder": {"username": u, "id": "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0", "title": p.get("title")}}),
+    )
+}
+
+async fn export(State(s): State<S>, Form(p): Form<HashMap<String, String>>) -> Json<Value> {
+    if let Err(e) = token_ok(&s, &p) {
+        return e;
+    }
+    let id = format!("{:032x}", s.issued.fetch_add(1, Ordering::SeqCst) + 5000);
+    let mut params = p.clone();
+    params.insert("title".into(), p.get("title").cloned().unwrap_or_default());
+    s.items.lock().unwrap().insert(
+        id.clone(),
+        Added {
+            params,
+            committed: true,
+            ..Added::default()
+        },
+    );
+    Json(
+        json!({"type": "File Geodatabase", "size": -1, "jobId": "job-1", "exportItemId": id, "serviceItemId": p.get("itemId"), "exportFormat": p.get("exportFormat")}),
+    )
+}
+
+async fn layer_query(State(s): State<S>, Query(p): Query<HashMap<String, String>>) -> Json<Value> {
+    if let Err(e) = token_ok(&s, &p) {
+        return e;
+    }
+    if p.get("returnCountOnly").map(String::as_str) != Some("true") {
+        return error(400, "Unable to complete operation.");
+    }
+    Json(json!({"count": 250}))
+}
+
 async fn flaky(State(s): State<S>) -> Response {
     // Fails twice with 503, then answers.
     if s.flaky.fetch_add(1, Ordering::SeqCst) < 2 {
@@ -274,6 +474,13 @@ pub async fn start() -> (String, S) {
             get(metadata),
         )
         .route("/content/items/{id}/relatedItems", get(related))
+        .route("/content/users/{u}/addItem", post(add_item))
+        .route("/content/users/{u}/items/{id}/addPart", post(add_part))
+        .route("/content/users/{u}/items/{id}/commit", post(commit))
+        .route("/content/users/{u}/items/{id}/status", get(status))
+        .route("/content/users/{u}/items/{id}/share", post(share))
+        .route("/content/users/{u}/createFolder", post(create_folder))
+        .route("/content/users/{u}/export", post(export))
         .route("/flaky", get(flaky))
         .route("/limited", get(limited))
         .route("/html", get(html))
@@ -283,6 +490,12 @@ pub async fn start() -> (String, S) {
     let app = Router::new()
         .nest("/org/sharing/rest", rest)
         .route("/blob/{id}", get(blob))
+        .route(
+            "/org/server/rest/services/Hosted/Hydrants/FeatureServer/0/query",
+            get(layer_query),
+        )
+        // Portals accept upload parts of many megabytes; axum's default body limit is 2 MB.
+        .layer(axum::extract::DefaultBodyLimit::max(64 << 20))
         .with_state(Arc::clone(&state));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
