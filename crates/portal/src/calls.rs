@@ -38,6 +38,17 @@ impl Client {
         .await
     }
 
+    /// Every element under `key` of a paged listing, 100 a page, without a ceiling.
+    pub(crate) async fn pages(
+        &self,
+        call: &str,
+        path: &str,
+        params: &[(&str, &str)],
+        key: &str,
+    ) -> Result<Vec<Value>, Error> {
+        self.all_pages(call, path, params, "100", key, None).await
+    }
+
     /// Every element under `key` of a paged listing (`start`/`num`, following `nextStart` until
     /// -1), refusing listings whose `total` passes `ceiling`.
     async fn all_pages(

@@ -18,12 +18,16 @@
 //! portal as restore needs (items from text, URLs and files, large files in parts; sharing,
 //! folders, ownership, relationships, resources; export and publish jobs; feature counts).
 //!
-//! Not yet here: users, folders and groups listings and group writes, OAuth sign-in, custom CA
-//! certificates, createService for views, and a conformance suite against the sandbox.
+//! [`org`] reads users, folders, an owner's view of an item with its sharing, groups with their
+//! content and members, and creates groups.
+//!
+//! Not yet here: OAuth sign-in, custom CA certificates, createService for views, and the
+//! conformance suite against the sandbox.
 
 pub mod calls;
 pub mod client;
 pub mod error;
+pub mod org;
 pub mod redact;
 pub mod retry;
 pub mod url;

@@ -413,6 +413,63 @@ async fn layer_query(State(s): State<S>, Query(p): Query<HashMap<String, String>
     Json(json!({"count": 250}))
 }
 
+async fn user_content(
+    State(s): State<S>,
+    Path(u): Path<String>,
+    Query(p): Query<HashMap<String, String>>,
+) -> Json<Value> {
+    if let Err(e) = token_ok(&s, &p) {
+        return e;
+    }
+    let start: u64 = p.get("start").and_then(|v| v.parse().ok()).unwrap_or(1);
+    let num: u64 = p.get("num").and_then(|v| v.parse().ok()).unwrap_or(10);
+    let total = 130u64;
+    let end = (start + num - 1).min(total);
+    let items: Vec<Value> = (start..=end)
+        .map(|i| json!({"id": format!("{i:032x}"), "owner": u}))
+        .collect();
+    Json(
+        json!({"username": u, "total": total, "start": start, "num": num, "nextStart": if end >= total { -1 } else { i64::try_from(end + 1).unwrap() },
+        "currentFolder": null, "items": items,
+        "folders": [{"username": u, "id": "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0", "title": "Planning", "created": 0}]}),
+    )
+}
+
+async fn user_item(
+    State(s): State<S>,
+    Path((u, id)): Path<(String, String)>,
+    Query(p): Query<HashMap<String, String>>,
+) -> Json<Value> {
+    if let Err(e) = token_ok(&s, &p) {
+        return e;
+    }
+    Json(
+        json!({"item": {"id": id, "owner": u, "access": "shared"}, "sharing": {"access": "shared", "groups": ["c0ffee00c0ffee00c0ffee00c0ffee00"]}}),
+    )
+}
+
+async fn group_members(
+    State(s): State<S>,
+    Query(p): Query<HashMap<String, String>>,
+) -> Json<Value> {
+    if let Err(e) = token_ok(&s, &p) {
+        return e;
+    }
+    Json(json!({"owner": "admin", "admins": ["admin"], "users": ["editor", "viewer"]}))
+}
+
+async fn create_group(State(s): State<S>, Form(p): Form<HashMap<String, String>>) -> Json<Value> {
+    if let Err(e) = token_ok(&s, &p) {
+        return e;
+    }
+    let Some(title) = p.get("title") else {
+        return error(400, "'title' required");
+    };
+    Json(
+        json!({"success": true, "group": {"id": "c0ffee00c0ffee00c0ffee00c0ffee00", "title": title, "access": p.get("access")}}),
+    )
+}
+
 async fn flaky(State(s): State<S>) -> Response {
     // Fails twice with 503, then answers.
     if s.flaky.fetch_add(1, Ordering::SeqCst) < 2 {
@@ -474,6 +531,10 @@ pub async fn start() -> (String, S) {
             get(metadata),
         )
         .route("/content/items/{id}/relatedItems", get(related))
+        .route("/content/users/{u}", get(user_content))
+        .route("/content/users/{u}/items/{id}", get(user_item))
+        .route("/community/groups/{id}/users", get(group_members))
+        .route("/community/createGroup", post(create_group))
         .route("/content/users/{u}/addItem", post(add_item))
         .route("/content/users/{u}/items/{id}/addPart", post(add_part))
         .route("/content/users/{u}/items/{id}/commit", post(commit))

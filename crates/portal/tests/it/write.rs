@@ -177,3 +177,35 @@ async fn sharing_folders_exports_and_counts() {
     assert_eq!(count, 250);
     let _ = state.issued.load(Ordering::SeqCst);
 }
+
+#[tokio::test]
+async fn users_folders_sharing_and_groups() {
+    let (c, _) = client().await;
+    let folders = c.user_folders("admin").await.unwrap();
+    assert_eq!(folders[0]["title"], "Planning");
+    let items = c.user_items("admin", None).await.unwrap();
+    assert_eq!(items.len(), 130, "every page of the user's content");
+    let view = c
+        .user_item("admin", "1a2b3c4d5e6f708192a3b4c5d6e7f801")
+        .await
+        .unwrap();
+    assert_eq!(
+        view["sharing"]["groups"][0],
+        "c0ffee00c0ffee00c0ffee00c0ffee00"
+    );
+    let members = c
+        .group_members("c0ffee00c0ffee00c0ffee00c0ffee00")
+        .await
+        .unwrap();
+    assert_eq!(members["users"].as_array().unwrap().len(), 2);
+    let id = c
+        .create_group(&[("title", "Planning team"), ("access", "org")])
+        .await
+        .unwrap();
+    assert_eq!(id, "c0ffee00c0ffee00c0ffee00c0ffee00");
+    let err = c.create_group(&[("access", "org")]).await.unwrap_err();
+    assert!(
+        matches!(err.kind, ErrorKind::Portal { code: 400, .. }),
+        "{err}"
+    );
+}

@@ -1,0 +1,204 @@
+//! Users, folders and groups.
+
+use serde_json::Value;
+
+use crate::client::{Client, Method};
+use crate::error::{Error, ErrorKind};
+
+impl Client {
+    /// A user (`community/users/<u>`): profile, role, privileges, groups.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn user(&self, username: &str) -> Result<Value, Error> {
+        self.call(
+            &format!("user {username}"),
+            Method::Get,
+            &format!("community/users/{username}"),
+            &[],
+        )
+        .await
+    }
+
+    /// Every member of the organization (`portals/self/users`, all pages).
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn org_users(&self) -> Result<Vec<Value>, Error> {
+        self.pages(
+            "organization users",
+            "portals/self/users",
+            &[("excludeSystemUsers", "true")],
+            "users",
+        )
+        .await
+    }
+
+    /// A user's folders (`content/users/<u>`, `folders`).
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn user_folders(&self, username: &str) -> Result<Vec<Value>, Error> {
+        let page = self
+            .call(
+                &format!("folders of {username}"),
+                Method::Get,
+                &format!("content/users/{username}"),
+                &[("num", "1")],
+            )
+            .await?;
+        Ok(page
+            .get("folders")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// Every item in a user's folder (`None`: the root), all pages.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn user_items(
+        &self,
+        username: &str,
+        folder_id: Option<&str>,
+    ) -> Result<Vec<Value>, Error> {
+        let path = match folder_id {
+            Some(f) => format!("content/users/{username}/{f}"),
+            None => format!("content/users/{username}"),
+        };
+        self.pages(&format!("items of {username}"), &path, &[], "items")
+            .await
+    }
+
+    /// The owner's view of an item: `{item, sharing: {access, groups}}`, the authoritative source of
+    /// an item's sharing (the item's own groups list shows only what the caller can see).
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn user_item(&self, owner: &str, id: &str) -> Result<Value, Error> {
+        let answer = self
+            .call(
+                &format!("item {id} of {owner}"),
+                Method::Get,
+                &format!("content/users/{owner}/items/{id}"),
+                &[],
+            )
+            .await?;
+        if answer.get("item").is_none() {
+            return Err(Error::new(
+                &format!("item {id} of {owner}"),
+                &self.absolute(&format!("content/users/{owner}/items/{id}")),
+                ErrorKind::Decode("no `item` in the answer".into()),
+            ));
+        }
+        Ok(answer)
+    }
+
+    /// A group (`community/groups/<id>`).
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn group(&self, id: &str) -> Result<Value, Error> {
+        self.call(
+            &format!("group {id}"),
+            Method::Get,
+            &format!("community/groups/{id}"),
+            &[],
+        )
+        .await
+    }
+
+    /// Every item shared with a group (`content/groups/<id>`, all pages).
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn group_content(&self, id: &str) -> Result<Vec<Value>, Error> {
+        self.pages(
+            &format!("content of group {id}"),
+            &format!("content/groups/{id}"),
+            &[],
+            "items",
+        )
+        .await
+    }
+
+    /// A group's members: `{owner, admins, users}`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn group_members(&self, id: &str) -> Result<Value, Error> {
+        self.call(
+            &format!("members of group {id}"),
+            Method::Get,
+            &format!("community/groups/{id}/users"),
+            &[],
+        )
+        .await
+    }
+
+    /// Groups matching a query (`community/groups`, all pages).
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn search_groups(&self, query: &str) -> Result<Vec<Value>, Error> {
+        self.pages(
+            "group search",
+            "community/groups",
+            &[("q", query)],
+            "results",
+        )
+        .await
+    }
+
+    /// Create a group from its properties (`title`, `access`, `tags`, …); returns its id.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn create_group(&self, params: &[(&str, &str)]) -> Result<String, Error> {
+        let answer = self
+            .call("createGroup", Method::Post, "community/createGroup", params)
+            .await?;
+        answer
+            .pointer("/group/id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                Error::new(
+                    "createGroup",
+                    &self.absolute("community/createGroup"),
+                    ErrorKind::Decode("no `group.id` in the answer".into()),
+                )
+            })
+    }
+
+    /// Add users and administrators to a group; returns those not added.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn add_group_users(
+        &self,
+        id: &str,
+        users: &[&str],
+        admins: &[&str],
+    ) -> Result<Vec<String>, Error> {
+        let (users, admins) = (users.join(","), admins.join(","));
+        let answer = self
+            .call(
+                &format!("addUsers to group {id}"),
+                Method::Post,
+                &format!("community/groups/{id}/addUsers"),
+                &[("users", &users), ("admins", &admins)],
+            )
+            .await?;
+        Ok(answer
+            .get("notAdded")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|u| u.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
