@@ -4,6 +4,7 @@
 mod commands;
 mod corrupt;
 mod graph;
+mod spec;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
