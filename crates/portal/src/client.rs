@@ -258,22 +258,36 @@ impl Client {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
-            if error.is_token_problem()
-                && !relogged
-                && matches!(self.credentials, Credentials::Password { .. })
-            {
-                relogged = true;
-                *self.token.lock().await = None;
-                continue;
-            }
-            if !error.is_retryable() {
+            if !self.recover(&error, &mut relogged, attempt).await {
                 return Err(error);
             }
-            let asked = error.retry_after().map(Duration::from_secs);
-            match self.options.retry.delay(attempt, self.next_unit(), asked) {
-                Some(wait) => tokio::time::sleep(wait).await,
-                None => return Err(error),
+        }
+    }
+
+    /// After a failed attempt: sign in again once on a rejected token, or wait and say "again"
+    /// for what can succeed later. Returns whether to try again.
+    async fn recover(&self, error: &Error, relogged: &mut bool, attempt: u32) -> bool {
+        if error.is_token_problem()
+            && !*relogged
+            && matches!(self.credentials, Credentials::Password { .. })
+        {
+            *relogged = true;
+            *self.token.lock().await = None;
+            return true;
+        }
+        if !error.is_retryable() {
+            return false;
+        }
+        match self.options.retry.delay(
+            attempt,
+            self.next_unit(),
+            error.retry_after().map(Duration::from_secs),
+        ) {
+            Some(wait) => {
+                tokio::time::sleep(wait).await;
+                true
             }
+            None => false,
         }
     }
 
@@ -688,25 +702,9 @@ impl Client {
                 Ok(n) => return Ok(n),
                 Err(e) => e,
             };
-            if error.is_token_problem()
-                && !relogged
-                && matches!(self.credentials, Credentials::Password { .. })
-            {
-                relogged = true;
-                *self.token.lock().await = None;
-                continue;
-            }
-            // Once bytes have reached the sink only the caller can start over; before that, retry.
-            if wrote || !error.is_retryable() {
+            // Once bytes have reached the sink only the caller can start over.
+            if wrote || !self.recover(&error, &mut relogged, attempt).await {
                 return Err(error);
-            }
-            match self.options.retry.delay(
-                attempt,
-                self.next_unit(),
-                error.retry_after().map(Duration::from_secs),
-            ) {
-                Some(wait) => tokio::time::sleep(wait).await,
-                None => return Err(error),
             }
         }
     }
