@@ -284,3 +284,20 @@ pub fn fixture_cases(readme: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// The damaged and hostile cases of `fixtures/corrupt/` (its `README.md` table, the valid baseline
+/// left out): (file, fragment of the error).
+///
+/// # Panics
+/// When the README cannot be read or lists fewer than 17 cases: the fixtures are missing.
+#[must_use]
+pub fn corrupt_cases(corrupt_dir: &std::path::Path) -> Vec<(String, String)> {
+    let readme =
+        std::fs::read_to_string(corrupt_dir.join("README.md")).expect("fixtures/corrupt/README.md");
+    let cases: Vec<_> = fixture_cases(&readme)
+        .into_iter()
+        .filter(|(f, _)| f != "valid.orgpack")
+        .collect();
+    assert!(cases.len() >= 17, "the README table lists every case");
+    cases
+}

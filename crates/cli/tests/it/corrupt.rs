@@ -5,13 +5,7 @@ use crate::{fixtures, orgpack, stderr, stdout};
 
 /// (file, fragment of the error) from `fixtures/corrupt/README.md`, without the valid baseline.
 fn cases() -> Vec<(String, String)> {
-    let readme = std::fs::read_to_string(fixtures().join("corrupt/README.md")).unwrap();
-    let cases: Vec<_> = orgpack_archive::sample::fixture_cases(&readme)
-        .into_iter()
-        .filter(|(f, _)| f != "valid.orgpack")
-        .collect();
-    assert!(cases.len() >= 17, "the README table lists every case");
-    cases
+    orgpack_archive::sample::corrupt_cases(&fixtures().join("corrupt"))
 }
 
 #[test]
