@@ -1,0 +1,303 @@
+//! The HTTP API: one router for every organization, each under `/<org>/sharing/rest`
+//! (spec/portal-api.md). Errors are answered as the portal does: HTTP 200 with
+//! `{"error": {"code", "message", "details"}}`.
+//!
+//! Handlers return `Result<Response, Response>`: an error is the envelope response itself, sent
+//! as it is, so its size is not a cost worth boxing.
+
+#![allow(clippy::result_large_err)]
+
+mod auth;
+mod content;
+mod portal;
+mod search;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use serde_json::{Value, json};
+
+use crate::Shared;
+use crate::store::User;
+
+/// Everything a request carries: query and body fields merged, and an uploaded file.
+pub(crate) struct Params {
+    pub fields: HashMap<String, String>,
+    pub file: Option<(String, Vec<u8>)>,
+    pub pretty: bool,
+    headers: HeaderMap,
+}
+
+impl Params {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.fields
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    async fn read(req: Request) -> Result<Self, Response> {
+        let headers = req.headers().clone();
+        let mut fields: HashMap<String, String> = req
+            .uri()
+            .query()
+            .map(serde_urlencoded_pairs)
+            .unwrap_or_default();
+        let content_type = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let mut file = None;
+        if content_type.starts_with("multipart/form-data") {
+            let mut m = axum::extract::Multipart::from_request(req, &())
+                .await
+                .map_err(|e| error(400, &format!("Unable to read the request ({e})."), &[]))?;
+            while let Some(field) = m
+                .next_field()
+                .await
+                .map_err(|e| error(400, &format!("Unable to read the request ({e})."), &[]))?
+            {
+                let name = field.name().unwrap_or_default().to_owned();
+                if let Some(file_name) = field.file_name().map(str::to_owned) {
+                    let bytes = field.bytes().await.map_err(|e| {
+                        error(400, &format!("Unable to read the upload ({e})."), &[])
+                    })?;
+                    if name == "file" {
+                        file = Some((file_name, bytes.to_vec()));
+                    }
+                } else {
+                    let text = field.text().await.map_err(|e| {
+                        error(400, &format!("Unable to read the request ({e})."), &[])
+                    })?;
+                    fields.insert(name, text);
+                }
+            }
+        } else if content_type.starts_with("application/x-www-form-urlencoded") {
+            let body = axum::body::to_bytes(req.into_body(), 64 << 20)
+                .await
+                .map_err(|_| error(400, "Unable to read the request.", &[]))?;
+            fields.extend(serde_urlencoded_pairs(&String::from_utf8_lossy(&body)));
+        }
+        let pretty = fields.get("f").is_some_and(|f| f == "pjson");
+        Ok(Self {
+            fields,
+            file,
+            pretty,
+            headers,
+        })
+    }
+
+    /// The token sent as `token`, `X-Esri-Authorization: Bearer …` or `Authorization: Bearer …`.
+    pub fn token(&self) -> Option<String> {
+        if let Some(t) = self.get("token") {
+            return Some(t.to_owned());
+        }
+        for header in ["x-esri-authorization", "authorization"] {
+            if let Some(t) = self
+                .headers
+                .get(header)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+            {
+                return Some(t.trim().to_owned());
+            }
+        }
+        None
+    }
+}
+
+fn serde_urlencoded_pairs(s: &str) -> HashMap<String, String> {
+    s.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 2;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A JSON answer, pretty for `f=pjson`.
+pub(crate) fn reply(params: &Params, value: &Value) -> Response {
+    let body = if params.pretty {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    }
+    .unwrap_or_default();
+    ([("content-type", "application/json; charset=utf-8")], body).into_response()
+}
+
+/// The portal's error envelope, with HTTP 200 as the portal answers.
+pub(crate) fn error(code: i64, message: &str, details: &[&str]) -> Response {
+    let body = json!({"error": {"code": code, "message": message, "details": details}});
+    (
+        [("content-type", "application/json; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+pub(crate) const NOT_FOUND: &str = "Item does not exist or is inaccessible.";
+pub(crate) const FORBIDDEN: &str =
+    "You do not have permissions to access this resource or perform this operation.";
+
+/// A request in one organization, with its caller (when signed in).
+pub(crate) struct Call {
+    pub shared: Arc<Shared>,
+    pub org: String,
+    pub org_id: String,
+    pub org_name: String,
+    pub is_portal: bool,
+    pub params: Params,
+    pub user: Option<User>,
+    /// The REST root URL of this organization, as the client reached it.
+    pub rest: String,
+}
+
+impl Call {
+    /// The caller, or the error the portal gives without a valid token (499 missing, 498 invalid or expired).
+    pub fn require_user(&self) -> Result<&User, Response> {
+        match (&self.user, self.params.token()) {
+            (Some(u), _) => Ok(u),
+            (None, None) => Err(error(499, "Token Required.", &[])),
+            (None, Some(_)) => Err(error(498, "Invalid token.", &[])),
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.role == "org_admin")
+    }
+
+    pub fn reply(&self, value: &Value) -> Response {
+        reply(&self.params, value)
+    }
+}
+
+async fn dispatch(
+    State(shared): State<Arc<Shared>>,
+    Path((org, rest)): Path<(String, String)>,
+    req: Request,
+) -> Response {
+    let method = req.method().clone();
+    let host = req
+        .headers()
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_owned();
+    let params = match Params::read(req).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Ok(Some((org_id, org_name, is_portal))) = shared.store.org(&org) else {
+        return error(400, "Invalid URL", &[]);
+    };
+    // An invalid or expired token is answered 498 even where anonymous access would be allowed.
+    let user = match params.token() {
+        Some(token) => match auth::user_for_token(&shared, &org, &token) {
+            Ok(u) => Some(u),
+            Err(r) => return r,
+        },
+        None => None,
+    };
+    let rest_url = format!("{}://{host}/{org}/sharing/rest", shared.scheme);
+    let call = Call {
+        shared,
+        org,
+        org_id,
+        org_name,
+        is_portal,
+        params,
+        user,
+        rest: rest_url,
+    };
+    let segments: Vec<&str> = rest
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    route(&call, &method, &segments).unwrap_or_else(|r| r)
+}
+
+async fn root(
+    State(shared): State<Arc<Shared>>,
+    Path(org): Path<String>,
+    req: Request,
+) -> Response {
+    let params = match Params::read(req).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if shared.store.org(&org).ok().flatten().is_none() {
+        return error(400, "Invalid URL", &[]);
+    }
+    reply(&params, &json!({"currentVersion": crate::CURRENT_VERSION}))
+}
+
+fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Response, Response> {
+    let post = *method == axum::http::Method::POST;
+    match s {
+        ["generateToken"] => auth::generate_token(call),
+        ["portals", "self"] => portal::portal_self(call),
+        ["portals", "self", "users"] => portal::org_users(call),
+        ["community", "self"] => portal::community_self(call),
+        ["community", "users", u] => portal::community_user(call, u),
+        ["community", "createGroup"] if post => portal::create_group(call),
+        ["community", "groups", id] => portal::group(call, id),
+        ["community", "groups", id, "users"] => portal::group_users(call, id),
+        ["search"] => search::search(call),
+        ["content", "items", id] => content::item(call, id),
+        ["content", "items", id, "data"] => content::data(call, id),
+        ["content", "users", u] => content::user_content(call, u, None),
+        ["content", "users", u, "createFolder"] if post => content::create_folder(call, u),
+        ["content", "users", u, "addItem"] if post => content::add_item(call, u, None),
+        ["content", "users", u, "items", id] => content::user_item(call, u, id),
+        ["content", "users", u, "items", id, op] if post => content::item_op(call, u, id, op),
+        ["content", "users", u, folder, "addItem"] if post => {
+            content::add_item(call, u, Some(folder))
+        }
+        ["content", "users", u, folder, "items", id, op] if post => {
+            content::item_op(call, u, id, op)
+        }
+        ["content", "users", u, folder] => content::user_content(call, u, Some(folder)),
+        _ => Err(error(400, "Invalid URL", &[])),
+    }
+}
+
+/// The router for every organization of the sandbox.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/{org}/sharing/rest", any(root))
+        .route("/{org}/sharing/rest/", any(root))
+        .route("/{org}/sharing/rest/{*rest}", any(dispatch))
+        .route("/", get(|| async { "orgpack sandbox" }))
+        .layer(axum::extract::DefaultBodyLimit::max(512 << 20))
+        .with_state(shared)
+}

@@ -1,0 +1,412 @@
+//! Items and folders.
+
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::auth::internal;
+use super::{Call, FORBIDDEN, NOT_FOUND, Params, error};
+use crate::store::StoredItem;
+
+/// One page of `all` under `key`, by the `start` (1-based) and `num` (≤ 100) parameters.
+pub(crate) fn page(params: &Params, all: Vec<Value>, key: &str) -> Value {
+    let total = all.len();
+    let start: usize = params
+        .get("start")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let num: usize = params
+        .get("num")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10)
+        .clamp(0, 100);
+    let items: Vec<Value> = all.into_iter().skip(start - 1).take(num).collect();
+    let next = if start - 1 + items.len() >= total || num == 0 {
+        -1
+    } else {
+        i64::try_from(start + items.len()).unwrap_or(-1)
+    };
+    json!({"total": total, "start": start, "num": num, "nextStart": next, key: items})
+}
+
+/// Whether the caller may read an item: its owner, an administrator, anyone for public items,
+/// members of the org for org items, members of a group it is shared with.
+pub(crate) fn can_read(call: &Call, item: &StoredItem) -> Result<bool, Response> {
+    let access = item
+        .json
+        .get("access")
+        .and_then(Value::as_str)
+        .unwrap_or("private");
+    if access == "public" || call.is_admin() {
+        return Ok(true);
+    }
+    let Some(user) = &call.user else {
+        return Ok(false);
+    };
+    if item.owner == user.username || access == "org" {
+        return Ok(true);
+    }
+    for g in &item.groups {
+        if call
+            .shared
+            .store
+            .group_members(g)
+            .map_err(internal)?
+            .iter()
+            .any(|m| m.0 == user.username)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The owner's folder id for a folder path segment (id or title); `/` and `root` mean the root.
+fn folder_id(call: &Call, owner: &str, folder: &str) -> Result<Option<String>, Response> {
+    if folder == "/" || folder.eq_ignore_ascii_case("root") {
+        return Ok(None);
+    }
+    let folders = call
+        .shared
+        .store
+        .folders(&call.org, owner)
+        .map_err(internal)?;
+    folders
+        .into_iter()
+        .find(|(id, title, _)| id == folder || title == folder)
+        .map(|(id, _, _)| Some(id))
+        .ok_or_else(|| error(400, "Folder does not exist.", &[]))
+}
+
+fn owner_or_admin(call: &Call, owner: &str) -> Result<(), Response> {
+    let user = call.require_user()?;
+    if user.username != owner && !call.is_admin() {
+        return Err(error(403, FORBIDDEN, &[]));
+    }
+    if call
+        .shared
+        .store
+        .user(&call.org, owner)
+        .map_err(internal)?
+        .is_none()
+    {
+        return Err(error(400, &format!("User not found: '{owner}'"), &[]));
+    }
+    Ok(())
+}
+
+/// `content/users/<u>[/<folder>]`: the user's items in one folder, paged, and their folders.
+pub(super) fn user_content(
+    call: &Call,
+    owner: &str,
+    folder: Option<&str>,
+) -> Result<Response, Response> {
+    owner_or_admin(call, owner)?;
+    let folder = match folder {
+        Some(f) => folder_id(call, owner, f)?,
+        None => None,
+    };
+    let items: Vec<Value> = call
+        .shared
+        .store
+        .items(&call.org)
+        .map_err(internal)?
+        .into_iter()
+        .filter(|i| i.owner == owner && i.folder == folder)
+        .map(|i| i.json)
+        .collect();
+    let folders: Vec<Value> = call
+        .shared
+        .store
+        .folders(&call.org, owner)
+        .map_err(internal)?
+        .into_iter()
+        .map(|(id, title, created)| json!({"username": owner, "id": id, "title": title, "created": created}))
+        .collect();
+    let current = folder
+        .as_ref()
+        .and_then(|f| folders.iter().find(|x| x["id"] == f.as_str()).cloned());
+    let mut v = page(&call.params, items, "items");
+    let o = v.as_object_mut().expect("object");
+    o.insert("username".into(), json!(owner));
+    o.insert("currentFolder".into(), current.unwrap_or(Value::Null));
+    o.insert("folders".into(), json!(folders));
+    Ok(call.reply(&v))
+}
+
+/// `content/users/<u>/createFolder`.
+pub(super) fn create_folder(call: &Call, owner: &str) -> Result<Response, Response> {
+    owner_or_admin(call, owner)?;
+    let Some(title) = call.params.get("title") else {
+        return Err(error(400, "'title' must be specified.", &[]));
+    };
+    let id = crate::new_id();
+    if !call
+        .shared
+        .store
+        .add_folder(&id, &call.org, owner, title, crate::now_ms())
+        .map_err(internal)?
+    {
+        return Err(error(
+            400,
+            &format!("Folder with name '{title}' already exists."),
+            &[],
+        ));
+    }
+    Ok(call
+        .reply(&json!({"success": true, "folder": {"username": owner, "id": id, "title": title}})))
+}
+
+fn list(params: &Params, key: &str) -> Vec<String> {
+    params
+        .get(key)
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `content/users/<u>[/<folder>]/addItem`: text, URL or file items; new items are private.
+pub(super) fn add_item(
+    call: &Call,
+    owner: &str,
+    folder: Option<&str>,
+) -> Result<Response, Response> {
+    owner_or_admin(call, owner)?;
+    let p = &call.params;
+    let (Some(item_type), Some(title)) = (p.get("type"), p.get("title")) else {
+        return Err(error(400, "'type' and 'title' property required.", &[]));
+    };
+    let folder = match folder {
+        Some(f) => folder_id(call, owner, f)?,
+        None => None,
+    };
+    let id = crate::new_id();
+    let now = crate::now_ms();
+    let (data, name): (Option<Vec<u8>>, Option<String>) = match (&p.file, p.get("text")) {
+        (Some((file_name, bytes)), _) => (
+            Some(bytes.clone()),
+            Some(
+                p.get("fileName")
+                    .or(p.get("filename"))
+                    .unwrap_or(file_name)
+                    .to_owned(),
+            ),
+        ),
+        (None, Some(text)) => (Some(text.as_bytes().to_vec()), None),
+        (None, None) => (
+            None,
+            p.get("fileName").or(p.get("filename")).map(str::to_owned),
+        ),
+    };
+    let properties: Value = p
+        .get("properties")
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or(Value::Null);
+    let json = json!({
+        "id": id, "owner": owner, "orgId": call.org_id, "created": now, "modified": now, "guid": null,
+        "name": name, "title": title, "type": item_type, "typeKeywords": list(p, "typeKeywords"),
+        "description": p.get("description"), "tags": list(p, "tags"), "snippet": p.get("snippet"),
+        "thumbnail": null, "documentation": null, "extent": [], "categories": [], "spatialReference": p.get("spatialReference"),
+        "accessInformation": p.get("accessInformation"), "licenseInfo": p.get("licenseInfo"), "culture": p.get("culture").unwrap_or("en-us"),
+        "properties": properties, "url": p.get("url"), "proxyFilter": null, "access": "private",
+        "size": data.as_ref().map_or(0, Vec::len), "appCategories": [], "industries": [], "languages": [],
+        "largeThumbnail": null, "banner": null, "screenshots": [], "listed": false, "ownerFolder": folder,
+        "protected": false, "commentsEnabled": false, "numComments": 0, "numRatings": 0, "avgRating": 0,
+        "numViews": 0, "isOrgItem": true,
+    });
+    let stored = data.as_deref().map(|d| (d, name.as_deref()));
+    call.shared
+        .store
+        .add_item(&call.org, owner, folder.as_deref(), &json, stored, now)
+        .map_err(internal)?;
+    Ok(call.reply(&json!({"success": true, "id": id, "folder": folder})))
+}
+
+fn readable(call: &Call, id: &str) -> Result<StoredItem, Response> {
+    match call.shared.store.item(&call.org, id).map_err(internal)? {
+        Some(item) if can_read(call, &item)? => Ok(item),
+        // Items that exist but may not be read are answered as missing: existence is not leaked.
+        _ => Err(error(400, NOT_FOUND, &[])),
+    }
+}
+
+/// `content/items/<id>`: the item JSON.
+pub(super) fn item(call: &Call, id: &str) -> Result<Response, Response> {
+    let item = readable(call, id)?;
+    Ok(call.reply(&item.json))
+}
+
+/// `content/items/<id>/data`: the item's data as stored (JSON text or a file).
+pub(super) fn data(call: &Call, id: &str) -> Result<Response, Response> {
+    readable(call, id)?;
+    let (data, name) = call
+        .shared
+        .store
+        .item_data(&call.org, id)
+        .map_err(internal)?
+        .unwrap_or((None, None));
+    let Some(bytes) = data else {
+        return Err(error(500, "Item does not have a file.", &[]));
+    };
+    let looks_json = bytes.first().is_some_and(|b| *b == b'{' || *b == b'[');
+    let content_type = if looks_json {
+        "application/json; charset=utf-8"
+    } else {
+        "application/octet-stream"
+    };
+    let disposition = name.map(|n| format!("attachment; filename=\"{}\"", n.replace('"', "")));
+    let mut response = ([("content-type", content_type)], bytes).into_response();
+    if let Some(d) = disposition.and_then(|d| d.parse().ok()) {
+        response.headers_mut().insert("content-disposition", d);
+    }
+    Ok(response)
+}
+
+/// `content/users/<u>/items/<id>`: the owner's view, `{item, sharing}`.
+pub(super) fn user_item(call: &Call, owner: &str, id: &str) -> Result<Response, Response> {
+    owner_or_admin(call, owner)?;
+    let item = owned(call, owner, id)?;
+    let access = item.json.get("access").cloned().unwrap_or(json!("private"));
+    Ok(call
+        .reply(&json!({"item": item.json, "sharing": {"access": access, "groups": item.groups}})))
+}
+
+fn owned(call: &Call, owner: &str, id: &str) -> Result<StoredItem, Response> {
+    match call.shared.store.item(&call.org, id).map_err(internal)? {
+        Some(item) if item.owner == owner => Ok(item),
+        _ => Err(error(400, NOT_FOUND, &[])),
+    }
+}
+
+/// `content/users/<u>[/<folder>]/items/<id>/<op>` for `update`, `delete` and `share`.
+pub(super) fn item_op(call: &Call, owner: &str, id: &str, op: &str) -> Result<Response, Response> {
+    owner_or_admin(call, owner)?;
+    let mut item = owned(call, owner, id)?;
+    let store = &call.shared.store;
+    match op {
+        "update" => {
+            let p = &call.params;
+            let o = item.json.as_object_mut().expect("item JSON is an object");
+            for key in [
+                "title",
+                "description",
+                "snippet",
+                "url",
+                "accessInformation",
+                "licenseInfo",
+                "culture",
+                "spatialReference",
+            ] {
+                if let Some(v) = p.fields.get(key) {
+                    o.insert(key.into(), json!(v));
+                }
+            }
+            for key in ["tags", "typeKeywords"] {
+                if p.fields.contains_key(key) {
+                    o.insert(key.into(), json!(list(p, key)));
+                }
+            }
+            if let Some(props) = p
+                .get("properties")
+                .and_then(|s| serde_json::from_str::<Value>(s).ok())
+            {
+                o.insert("properties".into(), props);
+            }
+            let now = crate::now_ms();
+            o.insert("modified".into(), json!(now));
+            let data = match (&p.file, p.get("text")) {
+                (Some((name, bytes)), _) => Some((bytes.clone(), Some(name.clone()))),
+                (None, Some(text)) => Some((text.as_bytes().to_vec(), None)),
+                _ => None,
+            };
+            if let Some((bytes, _)) = &data {
+                o.insert("size".into(), json!(bytes.len()));
+            }
+            store
+                .update_item(
+                    id,
+                    &item.json,
+                    data.as_ref().map(|(b, n)| (b.as_slice(), n.as_deref())),
+                    now,
+                )
+                .map_err(internal)?;
+            Ok(call.reply(&json!({"success": true, "id": id})))
+        }
+        "delete" => {
+            if item.json.get("protected").and_then(Value::as_bool) == Some(true) {
+                return Err(error(
+                    400,
+                    "Unable to delete item. Delete protection is turned on.",
+                    &[],
+                ));
+            }
+            store.delete_item(id).map_err(internal)?;
+            Ok(call.reply(&json!({"success": true, "itemId": id})))
+        }
+        "share" => share(call, &mut item, id),
+        _ => Err(error(400, "Invalid URL", &[])),
+    }
+}
+
+/// Share an item: `everyone`, `org`, `groups` (comma ids; empty or " " for none). Groups the
+/// sharing user may not share to are returned in `notSharedWith`.
+fn share(call: &Call, item: &mut StoredItem, id: &str) -> Result<Response, Response> {
+    let p = &call.params;
+    let everyone = p.get("everyone") == Some("true");
+    let org = p.get("org") == Some("true");
+    let requested = list(p, "groups");
+    let user = call.require_user()?;
+    let mut shared = Vec::new();
+    let mut refused = Vec::new();
+    for g in requested {
+        let exists = call
+            .shared
+            .store
+            .group(&call.org, &g)
+            .map_err(internal)?
+            .is_some();
+        let member = exists
+            && call
+                .shared
+                .store
+                .group_members(&g)
+                .map_err(internal)?
+                .iter()
+                .any(|m| m.0 == user.username);
+        if exists && (member || call.is_admin()) {
+            shared.push(g);
+        } else {
+            refused.push(g);
+        }
+    }
+    let mut groups = item.groups.clone();
+    if p.fields.contains_key("groups") {
+        groups = shared;
+    }
+    let access = if everyone {
+        "public"
+    } else if org {
+        "org"
+    } else if groups.is_empty() {
+        "private"
+    } else {
+        "shared"
+    };
+    item.json
+        .as_object_mut()
+        .expect("object")
+        .insert("access".into(), json!(access));
+    call.shared
+        .store
+        .update_item(id, &item.json, None, crate::now_ms())
+        .map_err(internal)?;
+    call.shared
+        .store
+        .set_item_groups(id, &groups)
+        .map_err(internal)?;
+    Ok(call.reply(&json!({"notSharedWith": refused, "itemId": id})))
+}

@@ -1,0 +1,286 @@
+//! `search`: the query subset tools use (spec/portal-api.md, section Search): `field:value` and
+//! `field:"a phrase"` for `id`, `owner`, `orgid`/`accountid`, `type`, `typekeywords`, `group`,
+//! `title`, `tags`, `access`; bare terms and phrases (title, tags, snippet, type); `AND`, `OR`,
+//! `NOT`, `-term`, parentheses. Terms side by side are joined with AND (the portal's default here
+//! is not confirmed by the reference).
+
+use axum::response::Response;
+use serde_json::Value;
+
+use super::auth::internal;
+use super::content::{can_read, page};
+use super::{Call, error};
+use crate::store::StoredItem;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Query {
+    Term(Option<String>, String),
+    And(Box<Query>, Box<Query>),
+    Or(Box<Query>, Box<Query>),
+    Not(Box<Query>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Word(String),
+    Open,
+    Close,
+}
+
+fn tokenize(q: &str) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut chars = q.chars().peekable();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut Vec<Token>| {
+        if !word.is_empty() {
+            out.push(Token::Word(std::mem::take(word)));
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '(' => {
+                flush(&mut word, &mut out);
+                out.push(Token::Open);
+            }
+            ')' => {
+                flush(&mut word, &mut out);
+                out.push(Token::Close);
+            }
+            '"' => {
+                // A phrase: kept whole, quotes included, so `title:"a b"` stays one word.
+                word.push('"');
+                for d in chars.by_ref() {
+                    word.push(d);
+                    if d == '"' {
+                        break;
+                    }
+                }
+            }
+            c if c.is_whitespace() => flush(&mut word, &mut out),
+            c => word.push(c),
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    at: usize,
+}
+
+impl Parser {
+    fn peek_word(&self) -> Option<&str> {
+        match self.tokens.get(self.at) {
+            Some(Token::Word(w)) => Some(w),
+            _ => None,
+        }
+    }
+
+    fn or(&mut self) -> Option<Query> {
+        let mut left = self.and()?;
+        while self.peek_word() == Some("OR") {
+            self.at += 1;
+            let right = self.and()?;
+            left = Query::Or(Box::new(left), Box::new(right));
+        }
+        Some(left)
+    }
+
+    fn and(&mut self) -> Option<Query> {
+        let mut left = self.unary()?;
+        loop {
+            match self.tokens.get(self.at) {
+                None | Some(Token::Close) => return Some(left),
+                Some(Token::Word(w)) if w == "OR" => return Some(left),
+                Some(Token::Word(w)) if w == "AND" => self.at += 1,
+                _ => {}
+            }
+            let right = self.unary()?;
+            left = Query::And(Box::new(left), Box::new(right));
+        }
+    }
+
+    fn unary(&mut self) -> Option<Query> {
+        match self.tokens.get(self.at)?.clone() {
+            Token::Open => {
+                self.at += 1;
+                let inner = self.or()?;
+                if self.tokens.get(self.at) == Some(&Token::Close) {
+                    self.at += 1;
+                }
+                Some(inner)
+            }
+            Token::Close => None,
+            Token::Word(w) if w == "NOT" => {
+                self.at += 1;
+                Some(Query::Not(Box::new(self.unary()?)))
+            }
+            Token::Word(w) => {
+                self.at += 1;
+                if let Some(rest) = w.strip_prefix('-').filter(|r| !r.is_empty()) {
+                    return Some(Query::Not(Box::new(term(rest))));
+                }
+                Some(term(&w))
+            }
+        }
+    }
+}
+
+fn term(word: &str) -> Query {
+    let unquote = |s: &str| s.trim_matches('"').to_owned();
+    match word.split_once(':') {
+        Some((field, value)) if !field.starts_with('"') => {
+            Query::Term(Some(field.to_ascii_lowercase()), unquote(value))
+        }
+        _ => Query::Term(None, unquote(word)),
+    }
+}
+
+fn matches(query: &Query, item: &StoredItem) -> bool {
+    let json = &item.json;
+    let text = |key: &str| {
+        json.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let list = |key: &str| -> Vec<String> {
+        json.get(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let contains = |hay: &str, needle: &str| hay.to_lowercase().contains(&needle.to_lowercase());
+    match query {
+        Query::And(a, b) => matches(a, item) && matches(b, item),
+        Query::Or(a, b) => matches(a, item) || matches(b, item),
+        Query::Not(a) => !matches(a, item),
+        Query::Term(field, value) => match field.as_deref() {
+            Some("id") => text("id") == *value,
+            Some("owner") => text("owner") == *value,
+            Some("orgid" | "accountid") => text("orgId") == *value,
+            Some("type") => text("type").eq_ignore_ascii_case(value),
+            Some("typekeywords") => list("typeKeywords")
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(value)),
+            Some("tags") => list("tags").iter().any(|k| k.eq_ignore_ascii_case(value)),
+            Some("group") => item.groups.iter().any(|g| g == value),
+            Some("title") => contains(&text("title"), value),
+            Some("access") => text("access") == *value,
+            Some(_) => false,
+            None => {
+                contains(&text("title"), value)
+                    || contains(&text("snippet"), value)
+                    || contains(&text("type"), value)
+                    || list("tags").iter().any(|t| contains(t, value))
+            }
+        },
+    }
+}
+
+/// `search`: the items the caller may see that match `q`, paged and sorted.
+pub(super) fn search(call: &Call) -> Result<Response, Response> {
+    let Some(q) = call.params.get("q") else {
+        return Err(error(
+            400,
+            "'q' or 'bbox' or 'categories' must be specified.",
+            &[],
+        ));
+    };
+    let mut parser = Parser {
+        tokens: tokenize(q),
+        at: 0,
+    };
+    let Some(query) = parser.or() else {
+        return Err(error(
+            400,
+            &format!("Unable to parse the query '{q}'."),
+            &[],
+        ));
+    };
+    let mut found: Vec<StoredItem> = Vec::new();
+    for item in call.shared.store.items(&call.org).map_err(internal)? {
+        if matches(&query, &item) && can_read(call, &item)? {
+            found.push(item);
+        }
+    }
+    let field = call
+        .params
+        .get("sortField")
+        .unwrap_or("created")
+        .to_ascii_lowercase();
+    let key = |i: &StoredItem| -> (String, i64) {
+        let v = &i.json;
+        match field.as_str() {
+            "title" | "type" | "owner" => (
+                v.get(field.as_str())
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_lowercase(),
+                0,
+            ),
+            "modified" => (
+                String::new(),
+                v.get("modified").and_then(Value::as_i64).unwrap_or(0),
+            ),
+            _ => (
+                String::new(),
+                v.get("created").and_then(Value::as_i64).unwrap_or(0),
+            ),
+        }
+    };
+    found.sort_by(|a, b| {
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| a.json["id"].as_str().cmp(&b.json["id"].as_str()))
+    });
+    if call.params.get("sortOrder") == Some("desc") {
+        found.reverse();
+    }
+    let mut v = page(
+        &call.params,
+        found.into_iter().map(|i| i.json).collect(),
+        "results",
+    );
+    v.as_object_mut()
+        .expect("object")
+        .insert("query".into(), Value::String(q.to_owned()));
+    Ok(call.reply(&v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(q: &str) -> Query {
+        Parser {
+            tokens: tokenize(q),
+            at: 0,
+        }
+        .or()
+        .unwrap()
+    }
+
+    #[test]
+    fn precedence_phrases_and_negation() {
+        assert_eq!(
+            parse(r#"owner:ann AND title:"Parcel map""#),
+            Query::And(
+                Box::new(Query::Term(Some("owner".into()), "ann".into())),
+                Box::new(Query::Term(Some("title".into()), "Parcel map".into()))
+            )
+        );
+        let q = parse("type:\"Web Map\" OR type:Dashboard -tags:draft");
+        assert!(
+            matches!(q, Query::Or(_, _)),
+            "AND binds tighter than OR: {q:?}"
+        );
+        assert!(matches!(parse("NOT owner:bob"), Query::Not(_)));
+        assert!(matches!(parse("(a OR b) c"), Query::And(_, _)));
+    }
+}

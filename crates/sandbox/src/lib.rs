@@ -1,0 +1,220 @@
+//! # orgpack-sandbox
+//!
+//! A local ArcGIS portal: the REST Sharing API served on 127.0.0.1 for several organizations at
+//! once, each at `http://127.0.0.1:PORT/<org>/sharing/rest`, stored in SQLite (one database per
+//! data directory, surviving restarts). orgpack's tests run against it, and administrators use it
+//! to rehearse a restore before they touch production (`orgpack sandbox`). It implements
+//! `spec/portal-api.md`, which follows the ArcGIS REST API reference.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let sandbox = orgpack_sandbox::Sandbox::start(orgpack_sandbox::SandboxOptions::default()).await?;
+//! sandbox.add_org("source", "Source County")?;
+//! sandbox.add_user("source", "admin", "a-password", "org_admin")?;
+//! println!("{}", sandbox.portal_url("source"));
+//! # Ok(()) }
+//! ```
+//!
+//! Served so far: tokens (`generateToken`; `token`, `X-Esri-Authorization` and `Authorization`
+//! bearer tokens; expiry → 498, missing → 499), the error envelope with HTTP 200, `portals/self`,
+//! users, folders, items (add as text, URL or file; read; data; update; delete; share), the owner's
+//! view with sharing, groups and members, and search with the query subset tools use. Not yet:
+//! resources, thumbnails, metadata, relationships, multipart uploads, export and publish jobs,
+//! hosted feature services, OAuth, HTTPS, fault injection, the demo org seed.
+
+mod api;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The REST API version the sandbox answers with.
+pub const CURRENT_VERSION: &str = "2025.3";
+
+/// Errors starting or seeding a sandbox.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database failed.
+    #[error("sandbox database: {0}")]
+    Store(#[from] rusqlite::Error),
+    /// The listener failed.
+    #[error("sandbox listener: {0}")]
+    Io(#[from] std::io::Error),
+    /// A seed value is unusable.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// How a sandbox runs.
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    /// Where the SQLite database lives; in memory when `None`.
+    pub data_dir: Option<PathBuf>,
+    /// The address to listen on; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// The longest a token lives (to test expiry, make it short).
+    pub token_lifetime: std::time::Duration,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        Self {
+            data_dir: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            token_lifetime: std::time::Duration::from_secs(3600),
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    pub store: store::Store,
+    pub token_lifetime_ms: i64,
+    pub scheme: &'static str,
+}
+
+/// A running sandbox; it stops when dropped.
+pub struct Sandbox {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// Open the store and start serving on the runtime this is called from.
+    ///
+    /// # Errors
+    /// When the database or the listener cannot be opened.
+    pub async fn start(options: SandboxOptions) -> Result<Self, Error> {
+        let db = match &options.data_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                Some(dir.join("sandbox.sqlite"))
+            }
+            None => None,
+        };
+        let store = store::Store::open(db.as_deref())?;
+        let lifetime = i64::try_from(options.token_lifetime.as_millis()).unwrap_or(i64::MAX);
+        let shared = Arc::new(Shared {
+            store,
+            token_lifetime_ms: lifetime,
+            scheme: "http",
+        });
+        let listener = tokio::net::TcpListener::bind(options.listen).await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let app = api::router(Arc::clone(&shared));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(Self {
+            shared,
+            addr,
+            shutdown: Some(tx),
+        })
+    }
+
+    /// The address served.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The portal URL of an organization: `http://127.0.0.1:PORT/<org>`.
+    #[must_use]
+    pub fn portal_url(&self, org: &str) -> String {
+        format!("http://{}/{org}", self.addr)
+    }
+
+    /// Add an organization (ArcGIS Online-like) at `/<key>/sharing/rest`.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a key that is not a plain path segment; database errors.
+    pub fn add_org(&self, key: &str, name: &str) -> Result<(), Error> {
+        if key.is_empty()
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(Error::Invalid(format!(
+                "`{key}` is not a usable organization key (letters, digits, - and _)"
+            )));
+        }
+        let id: String = hex_id(&format!("org:{key}")).chars().take(16).collect();
+        Ok(self.shared.store.add_org(key, &id, name, false)?)
+    }
+
+    /// Add a user to an organization with a role (`org_admin`, `org_publisher`, `org_user`).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for an unknown role or organization; database errors.
+    pub fn add_user(
+        &self,
+        org: &str,
+        username: &str,
+        password: &str,
+        role: &str,
+    ) -> Result<(), Error> {
+        if !matches!(role, "org_admin" | "org_publisher" | "org_user") {
+            return Err(Error::Invalid(format!("unknown role `{role}`")));
+        }
+        if self.shared.store.org(org)?.is_none() {
+            return Err(Error::Invalid(format!("no organization `{org}`")));
+        }
+        Ok(self
+            .shared
+            .store
+            .add_user(org, username, password, role, username, now_ms())?)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// 32 lowercase hex digits derived from `seed` (deterministic).
+pub(crate) fn hex_id(seed: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(&sha2::Sha256::digest(seed.as_bytes())[..16])
+}
+
+/// A fresh item, group or folder id: 32 lowercase hex digits, unique in this process and unlikely
+/// to repeat across processes.
+pub(crate) fn new_id() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    hex_id(&format!("{}:{}:{n}", std::process::id(), now_ms()))
+}
+
+/// A fresh token: opaque, long, unguessable enough for a local sandbox.
+pub(crate) fn new_token() -> String {
+    use std::hash::{BuildHasher, Hasher as _};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    format!("{}{:016x}", new_id(), h.finish())
+}

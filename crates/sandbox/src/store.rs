@@ -1,0 +1,485 @@
+//! The sandbox's state: one SQLite database per data directory, so a sandbox survives restarts
+//! and a rehearsal can be inspected with any SQLite client.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::Value;
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA foreign_keys = ON;
+CREATE TABLE IF NOT EXISTS orgs (
+    key TEXT PRIMARY KEY,            -- the path segment: /<key>/sharing/rest
+    id TEXT NOT NULL UNIQUE,         -- portals/self id
+    name TEXT NOT NULL,
+    is_portal INTEGER NOT NULL       -- 1: answers as ArcGIS Enterprise
+);
+CREATE TABLE IF NOT EXISTS users (
+    org TEXT NOT NULL REFERENCES orgs(key),
+    username TEXT NOT NULL,
+    password_sha256 TEXT NOT NULL,
+    role TEXT NOT NULL,              -- org_admin | org_publisher | org_user
+    full_name TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    PRIMARY KEY (org, username)
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    token TEXT PRIMARY KEY,
+    org TEXT NOT NULL,
+    username TEXT NOT NULL,
+    expires INTEGER NOT NULL         -- epoch ms
+);
+CREATE TABLE IF NOT EXISTS folders (
+    id TEXT PRIMARY KEY,
+    org TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    title TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    UNIQUE (org, owner, title)
+);
+CREATE TABLE IF NOT EXISTS items (
+    id TEXT PRIMARY KEY,
+    org TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    folder TEXT,
+    json TEXT NOT NULL,              -- the item JSON as served (every field kept)
+    data BLOB,
+    data_name TEXT,
+    created INTEGER NOT NULL,
+    modified INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS item_groups (
+    item TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+    grp TEXT NOT NULL,
+    PRIMARY KEY (item, grp)
+);
+CREATE TABLE IF NOT EXISTS groups (
+    id TEXT PRIMARY KEY,
+    org TEXT NOT NULL,
+    json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS group_members (
+    grp TEXT NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+    username TEXT NOT NULL,
+    member_type TEXT NOT NULL,       -- owner | admin | member
+    PRIMARY KEY (grp, username)
+);
+";
+
+/// The database, behind a mutex: SQLite serializes writers anyway, and the sandbox's load is a
+/// test's or one administrator's.
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+/// A user row.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// The username.
+    pub username: String,
+    /// `org_admin`, `org_publisher` or `org_user`.
+    pub role: String,
+    /// The full name.
+    pub full_name: String,
+    /// Creation time, epoch ms.
+    pub created: i64,
+}
+
+/// An item's data (when it has any) and its file name.
+pub type DataRow = (Option<Vec<u8>>, Option<String>);
+
+/// A stored item.
+#[derive(Debug, Clone)]
+pub struct StoredItem {
+    /// The item JSON.
+    pub json: Value,
+    /// The owner.
+    pub owner: String,
+    /// The folder id, `None` for the root.
+    pub folder: Option<String>,
+    /// The groups it is shared with.
+    pub groups: Vec<String>,
+}
+
+impl Store {
+    /// Open (creating) the database at `path`, or an in-memory one for `None`.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn open(path: Option<&Path>) -> rusqlite::Result<Self> {
+        let conn = match path {
+            Some(p) => Connection::open(p)?,
+            None => Connection::open_in_memory()?,
+        };
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+        f(&self.conn.lock().expect("store lock poisoned"))
+    }
+
+    /// Add an organization (no-op when it exists).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn add_org(
+        &self,
+        key: &str,
+        id: &str,
+        name: &str,
+        is_portal: bool,
+    ) -> rusqlite::Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO orgs (key, id, name, is_portal) VALUES (?1, ?2, ?3, ?4)",
+                params![key, id, name, is_portal],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// An organization by its path key: (id, name, is_portal).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn org(&self, key: &str) -> rusqlite::Result<Option<(String, String, bool)>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT id, name, is_portal FROM orgs WHERE key = ?1",
+                [key],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+        })
+    }
+
+    /// Add a user (no-op when it exists).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn add_user(
+        &self,
+        org: &str,
+        username: &str,
+        password: &str,
+        role: &str,
+        full_name: &str,
+        now: i64,
+    ) -> rusqlite::Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO users (org, username, password_sha256, role, full_name, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![org, username, password_hash(org, username, password), role, full_name, now],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// The user when `password` is theirs.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn check_password(
+        &self,
+        org: &str,
+        username: &str,
+        password: &str,
+    ) -> rusqlite::Result<Option<User>> {
+        let user = self.user(org, username)?;
+        let stored: Option<String> = self.with(|c| {
+            c.query_row(
+                "SELECT password_sha256 FROM users WHERE org = ?1 AND username = ?2",
+                [org, username],
+                |r| r.get(0),
+            )
+            .optional()
+        })?;
+        Ok(user
+            .filter(|_| stored.as_deref() == Some(password_hash(org, username, password).as_str())))
+    }
+
+    /// A user.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn user(&self, org: &str, username: &str) -> rusqlite::Result<Option<User>> {
+        self.with(|c| {
+            c.query_row("SELECT username, role, full_name, created FROM users WHERE org = ?1 AND username = ?2", [org, username], |r| {
+                Ok(User { username: r.get(0)?, role: r.get(1)?, full_name: r.get(2)?, created: r.get(3)? })
+            })
+            .optional()
+        })
+    }
+
+    /// Every user of an organization.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn users(&self, org: &str) -> rusqlite::Result<Vec<User>> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT username, role, full_name, created FROM users WHERE org = ?1 ORDER BY username")?;
+            stmt.query_map([org], |r| Ok(User { username: r.get(0)?, role: r.get(1)?, full_name: r.get(2)?, created: r.get(3)? }))?.collect()
+        })
+    }
+
+    /// Record a token.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn add_token(
+        &self,
+        token: &str,
+        org: &str,
+        username: &str,
+        expires: i64,
+    ) -> rusqlite::Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO tokens (token, org, username, expires) VALUES (?1, ?2, ?3, ?4)",
+                params![token, org, username, expires],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// A token's (org, username, expires).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn token(&self, token: &str) -> rusqlite::Result<Option<(String, String, i64)>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT org, username, expires FROM tokens WHERE token = ?1",
+                [token],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+        })
+    }
+
+    /// Create a folder; `None` when the owner has one with that title.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn add_folder(
+        &self,
+        id: &str,
+        org: &str,
+        owner: &str,
+        title: &str,
+        now: i64,
+    ) -> rusqlite::Result<bool> {
+        self.with(|c| {
+            c.execute("INSERT OR IGNORE INTO folders (id, org, owner, title, created) VALUES (?1, ?2, ?3, ?4, ?5)", params![id, org, owner, title, now])
+                .map(|n| n == 1)
+        })
+    }
+
+    /// A user's folders: (id, title, created).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn folders(&self, org: &str, owner: &str) -> rusqlite::Result<Vec<(String, String, i64)>> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT id, title, created FROM folders WHERE org = ?1 AND owner = ?2 ORDER BY title")?;
+            stmt.query_map([org, owner], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect()
+        })
+    }
+
+    /// Store a new item.
+    ///
+    /// # Errors
+    /// SQLite errors (a duplicate id among them).
+    pub fn add_item(
+        &self,
+        org: &str,
+        owner: &str,
+        folder: Option<&str>,
+        json: &Value,
+        data: Option<(&[u8], Option<&str>)>,
+        now: i64,
+    ) -> rusqlite::Result<()> {
+        let id = json.get("id").and_then(Value::as_str).unwrap_or_default();
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO items (id, org, owner, folder, json, data, data_name, created, modified) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+                params![id, org, owner, folder, json.to_string(), data.map(|d| d.0), data.and_then(|d| d.1), now],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// An item of an organization.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn item(&self, org: &str, id: &str) -> rusqlite::Result<Option<StoredItem>> {
+        let row: Option<(String, String, Option<String>)> = self.with(|c| {
+            c.query_row(
+                "SELECT json, owner, folder FROM items WHERE org = ?1 AND id = ?2",
+                [org, id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+        })?;
+        let Some((json, owner, folder)) = row else {
+            return Ok(None);
+        };
+        let groups = self.with(|c| {
+            let mut stmt = c.prepare("SELECT grp FROM item_groups WHERE item = ?1 ORDER BY grp")?;
+            stmt.query_map([id], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()
+        })?;
+        Ok(Some(StoredItem {
+            json: serde_json::from_str(&json).unwrap_or(Value::Null),
+            owner,
+            folder,
+            groups,
+        }))
+    }
+
+    /// An item's data and its file name.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn item_data(&self, org: &str, id: &str) -> rusqlite::Result<Option<DataRow>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT data, data_name FROM items WHERE org = ?1 AND id = ?2",
+                [org, id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+        })
+    }
+
+    /// Replace an item's JSON (and data when given).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn update_item(
+        &self,
+        id: &str,
+        json: &Value,
+        data: Option<(&[u8], Option<&str>)>,
+        now: i64,
+    ) -> rusqlite::Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE items SET json = ?2, modified = ?3 WHERE id = ?1",
+                params![id, json.to_string(), now],
+            )?;
+            if let Some((bytes, name)) = data {
+                c.execute(
+                    "UPDATE items SET data = ?2, data_name = COALESCE(?3, data_name) WHERE id = ?1",
+                    params![id, bytes, name],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Set the groups an item is shared with.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn set_item_groups(&self, id: &str, groups: &[String]) -> rusqlite::Result<()> {
+        self.with(|c| {
+            c.execute("DELETE FROM item_groups WHERE item = ?1", [id])?;
+            for g in groups {
+                c.execute(
+                    "INSERT OR IGNORE INTO item_groups (item, grp) VALUES (?1, ?2)",
+                    [id, g],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Delete an item.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn delete_item(&self, id: &str) -> rusqlite::Result<()> {
+        self.with(|c| {
+            c.execute("DELETE FROM items WHERE id = ?1", [id])
+                .map(|_| ())
+        })
+    }
+
+    /// Every item of an organization with its owner, folder and groups.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn items(&self, org: &str) -> rusqlite::Result<Vec<StoredItem>> {
+        let ids: Vec<String> = self.with(|c| {
+            let mut stmt = c.prepare("SELECT id FROM items WHERE org = ?1 ORDER BY created, id")?;
+            stmt.query_map([org], |r| r.get(0))?.collect()
+        })?;
+        ids.iter()
+            .filter_map(|id| self.item(org, id).transpose())
+            .collect()
+    }
+
+    /// Store a group and its owner's membership.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn add_group(&self, org: &str, json: &Value, owner: &str) -> rusqlite::Result<()> {
+        let id = json.get("id").and_then(Value::as_str).unwrap_or_default();
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO groups (id, org, json) VALUES (?1, ?2, ?3)",
+                params![id, org, json.to_string()],
+            )?;
+            c.execute(
+                "INSERT INTO group_members (grp, username, member_type) VALUES (?1, ?2, 'owner')",
+                params![id, owner],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// A group's JSON.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn group(&self, org: &str, id: &str) -> rusqlite::Result<Option<Value>> {
+        let json: Option<String> = self.with(|c| {
+            c.query_row(
+                "SELECT json FROM groups WHERE org = ?1 AND id = ?2",
+                [org, id],
+                |r| r.get(0),
+            )
+            .optional()
+        })?;
+        Ok(json.map(|j| serde_json::from_str(&j).unwrap_or(Value::Null)))
+    }
+
+    /// A group's members: (username, member type).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn group_members(&self, id: &str) -> rusqlite::Result<Vec<(String, String)>> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT username, member_type FROM group_members WHERE grp = ?1 ORDER BY username",
+            )?;
+            stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+    }
+}
+
+/// Passwords are kept salted and hashed, never as given: a sandbox's database may be shared.
+fn password_hash(org: &str, username: &str, password: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(format!(
+        "orgpack-sandbox\0{org}\0{username}\0{password}"
+    )))
+}

@@ -1,0 +1,329 @@
+//! What a portal client relies on, checked against the sandbox.
+
+use std::time::Duration;
+
+use orgpack_portal::{Client, ClientOptions, Content, Credentials, ErrorKind, PortalUrl};
+use orgpack_sandbox::{Sandbox, SandboxOptions};
+use serde_json::Value;
+
+const PW: &str = "Sandbox-pw-7";
+
+async fn sandbox_with(options: SandboxOptions) -> Sandbox {
+    let s = Sandbox::start(options).await.unwrap();
+    s.add_org("source", "Source County").unwrap();
+    s.add_user("source", "admin", PW, "org_admin").unwrap();
+    s.add_user("source", "editor", PW, "org_publisher").unwrap();
+    s.add_org("target", "Target City").unwrap();
+    s.add_user("target", "admin", PW, "org_admin").unwrap();
+    s
+}
+
+fn client(s: &Sandbox, org: &str, user: &str) -> Client {
+    let creds = Credentials::Password {
+        username: user.into(),
+        password: PW.into(),
+    };
+    Client::new(
+        PortalUrl::parse(&s.portal_url(org)).unwrap(),
+        creds,
+        ClientOptions::default(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn sign_in_and_the_portal() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let admin = client(&s, "source", "admin");
+    let me = admin.portal_self().await.unwrap();
+    assert_eq!(me["name"], "Source County");
+    assert_eq!(me["isPortal"], false);
+    assert_eq!(me["user"]["username"], "admin");
+    assert_eq!(me["user"]["role"], "org_admin");
+    let other = client(&s, "target", "admin").portal_self().await.unwrap();
+    assert_ne!(other["id"], me["id"], "organizations are separate");
+    let wrong = Client::new(
+        PortalUrl::parse(&s.portal_url("source")).unwrap(),
+        Credentials::Password {
+            username: "admin".into(),
+            password: "nope".into(),
+        },
+        ClientOptions::default(),
+    )
+    .unwrap();
+    assert!(matches!(
+        wrong.portal_self().await.unwrap_err().kind,
+        ErrorKind::Auth(_)
+    ));
+}
+
+#[tokio::test]
+async fn tokens_in_headers_expiry_and_absence() {
+    let s = sandbox_with(SandboxOptions {
+        token_lifetime: Duration::from_millis(1500),
+        ..SandboxOptions::default()
+    })
+    .await;
+    let rest = format!("{}/sharing/rest", s.portal_url("source"));
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!("{rest}/generateToken"))
+        .form(&[
+            ("username", "admin"),
+            ("password", PW),
+            ("f", "json"),
+            ("referer", "x"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    for header in ["X-Esri-Authorization", "Authorization"] {
+        let me: Value = http
+            .get(format!("{rest}/community/self?f=json"))
+            .header(header, format!("Bearer {token}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["username"], "admin", "{header}");
+    }
+    let missing: Value = http
+        .get(format!("{rest}/community/self?f=json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(missing["error"]["code"], 499);
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    let response = http
+        .get(format!("{rest}/community/self?f=json&token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "errors come with HTTP 200, as the portal sends them"
+    );
+    let expired: Value = response.json().await.unwrap();
+    assert_eq!(expired["error"]["code"], 498);
+    assert_eq!(expired["error"]["message"], "Invalid token.");
+    let elsewhere: Value = http
+        .get(format!(
+            "{}/sharing/rest/community/self?f=json&token={token}",
+            s.portal_url("target")
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        elsewhere["error"]["code"], 498,
+        "a token is valid in its own organization only"
+    );
+    let pretty = http
+        .get(format!("{rest}?f=pjson"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        pretty.contains("\n  \"currentVersion\""),
+        "f=pjson is pretty: {pretty}"
+    );
+}
+
+#[tokio::test]
+async fn items_folders_sharing_visibility_and_search() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let (admin, editor) = (
+        client(&s, "source", "admin"),
+        client(&s, "source", "editor"),
+    );
+    let folder = editor.create_folder("editor", "Planning").await.unwrap();
+    let map = editor
+        .add_item(
+            "editor",
+            Some(&folder),
+            &[
+                ("type", "Web Map"),
+                ("title", "Parcel map"),
+                ("tags", "parcels,planning"),
+                ("typeKeywords", "ArcGIS Online,Web Map"),
+            ],
+            Content::Text(r#"{"operationalLayers":[]}"#),
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("report.pdf");
+    std::fs::write(&pdf, b"%PDF-1.7 pretend").unwrap();
+    let file = editor
+        .add_item(
+            "editor",
+            None,
+            &[("type", "PDF"), ("title", "Report")],
+            Content::File {
+                path: &pdf,
+                name: "report.pdf",
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
+
+    let item = editor.item(&map).await.unwrap();
+    assert_eq!(
+        (
+            item["type"].as_str(),
+            item["owner"].as_str(),
+            item["access"].as_str()
+        ),
+        (Some("Web Map"), Some("editor"), Some("private"))
+    );
+    assert_eq!(item["ownerFolder"], folder);
+    assert_eq!(item["tags"], serde_json::json!(["parcels", "planning"]));
+    let mut data = Vec::new();
+    editor.item_data(&map, &mut data).await.unwrap();
+    assert_eq!(data, br#"{"operationalLayers":[]}"#);
+    let mut bytes = Vec::new();
+    editor.item_data(&file, &mut bytes).await.unwrap();
+    assert_eq!(bytes, b"%PDF-1.7 pretend");
+    assert_eq!(editor.item(&file).await.unwrap()["name"], "report.pdf");
+
+    assert_eq!(
+        editor.user_folders("editor").await.unwrap()[0]["title"],
+        "Planning"
+    );
+    assert_eq!(
+        editor
+            .user_items("editor", Some(&folder))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        editor.user_items("editor", None).await.unwrap().len(),
+        1,
+        "root and folder are separate"
+    );
+
+    // Private: another user cannot see it; the admin can.
+    let viewer_err = client(&s, "source", "admin").item(&map).await;
+    assert!(
+        viewer_err.is_ok(),
+        "administrators see every item of the org"
+    );
+    s.add_user("source", "viewer", PW, "org_user").unwrap();
+    let viewer = client(&s, "source", "viewer");
+    let err = viewer.item(&map).await.unwrap_err();
+    assert!(
+        err.is_not_found(),
+        "private items look missing to others: {err}"
+    );
+    assert!(
+        viewer
+            .search_all(&format!("id:{map}"), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Share with the org: now visible; a group the sharer is not in is refused.
+    let refused = editor
+        .share_item(
+            "editor",
+            &map,
+            false,
+            true,
+            &["c0ffee00c0ffee00c0ffee00c0ffee00"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused, vec!["c0ffee00c0ffee00c0ffee00c0ffee00"]);
+    assert_eq!(viewer.item(&map).await.unwrap()["access"], "org");
+    let group = admin
+        .create_group(&[("title", "Planning team"), ("access", "org")])
+        .await
+        .unwrap();
+    let refused = admin
+        .share_item("editor", &file, false, false, &[&group])
+        .await
+        .unwrap();
+    assert!(
+        refused.is_empty(),
+        "administrators share on the owner's behalf"
+    );
+    let view = admin.user_item("editor", &file).await.unwrap();
+    assert_eq!(view["sharing"]["access"], "shared");
+    assert_eq!(view["sharing"]["groups"], serde_json::json!([group]));
+
+    // Search: fields, phrases, AND/OR/NOT.
+    let found = |q: &str| {
+        let admin = &admin;
+        let q = q.to_owned();
+        async move {
+            admin
+                .search_all(&q, 100)
+                .await
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        found(r#"owner:editor AND type:"Web Map""#).await,
+        vec![map.clone()]
+    );
+    assert_eq!(found("tags:parcels").await, vec![map.clone()]);
+    assert_eq!(found(&format!("group:{group}")).await, vec![file.clone()]);
+    assert_eq!(
+        found(r#"title:"Parcel map" OR title:Report"#).await.len(),
+        2
+    );
+    assert_eq!(found("owner:editor -type:PDF").await, vec![map.clone()]);
+    assert_eq!(found("typekeywords:\"Web Map\"").await, vec![map.clone()]);
+
+    editor.delete_item("editor", &map).await.unwrap();
+    assert!(editor.item(&map).await.unwrap_err().is_not_found());
+}
+
+#[tokio::test]
+async fn content_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = SandboxOptions {
+        data_dir: Some(dir.path().to_owned()),
+        ..SandboxOptions::default()
+    };
+    let id = {
+        let s = sandbox_with(options.clone()).await;
+        client(&s, "source", "editor")
+            .add_item(
+                "editor",
+                None,
+                &[("type", "Web Map"), ("title", "Kept")],
+                Content::Text("{}"),
+                1 << 20,
+            )
+            .await
+            .unwrap()
+    };
+    let s = sandbox_with(options).await;
+    let item = client(&s, "source", "editor").item(&id).await.unwrap();
+    assert_eq!(item["title"], "Kept");
+}

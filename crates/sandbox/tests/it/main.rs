@@ -1,0 +1,4 @@
+//! The sandbox against the orgpack-portal client over real HTTP, and raw requests where the
+//! client would hide what is being checked (headers, expiry, the envelope).
+
+mod conformance;
