@@ -45,6 +45,22 @@ pub enum Command {
     Graph(GraphArgs),
     /// Show what a payload file holds: layers, geometry types, feature counts, fields.
     Inspect(InspectArgs),
+    /// Serve a local portal on 127.0.0.1 for rehearsals and tests, until interrupted.
+    Sandbox(SandboxArgs),
+}
+
+/// `orgpack sandbox`
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Keep the sandbox's database here (it survives restarts); in memory when omitted.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// The port to listen on (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// An organization to serve (repeatable); `source` and `target` by default.
+    #[arg(long = "org", value_name = "NAME")]
+    pub orgs: Vec<String>,
 }
 
 /// `orgpack inspect`

@@ -7,6 +7,7 @@ mod graph;
 mod inspect;
 mod ls;
 mod prune;
+mod sandbox;
 mod snapshots;
 mod verify;
 
@@ -28,5 +29,6 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Deps(args) => deps::run(&args, json),
         Command::Graph(args) => graph::run(&args, json),
         Command::Inspect(args) => inspect::run(&args, json),
+        Command::Sandbox(args) => sandbox::run(&args, json),
     }
 }

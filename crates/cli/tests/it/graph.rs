@@ -153,3 +153,50 @@ fn inspect_reports_layers_and_counts_of_a_payload() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).starts_with("error: "), "{}", stderr(&bad));
 }
+
+#[test]
+fn sandbox_serves_until_stopped_and_prints_its_portals() {
+    use std::io::Read;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orgpack"))
+        .args(["--json", "sandbox", "--org", "rehearsal"])
+        .env("ORGPACK_SANDBOX_PASSWORD", "rehearse-pw")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut text = String::new();
+    let doc: serde_json::Value = loop {
+        let mut buf = [0u8; 256];
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "the sandbox exited early: {text}");
+        text.push_str(&String::from_utf8_lossy(&buf[..n]));
+        if let Ok(v) = serde_json::from_str(&text) {
+            break v;
+        }
+    };
+    let url = doc["portals"][0].as_str().unwrap().to_owned();
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with("/rehearsal"),
+        "{url}"
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let me = runtime.block_on(async {
+        let client = orgpack_portal::Client::new(
+            orgpack_portal::PortalUrl::parse(&url).unwrap(),
+            orgpack_portal::Credentials::Password {
+                username: "admin".into(),
+                password: "rehearse-pw".into(),
+            },
+            orgpack_portal::ClientOptions::default(),
+        )
+        .unwrap();
+        client.portal_self().await.unwrap()
+    });
+    assert_eq!(me["user"]["username"], "admin");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -1,0 +1,88 @@
+//! `orgpack sandbox [--data DIR] [--port N] [--org NAME]...`
+
+use anyhow::{Context as _, Result};
+use orgpack_sandbox::{Sandbox, SandboxOptions};
+
+use crate::cli::SandboxArgs;
+use crate::exit;
+use crate::render;
+
+/// The environment variable that sets the sandbox administrators' password.
+pub const PASSWORD_ENV: &str = "ORGPACK_SANDBOX_PASSWORD";
+
+pub fn run(args: &SandboxArgs, json: bool) -> Result<u8> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(args, json))
+}
+
+async fn serve(args: &SandboxArgs, json: bool) -> Result<u8> {
+    let options = SandboxOptions {
+        data_dir: args.data.clone(),
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], args.port)),
+        ..SandboxOptions::default()
+    };
+    let sandbox = Sandbox::start(options)
+        .await
+        .context("starting the sandbox")?;
+    let orgs = if args.orgs.is_empty() {
+        vec!["source".to_owned(), "target".to_owned()]
+    } else {
+        args.orgs.clone()
+    };
+    let (password, generated) = match std::env::var(PASSWORD_ENV) {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (generated_password(), true),
+    };
+    for org in &orgs {
+        sandbox.add_org(org, &format!("Sandbox {org}"))?;
+        sandbox.add_user(org, "admin", &password, "org_admin")?;
+    }
+    let urls: Vec<String> = orgs.iter().map(|o| sandbox.portal_url(o)).collect();
+    if json {
+        render::json(
+            &serde_json::json!({"message_type": "sandbox", "portals": urls, "username": "admin", "passwordEnv": PASSWORD_ENV}),
+        )?;
+    } else {
+        for url in &urls {
+            println_stdout(url)?;
+        }
+    }
+    if generated {
+        render::note(&format!(
+            "administrator `admin` in every organization, password: {password} (set {PASSWORD_ENV} to choose it)"
+        ));
+    } else {
+        render::note(&format!(
+            "administrator `admin` in every organization, password from {PASSWORD_ENV}"
+        ));
+    }
+    render::note("serving until interrupted (Ctrl-C)");
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    drop(sandbox);
+    Ok(exit::OK)
+}
+
+fn println_stdout(line: &str) -> Result<()> {
+    use std::io::Write;
+    writeln!(std::io::stdout().lock(), "{line}")?;
+    Ok(())
+}
+
+/// A password for this run: 20 characters from the OS's random hasher keys.
+fn generated_password() -> String {
+    use std::fmt::Write as _;
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = String::new();
+    while out.len() < 20 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_usize(out.len());
+        let _ = write!(out, "{:x}", h.finish());
+    }
+    out.truncate(20);
+    out
+}
