@@ -9,6 +9,7 @@
 
 mod auth;
 mod content;
+mod parts;
 mod portal;
 mod search;
 
@@ -28,12 +29,18 @@ use crate::store::User;
 /// Everything a request carries: query and body fields merged, and an uploaded file.
 pub(crate) struct Params {
     pub fields: HashMap<String, String>,
-    pub file: Option<(String, Vec<u8>)>,
+    /// File parts by field name (`file`, `thumbnail`, `metadata`): (file name, bytes).
+    pub files: HashMap<String, (String, Vec<u8>)>,
     pub pretty: bool,
     headers: HeaderMap,
 }
 
 impl Params {
+    /// The uploaded `file` part.
+    pub fn file(&self) -> Option<&(String, Vec<u8>)> {
+        self.files.get("file")
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
         self.fields
             .get(key)
@@ -53,7 +60,7 @@ impl Params {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        let mut file = None;
+        let mut files = HashMap::new();
         if content_type.starts_with("multipart/form-data") {
             let mut m = axum::extract::Multipart::from_request(req, &())
                 .await
@@ -68,9 +75,7 @@ impl Params {
                     let bytes = field.bytes().await.map_err(|e| {
                         error(400, &format!("Unable to read the upload ({e})."), &[])
                     })?;
-                    if name == "file" {
-                        file = Some((file_name, bytes.to_vec()));
-                    }
+                    files.insert(name, (file_name, bytes.to_vec()));
                 } else {
                     let text = field.text().await.map_err(|e| {
                         error(400, &format!("Unable to read the request ({e})."), &[])
@@ -87,7 +92,7 @@ impl Params {
         let pretty = fields.get("f").is_some_and(|f| f == "pjson");
         Ok(Self {
             fields,
-            file,
+            files,
             pretty,
             headers,
         })
@@ -275,6 +280,15 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
         ["search"] => search::search(call),
         ["content", "items", id] => content::item(call, id),
         ["content", "items", id, "data"] => content::data(call, id),
+        ["content", "items", id, "resources"] => parts::list_resources(call, id),
+        ["content", "items", id, "resources", path @ ..] => {
+            parts::resource(call, id, &path.join("/"))
+        }
+        ["content", "items", id, "info", path @ ..] => parts::info(call, id, &path.join("/")),
+        ["content", "items", id, "relatedItems"] => parts::related_items(call, id),
+        ["content", "items", id, "groups"] => parts::item_groups(call, id),
+        ["content", "groups", id] => parts::group_content(call, id),
+        ["content", "users", u, "addRelationship"] if post => parts::add_relationship(call, u),
         ["content", "users", u] => content::user_content(call, u, None),
         ["content", "users", u, "createFolder"] if post => content::create_folder(call, u),
         ["content", "users", u, "addItem"] if post => content::add_item(call, u, None),

@@ -18,9 +18,10 @@
 //! Served so far: tokens (`generateToken`; `token`, `X-Esri-Authorization` and `Authorization`
 //! bearer tokens; expiry → 498, missing → 499), the error envelope with HTTP 200, `portals/self`,
 //! users, folders, items (add as text, URL or file; read; data; update; delete; share), the owner's
-//! view with sharing, groups and members, and search with the query subset tools use. Not yet:
-//! resources, thumbnails, metadata, relationships, multipart uploads, export and publish jobs,
-//! hosted feature services, OAuth, HTTPS, fault injection, the demo org seed.
+//! view with sharing, groups and members, search with the query subset tools use, resources by
+//! full path, thumbnails and metadata, relationships and related items, an item's groups, group
+//! content, move and reassign. Not yet: multipart uploads, export and publish jobs, hosted feature
+//! services, OAuth, HTTPS, fault injection, the demo org seed.
 
 mod api;
 pub mod store;

@@ -55,6 +55,26 @@ CREATE TABLE IF NOT EXISTS item_groups (
     grp TEXT NOT NULL,
     PRIMARY KEY (item, grp)
 );
+CREATE TABLE IF NOT EXISTS resources (
+    item TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,              -- full path with folders: images/legend/x.png
+    data BLOB NOT NULL,
+    created INTEGER NOT NULL,
+    PRIMARY KEY (item, path)
+);
+CREATE TABLE IF NOT EXISTS relationships (
+    origin TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+    destination TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+    type TEXT NOT NULL,
+    PRIMARY KEY (origin, destination, type)
+);
+CREATE TABLE IF NOT EXISTS item_files (
+    item TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,              -- thumbnail | metadata
+    name TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (item, kind)
+);
 CREATE TABLE IF NOT EXISTS groups (
     id TEXT PRIMARY KEY,
     org TEXT NOT NULL,
@@ -473,6 +493,155 @@ impl Store {
             stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect()
         })
+    }
+}
+
+impl Store {
+    /// Add or replace a resource.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn put_resource(
+        &self,
+        item: &str,
+        path: &str,
+        data: &[u8],
+        now: i64,
+    ) -> rusqlite::Result<()> {
+        self.with(|c| c.execute("INSERT OR REPLACE INTO resources (item, path, data, created) VALUES (?1, ?2, ?3, ?4)", params![item, path, data, now]).map(|_| ()))
+    }
+
+    /// An item's resources: (path, size, created), by path.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn resources(&self, item: &str) -> rusqlite::Result<Vec<(String, i64, i64)>> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT path, length(data), created FROM resources WHERE item = ?1 ORDER BY path",
+            )?;
+            stmt.query_map([item], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        })
+    }
+
+    /// One resource's bytes.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn resource(&self, item: &str, path: &str) -> rusqlite::Result<Option<Vec<u8>>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT data FROM resources WHERE item = ?1 AND path = ?2",
+                [item, path],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+    }
+
+    /// Remove one resource (`Some`) or all (`None`); returns how many went.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn remove_resources(&self, item: &str, path: Option<&str>) -> rusqlite::Result<usize> {
+        self.with(|c| match path {
+            Some(p) => c.execute(
+                "DELETE FROM resources WHERE item = ?1 AND path = ?2",
+                [item, p],
+            ),
+            None => c.execute("DELETE FROM resources WHERE item = ?1", [item]),
+        })
+    }
+
+    /// Relate two items.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn add_relationship(
+        &self,
+        origin: &str,
+        destination: &str,
+        kind: &str,
+    ) -> rusqlite::Result<()> {
+        self.with(|c| c.execute("INSERT OR IGNORE INTO relationships (origin, destination, type) VALUES (?1, ?2, ?3)", [origin, destination, kind]).map(|_| ()))
+    }
+
+    /// The items related to `id` by `kind`: destinations when `forward`, origins otherwise.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn related(&self, id: &str, kind: &str, forward: bool) -> rusqlite::Result<Vec<String>> {
+        let sql = if forward {
+            "SELECT destination FROM relationships WHERE origin = ?1 AND type = ?2 ORDER BY destination"
+        } else {
+            "SELECT origin FROM relationships WHERE destination = ?1 AND type = ?2 ORDER BY origin"
+        };
+        self.with(|c| {
+            let mut stmt = c.prepare(sql)?;
+            stmt.query_map([id, kind], |r| r.get(0))?.collect()
+        })
+    }
+
+    /// Set an item's thumbnail or metadata file.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn put_file(
+        &self,
+        item: &str,
+        kind: &str,
+        name: &str,
+        data: &[u8],
+    ) -> rusqlite::Result<()> {
+        self.with(|c| c.execute("INSERT OR REPLACE INTO item_files (item, kind, name, data) VALUES (?1, ?2, ?3, ?4)", params![item, kind, name, data]).map(|_| ()))
+    }
+
+    /// An item's thumbnail or metadata file: (name, bytes).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn file(&self, item: &str, kind: &str) -> rusqlite::Result<Option<(String, Vec<u8>)>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT name, data FROM item_files WHERE item = ?1 AND kind = ?2",
+                [item, kind],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+        })
+    }
+
+    /// Change an item's owner and folder.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn set_owner_folder(
+        &self,
+        id: &str,
+        owner: &str,
+        folder: Option<&str>,
+    ) -> rusqlite::Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE items SET owner = ?2, folder = ?3 WHERE id = ?1",
+                params![id, owner, folder],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// Add a member to a group (kept when already there).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn add_member(
+        &self,
+        group: &str,
+        username: &str,
+        member_type: &str,
+    ) -> rusqlite::Result<()> {
+        self.with(|c| c.execute("INSERT OR IGNORE INTO group_members (grp, username, member_type) VALUES (?1, ?2, ?3)", [group, username, member_type]).map(|_| ()))
     }
 }
 

@@ -62,7 +62,11 @@ pub(crate) fn can_read(call: &Call, item: &StoredItem) -> Result<bool, Response>
 }
 
 /// The owner's folder id for a folder path segment (id or title); `/` and `root` mean the root.
-fn folder_id(call: &Call, owner: &str, folder: &str) -> Result<Option<String>, Response> {
+pub(super) fn folder_id(
+    call: &Call,
+    owner: &str,
+    folder: &str,
+) -> Result<Option<String>, Response> {
     if folder == "/" || folder.eq_ignore_ascii_case("root") {
         return Ok(None);
     }
@@ -78,7 +82,7 @@ fn folder_id(call: &Call, owner: &str, folder: &str) -> Result<Option<String>, R
         .ok_or_else(|| error(400, "Folder does not exist.", &[]))
 }
 
-fn owner_or_admin(call: &Call, owner: &str) -> Result<(), Response> {
+pub(super) fn owner_or_admin(call: &Call, owner: &str) -> Result<(), Response> {
     let user = call.require_user()?;
     if user.username != owner && !call.is_admin() {
         return Err(error(403, FORBIDDEN, &[]));
@@ -157,7 +161,7 @@ pub(super) fn create_folder(call: &Call, owner: &str) -> Result<Response, Respon
         .reply(&json!({"success": true, "folder": {"username": owner, "id": id, "title": title}})))
 }
 
-fn list(params: &Params, key: &str) -> Vec<String> {
+pub(super) fn list(params: &Params, key: &str) -> Vec<String> {
     params
         .get(key)
         .map(|v| {
@@ -186,7 +190,7 @@ pub(super) fn add_item(
     };
     let id = crate::new_id();
     let now = crate::now_ms();
-    let (data, name): (Option<Vec<u8>>, Option<String>) = match (&p.file, p.get("text")) {
+    let (data, name): (Option<Vec<u8>>, Option<String>) = match (p.file(), p.get("text")) {
         (Some((file_name, bytes)), _) => (
             Some(bytes.clone()),
             Some(
@@ -223,10 +227,11 @@ pub(super) fn add_item(
         .store
         .add_item(&call.org, owner, folder.as_deref(), &json, stored, now)
         .map_err(internal)?;
+    super::parts::store_info_files(call, &id)?;
     Ok(call.reply(&json!({"success": true, "id": id, "folder": folder})))
 }
 
-fn readable(call: &Call, id: &str) -> Result<StoredItem, Response> {
+pub(super) fn readable(call: &Call, id: &str) -> Result<StoredItem, Response> {
     match call.shared.store.item(&call.org, id).map_err(internal)? {
         Some(item) if can_read(call, &item)? => Ok(item),
         // Items that exist but may not be read are answered as missing: existence is not leaked.
@@ -318,7 +323,7 @@ pub(super) fn item_op(call: &Call, owner: &str, id: &str, op: &str) -> Result<Re
             }
             let now = crate::now_ms();
             o.insert("modified".into(), json!(now));
-            let data = match (&p.file, p.get("text")) {
+            let data = match (p.file(), p.get("text")) {
                 (Some((name, bytes)), _) => Some((bytes.clone(), Some(name.clone()))),
                 (None, Some(text)) => Some((text.as_bytes().to_vec(), None)),
                 _ => None,
@@ -334,6 +339,7 @@ pub(super) fn item_op(call: &Call, owner: &str, id: &str, op: &str) -> Result<Re
                     now,
                 )
                 .map_err(internal)?;
+            super::parts::store_info_files(call, id)?;
             Ok(call.reply(&json!({"success": true, "id": id})))
         }
         "delete" => {
@@ -348,6 +354,11 @@ pub(super) fn item_op(call: &Call, owner: &str, id: &str, op: &str) -> Result<Re
             Ok(call.reply(&json!({"success": true, "itemId": id})))
         }
         "share" => share(call, &mut item, id),
+        "addResources" | "updateResources" | "removeResources" => {
+            super::parts::resources_op(call, owner, &item, id, op)
+        }
+        "move" => super::parts::move_item(call, owner, id),
+        "reassign" => super::parts::reassign(call, owner, &item, id),
         _ => Err(error(400, "Invalid URL", &[])),
     }
 }

@@ -327,3 +327,186 @@ async fn content_survives_a_restart() {
     let item = client(&s, "source", "editor").item(&id).await.unwrap();
     assert_eq!(item["title"], "Kept");
 }
+
+#[tokio::test]
+async fn resources_relationships_files_groups_moves() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let (admin, editor) = (
+        client(&s, "source", "admin"),
+        client(&s, "source", "editor"),
+    );
+    let app = editor
+        .add_item(
+            "editor",
+            None,
+            &[("type", "Web Experience"), ("title", "App")],
+            Content::Text("{}"),
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let map = editor
+        .add_item(
+            "editor",
+            None,
+            &[("type", "Web Map"), ("title", "Map")],
+            Content::Text("{}"),
+            1 << 20,
+        )
+        .await
+        .unwrap();
+
+    // Resources keep their full paths.
+    editor
+        .add_resource(
+            "editor",
+            &app,
+            "config/config.json",
+            br#"{"draft":true}"#.to_vec(),
+        )
+        .await
+        .unwrap();
+    editor
+        .add_resource("editor", &app, "images/legend/a b.png", vec![1, 2, 3])
+        .await
+        .unwrap();
+    let listed: Vec<String> = editor
+        .item_resources(&app)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(listed, vec!["config/config.json", "images/legend/a b.png"]);
+    let mut bytes = Vec::new();
+    editor
+        .item_resource(&app, "images/legend/a b.png", &mut bytes)
+        .await
+        .unwrap();
+    assert_eq!(bytes, vec![1, 2, 3]);
+
+    // Relationships, both directions.
+    editor
+        .add_relationship("editor", &app, &map, "Map2AppConfig")
+        .await
+        .unwrap();
+    let forward = editor
+        .related_items(&app, "Map2AppConfig", true)
+        .await
+        .unwrap();
+    assert_eq!(forward[0]["id"], map.as_str());
+    let reverse = editor
+        .related_items(&map, "Map2AppConfig", false)
+        .await
+        .unwrap();
+    assert_eq!(reverse[0]["id"], app.as_str());
+    assert!(
+        editor
+            .related_items(&map, "Map2AppConfig", true)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Thumbnail and metadata, sent as file parts of update.
+    let rest = format!("{}/sharing/rest", s.portal_url("source"));
+    let token: Value = reqwest::Client::new()
+        .post(format!("{rest}/generateToken"))
+        .form(&[("username", "editor"), ("password", PW), ("f", "json")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("f", "json")
+        .text("token", token["token"].as_str().unwrap().to_owned())
+        .part(
+            "thumbnail",
+            reqwest::multipart::Part::bytes(b"\x89PNG fake".to_vec()).file_name("thumb.png"),
+        )
+        .part(
+            "metadata",
+            reqwest::multipart::Part::bytes(b"<metadata/>".to_vec()).file_name("metadata.xml"),
+        );
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{rest}/content/users/editor/items/{map}/update"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["success"], true, "{answer}");
+    let item = editor.item(&map).await.unwrap();
+    assert_eq!(item["thumbnail"], "thumbnail/thumb.png");
+    let mut thumb = Vec::new();
+    editor
+        .item_thumbnail(&map, "thumbnail/thumb.png", &mut thumb)
+        .await
+        .unwrap();
+    assert_eq!(thumb, b"\x89PNG fake");
+    let mut metadata = Vec::new();
+    assert_eq!(
+        editor.item_metadata(&map, &mut metadata).await.unwrap(),
+        Some(11)
+    );
+    assert_eq!(
+        editor.item_metadata(&app, &mut Vec::new()).await.unwrap(),
+        None,
+        "no metadata is not an error"
+    );
+
+    // Group content and the groups of an item.
+    let group = admin
+        .create_group(&[("title", "Team"), ("access", "org")])
+        .await
+        .unwrap();
+    admin
+        .share_item("editor", &map, false, false, &[&group])
+        .await
+        .unwrap();
+    let content = admin.group_content(&group).await.unwrap();
+    assert_eq!(content.len(), 1);
+    assert_eq!(content[0]["id"], map.as_str());
+    let groups = admin.item_groups(&map).await.unwrap();
+    assert_eq!(
+        groups["admin"][0]["id"],
+        group.as_str(),
+        "the admin owns the group"
+    );
+
+    // Move into a folder and back; reassign to another user (administrators only).
+    let folder = editor.create_folder("editor", "Apps").await.unwrap();
+    editor
+        .move_item("editor", &app, Some(&folder))
+        .await
+        .unwrap();
+    assert_eq!(
+        editor.item(&app).await.unwrap()["ownerFolder"],
+        folder.as_str()
+    );
+    editor.move_item("editor", &app, None).await.unwrap();
+    assert!(editor.item(&app).await.unwrap()["ownerFolder"].is_null());
+    let err = editor
+        .reassign_item("editor", &app, "admin", "/")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.kind, ErrorKind::Portal { code: 403, .. }),
+        "{err}"
+    );
+    admin
+        .reassign_item("editor", &app, "admin", "From editor")
+        .await
+        .unwrap();
+    let moved = admin.item(&app).await.unwrap();
+    assert_eq!(moved["owner"], "admin");
+    assert_eq!(
+        admin.user_folders("admin").await.unwrap()[0]["title"],
+        "From editor",
+        "the target folder is created"
+    );
+}
