@@ -12,6 +12,7 @@ mod content;
 mod parts;
 mod portal;
 mod search;
+mod uploads;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -293,6 +294,8 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
         ["content", "users", u, "createFolder"] if post => content::create_folder(call, u),
         ["content", "users", u, "addItem"] if post => content::add_item(call, u, None),
         ["content", "users", u, "items", id] => content::user_item(call, u, id),
+        ["content", "users", u, "items", id, "status"] => uploads::status(call, u, id),
+        ["content", "users", u, "items", id, "parts"] => uploads::parts(call, u, id),
         ["content", "users", u, "items", id, op] if post => content::item_op(call, u, id, op),
         ["content", "users", u, folder, "addItem"] if post => {
             content::add_item(call, u, Some(folder))

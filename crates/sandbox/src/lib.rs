@@ -20,8 +20,8 @@
 //! users, folders, items (add as text, URL or file; read; data; update; delete; share), the owner's
 //! view with sharing, groups and members, search with the query subset tools use, resources by
 //! full path, thumbnails and metadata, relationships and related items, an item's groups, group
-//! content, move and reassign. Not yet: multipart uploads, export and publish jobs, hosted feature
-//! services, OAuth, HTTPS, fault injection, the demo org seed.
+//! content, move and reassign, multipart uploads with commit and status. Not yet: export and
+//! publish jobs, hosted feature services, OAuth, HTTPS, fault injection, the demo org seed.
 
 mod api;
 pub mod store;

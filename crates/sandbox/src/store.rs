@@ -75,6 +75,16 @@ CREATE TABLE IF NOT EXISTS item_files (
     data BLOB NOT NULL,
     PRIMARY KEY (item, kind)
 );
+CREATE TABLE IF NOT EXISTS upload_parts (
+    item TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+    part INTEGER NOT NULL,           -- 1 ..= 10000; sending a number again replaces the part
+    data BLOB NOT NULL,
+    PRIMARY KEY (item, part)
+);
+CREATE TABLE IF NOT EXISTS item_status (
+    item TEXT PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
+    status TEXT NOT NULL             -- partial | processing | completed | failed
+);
 CREATE TABLE IF NOT EXISTS groups (
     id TEXT PRIMARY KEY,
     org TEXT NOT NULL,
@@ -642,6 +652,90 @@ impl Store {
         member_type: &str,
     ) -> rusqlite::Result<()> {
         self.with(|c| c.execute("INSERT OR IGNORE INTO group_members (grp, username, member_type) VALUES (?1, ?2, ?3)", [group, username, member_type]).map(|_| ()))
+    }
+}
+
+impl Store {
+    /// Store (or replace) one part of a multipart upload.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn put_part(&self, item: &str, part: u32, data: &[u8]) -> rusqlite::Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO upload_parts (item, part, data) VALUES (?1, ?2, ?3)",
+                params![item, part, data],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// The part numbers received.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn parts(&self, item: &str) -> rusqlite::Result<Vec<u32>> {
+        self.with(|c| {
+            let mut stmt =
+                c.prepare("SELECT part FROM upload_parts WHERE item = ?1 ORDER BY part")?;
+            stmt.query_map([item], |r| r.get(0))?.collect()
+        })
+    }
+
+    /// Join the parts in order into the item's data and drop them; returns the size.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn assemble_parts(&self, item: &str) -> rusqlite::Result<usize> {
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            let mut data = Vec::new();
+            {
+                let mut stmt =
+                    tx.prepare("SELECT data FROM upload_parts WHERE item = ?1 ORDER BY part")?;
+                let mut rows = stmt.query([item])?;
+                while let Some(row) = rows.next()? {
+                    let part: Vec<u8> = row.get(0)?;
+                    data.extend_from_slice(&part);
+                }
+            }
+            tx.execute(
+                "UPDATE items SET data = ?2 WHERE id = ?1",
+                params![item, data],
+            )?;
+            tx.execute("DELETE FROM upload_parts WHERE item = ?1", [item])?;
+            tx.commit()?;
+            Ok(data.len())
+        })
+    }
+
+    /// Set an item's asynchronous status.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn set_status(&self, item: &str, status: &str) -> rusqlite::Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO item_status (item, status) VALUES (?1, ?2)",
+                [item, status],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// An item's asynchronous status, `None` when it never had one.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn status(&self, item: &str) -> rusqlite::Result<Option<String>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT status FROM item_status WHERE item = ?1",
+                [item],
+                |r| r.get(0),
+            )
+            .optional()
+        })
     }
 }
 

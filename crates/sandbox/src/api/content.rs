@@ -228,6 +228,9 @@ pub(super) fn add_item(
         .add_item(&call.org, owner, folder.as_deref(), &json, stored, now)
         .map_err(internal)?;
     super::parts::store_info_files(call, &id)?;
+    if p.get("multipart") == Some("true") {
+        super::uploads::start(call, &id)?;
+    }
     Ok(call.reply(&json!({"success": true, "id": id, "folder": folder})))
 }
 
@@ -359,6 +362,8 @@ pub(super) fn item_op(call: &Call, owner: &str, id: &str, op: &str) -> Result<Re
         }
         "move" => super::parts::move_item(call, owner, id),
         "reassign" => super::parts::reassign(call, owner, &item, id),
+        "addPart" => super::uploads::add_part(call, id),
+        "commit" => super::uploads::commit(call, owner, &mut item, id),
         _ => Err(error(400, "Invalid URL", &[])),
     }
 }

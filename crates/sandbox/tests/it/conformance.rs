@@ -510,3 +510,33 @@ async fn resources_relationships_files_groups_moves() {
         "the target folder is created"
     );
 }
+
+#[tokio::test]
+async fn a_large_file_goes_up_in_parts_and_comes_back_whole() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let editor = client(&s, "source", "editor");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Parcels.gdb.zip");
+    let size = usize::try_from(orgpack_portal::write::SINGLE_UPLOAD_LIMIT).unwrap() + 3_000_123;
+    let content: Vec<u8> = (0..size).map(|i| u8::try_from(i % 251).unwrap()).collect();
+    std::fs::write(&path, &content).unwrap();
+    let id = editor
+        .add_item(
+            "editor",
+            None,
+            &[("type", "File Geodatabase"), ("title", "Parcels")],
+            Content::File {
+                path: &path,
+                name: "Parcels.gdb.zip",
+            },
+            8 << 20,
+        )
+        .await
+        .unwrap();
+    let item = editor.item(&id).await.unwrap();
+    assert_eq!(item["name"], "Parcels.gdb.zip");
+    assert_eq!(item["size"], size);
+    let mut back = Vec::new();
+    editor.item_data(&id, &mut back).await.unwrap();
+    assert!(back == content, "the parts were joined in order");
+}

@@ -1,0 +1,105 @@
+//! Multipart uploads and asynchronous status: `addItem` with `multipart=true` starts an item whose
+//! file arrives in numbered parts (`addPart?partNum=N`), `commit` joins them, and `status` reports
+//! `partial`, `processing` (once, as the portal does for asynchronous work) and `completed`.
+
+use axum::response::Response;
+use serde_json::json;
+
+use super::auth::internal;
+use super::content::owner_or_admin;
+use super::{Call, NOT_FOUND, error};
+use crate::store::StoredItem;
+
+/// Mark a new item as an upload in progress (called by `addItem` for `multipart=true`).
+pub(super) fn start(call: &Call, id: &str) -> Result<(), Response> {
+    call.shared
+        .store
+        .set_status(id, "partial")
+        .map_err(internal)
+}
+
+/// `…/items/<id>/addPart?partNum=N` with a `file` part.
+pub(super) fn add_part(call: &Call, id: &str) -> Result<Response, Response> {
+    let store = &call.shared.store;
+    if store.status(id).map_err(internal)?.as_deref() != Some("partial") {
+        return Err(error(
+            400,
+            "Item is not a multipart upload in progress.",
+            &[],
+        ));
+    }
+    let Some(part) = call
+        .params
+        .get("partNum")
+        .and_then(|p| p.parse::<u32>().ok())
+        .filter(|p| (1..=10_000).contains(p))
+    else {
+        return Err(error(
+            400,
+            "'partNum' must be a number from 1 to 10000.",
+            &[],
+        ));
+    };
+    let Some((_, bytes)) = call.params.file() else {
+        return Err(error(400, "'file' must be specified.", &[]));
+    };
+    store.put_part(id, part, bytes).map_err(internal)?;
+    Ok(call.reply(&json!({"success": true})))
+}
+
+/// `…/items/<id>/commit`: join the parts, apply the item properties sent, complete the upload.
+pub(super) fn commit(
+    call: &Call,
+    _owner: &str,
+    item: &mut StoredItem,
+    id: &str,
+) -> Result<Response, Response> {
+    let store = &call.shared.store;
+    if store.status(id).map_err(internal)?.as_deref() != Some("partial") {
+        return Err(error(
+            400,
+            "Item is not a multipart upload in progress.",
+            &[],
+        ));
+    }
+    if store.parts(id).map_err(internal)?.is_empty() {
+        return Err(error(400, "No parts were uploaded.", &[]));
+    }
+    let size = store.assemble_parts(id).map_err(internal)?;
+    let o = item.json.as_object_mut().expect("object");
+    for key in ["title", "type", "description", "snippet"] {
+        if let Some(v) = call.params.get(key) {
+            o.insert(key.into(), json!(v));
+        }
+    }
+    o.insert("size".into(), json!(size));
+    store
+        .update_item(id, &item.json, None, crate::now_ms())
+        .map_err(internal)?;
+    store.set_status(id, "processing").map_err(internal)?;
+    Ok(call.reply(&json!({"success": true, "id": id})))
+}
+
+/// `…/items/<id>/status`: `{status, statusMessage, itemId}`. Processing completes when looked at.
+pub(super) fn status(call: &Call, owner: &str, id: &str) -> Result<Response, Response> {
+    owner_or_admin(call, owner)?;
+    let store = &call.shared.store;
+    if store.item(&call.org, id).map_err(internal)?.is_none() {
+        return Err(error(400, NOT_FOUND, &[]));
+    }
+    let status = store
+        .status(id)
+        .map_err(internal)?
+        .unwrap_or_else(|| "completed".to_owned());
+    if status == "processing" {
+        store.set_status(id, "completed").map_err(internal)?;
+    }
+    Ok(call.reply(&json!({"status": status, "statusMessage": "", "itemId": id})))
+}
+
+/// `…/items/<id>/parts`: the part numbers received so far.
+pub(super) fn parts(call: &Call, owner: &str, id: &str) -> Result<Response, Response> {
+    owner_or_admin(call, owner)?;
+    let parts = call.shared.store.parts(id).map_err(internal)?;
+    Ok(call.reply(&json!({"parts": parts})))
+}
