@@ -211,6 +211,9 @@ async fn dispatch(
     Path((org, rest)): Path<(String, String)>,
     req: Request,
 ) -> Response {
+    if let Some(injected) = shared.faults.before().await {
+        return injected;
+    }
     let method = req.method().clone();
     let host = req
         .headers()

@@ -20,11 +20,15 @@
 //! users, folders, items (add as text, URL or file; read; data; update; delete; share), the owner's
 //! view with sharing, groups and members, search with the query subset tools use, resources by
 //! full path, thumbnails and metadata, relationships and related items, an item's groups, group
-//! content, move and reassign, multipart uploads with commit and status. Not yet: export and
-//! publish jobs, hosted feature services, OAuth, HTTPS, fault injection, the demo org seed.
+//! content, move and reassign, multipart uploads with commit and status, and injected faults
+//! ([`Sandbox::set_faults`]). Not yet: export and publish jobs, hosted feature services, OAuth,
+//! HTTPS, the demo org seed.
 
 mod api;
+mod faults;
 pub mod store;
+
+pub use faults::Faults;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -72,6 +76,7 @@ impl Default for SandboxOptions {
 
 pub(crate) struct Shared {
     pub store: store::Store,
+    pub faults: faults::FaultState,
     pub token_lifetime_ms: i64,
     pub scheme: &'static str,
 }
@@ -108,6 +113,7 @@ impl Sandbox {
         let lifetime = i64::try_from(options.token_lifetime.as_millis()).unwrap_or(i64::MAX);
         let shared = Arc::new(Shared {
             store,
+            faults: faults::FaultState::default(),
             token_lifetime_ms: lifetime,
             scheme: "http",
         });
@@ -127,6 +133,12 @@ impl Sandbox {
             addr,
             shutdown: Some(tx),
         })
+    }
+
+    /// Inject faults into the requests that follow (generateToken included); `Faults::default()`
+    /// turns them off.
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.faults.set(faults);
     }
 
     /// The address served.

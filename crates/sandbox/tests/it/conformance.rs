@@ -540,3 +540,53 @@ async fn a_large_file_goes_up_in_parts_and_comes_back_whole() {
     editor.item_data(&id, &mut back).await.unwrap();
     assert!(back == content, "the parts were joined in order");
 }
+
+#[tokio::test]
+async fn work_completes_through_injected_faults() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let options = ClientOptions {
+        retry: orgpack_portal::RetryPolicy {
+            attempts: 12,
+            base: Duration::from_millis(5),
+            cap: Duration::from_millis(50),
+            ..Default::default()
+        },
+        ..ClientOptions::default()
+    };
+    let editor = Client::new(
+        PortalUrl::parse(&s.portal_url("source")).unwrap(),
+        Credentials::Password {
+            username: "editor".into(),
+            password: PW.into(),
+        },
+        options,
+    )
+    .unwrap();
+    s.set_faults(orgpack_sandbox::Faults {
+        per_mille: 300,
+        seed: 42,
+        delay_ms: 0,
+    });
+    let mut ids = Vec::new();
+    for i in 0..15 {
+        let id = editor
+            .add_item(
+                "editor",
+                None,
+                &[("type", "Web Map"), ("title", &format!("Map {i}"))],
+                Content::Text("{}"),
+                1 << 20,
+            )
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    for id in &ids {
+        assert_eq!(editor.item(id).await.unwrap()["type"], "Web Map");
+    }
+    s.set_faults(orgpack_sandbox::Faults::default());
+    let all = editor.user_items("editor", None).await.unwrap();
+    // A retried addItem whose answer was lost could leave a duplicate; the sandbox fails requests
+    // before handling them, so every retry is safe and exactly 15 items exist.
+    assert_eq!(all.len(), 15);
+}
