@@ -9,6 +9,7 @@
 
 mod auth;
 mod content;
+pub(crate) mod oauth;
 mod parts;
 mod portal;
 mod search;
@@ -255,6 +256,15 @@ async fn dispatch(
     route(&call, &method, &segments).unwrap_or_else(|r| r)
 }
 
+/// `/<org>/sharing/oauth2/…` (the sign-in form posts outside `/rest`): served as `oauth2/…`.
+async fn dispatch_oauth(
+    state: State<Arc<Shared>>,
+    Path((org, rest)): Path<(String, String)>,
+    req: Request,
+) -> Response {
+    dispatch(state, Path((org, format!("oauth2/{rest}"))), req).await
+}
+
 async fn root(
     State(shared): State<Arc<Shared>>,
     Path(org): Path<String>,
@@ -274,6 +284,14 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
     let post = *method == axum::http::Method::POST;
     match s {
         ["generateToken"] => auth::generate_token(call),
+        ["info"] => Ok(call.reply(&serde_json::json!({
+            "owningSystemUrl": call.rest.trim_end_matches("/sharing/rest"),
+            "authInfo": {"isTokenBasedSecurity": true, "tokenServicesUrl": format!("{}/generateToken", call.rest)},
+        }))),
+        ["oauth2", "authorize"] => oauth::authorize(call),
+        ["oauth2", "token"] => oauth::token(call),
+        ["oauth2", "signin"] if post => oauth::signin(call),
+        ["portals", "self", "roles"] => Ok(call.reply(&content::page(&call.params, Vec::new(), "roles"))),
         ["portals", "self"] => portal::portal_self(call),
         ["portals", "self", "users"] => portal::org_users(call),
         ["community", "self"] => portal::community_self(call),
@@ -317,6 +335,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/{org}/sharing/rest", any(root))
         .route("/{org}/sharing/rest/", any(root))
         .route("/{org}/sharing/rest/{*rest}", any(dispatch))
+        .route("/{org}/sharing/oauth2/{*rest}", any(dispatch_oauth))
         .route("/", get(|| async { "orgpack sandbox" }))
         .layer(axum::extract::DefaultBodyLimit::max(512 << 20))
         .with_state(shared)

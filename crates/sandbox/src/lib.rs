@@ -77,6 +77,7 @@ impl Default for SandboxOptions {
 pub(crate) struct Shared {
     pub store: store::Store,
     pub faults: faults::FaultState,
+    pub oauth: api::oauth::Pending,
     pub token_lifetime_ms: i64,
     pub scheme: &'static str,
 }
@@ -114,6 +115,7 @@ impl Sandbox {
         let shared = Arc::new(Shared {
             store,
             faults: faults::FaultState::default(),
+            oauth: api::oauth::Pending::default(),
             token_lifetime_ms: lifetime,
             scheme: "http",
         });

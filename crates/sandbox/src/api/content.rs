@@ -10,11 +10,16 @@ use crate::store::StoredItem;
 /// One page of `all` under `key`, by the `start` (1-based) and `num` (≤ 100) parameters.
 pub(crate) fn page(params: &Params, all: Vec<Value>, key: &str) -> Value {
     let total = all.len();
-    let start: usize = params
+    let asked: i64 = params
         .get("start")
         .and_then(|s| s.parse().ok())
-        .unwrap_or(1)
-        .max(1);
+        .unwrap_or(1);
+    // `start <= 0` asks past the last page (the Python client sends `start=-1` after the last
+    // page): an empty page, or that client loops.
+    let start = match usize::try_from(asked) {
+        Ok(s) if s > 0 => s,
+        _ => return json!({"total": total, "start": asked, "num": 0, "nextStart": -1, key: []}),
+    };
     let num: usize = params
         .get("num")
         .and_then(|s| s.parse().ok())
@@ -161,16 +166,20 @@ pub(super) fn create_folder(call: &Call, owner: &str) -> Result<Response, Respon
         .reply(&json!({"success": true, "folder": {"username": owner, "id": id, "title": title}})))
 }
 
+/// A list field: a comma list, or a JSON array (as the Python client sends `typeKeywords`).
 pub(super) fn list(params: &Params, key: &str) -> Vec<String> {
-    params
-        .get(key)
-        .map(|v| {
-            v.split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
+    let Some(v) = params.get(key) else {
+        return Vec::new();
+    };
+    if v.trim_start().starts_with('[')
+        && let Ok(items) = serde_json::from_str::<Vec<String>>(v)
+    {
+        return items;
+    }
+    v.split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// `content/users/<u>[/<folder>]/addItem`: text, URL or file items; new items are private.

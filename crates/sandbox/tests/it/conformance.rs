@@ -590,3 +590,153 @@ async fn work_completes_through_injected_faults() {
     // before handling them, so every retry is safe and exactly 15 items exist.
     assert_eq!(all.len(), 15);
 }
+
+#[tokio::test]
+async fn what_the_python_client_needs_to_sign_in_and_page() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let rest = format!("{}/sharing/rest", s.portal_url("source"));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let info: Value = http
+        .get(format!("{rest}/info?f=json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        info["authInfo"]["tokenServicesUrl"],
+        format!("{rest}/generateToken")
+    );
+
+    // oauth2/authorize: a page with the state as JSON on one line.
+    let page = http
+        .get(format!("{rest}/oauth2/authorize?response_type=token&client_id=pythonapi&redirect_uri=https://127.0.0.1:1&state=abc&expiration=600"))
+        .send().await.unwrap().text().await.unwrap();
+    let line = page.lines().find(|l| l.contains("oauth_state")).unwrap();
+    let json_text = &line[line.find('{').unwrap()..=line.rfind('}').unwrap()];
+    let state: Value = serde_json::from_str(json_text).unwrap();
+    let oauth_state = state["oauth_state"].as_str().unwrap();
+    // POST /sharing/oauth2/signin: 302 with the token in the fragment.
+    let signin = http
+        .post(format!("{}/sharing/oauth2/signin", s.portal_url("source")))
+        .form(&[
+            ("oauth_state", oauth_state),
+            ("username", "admin"),
+            ("password", PW),
+            ("expiration", "600"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signin.status(), 302);
+    let location = signin.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("https://127.0.0.1:1#access_token="),
+        "{location}"
+    );
+    let fragment: std::collections::HashMap<&str, &str> = location
+        .split_once('#')
+        .unwrap()
+        .1
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .collect();
+    assert_eq!(fragment["state"], "abc");
+    assert_eq!(fragment["username"], "admin");
+    assert!(
+        fragment["expires_in"].parse::<u64>().unwrap() > 300,
+        "the client needs more than 5 minutes"
+    );
+    let me: Value = http
+        .get(format!("{rest}/community/users/admin?f=json"))
+        .header(
+            "X-Esri-Authorization",
+            format!("Bearer {}", fragment["access_token"]),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        me["privileges"].as_array().is_some_and(|p| !p.is_empty()),
+        "{me}"
+    );
+    let roles: Value = http
+        .post(format!("{rest}/portals/self/roles"))
+        .form(&[
+            ("f", "json"),
+            ("start", "1"),
+            ("num", "100"),
+            ("token", fragment["access_token"]),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(roles["nextStart"], -1);
+
+    // Lists as JSON arrays inside form fields; search pages past the end are empty.
+    let token = fragment["access_token"];
+    let added: Value = http
+        .post(format!("{rest}/content/users/admin/addItem"))
+        .form(&[
+            ("f", "json"),
+            ("token", token),
+            ("type", "Web Map"),
+            ("title", "T"),
+            ("typeKeywords", r#"["Web Map","source-1a2b"]"#),
+            ("text", "{}"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = added["id"].as_str().unwrap();
+    let item: Value = http
+        .get(format!("{rest}/content/items/{id}?f=json&token={token}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        item["typeKeywords"],
+        serde_json::json!(["Web Map", "source-1a2b"])
+    );
+    let tail: Value = http
+        .get(format!(
+            "{rest}/search?f=json&q=owner:admin&start=-1&token={token}"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tail["results"], serde_json::json!([]));
+    let found: Value = http
+        .get(format!(
+            "{rest}/search?f=json&q=typekeywords:source-1a2b&token={token}"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        found["total"], 1,
+        "the source-<id> keyword finds restored items"
+    );
+}
