@@ -61,6 +61,10 @@ pub struct SandboxArgs {
     /// An organization to serve (repeatable); `source` and `target` by default.
     #[arg(long = "org", value_name = "NAME")]
     pub orgs: Vec<String>,
+    /// An organization that answers as ArcGIS Enterprise (repeatable): `isPortal` is true and
+    /// `addItem` keeps `itemIdToCreate`.
+    #[arg(long = "enterprise-org", value_name = "NAME")]
+    pub enterprise_orgs: Vec<String>,
 }
 
 /// `orgpack inspect`

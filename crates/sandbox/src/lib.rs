@@ -160,6 +160,19 @@ impl Sandbox {
     /// # Errors
     /// [`Error::Invalid`] for a key that is not a plain path segment; database errors.
     pub fn add_org(&self, key: &str, name: &str) -> Result<(), Error> {
+        self.add_org_as(key, name, false)
+    }
+
+    /// Add an organization that answers as ArcGIS Enterprise (`isPortal: true`), where
+    /// `addItem` honours `itemIdToCreate`.
+    ///
+    /// # Errors
+    /// As [`Sandbox::add_org`].
+    pub fn add_enterprise_org(&self, key: &str, name: &str) -> Result<(), Error> {
+        self.add_org_as(key, name, true)
+    }
+
+    fn add_org_as(&self, key: &str, name: &str, is_portal: bool) -> Result<(), Error> {
         if key.is_empty()
             || !key
                 .chars()
@@ -170,7 +183,7 @@ impl Sandbox {
             )));
         }
         let id: String = hex_id(&format!("org:{key}")).chars().take(16).collect();
-        Ok(self.shared.store.add_org(key, &id, name, false)?)
+        Ok(self.shared.store.add_org(key, &id, name, is_portal)?)
     }
 
     /// Add a user to an organization with a role (`org_admin`, `org_publisher`, `org_user`).

@@ -1,4 +1,4 @@
-//! `orgpack sandbox [--data DIR] [--port N] [--org NAME]...`
+//! `orgpack sandbox [--data DIR] [--port N] [--org NAME]... [--enterprise-org NAME]...`
 
 use anyhow::{Context as _, Result};
 use orgpack_sandbox::{Sandbox, SandboxOptions};
@@ -27,20 +27,25 @@ async fn serve(args: &SandboxArgs, json: bool) -> Result<u8> {
     let sandbox = Sandbox::start(options)
         .await
         .context("starting the sandbox")?;
-    let orgs = if args.orgs.is_empty() {
-        vec!["source".to_owned(), "target".to_owned()]
-    } else {
-        args.orgs.clone()
-    };
+    let mut orgs: Vec<(String, bool)> = args.orgs.iter().map(|o| (o.clone(), false)).collect();
+    orgs.extend(args.enterprise_orgs.iter().map(|o| (o.clone(), true)));
+    if orgs.is_empty() {
+        orgs = vec![("source".to_owned(), false), ("target".to_owned(), false)];
+    }
     let (password, generated) = match std::env::var(PASSWORD_ENV) {
         Ok(p) if !p.is_empty() => (p, false),
         _ => (generated_password(), true),
     };
-    for org in &orgs {
-        sandbox.add_org(org, &format!("Sandbox {org}"))?;
+    for (org, enterprise) in &orgs {
+        let name = format!("Sandbox {org}");
+        if *enterprise {
+            sandbox.add_enterprise_org(org, &name)?;
+        } else {
+            sandbox.add_org(org, &name)?;
+        }
         sandbox.add_user(org, "admin", &password, "org_admin")?;
     }
-    let urls: Vec<String> = orgs.iter().map(|o| sandbox.portal_url(o)).collect();
+    let urls: Vec<String> = orgs.iter().map(|(o, _)| sandbox.portal_url(o)).collect();
     if json {
         render::json(
             &serde_json::json!({"message_type": "sandbox", "portals": urls, "username": "admin", "passwordEnv": PASSWORD_ENV}),

@@ -197,7 +197,7 @@ pub(super) fn add_item(
         Some(f) => folder_id(call, owner, f)?,
         None => None,
     };
-    let id = crate::new_id();
+    let id = id_to_create(call)?;
     let now = crate::now_ms();
     let (data, name): (Option<Vec<u8>>, Option<String>) = match (p.file(), p.get("text")) {
         (Some((file_name, bytes)), _) => (
@@ -241,6 +241,30 @@ pub(super) fn add_item(
         super::uploads::start(call, &id)?;
     }
     Ok(call.reply(&json!({"success": true, "id": id, "folder": folder})))
+}
+
+/// The new item's id: `itemIdToCreate` where the organization answers as ArcGIS Enterprise
+/// (10.8.1+), which keeps ids across a restore; ArcGIS Online ignores the parameter.
+fn id_to_create(call: &Call) -> Result<String, Response> {
+    let Some(wanted) = call.params.get("itemIdToCreate").filter(|_| call.is_portal) else {
+        return Ok(crate::new_id());
+    };
+    if wanted.len() != 32 || !wanted.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(error(
+            400,
+            "Invalid itemIdToCreate. It must be 32 hexadecimal characters.",
+            &[],
+        ));
+    }
+    let wanted = wanted.to_ascii_lowercase();
+    if call.shared.store.item_exists(&wanted).map_err(internal)? {
+        return Err(error(
+            409,
+            &format!("Item with id '{wanted}' already exists."),
+            &[],
+        ));
+    }
+    Ok(wanted)
 }
 
 pub(super) fn readable(call: &Call, id: &str) -> Result<StoredItem, Response> {

@@ -740,3 +740,42 @@ async fn what_the_python_client_needs_to_sign_in_and_page() {
         "the source-<id> keyword finds restored items"
     );
 }
+
+/// A web map with `itemIdToCreate`.
+async fn add(c: &Client, id: &str) -> Result<String, orgpack_portal::Error> {
+    c.add_item(
+        "admin",
+        None,
+        &[
+            ("type", "Web Map"),
+            ("title", "Kept"),
+            ("itemIdToCreate", id),
+        ],
+        Content::Text("{}"),
+        1 << 20,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn enterprise_keeps_item_ids_online_assigns_its_own() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    s.add_enterprise_org("site", "Site Portal").unwrap();
+    s.add_user("site", "admin", PW, "org_admin").unwrap();
+    let (site, online) = (client(&s, "site", "admin"), client(&s, "target", "admin"));
+    assert_eq!(site.portal_self().await.unwrap()["isPortal"], true);
+    let wanted = "0123456789abcdef0123456789abcdef";
+    assert_eq!(add(&site, wanted).await.unwrap(), wanted);
+    assert_eq!(site.item(wanted).await.unwrap()["title"], "Kept");
+
+    let assigned = add(&online, wanted).await.unwrap();
+    assert_ne!(assigned, wanted, "ArcGIS Online ignores itemIdToCreate");
+    assert_eq!(assigned.len(), 32);
+
+    for (id, code) in [(wanted, 409), ("not-hex", 400), ("0123456789abcdef", 400)] {
+        match add(&site, id).await.unwrap_err().kind {
+            ErrorKind::Portal { code: got, .. } => assert_eq!(got, code, "{id}"),
+            other => panic!("{id}: {other:?}"),
+        }
+    }
+}
