@@ -231,6 +231,12 @@ async fn dispatch(
     };
     // An invalid or expired token is answered 498 even where anonymous access would be allowed.
     let user = match params.token() {
+        Some(token) if shared.faults.expire_token(&token) => {
+            if let Err(e) = shared.store.expire_token(&token) {
+                return auth::internal(e);
+            }
+            return error(498, "Invalid token.", &[]);
+        }
         Some(token) => match auth::user_for_token(&shared, &org, &token) {
             Ok(u) => Some(u),
             Err(r) => return r,

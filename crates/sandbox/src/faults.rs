@@ -1,7 +1,9 @@
 //! Fault injection: a seeded share of requests answered with a failure, so retries and
 //! skip-on-failure are tested against real HTTP (spec/portal-api.md, Faults).
 
+use std::collections::HashSet;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::response::{IntoResponse, Response};
@@ -15,6 +17,20 @@ pub struct Faults {
     pub seed: u64,
     /// Delay added to every request, in milliseconds.
     pub delay_ms: u64,
+    /// Tokens expired, per thousand requests that carry one: the token is made expired before
+    /// the request is handled, so this request and every later use of it are answered
+    /// `498 Invalid token.`, as when a long run outlives its token. A token is never expired on
+    /// its first use, so a client that signs in again always gets one request through.
+    pub expire_per_mille: u16,
+}
+
+/// How many faults a sandbox has injected since it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FaultsInjected {
+    /// Requests failed with 503, 429 or a 500 envelope.
+    pub failed: u64,
+    /// Tokens made expired.
+    pub expired: u64,
 }
 
 /// What one draw decided.
@@ -29,11 +45,22 @@ enum Fault {
 #[derive(Debug, Default)]
 pub(crate) struct FaultState {
     plan: Mutex<(Faults, u64)>,
+    /// Tokens used at least once (so never expired on their first use).
+    seen: Mutex<HashSet<String>>,
+    failed: AtomicU64,
+    expired: AtomicU64,
 }
 
 impl FaultState {
     pub fn set(&self, faults: Faults) {
         *self.plan.lock().expect("fault lock") = (faults, faults.seed | 1);
+    }
+
+    pub fn injected(&self) -> FaultsInjected {
+        FaultsInjected {
+            failed: self.failed.load(Ordering::Relaxed),
+            expired: self.expired.load(Ordering::Relaxed),
+        }
     }
 
     fn draw(&self) -> (Option<Fault>, u64) {
@@ -42,10 +69,7 @@ impl FaultState {
         if faults.per_mille == 0 {
             return (None, faults.delay_ms);
         }
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        let roll = *state % 1000;
+        let roll = next(state) % 1000;
         let kind = match (*state >> 20) % 3 {
             0 => Fault::ServiceUnavailable,
             1 => Fault::TooManyRequests,
@@ -55,13 +79,37 @@ impl FaultState {
         (fault, faults.delay_ms)
     }
 
+    /// Whether the token this request carries expires now (never on its first use).
+    pub fn expire_token(&self, token: &str) -> bool {
+        let mut plan = self.plan.lock().expect("fault lock");
+        let (faults, state) = &mut *plan;
+        if faults.expire_per_mille == 0 {
+            return false;
+        }
+        if self
+            .seen
+            .lock()
+            .expect("fault lock")
+            .insert(token.to_owned())
+        {
+            return false;
+        }
+        let expire = next(state) % 1000 < u64::from(faults.expire_per_mille);
+        if expire {
+            self.expired.fetch_add(1, Ordering::Relaxed);
+        }
+        expire
+    }
+
     /// Apply the plan to one request: `Some(response)` to answer instead of the API.
     pub async fn before(&self) -> Option<Response> {
         let (fault, delay) = self.draw();
         if delay > 0 {
             tokio::time::sleep(Duration::from_millis(delay)).await;
         }
-        Some(match fault? {
+        let fault = fault?;
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        Some(match fault {
             Fault::ServiceUnavailable => (
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
                 "Service Unavailable",
@@ -78,4 +126,12 @@ impl FaultState {
             }
         })
     }
+}
+
+/// One xorshift64 step: the next draw of a seeded sequence.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
 }

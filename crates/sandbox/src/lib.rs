@@ -28,7 +28,7 @@ mod api;
 mod faults;
 pub mod store;
 
-pub use faults::Faults;
+pub use faults::{Faults, FaultsInjected};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -141,6 +141,12 @@ impl Sandbox {
     /// turns them off.
     pub fn set_faults(&self, faults: Faults) {
         self.shared.faults.set(faults);
+    }
+
+    /// How many faults have been injected since the sandbox started.
+    #[must_use]
+    pub fn faults_injected(&self) -> FaultsInjected {
+        self.shared.faults.injected()
     }
 
     /// The address served.

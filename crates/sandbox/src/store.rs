@@ -292,6 +292,17 @@ impl Store {
         })
     }
 
+    /// Make a token expired (fault injection: a run that outlives its token).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn expire_token(&self, token: &str) -> rusqlite::Result<()> {
+        self.with(|c| {
+            c.execute("UPDATE tokens SET expires = 0 WHERE token = ?1", [token])
+                .map(|_| ())
+        })
+    }
+
     /// Create a folder; `None` when the owner has one with that title.
     ///
     /// # Errors

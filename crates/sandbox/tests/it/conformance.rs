@@ -565,7 +565,8 @@ async fn work_completes_through_injected_faults() {
     s.set_faults(orgpack_sandbox::Faults {
         per_mille: 300,
         seed: 42,
-        delay_ms: 0,
+        expire_per_mille: 150,
+        ..Default::default()
     });
     let mut ids = Vec::new();
     for i in 0..15 {
@@ -589,6 +590,11 @@ async fn work_completes_through_injected_faults() {
     // A retried addItem whose answer was lost could leave a duplicate; the sandbox fails requests
     // before handling them, so every retry is safe and exactly 15 items exist.
     assert_eq!(all.len(), 15);
+    let injected = s.faults_injected();
+    assert!(
+        injected.failed > 0 && injected.expired > 0,
+        "faults of both kinds were met: {injected:?}"
+    );
 }
 
 #[tokio::test]
