@@ -27,7 +27,7 @@ pub struct Faults {
 /// How many faults a sandbox has injected since it started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FaultsInjected {
-    /// Requests failed with 503, 429 or a 500 envelope.
+    /// Requests failed with 503, 429, a 500 envelope or a dropped connection.
     pub failed: u64,
     /// Tokens made expired.
     pub expired: u64,
@@ -39,6 +39,8 @@ enum Fault {
     ServiceUnavailable,
     TooManyRequests,
     EnvelopeError,
+    /// The connection is dropped before the answer is whole (the headers may or may not arrive).
+    ConnectionReset,
 }
 
 /// The fault plan of a running sandbox.
@@ -70,10 +72,11 @@ impl FaultState {
             return (None, faults.delay_ms);
         }
         let roll = next(state) % 1000;
-        let kind = match (*state >> 20) % 3 {
+        let kind = match (*state >> 20) % 4 {
             0 => Fault::ServiceUnavailable,
             1 => Fault::TooManyRequests,
-            _ => Fault::EnvelopeError,
+            2 => Fault::EnvelopeError,
+            _ => Fault::ConnectionReset,
         };
         let fault = (roll < u64::from(faults.per_mille)).then_some(kind);
         (fault, faults.delay_ms)
@@ -123,6 +126,18 @@ impl FaultState {
                 .into_response(),
             Fault::EnvelopeError => {
                 crate::api::error(500, "An error occurred.", &["Injected by the sandbox."])
+            }
+            Fault::ConnectionReset => {
+                // A body stream that fails makes hyper abort the connection mid-response.
+                let reset = futures_util::stream::iter([Err::<Vec<u8>, _>(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "injected by the sandbox",
+                ))]);
+                (
+                    [("content-type", "application/json; charset=utf-8")],
+                    axum::body::Body::from_stream(reset),
+                )
+                    .into_response()
             }
         })
     }

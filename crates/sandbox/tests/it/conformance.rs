@@ -785,3 +785,40 @@ async fn enterprise_keeps_item_ids_online_assigns_its_own() {
         }
     }
 }
+
+#[tokio::test]
+async fn every_kind_of_fault_is_served() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    s.set_faults(orgpack_sandbox::Faults {
+        per_mille: 1000,
+        seed: 9,
+        ..Default::default()
+    });
+    let http = reqwest::Client::new();
+    let url = format!("{}/sharing/rest/info?f=json", s.portal_url("source"));
+    let (mut unavailable, mut throttled, mut envelope, mut reset) = (0, 0, 0, 0);
+    for _ in 0..60 {
+        // A dropped connection may lose the headers too.
+        let Ok(r) = http.get(&url).send().await else {
+            reset += 1;
+            continue;
+        };
+        let answer = (
+            r.status().as_u16(),
+            r.headers().get("retry-after").is_some(),
+            r.text().await,
+        );
+        match answer {
+            (503, _, Ok(_)) => unavailable += 1,
+            (429, true, Ok(_)) => throttled += 1,
+            (200, _, Ok(body)) if body.contains(r#""code":500"#) => envelope += 1,
+            (200, _, Err(_)) => reset += 1,
+            (status, _, body) => panic!("not an injected fault: {status} {body:?}"),
+        }
+    }
+    assert!(
+        unavailable > 0 && throttled > 0 && envelope > 0 && reset > 0,
+        "{unavailable} {throttled} {envelope} {reset}"
+    );
+    assert_eq!(s.faults_injected().failed, 60);
+}
