@@ -822,3 +822,46 @@ async fn every_kind_of_fault_is_served() {
     );
     assert_eq!(s.faults_injected().failed, 60);
 }
+
+#[tokio::test]
+async fn paging_returns_every_item_once_at_any_page_size() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let editor = client(&s, "source", "editor");
+    let mut made = std::collections::BTreeSet::new();
+    for i in 0..20 {
+        let id = editor
+            .add_item(
+                "editor",
+                None,
+                &[("type", "CSV"), ("title", &format!("Table {i}"))],
+                Content::Text("a,b\n1,2\n"),
+                1 << 20,
+            )
+            .await
+            .unwrap();
+        made.insert(id);
+    }
+    // Sizes that end on a full page (1, 10, 20), a partial one (3, 7) and a single page (100).
+    for size in [1, 3, 7, 10, 20, 100] {
+        let found = editor.search_all("owner:editor", size).await.unwrap();
+        let ids: Vec<String> = found
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(ids.len(), 20, "page size {size}: each item once");
+        assert_eq!(
+            ids.into_iter().collect::<std::collections::BTreeSet<_>>(),
+            made,
+            "page size {size}"
+        );
+    }
+    let listed = editor.user_items("editor", None).await.unwrap();
+    assert_eq!(listed.len(), 20);
+    assert!(
+        editor
+            .search_all("owner:editor AND title:\"Table 99\"", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
