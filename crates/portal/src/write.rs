@@ -455,6 +455,33 @@ impl Client {
         ensure_success("addRelationship", &self.absolute(&path), &answer)
     }
 
+    /// Remove the relationship `origin` → `destination` of that type.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn delete_relationship(
+        &self,
+        owner: &str,
+        origin: &str,
+        destination: &str,
+        relationship_type: &str,
+    ) -> Result<(), Error> {
+        let path = format!("content/users/{owner}/deleteRelationship");
+        let answer = self
+            .call(
+                "deleteRelationship",
+                Method::Post,
+                &path,
+                &[
+                    ("originItemId", origin),
+                    ("destinationItemId", destination),
+                    ("relationshipType", relationship_type),
+                ],
+            )
+            .await?;
+        ensure_success("deleteRelationship", &self.absolute(&path), &answer)
+    }
+
     /// Add a resource at its full path (`images/logo.png`: prefix `images`, file `logo.png`).
     ///
     /// # Errors

@@ -317,6 +317,9 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
         ["content", "items", id, "groups"] => parts::item_groups(call, id),
         ["content", "groups", id] => parts::group_content(call, id),
         ["content", "users", u, "addRelationship"] if post => parts::add_relationship(call, u),
+        ["content", "users", u, "deleteRelationship"] if post => {
+            parts::delete_relationship(call, u)
+        }
         ["content", "users", u] => content::user_content(call, u, None),
         ["content", "users", u, "createFolder"] if post => content::create_folder(call, u),
         ["content", "users", u, "addItem"] if post => content::add_item(call, u, None),

@@ -600,6 +600,25 @@ impl Store {
         self.with(|c| c.execute("INSERT OR IGNORE INTO relationships (origin, destination, type) VALUES (?1, ?2, ?3)", [origin, destination, kind]).map(|_| ()))
     }
 
+    /// Remove a relationship; whether there was one.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn delete_relationship(
+        &self,
+        origin: &str,
+        destination: &str,
+        kind: &str,
+    ) -> rusqlite::Result<bool> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM relationships WHERE origin = ?1 AND destination = ?2 AND type = ?3",
+                [origin, destination, kind],
+            )
+            .map(|n| n > 0)
+        })
+    }
+
     /// The items related to `id` by `kind`: destinations when `forward`, origins otherwise.
     ///
     /// # Errors

@@ -174,6 +174,30 @@ pub(super) fn resources_op(
 
 /// `content/users/<u>/addRelationship`: `originItemId`, `destinationItemId`, `relationshipType`.
 pub(super) fn add_relationship(call: &Call, owner: &str) -> Result<Response, Response> {
+    let (origin, destination, kind) = relationship_params(call, owner)?;
+    call.shared
+        .store
+        .add_relationship(origin, destination, kind)
+        .map_err(internal)?;
+    Ok(call.reply(&json!({"success": true})))
+}
+
+/// `content/users/<u>/deleteRelationship`: the parameters of `addRelationship`. Removing a
+/// relationship that does not exist also answers success (the reference does not say otherwise).
+pub(super) fn delete_relationship(call: &Call, owner: &str) -> Result<Response, Response> {
+    let (origin, destination, kind) = relationship_params(call, owner)?;
+    call.shared
+        .store
+        .delete_relationship(origin, destination, kind)
+        .map_err(internal)?;
+    Ok(call.reply(&json!({"success": true})))
+}
+
+/// `originItemId`, `destinationItemId` and `relationshipType`, with both items readable.
+fn relationship_params<'c>(
+    call: &'c Call,
+    owner: &str,
+) -> Result<(&'c str, &'c str, &'c str), Response> {
     owner_or_admin(call, owner)?;
     let p = &call.params;
     let (Some(origin), Some(destination), Some(kind)) = (
@@ -190,11 +214,7 @@ pub(super) fn add_relationship(call: &Call, owner: &str) -> Result<Response, Res
     for id in [origin, destination] {
         readable(call, id)?;
     }
-    call.shared
-        .store
-        .add_relationship(origin, destination, kind)
-        .map_err(internal)?;
-    Ok(call.reply(&json!({"success": true})))
+    Ok((origin, destination, kind))
 }
 
 /// `content/items/<id>/relatedItems`: `relationshipType` (or `relationshipTypes`), `direction`.

@@ -407,6 +407,22 @@ async fn resources_relationships_files_groups_moves() {
             .unwrap()
             .is_empty()
     );
+    editor
+        .delete_relationship("editor", &app, &map, "Map2AppConfig")
+        .await
+        .unwrap();
+    assert!(
+        editor
+            .related_items(&app, "Map2AppConfig", true)
+            .await
+            .unwrap()
+            .is_empty(),
+        "deleted"
+    );
+    editor
+        .add_relationship("editor", &app, &map, "Map2AppConfig")
+        .await
+        .unwrap();
 
     // Thumbnail and metadata, sent as file parts of update.
     let rest = format!("{}/sharing/rest", s.portal_url("source"));
