@@ -172,7 +172,8 @@ impl Client {
             })
     }
 
-    /// Add users and administrators to a group; returns those not added.
+    /// Add users (members) and administrators (managers) to a group; returns those not added.
+    /// Sent in batches of 25, the most the portal takes in one request.
     ///
     /// # Errors
     /// As [`Client::call`].
@@ -182,23 +183,56 @@ impl Client {
         users: &[&str],
         admins: &[&str],
     ) -> Result<Vec<String>, Error> {
-        let (users, admins) = (users.join(","), admins.join(","));
-        let answer = self
-            .call(
-                &format!("addUsers to group {id}"),
-                Method::Post,
-                &format!("community/groups/{id}/addUsers"),
-                &[("users", &users), ("admins", &admins)],
-            )
-            .await?;
-        Ok(answer
-            .get("notAdded")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|u| u.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default())
+        let mut not_added = Vec::new();
+        for (field, names) in [("users", users), ("admins", admins)] {
+            for batch in names.chunks(GROUP_BATCH) {
+                let answer = self
+                    .call(
+                        &format!("addUsers to group {id}"),
+                        Method::Post,
+                        &format!("community/groups/{id}/addUsers"),
+                        &[(field, &batch.join(","))],
+                    )
+                    .await?;
+                not_added.extend(names_in(&answer, "notAdded"));
+            }
+        }
+        Ok(not_added)
+    }
+
+    /// Remove users from a group; returns those not removed (the owner, non-members).
+    /// Sent in batches of 25.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn remove_group_users(&self, id: &str, users: &[&str]) -> Result<Vec<String>, Error> {
+        let mut not_removed = Vec::new();
+        for batch in users.chunks(GROUP_BATCH) {
+            let answer = self
+                .call(
+                    &format!("removeUsers from group {id}"),
+                    Method::Post,
+                    &format!("community/groups/{id}/removeUsers"),
+                    &[("users", &batch.join(","))],
+                )
+                .await?;
+            not_removed.extend(names_in(&answer, "notRemoved"));
+        }
+        Ok(not_removed)
+    }
+}
+
+/// Usernames per `addUsers` / `removeUsers` request (the portal's limit).
+const GROUP_BATCH: usize = 25;
+
+/// A list of usernames in an answer (`notAdded`, `notRemoved`); a single string counts as one.
+fn names_in(answer: &Value, field: &str) -> Vec<String> {
+    match answer.get(field) {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|u| u.as_str().map(str::to_owned))
+            .collect(),
+        Some(Value::String(u)) if !u.is_empty() => vec![u.clone()],
+        _ => Vec::new(),
     }
 }

@@ -9,6 +9,7 @@
 
 mod auth;
 mod content;
+mod groups;
 pub(crate) mod oauth;
 mod parts;
 mod portal;
@@ -305,6 +306,8 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
         ["community", "createGroup"] if post => portal::create_group(call),
         ["community", "groups", id] => portal::group(call, id),
         ["community", "groups", id, "users"] => portal::group_users(call, id),
+        ["community", "groups", id, "addUsers"] if post => groups::add_users(call, id),
+        ["community", "groups", id, "removeUsers"] if post => groups::remove_users(call, id),
         ["search"] => search::search(call),
         ["content", "items", id] => content::item(call, id),
         ["content", "items", id, "data"] => content::data(call, id),

@@ -20,7 +20,7 @@
 //! 499), the error envelope with HTTP 200, `portals/self`, ArcGIS Online and Enterprise
 //! organizations ([`Sandbox::add_enterprise_org`]: `itemIdToCreate`), users, folders, items (add
 //! as text, URL or file; read; data; update; delete; share), the owner's view with sharing, groups
-//! and members, search with the query subset tools use, resources by full path, thumbnails and
+//! and members (`addUsers`, `removeUsers`), search with the query subset tools use, resources by full path, thumbnails and
 //! metadata, relationships and related items, an item's groups, group content, move and reassign,
 //! multipart uploads with commit and status, and injected faults ([`Sandbox::set_faults`]:
 //! errors, throttling, dropped connections, expired tokens). Not yet: export and publish jobs,

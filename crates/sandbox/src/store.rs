@@ -695,6 +695,20 @@ impl Store {
     ) -> rusqlite::Result<()> {
         self.with(|c| c.execute("INSERT OR IGNORE INTO group_members (grp, username, member_type) VALUES (?1, ?2, ?3)", [group, username, member_type]).map(|_| ()))
     }
+
+    /// Remove a member from a group.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn remove_member(&self, group: &str, username: &str) -> rusqlite::Result<()> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM group_members WHERE grp = ?1 AND username = ?2",
+                [group, username],
+            )
+            .map(|_| ())
+        })
+    }
 }
 
 impl Store {

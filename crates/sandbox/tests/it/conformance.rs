@@ -881,3 +881,55 @@ async fn paging_returns_every_item_once_at_any_page_size() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn group_membership_in_batches_with_refusals_named() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let (admin, editor) = (
+        client(&s, "source", "admin"),
+        client(&s, "source", "editor"),
+    );
+    let group = admin
+        .create_group(&[("title", "Field crews"), ("access", "org")])
+        .await
+        .unwrap();
+    let crew: Vec<String> = (0..30).map(|i| format!("crew{i:02}")).collect();
+    for name in &crew {
+        s.add_user("source", name, PW, "org_user").unwrap();
+    }
+
+    // Not a manager of the group, not an administrator.
+    match editor
+        .add_group_users(&group, &["crew00"], &[])
+        .await
+        .unwrap_err()
+        .kind
+    {
+        ErrorKind::Portal { code, .. } => assert_eq!(code, 403),
+        other => panic!("{other:?}"),
+    }
+
+    // 31 names: two batches; an unknown user is named, not fatal.
+    let mut users: Vec<&str> = crew.iter().map(String::as_str).collect();
+    users.push("ghost");
+    let not_added = admin
+        .add_group_users(&group, &users, &["editor"])
+        .await
+        .unwrap();
+    assert_eq!(not_added, vec!["ghost"]);
+    let members = admin.group_members(&group).await.unwrap();
+    assert_eq!(members["owner"], "admin");
+    assert_eq!(members["users"].as_array().unwrap().len(), 30);
+    assert_eq!(members["admins"], serde_json::json!(["admin", "editor"]));
+
+    // A manager may now change membership; the owner and non-members stay named.
+    let mut leaving: Vec<&str> = crew[..27].iter().map(String::as_str).collect();
+    leaving.extend(["admin", "ghost"]);
+    let not_removed = editor.remove_group_users(&group, &leaving).await.unwrap();
+    assert_eq!(not_removed, vec!["admin", "ghost"]);
+    let members = admin.group_members(&group).await.unwrap();
+    assert_eq!(
+        members["users"],
+        serde_json::json!(["crew27", "crew28", "crew29"])
+    );
+}
