@@ -439,20 +439,8 @@ impl Client {
         destination: &str,
         relationship_type: &str,
     ) -> Result<(), Error> {
-        let path = format!("content/users/{owner}/addRelationship");
-        let answer = self
-            .call(
-                "addRelationship",
-                Method::Post,
-                &path,
-                &[
-                    ("originItemId", origin),
-                    ("destinationItemId", destination),
-                    ("relationshipType", relationship_type),
-                ],
-            )
-            .await?;
-        ensure_success("addRelationship", &self.absolute(&path), &answer)
+        let edge = [origin, destination, relationship_type];
+        self.relationship("addRelationship", owner, edge).await
     }
 
     /// Remove the relationship `origin` → `destination` of that type.
@@ -466,20 +454,21 @@ impl Client {
         destination: &str,
         relationship_type: &str,
     ) -> Result<(), Error> {
-        let path = format!("content/users/{owner}/deleteRelationship");
-        let answer = self
-            .call(
-                "deleteRelationship",
-                Method::Post,
-                &path,
-                &[
-                    ("originItemId", origin),
-                    ("destinationItemId", destination),
-                    ("relationshipType", relationship_type),
-                ],
-            )
-            .await?;
-        ensure_success("deleteRelationship", &self.absolute(&path), &answer)
+        let edge = [origin, destination, relationship_type];
+        self.relationship("deleteRelationship", owner, edge).await
+    }
+
+    /// `addRelationship` or `deleteRelationship` for `[origin, destination, type]`.
+    async fn relationship(&self, op: &str, owner: &str, edge: [&str; 3]) -> Result<(), Error> {
+        let path = format!("content/users/{owner}/{op}");
+        let [origin, destination, kind] = edge;
+        let params = [
+            ("originItemId", origin),
+            ("destinationItemId", destination),
+            ("relationshipType", kind),
+        ];
+        let answer = self.call(op, Method::Post, &path, &params).await?;
+        ensure_success(op, &self.absolute(&path), &answer)
     }
 
     /// Add a resource at its full path (`images/logo.png`: prefix `images`, file `logo.png`).

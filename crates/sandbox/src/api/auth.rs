@@ -39,13 +39,38 @@ pub(super) fn generate_token(call: &Call) -> Result<Response, Response> {
         .and_then(|e| e.parse().ok())
         .unwrap_or(60)
         .clamp(1, 20_160);
-    let lifetime_ms = (minutes * 60_000).min(call.shared.token_lifetime_ms);
+    let issued = issue_token(call, &user.username, minutes * 60_000)?;
+    Ok(call.reply(&json!({"token": issued.token, "expires": issued.expires, "ssl": false})))
+}
+
+/// A token just issued.
+pub(super) struct Issued {
+    pub token: String,
+    /// Epoch ms.
+    pub expires: i64,
+    /// The lifetime granted, after the sandbox's cap.
+    pub lifetime_ms: i64,
+}
+
+/// A new token for `username` in the caller's organization, valid `lifetime_ms` (capped by the
+/// sandbox's token lifetime).
+pub(super) fn issue_token(
+    call: &Call,
+    username: &str,
+    lifetime_ms: i64,
+) -> Result<Issued, Response> {
+    let lifetime_ms = lifetime_ms.min(call.shared.token_lifetime_ms);
     let expires = crate::now_ms() + lifetime_ms;
     let token = crate::new_token();
-    store
-        .add_token(&token, &call.org, &user.username, expires)
+    call.shared
+        .store
+        .add_token(&token, &call.org, username, expires)
         .map_err(internal)?;
-    Ok(call.reply(&json!({"token": token, "expires": expires, "ssl": false})))
+    Ok(Issued {
+        token,
+        expires,
+        lifetime_ms,
+    })
 }
 
 /// The user a token belongs to in `org`; 498 when it is unknown, expired or another org's.

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::auth::internal;
+use super::auth::{internal, issue_token};
 use super::{Call, error};
 
 /// Pending sign-ins: `oauth_state` → (redirect URI, client state, expiration minutes).
@@ -83,20 +83,11 @@ pub(super) fn signin(call: &Call) -> Result<Response, Response> {
         )
             .into_response());
     };
-    let lifetime_ms = (minutes.clamp(1, 20_160) * 60_000).min(call.shared.token_lifetime_ms);
-    let token = crate::new_token();
-    call.shared
-        .store
-        .add_token(
-            &token,
-            &call.org,
-            &user.username,
-            crate::now_ms() + lifetime_ms,
-        )
-        .map_err(internal)?;
+    let issued = issue_token(call, &user.username, minutes.clamp(1, 20_160) * 60_000)?;
     let location = format!(
-        "{redirect}#access_token={token}&expires_in={}&username={}&ssl=false&state={state}",
-        lifetime_ms / 1000,
+        "{redirect}#access_token={}&expires_in={}&username={}&ssl=false&state={state}",
+        issued.token,
+        issued.lifetime_ms / 1000,
         user.username
     );
     Ok((axum::http::StatusCode::FOUND, [("location", location)]).into_response())
@@ -123,16 +114,6 @@ pub(super) fn token(call: &Call) -> Result<Response, Response> {
     else {
         return Err(error(400, "Invalid username or password.", &[]));
     };
-    let lifetime_ms = call.shared.token_lifetime_ms.min(7_200_000);
-    let token = crate::new_token();
-    call.shared
-        .store
-        .add_token(
-            &token,
-            &call.org,
-            &user.username,
-            crate::now_ms() + lifetime_ms,
-        )
-        .map_err(internal)?;
-    Ok(call.reply(&json!({"access_token": token, "expires_in": lifetime_ms / 1000, "username": user.username})))
+    let issued = issue_token(call, &user.username, 7_200_000)?;
+    Ok(call.reply(&json!({"access_token": issued.token, "expires_in": issued.lifetime_ms / 1000, "username": user.username})))
 }
