@@ -31,6 +31,28 @@ fn client(s: &Sandbox, org: &str, user: &str) -> Client {
     .unwrap()
 }
 
+/// `add_item` with text data in the root folder, as most tests here need it.
+trait AddText {
+    async fn add_text(
+        &self,
+        owner: &str,
+        params: &[(&str, &str)],
+        text: &str,
+    ) -> Result<String, orgpack_portal::Error>;
+}
+
+impl AddText for Client {
+    async fn add_text(
+        &self,
+        owner: &str,
+        params: &[(&str, &str)],
+        text: &str,
+    ) -> Result<String, orgpack_portal::Error> {
+        self.add_item(owner, None, params, Content::Text(text), 1 << 20)
+            .await
+    }
+}
+
 #[tokio::test]
 async fn sign_in_and_the_portal() {
     let s = sandbox_with(SandboxOptions::default()).await;
@@ -313,13 +335,7 @@ async fn content_survives_a_restart() {
     let id = {
         let s = sandbox_with(options.clone()).await;
         client(&s, "source", "editor")
-            .add_item(
-                "editor",
-                None,
-                &[("type", "Web Map"), ("title", "Kept")],
-                Content::Text("{}"),
-                1 << 20,
-            )
+            .add_text("editor", &[("type", "Web Map"), ("title", "Kept")], "{}")
             .await
             .unwrap()
     };
@@ -336,23 +352,15 @@ async fn resources_relationships_files_groups_moves() {
         client(&s, "source", "editor"),
     );
     let app = editor
-        .add_item(
+        .add_text(
             "editor",
-            None,
             &[("type", "Web Experience"), ("title", "App")],
-            Content::Text("{}"),
-            1 << 20,
+            "{}",
         )
         .await
         .unwrap();
     let map = editor
-        .add_item(
-            "editor",
-            None,
-            &[("type", "Web Map"), ("title", "Map")],
-            Content::Text("{}"),
-            1 << 20,
-        )
+        .add_text("editor", &[("type", "Web Map"), ("title", "Map")], "{}")
         .await
         .unwrap();
 
@@ -587,12 +595,10 @@ async fn work_completes_through_injected_faults() {
     let mut ids = Vec::new();
     for i in 0..15 {
         let id = editor
-            .add_item(
+            .add_text(
                 "editor",
-                None,
                 &[("type", "Web Map"), ("title", &format!("Map {i}"))],
-                Content::Text("{}"),
-                1 << 20,
+                "{}",
             )
             .await
             .unwrap();
@@ -765,16 +771,14 @@ async fn what_the_python_client_needs_to_sign_in_and_page() {
 
 /// A web map with `itemIdToCreate`.
 async fn add(c: &Client, id: &str) -> Result<String, orgpack_portal::Error> {
-    c.add_item(
+    c.add_text(
         "admin",
-        None,
         &[
             ("type", "Web Map"),
             ("title", "Kept"),
             ("itemIdToCreate", id),
         ],
-        Content::Text("{}"),
-        1 << 20,
+        "{}",
     )
     .await
 }
@@ -846,12 +850,10 @@ async fn paging_returns_every_item_once_at_any_page_size() {
     let mut made = std::collections::BTreeSet::new();
     for i in 0..20 {
         let id = editor
-            .add_item(
+            .add_text(
                 "editor",
-                None,
                 &[("type", "CSV"), ("title", &format!("Table {i}"))],
-                Content::Text("a,b\n1,2\n"),
-                1 << 20,
+                "a,b\n1,2\n",
             )
             .await
             .unwrap();
