@@ -7,6 +7,7 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::auth::internal;
+use super::content::list;
 use super::{Call, FORBIDDEN, error};
 
 /// Usernames per request, as the reference's `addUsers` page states.
@@ -16,8 +17,8 @@ const MAX_USERS: usize = 25;
 /// organization are answered in `notAdded`; existing members keep their role.
 pub(super) fn add_users(call: &Call, id: &str) -> Result<Response, Response> {
     let members = may_manage(call, id)?;
-    let users = names(call, "users");
-    let admins = names(call, "admins");
+    let users = list(&call.params, "users");
+    let admins = list(&call.params, "admins");
     if users.len() + admins.len() > MAX_USERS {
         return Err(error(
             400,
@@ -53,7 +54,7 @@ pub(super) fn add_users(call: &Call, id: &str) -> Result<Response, Response> {
 /// in `notRemoved`.
 pub(super) fn remove_users(call: &Call, id: &str) -> Result<Response, Response> {
     let members = may_manage(call, id)?;
-    let users = names(call, "users");
+    let users = list(&call.params, "users");
     if users.len() > MAX_USERS {
         return Err(error(
             400,
@@ -96,15 +97,4 @@ fn may_manage(call: &Call, id: &str) -> Result<Vec<(String, String)>, Response> 
         return Err(error(403, FORBIDDEN, &[]));
     }
     Ok(members)
-}
-
-fn names(call: &Call, field: &str) -> Vec<String> {
-    call.params
-        .get(field)
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned)
-        .collect()
 }

@@ -134,16 +134,7 @@ pub(super) fn create_group(call: &Call) -> Result<Response, Response> {
     };
     let id = crate::new_id();
     let now = crate::now_ms();
-    let tags: Vec<&str> = call
-        .params
-        .get("tags")
-        .map(|t| {
-            t.split(',')
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
+    let tags = super::content::list(&call.params, "tags");
     let group = json!({
         "id": id, "title": title, "owner": user.username, "access": access, "tags": tags,
         "description": call.params.get("description"), "snippet": call.params.get("snippet"),
