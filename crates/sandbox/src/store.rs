@@ -355,18 +355,6 @@ impl Store {
         })
     }
 
-    /// Whether any organization holds an item with this id (ids are unique across a portal).
-    ///
-    /// # Errors
-    /// SQLite errors.
-    pub fn item_exists(&self, id: &str) -> rusqlite::Result<bool> {
-        self.with(|c| {
-            c.query_row("SELECT 1 FROM items WHERE id = ?1", [id], |_| Ok(()))
-                .optional()
-                .map(|r| r.is_some())
-        })
-    }
-
     /// An item of an organization.
     ///
     /// # Errors

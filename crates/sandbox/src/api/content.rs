@@ -235,7 +235,13 @@ pub(super) fn add_item(
     call.shared
         .store
         .add_item(&call.org, owner, folder.as_deref(), &json, stored, now)
-        .map_err(internal)?;
+        .map_err(|e| match e.sqlite_error_code() {
+            // Ids are unique across the portal: only a kept `itemIdToCreate` can collide.
+            Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                error(409, &format!("Item with id '{id}' already exists."), &[])
+            }
+            _ => internal(e),
+        })?;
     super::parts::store_info_files(call, &id)?;
     if p.get("multipart") == Some("true") {
         super::uploads::start(call, &id)?;
@@ -256,15 +262,8 @@ fn id_to_create(call: &Call) -> Result<String, Response> {
             &[],
         ));
     }
-    let wanted = wanted.to_ascii_lowercase();
-    if call.shared.store.item_exists(&wanted).map_err(internal)? {
-        return Err(error(
-            409,
-            &format!("Item with id '{wanted}' already exists."),
-            &[],
-        ));
-    }
-    Ok(wanted)
+    // A taken id is refused by the items table's primary key when the item is stored.
+    Ok(wanted.to_ascii_lowercase())
 }
 
 pub(super) fn readable(call: &Call, id: &str) -> Result<StoredItem, Response> {
