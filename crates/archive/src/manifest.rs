@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
 
-pub use group::{Group, GroupMember, User};
+pub use group::{Failure, FailureSubject, Group, GroupMember, User};
 pub use item::{
     Access, Dependency, DependencyKind, Direction, Folder, FoundIn, GroupRef, Item, NamedPart,
     Obtained, Payload, PayloadField, PayloadKind, PayloadLayer, Relationship, Resource, Sharing,
@@ -50,6 +50,10 @@ pub struct Snapshot {
     /// The users who own captured items or groups.
     #[serde(default)]
     pub users: Vec<User>,
+    /// What could not be captured, and why (since 1.1.0). A snapshot with failures is complete
+    /// for everything else; the next backup fetches what is listed here again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<Failure>,
     /// Extension data: reverse-DNS keys, string values. Unknown keys are ignored.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,

@@ -262,6 +262,7 @@ pub fn build_sample(
                 user: None,
             },
         ],
+        failures: Vec::new(),
         annotations: BTreeMap::new(),
     })
 }

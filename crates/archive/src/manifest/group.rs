@@ -58,6 +58,34 @@ pub struct User {
     pub user: Option<Descriptor>,
 }
 
+/// Something a backup could not capture: a whole item, group or user, or one part of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Failure {
+    /// What kind of thing failed.
+    pub subject: FailureSubject,
+    /// The item or group id, or the username.
+    pub id: String,
+    /// The part that failed (`data`, `resource `a/b.json``, `export`, …); absent when nothing of
+    /// it could be captured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
+    /// Why, as the portal or the network said it (never with credentials).
+    pub message: String,
+}
+
+/// The kind of thing a [`Failure`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum FailureSubject {
+    /// An item.
+    Item,
+    /// A group.
+    Group,
+    /// A user.
+    User,
+}
+
 impl Group {
     pub(super) fn push_parts<'a>(&'a self, out: &mut Vec<PartRef<'a>>) {
         let owner = Owner::Group(&self.id);
