@@ -90,6 +90,12 @@ impl<'a> BlobWriter<'a> {
         }
     }
 
+    /// The sink this writer stores into.
+    #[must_use]
+    pub fn sink(&self) -> &'a dyn Sink {
+        self.sink
+    }
+
     /// Store `bytes`.
     ///
     /// # Errors

@@ -1,0 +1,686 @@
+//! `plan`: resolve the selection, read every item's JSON and sharing, find its dependencies in its
+//! JSON, data, resources and relationships (orgpack-graph), and close over those within the
+//! organization. Nothing is written anywhere; `--dry-run` prints the plan.
+//!
+//! Items whose `modified` equals the parent snapshot's are marked for reuse: their data, resources
+//! and dependencies come from the parent, and nothing but their JSON and sharing is read.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures_util::StreamExt as _;
+use orgpack_archive::digest::Digest;
+use orgpack_archive::manifest::{
+    Access, Dependency, DependencyKind, Direction, ExportMode, Failure, FailureSubject, Folder,
+    FoundIn, GroupRef, PortalKind, Relationship, Selection, Sharing, Snapshot, Source,
+};
+use orgpack_graph::{Context, Part as GraphPart, RefKind, Reference};
+use orgpack_portal::Client;
+use serde_json::Value;
+
+use crate::error::Result;
+use crate::fetch::{self, Part};
+use crate::progress::Progress;
+use crate::relations;
+use crate::select;
+
+/// JSON data and resources larger than this are not read for references while planning.
+const MAX_SCANNED: u64 = 32 << 20;
+/// Planning keeps at most this much downloaded JSON for `run` to store without a second download.
+const CACHE_BUDGET: u64 = 64 << 20;
+
+/// How to plan.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    /// What to back up.
+    pub selection: Selection,
+    /// The snapshot to back up incrementally against.
+    pub parent: Option<(Digest, Snapshot)>,
+    /// Items read at once.
+    pub concurrency: usize,
+    /// Where downloads larger than memory allows are spooled.
+    pub spool_dir: PathBuf,
+}
+
+/// Why an item is in the plan.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum Why {
+    /// The selection named it (`owner alice`, `group <id>`, …).
+    Selected {
+        /// Which part of the selection.
+        by: String,
+    },
+    /// Another planned item depends on it.
+    Dependency {
+        /// The item that depends on it.
+        of: String,
+        /// Where the reference is (`data $.operationalLayers[0].itemId`, `Map2Service`, …).
+        path: String,
+    },
+}
+
+/// One item to capture.
+#[derive(Debug, Clone)]
+pub struct PlannedItem {
+    /// The item id.
+    pub id: String,
+    /// The item JSON as `content/items/<id>` returned it.
+    pub json: Value,
+    /// Why it is in the plan.
+    pub why: Why,
+    /// Unchanged since the parent snapshot: its content is reused, not downloaded.
+    pub reuse: bool,
+    /// Sharing, from the owner's view (group titles filled in by `run`).
+    pub sharing: Sharing,
+    /// The owner's folder.
+    pub folder: Option<Folder>,
+    /// Everything it depends on.
+    pub dependencies: Vec<Dependency>,
+    /// Its forward relationships.
+    pub relationships: Vec<Relationship>,
+    /// A hosted feature service that `run` exports.
+    pub export: bool,
+    /// Resources, listed while planning (path, size).
+    pub resources: Vec<(String, u64)>,
+    /// Documents downloaded while planning (`data`, or a resource path), for `run` to store.
+    pub cached: BTreeMap<String, Vec<u8>>,
+}
+
+impl PlannedItem {
+    /// A string field of the item JSON.
+    pub fn field(&self, key: &str) -> Option<&str> {
+        self.json.get(key).and_then(Value::as_str)
+    }
+
+    /// The item type.
+    pub fn item_type(&self) -> &str {
+        self.field("type").unwrap_or_default()
+    }
+
+    /// The title.
+    pub fn title(&self) -> &str {
+        self.field("title").unwrap_or_default()
+    }
+
+    /// The owner.
+    pub fn owner(&self) -> &str {
+        self.field("owner").unwrap_or_default()
+    }
+
+    /// `modified`, ms since the epoch.
+    pub fn modified(&self) -> i64 {
+        self.json
+            .get("modified")
+            .and_then(Value::as_i64)
+            .unwrap_or_default()
+    }
+
+    /// The item's size as the portal reports it.
+    pub fn size(&self) -> u64 {
+        self.json.get("size").and_then(Value::as_u64).unwrap_or(0)
+    }
+}
+
+/// A reference to something that could not be captured and is not a failure of the backup.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Skipped {
+    /// The item or URL referenced.
+    pub target: String,
+    /// The item that refers to it.
+    pub referenced_by: String,
+    /// Why it was not captured: another organization's, or not found in the source.
+    pub reason: String,
+}
+
+/// What a backup will do.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// When planning started (RFC 3339), the snapshot's `created`.
+    pub created: String,
+    /// The source organization.
+    pub source: Source,
+    /// The selection.
+    pub selection: Selection,
+    /// The parent snapshot, when incremental.
+    pub parent: Option<(Digest, Snapshot)>,
+    /// Every item to capture, by id.
+    pub items: Vec<PlannedItem>,
+    /// Groups to capture: selected, shared into, or referenced.
+    pub groups: BTreeSet<String>,
+    /// Items that could not be read at all.
+    pub failures: Vec<Failure>,
+    /// References left out: other organizations' content, or items that no longer exist.
+    pub skipped: Vec<Skipped>,
+    /// Where downloads are spooled.
+    pub spool_dir: PathBuf,
+    /// Items read at once.
+    pub concurrency: usize,
+}
+
+impl Plan {
+    /// Items reused from the parent.
+    pub fn reused(&self) -> usize {
+        self.items.iter().filter(|i| i.reuse).count()
+    }
+
+    /// Bytes the run is expected to download: the sizes the portal reports for items not reused.
+    pub fn estimated_bytes(&self) -> u64 {
+        self.items
+            .iter()
+            .filter(|i| !i.reuse)
+            .map(PlannedItem::size)
+            .sum()
+    }
+
+    /// Hosted services the run will export.
+    pub fn exports(&self) -> usize {
+        self.items.iter().filter(|i| i.export && !i.reuse).count()
+    }
+}
+
+/// Read-only state shared by the item visits of one plan.
+struct Ctx<'a> {
+    client: &'a Client,
+    org_id: String,
+    portal_urls: Vec<String>,
+    options: &'a PlanOptions,
+    parent_items: HashMap<&'a str, &'a orgpack_archive::Item>,
+    cache_left: AtomicU64,
+    progress: &'a dyn Progress,
+}
+
+/// What reading one item found.
+enum Visit {
+    Item(Box<PlannedItem>),
+    Skipped(String),
+    Failed(Failure),
+}
+
+/// Plan a backup of `options.selection` from the portal behind `client`.
+///
+/// # Errors
+/// When `portals/self` or listing the selection fails; failures of single items are recorded in
+/// the plan instead.
+pub async fn plan(client: &Client, options: &PlanOptions, progress: &dyn Progress) -> Result<Plan> {
+    let created = jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string());
+    let me = client.portal_self().await?;
+    let source = source_of(client, &me);
+    let selected = select::resolve(client, &source.org_id, &options.selection).await?;
+    let mut portal_urls = vec![client.url().root.clone()];
+    if let Some(key) = me.get("urlKey").and_then(Value::as_str)
+        && let Some(host) = me.get("customBaseUrl").and_then(Value::as_str)
+    {
+        portal_urls.push(format!("https://{key}.{host}"));
+    }
+    let parent_items = options
+        .parent
+        .as_ref()
+        .map(|(_, s)| {
+            let failed: BTreeSet<&str> = s
+                .failures
+                .iter()
+                .filter(|f| f.subject == FailureSubject::Item)
+                .map(|f| f.id.as_str())
+                .collect();
+            s.items
+                .iter()
+                .filter(|i| !failed.contains(i.id.as_str()))
+                .map(|i| (i.id.as_str(), i))
+                .collect()
+        })
+        .unwrap_or_default();
+    let ctx = Ctx {
+        client,
+        org_id: source.org_id.clone(),
+        portal_urls,
+        options,
+        parent_items,
+        cache_left: AtomicU64::new(CACHE_BUDGET),
+        progress,
+    };
+
+    let mut seen: BTreeSet<String> = selected.items.keys().cloned().collect();
+    let mut frontier: Vec<(String, Why)> = selected
+        .items
+        .into_iter()
+        .map(|(id, by)| (id, Why::Selected { by }))
+        .collect();
+    let mut items: Vec<PlannedItem> = Vec::new();
+    let mut failures = Vec::new();
+    let mut skipped = Vec::new();
+    let mut groups: BTreeSet<String> = selected.groups.into_iter().collect();
+    let mut services: HashMap<String, Option<String>> = HashMap::new();
+
+    while !frontier.is_empty() {
+        let visits: Vec<(String, Why, Visit)> = futures_util::stream::iter(frontier)
+            .map(|(id, why)| {
+                let ctx = &ctx;
+                async move {
+                    let visit = visit(ctx, &id, why.clone()).await;
+                    (id, why, visit)
+                }
+            })
+            .buffer_unordered(options.concurrency.max(1))
+            .collect()
+            .await;
+        let first = items.len();
+        for (id, why, visit) in visits {
+            match visit {
+                Visit::Item(item) => {
+                    items.push(*item);
+                    progress.planning(items.len());
+                }
+                Visit::Failed(f) => failures.push(f),
+                Visit::Skipped(reason) => skipped.push(Skipped {
+                    target: id,
+                    referenced_by: match &why {
+                        Why::Dependency { of, .. } => of.clone(),
+                        Why::Selected { by } => by.clone(),
+                    },
+                    reason,
+                }),
+            }
+        }
+        for item in &items {
+            if let Some(url) = item.field("url") {
+                services.insert(service_key(url), Some(item.id.clone()));
+            }
+        }
+        frontier = Vec::new();
+        for item in &mut items[first..] {
+            resolve_services(&ctx, item, &mut services).await;
+            let item = &*item;
+            for g in &item.sharing.groups {
+                groups.insert(g.id.clone());
+            }
+            for dep in &item.dependencies {
+                if dep.kind == DependencyKind::Group && !dep.external {
+                    groups.insert(dep.target.clone());
+                }
+            }
+            if !options.selection.include_dependencies {
+                continue;
+            }
+            for dep in &item.dependencies {
+                let Some(target) = dep.item_id.as_ref().filter(|_| !dep.external) else {
+                    continue;
+                };
+                if target != &item.id && seen.insert(target.clone()) {
+                    frontier.push((
+                        target.clone(),
+                        Why::Dependency {
+                            of: item.id.clone(),
+                            path: dep.path.clone().unwrap_or_default(),
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    items.sort_by(|a, b| a.id.cmp(&b.id));
+    failures.sort_by(|a: &Failure, b| a.id.cmp(&b.id));
+    skipped.sort_by(|a, b| a.target.cmp(&b.target));
+    Ok(Plan {
+        created,
+        source,
+        selection: options.selection.clone(),
+        parent: options.parent.clone(),
+        items,
+        groups,
+        failures,
+        skipped,
+        spool_dir: options.spool_dir.clone(),
+        concurrency: options.concurrency.max(1),
+    })
+}
+
+fn source_of(client: &Client, me: &Value) -> Source {
+    let text = |k: &str| me.get(k).and_then(Value::as_str).map(str::to_owned);
+    Source {
+        portal_url: client.url().root.clone(),
+        portal_kind: if me.get("isPortal").and_then(Value::as_bool) == Some(true) {
+            PortalKind::Enterprise
+        } else {
+            PortalKind::Online
+        },
+        org_id: text("id").unwrap_or_default(),
+        org_name: text("name"),
+        user: me
+            .pointer("/user/username")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        current_version: text("currentVersion"),
+    }
+}
+
+/// Read one item: its JSON, sharing, and (unless reused) its relationships, JSON data and JSON
+/// resources for references.
+async fn visit(ctx: &Ctx<'_>, id: &str, why: Why) -> Visit {
+    let client = ctx.client;
+    let failed = |part: Option<&str>, e: &orgpack_portal::Error| {
+        Visit::Failed(Failure {
+            subject: FailureSubject::Item,
+            id: id.to_owned(),
+            part: part.map(str::to_owned),
+            message: e.to_string(),
+        })
+    };
+    let json = match client.item(id).await {
+        Ok(j) => j,
+        Err(e) if e.is_not_found() && matches!(why, Why::Dependency { .. }) => {
+            return Visit::Skipped("not found in the source organization".into());
+        }
+        Err(e) => return failed(None, &e),
+    };
+    if let Some(org) = json.get("orgId").and_then(Value::as_str)
+        && org != ctx.org_id
+    {
+        return Visit::Skipped(format!("belongs to another organization ({org})"));
+    }
+    let owner = json
+        .get("owner")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let view = match client.user_item(&owner, id).await {
+        Ok(v) => v,
+        Err(e) => return failed(Some("sharing"), &e),
+    };
+    let sharing = sharing_of(&view, &json);
+    let folder = view
+        .pointer("/item/ownerFolder")
+        .and_then(Value::as_str)
+        .filter(|f| !f.is_empty() && *f != "/")
+        .map(|f| Folder {
+            id: f.to_owned(),
+            title: String::new(),
+        });
+    let mut item = PlannedItem {
+        id: id.to_owned(),
+        why,
+        reuse: false,
+        sharing,
+        folder,
+        dependencies: Vec::new(),
+        relationships: Vec::new(),
+        export: false,
+        resources: Vec::new(),
+        cached: BTreeMap::new(),
+        json,
+    };
+    item.export = ctx.options.selection.export != ExportMode::Reference
+        && is_hosted_feature_service(&item.json);
+    if let Some(parent) = ctx.parent_items.get(id)
+        && parent.modified == item.modified()
+    {
+        item.reuse = true;
+        item.dependencies.clone_from(&parent.dependencies);
+        item.relationships.clone_from(&parent.relationships);
+        return Visit::Item(Box::new(item));
+    }
+    if let Err((part, e)) = explore(ctx, &mut item).await {
+        return failed(Some(&part), &e);
+    }
+    Visit::Item(Box::new(item))
+}
+
+/// Relationships, JSON data and JSON resources of a changed item, scanned for references.
+async fn explore(
+    ctx: &Ctx<'_>,
+    item: &mut PlannedItem,
+) -> Result<(), (String, orgpack_portal::Error)> {
+    let client = ctx.client;
+    let id = item.id.clone();
+    let item_type = item.item_type().to_owned();
+    for kind in relations::forward_types(&item_type) {
+        let related = client
+            .related_items(&id, kind, true)
+            .await
+            .map_err(|e| (format!("relationships {kind}"), e))?;
+        for other in related {
+            let Some(other_id) = other.get("id").and_then(Value::as_str) else {
+                continue;
+            };
+            item.relationships.push(Relationship {
+                relationship_type: kind.to_owned(),
+                direction: Direction::Forward,
+                item_id: other_id.to_owned(),
+            });
+            item.dependencies.push(Dependency {
+                kind: DependencyKind::Item,
+                target: other_id.to_owned(),
+                item_id: Some(other_id.to_owned()),
+                found_in: FoundIn::Relationship,
+                path: Some(kind.to_owned()),
+                external: false,
+            });
+        }
+    }
+    let keywords: Vec<String> = item
+        .json
+        .get("typeKeywords")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let graph_ctx = Context {
+        item_type: &item_type,
+        type_keywords: &keywords,
+        self_id: Some(&id),
+        portal_urls: &ctx.portal_urls,
+    };
+    let mut refs = orgpack_graph::references(&graph_ctx, GraphPart::Item, &item.json);
+    // A file item's data is its file; everything else's data is a JSON or text document.
+    if item.json.get("name").and_then(Value::as_str).is_none()
+        && let Some(doc) = scan(ctx, item, "data", Part::Data, item.size()).await?
+    {
+        refs.extend(orgpack_graph::references(&graph_ctx, GraphPart::Data, &doc));
+    }
+    let resources = client
+        .item_resources(&id)
+        .await
+        .map_err(|e| ("resources".to_owned(), e))?;
+    item.resources = resources.into_iter().map(|r| (r.path, r.size)).collect();
+    let json_resources: Vec<(String, u64)> = item
+        .resources
+        .iter()
+        .filter(|(p, _)| p.to_ascii_lowercase().ends_with(".json"))
+        .cloned()
+        .collect();
+    for (path, size) in json_resources {
+        if let Some(doc) = scan(ctx, item, &path, Part::Resource(&path), size).await? {
+            refs.extend(orgpack_graph::references(
+                &graph_ctx,
+                GraphPart::Resource(&path),
+                &doc,
+            ));
+        }
+    }
+    for r in refs {
+        if let Some(dep) = dependency_of(&r)
+            && !item.dependencies.contains(&dep)
+        {
+            item.dependencies.push(dep);
+        }
+    }
+    Ok(())
+}
+
+/// Download a document that may be JSON and parse it; keep its bytes for `run` while the cache
+/// budget lasts. `size` is what the portal reported (0 when unknown).
+async fn scan(
+    ctx: &Ctx<'_>,
+    item: &mut PlannedItem,
+    key: &str,
+    part: Part<'_>,
+    size: u64,
+) -> Result<Option<Value>, (String, orgpack_portal::Error)> {
+    if size > MAX_SCANNED {
+        return Ok(None);
+    }
+    let spool = fetch::fetch(ctx.client, &item.id, part, &ctx.options.spool_dir)
+        .await
+        .map_err(|e| (part.label(), e))?;
+    let Some(spool) = spool.filter(|s| s.len() <= MAX_SCANNED) else {
+        return Ok(None);
+    };
+    let len = spool.len();
+    ctx.progress.bytes(len);
+    let Ok(bytes) = spool.into_bytes() else {
+        return Ok(None);
+    };
+    let doc = serde_json::from_slice::<Value>(&bytes).ok();
+    let left = ctx.cache_left.load(Ordering::Relaxed);
+    if len <= left
+        && ctx
+            .cache_left
+            .compare_exchange(left, left - len, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        item.cached.insert(key.to_owned(), bytes);
+    }
+    Ok(doc)
+}
+
+/// The dependency a graph reference stands for, if it is one.
+fn dependency_of(r: &Reference) -> Option<Dependency> {
+    let found_in = match r.path.split_once(' ').map_or("", |(p, _)| p) {
+        "data" => FoundIn::Data,
+        "resource" => FoundIn::Resource,
+        _ => FoundIn::Item,
+    };
+    let (kind, target, item_id) = match r.kind {
+        RefKind::Item => (DependencyKind::Item, r.value.clone(), Some(r.value.clone())),
+        RefKind::Service => (
+            DependencyKind::Service,
+            match r.layer {
+                Some(layer) => format!("{}/{layer}", r.value),
+                None => r.value.clone(),
+            },
+            None,
+        ),
+        RefKind::Group => (DependencyKind::Group, r.value.clone(), None),
+        _ => return None,
+    };
+    Some(Dependency {
+        kind,
+        target,
+        item_id,
+        found_in,
+        path: Some(r.path.clone()),
+        external: r.external,
+    })
+}
+
+/// The key service URLs are matched by: no scheme case, no trailing slash, no layer index.
+fn service_key(url: &str) -> String {
+    let mut s = url.trim().trim_end_matches('/').to_ascii_lowercase();
+    if let Some((head, last)) = s.rsplit_once('/')
+        && !last.is_empty()
+        && last.bytes().all(|b| b.is_ascii_digit())
+    {
+        s = head.to_owned();
+    }
+    s
+}
+
+/// Find the item behind each service URL the item refers to: an item already planned with that
+/// URL, else the service's own `serviceItemId` when the service is the organization's. Services
+/// found nowhere in the organization are marked external.
+async fn resolve_services(
+    ctx: &Ctx<'_>,
+    item: &mut PlannedItem,
+    services: &mut HashMap<String, Option<String>>,
+) {
+    for dep in &mut item.dependencies {
+        if dep.kind != DependencyKind::Service || dep.item_id.is_some() || dep.external {
+            continue;
+        }
+        let key = service_key(&dep.target);
+        if !services.contains_key(&key) {
+            let found = if ctx.is_org_service(&key) {
+                service_item_id(ctx.client, &key).await
+            } else {
+                None
+            };
+            services.insert(key.clone(), found);
+        }
+        match services.get(&key).cloned().flatten() {
+            Some(id) => dep.item_id = Some(id),
+            None => dep.external = !ctx.is_org_service(&key),
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// Whether a service URL belongs to the source organization: on the portal's host (ArcGIS
+    /// Enterprise, the sandbox) or under the organization id (ArcGIS Online hosted services).
+    fn is_org_service(&self, key: &str) -> bool {
+        let host = orgpack_graph::text::host(key).unwrap_or_default();
+        let portal_host = orgpack_graph::text::host(&self.client.url().root).unwrap_or_default();
+        host.eq_ignore_ascii_case(portal_host)
+            || key.contains(&format!("/{}/", self.org_id.to_ascii_lowercase()))
+    }
+}
+
+/// The `serviceItemId` a service's root JSON names, if the service answers.
+async fn service_item_id(client: &Client, url: &str) -> Option<String> {
+    let root = client
+        .call("service", orgpack_portal::Method::Get, url, &[])
+        .await
+        .ok()?;
+    root.get("serviceItemId")
+        .and_then(Value::as_str)
+        .filter(|id| orgpack_archive::manifest::is_portal_id(id))
+        .map(str::to_owned)
+}
+
+fn is_hosted_feature_service(json: &Value) -> bool {
+    json.get("type").and_then(Value::as_str) == Some("Feature Service")
+        && json
+            .get("typeKeywords")
+            .and_then(Value::as_array)
+            .is_some_and(|k| k.iter().any(|k| k.as_str() == Some("Hosted Service")))
+}
+
+/// Sharing as the owner's view gives it (`sharing.access`, `sharing.groups` ids), with the item
+/// JSON's `access` as a fallback.
+fn sharing_of(view: &Value, json: &Value) -> Sharing {
+    let access = view
+        .pointer("/sharing/access")
+        .or_else(|| json.get("access"))
+        .and_then(Value::as_str)
+        .unwrap_or("private");
+    let groups = view
+        .pointer("/sharing/groups")
+        .and_then(Value::as_array)
+        .map(|g| {
+            g.iter()
+                .filter_map(|g| g.as_str().or_else(|| g.get("id").and_then(Value::as_str)))
+                .map(|id| GroupRef {
+                    id: id.to_owned(),
+                    title: String::new(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Sharing {
+        access: match access {
+            "public" => Access::Public,
+            "org" | "account" => Access::Org,
+            "shared" => Access::Shared,
+            _ => Access::Private,
+        },
+        groups,
+    }
+}

@@ -1,0 +1,408 @@
+//! `run`: capture every planned item concurrently, then the groups and users they need, and commit
+//! one snapshot. Failures of single items or parts are recorded in the snapshot; only a failure
+//! to write the archive stops the run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use orgpack_archive::digest::Digest;
+use orgpack_archive::manifest::{
+    Access, Failure, FailureSubject, Group, GroupMember, Item, NamedPart, Obtained, Payload,
+    Snapshot, Tool, User,
+};
+use orgpack_archive::{BlobWriter, SnapshotWriter, WriteOptions, WriteStats};
+use orgpack_portal::Client;
+use serde_json::Value;
+
+use crate::capture::{self, Captured, EXPORT_TITLE_PREFIX, Env};
+use crate::error::Result;
+use crate::plan::Plan;
+use crate::progress::Progress;
+use crate::spool::Spool;
+
+/// Temporary export items older than this are left over from an interrupted backup: no export job
+/// runs that long, so deleting them cannot break a backup running beside this one.
+const STALE_EXPORT: Duration = Duration::from_secs(6 * 3600);
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The committed snapshot.
+    pub snapshot: Digest,
+    /// Items in the snapshot.
+    pub items: usize,
+    /// Items whose content was reused from the parent.
+    pub reused: usize,
+    /// Hosted services exported.
+    pub exports: usize,
+    /// Groups in the snapshot.
+    pub groups: usize,
+    /// Everything that could not be captured.
+    pub failures: Vec<Failure>,
+    /// Temporary export items of earlier, interrupted backups deleted from the source.
+    pub stale_exports_deleted: usize,
+    /// What the archive writer did.
+    pub stats: WriteStats,
+}
+
+/// Capture `plan` into `writer` and commit the snapshot.
+///
+/// A parent snapshot's content is reused only when its blobs are in `writer`'s archive.
+///
+/// # Errors
+/// Archive errors committing the snapshot.
+pub async fn run(
+    client: &Client,
+    plan: &Plan,
+    writer: &mut dyn SnapshotWriter,
+    progress: &dyn Progress,
+) -> Result<Outcome> {
+    std::fs::create_dir_all(&plan.spool_dir).map_err(|source| crate::Error::Io {
+        what: format!("creating {}", plan.spool_dir.display()),
+        source,
+    })?;
+    let stale_exports_deleted = if plan.exports() > 0 {
+        delete_stale_exports(client, &plan.source.user).await
+    } else {
+        0
+    };
+    let (snapshot, stats, exports) = {
+        let blobs = writer.blob_writer(WriteOptions::default());
+        let env = Env {
+            client,
+            blobs: &blobs,
+            plan,
+            progress,
+        };
+        let captured: Vec<Captured> = futures_util::stream::iter(&plan.items)
+            .map(|planned| {
+                let env = &env;
+                async move {
+                    let c = capture::capture(env, planned).await;
+                    env.progress.item_done(&planned.id, planned.title());
+                    c
+                }
+            })
+            .buffer_unordered(plan.concurrency)
+            .collect()
+            .await;
+        let exports = captured.iter().filter(|c| c.exported).count();
+        let mut failures = plan.failures.clone();
+        let mut items = Vec::with_capacity(captured.len());
+        for c in captured {
+            failures.extend(c.failures);
+            items.extend(c.item);
+        }
+        items.sort_by(|a, b| a.id.cmp(&b.id));
+        link_original_sources(&mut items);
+        let groups = capture_groups(client, &blobs, plan, &mut failures).await;
+        name_groups(&mut items, &groups);
+        let users = capture_users(client, &blobs, &items, &groups, &mut failures).await;
+        failures.sort_by(|a, b| {
+            (a.subject as u8, &a.id, &a.part).cmp(&(b.subject as u8, &b.id, &b.part))
+        });
+        let snapshot = Snapshot {
+            format_version: orgpack_archive::layout::FORMAT_VERSION.to_owned(),
+            created: plan.created.clone(),
+            tool: Tool {
+                name: "orgpack".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            source: plan.source.clone(),
+            selection: plan.selection.clone(),
+            parent: plan.parent.as_ref().map(|(id, _)| *id),
+            tags: Vec::new(),
+            items,
+            groups,
+            users,
+            failures,
+            annotations: BTreeMap::new(),
+        };
+        (snapshot, blobs.stats(), exports)
+    };
+    let id = tokio::task::block_in_place(|| writer.commit(&snapshot))?;
+    Ok(Outcome {
+        snapshot: id,
+        items: snapshot.items.len(),
+        reused: plan.reused(),
+        exports,
+        groups: snapshot.groups.len(),
+        failures: snapshot.failures,
+        stale_exports_deleted,
+        stats,
+    })
+}
+
+/// A hosted service's original source file (its `Service2Data` destination, when captured) is
+/// recorded beside the fresh export as `originalSource`: possibly older than the service, never
+/// mistaken for its current data.
+fn link_original_sources(items: &mut [Item]) {
+    let data_of: BTreeMap<String, (Option<String>, orgpack_archive::Descriptor)> = items
+        .iter()
+        .filter_map(|i| {
+            let d = i.data.as_ref()?;
+            Some((i.id.clone(), (d.name.clone(), d.content)))
+        })
+        .collect();
+    for item in items.iter_mut() {
+        let sources: Vec<String> = item
+            .relationships
+            .iter()
+            .filter(|r| r.relationship_type == "Service2Data")
+            .map(|r| r.item_id.clone())
+            .collect();
+        for source in sources {
+            let Some((name, content)) = data_of.get(&source) else {
+                continue;
+            };
+            if item
+                .payloads
+                .iter()
+                .any(|p| p.source_item.as_deref() == Some(&source))
+            {
+                continue;
+            }
+            let file_name = name.clone().unwrap_or_else(|| format!("{source}.data"));
+            item.payloads.push(Payload {
+                file_name,
+                kind: orgpack_archive::manifest::PayloadKind::Other,
+                obtained: Obtained::OriginalSource,
+                source_item: Some(source),
+                content: *content,
+                layers: Vec::new(),
+            });
+        }
+    }
+    // The kind and layers of an original source are those read from its own item's data.
+    let payload_of: BTreeMap<String, Payload> = items
+        .iter()
+        .filter_map(|i| {
+            let p = i
+                .payloads
+                .iter()
+                .find(|p| p.obtained == Obtained::Download)?;
+            Some((i.id.clone(), p.clone()))
+        })
+        .collect();
+    for item in items.iter_mut() {
+        for p in &mut item.payloads {
+            if let Some(known) = p.source_item.as_ref().and_then(|s| payload_of.get(s)) {
+                p.kind = known.kind;
+                p.layers.clone_from(&known.layers);
+            }
+        }
+    }
+}
+
+/// Groups selected, shared into or referenced: JSON, thumbnail and members.
+async fn capture_groups(
+    client: &Client,
+    blobs: &BlobWriter<'_>,
+    plan: &Plan,
+    failures: &mut Vec<Failure>,
+) -> Vec<Group> {
+    let mut out = Vec::new();
+    for id in &plan.groups {
+        let fail = |part: Option<&str>, message: String| Failure {
+            subject: FailureSubject::Group,
+            id: id.clone(),
+            part: part.map(str::to_owned),
+            message,
+        };
+        let json = match client.group(id).await {
+            Ok(j) => j,
+            Err(e) => {
+                failures.push(fail(None, e.to_string()));
+                continue;
+            }
+        };
+        let bytes = serde_json::to_vec(&json).unwrap_or_default();
+        let group = match tokio::task::block_in_place(|| blobs.put_bytes(&bytes)) {
+            Ok(d) => d,
+            Err(e) => {
+                failures.push(fail(None, format!("storing the group JSON: {e}")));
+                continue;
+            }
+        };
+        let text = |k: &str| json.get(k).and_then(Value::as_str).unwrap_or_default();
+        let mut captured = Group {
+            id: id.clone(),
+            title: text("title").to_owned(),
+            owner: text("owner").to_owned(),
+            access: match text("access") {
+                "public" => Access::Public,
+                "org" | "account" => Access::Org,
+                _ => Access::Private,
+            },
+            group,
+            thumbnail: None,
+            members: Vec::new(),
+            annotations: BTreeMap::new(),
+        };
+        if let Some(thumb) = json
+            .get("thumbnail")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+        {
+            let mut spool = Spool::new(&plan.spool_dir);
+            let got = client
+                .download(
+                    &format!("thumbnail of group {id}"),
+                    &format!("community/groups/{id}/info/{thumb}"),
+                    &mut spool,
+                )
+                .await;
+            match got {
+                Ok(Some(_)) => {
+                    let stored = spool
+                        .into_reader()
+                        .map_err(|e| e.to_string())
+                        .and_then(|r| {
+                            tokio::task::block_in_place(|| blobs.put_reader(r, "group thumbnail"))
+                                .map_err(|e| e.to_string())
+                        });
+                    match stored {
+                        Ok(content) => {
+                            captured.thumbnail = Some(NamedPart {
+                                name: thumb.rsplit('/').next().map(str::to_owned),
+                                content,
+                            });
+                        }
+                        Err(e) => failures.push(fail(Some("thumbnail"), e)),
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => failures.push(fail(Some("thumbnail"), e.to_string())),
+            }
+        }
+        match client.group_members(id).await {
+            Ok(m) => captured.members = members_of(&m),
+            Err(e) => failures.push(fail(Some("members"), e.to_string())),
+        }
+        out.push(captured);
+    }
+    out
+}
+
+fn members_of(answer: &Value) -> Vec<GroupMember> {
+    let mut out = Vec::new();
+    let mut add = |name: &str, kind: &str| {
+        if !out.iter().any(|m: &GroupMember| m.username == name) {
+            out.push(GroupMember {
+                username: name.to_owned(),
+                member_type: kind.to_owned(),
+            });
+        }
+    };
+    if let Some(owner) = answer.get("owner").and_then(Value::as_str) {
+        add(owner, "owner");
+    }
+    for (key, kind) in [("admins", "admin"), ("users", "member")] {
+        for name in answer
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            add(name, kind);
+        }
+    }
+    out.sort_by(|a, b| a.username.cmp(&b.username));
+    out
+}
+
+/// Fill in the titles of the groups items are shared with, so a restore can map them by title.
+fn name_groups(items: &mut [Item], groups: &[Group]) {
+    let titles: BTreeMap<&str, &str> = groups
+        .iter()
+        .map(|g| (g.id.as_str(), g.title.as_str()))
+        .collect();
+    for item in items {
+        for g in &mut item.sharing.groups {
+            if let Some(t) = titles.get(g.id.as_str()) {
+                (*t).clone_into(&mut g.title);
+            }
+        }
+    }
+}
+
+/// The owners of captured items and groups.
+async fn capture_users(
+    client: &Client,
+    blobs: &BlobWriter<'_>,
+    items: &[Item],
+    groups: &[Group],
+    failures: &mut Vec<Failure>,
+) -> Vec<User> {
+    let names: BTreeSet<&str> = items
+        .iter()
+        .map(|i| i.owner.as_str())
+        .chain(groups.iter().map(|g| g.owner.as_str()))
+        .filter(|n| !n.is_empty())
+        .collect();
+    let mut out = Vec::new();
+    for name in names {
+        match client.user(name).await {
+            Ok(json) => {
+                let bytes = serde_json::to_vec(&json).unwrap_or_default();
+                let user = tokio::task::block_in_place(|| blobs.put_bytes(&bytes)).ok();
+                out.push(User {
+                    username: name.to_owned(),
+                    full_name: json
+                        .get("fullName")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                    role: json.get("role").and_then(Value::as_str).map(str::to_owned),
+                    user,
+                });
+            }
+            Err(e) => {
+                failures.push(Failure {
+                    subject: FailureSubject::User,
+                    id: name.to_owned(),
+                    part: None,
+                    message: e.to_string(),
+                });
+                out.push(User {
+                    username: name.to_owned(),
+                    full_name: None,
+                    role: None,
+                    user: None,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Delete this user's temporary export items left by interrupted backups. Returns how many.
+async fn delete_stale_exports(client: &Client, me: &str) -> usize {
+    let Ok(root) = client.user_items(me, None).await else {
+        return 0;
+    };
+    let cutoff = jiff::Timestamp::now().as_millisecond()
+        - i64::try_from(STALE_EXPORT.as_millis()).unwrap_or(i64::MAX);
+    let mut deleted = 0;
+    for item in root {
+        let title = item
+            .get("title")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let created = item
+            .get("created")
+            .and_then(Value::as_i64)
+            .unwrap_or(i64::MAX);
+        let Some(id) = item.get("id").and_then(Value::as_str) else {
+            continue;
+        };
+        if title.starts_with(EXPORT_TITLE_PREFIX)
+            && created < cutoff
+            && client.delete_item(me, id).await.is_ok()
+        {
+            deleted += 1;
+        }
+    }
+    deleted
+}

@@ -1,0 +1,124 @@
+//! Turning a [`Selection`] into the item ids it names, and the groups to capture.
+//!
+//! Whole organizations and owners are listed user by user, folder by folder
+//! (`content/users/<u>[/<folder>]`), never by search: listings are exact and have no 10,000-result
+//! ceiling, where search is fuzzy and capped (shared/reference/portal-rest-api.md §4).
+
+use std::collections::BTreeMap;
+
+use orgpack_archive::manifest::Selection;
+use orgpack_portal::Client;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// The items a selection names, each with the first reason it was selected, and the groups to
+/// capture because they were selected.
+#[derive(Debug, Default)]
+pub struct Selected {
+    /// Item id → why it was selected (`owner alice`, `group <id>`, …).
+    pub items: BTreeMap<String, String>,
+    /// Group ids selected with `--group`.
+    pub groups: Vec<String>,
+}
+
+impl Selected {
+    fn add(&mut self, list: &[Value], why: &str) {
+        for item in list {
+            if let Some(id) = item.get("id").and_then(Value::as_str) {
+                self.items
+                    .entry(id.to_owned())
+                    .or_insert_with(|| why.to_owned());
+            }
+        }
+    }
+}
+
+/// Resolve `selection` in the organization `org_id`.
+///
+/// # Errors
+/// Portal errors listing what was selected; [`Error::Selection`] when a named folder does not
+/// exist or an item id is malformed.
+pub async fn resolve(client: &Client, org_id: &str, selection: &Selection) -> Result<Selected> {
+    let mut out = Selected::default();
+    let mut owners: Vec<String> = selection.owners.clone();
+    if selection.all {
+        for user in client.org_users().await? {
+            if let Some(name) = user.get("username").and_then(Value::as_str) {
+                owners.push(name.to_owned());
+            }
+        }
+    }
+    owners.sort();
+    owners.dedup();
+    for owner in &owners {
+        let why = if selection.all {
+            "whole organization".to_owned()
+        } else {
+            format!("owner {owner}")
+        };
+        out.add(&client.user_items(owner, None).await?, &why);
+        for folder in client.user_folders(owner).await? {
+            if let Some(fid) = folder.get("id").and_then(Value::as_str) {
+                out.add(&client.user_items(owner, Some(fid)).await?, &why);
+            }
+        }
+    }
+    for spec in &selection.folders {
+        let (owner, name) = spec.split_once('/').ok_or_else(|| {
+            Error::Selection(format!(
+                "folder `{spec}` must be given as OWNER/FOLDER (a title or a folder id)"
+            ))
+        })?;
+        let folders = client.user_folders(owner).await?;
+        let found = folders.iter().find_map(|f| {
+            let id = f.get("id").and_then(Value::as_str)?;
+            let title = f.get("title").and_then(Value::as_str).unwrap_or_default();
+            (id == name || title == name).then_some(id)
+        });
+        let Some(fid) = found else {
+            let titles: Vec<&str> = folders
+                .iter()
+                .filter_map(|f| f.get("title").and_then(Value::as_str))
+                .collect();
+            return Err(Error::Selection(format!(
+                "user `{owner}` has no folder `{name}` (folders: {})",
+                if titles.is_empty() {
+                    "none".to_owned()
+                } else {
+                    titles.join(", ")
+                }
+            )));
+        };
+        out.add(
+            &client.user_items(owner, Some(fid)).await?,
+            &format!("folder {spec}"),
+        );
+    }
+    for group in &selection.groups {
+        client.group(group).await?;
+        out.add(
+            &client.group_content(group).await?,
+            &format!("group {group}"),
+        );
+        out.groups.push(group.clone());
+    }
+    for query in &selection.queries {
+        let restricted = format!("({query}) AND orgid:{org_id}");
+        out.add(
+            &client.search_all(&restricted, 100).await?,
+            &format!("query {query}"),
+        );
+    }
+    for id in &selection.items {
+        if !orgpack_archive::manifest::is_portal_id(id) {
+            return Err(Error::Selection(format!(
+                "`{id}` is not an item id (32 lowercase hexadecimal digits)"
+            )));
+        }
+        out.items
+            .entry(id.clone())
+            .or_insert_with(|| "selected by id".to_owned());
+    }
+    Ok(out)
+}

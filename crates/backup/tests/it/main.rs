@@ -1,0 +1,366 @@
+//! Backups of a sandbox organization over real HTTP, checked in the committed snapshot.
+
+mod seed;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use orgpack_archive::manifest::{
+    Access, DependencyKind, Direction, ExportMode, FailureSubject, FoundIn, Obtained, PayloadKind,
+    Selection,
+};
+use orgpack_archive::{Archive, Repository, VerifyOptions};
+use orgpack_backup::{PlanOptions, Progress, Why, find_parent, plan, run};
+
+use seed::{Seeded, client, seeded};
+
+#[derive(Default)]
+struct Counting {
+    bytes: AtomicU64,
+    done: AtomicU64,
+}
+
+impl Progress for Counting {
+    fn bytes(&self, n: u64) {
+        self.bytes.fetch_add(n, Ordering::Relaxed);
+    }
+    fn item_done(&self, _id: &str, _title: &str) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn options(selection: Selection, spool: &std::path::Path) -> PlanOptions {
+    PlanOptions {
+        selection,
+        parent: None,
+        concurrency: 4,
+        spool_dir: spool.to_owned(),
+    }
+}
+
+fn items(ids: &[&str]) -> Selection {
+    Selection {
+        items: ids.iter().map(|s| (*s).to_owned()).collect(),
+        include_dependencies: true,
+        ..Selection::default()
+    }
+}
+
+/// Back up into `repo` with the repository's parent for the same selection, as the CLI does.
+async fn backup(
+    s: &Seeded,
+    repo_path: &std::path::Path,
+    selection: Selection,
+    progress: &Counting,
+) -> (orgpack_backup::Plan, orgpack_backup::Outcome) {
+    let admin = client(&s.sandbox, "admin");
+    let mut repo = Repository::open_or_init(repo_path).unwrap();
+    let mut opts = options(selection, &repo_path.join("tmp"));
+    let url = admin.url().root.clone();
+    let me = admin.portal_self().await.unwrap();
+    opts.parent = find_parent(
+        &repo.archive().unwrap(),
+        &url,
+        me["id"].as_str().unwrap(),
+        &opts.selection,
+    )
+    .unwrap();
+    let planned = plan(&admin, &opts, progress).await.unwrap();
+    let outcome = run(&admin, &planned, &mut repo, progress).await.unwrap();
+    (planned, outcome)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_with_its_map_and_service_and_everything_they_hold() {
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let progress = Counting::default();
+    let (planned, outcome) = backup(&s, &repo, items(&[&s.app]), &progress).await;
+
+    // The app was selected; the map and the service came in as its dependencies, with the reason.
+    let ids: Vec<&str> = planned.items.iter().map(|i| i.id.as_str()).collect();
+    let mut expected = vec![s.app.as_str(), s.map.as_str(), s.parcels.as_str()];
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
+    let map = planned.items.iter().find(|i| i.id == s.map).unwrap();
+    assert!(
+        matches!(&map.why, Why::Dependency { of, path } if of == &s.app && path.contains("webmap")),
+        "{:?}",
+        map.why
+    );
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    assert_eq!(progress.done.load(Ordering::Relaxed), 3);
+
+    let archive = Archive::open(&repo).unwrap();
+    let report = orgpack_archive::verify(&archive, VerifyOptions::read_data()).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let snap = archive.snapshot(&outcome.snapshot).unwrap();
+    assert_eq!(snap.source.user, "admin");
+    assert_eq!(snap.source.org_name.as_deref(), Some("Source County"));
+
+    // The app: data, both resources under their full paths, a dependency on the map.
+    let app = snap.item(&s.app).unwrap();
+    let paths: Vec<&str> = app.resources.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(paths, ["config/settings.json", "images/logo.png"]);
+    let logo = &app.resources[1];
+    assert_eq!(archive.read_part(&logo.content).unwrap(), seed::LOGO);
+    let data = archive
+        .read_part(&app.data.as_ref().unwrap().content)
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&data).unwrap()["values"]["webmap"],
+        s.map.as_str()
+    );
+    assert!(
+        app.dependencies
+            .iter()
+            .any(|d| d.target == s.map && d.found_in == FoundIn::Data)
+    );
+    // The JSON resource was read for references too: it names the service.
+    assert!(
+        app.dependencies
+            .iter()
+            .any(|d| d.found_in == FoundIn::Resource && d.item_id.as_deref() == Some(&s.parcels)),
+        "{:?}",
+        app.dependencies
+    );
+
+    // The map: its folder, group sharing with the title, the relationship, the service by URL.
+    let map = snap.item(&s.map).unwrap();
+    assert_eq!(map.owner, "editor");
+    assert_eq!(map.folder.as_ref().unwrap().id, s.folder);
+    assert_eq!(map.sharing.access, Access::Shared);
+    assert_eq!(map.sharing.groups.len(), 1);
+    assert_eq!(map.sharing.groups[0].id, s.group);
+    assert_eq!(map.sharing.groups[0].title, "Planning team");
+    assert_eq!(map.relationships.len(), 1);
+    assert_eq!(map.relationships[0].relationship_type, "Map2Service");
+    assert_eq!(map.relationships[0].direction, Direction::Forward);
+    assert_eq!(map.relationships[0].item_id, s.parcels);
+    let by_url = map
+        .dependencies
+        .iter()
+        .find(|d| d.kind == DependencyKind::Service)
+        .expect("the layer URL is a dependency");
+    assert_eq!(by_url.item_id.as_deref(), Some(s.parcels.as_str()));
+    assert!(
+        by_url.target.ends_with("FeatureServer/0"),
+        "{}",
+        by_url.target
+    );
+    assert!(!by_url.external);
+
+    // The group and the owners.
+    let group = snap.groups.iter().find(|g| g.id == s.group).unwrap();
+    assert_eq!(group.title, "Planning team");
+    assert!(
+        group
+            .members
+            .iter()
+            .any(|m| m.username == "editor" && m.member_type == "owner")
+    );
+    let users: Vec<&str> = snap.users.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(users, ["editor"]);
+
+    // Nothing secret anywhere in the repository, stored or decoded.
+    assert_no_secret(&repo, seed::PW);
+    for part in snap.parts() {
+        let bytes = archive.read_part(part.descriptor).unwrap();
+        assert!(!contains(&bytes, seed::PW), "{part} holds the password");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_backup_reuses_everything_unchanged_and_refetches_what_changed() {
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let first = Counting::default();
+    let (_, one) = backup(&s, &repo, items(&[&s.app]), &first).await;
+    assert!(first.bytes.load(Ordering::Relaxed) > 0);
+
+    let second = Counting::default();
+    let (planned, two) = backup(&s, &repo, items(&[&s.app]), &second).await;
+    assert_eq!(
+        planned.parent.as_ref().map(|(id, _)| *id),
+        Some(one.snapshot)
+    );
+    assert_eq!(two.reused, 3);
+    assert_eq!(
+        second.bytes.load(Ordering::Relaxed),
+        0,
+        "nothing downloaded"
+    );
+    let archive = Archive::open(&repo).unwrap();
+    let (a, b) = (
+        archive.snapshot(&one.snapshot).unwrap(),
+        archive.snapshot(&two.snapshot).unwrap(),
+    );
+    assert_eq!(b.parent, Some(one.snapshot));
+    assert_eq!(a.items, b.items, "an unchanged org gives the same items");
+
+    // Change the map: only it is fetched again.
+    let editor = client(&s.sandbox, "editor");
+    editor
+        .update_item(
+            "editor",
+            Some(&s.folder),
+            &s.map,
+            &[("snippet", "changed")],
+            orgpack_portal::Content::None,
+        )
+        .await
+        .unwrap();
+    let third = Counting::default();
+    let (planned, three) = backup(&s, &repo, items(&[&s.app]), &third).await;
+    assert_eq!(three.reused, 2);
+    assert!(!planned.items.iter().find(|i| i.id == s.map).unwrap().reuse);
+    assert!(third.bytes.load(Ordering::Relaxed) > 0);
+    let c = Archive::open(&repo)
+        .unwrap()
+        .snapshot(&three.snapshot)
+        .unwrap();
+    assert_ne!(c.item(&s.map).unwrap().item, b.item(&s.map).unwrap().item);
+    let report =
+        orgpack_archive::verify(&Archive::open(&repo).unwrap(), VerifyOptions::read_data())
+            .unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_org_with_files_and_failures_recorded() {
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let selection = Selection {
+        all: true,
+        include_dependencies: true,
+        export: ExportMode::Fgdb,
+        ..Selection::default()
+    };
+    let (planned, outcome) = backup(&s, &repo, selection, &Counting::default()).await;
+    let snap = Archive::open(&repo)
+        .unwrap()
+        .snapshot(&outcome.snapshot)
+        .unwrap();
+    for id in [&s.app, &s.map, &s.parcels, &s.csv, &s.hosted, &s.unrelated] {
+        assert!(snap.item(id).is_some(), "{id} missing");
+    }
+    assert!(matches!(&planned.items[0].why, Why::Selected { by } if by == "whole organization"));
+
+    // The CSV file: its data under its file name, read as a payload.
+    let csv = snap.item(&s.csv).unwrap();
+    assert_eq!(
+        csv.data.as_ref().unwrap().name.as_deref(),
+        Some("trees.csv")
+    );
+    let payload = &csv.payloads[0];
+    assert_eq!(payload.kind, PayloadKind::Csv);
+    assert_eq!(payload.obtained, Obtained::Download);
+    assert_eq!(payload.layers[0].feature_count, Some(3));
+
+    // The hosted service cannot be exported by this portal: the snapshot says so, exactly.
+    let export: Vec<_> = snap
+        .failures
+        .iter()
+        .filter(|f| f.part.as_deref() == Some("export"))
+        .collect();
+    assert_eq!(export.len(), 1, "{:?}", snap.failures);
+    assert_eq!(export[0].subject, FailureSubject::Item);
+    assert_eq!(export[0].id, s.hosted);
+    assert!(snap.item(&s.hosted).unwrap().payloads.is_empty());
+    assert_eq!(snap.failures.len(), 1, "{:?}", snap.failures);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selections_by_owner_folder_group_and_query() {
+    let s = seeded().await;
+    let admin = client(&s.sandbox, "admin");
+    let spool = tempfile::tempdir().unwrap();
+    let ids = |sel: Selection| {
+        let admin = &admin;
+        let spool = spool.path().to_owned();
+        async move {
+            let opts = PlanOptions {
+                selection: sel,
+                parent: None,
+                concurrency: 2,
+                spool_dir: spool,
+            };
+            let p = plan(admin, &opts, &orgpack_backup::NoProgress)
+                .await
+                .unwrap();
+            p.items.into_iter().map(|i| i.id).collect::<Vec<_>>()
+        }
+    };
+    let no_deps = |f: fn(&mut Selection)| {
+        let mut sel = Selection::default();
+        f(&mut sel);
+        sel
+    };
+    let by_folder = ids(no_deps(|s| s.folders = vec!["editor/Planning".into()])).await;
+    assert_eq!(by_folder, [s.map.clone()]);
+    let by_group = ids(no_deps(|s| s.groups = vec![])).await;
+    assert!(by_group.is_empty());
+    let mut sel = Selection::default();
+    sel.groups = vec![s.group.clone()];
+    let mut by_group = ids(sel).await;
+    by_group.sort();
+    let mut shared = vec![s.app.clone(), s.map.clone()];
+    shared.sort();
+    assert_eq!(by_group, shared);
+    let mut sel = Selection::default();
+    sel.owners = vec!["admin".into()];
+    assert_eq!(ids(sel).await, [s.unrelated.clone()]);
+    let mut sel = Selection::default();
+    sel.queries = vec!["title:\"Street trees\"".into()];
+    assert_eq!(ids(sel).await, [s.csv.clone()]);
+
+    let missing = PlanOptions {
+        selection: no_deps(|s| s.folders = vec!["editor/Nope".into()]),
+        parent: None,
+        concurrency: 2,
+        spool_dir: spool.path().to_owned(),
+    };
+    let err = plan(&admin, &missing, &orgpack_backup::NoProgress)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no folder `Nope`") && err.contains("Planning"),
+        "{err}"
+    );
+}
+
+fn assert_no_secret(root: &std::path::Path, secret: &str) {
+    for entry in walk(root) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(
+            !contains(&bytes, secret),
+            "{} holds a secret",
+            entry.display()
+        );
+    }
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+fn walk(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,176 @@
+//! A small organization in a sandbox: an app, its map in a folder, the map's service, a CSV file,
+//! a hosted service, and an item nobody depends on.
+
+use orgpack_portal::{Client, ClientOptions, Content, Credentials, PortalUrl};
+use orgpack_sandbox::{Sandbox, SandboxOptions};
+
+pub const PW: &str = "Backup-pw-31";
+pub const LOGO: &[u8] = b"\x89PNG\r\n\x1a\nnot really a logo";
+
+pub struct Seeded {
+    pub sandbox: Sandbox,
+    pub app: String,
+    pub map: String,
+    pub parcels: String,
+    pub csv: String,
+    pub hosted: String,
+    pub unrelated: String,
+    pub folder: String,
+    pub group: String,
+}
+
+pub fn client(s: &Sandbox, user: &str) -> Client {
+    Client::new(
+        PortalUrl::parse(&s.portal_url("source")).unwrap(),
+        Credentials::Password {
+            username: user.into(),
+            password: PW.into(),
+        },
+        ClientOptions::default(),
+    )
+    .unwrap()
+}
+
+pub async fn seeded() -> Seeded {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    sandbox.add_org("source", "Source County").unwrap();
+    sandbox
+        .add_user("source", "admin", PW, "org_admin")
+        .unwrap();
+    sandbox
+        .add_user("source", "editor", PW, "org_publisher")
+        .unwrap();
+    let editor = client(&sandbox, "editor");
+    let admin = client(&sandbox, "admin");
+    let root = sandbox.portal_url("source");
+    let host = root.trim_end_matches("/source");
+    let service = format!("{host}/source/server/rest/services/Parcels/FeatureServer");
+
+    let parcels = editor
+        .add_item(
+            "editor",
+            None,
+            &[("title", "Parcels"), ("type", "Feature Service")],
+            Content::Url(&service),
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let folder = editor.create_folder("editor", "Planning").await.unwrap();
+    let map_json = serde_json::json!({
+        "operationalLayers": [{"id": "p", "title": "Parcels", "url": format!("{service}/0")}],
+        "baseMap": {"baseMapLayers": [], "title": "None"},
+        "version": "2.31"
+    });
+    let map = editor
+        .add_item(
+            "editor",
+            Some(&folder),
+            &[("title", "Parcel map"), ("type", "Web Map")],
+            Content::Text(&map_json.to_string()),
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    editor
+        .add_relationship("editor", &map, &parcels, "Map2Service")
+        .await
+        .unwrap();
+    let app_json = serde_json::json!({"values": {"webmap": map, "title": "Parcel viewer"}});
+    let app = editor
+        .add_item(
+            "editor",
+            None,
+            &[
+                ("title", "Parcel viewer"),
+                ("type", "Web Mapping Application"),
+            ],
+            Content::Text(&app_json.to_string()),
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let settings =
+        serde_json::json!({"layers": [{"url": format!("{service}/0"), "itemId": parcels}]});
+    editor
+        .add_resource(
+            "editor",
+            &app,
+            "config/settings.json",
+            settings.to_string().into_bytes(),
+        )
+        .await
+        .unwrap();
+    editor
+        .add_resource("editor", &app, "images/logo.png", LOGO.to_vec())
+        .await
+        .unwrap();
+    let group = editor
+        .create_group(&[("title", "Planning team"), ("access", "org")])
+        .await
+        .unwrap();
+    for id in [&map, &app] {
+        editor
+            .share_item("editor", id, false, false, &[&group])
+            .await
+            .unwrap();
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("trees.csv");
+    std::fs::write(
+        &csv_path,
+        "id,species,x,y\n1,oak,1.0,2.0\n2,elm,3.0,4.0\n3,ash,5.0,6.0\n",
+    )
+    .unwrap();
+    let csv = editor
+        .add_item(
+            "editor",
+            None,
+            &[("title", "Street trees"), ("type", "CSV")],
+            Content::File {
+                path: &csv_path,
+                name: "trees.csv",
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let hosted = editor
+        .add_item(
+            "editor",
+            None,
+            &[
+                ("title", "Inspections"),
+                ("type", "Feature Service"),
+                ("typeKeywords", "Hosted Service,Feature Service"),
+            ],
+            Content::Url(&format!(
+                "{host}/source/server/rest/services/Hosted/Inspections/FeatureServer"
+            )),
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let unrelated = admin
+        .add_item(
+            "admin",
+            None,
+            &[("title", "Notes"), ("type", "Document Link")],
+            Content::Url("https://example.com/notes"),
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    Seeded {
+        sandbox,
+        app,
+        map,
+        parcels,
+        csv,
+        hosted,
+        unrelated,
+        folder,
+        group,
+    }
+}
