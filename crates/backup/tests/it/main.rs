@@ -293,31 +293,39 @@ async fn selections_by_owner_folder_group_and_query() {
             p.items.into_iter().map(|i| i.id).collect::<Vec<_>>()
         }
     };
-    let no_deps = |f: fn(&mut Selection)| {
-        let mut sel = Selection::default();
-        f(&mut sel);
-        sel
-    };
-    let by_folder = ids(no_deps(|s| s.folders = vec!["editor/Planning".into()])).await;
-    assert_eq!(by_folder, [s.map.clone()]);
-    let by_group = ids(no_deps(|s| s.groups = vec![])).await;
-    assert!(by_group.is_empty());
-    let mut sel = Selection::default();
-    sel.groups = vec![s.group.clone()];
-    let mut by_group = ids(sel).await;
+    let by_folder = ids(Selection {
+        folders: vec!["editor/Planning".into()],
+        ..Selection::default()
+    })
+    .await;
+    assert_eq!(by_folder, vec![s.map.clone()]);
+    let mut by_group = ids(Selection {
+        groups: vec![s.group.clone()],
+        ..Selection::default()
+    })
+    .await;
     by_group.sort();
     let mut shared = vec![s.app.clone(), s.map.clone()];
     shared.sort();
     assert_eq!(by_group, shared);
-    let mut sel = Selection::default();
-    sel.owners = vec!["admin".into()];
-    assert_eq!(ids(sel).await, [s.unrelated.clone()]);
-    let mut sel = Selection::default();
-    sel.queries = vec!["title:\"Street trees\"".into()];
-    assert_eq!(ids(sel).await, [s.csv.clone()]);
+    let by_owner = ids(Selection {
+        owners: vec!["admin".into()],
+        ..Selection::default()
+    })
+    .await;
+    assert_eq!(by_owner, vec![s.unrelated.clone()]);
+    let by_query = ids(Selection {
+        queries: vec!["title:\"Street trees\"".into()],
+        ..Selection::default()
+    })
+    .await;
+    assert_eq!(by_query, vec![s.csv.clone()]);
 
     let missing = PlanOptions {
-        selection: no_deps(|s| s.folders = vec!["editor/Nope".into()]),
+        selection: Selection {
+            folders: vec!["editor/Nope".into()],
+            ..Selection::default()
+        },
         parent: None,
         concurrency: 2,
         spool_dir: spool.path().to_owned(),
