@@ -37,6 +37,7 @@ pub mod archive;
 pub mod blob;
 pub mod chunk;
 pub mod copy;
+pub mod diff;
 pub mod digest;
 pub mod error;
 pub mod index;
@@ -54,6 +55,7 @@ pub mod writer;
 
 pub use archive::{Archive, PartReader};
 pub use copy::{CopyStats, copy_snapshots, copy_snapshots_with};
+pub use diff::{SnapshotDiff, diff};
 pub use digest::Digest;
 pub use error::{Error, Result};
 pub use index::{Index, IndexEntry};

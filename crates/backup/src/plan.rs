@@ -41,6 +41,8 @@ pub struct PlanOptions {
     pub concurrency: usize,
     /// Where downloads larger than memory allows are spooled.
     pub spool_dir: PathBuf,
+    /// Labels for the snapshot.
+    pub tags: Vec<String>,
 }
 
 /// Why an item is in the plan.
@@ -158,6 +160,8 @@ pub struct Plan {
     pub spool_dir: PathBuf,
     /// Items read at once.
     pub concurrency: usize,
+    /// Labels for the snapshot.
+    pub tags: Vec<String>,
 }
 
 impl Plan {
@@ -323,6 +327,7 @@ pub async fn plan(client: &Client, options: &PlanOptions, progress: &dyn Progres
         }
     }
     items.sort_by(|a, b| a.id.cmp(&b.id));
+    name_folders(client, &mut items, &mut failures).await;
     failures.sort_by(|a: &Failure, b| a.id.cmp(&b.id));
     skipped.sort_by(|a, b| a.target.cmp(&b.target));
     Ok(Plan {
@@ -336,7 +341,45 @@ pub async fn plan(client: &Client, options: &PlanOptions, progress: &dyn Progres
         skipped,
         spool_dir: options.spool_dir.clone(),
         concurrency: options.concurrency.max(1),
+        tags: options.tags.clone(),
     })
+}
+
+/// Fill in folder titles, one listing per owner with items in folders.
+async fn name_folders(client: &Client, items: &mut [PlannedItem], failures: &mut Vec<Failure>) {
+    let owners: BTreeSet<String> = items
+        .iter()
+        .filter(|i| i.folder.is_some())
+        .map(|i| i.owner().to_owned())
+        .collect();
+    for owner in owners {
+        match client.user_folders(&owner).await {
+            Ok(folders) => {
+                let titles: HashMap<&str, &str> = folders
+                    .iter()
+                    .filter_map(|f| {
+                        Some((
+                            f.get("id").and_then(Value::as_str)?,
+                            f.get("title").and_then(Value::as_str)?,
+                        ))
+                    })
+                    .collect();
+                for item in items.iter_mut().filter(|i| i.owner() == owner) {
+                    if let Some(folder) = &mut item.folder
+                        && let Some(t) = titles.get(folder.id.as_str())
+                    {
+                        (*t).clone_into(&mut folder.title);
+                    }
+                }
+            }
+            Err(e) => failures.push(Failure {
+                subject: FailureSubject::User,
+                id: owner.clone(),
+                part: Some("folders".into()),
+                message: e.to_string(),
+            }),
+        }
+    }
 }
 
 fn source_of(client: &Client, me: &Value) -> Source {

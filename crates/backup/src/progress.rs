@@ -4,7 +4,7 @@
 pub trait Progress: Sync {
     /// One item's JSON was read while planning (`found` so far).
     fn planning(&self, _found: usize) {}
-    /// The plan is made: this many items to capture, this many reused from the parent.
+    /// A run starts: this many items to capture, this many reused from the parent.
     fn planned(&self, _items: usize, _reused: usize, _estimated_bytes: u64) {}
     /// An item's capture finished (failed parts included).
     fn item_done(&self, _id: &str, _title: &str) {}

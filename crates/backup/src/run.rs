@@ -58,6 +58,7 @@ pub async fn run(
     writer: &mut dyn SnapshotWriter,
     progress: &dyn Progress,
 ) -> Result<Outcome> {
+    progress.planned(plan.items.len(), plan.reused(), plan.estimated_bytes());
     std::fs::create_dir_all(&plan.spool_dir).map_err(|source| crate::Error::Io {
         what: format!("creating {}", plan.spool_dir.display()),
         source,
@@ -112,7 +113,7 @@ pub async fn run(
             source: plan.source.clone(),
             selection: plan.selection.clone(),
             parent: plan.parent.as_ref().map(|(id, _)| *id),
-            tags: Vec::new(),
+            tags: plan.tags.clone(),
             items,
             groups,
             users,

@@ -17,6 +17,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "ORGPACK_JSON")]
     pub json: bool,
 
+    /// The config file naming portals (else $ORGPACK_CONFIG, ./orgpack.toml, the user config dir).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -25,6 +29,10 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Back up an organization, or part of it, into a repository or a single-file archive.
+    Backup(BackupArgs),
+    /// Compare two snapshots: items added, removed and changed (which parts).
+    Diff(DiffArgs),
     /// Check an archive's structure, and with --read-data every byte of its content.
     Verify(VerifyArgs),
     /// List the items of a snapshot.
@@ -65,6 +73,95 @@ pub struct SandboxArgs {
     /// `addItem` keeps `itemIdToCreate`.
     #[arg(long = "enterprise-org", value_name = "NAME")]
     pub enterprise_orgs: Vec<String>,
+    /// Write a config file with a `[portal.NAME]` for every organization served (password from
+    /// $ORGPACK_SANDBOX_PASSWORD), so `orgpack backup --from NAME` works at once.
+    #[arg(long, value_name = "FILE")]
+    pub write_config: Option<PathBuf>,
+}
+
+/// How hosted feature services are captured (`--export`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// A File Geodatabase export.
+    Fgdb,
+    /// A shapefile export.
+    Shapefile,
+    /// No export: the item, its service JSON and data only.
+    Reference,
+}
+
+/// `orgpack backup`
+// Each bool is an independent command-line switch.
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("destination").required(true).args(["repo", "output"])))]
+#[command(group(clap::ArgGroup::new("selection").required(true).multiple(true)
+    .args(["all", "owner", "folder", "group", "query", "item"])))]
+pub struct BackupArgs {
+    /// The source portal: a `[portal.NAME]` of the config file, or a URL.
+    #[arg(long, value_name = "PORTAL")]
+    pub from: String,
+    /// The repository to add a snapshot to (created when missing); incremental against its latest
+    /// snapshot of the same source and selection.
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Write a new single-file archive instead (a full backup).
+    #[arg(long, short = 'o', value_name = "FILE.orgpack")]
+    pub output: Option<PathBuf>,
+    /// The whole organization.
+    #[arg(long)]
+    pub all: bool,
+    /// Items owned by this user (repeatable).
+    #[arg(long, value_name = "USER")]
+    pub owner: Vec<String>,
+    /// Items in this folder, as OWNER/FOLDER (title or id; repeatable).
+    #[arg(long, value_name = "OWNER/FOLDER")]
+    pub folder: Vec<String>,
+    /// Items shared with this group, by id, and the group itself (repeatable).
+    #[arg(long, value_name = "GROUP_ID")]
+    pub group: Vec<String>,
+    /// Items matching this portal search query, within the organization (repeatable).
+    #[arg(long, value_name = "QUERY")]
+    pub query: Vec<String>,
+    /// This item (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub item: Vec<String>,
+    /// How hosted feature services are captured.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Fgdb)]
+    pub export: ExportFormat,
+    /// Only what was selected, without the items it depends on.
+    #[arg(long)]
+    pub no_deps: bool,
+    /// Items captured at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+    /// The parent snapshot for an incremental backup (an id or prefix), instead of the latest
+    /// matching one.
+    #[arg(long, value_name = "ID")]
+    pub parent: Option<String>,
+    /// Capture everything again, reusing nothing from earlier snapshots.
+    #[arg(long, conflicts_with = "parent")]
+    pub full: bool,
+    /// A label for the snapshot (repeatable).
+    #[arg(long, value_name = "TAG")]
+    pub tag: Vec<String>,
+    /// Sign in as this user instead of the config file's.
+    #[arg(long, value_name = "USER")]
+    pub username: Option<String>,
+    /// Print the plan (items, why each is included, exports, estimated size) and touch nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `orgpack diff`
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// A repository directory or a .orgpack file.
+    pub archive: PathBuf,
+    /// The older snapshot (`latest`, an id or a unique prefix).
+    pub snap_a: String,
+    /// The newer snapshot.
+    pub snap_b: String,
 }
 
 /// `orgpack inspect`

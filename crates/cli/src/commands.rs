@@ -1,8 +1,10 @@
 //! One module per subcommand; each returns the exit code on success.
 
+mod backup;
 mod cat;
 mod copy;
 mod deps;
+mod diff;
 mod graph;
 mod inspect;
 mod ls;
@@ -18,7 +20,10 @@ use crate::cli::{Cli, Command};
 /// Run the command the user gave.
 pub fn run(cli: Cli) -> Result<u8> {
     let json = cli.json;
+    let config = cli.config.as_deref();
     match cli.command {
+        Command::Backup(args) => backup::run(&args, config, json),
+        Command::Diff(args) => diff::run(&args, json),
         Command::Verify(args) => verify::run(&args, json),
         Command::Ls(args) => ls::run(&args, json),
         Command::Snapshots(args) => snapshots::run(&args, json),

@@ -8,6 +8,9 @@ pub const OK: u8 = 0;
 pub const FAILURE: u8 = 1;
 /// The command line is wrong (clap's own code).
 pub const USAGE: u8 = 2;
+/// The command finished, but some items or parts failed; the output and the snapshot or report
+/// say which.
+pub const PARTIAL: u8 = 3;
 /// The archive, snapshot or item asked for does not exist.
 pub const NOT_FOUND: u8 = 10;
 /// The repository is locked by another process.

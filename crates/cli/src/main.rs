@@ -9,6 +9,7 @@ use clap::Parser;
 use orgpack_cli::cli;
 
 mod commands;
+mod config;
 mod exit;
 mod progress;
 mod render;

@@ -55,3 +55,93 @@ impl Progress for Bar {
         }
     }
 }
+
+/// Progress of a backup: planning, then items captured, bytes downloaded and exports waiting.
+pub trait BackupBar: orgpack_backup::Progress {
+    /// Clear the bar.
+    fn finish(&self);
+}
+
+/// The bar for `orgpack backup`: nothing with `--json` or when stderr is not a terminal.
+pub fn for_backup(json: bool) -> Box<dyn BackupBar> {
+    if json || !std::io::stderr().is_terminal() || std::env::var_os("ORGPACK_NO_PROGRESS").is_some()
+    {
+        return Box::new(Quiet);
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar.set_message("planning");
+    Box::new(Backup {
+        bar,
+        bytes: std::sync::atomic::AtomicU64::new(0),
+        exports: std::sync::atomic::AtomicI64::new(0),
+    })
+}
+
+struct Quiet;
+
+impl orgpack_backup::Progress for Quiet {}
+
+impl BackupBar for Quiet {
+    fn finish(&self) {}
+}
+
+struct Backup {
+    bar: ProgressBar,
+    bytes: std::sync::atomic::AtomicU64,
+    exports: std::sync::atomic::AtomicI64,
+}
+
+impl Backup {
+    fn refresh(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let waiting = self.exports.load(Relaxed);
+        let downloaded = crate::render::size(self.bytes.load(Relaxed));
+        let message = if waiting > 0 {
+            format!("{downloaded} downloaded, {waiting} exports running")
+        } else {
+            format!("{downloaded} downloaded")
+        };
+        self.bar.set_message(message);
+    }
+}
+
+impl orgpack_backup::Progress for Backup {
+    fn planning(&self, found: usize) {
+        self.bar
+            .set_message(format!("planning: {found} items read"));
+    }
+
+    fn planned(&self, items: usize, _reused: usize, _estimated_bytes: u64) {
+        self.bar.set_length(items as u64);
+        if let Ok(style) =
+            ProgressStyle::with_template("{prefix:10} [{bar:30}] {pos}/{len} items, {msg}")
+        {
+            self.bar.set_style(style.progress_chars("=> "));
+        }
+        self.bar.set_prefix("backup");
+        self.refresh();
+    }
+
+    fn item_done(&self, _id: &str, _title: &str) {
+        self.bar.inc(1);
+    }
+
+    fn bytes(&self, n: u64) {
+        self.bytes
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        self.refresh();
+    }
+
+    fn exports_waiting(&self, delta: i64) {
+        self.exports
+            .fetch_add(delta, std::sync::atomic::Ordering::Relaxed);
+        self.refresh();
+    }
+}
+
+impl BackupBar for Backup {
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -66,6 +66,9 @@ pub struct ClientOptions {
     pub refresh_margin: Duration,
     /// Accept any certificate: for a local sandbox only.
     pub insecure: bool,
+    /// Extra trusted root certificates, PEM (an Enterprise portal's own CA, a sandbox's
+    /// generated certificate).
+    pub ca_certs: Vec<Vec<u8>>,
 }
 
 impl Default for ClientOptions {
@@ -77,6 +80,7 @@ impl Default for ClientOptions {
             connect_timeout: Duration::from_secs(20),
             refresh_margin: Duration::from_secs(120),
             insecure: false,
+            ca_certs: Vec::new(),
         }
     }
 }
@@ -147,7 +151,20 @@ impl Client {
     ) -> Result<Self, Error> {
         // No total timeout on the client: JSON calls set one per request; downloads, which may
         // take hours, fail only when the connection goes quiet for `timeout`.
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        for pem in &options.ca_certs {
+            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                Error::new(
+                    "client",
+                    &url.root,
+                    ErrorKind::Transport(format!("reading a CA certificate: {e}")),
+                )
+            })?;
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder
             .read_timeout(options.timeout)
             .connect_timeout(options.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(60))

@@ -34,6 +34,7 @@ fn options(selection: Selection, spool: &std::path::Path) -> PlanOptions {
         parent: None,
         concurrency: 4,
         spool_dir: spool.to_owned(),
+        tags: Vec::new(),
     }
 }
 
@@ -129,6 +130,7 @@ async fn an_app_with_its_map_and_service_and_everything_they_hold() {
     let map = snap.item(&s.map).unwrap();
     assert_eq!(map.owner, "editor");
     assert_eq!(map.folder.as_ref().unwrap().id, s.folder);
+    assert_eq!(map.folder.as_ref().unwrap().title, "Planning");
     assert_eq!(map.sharing.access, Access::Shared);
     assert_eq!(map.sharing.groups.len(), 1);
     assert_eq!(map.sharing.groups[0].id, s.group);
@@ -286,6 +288,7 @@ async fn selections_by_owner_folder_group_and_query() {
                 parent: None,
                 concurrency: 2,
                 spool_dir: spool,
+                tags: Vec::new(),
             };
             let p = plan(admin, &opts, &orgpack_backup::NoProgress)
                 .await
@@ -329,6 +332,7 @@ async fn selections_by_owner_folder_group_and_query() {
         parent: None,
         concurrency: 2,
         spool_dir: spool.path().to_owned(),
+        tags: Vec::new(),
     };
     let err = plan(&admin, &missing, &orgpack_backup::NoProgress)
         .await

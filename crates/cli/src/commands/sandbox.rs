@@ -46,6 +46,29 @@ async fn serve(args: &SandboxArgs, json: bool) -> Result<u8> {
         sandbox.add_user(org, "admin", &password, "org_admin")?;
     }
     let urls: Vec<String> = orgs.iter().map(|(o, _)| sandbox.portal_url(o)).collect();
+    if let Some(path) = &args.write_config {
+        let mut config = crate::config::Config::default();
+        for (org, _) in &orgs {
+            config.portal.insert(
+                org.clone(),
+                crate::config::PortalConfig {
+                    url: sandbox.portal_url(org),
+                    username: Some("admin".into()),
+                    password_env: Some(PASSWORD_ENV.into()),
+                    ..crate::config::PortalConfig::default()
+                },
+            );
+        }
+        crate::config::write(path, &config)?;
+        render::note(&format!(
+            "wrote {} ([portal.{}]); the password is read from {PASSWORD_ENV}",
+            path.display(),
+            orgs.iter()
+                .map(|(o, _)| o.as_str())
+                .collect::<Vec<_>>()
+                .join("], [portal.")
+        ));
+    }
     if json {
         render::json(
             &serde_json::json!({"message_type": "sandbox", "portals": urls, "username": "admin", "passwordEnv": PASSWORD_ENV}),

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `orgpack` binary, run as a user would run it. JSON output is decoded
 //! into test-local mirror structs, never the production types.
 
+mod backup;
 mod commands;
 mod corrupt;
 mod graph;

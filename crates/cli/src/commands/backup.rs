@@ -1,0 +1,282 @@
+//! `orgpack backup --from PORTAL (--repo DIR | -o FILE.orgpack) [selection] [--export …]
+//! [--no-deps] [--concurrency N] [--parent ID | --full] [--tag T]… [--dry-run]`
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use orgpack_archive::manifest::{ExportMode, Selection};
+use orgpack_archive::{Archive, Repository, SingleFileWriter, SnapshotWriter};
+use orgpack_backup::{Plan, PlanOptions, Why};
+use orgpack_portal::Client;
+
+use crate::cli::{BackupArgs, ExportFormat};
+use crate::config::{self, Overrides};
+use crate::exit;
+use crate::progress;
+use crate::render;
+
+pub fn run(args: &BackupArgs, config_flag: Option<&Path>, json: bool) -> Result<u8> {
+    let config_path = config::locate(config_flag);
+    let portal = config::resolve(
+        config_path.as_deref(),
+        &args.from,
+        &Overrides {
+            username: args.username.clone(),
+            insecure: false,
+        },
+    )?;
+    let client = Client::new(
+        portal.url,
+        portal.credentials,
+        orgpack_portal::ClientOptions {
+            max_in_flight: args.concurrency.max(1),
+            ..portal.options
+        },
+    )?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(backup(args, &client, json))
+}
+
+fn selection(args: &BackupArgs) -> Selection {
+    Selection {
+        all: args.all,
+        owners: args.owner.clone(),
+        folders: args.folder.clone(),
+        groups: args.group.clone(),
+        queries: args.query.clone(),
+        items: args.item.clone(),
+        include_dependencies: !args.no_deps,
+        export: match args.export {
+            ExportFormat::Fgdb => ExportMode::Fgdb,
+            ExportFormat::Shapefile => ExportMode::Shapefile,
+            ExportFormat::Reference => ExportMode::Reference,
+        },
+    }
+}
+
+async fn backup(args: &BackupArgs, client: &Client, json: bool) -> Result<u8> {
+    let selection = selection(args);
+    let me = client.portal_self().await?;
+    let org_id = me
+        .get("id")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let existing = args
+        .repo
+        .as_deref()
+        .filter(|r| r.join("orgpack-layout").is_file())
+        .map(Archive::open)
+        .transpose()?;
+    let parent = match (&existing, &args.parent) {
+        (_, _) if args.full => None,
+        (Some(archive), Some(spec)) => {
+            let id = archive.resolve(spec)?;
+            Some((id, archive.snapshot(&id)?))
+        }
+        (None, Some(_)) => anyhow::bail!("--parent needs --repo with an existing repository"),
+        (Some(archive), None) => {
+            orgpack_backup::find_parent(archive, &client.url().root, &org_id, &selection)?
+        }
+        (None, None) => None,
+    };
+    // Keep the spool beside the repository (same disk, cleaned by the repository's rules), else
+    // in the system's temporary directory.
+    let temp = tempfile::Builder::new()
+        .prefix("orgpack-backup-")
+        .tempdir_in(spool_parent(args.repo.as_deref()))
+        .context("creating a temporary directory for downloads")?;
+    let options = PlanOptions {
+        selection,
+        parent,
+        concurrency: args.concurrency.max(1),
+        spool_dir: temp.path().to_owned(),
+        tags: args.tag.clone(),
+    };
+    let bar = progress::for_backup(json);
+    let plan = orgpack_backup::plan(client, &options, bar.as_ref()).await?;
+    if args.dry_run {
+        bar.finish();
+        show_plan(&plan, json)?;
+        return Ok(exit::OK);
+    }
+    let started = std::time::Instant::now();
+    let outcome = match (&args.repo, &args.output) {
+        (Some(repo), _) => {
+            let mut repo = Repository::open_or_init(repo)?;
+            orgpack_backup::run(client, &plan, &mut repo, bar.as_ref()).await?
+        }
+        (None, Some(file)) => {
+            let mut writer = SingleFileWriter::create_new(file)?;
+            let outcome = orgpack_backup::run(
+                client,
+                &plan,
+                &mut writer as &mut dyn SnapshotWriter,
+                bar.as_ref(),
+            )
+            .await?;
+            tokio::task::block_in_place(|| writer.finish())?;
+            outcome
+        }
+        (None, None) => unreachable!("clap requires --repo or --output"),
+    };
+    bar.finish();
+    let elapsed = started.elapsed().as_secs_f64();
+    let code = if outcome.failures.is_empty() {
+        exit::OK
+    } else {
+        exit::PARTIAL
+    };
+    if json {
+        render::json(&serde_json::json!({
+            "message_type": "backup",
+            "snapshot": outcome.snapshot,
+            "parent": plan.parent.as_ref().map(|(id, _)| id),
+            "items": outcome.items,
+            "reused": outcome.reused,
+            "exports": outcome.exports,
+            "groups": outcome.groups,
+            "bytesIn": outcome.stats.bytes_in,
+            "bytesStored": outcome.stats.bytes_stored,
+            "blobsWritten": outcome.stats.blobs_written,
+            "blobsReused": outcome.stats.blobs_reused,
+            "staleExportsDeleted": outcome.stale_exports_deleted,
+            "seconds": elapsed,
+            "skipped": plan.skipped,
+            "failures": outcome.failures,
+        }))?;
+        return Ok(code);
+    }
+    render::note(&format!(
+        "snapshot {} saved: {} items ({} unchanged, reused), {} groups, {} exports, {} in, {} stored, {:.1}s",
+        outcome.snapshot.short(),
+        outcome.items,
+        outcome.reused,
+        outcome.groups,
+        outcome.exports,
+        render::size(outcome.stats.bytes_in),
+        render::size(outcome.stats.bytes_stored),
+        elapsed
+    ));
+    if outcome.stale_exports_deleted > 0 {
+        render::note(&format!(
+            "deleted {} temporary export items left by an interrupted backup",
+            outcome.stale_exports_deleted
+        ));
+    }
+    for s in &plan.skipped {
+        render::note(&format!(
+            "not captured: {} (referenced by {}): {}",
+            s.target, s.referenced_by, s.reason
+        ));
+    }
+    if !outcome.failures.is_empty() {
+        render::note(&format!(
+            "{} parts could not be captured; the snapshot lists them and the next backup tries them again:",
+            outcome.failures.len()
+        ));
+        for f in &outcome.failures {
+            render::note(&format!(
+                "  {:?} {}{}: {}",
+                f.subject,
+                f.id,
+                f.part.as_ref().map(|p| format!(" {p}")).unwrap_or_default(),
+                f.message
+            ));
+        }
+    }
+    Ok(code)
+}
+
+fn spool_parent(repo: Option<&Path>) -> PathBuf {
+    match repo {
+        Some(r) if r.join("tmp").is_dir() => r.join("tmp"),
+        _ => std::env::temp_dir(),
+    }
+}
+
+fn show_plan(plan: &Plan, json: bool) -> Result<()> {
+    if json {
+        let items: Vec<_> = plan
+            .items
+            .iter()
+            .map(|i| {
+                serde_json::json!({
+                    "id": i.id,
+                    "type": i.item_type(),
+                    "title": i.title(),
+                    "owner": i.owner(),
+                    "why": i.why,
+                    "reuse": i.reuse,
+                    "export": i.export && !i.reuse,
+                    "size": i.size(),
+                    "dependencies": i.dependencies,
+                })
+            })
+            .collect();
+        return render::json(&serde_json::json!({
+            "message_type": "backup_plan",
+            "source": plan.source,
+            "parent": plan.parent.as_ref().map(|(id, _)| id),
+            "items": items,
+            "groups": plan.groups,
+            "exports": plan.exports(),
+            "reused": plan.reused(),
+            "estimatedBytes": plan.estimated_bytes(),
+            "skipped": plan.skipped,
+            "failures": plan.failures,
+        }));
+    }
+    render::note(&format!(
+        "plan: {} items from {} ({} unchanged since the parent), {} groups, {} exports, about {} to download",
+        plan.items.len(),
+        plan.source.portal_url,
+        plan.reused(),
+        plan.groups.len(),
+        plan.exports(),
+        render::size(plan.estimated_bytes())
+    ));
+    let rows: Vec<Vec<String>> = plan
+        .items
+        .iter()
+        .map(|i| {
+            let action = if i.reuse {
+                "reuse"
+            } else if i.export {
+                "fetch+export"
+            } else {
+                "fetch"
+            };
+            let why = match &i.why {
+                Why::Selected { by } => by.clone(),
+                Why::Dependency { of, path } => format!("used by {of} ({path})"),
+            };
+            vec![
+                i.id.clone(),
+                render::clip(i.item_type(), 24),
+                render::clip(i.title(), 32),
+                action.to_owned(),
+                render::size(i.size()),
+                render::clip(&why, 60),
+            ]
+        })
+        .collect();
+    render::table(
+        &["ID", "TYPE", "TITLE", "ACTION", "SIZE", "WHY"],
+        &rows,
+        &[4],
+    )?;
+    for s in &plan.skipped {
+        render::note(&format!(
+            "not captured: {} (referenced by {}): {}",
+            s.target, s.referenced_by, s.reason
+        ));
+    }
+    for f in &plan.failures {
+        render::note(&format!("cannot read item {}: {}", f.id, f.message));
+    }
+    Ok(())
+}

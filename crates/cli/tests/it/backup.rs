@@ -1,0 +1,271 @@
+//! `orgpack sandbox --write-config`, then `orgpack backup` and `orgpack diff` against it, as a user
+//! would run them.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use orgpack_portal::{Client, ClientOptions, Content, Credentials, PortalUrl};
+
+use crate::{stderr, stdout};
+
+const PW: &str = "Cli-backup-pw-5";
+
+struct Served {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(config: &Path) -> Served {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orgpack"))
+        .args(["--json", "sandbox", "--org", "source", "--write-config"])
+        .arg(config)
+        .env("ORGPACK_SANDBOX_PASSWORD", PW)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut text = String::new();
+    let doc: serde_json::Value = loop {
+        let mut buf = [0u8; 256];
+        let n = out.read(&mut buf).unwrap();
+        assert!(n > 0, "the sandbox exited early: {text}");
+        text.push_str(&String::from_utf8_lossy(&buf[..n]));
+        if let Ok(v) = serde_json::from_str(&text) {
+            break v;
+        }
+    };
+    Served {
+        child,
+        url: doc["portals"][0].as_str().unwrap().to_owned(),
+    }
+}
+
+fn orgpack_with(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_orgpack"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("ORGPACK_SANDBOX_PASSWORD", PW)
+        .env_remove("ORGPACK_JSON")
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(out), stderr(out)))
+}
+
+/// A web map using a service item, a hosted service, shared into a group.
+fn seed(url: &str) -> (String, String, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let admin = Client::new(
+            PortalUrl::parse(url).unwrap(),
+            Credentials::Password {
+                username: "admin".into(),
+                password: PW.into(),
+            },
+            ClientOptions::default(),
+        )
+        .unwrap();
+        let service = format!("{url}/server/rest/services/Roads/FeatureServer");
+        let roads = admin
+            .add_item(
+                "admin",
+                None,
+                &[("title", "Roads"), ("type", "Feature Service")],
+                Content::Url(&service),
+                1 << 20,
+            )
+            .await
+            .unwrap();
+        let map = serde_json::json!({"operationalLayers": [{"itemId": roads, "url": format!("{service}/2")}]});
+        let map = admin
+            .add_item(
+                "admin",
+                None,
+                &[("title", "Road map"), ("type", "Web Map")],
+                Content::Text(&map.to_string()),
+                1 << 20,
+            )
+            .await
+            .unwrap();
+        let hosted = admin
+            .add_item(
+                "admin",
+                None,
+                &[
+                    ("title", "Potholes"),
+                    ("type", "Feature Service"),
+                    ("typeKeywords", "Hosted Service"),
+                ],
+                Content::Url(&format!("{url}/server/rest/services/Hosted/Potholes/FeatureServer")),
+                1 << 20,
+            )
+            .await
+            .unwrap();
+        (roads, map, hosted)
+    })
+}
+
+#[test]
+fn backup_incrementally_then_diff_then_a_single_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("orgpack.toml");
+    let served = serve(&config);
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("[portal.source]"), "{text}");
+    assert!(!text.contains(PW), "the config holds the password: {text}");
+    let (roads, map, hosted) = seed(&served.url);
+    let repo = dir.path().join("repo");
+    let repo_s = repo.to_str().unwrap();
+
+    // Plan only: nothing is written.
+    let plan = orgpack_with(
+        &config,
+        &[
+            "--json",
+            "backup",
+            "--from",
+            "source",
+            "--repo",
+            repo_s,
+            "--item",
+            &map,
+            "--dry-run",
+        ],
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let plan = json(&plan);
+    assert_eq!(plan["message_type"], "backup_plan");
+    let planned: Vec<&str> = plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(planned.len(), 2, "{plan}");
+    assert!(planned.contains(&roads.as_str()));
+    let why = plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == roads.as_str())
+        .unwrap()["why"]
+        .clone();
+    assert_eq!(why["kind"], "dependency");
+    assert_eq!(why["of"], map.as_str());
+    assert!(!repo.exists(), "a dry run creates nothing");
+
+    // The whole org, services by reference: complete, exit 0.
+    let args = [
+        "--json",
+        "backup",
+        "--from",
+        "source",
+        "--repo",
+        repo_s,
+        "--all",
+        "--export",
+        "reference",
+    ];
+    let first = orgpack_with(&config, &args);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    for out in [&first.stdout, &first.stderr] {
+        assert!(!String::from_utf8_lossy(out).contains(PW));
+    }
+    let first = json(&first);
+    assert_eq!(first["items"], 3);
+    assert_eq!(first["reused"], 0);
+
+    let second = json(&orgpack_with(&config, &args));
+    assert_eq!(second["reused"], 3);
+    assert_eq!(second["parent"], first["snapshot"]);
+
+    let diff = orgpack_with(
+        &config,
+        &[
+            "--json",
+            "diff",
+            repo_s,
+            first["snapshot"].as_str().unwrap(),
+            "latest",
+        ],
+    );
+    assert_eq!(diff.status.code(), Some(0), "{}", stderr(&diff));
+    let diff = json(&diff);
+    assert_eq!(diff["unchanged"], 3);
+    assert_eq!(diff["changed"].as_array().unwrap().len(), 0);
+    let table = orgpack_with(
+        &config,
+        &[
+            "diff",
+            repo_s,
+            first["snapshot"].as_str().unwrap(),
+            "latest",
+        ],
+    );
+    assert!(
+        stderr(&table).contains("0 added, 0 removed, 0 changed, 3 unchanged"),
+        "{}",
+        stderr(&table)
+    );
+
+    // A fresh export is the default: this portal cannot export, so the snapshot is saved with
+    // that failure, exit 3.
+    let partial = orgpack_with(
+        &config,
+        &[
+            "--json", "backup", "--from", "source", "--repo", repo_s, "--item", &hosted,
+        ],
+    );
+    assert_eq!(partial.status.code(), Some(3), "{}", stderr(&partial));
+    let partial = json(&partial);
+    assert_eq!(partial["failures"][0]["id"], hosted.as_str());
+    assert_eq!(partial["failures"][0]["part"], "export");
+
+    // A single-file archive that verifies.
+    let file = dir.path().join("org.orgpack");
+    let single = orgpack_with(
+        &config,
+        &[
+            "backup",
+            "--from",
+            "source",
+            "-o",
+            file.to_str().unwrap(),
+            "--all",
+            "--export",
+            "reference",
+        ],
+    );
+    assert_eq!(single.status.code(), Some(0), "{}", stderr(&single));
+    assert!(stderr(&single).contains("3 items"), "{}", stderr(&single));
+    let verify = orgpack_with(&config, &["verify", "--read-data", file.to_str().unwrap()]);
+    assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
+
+    // A portal the config does not name.
+    let unknown = orgpack_with(
+        &config,
+        &["backup", "--from", "nope", "--repo", repo_s, "--all"],
+    );
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        stderr(&unknown).contains("no portal `nope`") && stderr(&unknown).contains("known: source"),
+        "{}",
+        stderr(&unknown)
+    );
+}
