@@ -376,3 +376,61 @@ fn walk(root: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_and_expiring_tokens_give_the_same_snapshot_or_name_what_failed() {
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let selection = Selection {
+        all: true,
+        include_dependencies: true,
+        export: ExportMode::Reference,
+        ..Selection::default()
+    };
+    let (_, clean) = backup(
+        &s,
+        &dir.path().join("clean"),
+        selection.clone(),
+        &Counting::default(),
+    )
+    .await;
+    s.sandbox.set_faults(orgpack_sandbox::Faults {
+        per_mille: 100,
+        seed: 7,
+        delay_ms: 0,
+        expire_per_mille: 30,
+    });
+    let (_, faulty) = backup(
+        &s,
+        &dir.path().join("faulty"),
+        selection,
+        &Counting::default(),
+    )
+    .await;
+    s.sandbox.set_faults(orgpack_sandbox::Faults::default());
+    let injected = s.sandbox.faults_injected();
+    assert!(injected.failed > 0 && injected.expired > 0, "{injected:?}");
+
+    let clean = Archive::open(&dir.path().join("clean"))
+        .unwrap()
+        .snapshot(&clean.snapshot)
+        .unwrap();
+    let faulty_archive = Archive::open(&dir.path().join("faulty")).unwrap();
+    let faulty = faulty_archive.snapshot(&faulty.snapshot).unwrap();
+    // Every item either arrived exactly as in the clean run, or the snapshot names what failed.
+    for item in &clean.items {
+        let failed: Vec<_> = faulty.failures.iter().filter(|f| f.id == item.id).collect();
+        match faulty.item(&item.id) {
+            Some(got) if failed.is_empty() => assert_eq!(got, item),
+            Some(_) => assert!(failed.iter().all(|f| f.part.is_some())),
+            None => assert!(
+                failed.iter().any(|f| f.part.is_none()),
+                "{} vanished",
+                item.id
+            ),
+        }
+    }
+    assert_eq!(faulty.groups, clean.groups);
+    let report = orgpack_archive::verify(&faulty_archive, VerifyOptions::read_data()).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
