@@ -14,6 +14,7 @@ pub(crate) mod oauth;
 mod parts;
 mod portal;
 mod search;
+mod services;
 mod uploads;
 
 use std::collections::HashMap;
@@ -213,6 +214,25 @@ async fn dispatch(
     Path((org, rest)): Path<(String, String)>,
     req: Request,
 ) -> Response {
+    handle(shared, org, &rest, req, false).await
+}
+
+/// `/<org>/server/rest/services/…`: hosted services, with the same tokens as the portal.
+async fn dispatch_services(
+    State(shared): State<Arc<Shared>>,
+    Path((org, rest)): Path<(String, String)>,
+    req: Request,
+) -> Response {
+    handle(shared, org, &rest, req, true).await
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    org: String,
+    rest: &str,
+    req: Request,
+    services: bool,
+) -> Response {
     if let Some(injected) = shared.faults.before().await {
         return injected;
     }
@@ -260,6 +280,15 @@ async fn dispatch(
         .split('/')
         .filter(|s| !s.is_empty())
         .collect();
+    if services {
+        return match segments.as_slice() {
+            ["Hosted", name, "FeatureServer", rest @ ..] => {
+                services::feature_server(&call, name, rest)
+            }
+            _ => Err(error(400, "Invalid URL", &[])),
+        }
+        .unwrap_or_else(|r| r);
+    }
     route(&call, &method, &segments).unwrap_or_else(|r| r)
 }
 
@@ -324,6 +353,8 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
             parts::delete_relationship(call, u)
         }
         ["content", "users", u] => content::user_content(call, u, None),
+        ["content", "users", u, "publish"] if post => services::publish(call, u, None),
+        ["content", "users", u, "export"] if post => services::export(call, u),
         ["content", "users", u, "createFolder"] if post => content::create_folder(call, u),
         ["content", "users", u, "addItem"] if post => content::add_item(call, u, None),
         ["content", "users", u, "items", id] => content::user_item(call, u, id),
@@ -332,6 +363,9 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
         ["content", "users", u, "items", id, op] if post => content::item_op(call, u, id, op),
         ["content", "users", u, folder, "addItem"] if post => {
             content::add_item(call, u, Some(folder))
+        }
+        ["content", "users", u, folder, "publish"] if post => {
+            services::publish(call, u, Some(folder))
         }
         ["content", "users", u, folder, "items", id, op] if post => {
             content::item_op(call, u, id, op)
@@ -348,6 +382,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/{org}/sharing/rest/", any(root))
         .route("/{org}/sharing/rest/{*rest}", any(dispatch))
         .route("/{org}/sharing/oauth2/{*rest}", any(dispatch_oauth))
+        .route(
+            "/{org}/server/rest/services/{*rest}",
+            any(dispatch_services),
+        )
         .route("/", get(|| async { "orgpack sandbox" }))
         .layer(axum::extract::DefaultBodyLimit::max(512 << 20))
         .with_state(shared)

@@ -1,6 +1,9 @@
 //! The sandbox's state: one SQLite database per data directory, so a sandbox survives restarts
 //! and a rehearsal can be inspected with any SQLite client.
 
+mod services;
+pub use services::Service;
+
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -89,6 +92,15 @@ CREATE TABLE IF NOT EXISTS groups (
     id TEXT PRIMARY KEY,
     org TEXT NOT NULL,
     json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS services (
+    org TEXT NOT NULL,
+    name TEXT NOT NULL COLLATE NOCASE, -- /<org>/server/rest/services/Hosted/<name>/FeatureServer
+    item TEXT NOT NULL UNIQUE REFERENCES items(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,              -- what it was published from: fileGeodatabase | shapefile | csv | geojson
+    layers TEXT NOT NULL,            -- JSON: what orgpack-payload read from the file
+    payload BLOB NOT NULL,           -- the file published, which export hands back
+    PRIMARY KEY (org, name)
 );
 CREATE TABLE IF NOT EXISTS group_members (
     grp TEXT NOT NULL REFERENCES groups(id) ON DELETE CASCADE,

@@ -935,3 +935,145 @@ async fn group_membership_in_batches_with_refusals_named() {
         serde_json::json!(["crew27", "crew28", "crew29"])
     );
 }
+
+fn payload(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/payloads")
+        .join(name)
+}
+
+#[tokio::test]
+async fn publish_a_file_then_query_counts_and_export_it_back() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let editor = client(&s, "source", "editor");
+    let path = payload("City.gdb.zip");
+    let file = editor
+        .add_item(
+            "editor",
+            None,
+            &[("title", "City"), ("type", "File Geodatabase")],
+            Content::File {
+                path: &path,
+                name: "City.gdb.zip",
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let published = editor
+        .publish("editor", &file, "fileGeodatabase", r#"{"name":"City"}"#)
+        .await
+        .unwrap();
+    let job = published.job_id.clone().unwrap();
+    editor
+        .wait_for_job(
+            "editor",
+            &published.service_item_id,
+            Some(&job),
+            Some("publish"),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    let url = published.service_url.clone().unwrap();
+    assert!(
+        url.ends_with("/source/server/rest/services/Hosted/City/FeatureServer"),
+        "{url}"
+    );
+
+    // The service item: a hosted feature service related to its source file.
+    let item = editor.item(&published.service_item_id).await.unwrap();
+    assert_eq!(item["type"], "Feature Service");
+    assert_eq!(item["url"], url.as_str());
+    assert!(
+        item["typeKeywords"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k == "Hosted Service")
+    );
+    let sources = editor
+        .related_items(&published.service_item_id, "Service2Data", true)
+        .await
+        .unwrap();
+    assert_eq!(sources[0]["id"], file.as_str());
+
+    // The FeatureServer: layers from the file, counts as the file holds them.
+    let root = editor
+        .call("service", orgpack_portal::Method::Get, &url, &[])
+        .await
+        .unwrap();
+    assert_eq!(root["serviceItemId"], published.service_item_id.as_str());
+    let names: Vec<&str> = root["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Hydrants", "Parcels"]);
+    assert_eq!(root["layers"][0]["geometryType"], "esriGeometryPoint");
+    assert_eq!(
+        editor.feature_count(&format!("{url}/0")).await.unwrap(),
+        250
+    );
+    assert_eq!(editor.feature_count(&format!("{url}/1")).await.unwrap(), 12);
+    let layer = editor
+        .call(
+            "layer",
+            orgpack_portal::Method::Get,
+            &format!("{url}/1"),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(layer["type"], "Feature Layer");
+    assert_eq!(layer["geometryType"], "esriGeometryPolygon");
+
+    // A private service needs a token.
+    let raw = reqwest::get(format!("{url}?f=json")).await.unwrap();
+    let body: Value = raw.json().await.unwrap();
+    assert_eq!(body["error"]["code"], 499);
+
+    // The same name again is refused.
+    let again = editor
+        .publish("editor", &file, "fileGeodatabase", r#"{"name":"city"}"#)
+        .await
+        .unwrap_err();
+    assert!(again.to_string().contains("already exists"), "{again}");
+
+    // Export: a new item holding the file, after an export job; other formats are refused.
+    let export = editor
+        .export_item(
+            "editor",
+            &published.service_item_id,
+            "File Geodatabase",
+            "City export",
+            "",
+        )
+        .await
+        .unwrap();
+    editor
+        .wait_for_job(
+            "editor",
+            &export.export_item_id,
+            Some(&export.job_id),
+            Some("export"),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    let mut bytes = Vec::new();
+    editor
+        .item_data(&export.export_item_id, &mut bytes)
+        .await
+        .unwrap();
+    assert_eq!(bytes, std::fs::read(&path).unwrap());
+    let exported = editor.item(&export.export_item_id).await.unwrap();
+    assert_eq!(exported["type"], "File Geodatabase");
+    assert_eq!(exported["title"], "City export");
+    let shp = editor
+        .export_item("editor", &published.service_item_id, "Shapefile", "x", "")
+        .await
+        .unwrap_err();
+    assert!(shp.to_string().contains("cannot convert"), "{shp}");
+}

@@ -1,0 +1,395 @@
+//! Hosted feature services: `publish` from a file item, `export` back to a file, and the
+//! FeatureServer's root, layer and count-query documents under
+//! `/<org>/server/rest/services/Hosted/<name>/FeatureServer` (spec/portal-api.md, "Hosted
+//! services").
+//!
+//! The sandbox keeps no features: a service remembers the file it was published from and what
+//! orgpack-payload read from it (layers, geometry types, fields, feature counts). Queries answer
+//! counts; an export hands back the published file when the format asked for is the one it was
+//! published from, and says plainly that it cannot convert otherwise.
+
+use serde_json::{Value, json};
+
+use super::auth::internal;
+use super::content::{can_read, folder_id, list, owner_or_admin, readable};
+use super::{Call, FORBIDDEN, error};
+use crate::store::Service;
+use axum::response::Response;
+
+/// The ArcGIS Server version the FeatureServer documents report.
+const SERVER_VERSION: f64 = 11.3;
+
+/// fileType values publish accepts, with the payload kind each must be and the item types it
+/// comes from.
+const FILE_TYPES: &[(&str, orgpack_payload::Kind)] = &[
+    ("fileGeodatabase", orgpack_payload::Kind::FileGeodatabase),
+    ("shapefile", orgpack_payload::Kind::Shapefile),
+    ("csv", orgpack_payload::Kind::Csv),
+    ("geojson", orgpack_payload::Kind::GeoJson),
+];
+
+/// Export formats, with the fileType a service must have been published from to serve each, and
+/// the item type of the export.
+const EXPORTS: &[(&str, &str, &str)] = &[
+    ("File Geodatabase", "fileGeodatabase", "File Geodatabase"),
+    ("Shapefile", "shapefile", "Shapefile"),
+    ("CSV", "csv", "CSV"),
+    ("GeoJson", "geojson", "GeoJson"),
+];
+
+/// `content/users/<u>[/<folder>]/publish`: `itemId` (or `itemid`/`itemID`), `fileType`
+/// (or `filetype`), `publishParameters` with `name`.
+pub(super) fn publish(
+    call: &Call,
+    owner: &str,
+    folder: Option<&str>,
+) -> Result<Response, Response> {
+    owner_or_admin(call, owner)?;
+    let p = &call.params;
+    let Some(source_id) = p.get("itemId").or(p.get("itemid")).or(p.get("itemID")) else {
+        return Err(error(400, "'itemId' must be specified.", &[]));
+    };
+    let Some(file_type) = p.get("fileType").or(p.get("filetype")) else {
+        return Err(error(400, "'fileType' must be specified.", &[]));
+    };
+    let Some(&(_, expected)) = FILE_TYPES
+        .iter()
+        .find(|(t, _)| t.eq_ignore_ascii_case(file_type))
+    else {
+        return Err(error(
+            400,
+            &format!("Publishing from fileType '{file_type}' is not supported by the sandbox."),
+            &["Supported: fileGeodatabase, shapefile, csv, geojson."],
+        ));
+    };
+    let parameters: Value = p
+        .get("publishParameters")
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or(Value::Null);
+    let Some(name) = parameters
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    else {
+        return Err(error(
+            400,
+            "'name' must be specified in publishParameters.",
+            &[],
+        ));
+    };
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(error(
+            400,
+            &format!("Service name '{name}' is invalid: use letters, digits and underscores."),
+            &[],
+        ));
+    }
+    let source = readable(call, source_id)?;
+    let store = &call.shared.store;
+    let (data, data_name) = store
+        .item_data(&call.org, source_id)
+        .map_err(internal)?
+        .unwrap_or((None, None));
+    let Some(bytes) = data else {
+        return Err(error(400, "Item does not have a file.", &[]));
+    };
+    let file_name = data_name.unwrap_or_else(|| format!("{source_id}.zip"));
+    let summary =
+        orgpack_payload::inspect(std::io::Cursor::new(&bytes), &file_name).map_err(|e| {
+            error(
+                400,
+                &format!("Unable to read the file to publish: {e}"),
+                &[],
+            )
+        })?;
+    if summary.kind != expected {
+        return Err(error(
+            400,
+            &format!(
+                "The item's file is not a {file_type} (it reads as {:?}).",
+                summary.kind
+            ),
+            &[],
+        ));
+    }
+    if store
+        .service_named(&call.org, name)
+        .map_err(internal)?
+        .is_some()
+    {
+        return Err(error(
+            409,
+            &format!("Service name '{name}' already exists."),
+            &[],
+        ));
+    }
+    let folder = match folder {
+        Some(f) => folder_id(call, owner, f)?,
+        None => None,
+    };
+    let id = crate::new_id();
+    let now = crate::now_ms();
+    let url = service_url(call, name);
+    let layers: Vec<Value> = summary
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            json!({
+                "id": i, "name": l.name, "geometryType": l.geometry_type.as_deref().map(esri_geometry),
+                "count": l.feature_count,
+                "fields": l.fields.iter().map(|f| json!({"name": f.name, "type": f.field_type})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let title = source
+        .json
+        .get("title")
+        .and_then(Value::as_str)
+        .unwrap_or(name);
+    let item = json!({
+        "id": id, "owner": owner, "orgId": call.org_id, "created": now, "modified": now, "guid": null,
+        "name": name, "title": title, "type": "Feature Service",
+        "typeKeywords": ["ArcGIS Server", "Data", "Feature Access", "Feature Service", "Service", "Singlelayer", "Hosted Service"],
+        "description": null, "tags": list(p, "tags"), "snippet": null, "thumbnail": null, "documentation": null,
+        "extent": [], "categories": [], "spatialReference": null, "accessInformation": null, "licenseInfo": null,
+        "culture": "en-us", "properties": null, "url": url, "proxyFilter": null, "access": "private",
+        "size": bytes.len(), "appCategories": [], "industries": [], "languages": [], "largeThumbnail": null,
+        "banner": null, "screenshots": [], "listed": false, "ownerFolder": folder, "protected": false,
+        "commentsEnabled": false, "numComments": 0, "numRatings": 0, "avgRating": 0, "numViews": 0, "isOrgItem": true,
+    });
+    store
+        .add_item(&call.org, owner, folder.as_deref(), &item, None, now)
+        .map_err(internal)?;
+    let service = Service {
+        name: name.to_owned(),
+        item: id.clone(),
+        kind: expected_file_type(expected).to_owned(),
+        layers: Value::Array(layers),
+    };
+    if !store
+        .add_service(&call.org, &service, &bytes)
+        .map_err(internal)?
+    {
+        store.delete_item(&id).map_err(internal)?;
+        return Err(error(
+            409,
+            &format!("Service name '{name}' already exists."),
+            &[],
+        ));
+    }
+    store
+        .add_relationship(&id, source_id, "Service2Data")
+        .map_err(internal)?;
+    store.set_status(&id, "processing").map_err(internal)?;
+    let job = crate::new_id();
+    Ok(call.reply(&json!({"services": [{
+        "type": "Feature Service", "serviceurl": url, "encodedServiceURL": url, "size": bytes.len(),
+        "jobId": job, "serviceItemId": id,
+    }]})))
+}
+
+/// `content/users/<u>/export`: `itemId`, `exportFormat`, `title`; the new item is the caller's.
+pub(super) fn export(call: &Call, owner: &str) -> Result<Response, Response> {
+    owner_or_admin(call, owner)?;
+    let p = &call.params;
+    let (Some(item_id), Some(format)) = (p.get("itemId"), p.get("exportFormat")) else {
+        return Err(error(
+            400,
+            "'itemId' and 'exportFormat' must be specified.",
+            &[],
+        ));
+    };
+    let item = readable(call, item_id)?;
+    let caller = call.require_user()?;
+    if item.owner != caller.username && !call.is_admin() {
+        return Err(error(403, FORBIDDEN, &[]));
+    }
+    let store = &call.shared.store;
+    let Some(service) = store.service_of(&call.org, item_id).map_err(internal)? else {
+        return Err(error(
+            400,
+            "Only hosted feature services can be exported.",
+            &[],
+        ));
+    };
+    let Some(&(format, needs, export_type)) = EXPORTS
+        .iter()
+        .find(|(f, _, _)| f.eq_ignore_ascii_case(format))
+    else {
+        return Err(error(
+            400,
+            &format!("Export format '{format}' is not supported by the sandbox."),
+            &[],
+        ));
+    };
+    if needs != service.kind {
+        return Err(error(
+            400,
+            &format!(
+                "The sandbox cannot convert: service '{}' was published from {} and exports only to that format, not {format}.",
+                service.name, service.kind
+            ),
+            &[],
+        ));
+    }
+    let payload = store
+        .service_payload(item_id)
+        .map_err(internal)?
+        .unwrap_or_default();
+    let id = crate::new_id();
+    let now = crate::now_ms();
+    let title = p.get("title").unwrap_or(&service.name).to_owned();
+    let extension = if service.kind == "csv" {
+        "csv"
+    } else if service.kind == "geojson" {
+        "geojson"
+    } else {
+        "zip"
+    };
+    let file_name = format!("{}.{extension}", service.name);
+    let json = json!({
+        "id": id, "owner": owner, "orgId": call.org_id, "created": now, "modified": now, "guid": null,
+        "name": file_name, "title": title, "type": export_type, "typeKeywords": [],
+        "description": null, "tags": list(p, "tags"), "snippet": p.get("snippet"), "thumbnail": null,
+        "documentation": null, "extent": [], "categories": [], "spatialReference": null,
+        "accessInformation": null, "licenseInfo": null, "culture": "en-us", "properties": null,
+        "url": null, "proxyFilter": null, "access": "private", "size": payload.len(),
+        "appCategories": [], "industries": [], "languages": [], "largeThumbnail": null, "banner": null,
+        "screenshots": [], "listed": false, "ownerFolder": null, "protected": false,
+        "commentsEnabled": false, "numComments": 0, "numRatings": 0, "avgRating": 0, "numViews": 0, "isOrgItem": true,
+    });
+    store
+        .add_item(
+            &call.org,
+            owner,
+            None,
+            &json,
+            Some((&payload, Some(&file_name))),
+            now,
+        )
+        .map_err(internal)?;
+    store.set_status(&id, "processing").map_err(internal)?;
+    Ok(call.reply(&json!({
+        "type": export_type, "size": payload.len(), "jobId": crate::new_id(), "exportItemId": id,
+        "serviceItemId": item_id, "exportFormat": format,
+    })))
+}
+
+/// `/<org>/server/rest/services/Hosted/<name>/FeatureServer[/<layer>[/query]]`.
+pub(super) fn feature_server(call: &Call, name: &str, rest: &[&str]) -> Result<Response, Response> {
+    let store = &call.shared.store;
+    let Some(service) = store.service_named(&call.org, name).map_err(internal)? else {
+        return Err(error(400, "Service not found.", &[]));
+    };
+    let item = store
+        .item(&call.org, &service.item)
+        .map_err(internal)?
+        .ok_or_else(|| error(400, "Service not found.", &[]))?;
+    if !can_read(call, &item)? {
+        return Err(match &call.user {
+            None if call.params.token().is_none() => error(499, "Token Required.", &[]),
+            None => error(498, "Invalid token.", &[]),
+            Some(_) => error(403, FORBIDDEN, &[]),
+        });
+    }
+    let layers = service.layers.as_array().cloned().unwrap_or_default();
+    match rest {
+        [] => {
+            let (features, tables): (Vec<&Value>, Vec<&Value>) = layers
+                .iter()
+                .partition(|l| l.get("geometryType").is_some_and(|g| !g.is_null()));
+            let entry = |l: &Value| json!({"id": l["id"], "name": l["name"], "parentLayerId": -1, "defaultVisibility": true, "subLayerIds": null, "minScale": 0, "maxScale": 0, "geometryType": l["geometryType"]});
+            Ok(call.reply(&json!({
+                "currentVersion": SERVER_VERSION, "serviceItemId": service.item, "serviceDescription": "",
+                "hasVersionedData": false, "supportsDisconnectedEditing": false, "hasStaticData": false,
+                "maxRecordCount": 2000, "supportedQueryFormats": "JSON", "capabilities": "Query",
+                "description": "", "copyrightText": "", "spatialReference": {"wkid": 4326, "latestWkid": 4326},
+                "allowGeometryUpdates": true, "units": "esriDecimalDegrees",
+                "layers": features.into_iter().map(entry).collect::<Vec<_>>(),
+                "tables": tables.into_iter().map(|t| json!({"id": t["id"], "name": t["name"]})).collect::<Vec<_>>(),
+            })))
+        }
+        [index, tail @ ..] => {
+            let layer = index
+                .parse::<u64>()
+                .ok()
+                .and_then(|i| layers.iter().find(|l| l["id"].as_u64() == Some(i)))
+                .ok_or_else(|| error(400, "Invalid or missing input parameters.", &[]))?;
+            match tail {
+                [] => Ok(call.reply(&layer_json(&service, layer))),
+                ["query"] => query(call, layer),
+                _ => Err(error(400, "Invalid URL", &[])),
+            }
+        }
+    }
+}
+
+fn layer_json(service: &Service, layer: &Value) -> Value {
+    let is_table = layer.get("geometryType").is_none_or(Value::is_null);
+    let mut fields =
+        vec![json!({"name": "OBJECTID", "type": "esriFieldTypeOID", "alias": "OBJECTID"})];
+    for f in layer["fields"].as_array().into_iter().flatten() {
+        if f["name"]
+            .as_str()
+            .is_some_and(|n| n.eq_ignore_ascii_case("OBJECTID"))
+        {
+            continue;
+        }
+        fields.push(json!({"name": f["name"], "type": f["type"], "alias": f["name"]}));
+    }
+    json!({
+        "currentVersion": SERVER_VERSION, "id": layer["id"], "name": layer["name"],
+        "type": if is_table { "Table" } else { "Feature Layer" },
+        "serviceItemId": service.item, "geometryType": layer["geometryType"],
+        "objectIdField": "OBJECTID", "fields": fields, "maxRecordCount": 2000,
+        "capabilities": "Query", "supportedQueryFormats": "JSON",
+    })
+}
+
+/// Counts only: `where=1=1&returnCountOnly=true`.
+fn query(call: &Call, layer: &Value) -> Result<Response, Response> {
+    let p = &call.params;
+    if !p
+        .get("returnCountOnly")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        return Err(error(
+            400,
+            "The sandbox answers only returnCountOnly queries: it keeps no features.",
+            &[],
+        ));
+    }
+    let filter = p.get("where").unwrap_or("1=1").replace(' ', "");
+    if filter != "1=1" {
+        return Err(error(400, "The sandbox answers only where=1=1.", &[]));
+    }
+    Ok(call.reply(&json!({"count": layer["count"]})))
+}
+
+fn service_url(call: &Call, name: &str) -> String {
+    format!(
+        "{}/server/rest/services/Hosted/{name}/FeatureServer",
+        call.rest.trim_end_matches("/sharing/rest")
+    )
+}
+
+fn expected_file_type(kind: orgpack_payload::Kind) -> &'static str {
+    FILE_TYPES
+        .iter()
+        .find(|(_, k)| *k == kind)
+        .map_or("unknown", |(t, _)| t)
+}
+
+/// `Point` → `esriGeometryPoint`.
+fn esri_geometry(g: &str) -> String {
+    match g {
+        "Point" => "esriGeometryPoint",
+        "Multipoint" => "esriGeometryMultipoint",
+        "Polyline" => "esriGeometryPolyline",
+        "Polygon" => "esriGeometryPolygon",
+        "MultiPatch" => "esriGeometryMultiPatch",
+        other => return format!("esriGeometry{other}"),
+    }
+    .to_owned()
+}

@@ -1,0 +1,91 @@
+//! Hosted feature services: the file each was published from, and what orgpack-payload read from
+//! it (layers, geometry types, fields, feature counts).
+
+use rusqlite::{OptionalExtension as _, params};
+use serde_json::Value;
+
+use super::Store;
+
+/// A hosted feature service.
+#[derive(Debug, Clone)]
+pub struct Service {
+    /// Its name, as in its URL.
+    pub name: String,
+    /// Its item.
+    pub item: String,
+    /// The fileType it was published from (`fileGeodatabase`, `shapefile`, `csv`, `geojson`).
+    pub kind: String,
+    /// Its layers and tables: `[{id, name, geometryType?, count, fields: [{name, type}]}]`.
+    pub layers: Value,
+}
+
+impl Store {
+    /// Record a service; `false` when the organization already has one by that name.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn add_service(
+        &self,
+        org: &str,
+        service: &Service,
+        payload: &[u8],
+    ) -> rusqlite::Result<bool> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO services (org, name, item, kind, layers, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![org, service.name, service.item, service.kind, service.layers.to_string(), payload],
+            )
+            .map(|n| n == 1)
+        })
+    }
+
+    /// Whether the organization has a service by this name (case-insensitive).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn service_named(&self, org: &str, name: &str) -> rusqlite::Result<Option<Service>> {
+        self.service_where("org = ?1 AND name = ?2", [org, name])
+    }
+
+    /// The service behind an item.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn service_of(&self, org: &str, item: &str) -> rusqlite::Result<Option<Service>> {
+        self.service_where("org = ?1 AND item = ?2", [org, item])
+    }
+
+    /// The file a service was published from.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn service_payload(&self, item: &str) -> rusqlite::Result<Option<Vec<u8>>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT payload FROM services WHERE item = ?1",
+                [item],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+    }
+
+    fn service_where(&self, filter: &str, args: [&str; 2]) -> rusqlite::Result<Option<Service>> {
+        self.with(|c| {
+            c.query_row(
+                &format!("SELECT name, item, kind, layers FROM services WHERE {filter}"),
+                args,
+                |r| {
+                    let layers: String = r.get(3)?;
+                    Ok(Service {
+                        name: r.get(0)?,
+                        item: r.get(1)?,
+                        kind: r.get(2)?,
+                        layers: serde_json::from_str(&layers).unwrap_or(Value::Null),
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+}
