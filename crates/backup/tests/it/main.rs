@@ -272,6 +272,64 @@ async fn the_whole_org_with_files_and_failures_recorded() {
     assert_eq!(export[0].id, s.hosted);
     assert!(snap.item(&s.hosted).unwrap().payloads.is_empty());
     assert_eq!(snap.failures.len(), 1, "{:?}", snap.failures);
+
+    // The published service: a fresh export read as a File Geodatabase, and the file it was
+    // published from recorded beside it as the original source, never as fresh data.
+    let city = snap.item(&s.city).unwrap();
+    let fresh = city
+        .payloads
+        .iter()
+        .find(|p| p.obtained == Obtained::FreshExport)
+        .expect("an export");
+    assert_eq!(fresh.kind, PayloadKind::FileGeodatabase);
+    let counts: Vec<(&str, Option<u64>)> = fresh
+        .layers
+        .iter()
+        .map(|l| (l.name.as_str(), l.feature_count))
+        .collect();
+    assert_eq!(counts, [("Hydrants", Some(250)), ("Parcels", Some(12))]);
+    let original = city
+        .payloads
+        .iter()
+        .find(|p| p.obtained == Obtained::OriginalSource)
+        .expect("the original source");
+    assert_eq!(original.source_item.as_deref(), Some(s.city_file.as_str()));
+    assert_eq!(original.kind, PayloadKind::FileGeodatabase);
+    assert_eq!(
+        Some(original.content),
+        snap.item(&s.city_file)
+            .unwrap()
+            .data
+            .as_ref()
+            .map(|d| d.content)
+    );
+    assert!(
+        city.relationships
+            .iter()
+            .any(|r| r.relationship_type == "Service2Data")
+    );
+    assert_eq!(outcome.exports, 1);
+
+    // The temporary export item is gone from the source.
+    let admin = client(&s.sandbox, "admin");
+    let leftovers: Vec<_> = admin
+        .user_items("admin", None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| {
+            i["title"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("orgpack-export-")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // Unchanged next time: no export at all.
+    let selection = snap.selection.clone();
+    let (_, again) = backup(&s, &repo, selection, &Counting::default()).await;
+    assert_eq!(again.exports, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

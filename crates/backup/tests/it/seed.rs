@@ -15,6 +15,9 @@ pub struct Seeded {
     pub csv: String,
     pub hosted: String,
     pub unrelated: String,
+    /// A File Geodatabase item and the hosted service published from it.
+    pub city_file: String,
+    pub city: String,
     pub folder: String,
     pub group: String,
 }
@@ -162,8 +165,34 @@ pub async fn seeded() -> Seeded {
         )
         .await
         .unwrap();
+    let gdb = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/payloads/City.gdb.zip");
+    let city_file = editor
+        .add_item(
+            "editor",
+            None,
+            &[("title", "City data"), ("type", "File Geodatabase")],
+            Content::File {
+                path: &gdb,
+                name: "City.gdb.zip",
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let published = editor
+        .publish(
+            "editor",
+            &city_file,
+            "fileGeodatabase",
+            r#"{"name":"City"}"#,
+        )
+        .await
+        .unwrap();
     Seeded {
         sandbox,
+        city_file,
+        city: published.service_item_id,
         app,
         map,
         parcels,
