@@ -333,6 +333,7 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
         ["community", "self"] => portal::community_self(call),
         ["community", "users", u] => portal::community_user(call, u),
         ["community", "createGroup"] if post => portal::create_group(call),
+        ["community", "groups"] => search::search_groups(call),
         ["community", "groups", id] => portal::group(call, id),
         ["community", "groups", id, "users"] => portal::group_users(call, id),
         ["community", "groups", id, "addUsers"] if post => groups::add_users(call, id),

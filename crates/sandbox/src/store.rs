@@ -514,6 +514,19 @@ impl Store {
         Ok(json.map(|j| serde_json::from_str(&j).unwrap_or(Value::Null)))
     }
 
+    /// Every group of an organization, by id.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn groups(&self, org: &str) -> rusqlite::Result<Vec<Value>> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT json FROM groups WHERE org = ?1 ORDER BY id")?;
+            let rows = stmt.query_map([org], |r| r.get::<_, String>(0))?;
+            rows.map(|j| j.map(|j| serde_json::from_str(&j).unwrap_or(Value::Null)))
+                .collect()
+        })
+    }
+
     /// A group's members: (username, member type).
     ///
     /// # Errors

@@ -192,7 +192,7 @@ pub(super) fn group_users(call: &Call, id: &str) -> Result<Response, Response> {
     Ok(call.reply(&json!({"owner": owner, "admins": admins, "users": users})))
 }
 
-fn visible_group(call: &Call, id: &str) -> Result<Option<Value>, Response> {
+pub(super) fn visible_group(call: &Call, id: &str) -> Result<Option<Value>, Response> {
     let Some(group) = call.shared.store.group(&call.org, id).map_err(internal)? else {
         return Ok(None);
     };

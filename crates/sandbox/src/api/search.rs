@@ -183,6 +183,55 @@ fn matches(query: &Query, item: &StoredItem) -> bool {
     }
 }
 
+/// `community/groups?q=`: the groups the caller may see that match `q` (same syntax; `id`,
+/// `owner`, `title`, `tags`, `access` and bare terms apply), paged, sorted by title.
+pub(super) fn search_groups(call: &Call) -> Result<Response, Response> {
+    let q = call.params.get("q").unwrap_or("*");
+    let query = if q == "*" {
+        None
+    } else {
+        let mut parser = Parser {
+            tokens: tokenize(q),
+            at: 0,
+        };
+        Some(
+            parser
+                .or()
+                .ok_or_else(|| error(400, &format!("Unable to parse the query '{q}'."), &[]))?,
+        )
+    };
+    let mut found = Vec::new();
+    for group in call.shared.store.groups(&call.org).map_err(internal)? {
+        let id = group
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let as_item = StoredItem {
+            owner: group
+                .get("owner")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            json: group,
+            folder: None,
+            groups: Vec::new(),
+        };
+        if query.as_ref().is_none_or(|q| matches(q, &as_item))
+            && super::portal::visible_group(call, &id)?.is_some()
+        {
+            found.push(as_item.json);
+        }
+    }
+    found.sort_by_key(|g| {
+        g.get("title")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_lowercase()
+    });
+    Ok(call.reply(&super::content::page(&call.params, found, "results")))
+}
+
 /// `search`: the items the caller may see that match `q`, paged and sorted.
 pub(super) fn search(call: &Call) -> Result<Response, Response> {
     let Some(q) = call.params.get("q") else {

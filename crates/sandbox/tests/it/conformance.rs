@@ -1077,3 +1077,39 @@ async fn publish_a_file_then_query_counts_and_export_it_back() {
         .unwrap_err();
     assert!(shp.to_string().contains("cannot convert"), "{shp}");
 }
+
+#[tokio::test]
+async fn groups_are_found_by_title() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let editor = client(&s, "source", "editor");
+    let planning = editor
+        .create_group(&[("title", "Planning team"), ("access", "org")])
+        .await
+        .unwrap();
+    editor
+        .create_group(&[("title", "Field crews"), ("access", "private")])
+        .await
+        .unwrap();
+    let found = editor
+        .search_groups("title:\"Planning team\"")
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["id"], planning.as_str());
+    // A private group is visible to its members only.
+    let admin = client(&s, "target", "admin");
+    assert!(
+        admin
+            .search_groups("title:\"Field crews\"")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let other = client(&s, "source", "admin");
+    let all = other.search_groups("crews").await.unwrap();
+    assert_eq!(
+        all.len(),
+        1,
+        "administrators see every group of their organization"
+    );
+}
