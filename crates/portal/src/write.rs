@@ -305,6 +305,27 @@ impl Client {
         ensure_success("update", &self.absolute(&path), &answer)
     }
 
+    /// Set an item's thumbnail (`field` `thumbnail`) or ArcGIS metadata (`field` `metadata`) from
+    /// a file, through `update`.
+    ///
+    /// # Errors
+    /// As [`Client::call`]; [`ErrorKind::Transport`] when the file cannot be read.
+    pub async fn update_info_file(
+        &self,
+        owner: &str,
+        folder: Option<&str>,
+        id: &str,
+        field: &str,
+        file: &Path,
+        name: &str,
+    ) -> Result<(), Error> {
+        let path = format!("{}/items/{id}/update", user_path(owner, folder));
+        let answer = self
+            .upload_form(&format!("update {field}"), &path, &[], field, file, name)
+            .await?;
+        ensure_success("update", &self.absolute(&path), &answer)
+    }
+
     /// Delete an item.
     ///
     /// # Errors

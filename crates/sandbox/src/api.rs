@@ -233,7 +233,7 @@ async fn handle(
     req: Request,
     services: bool,
 ) -> Response {
-    if let Some(injected) = shared.faults.before().await {
+    if let Some(injected) = shared.faults.before(rest).await {
         return injected;
     }
     let method = req.method().clone();

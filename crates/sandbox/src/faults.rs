@@ -22,6 +22,9 @@ pub struct Faults {
     /// `498 Invalid token.`, as when a long run outlives its token. A token is never expired on
     /// its first use, so a client that signs in again always gets one request through.
     pub expire_per_mille: u16,
+    /// Requests whose path (after `/<org>/sharing/rest/`) ends with this are refused, every time,
+    /// with `400 Injected failure.` in the error envelope: a target that cannot publish, say.
+    pub refuse: Option<&'static str>,
 }
 
 /// How many faults a sandbox has injected since it started.
@@ -104,8 +107,17 @@ impl FaultState {
         expire
     }
 
-    /// Apply the plan to one request: `Some(response)` to answer instead of the API.
-    pub async fn before(&self) -> Option<Response> {
+    /// Apply the plan to one request to `path`: `Some(response)` to answer instead of the API.
+    pub async fn before(&self, path: &str) -> Option<Response> {
+        let refuse = self.plan.lock().expect("fault lock").0.refuse;
+        if refuse.is_some_and(|r| path.trim_end_matches('/').ends_with(r)) {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            return Some(crate::api::error(
+                400,
+                "Injected failure.",
+                &["Injected by the sandbox."],
+            ));
+        }
         let (fault, delay) = self.draw();
         if delay > 0 {
             tokio::time::sleep(Duration::from_millis(delay)).await;

@@ -309,6 +309,20 @@ async fn the_whole_org_with_files_and_failures_recorded() {
             .any(|r| r.relationship_type == "Service2Data")
     );
     assert_eq!(outcome.exports, 1);
+    // A map of its layers depends on it through both layer URLs.
+    let by_url: Vec<_> = snap
+        .item(&s.city_map)
+        .unwrap()
+        .dependencies
+        .iter()
+        .filter(|d| d.kind == DependencyKind::Service)
+        .collect();
+    assert_eq!(by_url.len(), 2, "{by_url:?}");
+    assert!(
+        by_url
+            .iter()
+            .all(|d| d.item_id.as_deref() == Some(s.city.as_str()))
+    );
 
     // The temporary export item is gone from the source.
     let admin = client(&s.sandbox, "admin");
@@ -457,6 +471,7 @@ async fn faults_and_expiring_tokens_give_the_same_snapshot_or_name_what_failed()
         seed: 7,
         delay_ms: 0,
         expire_per_mille: 30,
+        refuse: None,
     });
     let (_, faulty) = backup(
         &s,

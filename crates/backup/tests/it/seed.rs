@@ -18,6 +18,8 @@ pub struct Seeded {
     /// A File Geodatabase item and the hosted service published from it.
     pub city_file: String,
     pub city: String,
+    /// A web map of the hosted service's layers.
+    pub city_map: String,
     pub folder: String,
     pub group: String,
 }
@@ -189,9 +191,28 @@ pub async fn seeded() -> Seeded {
         )
         .await
         .unwrap();
+    let city_url = published.service_url.clone().unwrap();
+    let city_map_json = serde_json::json!({
+        "operationalLayers": [
+            {"id": "h", "title": "Hydrants", "url": format!("{city_url}/0"), "itemId": published.service_item_id},
+            {"id": "p", "title": "Parcels", "url": format!("{city_url}/1"), "itemId": published.service_item_id}
+        ],
+        "version": "2.31"
+    });
+    let city_map = editor
+        .add_item(
+            "editor",
+            None,
+            &[("title", "City map"), ("type", "Web Map")],
+            Content::Text(&city_map_json.to_string()),
+            1 << 20,
+        )
+        .await
+        .unwrap();
     Seeded {
         sandbox,
         city_file,
+        city_map,
         city: published.service_item_id,
         app,
         map,

@@ -1,0 +1,658 @@
+//! Restoring one item into one target: create it (or republish a hosted service from its
+//! payload), with every reference rewritten from the id map as it stands, then its resources,
+//! thumbnail, metadata and sharing. Each finished step is written to the journal, so a rerun
+//! continues where a killed run stopped.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use orgpack_archive::Archive;
+use orgpack_archive::manifest::{
+    Access, Descriptor, Item, Obtained, Payload, PayloadKind, Snapshot,
+};
+use orgpack_graph::{Context, IdMap, Part, rewrite};
+use orgpack_portal::{Client, Content};
+use serde_json::Value;
+
+use crate::journal::{Journal, Kind};
+use crate::plan::{Facts, FoundBy, PlannedItem, RestoreOptions, SharingMode, source_keyword};
+use crate::report::{Action, Status};
+
+/// What every item's restore in one target shares.
+pub struct Ctx<'a> {
+    /// The archive, validated.
+    pub archive: &'a Archive,
+    /// The snapshot.
+    pub snapshot: &'a Snapshot,
+    /// The target.
+    pub client: &'a Client,
+    /// The target's journal.
+    pub journal: &'a Journal,
+    /// The options.
+    pub options: &'a RestoreOptions,
+    /// The target's facts.
+    pub facts: &'a Facts,
+    /// The id map, growing as items are created.
+    pub map: &'a Mutex<IdMap>,
+    /// (owner, folder title) → folder id in the target.
+    pub folders: &'a BTreeMap<(String, String), String>,
+    /// Source group id → target group id.
+    pub groups: &'a BTreeMap<String, String>,
+}
+
+/// What restoring one item did.
+#[derive(Debug, Clone)]
+pub struct Restored {
+    /// Its id in the target.
+    pub target_id: Option<String>,
+    /// What happened.
+    pub status: Status,
+    /// Why, when it did not simply succeed.
+    pub reason: Option<String>,
+    /// References rewritten.
+    pub rewritten: usize,
+}
+
+impl Restored {
+    fn failed(target_id: Option<String>, reason: String) -> Self {
+        Self {
+            target_id,
+            status: Status::Failed,
+            reason: Some(reason),
+            rewritten: 0,
+        }
+    }
+}
+
+/// The last journal step of an item: everything is done.
+pub const COMPLETE: &str = "complete";
+
+/// Restore one planned item.
+pub async fn restore_item(ctx: &Ctx<'_>, planned: &PlannedItem) -> Restored {
+    let item = &ctx.snapshot.items[planned.index];
+    // An item the journal knows but never finished, or one found by its keyword that the journal
+    // does not know (a run killed between creating it and writing the journal): finish it.
+    let resumed = match ctx.journal.id(Kind::Item, &item.id) {
+        Ok(Some(id)) if !ctx.journal.done(&item.id, COMPLETE).unwrap_or(false) => Some(id),
+        Ok(Some(_)) => None,
+        Ok(None) => match (&planned.existing, planned.found_by) {
+            (Some(id), Some(FoundBy::Keyword)) if planned.action == Action::Skip => {
+                if let Err(e) = ctx.journal.set_id(Kind::Item, &item.id, id, false) {
+                    return Restored::failed(None, e.to_string());
+                }
+                Some(id.clone())
+            }
+            _ => None,
+        },
+        Err(e) => return Restored::failed(None, e.to_string()),
+    };
+    if planned.action == Action::Skip && resumed.is_none() {
+        let existing = planned.existing.clone();
+        if let Some(id) = &existing {
+            learn(ctx, item, id, None).await;
+            let _ = ctx.journal.set_id(Kind::Item, &item.id, id, false);
+        }
+        return Restored {
+            target_id: existing.clone(),
+            status: Status::Skipped,
+            reason: Some(format!(
+                "already in the target as {}",
+                existing.unwrap_or_default()
+            )),
+            rewritten: 0,
+        };
+    }
+    match restore(ctx, planned, item, resumed).await {
+        Ok(r) => r,
+        Err((id, reason)) => Restored::failed(id, reason),
+    }
+}
+
+type Failed = (Option<String>, String);
+
+async fn restore(
+    ctx: &Ctx<'_>,
+    planned: &PlannedItem,
+    item: &Item,
+    resumed: Option<String>,
+) -> Result<Restored, Failed> {
+    let map = ctx.map.lock().expect("id map lock").clone();
+    let json: Value = read_json(ctx.archive, &item.item).map_err(|e| (None, e))?;
+    let keywords = keywords_of(&json);
+    let source_urls = [ctx.snapshot.source.portal_url.clone()];
+    let gctx = Context {
+        item_type: &item.item_type,
+        type_keywords: &keywords,
+        self_id: Some(&item.id),
+        portal_urls: &source_urls,
+    };
+    let rewritten_json = rewrite(&gctx, Part::Item, &json, &map);
+    let mut rewritten = rewritten_json.changed;
+    let params = item_params(&rewritten_json.doc, &item.id, planned.keep_id);
+    let param_refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let folder = planned
+        .folder
+        .as_ref()
+        .and_then(|t| ctx.folders.get(&(planned.owner.clone(), t.clone())))
+        .cloned();
+    let owner = planned.owner.as_str();
+    let staging = tempfile::Builder::new()
+        .prefix("orgpack-restore-")
+        .tempdir_in(&ctx.options.staging_dir)
+        .map_err(|e| (None, format!("creating a staging directory: {e}")))?;
+
+    let (target_id, status) = if let Some(id) = resumed {
+        (id, Status::Created)
+    } else if planned.action == Action::Update {
+        let id = planned.existing.clone().unwrap_or_default();
+        let (content, changed) = content_of(ctx, item, &gctx, &map, staging.path())?;
+        rewritten += changed;
+        let content_ref = content.as_content();
+        ctx.client
+            .update_item(owner, None, &id, &param_refs, content_ref)
+            .await
+            .map_err(|e| (Some(id.clone()), format!("updating: {e}")))?;
+        (id, Status::Updated)
+    } else if planned.action == Action::Republish {
+        let id = republish(ctx, item, owner, folder.as_deref(), staging.path()).await?;
+        (id, Status::Created)
+    } else {
+        let (content, changed) = content_of(ctx, item, &gctx, &map, staging.path())?;
+        rewritten += changed;
+        let id = ctx
+            .client
+            .add_item(
+                owner,
+                folder.as_deref(),
+                &param_refs,
+                content.as_content(),
+                8 << 20,
+            )
+            .await
+            .map_err(|e| (None, format!("creating: {e}")))?;
+        ctx.journal
+            .set_id(Kind::Item, &item.id, &id, true)
+            .map_err(|e| (Some(id.clone()), e.to_string()))?;
+        (id, Status::Created)
+    };
+    learn(ctx, item, &target_id, None).await;
+    let fail = |e: String| (Some(target_id.clone()), e);
+    if crate::plan::is_republished(ctx.snapshot, item)
+        && planned.action != Action::Update
+        && !ctx
+            .journal
+            .done(&item.id, "published")
+            .map_err(|e| fail(e.to_string()))?
+    {
+        finish_service(ctx, item, owner, &target_id, &param_refs)
+            .await
+            .map_err(fail)?;
+        ctx.journal
+            .mark(&item.id, "published")
+            .map_err(|e| fail(e.to_string()))?;
+    }
+
+    if !ctx
+        .journal
+        .done(&item.id, "content")
+        .map_err(|e| fail(e.to_string()))?
+    {
+        rewritten += restore_parts(ctx, item, owner, &target_id, &gctx, &map, staging.path())
+            .await
+            .map_err(fail)?;
+        ctx.journal
+            .mark(&item.id, "content")
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    if !ctx
+        .journal
+        .done(&item.id, "shared")
+        .map_err(|e| fail(e.to_string()))?
+    {
+        share(ctx, item, owner, &target_id).await.map_err(fail)?;
+        ctx.journal
+            .mark(&item.id, "shared")
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    if planned.patch_later.is_empty() {
+        ctx.journal
+            .mark(&item.id, COMPLETE)
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    Ok(Restored {
+        target_id: Some(target_id),
+        status,
+        reason: None,
+        rewritten,
+    })
+}
+
+/// Record what the target calls an item: its id and, for services, its URL.
+pub async fn learn(ctx: &Ctx<'_>, item: &Item, target_id: &str, known_url: Option<&str>) {
+    let new_url = match known_url {
+        Some(u) => Some(u.to_owned()),
+        None if item.url.is_some() => ctx
+            .client
+            .item(target_id)
+            .await
+            .ok()
+            .and_then(|j| j.get("url").and_then(Value::as_str).map(str::to_owned)),
+        None => None,
+    };
+    let mut map = ctx.map.lock().expect("id map lock");
+    map.items.insert(item.id.clone(), target_id.to_owned());
+    if let (Some(old), Some(new)) = (&item.url, new_url) {
+        let old = old.trim_end_matches('/').to_owned();
+        if old != new {
+            map.services
+                .insert(old, new.trim_end_matches('/').to_owned());
+        }
+    }
+}
+
+/// What an item is created with.
+enum Staged {
+    None,
+    Text(String),
+    Url(String),
+    File(PathBuf, String),
+}
+
+impl Staged {
+    fn as_content(&self) -> Content<'_> {
+        match self {
+            Staged::None => Content::None,
+            Staged::Text(t) => Content::Text(t),
+            Staged::Url(u) => Content::Url(u),
+            Staged::File(path, name) => Content::File { path, name },
+        }
+    }
+}
+
+/// The item's data (rewritten when it is JSON), its file staged on disk, or its URL.
+fn content_of(
+    ctx: &Ctx<'_>,
+    item: &Item,
+    gctx: &Context<'_>,
+    map: &IdMap,
+    dir: &std::path::Path,
+) -> Result<(Staged, usize), Failed> {
+    if let Some(data) = &item.data {
+        if let Some(name) = &data.name {
+            let path = dir.join("data");
+            stage(ctx.archive, &data.content, &path).map_err(|e| (None, e))?;
+            return Ok((Staged::File(path, name.clone()), 0));
+        }
+        let bytes = read(ctx.archive, &data.content).map_err(|e| (None, e))?;
+        return Ok(match serde_json::from_slice::<Value>(&bytes) {
+            Ok(doc) => {
+                let r = rewrite(gctx, Part::Data, &doc, map);
+                (Staged::Text(r.doc.to_string()), r.changed)
+            }
+            Err(_) => {
+                if let Ok(text) = String::from_utf8(bytes) {
+                    (Staged::Text(text), 0)
+                } else {
+                    let path = dir.join("data");
+                    stage(ctx.archive, &data.content, &path).map_err(|e| (None, e))?;
+                    (Staged::File(path, format!("{}.bin", item.id)), 0)
+                }
+            }
+        });
+    }
+    if let Some(url) = &item.url {
+        let doc = Value::String(url.clone());
+        let r = rewrite(gctx, Part::Item, &serde_json::json!({ "url": doc }), map);
+        let new = r.doc["url"].as_str().unwrap_or(url).to_owned();
+        return Ok((Staged::Url(new), r.changed));
+    }
+    Ok((Staged::None, 0))
+}
+
+/// Upload the fresh export and publish it; returns the new service's item once the publish job
+/// completed.
+async fn republish(
+    ctx: &Ctx<'_>,
+    item: &Item,
+    owner: &str,
+    folder: Option<&str>,
+    dir: &std::path::Path,
+) -> Result<String, Failed> {
+    let payload = item
+        .payloads
+        .iter()
+        .find(|p| p.obtained == Obtained::FreshExport)
+        .ok_or((None, "no export to republish from".to_owned()))?;
+    let (file_type, item_type) = match payload.kind {
+        PayloadKind::Shapefile => ("shapefile", "Shapefile"),
+        PayloadKind::Csv => ("csv", "CSV"),
+        PayloadKind::GeoJson => ("geojson", "GeoJson"),
+        _ => ("fileGeodatabase", "File Geodatabase"),
+    };
+    let payload_key = format!("{}/payload", item.id);
+    let uploaded = if let Some(id) = ctx
+        .journal
+        .id(Kind::Item, &payload_key)
+        .map_err(|e| (None, e.to_string()))?
+    {
+        id
+    } else {
+        let path = dir.join("payload");
+        stage(ctx.archive, &payload.content, &path).map_err(|e| (None, e))?;
+        let keywords = format!("{},orgpack-payload", source_keyword(&payload_key));
+        let title = format!("{} (data)", item.title);
+        let id = ctx
+            .client
+            .add_item(
+                owner,
+                folder,
+                &[
+                    ("title", &title),
+                    ("type", item_type),
+                    ("typeKeywords", &keywords),
+                ],
+                Content::File {
+                    path: &path,
+                    name: &payload.file_name,
+                },
+                8 << 20,
+            )
+            .await
+            .map_err(|e| (None, format!("uploading the export: {e}")))?;
+        ctx.journal
+            .set_id(Kind::Item, &payload_key, &id, true)
+            .map_err(|e| (None, e.to_string()))?;
+        id
+    };
+    let base = service_name(item);
+    let mut last = String::new();
+    for attempt in 0..5 {
+        let name = if attempt == 0 {
+            base.clone()
+        } else {
+            format!("{base}_{}", attempt + 1)
+        };
+        let parameters = serde_json::json!({ "name": name }).to_string();
+        match ctx
+            .client
+            .publish(owner, &uploaded, file_type, &parameters)
+            .await
+        {
+            Ok(published) => {
+                let id = published.service_item_id.clone();
+                ctx.journal
+                    .set_id(Kind::Item, &item.id, &id, true)
+                    .map_err(|e| (Some(id.clone()), e.to_string()))?;
+                let fail = |e: String| (Some(id.clone()), e);
+                ctx.client
+                    .wait_for_job(
+                        owner,
+                        &id,
+                        published.job_id.as_deref(),
+                        Some("publish"),
+                        std::time::Duration::from_secs(4 * 3600),
+                    )
+                    .await
+                    .map_err(|e| fail(format!("the publish job: {e}")))?;
+                return Ok(id);
+            }
+            Err(e) if e.to_string().contains("already exists") => last = e.to_string(),
+            Err(e) => return Err((None, format!("publishing: {e}"))),
+        }
+    }
+    Err((None, format!("publishing: {last}")))
+}
+
+/// Give a republished service the source item's properties, and check each layer's count
+/// against the payload.
+async fn finish_service(
+    ctx: &Ctx<'_>,
+    item: &Item,
+    owner: &str,
+    id: &str,
+    params: &[(&str, &str)],
+) -> Result<(), String> {
+    let url = ctx
+        .client
+        .item(id)
+        .await
+        .map_err(|e| e.to_string())?
+        .get("url")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or("the new service has no URL")?;
+    let props: Vec<(&str, &str)> = params
+        .iter()
+        .filter(|(k, _)| *k != "type" && *k != "itemIdToCreate")
+        .copied()
+        .collect();
+    ctx.client
+        .update_item(owner, None, id, &props, Content::None)
+        .await
+        .map_err(|e| format!("setting the service's properties: {e}"))?;
+    if let Some(payload) = item
+        .payloads
+        .iter()
+        .find(|p| p.obtained == Obtained::FreshExport)
+    {
+        check_counts(ctx.client, payload, &url).await?;
+    }
+    learn(ctx, item, id, Some(&url)).await;
+    Ok(())
+}
+
+/// Each layer of the new service holds as many features as the payload says.
+async fn check_counts(client: &Client, payload: &Payload, url: &str) -> Result<(), String> {
+    for (i, layer) in payload.layers.iter().enumerate() {
+        let Some(expected) = layer.feature_count else {
+            continue;
+        };
+        let got = client
+            .feature_count(&format!("{}/{i}", url.trim_end_matches('/')))
+            .await
+            .map_err(|e| format!("counting layer `{}`: {e}", layer.name))?;
+        if got != expected {
+            return Err(format!(
+                "layer `{}` has {got} features in the target, the backup {expected}",
+                layer.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The service name: the `…/services/[Hosted/]<name>/FeatureServer` part of the item URL.
+fn service_name(item: &Item) -> String {
+    let from_url = item.url.as_deref().and_then(|u| {
+        let parts: Vec<&str> = u.trim_end_matches('/').split('/').collect();
+        let at = parts
+            .iter()
+            .position(|p| p.eq_ignore_ascii_case("FeatureServer"))?;
+        at.checked_sub(1).map(|i| parts[i].to_owned())
+    });
+    let raw = from_url.unwrap_or_else(|| item.title.clone());
+    let clean: String = raw
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if clean.trim_matches('_').is_empty() {
+        format!("service_{}", &item.id[..8])
+    } else {
+        clean
+    }
+}
+
+/// Resources (JSON ones rewritten), thumbnail and metadata. Returns references rewritten.
+async fn restore_parts(
+    ctx: &Ctx<'_>,
+    item: &Item,
+    owner: &str,
+    target_id: &str,
+    gctx: &Context<'_>,
+    map: &IdMap,
+    dir: &std::path::Path,
+) -> Result<usize, String> {
+    let mut rewritten = 0;
+    for r in &item.resources {
+        let mut bytes = read(ctx.archive, &r.content)?;
+        if r.path.to_ascii_lowercase().ends_with(".json")
+            && let Ok(doc) = serde_json::from_slice::<Value>(&bytes)
+        {
+            let out = rewrite(gctx, Part::Resource(&r.path), &doc, map);
+            rewritten += out.changed;
+            bytes = out.doc.to_string().into_bytes();
+        }
+        ctx.client
+            .add_resource(owner, target_id, &r.path, bytes)
+            .await
+            .map_err(|e| format!("resource `{}`: {e}", r.path))?;
+    }
+    if let Some(thumb) = &item.thumbnail {
+        let path = dir.join("thumbnail");
+        stage(ctx.archive, &thumb.content, &path)?;
+        let name = thumb.name.clone().unwrap_or_else(|| "thumbnail.png".into());
+        ctx.client
+            .update_info_file(owner, None, target_id, "thumbnail", &path, &name)
+            .await
+            .map_err(|e| format!("thumbnail: {e}"))?;
+    }
+    if let Some(metadata) = &item.metadata {
+        let path = dir.join("metadata.xml");
+        stage(ctx.archive, metadata, &path)?;
+        ctx.client
+            .update_info_file(owner, None, target_id, "metadata", &path, "metadata.xml")
+            .await
+            .map_err(|e| format!("metadata: {e}"))?;
+    }
+    Ok(rewritten)
+}
+
+/// Share as the source did, narrowed by the sharing mode; groups through the group map.
+async fn share(ctx: &Ctx<'_>, item: &Item, owner: &str, target_id: &str) -> Result<(), String> {
+    let (everyone, org) = match ctx.options.sharing {
+        SharingMode::None => return Ok(()),
+        SharingMode::Private => (false, false),
+        SharingMode::Keep => (
+            item.sharing.access == Access::Public,
+            matches!(item.sharing.access, Access::Org | Access::Public),
+        ),
+    };
+    let groups: Vec<&str> = item
+        .sharing
+        .groups
+        .iter()
+        .filter_map(|g| ctx.groups.get(&g.id).map(String::as_str))
+        .collect();
+    if !everyone && !org && groups.is_empty() {
+        return Ok(());
+    }
+    let refused = ctx
+        .client
+        .share_item(owner, target_id, everyone, org, &groups)
+        .await
+        .map_err(|e| format!("sharing: {e}"))?;
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "sharing: not shared with groups {}",
+            refused.join(", ")
+        ))
+    }
+}
+
+/// `addItem` parameters from the (rewritten) item JSON: properties, the source keyword.
+fn item_params(json: &Value, source_id: &str, keep_id: bool) -> Vec<(&'static str, String)> {
+    let text = |k: &str| json.get(k).and_then(Value::as_str).map(str::to_owned);
+    let list = |k: &str| {
+        json.get(k).and_then(Value::as_array).map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    };
+    let mut out: Vec<(&'static str, String)> = Vec::new();
+    for key in [
+        "title",
+        "type",
+        "snippet",
+        "description",
+        "accessInformation",
+        "licenseInfo",
+        "culture",
+    ] {
+        if let Some(v) = text(key) {
+            out.push((key, v));
+        }
+    }
+    if let Some(tags) = list("tags") {
+        out.push(("tags", tags));
+    }
+    let mut keywords: Vec<String> = keywords_of(json)
+        .into_iter()
+        .filter(|k| !k.starts_with("source-"))
+        .collect();
+    keywords.push(source_keyword(source_id));
+    out.push(("typeKeywords", keywords.join(",")));
+    if let Some(extent) = json
+        .get("extent")
+        .and_then(Value::as_array)
+        .filter(|e| e.len() == 2)
+    {
+        let flat: Vec<String> = extent
+            .iter()
+            .flat_map(|p| p.as_array().cloned().unwrap_or_default())
+            .map(|n| n.to_string())
+            .collect();
+        if flat.len() == 4 {
+            out.push(("extent", flat.join(",")));
+        }
+    }
+    if let Some(sr) = text("spatialReference") {
+        out.push(("spatialReference", sr));
+    }
+    if let Some(p) = json.get("properties").filter(|p| p.is_object()) {
+        out.push(("properties", p.to_string()));
+    }
+    if keep_id {
+        out.push(("itemIdToCreate", source_id.to_owned()));
+    }
+    out
+}
+
+fn keywords_of(json: &Value) -> Vec<String> {
+    json.get("typeKeywords")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Read a part of the archive into memory (item JSON, data documents, resources).
+pub fn read(archive: &Archive, d: &Descriptor) -> Result<Vec<u8>, String> {
+    tokio::task::block_in_place(|| archive.read_part(d)).map_err(|e| e.to_string())
+}
+
+/// Read a part of the archive as JSON.
+pub fn read_json(archive: &Archive, d: &Descriptor) -> Result<Value, String> {
+    let bytes = read(archive, d)?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("the archived JSON does not parse: {e}"))
+}
+
+/// Stream a part of the archive into a file for upload.
+fn stage(archive: &Archive, d: &Descriptor, path: &std::path::Path) -> Result<(), String> {
+    tokio::task::block_in_place(|| {
+        let mut reader = archive.open_part(d).map_err(|e| e.to_string())?;
+        let mut file =
+            std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::io::copy(&mut reader, &mut file)
+            .map_err(|e| format!("staging {}: {e}", path.display()))?;
+        Ok(())
+    })
+}

@@ -1,0 +1,221 @@
+//! The journal of one target: the id map and each item's finished steps, in SQLite, written as
+//! each step completes. A restore killed at any point and started again reads it and continues:
+//! nothing is created twice and nothing done is done again.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension as _, params};
+
+use crate::error::{Error, Result};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ids (
+    kind TEXT NOT NULL,     -- item | group | folder | service
+    source TEXT NOT NULL,   -- the id (or URL) in the source organization
+    target TEXT NOT NULL,   -- the id (or URL) in the target
+    run INTEGER NOT NULL,   -- the run that created it
+    created INTEGER NOT NULL, -- 1: created by orgpack, 0: found there (never deleted by rollback)
+    PRIMARY KEY (kind, source)
+);
+CREATE TABLE IF NOT EXISTS steps (
+    item TEXT NOT NULL,
+    step TEXT NOT NULL,     -- content | shared | patched | related
+    PRIMARY KEY (item, step)
+);
+";
+
+/// What one id of the map is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An item.
+    Item,
+    /// A group.
+    Group,
+    /// A folder, keyed `owner/title`.
+    Folder,
+    /// A service URL.
+    Service,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Item => "item",
+            Kind::Group => "group",
+            Kind::Folder => "folder",
+            Kind::Service => "service",
+        }
+    }
+}
+
+/// An open journal.
+pub struct Journal {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+    run: i64,
+}
+
+impl Journal {
+    /// Open (or create) the journal at `path` for the target at `portal_url` with organization id
+    /// `org_id`, and start a run. A journal written for another target is refused.
+    ///
+    /// # Errors
+    /// [`Error::Journal`] when it cannot be opened or belongs to another target.
+    pub fn open(path: &Path, portal_url: &str, org_id: &str) -> Result<Self> {
+        let err = |e: rusqlite::Error| Error::Journal {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        let conn = Connection::open(path).map_err(err)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            .map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        let stored: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'org'", [], |r| r.get(0))
+            .optional()
+            .map_err(err)?;
+        let me = format!("{org_id} {portal_url}");
+        match stored {
+            Some(s) if s != me => {
+                return Err(Error::Journal {
+                    path: path.display().to_string(),
+                    message: format!("it belongs to another target ({s}), not {me}"),
+                });
+            }
+            Some(_) => {}
+            None => {
+                conn.execute("INSERT INTO meta (key, value) VALUES ('org', ?1)", [&me])
+                    .map_err(err)?;
+            }
+        }
+        conn.execute(
+            "INSERT INTO runs (started) VALUES (?1)",
+            [jiff::Timestamp::now().to_string()],
+        )
+        .map_err(err)?;
+        let run = conn.last_insert_rowid();
+        Ok(Self {
+            conn: Mutex::new(conn),
+            path: path.to_owned(),
+            run,
+        })
+    }
+
+    /// The journal file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        f(&self.conn.lock().expect("journal lock poisoned")).map_err(|e| Error::Journal {
+            path: self.path.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The target id mapped to `source`.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn id(&self, kind: Kind, source: &str) -> Result<Option<String>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT target FROM ids WHERE kind = ?1 AND source = ?2",
+                [kind.as_str(), source],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+    }
+
+    /// Record `source` → `target`; `created` when orgpack created it in this run.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn set_id(&self, kind: Kind, source: &str, target: &str, created: bool) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO ids (kind, source, target, run, created) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (kind, source) DO UPDATE SET target = excluded.target",
+                params![kind.as_str(), source, target, self.run, i64::from(created)],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// Forget a mapping (after its target was deleted by a rollback, or found gone).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn forget(&self, kind: Kind, source: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM ids WHERE kind = ?1 AND source = ?2",
+                [kind.as_str(), source],
+            )?;
+            if kind == Kind::Item {
+                c.execute("DELETE FROM steps WHERE item = ?1", [source])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Whether `step` of `item` is done.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn done(&self, item: &str, step: &str) -> Result<bool> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT 1 FROM steps WHERE item = ?1 AND step = ?2",
+                [item, step],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|r| r.is_some())
+        })
+    }
+
+    /// Mark `step` of `item` done.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn mark(&self, item: &str, step: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO steps (item, step) VALUES (?1, ?2)",
+                [item, step],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// What this run created, newest first: (kind, source, target).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn created_in_this_run(&self) -> Result<Vec<(Kind, String, String)>> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT kind, source, target FROM ids WHERE run = ?1 AND created = 1 ORDER BY rowid DESC",
+            )?;
+            let rows = stmt.query_map([self.run], |r| {
+                let kind: String = r.get(0)?;
+                Ok((
+                    match kind.as_str() {
+                        "group" => Kind::Group,
+                        "folder" => Kind::Folder,
+                        "service" => Kind::Service,
+                        _ => Kind::Item,
+                    },
+                    r.get(1)?,
+                    r.get(2)?,
+                ))
+            })?;
+            rows.collect()
+        })
+    }
+}

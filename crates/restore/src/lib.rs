@@ -1,0 +1,35 @@
+//! # orgpack-restore
+//!
+//! Replay a snapshot into one or more ArcGIS organizations: validate, plan per target, then run
+//! every target at once.
+//!
+//! - [`run::validate`] reads every byte the snapshot references (each re-hashed) and checks its
+//!   invariants: a damaged archive sends nothing to any target.
+//! - [`plan::plan_target`] orders the items dependencies first (orgpack-graph; cycles broken into a
+//!   patching pass), maps owners (the owner map, the same user, else the restoring user, said in
+//!   the notes) and groups (the group map, the same id, the same title, else created), and finds
+//!   items restored before: through the journal, then the `source-<id>` typeKeyword, then, keeping
+//!   ids on ArcGIS Enterprise, the same id. Those are skipped (or updated with
+//!   [`plan::OnExisting::Update`]).
+//! - [`run::restore`] restores each target wave by wave, items of a wave concurrently: hosted
+//!   services republished from their export and checked against its feature counts, other items
+//!   created with their data streamed from the archive, every reference rewritten from the
+//!   growing id map; then resources, thumbnails, metadata and sharing (never broader than the
+//!   source). A failed item's dependents are skipped; the rest goes on. Each finished step is in
+//!   the target's [`journal::Journal`], so a killed run, started again, continues without
+//!   duplicates. With `rollback`, what a run created in a target is deleted when anything in it
+//!   failed.
+//!
+//! The library never prints: it returns a [`report::TargetReport`] per target.
+
+pub mod error;
+pub mod item;
+pub mod journal;
+pub mod plan;
+pub mod report;
+pub mod run;
+
+pub use error::{Error, Result};
+pub use plan::{OnExisting, RestoreOptions, SharingMode};
+pub use report::{Action, Status, TargetReport};
+pub use run::{Target, restore, validate};

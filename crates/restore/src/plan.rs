@@ -1,0 +1,513 @@
+//! `plan`, per target: which items, in which order (dependencies first, cycles broken into a
+//! patching pass), who owns each, which groups are found or created, and per item whether it is
+//! created, updated or left alone because it is already there. Only reads the target.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use orgpack_archive::manifest::{ExportMode, Item, Obtained, Snapshot};
+use orgpack_graph::{Edge, Graph, Reason, relationship_edge};
+use orgpack_portal::Client;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::journal::{Journal, Kind};
+use crate::report::Action;
+
+/// What to do when an item is already in the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnExisting {
+    /// Leave it (the default: a rerun changes nothing).
+    #[default]
+    Skip,
+    /// Update its properties, data and sharing from the snapshot.
+    Update,
+    /// Create another one.
+    Duplicate,
+}
+
+/// How sharing is restored. Never broader than the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SharingMode {
+    /// As in the source: groups, organization, everyone.
+    #[default]
+    Keep,
+    /// Groups only: never shared with the organization or everyone.
+    Private,
+    /// Not shared at all.
+    None,
+}
+
+/// How to restore.
+#[derive(Debug, Clone)]
+pub struct RestoreOptions {
+    /// Only these items (and what they depend on); all when empty.
+    pub items: Vec<String>,
+    /// Source owner → target owner.
+    pub owner_map: BTreeMap<String, String>,
+    /// Source group id → target group id.
+    pub group_map: BTreeMap<String, String>,
+    /// Put every item in this folder of its owner, instead of the folder it was in.
+    pub folder: Option<String>,
+    /// Items already in the target.
+    pub on_existing: OnExisting,
+    /// Keep item ids where the target allows it (ArcGIS Enterprise `itemIdToCreate`).
+    pub preserve_ids: bool,
+    /// Sharing.
+    pub sharing: SharingMode,
+    /// Delete what this run created in a target when anything in it fails.
+    pub rollback: bool,
+    /// Items restored at once per target.
+    pub concurrency: usize,
+    /// Where files are staged for upload.
+    pub staging_dir: std::path::PathBuf,
+}
+
+impl Default for RestoreOptions {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            owner_map: BTreeMap::new(),
+            group_map: BTreeMap::new(),
+            folder: None,
+            on_existing: OnExisting::Skip,
+            preserve_ids: false,
+            sharing: SharingMode::Keep,
+            rollback: false,
+            concurrency: 4,
+            staging_dir: std::env::temp_dir(),
+        }
+    }
+}
+
+/// What is known about a target.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    /// Its portal URL.
+    pub portal_url: String,
+    /// Its organization id.
+    pub org_id: String,
+    /// ArcGIS Enterprise.
+    pub is_portal: bool,
+    /// The restoring user.
+    pub user: String,
+}
+
+/// One item in a target's plan.
+#[derive(Debug, Clone)]
+pub struct PlannedItem {
+    /// The item's index in the snapshot.
+    pub index: usize,
+    /// The source id.
+    pub id: String,
+    /// Created, republished, updated or skipped.
+    pub action: Action,
+    /// The item in the target, when it is already there.
+    pub existing: Option<String>,
+    /// How it was found there.
+    pub found_by: Option<FoundBy>,
+    /// Keep the source id (`itemIdToCreate`).
+    pub keep_id: bool,
+    /// The owner in the target.
+    pub owner: String,
+    /// The folder title in the owner's content, if any.
+    pub folder: Option<String>,
+    /// Items that must be restored first (deferred edges excluded).
+    pub needs: Vec<String>,
+    /// Its references to these items are patched in the second pass.
+    pub patch_later: Vec<String>,
+    /// Its wave: every item of a wave can be restored at once.
+    pub wave: usize,
+}
+
+/// How an item already in the target was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FoundBy {
+    /// The journal of an earlier run.
+    Journal,
+    /// Its `source-<id>` typeKeyword: restored by an interrupted run or by another tool.
+    Keyword,
+    /// The same id (keeping ids on ArcGIS Enterprise).
+    SameId,
+}
+
+/// A group in a target's plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupAction {
+    /// Use this group of the target.
+    Use(String),
+    /// Create it.
+    Create,
+}
+
+/// One target's plan.
+#[derive(Debug, Clone)]
+pub struct TargetPlan {
+    /// The target.
+    pub facts: Facts,
+    /// Items in restore order.
+    pub items: Vec<PlannedItem>,
+    /// Source group id → what to do.
+    pub groups: BTreeMap<String, GroupAction>,
+    /// Things worth knowing.
+    pub notes: Vec<String>,
+    /// Cycles broken into the patching pass.
+    pub cycles: Vec<Vec<String>>,
+}
+
+/// The target's facts from `portals/self`.
+///
+/// # Errors
+/// Portal errors.
+pub async fn facts(client: &Client) -> Result<Facts> {
+    let me = client.portal_self().await?;
+    let text = |p: &str| {
+        me.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    Ok(Facts {
+        portal_url: client.url().root.clone(),
+        org_id: text("/id"),
+        is_portal: me.get("isPortal").and_then(Value::as_bool) == Some(true),
+        user: text("/user/username"),
+    })
+}
+
+/// The items to restore: the selection and everything it depends on within the snapshot.
+///
+/// # Errors
+/// [`Error::Options`] for an id the snapshot does not hold.
+pub fn selected(snapshot: &Snapshot, wanted: &[String]) -> Result<BTreeSet<String>> {
+    let all: BTreeSet<String> = snapshot.items.iter().map(|i| i.id.clone()).collect();
+    if wanted.is_empty() {
+        return Ok(all);
+    }
+    let mut out = BTreeSet::new();
+    let mut stack: Vec<String> = Vec::new();
+    for id in wanted {
+        if !all.contains(id) {
+            return Err(Error::Options(format!("item {id} is not in the snapshot")));
+        }
+        stack.push(id.clone());
+    }
+    while let Some(id) = stack.pop() {
+        if !out.insert(id.clone()) {
+            continue;
+        }
+        if let Some(item) = snapshot.item(&id) {
+            for next in needs_of(item) {
+                if all.contains(&next) && !out.contains(&next) {
+                    stack.push(next);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The items an item needs: its non-external item dependencies and forward relationships.
+fn needs_of(item: &Item) -> Vec<String> {
+    let mut out: Vec<String> = item
+        .dependencies
+        .iter()
+        .filter(|d| !d.external)
+        .filter_map(|d| d.item_id.clone())
+        .filter(|id| *id != item.id)
+        .collect();
+    out.extend(
+        item.relationships
+            .iter()
+            .filter(|r| r.direction == orgpack_archive::manifest::Direction::Forward)
+            .map(|r| r.item_id.clone()),
+    );
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Plan the restore of `snapshot` into the target behind `client`.
+///
+/// # Errors
+/// Portal errors reading the target (users, groups, existing items).
+pub async fn plan_target(
+    snapshot: &Snapshot,
+    client: &Client,
+    journal: Option<&Journal>,
+    options: &RestoreOptions,
+) -> Result<TargetPlan> {
+    let facts = facts(client).await?;
+    let chosen = selected(snapshot, &options.items)?;
+    let mut graph = Graph::new();
+    for item in snapshot.items.iter().filter(|i| chosen.contains(&i.id)) {
+        graph.add_node(&item.id);
+        for d in item.dependencies.iter().filter(|d| !d.external) {
+            if let Some(to) = d
+                .item_id
+                .as_ref()
+                .filter(|t| chosen.contains(*t) && **t != item.id)
+            {
+                graph.add_edge(Edge {
+                    from: item.id.clone(),
+                    to: to.clone(),
+                    reason: Reason::Reference {
+                        path: d.path.clone().unwrap_or_default(),
+                    },
+                });
+            }
+        }
+        for r in &item.relationships {
+            if chosen.contains(&r.item_id) && r.item_id != item.id {
+                let forward = r.direction == orgpack_archive::manifest::Direction::Forward;
+                graph.add_edge(relationship_edge(
+                    &item.id,
+                    &r.relationship_type,
+                    forward,
+                    &r.item_id,
+                ));
+            }
+        }
+    }
+    let order = graph.plan();
+    let deferred: BTreeSet<(String, String)> = order
+        .deferred
+        .iter()
+        .map(|e| (e.from.clone(), e.to.clone()))
+        .collect();
+    let mut needs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for e in graph.edges() {
+        if !deferred.contains(&(e.from.clone(), e.to.clone())) {
+            needs
+                .entry(e.from.clone())
+                .or_default()
+                .insert(e.to.clone());
+        }
+    }
+
+    let mut notes = Vec::new();
+    let owners = map_owners(snapshot, &chosen, client, &facts, options, &mut notes).await;
+    let groups = map_groups(snapshot, &chosen, client, options).await?;
+
+    let index: BTreeMap<&str, usize> = snapshot
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| (item.id.as_str(), i))
+        .collect();
+    let mut waves: BTreeMap<String, usize> = BTreeMap::new();
+    let mut items = Vec::new();
+    for id in &order.order {
+        let i = index[id.as_str()];
+        let item = &snapshot.items[i];
+        let item_needs: Vec<String> = needs
+            .get(id)
+            .map(|n| n.iter().cloned().collect())
+            .unwrap_or_default();
+        let wave = item_needs
+            .iter()
+            .filter_map(|n| waves.get(n))
+            .max()
+            .map_or(0, |w| w + 1);
+        waves.insert(id.clone(), wave);
+        let (existing, found_by) =
+            match find_existing(client, journal, &facts, item, options).await? {
+                Some((id, how)) => (Some(id), Some(how)),
+                None => (None, None),
+            };
+        let republish = is_republished(snapshot, item);
+        let keep_id = options.preserve_ids && facts.is_portal && existing.is_none();
+        let action = match (&existing, options.on_existing) {
+            (Some(_), OnExisting::Skip) => Action::Skip,
+            (Some(_), OnExisting::Update) => Action::Update,
+            _ if republish => Action::Republish,
+            _ => Action::Create,
+        };
+        let existing = if options.on_existing == OnExisting::Duplicate {
+            None
+        } else {
+            existing
+        };
+        items.push(PlannedItem {
+            index: i,
+            id: id.clone(),
+            action,
+            existing,
+            found_by,
+            keep_id,
+            owner: owners
+                .get(&item.owner)
+                .cloned()
+                .unwrap_or_else(|| facts.user.clone()),
+            folder: options.folder.clone().or_else(|| {
+                item.folder
+                    .as_ref()
+                    .map(|f| f.title.clone())
+                    .filter(|t| !t.is_empty())
+            }),
+            needs: item_needs,
+            patch_later: order
+                .deferred
+                .iter()
+                .filter(|e| e.from == *id)
+                .map(|e| e.to.clone())
+                .collect(),
+            wave,
+        });
+    }
+    Ok(TargetPlan {
+        facts,
+        items,
+        groups,
+        notes,
+        cycles: order.cycles,
+    })
+}
+
+/// A hosted feature service with a fresh export is republished from it; everything else is
+/// created as an item.
+pub fn is_republished(snapshot: &Snapshot, item: &Item) -> bool {
+    snapshot.selection.export != ExportMode::Reference
+        && item.item_type == "Feature Service"
+        && item
+            .payloads
+            .iter()
+            .any(|p| p.obtained == Obtained::FreshExport)
+}
+
+/// Source owner → target owner: the owner map, else the same name when that user exists in the
+/// target, else the restoring user (said in the notes).
+async fn map_owners(
+    snapshot: &Snapshot,
+    chosen: &BTreeSet<String>,
+    client: &Client,
+    facts: &Facts,
+    options: &RestoreOptions,
+    notes: &mut Vec<String>,
+) -> BTreeMap<String, String> {
+    let names: BTreeSet<&str> = snapshot
+        .items
+        .iter()
+        .filter(|i| chosen.contains(&i.id))
+        .map(|i| i.owner.as_str())
+        .collect();
+    let mut out = BTreeMap::new();
+    for name in names {
+        let wanted = options.owner_map.get(name).map_or(name, String::as_str);
+        let target = if client.user(wanted).await.is_ok() {
+            wanted.to_owned()
+        } else {
+            notes.push(format!(
+                "user `{wanted}` does not exist in the target: `{name}`'s items go to `{}`",
+                facts.user
+            ));
+            facts.user.clone()
+        };
+        out.insert(name.to_owned(), target);
+    }
+    out
+}
+
+/// Groups the chosen items are shared with: the group map, else the same id when the target has
+/// it, else a group with the same title, else created at run time.
+async fn map_groups(
+    snapshot: &Snapshot,
+    chosen: &BTreeSet<String>,
+    client: &Client,
+    options: &RestoreOptions,
+) -> Result<BTreeMap<String, GroupAction>> {
+    let mut out = BTreeMap::new();
+    if options.sharing == SharingMode::None {
+        return Ok(out);
+    }
+    let ids: BTreeSet<&str> = snapshot
+        .items
+        .iter()
+        .filter(|i| chosen.contains(&i.id))
+        .flat_map(|i| i.sharing.groups.iter().map(|g| g.id.as_str()))
+        .collect();
+    for id in ids {
+        if let Some(mapped) = options.group_map.get(id) {
+            out.insert(id.to_owned(), GroupAction::Use(mapped.clone()));
+            continue;
+        }
+        if client.group(id).await.is_ok() {
+            out.insert(id.to_owned(), GroupAction::Use(id.to_owned()));
+            continue;
+        }
+        let title = snapshot
+            .groups
+            .iter()
+            .find(|g| g.id == id)
+            .map(|g| g.title.clone())
+            .or_else(|| {
+                snapshot
+                    .items
+                    .iter()
+                    .flat_map(|i| &i.sharing.groups)
+                    .find(|g| g.id == id)
+                    .map(|g| g.title.clone())
+            })
+            .unwrap_or_default();
+        let found = if title.is_empty() {
+            None
+        } else {
+            client
+                .search_groups(&format!("title:\"{}\"", title.replace('"', "")))
+                .await?
+                .into_iter()
+                .find(|g| g.get("title").and_then(Value::as_str) == Some(title.as_str()))
+                .and_then(|g| g.get("id").and_then(Value::as_str).map(str::to_owned))
+        };
+        out.insert(
+            id.to_owned(),
+            found.map_or(GroupAction::Create, GroupAction::Use),
+        );
+    }
+    Ok(out)
+}
+
+/// The item in the target restored from `item` before: the journal's, else one carrying the
+/// typeKeyword `source-<id>`, else (keeping ids on Enterprise) one with the same id.
+async fn find_existing(
+    client: &Client,
+    journal: Option<&Journal>,
+    facts: &Facts,
+    item: &Item,
+    options: &RestoreOptions,
+) -> Result<Option<(String, FoundBy)>> {
+    if let Some(j) = journal
+        && let Some(id) = j.id(Kind::Item, &item.id)?
+    {
+        match client.item(&id).await {
+            Ok(_) => return Ok(Some((id, FoundBy::Journal))),
+            Err(e) if e.is_not_found() => j.forget(Kind::Item, &item.id)?,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let q = format!(
+        "typekeywords:\"{}\" AND orgid:{}",
+        source_keyword(&item.id),
+        facts.org_id
+    );
+    if let Some(found) = client
+        .search_all(&q, 10)
+        .await?
+        .into_iter()
+        .find_map(|r| r.get("id").and_then(Value::as_str).map(str::to_owned))
+    {
+        return Ok(Some((found, FoundBy::Keyword)));
+    }
+    if options.preserve_ids
+        && facts.is_portal
+        && let Ok(same) = client.item(&item.id).await
+        && same.get("orgId").and_then(Value::as_str) == Some(facts.org_id.as_str())
+    {
+        return Ok(Some((item.id.clone(), FoundBy::SameId)));
+    }
+    Ok(None)
+}
+
+/// The typeKeyword that marks an item restored from `id` (the convention of Esri's tools).
+pub fn source_keyword(id: &str) -> String {
+    format!("source-{id}")
+}

@@ -1,0 +1,160 @@
+//! What a restore did (or, with `--dry-run`, would do) in each target.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+/// What the plan decided for an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Action {
+    /// Create it.
+    Create,
+    /// Republish a hosted service from its payload, then set its properties.
+    Republish,
+    /// It exists in the target (restored before): update it.
+    Update,
+    /// It exists in the target: leave it.
+    Skip,
+}
+
+/// What happened to an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Status {
+    /// Dry run: nothing was done.
+    Planned,
+    /// Created (or republished).
+    Created,
+    /// Updated.
+    Updated,
+    /// Left as it was, or not attempted (the reason says which).
+    Skipped,
+    /// Failed; the reason says why.
+    Failed,
+    /// Created, then deleted again by `--rollback`.
+    RolledBack,
+}
+
+/// One item in one target.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    /// The id in the snapshot.
+    pub source_id: String,
+    /// The id in the target, when there is one.
+    pub target_id: Option<String>,
+    /// The title.
+    pub title: String,
+    /// The type.
+    #[serde(rename = "type")]
+    pub item_type: String,
+    /// The owner in the target.
+    pub owner: String,
+    /// What the plan decided.
+    pub action: Action,
+    /// What happened.
+    pub status: Status,
+    /// Why it was skipped or failed, or what is worth knowing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// References rewritten in its JSON, data and resources.
+    pub rewritten: usize,
+}
+
+/// One target's report.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetReport {
+    /// The target's name (`--to`).
+    pub target: String,
+    /// Its portal URL.
+    pub portal_url: String,
+    /// Every item, in restore order.
+    pub items: Vec<Entry>,
+    /// Groups: source id → target id (created or found).
+    pub groups: BTreeMap<String, String>,
+    /// Things worth knowing: owners mapped to the restoring user, groups created, …
+    pub notes: Vec<String>,
+    /// Why the target failed as a whole (it could not be signed in to, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The journal file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub journal: Option<String>,
+    /// Seconds taken.
+    pub seconds: f64,
+}
+
+/// Counts of a target's items by status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Created.
+    pub created: usize,
+    /// Updated.
+    pub updated: usize,
+    /// Skipped.
+    pub skipped: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Rolled back.
+    pub rolled_back: usize,
+    /// Planned (dry run).
+    pub planned: usize,
+}
+
+impl TargetReport {
+    /// Counts by status.
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for e in &self.items {
+            match e.status {
+                Status::Created => c.created += 1,
+                Status::Updated => c.updated += 1,
+                Status::Skipped => c.skipped += 1,
+                Status::Failed => c.failed += 1,
+                Status::RolledBack => c.rolled_back += 1,
+                Status::Planned => c.planned += 1,
+            }
+        }
+        c
+    }
+
+    /// Whether everything in this target succeeded: nothing failed, rolled back or skipped for a
+    /// failure (items skipped because they already exist are fine).
+    pub fn is_complete(&self) -> bool {
+        self.error.is_none()
+            && self.items.iter().all(|e| match e.status {
+                Status::Failed | Status::RolledBack => false,
+                Status::Skipped => e.action == Action::Skip,
+                _ => true,
+            })
+    }
+
+    /// The id map as CSV: `source_id,target_id,type,title`.
+    pub fn id_map_csv(&self) -> String {
+        let mut out = String::from("source_id,target_id,type,title\n");
+        for e in &self.items {
+            if let Some(t) = &e.target_id {
+                let _ = writeln!(
+                    out,
+                    "{},{},{},{}",
+                    e.source_id,
+                    t,
+                    csv_field(&e.item_type),
+                    csv_field(&e.title)
+                );
+            }
+        }
+        out
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}

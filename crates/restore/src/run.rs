@@ -1,0 +1,517 @@
+//! `run`: validate the snapshot, then restore it into every target at once, each with its own
+//! journal, id map and report. Within a target, items are restored wave by wave (a wave's items
+//! need only earlier waves), concurrently; cycles are patched after the last wave; relationships
+//! are added when both ends exist.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use futures_util::StreamExt as _;
+use orgpack_archive::Archive;
+use orgpack_archive::manifest::{Direction, Snapshot};
+use orgpack_graph::{Context, IdMap, Part, rewrite};
+use orgpack_portal::{Client, Content};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::item::{self, COMPLETE, Ctx, Restored};
+use crate::journal::{Journal, Kind};
+use crate::plan::{GroupAction, RestoreOptions, TargetPlan, plan_target};
+use crate::report::{Action, Entry, Status, TargetReport};
+
+/// One organization to restore into.
+pub struct Target {
+    /// Its name, for reports (`--to NAME`).
+    pub name: String,
+    /// A client signed in to it.
+    pub client: Client,
+    /// Its journal file.
+    pub journal: PathBuf,
+}
+
+/// Check the snapshot and every byte it references before anything is sent anywhere.
+///
+/// # Errors
+/// [`Error::Invalid`] naming the first problem and how many there are.
+pub fn validate(archive: &Archive, snapshot: &Snapshot) -> Result<()> {
+    let mut problems = snapshot.problems();
+    let mut seen = BTreeSet::new();
+    for part in snapshot.parts() {
+        if !seen.insert(part.descriptor.digest) {
+            continue;
+        }
+        let checked = archive.open_part(part.descriptor).and_then(|mut r| {
+            std::io::copy(&mut r, &mut std::io::sink())
+                .map(|_| ())
+                .map_err(orgpack_archive::archive::unwrap_io)
+        });
+        if let Err(e) = checked {
+            problems.push(format!("{part}: {e}"));
+        }
+    }
+    match problems.as_slice() {
+        [] => Ok(()),
+        [one] => Err(Error::Invalid(one.clone())),
+        [first, rest @ ..] => Err(Error::Invalid(format!(
+            "{first} (and {} more problems)",
+            rest.len()
+        ))),
+    }
+}
+
+/// Restore `snapshot` (validated first) into every target at once; with `dry_run`, plan only.
+/// One target failing does not stop the others: its report carries the error.
+///
+/// # Errors
+/// [`Error::Invalid`] when the archive does not validate (nothing is sent anywhere).
+pub async fn restore(
+    archive: &Archive,
+    snapshot: &Snapshot,
+    targets: &[Target],
+    options: &RestoreOptions,
+    dry_run: bool,
+) -> Result<Vec<TargetReport>> {
+    tokio::task::block_in_place(|| validate(archive, snapshot))?;
+    let runs = targets
+        .iter()
+        .map(|t| restore_target(archive, snapshot, t, options, dry_run));
+    Ok(futures_util::future::join_all(runs).await)
+}
+
+async fn restore_target(
+    archive: &Archive,
+    snapshot: &Snapshot,
+    target: &Target,
+    options: &RestoreOptions,
+    dry_run: bool,
+) -> TargetReport {
+    let started = Instant::now();
+    let mut report = TargetReport {
+        target: target.name.clone(),
+        portal_url: target.client.url().root.clone(),
+        items: Vec::new(),
+        groups: BTreeMap::new(),
+        notes: Vec::new(),
+        error: None,
+        journal: Some(target.journal.display().to_string()),
+        seconds: 0.0,
+    };
+    if let Err(e) = run_target(archive, snapshot, target, options, dry_run, &mut report).await {
+        report.error = Some(e.to_string());
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    report
+}
+
+async fn run_target(
+    archive: &Archive,
+    snapshot: &Snapshot,
+    target: &Target,
+    options: &RestoreOptions,
+    dry_run: bool,
+    report: &mut TargetReport,
+) -> Result<()> {
+    let client = &target.client;
+    let facts = crate::plan::facts(client).await?;
+    let journal = if dry_run && !target.journal.exists() {
+        None
+    } else {
+        Some(Journal::open(
+            &target.journal,
+            &facts.portal_url,
+            &facts.org_id,
+        )?)
+    };
+    let plan = plan_target(snapshot, client, journal.as_ref(), options).await?;
+    report.notes.extend(plan.notes.iter().cloned());
+    for cycle in &plan.cycles {
+        report.notes.push(format!(
+            "items {} refer to each other: created first, their references patched afterwards",
+            cycle.join(", ")
+        ));
+    }
+    let entry = |p: &crate::plan::PlannedItem, status: Status, r: Option<&Restored>| {
+        let item = &snapshot.items[p.index];
+        Entry {
+            source_id: item.id.clone(),
+            target_id: r
+                .and_then(|r| r.target_id.clone())
+                .or_else(|| p.existing.clone()),
+            title: item.title.clone(),
+            item_type: item.item_type.clone(),
+            owner: p.owner.clone(),
+            action: p.action,
+            status,
+            reason: r.and_then(|r| r.reason.clone()),
+            rewritten: r.map_or(0, |r| r.rewritten),
+        }
+    };
+    let Some(journal) = journal.filter(|_| !dry_run) else {
+        for (id, g) in &plan.groups {
+            report.groups.insert(
+                id.clone(),
+                match g {
+                    GroupAction::Use(t) => t.clone(),
+                    GroupAction::Create => "(created)".into(),
+                },
+            );
+        }
+        report.items = plan
+            .items
+            .iter()
+            .map(|p| entry(p, Status::Planned, None))
+            .collect();
+        return Ok(());
+    };
+    report.journal = Some(journal.path().display().to_string());
+
+    let groups = make_groups(archive, snapshot, client, &journal, &plan, report).await?;
+    let folders = make_folders(client, &journal, &plan).await?;
+    let mut map = IdMap::default();
+    map.portal_urls
+        .insert(snapshot.source.portal_url.clone(), facts.portal_url.clone());
+    map.org_ids
+        .insert(snapshot.source.org_id.clone(), facts.org_id.clone());
+    map.groups.extend(groups.clone());
+    for item in &snapshot.items {
+        if let (Some(f), Some(p)) = (&item.folder, plan.items.iter().find(|p| p.id == item.id))
+            && let Some(t) = folders.get(&(p.owner.clone(), f.title.clone()))
+        {
+            map.folders.insert(f.id.clone(), t.clone());
+        }
+    }
+    let map = Mutex::new(map);
+    let ctx = Ctx {
+        archive,
+        snapshot,
+        client,
+        journal: &journal,
+        options,
+        facts: &facts,
+        map: &map,
+        folders: &folders,
+        groups: &groups,
+    };
+
+    // Waves, each restored concurrently; an item whose dependency failed is skipped.
+    let mut results: BTreeMap<String, Restored> = BTreeMap::new();
+    let mut broken: BTreeMap<String, String> = BTreeMap::new();
+    let last_wave = plan.items.iter().map(|p| p.wave).max().unwrap_or(0);
+    for wave in 0..=last_wave {
+        let members: Vec<&crate::plan::PlannedItem> =
+            plan.items.iter().filter(|p| p.wave == wave).collect();
+        let mut runnable = Vec::new();
+        for p in members {
+            if let Some(bad) = p.needs.iter().find(|n| broken.contains_key(*n)) {
+                let root = broken[bad].clone();
+                broken.insert(p.id.clone(), root.clone());
+                results.insert(
+                    p.id.clone(),
+                    Restored {
+                        target_id: None,
+                        status: Status::Skipped,
+                        reason: Some(format!(
+                            "depends on {bad}, which failed{}",
+                            if &root == bad {
+                                String::new()
+                            } else {
+                                format!(" (because {root} failed)")
+                            }
+                        )),
+                        rewritten: 0,
+                    },
+                );
+            } else {
+                runnable.push(p);
+            }
+        }
+        let done: Vec<(String, Restored)> = futures_util::stream::iter(runnable)
+            .map(|p| {
+                let ctx = &ctx;
+                async move { (p.id.clone(), item::restore_item(ctx, p).await) }
+            })
+            .buffer_unordered(options.concurrency.max(1))
+            .collect()
+            .await;
+        for (id, r) in done {
+            if r.status == Status::Failed {
+                broken.insert(id.clone(), id.clone());
+            }
+            results.insert(id, r);
+        }
+    }
+
+    patch_cycles(&ctx, &plan, &mut results).await;
+    relate(&ctx, &plan, &mut results).await;
+
+    let failed = results.values().any(|r| r.status == Status::Failed);
+    if failed && options.rollback {
+        roll_back(client, &journal, &mut results, report).await?;
+    }
+    report.groups = groups;
+    report.items = plan
+        .items
+        .iter()
+        .map(|p| {
+            let r = results.get(&p.id);
+            entry(p, r.map_or(Status::Skipped, |r| r.status), r)
+        })
+        .collect();
+    Ok(())
+}
+
+/// Groups the plan creates: title, access (never broader than the source), tags, description
+/// and snippet from the archived group JSON.
+async fn make_groups(
+    archive: &Archive,
+    snapshot: &Snapshot,
+    client: &Client,
+    journal: &Journal,
+    plan: &TargetPlan,
+    report: &mut TargetReport,
+) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for (id, action) in &plan.groups {
+        let target = match action {
+            GroupAction::Use(t) => t.clone(),
+            GroupAction::Create => {
+                if let Some(t) = journal.id(Kind::Group, id)? {
+                    t
+                } else {
+                    let Some(group) = snapshot.groups.iter().find(|g| g.id == *id) else {
+                        report.notes.push(format!(
+                            "group {id} is not in the snapshot: items are not shared with it"
+                        ));
+                        continue;
+                    };
+                    let json = item::read_json(archive, &group.group).unwrap_or(Value::Null);
+                    let text = |k: &str| {
+                        json.get(k)
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned()
+                    };
+                    let tags = json
+                        .get("tags")
+                        .and_then(Value::as_array)
+                        .map(|t| {
+                            t.iter()
+                                .filter_map(Value::as_str)
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        })
+                        .unwrap_or_default();
+                    let access = match group.access {
+                        orgpack_archive::manifest::Access::Public => "public",
+                        orgpack_archive::manifest::Access::Org => "org",
+                        _ => "private",
+                    };
+                    let (description, snippet) = (text("description"), text("snippet"));
+                    let mut params = vec![("title", group.title.as_str()), ("access", access)];
+                    if !tags.is_empty() {
+                        params.push(("tags", &tags));
+                    }
+                    if !description.is_empty() {
+                        params.push(("description", &description));
+                    }
+                    if !snippet.is_empty() {
+                        params.push(("snippet", &snippet));
+                    }
+                    let new = client.create_group(&params).await?;
+                    journal.set_id(Kind::Group, id, &new, true)?;
+                    report
+                        .notes
+                        .push(format!("created group `{}` ({new})", group.title));
+                    new
+                }
+            }
+        };
+        out.insert(id.clone(), target);
+    }
+    Ok(out)
+}
+
+/// The folders items go into, found by title in their owner's content or created.
+async fn make_folders(
+    client: &Client,
+    journal: &Journal,
+    plan: &TargetPlan,
+) -> Result<BTreeMap<(String, String), String>> {
+    let wanted: BTreeSet<(String, String)> = plan
+        .items
+        .iter()
+        .filter(|p| matches!(p.action, Action::Create | Action::Republish))
+        .filter_map(|p| p.folder.clone().map(|f| (p.owner.clone(), f)))
+        .collect();
+    let mut out = BTreeMap::new();
+    for (owner, title) in wanted {
+        let key = format!("{owner}/{title}");
+        let existing = client
+            .user_folders(&owner)
+            .await?
+            .into_iter()
+            .find_map(|f| {
+                (f.get("title").and_then(Value::as_str) == Some(title.as_str()))
+                    .then(|| f.get("id").and_then(Value::as_str).map(str::to_owned))
+                    .flatten()
+            });
+        let id = if let Some(id) = existing {
+            id
+        } else {
+            let id = client.create_folder(&owner, &title).await?;
+            journal.set_id(Kind::Folder, &key, &id, true)?;
+            id
+        };
+        out.insert((owner, title), id);
+    }
+    Ok(out)
+}
+
+/// The second pass: items whose references to later items were left unmapped get their data
+/// rewritten again with the whole id map.
+async fn patch_cycles(ctx: &Ctx<'_>, plan: &TargetPlan, results: &mut BTreeMap<String, Restored>) {
+    let map = ctx.map.lock().expect("id map lock").clone();
+    for p in plan.items.iter().filter(|p| !p.patch_later.is_empty()) {
+        let Some(r) = results.get_mut(&p.id) else {
+            continue;
+        };
+        let (Some(target_id), Status::Created | Status::Updated) = (r.target_id.clone(), r.status)
+        else {
+            continue;
+        };
+        if ctx.journal.done(&p.id, COMPLETE).unwrap_or(false) {
+            continue;
+        }
+        let item = &ctx.snapshot.items[p.index];
+        let outcome: std::result::Result<(), String> = async {
+            if let Some(data) = item.data.as_ref().filter(|d| d.name.is_none()) {
+                let doc = item::read_json(ctx.archive, &data.content)?;
+                let json = item::read_json(ctx.archive, &item.item)?;
+                let keywords: Vec<String> = json
+                    .get("typeKeywords")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let urls = [ctx.snapshot.source.portal_url.clone()];
+                let gctx = Context {
+                    item_type: &item.item_type,
+                    type_keywords: &keywords,
+                    self_id: Some(&item.id),
+                    portal_urls: &urls,
+                };
+                let out = rewrite(&gctx, Part::Data, &doc, &map);
+                r.rewritten += out.changed;
+                ctx.client
+                    .update_item(
+                        &p.owner,
+                        None,
+                        &target_id,
+                        &[],
+                        Content::Text(&out.doc.to_string()),
+                    )
+                    .await
+                    .map_err(|e| format!("patching references: {e}"))?;
+            }
+            ctx.journal.mark(&p.id, COMPLETE).map_err(|e| e.to_string())
+        }
+        .await;
+        if let Err(e) = outcome {
+            r.status = Status::Failed;
+            r.reason = Some(e);
+        }
+    }
+}
+
+/// Forward relationships between restored items.
+async fn relate(ctx: &Ctx<'_>, plan: &TargetPlan, results: &mut BTreeMap<String, Restored>) {
+    let ids: BTreeMap<String, String> = results
+        .iter()
+        .filter_map(|(k, r)| r.target_id.clone().map(|t| (k.clone(), t)))
+        .collect();
+    for p in &plan.items {
+        let Some(origin) = ids.get(&p.id) else {
+            continue;
+        };
+        if ctx.journal.done(&p.id, "related").unwrap_or(false) {
+            continue;
+        }
+        let item = &ctx.snapshot.items[p.index];
+        let mut problem = None;
+        for r in item
+            .relationships
+            .iter()
+            .filter(|r| r.direction == Direction::Forward)
+        {
+            let Some(dest) = ids.get(&r.item_id) else {
+                continue;
+            };
+            if let Err(e) = ctx
+                .client
+                .add_relationship(&p.owner, origin, dest, &r.relationship_type)
+                .await
+            {
+                problem = Some(format!(
+                    "relationship {} to {}: {e}",
+                    r.relationship_type, r.item_id
+                ));
+            }
+        }
+        match problem {
+            None => {
+                let _ = ctx.journal.mark(&p.id, "related");
+            }
+            Some(e) => {
+                if let Some(res) = results.get_mut(&p.id) {
+                    res.status = Status::Failed;
+                    res.reason = Some(e);
+                }
+            }
+        }
+    }
+}
+
+/// Delete what this run created in the target, newest first.
+async fn roll_back(
+    client: &Client,
+    journal: &Journal,
+    results: &mut BTreeMap<String, Restored>,
+    report: &mut TargetReport,
+) -> Result<()> {
+    for (kind, source, target) in journal.created_in_this_run()? {
+        if kind != Kind::Item {
+            continue;
+        }
+        let owner = client
+            .item(&target)
+            .await
+            .ok()
+            .and_then(|j| j.get("owner").and_then(Value::as_str).map(str::to_owned));
+        let Some(owner) = owner else { continue };
+        match client.delete_item(&owner, &target).await {
+            Ok(()) => {
+                journal.forget(Kind::Item, &source)?;
+                if let Some(r) = results.get_mut(&source) {
+                    if r.status != Status::Failed {
+                        r.status = Status::RolledBack;
+                    }
+                    r.reason
+                        .get_or_insert_with(|| "rolled back: another item failed".into());
+                }
+            }
+            Err(e) => report
+                .notes
+                .push(format!("rollback could not delete {target}: {e}")),
+        }
+    }
+    report
+        .notes
+        .push("rolled back: the items this run created were deleted".into());
+    Ok(())
+}

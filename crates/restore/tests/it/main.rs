@@ -1,0 +1,456 @@
+//! Restores of a backed-up sandbox organization into other sandbox organizations, over real HTTP.
+
+// The backup tests' organization, shared rather than copied; not every field is used here.
+#[allow(dead_code)]
+#[path = "../../../backup/tests/it/seed.rs"]
+mod seed;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use orgpack_archive::manifest::{ExportMode, Selection, Snapshot};
+use orgpack_archive::{Archive, Repository};
+use orgpack_portal::{Client, ClientOptions, Credentials, PortalUrl};
+use orgpack_restore::{Action, RestoreOptions, Status, Target, TargetReport, restore};
+use serde_json::Value;
+
+use seed::{PW, Seeded, seeded};
+
+fn client_of(s: &Seeded, org: &str) -> Client {
+    Client::new(
+        PortalUrl::parse(&s.sandbox.portal_url(org)).unwrap(),
+        Credentials::Password {
+            username: "admin".into(),
+            password: PW.into(),
+        },
+        ClientOptions::default(),
+    )
+    .unwrap()
+}
+
+/// Back the whole source org up (hosted services exported) and return the archive and snapshot.
+async fn backed_up(s: &Seeded, dir: &Path) -> (Archive, Snapshot) {
+    let admin = seed::client(&s.sandbox, "admin");
+    let mut repo = Repository::open_or_init(&dir.join("repo")).unwrap();
+    let options = orgpack_backup::PlanOptions {
+        selection: Selection {
+            all: true,
+            include_dependencies: true,
+            export: ExportMode::Fgdb,
+            ..Selection::default()
+        },
+        parent: None,
+        concurrency: 4,
+        spool_dir: dir.join("spool"),
+        tags: Vec::new(),
+    };
+    let plan = orgpack_backup::plan(&admin, &options, &orgpack_backup::NoProgress)
+        .await
+        .unwrap();
+    let outcome = orgpack_backup::run(&admin, &plan, &mut repo, &orgpack_backup::NoProgress)
+        .await
+        .unwrap();
+    let archive = Archive::open(&dir.join("repo")).unwrap();
+    let snapshot = archive.snapshot(&outcome.snapshot).unwrap();
+    (archive, snapshot)
+}
+
+fn target(s: &Seeded, org: &str, dir: &Path) -> Target {
+    Target {
+        name: org.to_owned(),
+        client: client_of(s, org),
+        journal: dir.join(format!("{org}.journal.sqlite")),
+    }
+}
+
+fn options(dir: &Path) -> RestoreOptions {
+    RestoreOptions {
+        staging_dir: dir.to_owned(),
+        ..RestoreOptions::default()
+    }
+}
+
+fn entry<'a>(report: &'a TargetReport, source: &str) -> &'a orgpack_restore::report::Entry {
+    report
+        .items
+        .iter()
+        .find(|e| e.source_id == source)
+        .unwrap_or_else(|| panic!("{source} not in the report"))
+}
+
+/// Every item of an organization, with its data as text when it has some.
+async fn org_items(client: &Client) -> Vec<(Value, Option<String>)> {
+    let me = client.portal_self().await.unwrap();
+    let q = format!("orgid:{}", me["id"].as_str().unwrap());
+    let mut out = Vec::new();
+    for item in client.search_all(&q, 100).await.unwrap() {
+        let id = item["id"].as_str().unwrap().to_owned();
+        let mut data = Vec::new();
+        let text = match client.item_data(&id, &mut data).await {
+            Ok(Some(_)) => String::from_utf8(data).ok(),
+            _ => None,
+        };
+        out.push((item, text));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_into_two_organizations_at_once_then_again_without_duplicates() {
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, snapshot) = backed_up(&s, dir.path()).await;
+    for org in ["east", "west"] {
+        s.sandbox.add_org(org, &format!("{org} city")).unwrap();
+        s.sandbox.add_user(org, "admin", PW, "org_admin").unwrap();
+    }
+    // `editor` exists only in the east: in the west, its items go to the restoring admin.
+    s.sandbox
+        .add_user("east", "editor", PW, "org_publisher")
+        .unwrap();
+    let targets = [
+        target(&s, "east", dir.path()),
+        target(&s, "west", dir.path()),
+    ];
+    let reports = restore(&archive, &snapshot, &targets, &options(dir.path()), false)
+        .await
+        .unwrap();
+    assert_eq!(reports.len(), 2);
+    let source_ids: BTreeSet<&str> = snapshot.items.iter().map(|i| i.id.as_str()).collect();
+
+    for report in &reports {
+        assert!(report.error.is_none(), "{report:#?}");
+        // Everything arrived; the service that could not be exported came back as a URL item.
+        for e in &report.items {
+            assert_eq!(e.status, Status::Created, "{e:?}");
+            assert!(e.target_id.is_some());
+        }
+        assert_eq!(report.items.len(), snapshot.items.len());
+        let client = &targets
+            .iter()
+            .find(|t| t.name == report.target)
+            .unwrap()
+            .client;
+        let items = org_items(client).await;
+        // The restored items plus the uploaded export the service was republished from.
+        assert_eq!(
+            items.len(),
+            snapshot.items.len() + 1,
+            "{:?}",
+            items.iter().map(|i| &i.0["title"]).collect::<Vec<_>>()
+        );
+        // No restored item's JSON (its `source-<id>` keyword aside) or data names an item of
+        // the source organization.
+        for (json, data) in &items {
+            let mut json = json.clone();
+            json.as_object_mut().unwrap().remove("typeKeywords");
+            let text = format!("{json} {}", data.as_deref().unwrap_or_default());
+            for id in &source_ids {
+                assert!(
+                    !text.contains(id),
+                    "{} refers to source item {id}: {text}",
+                    json["title"]
+                );
+            }
+        }
+
+        // The app found its map by its new id; its resources came back under their paths.
+        let app = entry(report, &s.app).target_id.clone().unwrap();
+        let map = entry(report, &s.map).target_id.clone().unwrap();
+        let mut data = Vec::new();
+        client.item_data(&app, &mut data).await.unwrap();
+        let data: Value = serde_json::from_slice(&data).unwrap();
+        assert_eq!(data["values"]["webmap"], map.as_str());
+        let resources: Vec<String> = client
+            .item_resources(&app)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.path)
+            .collect();
+        assert_eq!(resources, ["config/settings.json", "images/logo.png"]);
+        let mut logo = Vec::new();
+        client
+            .item_resource(&app, "images/logo.png", &mut logo)
+            .await
+            .unwrap();
+        assert_eq!(logo, seed::LOGO);
+
+        // The map: in its folder, shared with the (new) group, related to its service.
+        let owner = if report.target == "east" {
+            "editor"
+        } else {
+            "admin"
+        };
+        let view = client.user_item(owner, &map).await.unwrap();
+        let groups = view["sharing"]["groups"].as_array().unwrap();
+        assert_eq!(groups.len(), 1);
+        let group = client.group(groups[0].as_str().unwrap()).await.unwrap();
+        assert_eq!(group["title"], "Planning team");
+        let folder = view["item"]["ownerFolder"].as_str().unwrap().to_owned();
+        let folders = client.user_folders(owner).await.unwrap();
+        assert!(
+            folders
+                .iter()
+                .any(|f| f["id"] == folder.as_str() && f["title"] == "Planning")
+        );
+        let parcels = entry(report, &s.parcels).target_id.clone().unwrap();
+        let related = client
+            .related_items(&map, "Map2Service", true)
+            .await
+            .unwrap();
+        assert_eq!(related[0]["id"], parcels.as_str());
+
+        // The hosted service was republished from its export and answers its counts.
+        let city = entry(report, &s.city);
+        assert_eq!(city.action, Action::Republish);
+        let service = client.item(city.target_id.as_ref().unwrap()).await.unwrap();
+        let url = service["url"].as_str().unwrap();
+        assert!(
+            url.contains(&format!("/{}/server/", report.target)),
+            "{url}"
+        );
+        assert_eq!(
+            client.feature_count(&format!("{url}/0")).await.unwrap(),
+            250
+        );
+        assert_eq!(service["title"], "City data");
+        if report.target == "west" {
+            assert!(
+                report
+                    .notes
+                    .iter()
+                    .any(|n| n.contains("`editor` does not exist")),
+                "{:?}",
+                report.notes
+            );
+        }
+    }
+
+    // Again: everything is found, nothing is created twice.
+    let before: Vec<usize> = futures_count(&targets).await;
+    let again = restore(&archive, &snapshot, &targets, &options(dir.path()), false)
+        .await
+        .unwrap();
+    for report in &again {
+        assert!(
+            report
+                .items
+                .iter()
+                .all(|e| e.status == Status::Skipped && e.action == Action::Skip),
+            "{report:#?}"
+        );
+        assert!(report.is_complete());
+    }
+    assert_eq!(futures_count(&targets).await, before);
+}
+
+async fn futures_count(targets: &[Target]) -> Vec<usize> {
+    let mut out = Vec::new();
+    for t in targets {
+        out.push(org_items(&t.client).await.len());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_are_kept_on_enterprise_and_a_damaged_archive_sends_nothing() {
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, snapshot) = backed_up(&s, dir.path()).await;
+    // ArcGIS Enterprise is a portal of its own: ids need only be unique there.
+    let enterprise = orgpack_sandbox::Sandbox::start(orgpack_sandbox::SandboxOptions::default())
+        .await
+        .unwrap();
+    enterprise
+        .add_enterprise_org("portal", "Enterprise")
+        .unwrap();
+    enterprise
+        .add_user("portal", "admin", PW, "org_admin")
+        .unwrap();
+    let targets = [Target {
+        name: "portal".into(),
+        client: Client::new(
+            PortalUrl::parse(&enterprise.portal_url("portal")).unwrap(),
+            Credentials::Password {
+                username: "admin".into(),
+                password: PW.into(),
+            },
+            ClientOptions::default(),
+        )
+        .unwrap(),
+        journal: dir.path().join("portal.sqlite"),
+    }];
+    let mut keep = options(dir.path());
+    keep.preserve_ids = true;
+    keep.items = vec![s.app.clone()];
+    let reports = restore(&archive, &snapshot, &targets, &keep, false)
+        .await
+        .unwrap();
+    let report = &reports[0];
+    assert!(report.is_complete(), "{report:#?}");
+    // The app and what it needs, under their own ids.
+    assert_eq!(report.items.len(), 3);
+    for e in &report.items {
+        assert_eq!(e.target_id.as_deref(), Some(e.source_id.as_str()), "{e:?}");
+    }
+
+    // Damage one blob: nothing at all reaches a fresh target.
+    s.sandbox.add_org("clean", "Clean").unwrap();
+    s.sandbox
+        .add_user("clean", "admin", PW, "org_admin")
+        .unwrap();
+    let victim = snapshot.item(&s.app).unwrap().resources[1].content.digest;
+    let blob = dir
+        .path()
+        .join("repo")
+        .join(orgpack_archive::Key::Blob(victim).path());
+    std::fs::write(&blob, b"not the logo").unwrap();
+    let damaged = Archive::open(&dir.path().join("repo")).unwrap();
+    let clean = [target(&s, "clean", dir.path())];
+    let err = restore(&damaged, &snapshot, &clean, &options(dir.path()), false)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("nothing was sent"), "{err}");
+    assert!(org_items(&clean[0].client).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_cut_short_anywhere_is_finished_by_a_rerun_without_duplicates() {
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, snapshot) = backed_up(&s, dir.path()).await;
+    s.sandbox.add_org("cut", "Cut").unwrap();
+    s.sandbox.add_user("cut", "admin", PW, "org_admin").unwrap();
+    let targets = [target(&s, "cut", dir.path())];
+    // Every request takes a few milliseconds, and each run is dropped (as a killed process
+    // stops) after a little longer than the one before, so the cuts fall at different steps.
+    s.sandbox.set_faults(orgpack_sandbox::Faults {
+        per_mille: 0,
+        seed: 3,
+        delay_ms: 4,
+        expire_per_mille: 0,
+        refuse: None,
+    });
+    let mut finished = false;
+    let opts = options(dir.path());
+    let mut cuts = 0;
+    for cut_ms in (1..=60).map(|n| n * 20) {
+        let run = restore(&archive, &snapshot, &targets, &opts, false);
+        if let Ok(done) = tokio::time::timeout(std::time::Duration::from_millis(cut_ms), run).await
+        {
+            finished = done.unwrap()[0].is_complete();
+            break;
+        }
+        cuts += 1;
+    }
+    assert!(cuts >= 3, "the restore was cut short only {cuts} times");
+    s.sandbox.set_faults(orgpack_sandbox::Faults::default());
+    let last = restore(&archive, &snapshot, &targets, &options(dir.path()), false)
+        .await
+        .unwrap();
+    assert!(last[0].is_complete(), "{:#?}", last[0]);
+    assert!(finished, "a run that was not cut short completed");
+    let items = org_items(&targets[0].client).await;
+    let keyword = |j: &Value, k: &str| {
+        j["typeKeywords"]
+            .as_array()
+            .is_some_and(|ks| ks.iter().any(|x| x == k))
+    };
+    for source in &snapshot.items {
+        let marked = items
+            .iter()
+            .filter(|(j, _)| keyword(j, &format!("source-{}", source.id)))
+            .count();
+        assert_eq!(marked, 1, "{} restored {marked} times", source.title);
+    }
+    let payloads = items
+        .iter()
+        .filter(|(j, _)| keyword(j, "orgpack-payload"))
+        .count();
+    assert_eq!(payloads, 1, "the export was uploaded {payloads} times");
+    assert_eq!(items.len(), snapshot.items.len() + 1);
+    // Complete means complete: the app's resources and the map's sharing are there.
+    let app = entry(&last[0], &s.app).target_id.clone().unwrap();
+    assert_eq!(
+        targets[0].client.item_resources(&app).await.unwrap().len(),
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_that_cannot_be_published_fails_alone_with_its_dependents_skipped() {
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, snapshot) = backed_up(&s, dir.path()).await;
+    s.sandbox.add_org("nopub", "No publishing").unwrap();
+    s.sandbox
+        .add_user("nopub", "admin", PW, "org_admin")
+        .unwrap();
+    let targets = [target(&s, "nopub", dir.path())];
+    s.sandbox.set_faults(orgpack_sandbox::Faults {
+        refuse: Some("/publish"),
+        ..orgpack_sandbox::Faults::default()
+    });
+    let first = restore(&archive, &snapshot, &targets, &options(dir.path()), false)
+        .await
+        .unwrap();
+    s.sandbox.set_faults(orgpack_sandbox::Faults::default());
+    let report = &first[0];
+    assert!(!report.is_complete());
+    let city = entry(report, &s.city);
+    assert_eq!(city.status, Status::Failed);
+    assert!(
+        city.reason.as_deref().unwrap().contains("Injected failure"),
+        "{city:?}"
+    );
+    let map = entry(report, &s.city_map);
+    assert_eq!(map.status, Status::Skipped);
+    assert_eq!(
+        map.reason.as_deref(),
+        Some(format!("depends on {}, which failed", s.city).as_str())
+    );
+    for e in report
+        .items
+        .iter()
+        .filter(|e| e.source_id != s.city && e.source_id != s.city_map)
+    {
+        assert_eq!(e.status, Status::Created, "{e:?}");
+    }
+    // The portal publishes again: a rerun finishes the service and its map, nothing else.
+    let second = restore(&archive, &snapshot, &targets, &options(dir.path()), false)
+        .await
+        .unwrap();
+    assert!(second[0].is_complete(), "{:#?}", second[0]);
+    assert_eq!(entry(&second[0], &s.city).status, Status::Created);
+    assert_eq!(entry(&second[0], &s.city_map).status, Status::Created);
+    assert_eq!(second[0].counts().created, 2);
+
+    // With --rollback, a failure takes back everything the run created.
+    s.sandbox.add_org("strict", "Strict").unwrap();
+    s.sandbox
+        .add_user("strict", "admin", PW, "org_admin")
+        .unwrap();
+    let strict = [target(&s, "strict", dir.path())];
+    s.sandbox.set_faults(orgpack_sandbox::Faults {
+        refuse: Some("/publish"),
+        ..orgpack_sandbox::Faults::default()
+    });
+    let mut opts = options(dir.path());
+    opts.rollback = true;
+    let rolled = restore(&archive, &snapshot, &strict, &opts, false)
+        .await
+        .unwrap();
+    s.sandbox.set_faults(orgpack_sandbox::Faults::default());
+    assert!(
+        rolled[0]
+            .items
+            .iter()
+            .any(|e| e.status == Status::RolledBack)
+    );
+    assert!(
+        org_items(&strict[0].client).await.is_empty(),
+        "everything created was deleted"
+    );
+}
