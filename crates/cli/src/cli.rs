@@ -33,6 +33,8 @@ pub enum Command {
     Backup(BackupArgs),
     /// Compare two snapshots: items added, removed and changed (which parts).
     Diff(DiffArgs),
+    /// Restore a snapshot into one or more organizations at once, resumably.
+    Restore(RestoreArgs),
     /// Check an archive's structure, and with --read-data every byte of its content.
     Verify(VerifyArgs),
     /// List the items of a snapshot.
@@ -149,6 +151,78 @@ pub struct BackupArgs {
     #[arg(long, value_name = "USER")]
     pub username: Option<String>,
     /// Print the plan (items, why each is included, exports, estimated size) and touch nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// What to do with items already in the target (`--on-existing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnExistingArg {
+    /// Leave them.
+    Skip,
+    /// Update them from the snapshot.
+    Update,
+    /// Create another copy.
+    Duplicate,
+}
+
+/// How sharing is restored (`--sharing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SharingArg {
+    /// As in the source (groups, organization, everyone).
+    Keep,
+    /// Groups only, never the organization or everyone.
+    Private,
+    /// Not shared.
+    None,
+}
+
+/// `orgpack restore`
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// A repository directory or a .orgpack file.
+    pub archive: PathBuf,
+    /// The snapshot: `latest`, an id, or a unique id prefix.
+    #[arg(long, short = 's', default_value = "latest")]
+    pub snapshot: String,
+    /// A target portal: a `[portal.NAME]` of the config file, or a URL (repeatable: all at once).
+    #[arg(long = "to", value_name = "PORTAL", required = true)]
+    pub to: Vec<String>,
+    /// Only this item and what it depends on (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub item: Vec<String>,
+    /// A CSV file of `source_owner,target_owner` lines.
+    #[arg(long, value_name = "FILE")]
+    pub owner_map: Option<PathBuf>,
+    /// A CSV file of `source_group_id,target_group_id` lines.
+    #[arg(long, value_name = "FILE")]
+    pub group_map: Option<PathBuf>,
+    /// Put every item in this folder of its owner (created when missing).
+    #[arg(long, value_name = "TITLE")]
+    pub folder: Option<String>,
+    /// Items already in the target (restored before): leave, update or duplicate them.
+    #[arg(long, value_enum, default_value_t = OnExistingArg::Skip)]
+    pub on_existing: OnExistingArg,
+    /// Keep item ids where the target allows it (ArcGIS Enterprise 10.8.1+).
+    #[arg(long)]
+    pub preserve_ids: bool,
+    /// How sharing is restored; never broader than the source.
+    #[arg(long, value_enum, default_value_t = SharingArg::Keep)]
+    pub sharing: SharingArg,
+    /// When anything fails in a target, delete what this run created there.
+    #[arg(long)]
+    pub rollback: bool,
+    /// Items restored at once per target.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: usize,
+    /// Where the per-target journals live (default: beside the archive).
+    #[arg(long, value_name = "DIR")]
+    pub journal_dir: Option<PathBuf>,
+    /// Write the report as JSON here, and each target's id map as CSV beside it.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Print the plan per target and send no write request.
     #[arg(long)]
     pub dry_run: bool,
 }

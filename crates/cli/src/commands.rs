@@ -9,6 +9,7 @@ mod graph;
 mod inspect;
 mod ls;
 mod prune;
+mod restore;
 mod sandbox;
 mod snapshots;
 mod verify;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Backup(args) => backup::run(&args, config, json),
         Command::Diff(args) => diff::run(&args, json),
+        Command::Restore(args) => restore::run(&args, config, json),
         Command::Verify(args) => verify::run(&args, json),
         Command::Ls(args) => ls::run(&args, json),
         Command::Snapshots(args) => snapshots::run(&args, json),

@@ -89,6 +89,7 @@ pub struct TargetReport {
 
 /// Counts of a target's items by status.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Counts {
     /// Created.
     pub created: usize,

@@ -25,7 +25,15 @@ impl Drop for Served {
 
 fn serve(config: &Path) -> Served {
     let mut child = Command::new(env!("CARGO_BIN_EXE_orgpack"))
-        .args(["--json", "sandbox", "--org", "source", "--write-config"])
+        .args([
+            "--json",
+            "sandbox",
+            "--org",
+            "source",
+            "--org",
+            "target",
+            "--write-config",
+        ])
         .arg(config)
         .env("ORGPACK_SANDBOX_PASSWORD", PW)
         .stdout(Stdio::piped())
@@ -267,5 +275,103 @@ fn backup_incrementally_then_diff_then_a_single_file() {
         stderr(&unknown).contains("no portal `nope`") && stderr(&unknown).contains("known: source"),
         "{}",
         stderr(&unknown)
+    );
+}
+
+#[test]
+fn restore_with_a_dry_run_a_report_and_a_rerun_that_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("orgpack.toml");
+    let served = serve(&config);
+    let (_, map, _) = seed(&served.url);
+    let repo = dir.path().join("repo");
+    let repo_s = repo.to_str().unwrap();
+    let backup = orgpack_with(
+        &config,
+        &[
+            "backup",
+            "--from",
+            "source",
+            "--repo",
+            repo_s,
+            "--all",
+            "--export",
+            "reference",
+        ],
+    );
+    assert_eq!(backup.status.code(), Some(0), "{}", stderr(&backup));
+
+    let plan = orgpack_with(
+        &config,
+        &["--json", "restore", repo_s, "--to", "target", "--dry-run"],
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let plan = json(&plan);
+    assert_eq!(plan["message_type"], "restore_plan");
+    assert_eq!(plan["targets"][0]["counts"]["planned"], 3);
+
+    let report = dir.path().join("restore.json");
+    let out = orgpack_with(
+        &config,
+        &[
+            "restore",
+            repo_s,
+            "--to",
+            "target",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("3 created"), "{}", stderr(&out));
+    assert!(!stdout(&out).contains(PW) && !stderr(&out).contains(PW));
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let items = written["targets"][0]["items"].as_array().unwrap();
+    let restored_map = items
+        .iter()
+        .find(|i| i["sourceId"] == map.as_str())
+        .unwrap()["targetId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let csv = std::fs::read_to_string(dir.path().join("restore.target.idmap.csv")).unwrap();
+    assert!(
+        csv.contains(&format!("{map},{restored_map},Web Map,Road map")),
+        "{csv}"
+    );
+    // The journal is beside the repository; nothing secret is in it or in the report.
+    let journal = dir.path().join("repo.restore-target.sqlite");
+    for file in [&journal, &report] {
+        let bytes = std::fs::read(file).unwrap();
+        assert!(
+            !bytes.windows(PW.len()).any(|w| w == PW.as_bytes()),
+            "{}",
+            file.display()
+        );
+    }
+
+    let again = orgpack_with(&config, &["--json", "restore", repo_s, "--to", "target"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let again = json(&again);
+    assert_eq!(again["targets"][0]["counts"]["skipped"], 3);
+    assert_eq!(again["targets"][0]["counts"]["created"], 0);
+
+    let bad = orgpack_with(
+        &config,
+        &[
+            "restore",
+            repo_s,
+            "--to",
+            "target",
+            "--item",
+            "0123456789abcdef0123456789abcdef",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(3), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("not in the snapshot"),
+        "{}",
+        stderr(&bad)
     );
 }

@@ -1,0 +1,266 @@
+//! `orgpack restore ARCHIVE [--snapshot ID] --to PORTAL… [--item ID]… [--owner-map FILE]
+//! [--group-map FILE] [--folder F] [--on-existing …] [--preserve-ids] [--sharing …] [--rollback]
+//! [--journal-dir DIR] [--report FILE] [--dry-run]`
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use orgpack_archive::Archive;
+use orgpack_portal::Client;
+use orgpack_restore::{OnExisting, RestoreOptions, SharingMode, Target, TargetReport};
+
+use crate::cli::{OnExistingArg, RestoreArgs, SharingArg};
+use crate::config::{self, Overrides};
+use crate::exit;
+use crate::render;
+
+pub fn run(args: &RestoreArgs, config_flag: Option<&Path>, json: bool) -> Result<u8> {
+    let archive = Archive::open(&args.archive)?;
+    let id = archive.resolve(&args.snapshot)?;
+    let snapshot = archive.snapshot(&id)?;
+    let config_path = config::locate(config_flag);
+    let mut targets = Vec::new();
+    let mut names = std::collections::BTreeSet::new();
+    for name in &args.to {
+        if !names.insert(name.clone()) {
+            bail!("--to {name} is given twice");
+        }
+        let portal = config::resolve(config_path.as_deref(), name, &Overrides::default())?;
+        let client = Client::new(
+            portal.url,
+            portal.credentials,
+            orgpack_portal::ClientOptions {
+                max_in_flight: args.concurrency.max(1) * 2,
+                ..portal.options
+            },
+        )?;
+        targets.push(Target {
+            name: name.clone(),
+            client,
+            journal: journal_path(args, name),
+        });
+    }
+    let staging = tempfile::Builder::new()
+        .prefix("orgpack-restore-")
+        .tempdir()
+        .context("creating a staging directory")?;
+    let options = RestoreOptions {
+        items: args.item.clone(),
+        owner_map: read_map(args.owner_map.as_deref(), "owner map")?,
+        group_map: read_map(args.group_map.as_deref(), "group map")?,
+        folder: args.folder.clone(),
+        on_existing: match args.on_existing {
+            OnExistingArg::Skip => OnExisting::Skip,
+            OnExistingArg::Update => OnExisting::Update,
+            OnExistingArg::Duplicate => OnExisting::Duplicate,
+        },
+        preserve_ids: args.preserve_ids,
+        sharing: match args.sharing {
+            SharingArg::Keep => SharingMode::Keep,
+            SharingArg::Private => SharingMode::Private,
+            SharingArg::None => SharingMode::None,
+        },
+        rollback: args.rollback,
+        concurrency: args.concurrency.max(1),
+        staging_dir: staging.path().to_owned(),
+    };
+    if !json {
+        render::note(&format!(
+            "validating snapshot {} ({} items) before anything is sent",
+            id.short(),
+            snapshot.items.len()
+        ));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let reports = runtime.block_on(orgpack_restore::restore(
+        &archive,
+        &snapshot,
+        &targets,
+        &options,
+        args.dry_run,
+    ))?;
+    if let Some(path) = &args.report {
+        write_report(path, &id.to_string(), &reports, args.dry_run)?;
+    }
+    let complete = reports.iter().all(TargetReport::is_complete);
+    if json {
+        render::json(&serde_json::json!({
+            "message_type": if args.dry_run { "restore_plan" } else { "restore" },
+            "snapshot": id,
+            "complete": complete,
+            "targets": reports.iter().map(|r| {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                v["counts"] = serde_json::to_value(r.counts()).unwrap_or_default();
+                v
+            }).collect::<Vec<_>>(),
+        }))?;
+    } else {
+        for r in &reports {
+            show(r)?;
+        }
+    }
+    Ok(if args.dry_run || complete {
+        exit::OK
+    } else {
+        exit::PARTIAL
+    })
+}
+
+/// `<dir>/<archive name>.restore-<target>.sqlite`, the directory being `--journal-dir` or the
+/// archive's.
+fn journal_path(args: &RestoreArgs, target: &str) -> PathBuf {
+    let archive = std::path::absolute(&args.archive).unwrap_or_else(|_| args.archive.clone());
+    let dir = args
+        .journal_dir
+        .clone()
+        .or_else(|| archive.parent().map(Path::to_owned))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let stem = archive
+        .file_name()
+        .map_or_else(|| "orgpack".into(), |n| n.to_string_lossy().into_owned());
+    let safe: String = target
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    dir.join(format!("{stem}.restore-{safe}.sqlite"))
+}
+
+/// A two-column CSV (`source,target`); `#` comments, blank lines and a header line naming
+/// `source` are skipped.
+fn read_map(path: Option<&Path>, what: &str) -> Result<BTreeMap<String, String>> {
+    let Some(path) = path else {
+        return Ok(BTreeMap::new());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the {what} {}", path.display()))?;
+    let mut out = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((from, to)) = line.split_once(',') else {
+            bail!(
+                "{}:{}: expected `source,target`, found `{line}`",
+                path.display(),
+                n + 1
+            );
+        };
+        let (from, to) = (from.trim(), to.trim());
+        if n == 0 && from.to_ascii_lowercase().starts_with("source") {
+            continue;
+        }
+        if from.is_empty() || to.is_empty() {
+            bail!("{}:{}: an empty name in `{line}`", path.display(), n + 1);
+        }
+        out.insert(from.to_owned(), to.to_owned());
+    }
+    Ok(out)
+}
+
+fn write_report(
+    path: &Path,
+    snapshot: &str,
+    reports: &[TargetReport],
+    dry_run: bool,
+) -> Result<()> {
+    let doc = serde_json::json!({
+        "snapshot": snapshot,
+        "dryRun": dry_run,
+        "targets": reports,
+    });
+    write_atomic(path, serde_json::to_string_pretty(&doc)?.as_bytes())?;
+    for r in reports {
+        let name: String = r
+            .target
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let csv = path.with_extension(format!("{name}.idmap.csv"));
+        write_atomic(&csv, r.id_map_csv().as_bytes())?;
+    }
+    Ok(())
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("creating a file in {}", dir.display()))?;
+    std::io::Write::write_all(&mut tmp, bytes)?;
+    tmp.persist(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+fn show(r: &TargetReport) -> Result<()> {
+    let c = r.counts();
+    render::note(&format!(
+        "{} ({}): {} created, {} updated, {} skipped, {} failed{}{} in {:.1}s",
+        r.target,
+        r.portal_url,
+        c.created,
+        c.updated,
+        c.skipped,
+        c.failed,
+        if c.rolled_back > 0 {
+            format!(", {} rolled back", c.rolled_back)
+        } else {
+            String::new()
+        },
+        if c.planned > 0 {
+            format!(", {} planned", c.planned)
+        } else {
+            String::new()
+        },
+        r.seconds
+    ));
+    if let Some(e) = &r.error {
+        render::note(&format!("{}: failed: {e}", r.target));
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = r
+        .items
+        .iter()
+        .map(|e| {
+            vec![
+                e.source_id.clone(),
+                e.target_id.clone().unwrap_or_default(),
+                render::clip(&e.item_type, 20),
+                render::clip(&e.title, 28),
+                format!("{:?}", e.action).to_lowercase(),
+                format!("{:?}", e.status).to_lowercase(),
+                render::clip(e.reason.as_deref().unwrap_or_default(), 60),
+            ]
+        })
+        .collect();
+    render::table(
+        &[
+            "SOURCE", "TARGET", "TYPE", "TITLE", "ACTION", "STATUS", "REASON",
+        ],
+        &rows,
+        &[],
+    )?;
+    for n in &r.notes {
+        render::note(&format!("{}: {n}", r.target));
+    }
+    Ok(())
+}
