@@ -331,16 +331,56 @@ async fn republish(
         _ => ("fileGeodatabase", "File Geodatabase"),
     };
     let payload_key = format!("{}/payload", item.id);
-    let uploaded = if let Some(id) = ctx
+    let payload_keyword = source_keyword(&format!("{}-payload", item.id));
+    // Uploaded before, by a run that may have been killed before writing the journal?
+    let known = match ctx
         .journal
         .id(Kind::Item, &payload_key)
         .map_err(|e| (None, e.to_string()))?
     {
+        Some(id) => Some(id),
+        None => {
+            let q = format!(
+                "typekeywords:\"{payload_keyword}\" AND orgid:{}",
+                ctx.facts.org_id
+            );
+            let found = ctx
+                .client
+                .search_all(&q, 10)
+                .await
+                .map_err(|e| (None, format!("looking for an earlier upload: {e}")))?
+                .into_iter()
+                .find_map(|r| r.get("id").and_then(Value::as_str).map(str::to_owned));
+            if let Some(id) = &found {
+                ctx.journal
+                    .set_id(Kind::Item, &payload_key, id, true)
+                    .map_err(|e| (None, e.to_string()))?;
+            }
+            found
+        }
+    };
+    let uploaded = if let Some(id) = known {
+        // Published from it before, by a run killed before writing the journal: adopt that
+        // service rather than publish a second one.
+        let services = ctx
+            .client
+            .related_items(&id, "Service2Data", false)
+            .await
+            .map_err(|e| (None, format!("looking for an earlier publish: {e}")))?;
+        if let Some(service) = services
+            .iter()
+            .find_map(|s| s.get("id").and_then(Value::as_str))
+        {
+            ctx.journal
+                .set_id(Kind::Item, &item.id, service, true)
+                .map_err(|e| (None, e.to_string()))?;
+            return Ok(service.to_owned());
+        }
         id
     } else {
         let path = dir.join("payload");
         stage(ctx.archive, &payload.content, &path).map_err(|e| (None, e))?;
-        let keywords = format!("{},orgpack-payload", source_keyword(&payload_key));
+        let keywords = format!("{payload_keyword},orgpack-payload");
         let title = format!("{} (data)", item.title);
         let id = ctx
             .client

