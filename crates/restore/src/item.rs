@@ -333,31 +333,30 @@ async fn republish(
     let payload_key = format!("{}/payload", item.id);
     let payload_keyword = source_keyword(&format!("{}-payload", item.id));
     // Uploaded before, by a run that may have been killed before writing the journal?
-    let known = match ctx
+    let known = if let Some(id) = ctx
         .journal
         .id(Kind::Item, &payload_key)
         .map_err(|e| (None, e.to_string()))?
     {
-        Some(id) => Some(id),
-        None => {
-            let q = format!(
-                "typekeywords:\"{payload_keyword}\" AND orgid:{}",
-                ctx.facts.org_id
-            );
-            let found = ctx
-                .client
-                .search_all(&q, 10)
-                .await
-                .map_err(|e| (None, format!("looking for an earlier upload: {e}")))?
-                .into_iter()
-                .find_map(|r| r.get("id").and_then(Value::as_str).map(str::to_owned));
-            if let Some(id) = &found {
-                ctx.journal
-                    .set_id(Kind::Item, &payload_key, id, true)
-                    .map_err(|e| (None, e.to_string()))?;
-            }
-            found
+        Some(id)
+    } else {
+        let q = format!(
+            "typekeywords:\"{payload_keyword}\" AND orgid:{}",
+            ctx.facts.org_id
+        );
+        let found = ctx
+            .client
+            .search_all(&q, 10)
+            .await
+            .map_err(|e| (None, format!("looking for an earlier upload: {e}")))?
+            .into_iter()
+            .find_map(|r| r.get("id").and_then(Value::as_str).map(str::to_owned));
+        if let Some(id) = &found {
+            ctx.journal
+                .set_id(Kind::Item, &payload_key, id, true)
+                .map_err(|e| (None, e.to_string()))?;
         }
+        found
     };
     let uploaded = if let Some(id) = known {
         // Published from it before, by a run killed before writing the journal: adopt that
