@@ -505,17 +505,7 @@ async fn explore(
             });
         }
     }
-    let keywords: Vec<String> = item
-        .json
-        .get("typeKeywords")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    let keywords = orgpack_graph::type_keywords(&item.json);
     let graph_ctx = Context {
         item_type: &item_type,
         type_keywords: &keywords,

@@ -113,16 +113,7 @@ pub fn load(path: &Path) -> Result<Config> {
 /// I/O errors.
 pub fn write(path: &Path, config: &Config) -> Result<()> {
     let text = toml::to_string(config).context("serializing the config")?;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("creating a file in {}", dir.display()))?;
-    std::io::Write::write_all(&mut tmp, text.as_bytes())?;
-    tmp.persist(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    crate::files::write_atomic(path, text.as_bytes())
 }
 
 /// Flags that override the config and the environment.

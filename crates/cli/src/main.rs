@@ -11,6 +11,7 @@ use orgpack_cli::cli;
 mod commands;
 mod config;
 mod exit;
+mod files;
 mod progress;
 mod render;
 

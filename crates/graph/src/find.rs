@@ -55,6 +55,20 @@ pub struct Context<'a> {
     pub portal_urls: &'a [String],
 }
 
+/// An item JSON's `typeKeywords`, for [`Context::type_keywords`].
+#[must_use]
+pub fn type_keywords(item: &Value) -> Vec<String> {
+    item.get("typeKeywords")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Every reference in one JSON document of an item.
 #[must_use]
 pub fn references(ctx: &Context<'_>, part: Part<'_>, doc: &Value) -> Vec<Reference> {

@@ -48,7 +48,9 @@ pub mod reference;
 pub mod rewrite;
 pub mod text;
 
-pub use find::{Context, Known, Part, guess_type, item_references, known_references, references};
+pub use find::{
+    Context, Known, Part, guess_type, item_references, known_references, references, type_keywords,
+};
 pub use graph::{Edge, Graph, Plan, Reason, relationship_edge};
 pub use reference::{RefKind, Reference};
 pub use rewrite::{IdMap, Rewritten, rewrite};

@@ -41,6 +41,37 @@ pub struct Ctx<'a> {
     pub groups: &'a BTreeMap<String, String>,
 }
 
+/// What a graph [`Context`] for an archived item borrows: its type, keywords, id, and the source
+/// organization's portal URL.
+pub struct ItemContext {
+    item_type: String,
+    keywords: Vec<String>,
+    id: String,
+    portal_urls: [String; 1],
+}
+
+impl ItemContext {
+    /// The context of `item` of `snapshot`, whose item JSON is `json`.
+    pub fn new(snapshot: &Snapshot, item: &Item, json: &Value) -> Self {
+        Self {
+            item_type: item.item_type.clone(),
+            keywords: orgpack_graph::type_keywords(json),
+            id: item.id.clone(),
+            portal_urls: [snapshot.source.portal_url.clone()],
+        }
+    }
+
+    /// The context to find and rewrite references with.
+    pub fn context(&self) -> Context<'_> {
+        Context {
+            item_type: &self.item_type,
+            type_keywords: &self.keywords,
+            self_id: Some(&self.id),
+            portal_urls: &self.portal_urls,
+        }
+    }
+}
+
 /// What restoring one item did.
 #[derive(Debug, Clone)]
 pub struct Restored {
@@ -119,14 +150,8 @@ async fn restore(
 ) -> Result<Restored, Failed> {
     let map = ctx.map.lock().expect("id map lock").clone();
     let json: Value = read_json(ctx.archive, &item.item).map_err(|e| (None, e))?;
-    let keywords = keywords_of(&json);
-    let source_urls = [ctx.snapshot.source.portal_url.clone()];
-    let gctx = Context {
-        item_type: &item.item_type,
-        type_keywords: &keywords,
-        self_id: Some(&item.id),
-        portal_urls: &source_urls,
-    };
+    let item_context = ItemContext::new(ctx.snapshot, item, &json);
+    let gctx = item_context.context();
     let rewritten_json = rewrite(&gctx, Part::Item, &json, &map);
     let mut rewritten = rewritten_json.changed;
     let params = item_params(&rewritten_json.doc, &item.id, planned.keep_id);
@@ -629,7 +654,7 @@ fn item_params(json: &Value, source_id: &str, keep_id: bool) -> Vec<(&'static st
     if let Some(tags) = list("tags") {
         out.push(("tags", tags));
     }
-    let mut keywords: Vec<String> = keywords_of(json)
+    let mut keywords: Vec<String> = orgpack_graph::type_keywords(json)
         .into_iter()
         .filter(|k| !k.starts_with("source-"))
         .collect();
@@ -659,18 +684,6 @@ fn item_params(json: &Value, source_id: &str, keep_id: bool) -> Vec<(&'static st
         out.push(("itemIdToCreate", source_id.to_owned()));
     }
     out
-}
-
-fn keywords_of(json: &Value) -> Vec<String> {
-    json.get("typeKeywords")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Read a part of the archive into memory (item JSON, data documents, resources).

@@ -11,7 +11,7 @@ use std::time::Instant;
 use futures_util::StreamExt as _;
 use orgpack_archive::Archive;
 use orgpack_archive::manifest::{Direction, Snapshot};
-use orgpack_graph::{Context, IdMap, Part, rewrite};
+use orgpack_graph::{IdMap, Part, rewrite};
 use orgpack_portal::{Client, Content};
 use serde_json::Value;
 
@@ -389,23 +389,8 @@ async fn patch_cycles(ctx: &Ctx<'_>, plan: &TargetPlan, results: &mut BTreeMap<S
             if let Some(data) = item.data.as_ref().filter(|d| d.name.is_none()) {
                 let doc = item::read_json(ctx.archive, &data.content)?;
                 let json = item::read_json(ctx.archive, &item.item)?;
-                let keywords: Vec<String> = json
-                    .get("typeKeywords")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_owned)
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let urls = [ctx.snapshot.source.portal_url.clone()];
-                let gctx = Context {
-                    item_type: &item.item_type,
-                    type_keywords: &keywords,
-                    self_id: Some(&item.id),
-                    portal_urls: &urls,
-                };
+                let item_context = item::ItemContext::new(ctx.snapshot, item, &json);
+                let gctx = item_context.context();
                 let out = rewrite(&gctx, Part::Data, &doc, &map);
                 r.rewritten += out.changed;
                 ctx.client

@@ -13,6 +13,7 @@ use orgpack_restore::{OnExisting, RestoreOptions, SharingMode, Target, TargetRep
 use crate::cli::{OnExistingArg, RestoreArgs, SharingArg};
 use crate::config::{self, Overrides};
 use crate::exit;
+use crate::files::{safe_name, write_atomic};
 use crate::render;
 
 pub fn run(args: &RestoreArgs, config_flag: Option<&Path>, json: bool) -> Result<u8> {
@@ -122,16 +123,7 @@ fn journal_path(args: &RestoreArgs, target: &str) -> PathBuf {
     let stem = archive
         .file_name()
         .map_or_else(|| "orgpack".into(), |n| n.to_string_lossy().into_owned());
-    let safe: String = target
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let safe = safe_name(target);
     dir.join(format!("{stem}.restore-{safe}.sqlite"))
 }
 
@@ -181,33 +173,10 @@ fn write_report(
     });
     write_atomic(path, serde_json::to_string_pretty(&doc)?.as_bytes())?;
     for r in reports {
-        let name: String = r
-            .target
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let name = safe_name(&r.target);
         let csv = path.with_extension(format!("{name}.idmap.csv"));
         write_atomic(&csv, r.id_map_csv().as_bytes())?;
     }
-    Ok(())
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("creating a file in {}", dir.display()))?;
-    std::io::Write::write_all(&mut tmp, bytes)?;
-    tmp.persist(path)
-        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 

@@ -219,18 +219,20 @@ pub(super) fn add_item(
         .get("properties")
         .and_then(|s| serde_json::from_str(s).ok())
         .unwrap_or(Value::Null);
-    let json = json!({
-        "id": id, "owner": owner, "orgId": call.org_id, "created": now, "modified": now, "guid": null,
-        "name": name, "title": title, "type": item_type, "typeKeywords": list(p, "typeKeywords"),
-        "description": p.get("description"), "tags": list(p, "tags"), "snippet": p.get("snippet"),
-        "thumbnail": null, "documentation": null, "extent": [], "categories": [], "spatialReference": p.get("spatialReference"),
-        "accessInformation": p.get("accessInformation"), "licenseInfo": p.get("licenseInfo"), "culture": p.get("culture").unwrap_or("en-us"),
-        "properties": properties, "url": p.get("url"), "proxyFilter": null, "access": "private",
-        "size": data.as_ref().map_or(0, Vec::len), "appCategories": [], "industries": [], "languages": [],
-        "largeThumbnail": null, "banner": null, "screenshots": [], "listed": false, "ownerFolder": folder,
-        "protected": false, "commentsEnabled": false, "numComments": 0, "numRatings": 0, "avgRating": 0,
-        "numViews": 0, "isOrgItem": true,
-    });
+    let json = new_item_json(
+        call,
+        &id,
+        owner,
+        now,
+        json!({
+            "name": name, "title": title, "type": item_type, "typeKeywords": list(p, "typeKeywords"),
+            "description": p.get("description"), "tags": list(p, "tags"), "snippet": p.get("snippet"),
+            "spatialReference": p.get("spatialReference"), "accessInformation": p.get("accessInformation"),
+            "licenseInfo": p.get("licenseInfo"), "culture": p.get("culture").unwrap_or("en-us"),
+            "properties": properties, "url": p.get("url"),
+            "size": data.as_ref().map_or(0, Vec::len), "ownerFolder": folder,
+        }),
+    );
     let stored = data.as_deref().map(|d| (d, name.as_deref()));
     call.shared
         .store
@@ -247,6 +249,25 @@ pub(super) fn add_item(
         super::uploads::start(call, &id)?;
     }
     Ok(call.reply(&json!({"success": true, "id": id, "folder": folder})))
+}
+
+/// A new item's JSON: every field the portal returns, with its defaults, then `fields` over them.
+pub(super) fn new_item_json(call: &Call, id: &str, owner: &str, now: i64, fields: Value) -> Value {
+    let mut item = json!({
+        "id": id, "owner": owner, "orgId": call.org_id, "created": now, "modified": now, "guid": null,
+        "name": null, "title": null, "type": null, "typeKeywords": [], "description": null, "tags": [],
+        "snippet": null, "thumbnail": null, "documentation": null, "extent": [], "categories": [],
+        "spatialReference": null, "accessInformation": null, "licenseInfo": null, "culture": "en-us",
+        "properties": null, "url": null, "proxyFilter": null, "access": "private", "size": 0,
+        "appCategories": [], "industries": [], "languages": [], "largeThumbnail": null, "banner": null,
+        "screenshots": [], "listed": false, "ownerFolder": null, "protected": false,
+        "commentsEnabled": false, "numComments": 0, "numRatings": 0, "avgRating": 0, "numViews": 0,
+        "isOrgItem": true,
+    });
+    if let (Some(o), Value::Object(more)) = (item.as_object_mut(), fields) {
+        o.extend(more);
+    }
+    item
 }
 
 /// The new item's id: `itemIdToCreate` where the organization answers as ArcGIS Enterprise

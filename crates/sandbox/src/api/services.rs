@@ -11,7 +11,7 @@
 use serde_json::{Value, json};
 
 use super::auth::internal;
-use super::content::{can_read, folder_id, list, owner_or_admin, readable};
+use super::content::{can_read, folder_id, list, new_item_json, owner_or_admin, readable};
 use super::{Call, FORBIDDEN, error};
 use crate::store::Service;
 use axum::response::Response;
@@ -147,17 +147,17 @@ pub(super) fn publish(
         .get("title")
         .and_then(Value::as_str)
         .unwrap_or(name);
-    let item = json!({
-        "id": id, "owner": owner, "orgId": call.org_id, "created": now, "modified": now, "guid": null,
-        "name": name, "title": title, "type": "Feature Service",
-        "typeKeywords": ["ArcGIS Server", "Data", "Feature Access", "Feature Service", "Service", "Singlelayer", "Hosted Service"],
-        "description": null, "tags": list(p, "tags"), "snippet": null, "thumbnail": null, "documentation": null,
-        "extent": [], "categories": [], "spatialReference": null, "accessInformation": null, "licenseInfo": null,
-        "culture": "en-us", "properties": null, "url": url, "proxyFilter": null, "access": "private",
-        "size": bytes.len(), "appCategories": [], "industries": [], "languages": [], "largeThumbnail": null,
-        "banner": null, "screenshots": [], "listed": false, "ownerFolder": folder, "protected": false,
-        "commentsEnabled": false, "numComments": 0, "numRatings": 0, "avgRating": 0, "numViews": 0, "isOrgItem": true,
-    });
+    let item = new_item_json(
+        call,
+        &id,
+        owner,
+        now,
+        json!({
+            "name": name, "title": title, "type": "Feature Service",
+            "typeKeywords": ["ArcGIS Server", "Data", "Feature Access", "Feature Service", "Service", "Singlelayer", "Hosted Service"],
+            "tags": list(p, "tags"), "url": url, "size": bytes.len(), "ownerFolder": folder,
+        }),
+    );
     store
         .add_item(&call.org, owner, folder.as_deref(), &item, None, now)
         .map_err(internal)?;
@@ -248,17 +248,16 @@ pub(super) fn export(call: &Call, owner: &str) -> Result<Response, Response> {
         "zip"
     };
     let file_name = format!("{}.{extension}", service.name);
-    let json = json!({
-        "id": id, "owner": owner, "orgId": call.org_id, "created": now, "modified": now, "guid": null,
-        "name": file_name, "title": title, "type": export_type, "typeKeywords": [],
-        "description": null, "tags": list(p, "tags"), "snippet": p.get("snippet"), "thumbnail": null,
-        "documentation": null, "extent": [], "categories": [], "spatialReference": null,
-        "accessInformation": null, "licenseInfo": null, "culture": "en-us", "properties": null,
-        "url": null, "proxyFilter": null, "access": "private", "size": payload.len(),
-        "appCategories": [], "industries": [], "languages": [], "largeThumbnail": null, "banner": null,
-        "screenshots": [], "listed": false, "ownerFolder": null, "protected": false,
-        "commentsEnabled": false, "numComments": 0, "numRatings": 0, "avgRating": 0, "numViews": 0, "isOrgItem": true,
-    });
+    let json = new_item_json(
+        call,
+        &id,
+        owner,
+        now,
+        json!({
+            "name": file_name, "title": title, "type": export_type, "tags": list(p, "tags"),
+            "snippet": p.get("snippet"), "size": payload.len(),
+        }),
+    );
     store
         .add_item(
             &call.org,
