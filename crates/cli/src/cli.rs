@@ -75,6 +75,10 @@ pub struct SandboxArgs {
     /// `addItem` keeps `itemIdToCreate`.
     #[arg(long = "enterprise-org", value_name = "NAME")]
     pub enterprise_orgs: Vec<String>,
+    /// Serve HTTPS with a generated certificate for 127.0.0.1 and localhost (kept in --data, so it
+    /// survives restarts). The official ArcGIS API for Python needs it.
+    #[arg(long)]
+    pub tls: bool,
     /// Write a config file with a `[portal.NAME]` for every organization served (password from
     /// $ORGPACK_SANDBOX_PASSWORD), so `orgpack backup --from NAME` works at once.
     #[arg(long, value_name = "FILE")]

@@ -16,6 +16,7 @@ use serde_json::Value;
 use tokio::sync::{Mutex, Semaphore};
 
 use crate::error::{Error, ErrorKind, envelope};
+use crate::redact::redact;
 use crate::retry::RetryPolicy;
 use crate::url::PortalUrl;
 
@@ -749,10 +750,14 @@ fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".into()
     } else if e.is_connect() {
-        format!(
-            "could not connect ({})",
-            std::error::Error::source(e).map_or_else(|| e.to_string(), ToString::to_string)
-        )
+        // The innermost cause says why: refused, no route, an untrusted certificate…
+        let mut why = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(inner) = source {
+            why = inner.to_string();
+            source = inner.source();
+        }
+        format!("could not connect ({})", redact(&why))
     } else {
         let mut s = e.to_string();
         let mut source = std::error::Error::source(e);

@@ -29,6 +29,7 @@
 mod api;
 mod faults;
 pub mod store;
+mod tls;
 
 pub use faults::{Faults, FaultsInjected};
 
@@ -64,6 +65,9 @@ pub struct SandboxOptions {
     pub listen: SocketAddr,
     /// The longest a token lives (to test expiry, make it short).
     pub token_lifetime: std::time::Duration,
+    /// Serve HTTPS with a self-signed certificate for 127.0.0.1 and localhost (kept in the data
+    /// directory, so it survives restarts); see [`Sandbox::certificate_pem`].
+    pub tls: bool,
 }
 
 impl Default for SandboxOptions {
@@ -72,6 +76,7 @@ impl Default for SandboxOptions {
             data_dir: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             token_lifetime: std::time::Duration::from_secs(3600),
+            tls: false,
         }
     }
 }
@@ -89,6 +94,7 @@ pub struct Sandbox {
     shared: Arc<Shared>,
     addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    certificate: Option<String>,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -119,23 +125,35 @@ impl Sandbox {
             faults: faults::FaultState::default(),
             oauth: api::oauth::Pending::default(),
             token_lifetime_ms: lifetime,
-            scheme: "http",
+            scheme: if options.tls { "https" } else { "http" },
         });
         let listener = tokio::net::TcpListener::bind(options.listen).await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = api::router(Arc::clone(&shared));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let identity = if options.tls {
+            Some(tls::Identity::load_or_create(options.data_dir.as_deref())?)
+        } else {
+            None
+        };
+        if let Some(identity) = identity.clone() {
+            tokio::spawn(async move {
+                let _ = tls::serve(listener, app, &identity, rx).await;
+            });
+        } else {
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = rx.await;
+                    })
+                    .await;
+            });
+        }
         Ok(Self {
             shared,
             addr,
             shutdown: Some(tx),
+            certificate: identity.map(|i| i.cert_pem),
         })
     }
 
@@ -151,16 +169,22 @@ impl Sandbox {
         self.shared.faults.injected()
     }
 
+    /// The certificate served over HTTPS (PEM), for clients to trust; `None` over HTTP.
+    #[must_use]
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.certificate.as_deref()
+    }
+
     /// The address served.
     #[must_use]
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// The portal URL of an organization: `http://127.0.0.1:PORT/<org>`.
+    /// The portal URL of an organization: `http(s)://127.0.0.1:PORT/<org>`.
     #[must_use]
     pub fn portal_url(&self, org: &str) -> String {
-        format!("http://{}/{org}", self.addr)
+        format!("{}://{}/{org}", self.shared.scheme, self.addr)
     }
 
     /// Add an organization (ArcGIS Online-like) at `/<key>/sharing/rest`.

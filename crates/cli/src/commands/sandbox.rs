@@ -22,6 +22,7 @@ async fn serve(args: &SandboxArgs, json: bool) -> Result<u8> {
     let options = SandboxOptions {
         data_dir: args.data.clone(),
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], args.port)),
+        tls: args.tls,
         ..SandboxOptions::default()
     };
     let sandbox = Sandbox::start(options)
@@ -46,6 +47,23 @@ async fn serve(args: &SandboxArgs, json: bool) -> Result<u8> {
         sandbox.add_user(org, "admin", &password, "org_admin")?;
     }
     let urls: Vec<String> = orgs.iter().map(|(o, _)| sandbox.portal_url(o)).collect();
+    // Over HTTPS, clients need the certificate: beside the config file when one is written,
+    // else in the data directory (where the sandbox keeps it anyway).
+    let certificate = match (sandbox.certificate_pem(), &args.write_config, &args.data) {
+        (Some(pem), Some(config), _) => {
+            let path = std::path::absolute(config)?.with_file_name("orgpack-sandbox-cert.pem");
+            crate::files::write_atomic(&path, pem.as_bytes())?;
+            Some(path)
+        }
+        (Some(_), None, Some(data)) => Some(std::path::absolute(data.join("sandbox-cert.pem"))?),
+        (Some(pem), None, None) => {
+            let path =
+                std::env::temp_dir().join(format!("orgpack-sandbox-{}.pem", sandbox.addr().port()));
+            crate::files::write_atomic(&path, pem.as_bytes())?;
+            Some(path)
+        }
+        (None, _, _) => None,
+    };
     if let Some(path) = &args.write_config {
         let mut config = crate::config::Config::default();
         for (org, _) in &orgs {
@@ -55,6 +73,7 @@ async fn serve(args: &SandboxArgs, json: bool) -> Result<u8> {
                     url: sandbox.portal_url(org),
                     username: Some("admin".into()),
                     password_env: Some(PASSWORD_ENV.into()),
+                    ca_cert: certificate.clone(),
                     ..crate::config::PortalConfig::default()
                 },
             );
@@ -71,12 +90,18 @@ async fn serve(args: &SandboxArgs, json: bool) -> Result<u8> {
     }
     if json {
         render::json(
-            &serde_json::json!({"message_type": "sandbox", "portals": urls, "username": "admin", "passwordEnv": PASSWORD_ENV}),
+            &serde_json::json!({"message_type": "sandbox", "portals": urls, "username": "admin", "passwordEnv": PASSWORD_ENV, "certificate": certificate}),
         )?;
     } else {
         for url in &urls {
             println_stdout(url)?;
         }
+    }
+    if let (Some(path), false) = (&certificate, json) {
+        render::note(&format!(
+            "serving HTTPS; the certificate to trust is {}",
+            path.display()
+        ));
     }
     if generated {
         render::note(&format!(

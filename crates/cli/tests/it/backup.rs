@@ -14,6 +14,8 @@ const PW: &str = "Cli-backup-pw-5";
 struct Served {
     child: Child,
     url: String,
+    /// The certificate to trust, over HTTPS.
+    certificate: Option<Vec<u8>>,
 }
 
 impl Drop for Served {
@@ -23,7 +25,7 @@ impl Drop for Served {
     }
 }
 
-fn serve(config: &Path) -> Served {
+fn serve(config: &Path, tls: bool) -> Served {
     let mut child = Command::new(env!("CARGO_BIN_EXE_orgpack"))
         .args([
             "--json",
@@ -35,6 +37,7 @@ fn serve(config: &Path) -> Served {
             "--write-config",
         ])
         .arg(config)
+        .args(if tls { &["--tls"][..] } else { &[][..] })
         .env("ORGPACK_SANDBOX_PASSWORD", PW)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -54,6 +57,10 @@ fn serve(config: &Path) -> Served {
     Served {
         child,
         url: doc["portals"][0].as_str().unwrap().to_owned(),
+        certificate: doc["certificate"]
+            .as_str()
+            .map(std::fs::read)
+            .map(Result::unwrap),
     }
 }
 
@@ -74,7 +81,8 @@ fn json(out: &Output) -> serde_json::Value {
 }
 
 /// A web map using a service item, a hosted service, shared into a group.
-fn seed(url: &str) -> (String, String, String) {
+fn seed(served: &Served) -> (String, String, String) {
+    let url = served.url.as_str();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -86,7 +94,10 @@ fn seed(url: &str) -> (String, String, String) {
                 username: "admin".into(),
                 password: PW.into(),
             },
-            ClientOptions::default(),
+            ClientOptions {
+                ca_certs: served.certificate.iter().cloned().collect(),
+                ..ClientOptions::default()
+            },
         )
         .unwrap();
         let service = format!("{url}/server/rest/services/Roads/FeatureServer");
@@ -133,11 +144,11 @@ fn seed(url: &str) -> (String, String, String) {
 fn backup_incrementally_then_diff_then_a_single_file() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("orgpack.toml");
-    let served = serve(&config);
+    let served = serve(&config, false);
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(text.contains("[portal.source]"), "{text}");
     assert!(!text.contains(PW), "the config holds the password: {text}");
-    let (roads, map, hosted) = seed(&served.url);
+    let (roads, map, hosted) = seed(&served);
     let repo = dir.path().join("repo");
     let repo_s = repo.to_str().unwrap();
 
@@ -279,11 +290,14 @@ fn backup_incrementally_then_diff_then_a_single_file() {
 }
 
 #[test]
-fn restore_with_a_dry_run_a_report_and_a_rerun_that_changes_nothing() {
+fn over_https_restore_with_a_dry_run_a_report_and_a_rerun_that_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("orgpack.toml");
-    let served = serve(&config);
-    let (_, map, _) = seed(&served.url);
+    let served = serve(&config, true);
+    assert!(served.url.starts_with("https://"), "{}", served.url);
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("ca_cert = "), "{text}");
+    let (_, map, _) = seed(&served);
     let repo = dir.path().join("repo");
     let repo_s = repo.to_str().unwrap();
     let backup = orgpack_with(

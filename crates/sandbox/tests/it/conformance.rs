@@ -1113,3 +1113,60 @@ async fn groups_are_found_by_title() {
         "administrators see every group of their organization"
     );
 }
+
+#[tokio::test]
+async fn https_with_a_generated_certificate_that_clients_trust_when_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = SandboxOptions {
+        tls: true,
+        data_dir: Some(dir.path().to_owned()),
+        ..SandboxOptions::default()
+    };
+    let s = sandbox_with(options.clone()).await;
+    let url = s.portal_url("source");
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let pem = s.certificate_pem().unwrap().to_owned();
+    let with = |ca: Vec<Vec<u8>>, insecure: bool| {
+        Client::new(
+            PortalUrl::parse(&url).unwrap(),
+            Credentials::Password {
+                username: "admin".into(),
+                password: PW.into(),
+            },
+            ClientOptions {
+                ca_certs: ca,
+                insecure,
+                retry: orgpack_portal::RetryPolicy {
+                    attempts: 1,
+                    ..orgpack_portal::RetryPolicy::default()
+                },
+                ..ClientOptions::default()
+            },
+        )
+        .unwrap()
+    };
+    let me = with(vec![pem.clone().into_bytes()], false)
+        .portal_self()
+        .await
+        .unwrap();
+    assert_eq!(me["user"]["username"], "admin");
+    // The portal's own URLs say https.
+    let info = with(vec![pem.clone().into_bytes()], false)
+        .call("info", orgpack_portal::Method::Get, "info", &[])
+        .await
+        .unwrap();
+    assert!(
+        info["authInfo"]["tokenServicesUrl"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://")
+    );
+    let untrusted = with(Vec::new(), false).portal_self().await.unwrap_err();
+    assert!(untrusted.to_string().contains("certificate"), "{untrusted}");
+    with(Vec::new(), true).portal_self().await.unwrap();
+
+    // The certificate is kept with the data: a restarted sandbox serves the same one.
+    drop(s);
+    let again = Sandbox::start(options).await.unwrap();
+    assert_eq!(again.certificate_pem(), Some(pem.as_str()));
+}
