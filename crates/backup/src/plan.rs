@@ -653,6 +653,10 @@ async fn resolve_services(
             None => dep.external = !ctx.is_org_service(&key),
         }
     }
+    // A service's own URL in its item JSON is not a dependency.
+    let own = item.id.clone();
+    item.dependencies
+        .retain(|d| !(d.kind == DependencyKind::Service && d.item_id.as_deref() == Some(&own)));
 }
 
 impl Ctx<'_> {

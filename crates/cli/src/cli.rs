@@ -75,6 +75,10 @@ pub struct SandboxArgs {
     /// `addItem` keeps `itemIdToCreate`.
     #[arg(long = "enterprise-org", value_name = "NAME")]
     pub enterprise_orgs: Vec<String>,
+    /// Also serve the demonstration organization `demo` (fixtures/demo-org: users, groups,
+    /// folders, hosted services, maps, apps), seeded unless --data holds it already.
+    #[arg(long)]
+    pub demo: bool,
     /// Serve HTTPS with a generated certificate for 127.0.0.1 and localhost (kept in --data, so it
     /// survives restarts). The official ArcGIS API for Python needs it.
     #[arg(long)]

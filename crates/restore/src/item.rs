@@ -459,6 +459,12 @@ async fn republish(
                     )
                     .await
                     .map_err(|e| fail(format!("the publish job: {e}")))?;
+                if let Some(folder) = folder {
+                    ctx.client
+                        .move_item(owner, &id, Some(folder))
+                        .await
+                        .map_err(|e| fail(format!("moving the service into its folder: {e}")))?;
+                }
                 return Ok(id);
             }
             Err(e) if e.to_string().contains("already exists") => last = e.to_string(),

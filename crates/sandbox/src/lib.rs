@@ -27,10 +27,12 @@
 //! hosted feature services, OAuth authorization-code grants, HTTPS, the demo org seed.
 
 mod api;
+mod demo;
 mod faults;
 pub mod store;
 mod tls;
 
+pub use demo::DemoOrg;
 pub use faults::{Faults, FaultsInjected};
 
 use std::net::SocketAddr;
@@ -185,6 +187,14 @@ impl Sandbox {
     #[must_use]
     pub fn portal_url(&self, org: &str) -> String {
         format!("{}://{}/{org}", self.shared.scheme, self.addr)
+    }
+
+    /// Whether an organization is served at `/<key>`.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub fn has_org(&self, key: &str) -> Result<bool, Error> {
+        Ok(self.shared.store.org(key)?.is_some())
     }
 
     /// Add an organization (ArcGIS Online-like) at `/<key>/sharing/rest`.

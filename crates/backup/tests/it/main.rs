@@ -1,5 +1,6 @@
 //! Backups of a sandbox organization over real HTTP, checked in the committed snapshot.
 
+mod demo;
 mod seed;
 
 use std::sync::atomic::{AtomicU64, Ordering};

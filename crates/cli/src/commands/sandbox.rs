@@ -7,6 +7,9 @@ use crate::cli::SandboxArgs;
 use crate::exit;
 use crate::render;
 
+/// The organization `--demo` serves.
+pub const DEMO_ORG: &str = "demo";
+
 /// The environment variable that sets the sandbox administrators' password.
 pub const PASSWORD_ENV: &str = "ORGPACK_SANDBOX_PASSWORD";
 
@@ -45,6 +48,18 @@ async fn serve(args: &SandboxArgs, json: bool) -> Result<u8> {
             sandbox.add_org(org, &name)?;
         }
         sandbox.add_user(org, "admin", &password, "org_admin")?;
+    }
+    if args.demo {
+        if orgs.iter().any(|(o, _)| o == DEMO_ORG) {
+            anyhow::bail!("--demo serves the organization `{DEMO_ORG}`: give --org another name");
+        }
+        if !sandbox.has_org(DEMO_ORG)? {
+            sandbox
+                .seed_demo(DEMO_ORG, &password)
+                .await
+                .context("seeding the demo organization")?;
+        }
+        orgs.push((DEMO_ORG.to_owned(), false));
     }
     let urls: Vec<String> = orgs.iter().map(|(o, _)| sandbox.portal_url(o)).collect();
     // Over HTTPS, clients need the certificate: beside the config file when one is written,

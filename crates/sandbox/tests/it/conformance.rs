@@ -1170,3 +1170,33 @@ async fn https_with_a_generated_certificate_that_clients_trust_when_told() {
     let again = Sandbox::start(options).await.unwrap();
     assert_eq!(again.certificate_pem(), Some(pem.as_str()));
 }
+
+#[tokio::test]
+async fn the_demo_organization_seeds_through_the_api() {
+    let s = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let demo = s.seed_demo("demo", PW).await.unwrap();
+    assert_eq!(demo.items.len(), 14);
+    let admin = client(&s, "demo", "admin");
+    let city = admin.item(&demo.items["city"]).await.unwrap();
+    assert_eq!(city["title"], "City");
+    assert_eq!(city["type"], "Feature Service");
+    assert_eq!(
+        admin
+            .feature_count(&format!("{}/0", demo.urls["city"]))
+            .await
+            .unwrap(),
+        250
+    );
+    let mut data = Vec::new();
+    admin
+        .item_data(&demo.items["viewer-app"], &mut data)
+        .await
+        .unwrap();
+    let app: Value = serde_json::from_slice(&data).unwrap();
+    assert_eq!(app["values"]["webmap"], demo.items["city-map"].as_str());
+    assert_eq!(app["values"]["group"], demo.groups["public-works"].as_str());
+    assert!(
+        s.seed_demo("demo", PW).await.is_err(),
+        "seeding twice is refused"
+    );
+}

@@ -1,0 +1,222 @@
+//! The demo organization backed up whole, checked against the table of
+//! `fixtures/demo-org/README.md`: every row, nothing more.
+
+use std::collections::BTreeMap;
+
+use orgpack_archive::manifest::{ExportMode, Obtained, Selection, Snapshot};
+use orgpack_archive::{Archive, Repository};
+use orgpack_backup::{NoProgress, PlanOptions, plan, run};
+use orgpack_portal::{Client, ClientOptions, Credentials, PortalUrl};
+use orgpack_sandbox::{DemoOrg, Sandbox, SandboxOptions};
+
+const PW: &str = "Demo-pw-19";
+
+fn readme_rows() -> Vec<BTreeMap<String, String>> {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/demo-org/README.md");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines().skip_while(|l| !l.starts_with("| key |"));
+    let cells = |l: &str| -> Vec<String> {
+        l.trim()
+            .trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().to_owned())
+            .collect()
+    };
+    let header = cells(lines.next().expect("the README has the table"));
+    lines
+        .skip(1)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| header.iter().cloned().zip(cells(l)).collect())
+        .collect()
+}
+
+/// One snapshot item, described as the README's columns describe it.
+fn describe(snapshot: &Snapshot, demo: &DemoOrg, id: &str) -> BTreeMap<String, String> {
+    let key_of: BTreeMap<&str, &str> = demo
+        .items
+        .iter()
+        .map(|(k, v)| (v.as_str(), k.as_str()))
+        .collect();
+    let group_of: BTreeMap<&str, &str> = demo
+        .groups
+        .iter()
+        .map(|(k, v)| (v.as_str(), k.as_str()))
+        .collect();
+    let item = snapshot.item(id).unwrap();
+    let join = |mut v: Vec<String>| {
+        v.sort();
+        v.dedup();
+        v.join(", ")
+    };
+    let access = serde_json::to_value(item.sharing.access).unwrap();
+    let payloads: Vec<String> = item
+        .payloads
+        .iter()
+        .map(|p| {
+            let how = match p.obtained {
+                Obtained::FreshExport => "export",
+                Obtained::OriginalSource => "original",
+                Obtained::Download => "download",
+            };
+            let layers: Vec<String> = p
+                .layers
+                .iter()
+                .map(|l| format!("{}={}", l.name, l.feature_count.unwrap_or_default()))
+                .collect();
+            format!("{how} {}", layers.join(" "))
+        })
+        .collect();
+    [
+        ("key", key_of[id].to_owned()),
+        ("type", item.item_type.clone()),
+        ("title", item.title.clone()),
+        ("owner", item.owner.clone()),
+        (
+            "folder",
+            item.folder
+                .as_ref()
+                .map(|f| f.title.clone())
+                .unwrap_or_default(),
+        ),
+        ("access", access.as_str().unwrap().to_owned()),
+        (
+            "groups",
+            join(
+                item.sharing
+                    .groups
+                    .iter()
+                    .map(|g| group_of[g.id.as_str()].to_owned())
+                    .collect(),
+            ),
+        ),
+        (
+            "resources",
+            join(item.resources.iter().map(|r| r.path.clone()).collect()),
+        ),
+        (
+            "relationships",
+            join(
+                item.relationships
+                    .iter()
+                    .map(|r| format!("{}>{}", r.relationship_type, key_of[r.item_id.as_str()]))
+                    .collect(),
+            ),
+        ),
+        (
+            "depends on",
+            join(
+                item.dependencies
+                    .iter()
+                    .filter(|d| !d.external)
+                    .filter_map(|d| d.item_id.as_deref())
+                    .filter(|t| *t != id)
+                    .filter_map(|t| key_of.get(t).map(|k| (*k).to_owned()))
+                    .collect(),
+            ),
+        ),
+        ("payloads", payloads.join("; ")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_of_the_demo_org_holds_what_its_readme_says() {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let demo = sandbox.seed_demo("demo", PW).await.unwrap();
+    let admin = Client::new(
+        PortalUrl::parse(&sandbox.portal_url("demo")).unwrap(),
+        Credentials::Password {
+            username: "admin".into(),
+            password: PW.into(),
+        },
+        ClientOptions::default(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut repo = Repository::open_or_init(&dir.path().join("repo")).unwrap();
+    let options = PlanOptions {
+        selection: Selection {
+            all: true,
+            include_dependencies: true,
+            export: ExportMode::Fgdb,
+            ..Selection::default()
+        },
+        parent: None,
+        concurrency: 4,
+        spool_dir: dir.path().join("spool"),
+        tags: Vec::new(),
+    };
+    let planned = plan(&admin, &options, &NoProgress).await.unwrap();
+    let outcome = run(&admin, &planned, &mut repo, &NoProgress).await.unwrap();
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    let snapshot = Archive::open(&dir.path().join("repo"))
+        .unwrap()
+        .snapshot(&outcome.snapshot)
+        .unwrap();
+
+    let rows = readme_rows();
+    assert_eq!(rows.len(), snapshot.items.len(), "one README row per item");
+    for row in &rows {
+        let id = &demo.items[&row["key"]];
+        assert_eq!(
+            &describe(&snapshot, &demo, id),
+            row,
+            "item `{}`",
+            row["key"]
+        );
+    }
+    // The rest of the README's promises.
+    for key in ["city-map", "viewer-app"] {
+        assert!(
+            snapshot.item(&demo.items[key]).unwrap().thumbnail.is_some(),
+            "{key} thumbnail"
+        );
+    }
+    assert!(
+        snapshot
+            .item(&demo.items["city-gdb"])
+            .unwrap()
+            .metadata
+            .is_some()
+    );
+    let mut groups: Vec<(&str, usize)> = snapshot
+        .groups
+        .iter()
+        .map(|g| (g.title.as_str(), g.members.len()))
+        .collect();
+    groups.sort_unstable();
+    assert_eq!(groups, [("Field Crews", 3), ("Public Works", 2)]);
+    let users: Vec<&str> = snapshot.users.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(users, ["admin", "editor", "viewer"]);
+    let mut external: Vec<&str> = snapshot
+        .items
+        .iter()
+        .flat_map(|i| &i.dependencies)
+        .filter(|d| d.external)
+        .map(|d| d.target.as_str())
+        .collect();
+    external.sort_unstable();
+    assert_eq!(
+        external,
+        [
+            "2dd7ec0e3b9b4d5e9f7b2f5a3e0c1d9a",
+            "de26a3cf4cc9451298ea173c4b324736"
+        ]
+    );
+    let group = snapshot
+        .groups
+        .iter()
+        .find(|g| g.title == "Public Works")
+        .unwrap();
+    assert!(
+        snapshot
+            .item(&demo.items["viewer-app"])
+            .unwrap()
+            .dependencies
+            .iter()
+            .any(|d| d.target == group.id)
+    );
+}

@@ -1,0 +1,220 @@
+//! The demo organization, backed up and restored into two empty organizations at once: everything
+//! arrives, and nothing restored points back at the source.
+
+use orgpack_archive::manifest::{ExportMode, Selection};
+use orgpack_archive::{Archive, Repository};
+use orgpack_portal::{Client, ClientOptions, Credentials, PortalUrl};
+use orgpack_restore::{RestoreOptions, Status, Target, restore};
+use orgpack_sandbox::{Sandbox, SandboxOptions};
+use serde_json::Value;
+
+const PW: &str = "Demo-restore-pw-4";
+
+fn client(s: &Sandbox, org: &str, user: &str) -> Client {
+    Client::new(
+        PortalUrl::parse(&s.portal_url(org)).unwrap(),
+        Credentials::Password {
+            username: user.into(),
+            password: PW.into(),
+        },
+        ClientOptions::default(),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
+    let s = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let demo = s.seed_demo("demo", PW).await.unwrap();
+    let source = client(&s, "demo", "admin");
+    let source_org = source.portal_self().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let mut repo = Repository::open_or_init(&dir.path().join("repo")).unwrap();
+    let options = orgpack_backup::PlanOptions {
+        selection: Selection {
+            all: true,
+            include_dependencies: true,
+            export: ExportMode::Fgdb,
+            ..Selection::default()
+        },
+        parent: None,
+        concurrency: 4,
+        spool_dir: dir.path().join("spool"),
+        tags: Vec::new(),
+    };
+    let plan = orgpack_backup::plan(&source, &options, &orgpack_backup::NoProgress)
+        .await
+        .unwrap();
+    let outcome = orgpack_backup::run(&source, &plan, &mut repo, &orgpack_backup::NoProgress)
+        .await
+        .unwrap();
+    let archive = Archive::open(&dir.path().join("repo")).unwrap();
+    let snapshot = archive.snapshot(&outcome.snapshot).unwrap();
+
+    for org in ["north", "south"] {
+        s.add_org(org, org).unwrap();
+        for (user, role) in [
+            ("admin", "org_admin"),
+            ("editor", "org_publisher"),
+            ("viewer", "org_user"),
+        ] {
+            s.add_user(org, user, PW, role).unwrap();
+        }
+    }
+    let targets: Vec<Target> = ["north", "south"]
+        .iter()
+        .map(|org| Target {
+            name: (*org).to_owned(),
+            client: client(&s, org, "admin"),
+            journal: dir.path().join(format!("{org}.sqlite")),
+        })
+        .collect();
+    let reports = restore(
+        &archive,
+        &snapshot,
+        &targets,
+        &RestoreOptions {
+            staging_dir: dir.path().to_owned(),
+            ..RestoreOptions::default()
+        },
+        false,
+    )
+    .await
+    .unwrap();
+
+    for (report, target) in reports.iter().zip(&targets) {
+        assert!(report.is_complete(), "{report:#?}");
+        assert_eq!(report.counts().created, 14);
+        let new = |key: &str| {
+            report
+                .items
+                .iter()
+                .find(|e| e.source_id == demo.items[key])
+                .and_then(|e| e.target_id.clone())
+                .unwrap()
+        };
+        let c = &target.client;
+        // Owners and folders as in the source.
+        let map = c.item(&new("city-map")).await.unwrap();
+        assert_eq!(map["owner"], "editor");
+        let folders = c.user_folders("editor").await.unwrap();
+        let folder_title = |id: &Value| {
+            folders
+                .iter()
+                .find(|f| &f["id"] == id)
+                .map(|f| f["title"].as_str().unwrap().to_owned())
+        };
+        assert_eq!(
+            folder_title(&map["ownerFolder"]).as_deref(),
+            Some("Planning")
+        );
+        let city = c.item(&new("city")).await.unwrap();
+        assert_eq!(
+            folder_title(&city["ownerFolder"]).as_deref(),
+            Some("Utilities")
+        );
+        assert_eq!(c.item(&new("handbook")).await.unwrap()["owner"], "viewer");
+        // Sharing: access and the groups, by title.
+        let view = c.user_item("editor", &new("dashboard")).await.unwrap();
+        assert_eq!(view["sharing"]["access"], "shared");
+        let mut titles = Vec::new();
+        for g in view["sharing"]["groups"].as_array().unwrap() {
+            titles.push(
+                c.group(g.as_str().unwrap()).await.unwrap()["title"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        titles.sort();
+        assert_eq!(titles, ["Field Crews", "Public Works"]);
+        assert_eq!(
+            c.item(&new("viewer-app")).await.unwrap()["access"],
+            "public"
+        );
+        // Relationships between the new items.
+        let related = c
+            .related_items(&new("form"), "Survey2Service", true)
+            .await
+            .unwrap();
+        assert_eq!(related[0]["id"], new("inspections").as_str());
+        let related = c
+            .related_items(&new("inspections-map"), "Map2Service", true)
+            .await
+            .unwrap();
+        assert_eq!(related.len(), 2);
+        // Resources, thumbnails, metadata.
+        let paths: Vec<String> = c
+            .item_resources(&new("viewer-app"))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.path)
+            .collect();
+        assert_eq!(paths, ["config/settings.json", "images/logo.png"]);
+        assert!(c.item(&new("city-map")).await.unwrap()["thumbnail"].is_string());
+        let mut xml = Vec::new();
+        assert!(
+            c.item_metadata(&new("city-gdb"), &mut xml)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        // Services answer the payload's counts.
+        let city_url = city["url"].as_str().unwrap().to_owned();
+        assert_eq!(
+            c.feature_count(&format!("{city_url}/0")).await.unwrap(),
+            250
+        );
+        assert_eq!(c.feature_count(&format!("{city_url}/1")).await.unwrap(), 12);
+        let inspections = c.item(&new("inspections")).await.unwrap();
+        assert_eq!(
+            c.feature_count(&format!("{}/0", inspections["url"].as_str().unwrap()))
+                .await
+                .unwrap(),
+            3000
+        );
+
+        // Nothing restored names the source organization: no item id, service URL, portal URL or
+        // organization id of the source, in any item JSON, data or JSON resource.
+        let source_ids: Vec<&String> = demo.items.values().collect();
+        for e in &report.items {
+            let id = e.target_id.as_ref().unwrap();
+            let mut json = c.item(id).await.unwrap();
+            json.as_object_mut().unwrap().remove("typeKeywords");
+            let mut text = json.to_string();
+            let mut data = Vec::new();
+            if c.item_data(id, &mut data).await.is_ok() {
+                text.push_str(&String::from_utf8_lossy(&data));
+            }
+            for r in c.item_resources(id).await.unwrap() {
+                if r.path.to_ascii_lowercase().ends_with(".json") {
+                    let mut bytes = Vec::new();
+                    c.item_resource(id, &r.path, &mut bytes).await.unwrap();
+                    text.push_str(&String::from_utf8_lossy(&bytes));
+                }
+            }
+            for old in &source_ids {
+                assert!(
+                    !text.contains(old.as_str()),
+                    "{} names source item {old}",
+                    e.title
+                );
+            }
+            assert!(
+                !text.contains("/demo/"),
+                "{} names the source portal: {text}",
+                e.title
+            );
+            assert!(
+                !text.contains(&source_org),
+                "{} names the source organization",
+                e.title
+            );
+        }
+        assert!(report.items.iter().all(|e| e.status == Status::Created));
+    }
+}

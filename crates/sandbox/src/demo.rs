@@ -1,0 +1,419 @@
+//! The demonstration organization (`fixtures/demo-org/`): users, groups, folders, file items,
+//! hosted services published from them, maps, an app, a dashboard, a form and their sharing and
+//! relationships, created through the portal API as a user would (so item JSON is exactly what
+//! the API makes). The fixture files are built into the binary, so `orgpack demo` needs nothing
+//! on disk.
+
+use std::collections::BTreeMap;
+
+use orgpack_portal::{Client, ClientOptions, Content, Credentials, PortalUrl};
+use serde::Deserialize;
+
+use crate::{Error, Sandbox};
+
+/// The fixture files, by name.
+const FILES: &[(&str, &[u8])] = &[
+    (
+        "org.json",
+        include_bytes!("../../../fixtures/demo-org/org.json"),
+    ),
+    (
+        "city-map.json",
+        include_bytes!("../../../fixtures/demo-org/city-map.json"),
+    ),
+    (
+        "inspections-map.json",
+        include_bytes!("../../../fixtures/demo-org/inspections-map.json"),
+    ),
+    (
+        "viewer-app.json",
+        include_bytes!("../../../fixtures/demo-org/viewer-app.json"),
+    ),
+    (
+        "viewer-settings.json",
+        include_bytes!("../../../fixtures/demo-org/viewer-settings.json"),
+    ),
+    (
+        "dashboard.json",
+        include_bytes!("../../../fixtures/demo-org/dashboard.json"),
+    ),
+    (
+        "metadata.xml",
+        include_bytes!("../../../fixtures/demo-org/metadata.xml"),
+    ),
+    (
+        "brochure.pdf",
+        include_bytes!("../../../fixtures/demo-org/brochure.pdf"),
+    ),
+    (
+        "logo.png",
+        include_bytes!("../../../fixtures/demo-org/logo.png"),
+    ),
+    (
+        "thumbnail-map.png",
+        include_bytes!("../../../fixtures/demo-org/thumbnail-map.png"),
+    ),
+    (
+        "thumbnail-app.png",
+        include_bytes!("../../../fixtures/demo-org/thumbnail-app.png"),
+    ),
+    (
+        "City.gdb.zip",
+        include_bytes!("../../../fixtures/payloads/City.gdb.zip"),
+    ),
+    (
+        "Inspections.gdb.zip",
+        include_bytes!("../../../fixtures/payloads/Inspections.gdb.zip"),
+    ),
+    (
+        "Hydrants.shp.zip",
+        include_bytes!("../../../fixtures/payloads/Hydrants.shp.zip"),
+    ),
+    (
+        "hydrants.csv",
+        include_bytes!("../../../fixtures/payloads/hydrants.csv"),
+    ),
+    (
+        "parcels.geojson",
+        include_bytes!("../../../fixtures/payloads/parcels.geojson"),
+    ),
+];
+
+#[derive(Deserialize)]
+struct OrgDef {
+    users: Vec<UserDef>,
+    groups: Vec<GroupDef>,
+    folders: Vec<FolderDef>,
+    items: Vec<ItemDef>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserDef {
+    username: String,
+    role: String,
+}
+
+#[derive(Deserialize)]
+struct GroupDef {
+    key: String,
+    title: String,
+    access: String,
+    owner: String,
+    #[serde(default)]
+    tags: String,
+    #[serde(default)]
+    members: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct FolderDef {
+    owner: String,
+    title: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct ItemDef {
+    key: String,
+    owner: String,
+    folder: Option<String>,
+    #[serde(rename = "type")]
+    item_type: Option<String>,
+    title: Option<String>,
+    tags: Option<String>,
+    type_keywords: Option<String>,
+    file: Option<String>,
+    data: Option<String>,
+    url: Option<String>,
+    metadata: Option<String>,
+    thumbnail: Option<String>,
+    resources: BTreeMap<String, String>,
+    relationships: Vec<(String, String)>,
+    share: Option<ShareDef>,
+    publish: Option<PublishDef>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PublishDef {
+    from: String,
+    name: String,
+    file_type: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ShareDef {
+    access: Option<String>,
+    groups: Vec<String>,
+}
+
+/// What seeding made: ids by the fixture's keys.
+#[derive(Debug, Clone, Default)]
+pub struct DemoOrg {
+    /// The organization's key (its URL path segment).
+    pub org: String,
+    /// Item ids by key (`city`, `city-map`, …).
+    pub items: BTreeMap<String, String>,
+    /// Group ids by key.
+    pub groups: BTreeMap<String, String>,
+    /// Service URLs by item key.
+    pub urls: BTreeMap<String, String>,
+}
+
+fn file(name: &str) -> Result<&'static [u8], Error> {
+    FILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, b)| *b)
+        .ok_or_else(|| Error::Invalid(format!("the demo organization has no file `{name}`")))
+}
+
+fn seed_error(what: &str, e: &impl std::fmt::Display) -> Error {
+    Error::Invalid(format!("seeding the demo organization, {what}: {e}"))
+}
+
+impl Sandbox {
+    /// Create the demonstration organization at `/<org>` with its users (every one with
+    /// `password`), groups, folders and items.
+    ///
+    /// # Errors
+    /// When the organization exists already, or a call of the seeding fails.
+    pub async fn seed_demo(&self, org: &str, password: &str) -> Result<DemoOrg, Error> {
+        let def: OrgDef = serde_json::from_slice(file("org.json")?)
+            .map_err(|e| seed_error("reading org.json", &e))?;
+        if self.shared.store.org(org)?.is_some() {
+            return Err(Error::Invalid(format!(
+                "organization `{org}` exists already"
+            )));
+        }
+        self.add_org(org, "Demo City")?;
+        for u in &def.users {
+            self.add_user(org, &u.username, password, &u.role)?;
+        }
+        let url = PortalUrl::parse(&self.portal_url(org))
+            .map_err(|e| seed_error("the portal URL", &e))?;
+        let ca: Vec<Vec<u8>> = self
+            .certificate_pem()
+            .map(|p| p.as_bytes().to_vec())
+            .into_iter()
+            .collect();
+        let mut clients = BTreeMap::new();
+        for u in &def.users {
+            let client = Client::new(
+                url.clone(),
+                Credentials::Password {
+                    username: u.username.clone(),
+                    password: password.to_owned(),
+                },
+                ClientOptions {
+                    ca_certs: ca.clone(),
+                    ..ClientOptions::default()
+                },
+            )
+            .map_err(|e| seed_error("a client", &e))?;
+            clients.insert(u.username.clone(), client);
+        }
+        let as_user = |name: &str| {
+            clients.get(name).ok_or_else(|| {
+                Error::Invalid(format!("the demo organization has no user `{name}`"))
+            })
+        };
+        let org_id = self.shared.store.org(org)?.map(|o| o.0).unwrap_or_default();
+        let mut out = DemoOrg {
+            org: org.to_owned(),
+            ..DemoOrg::default()
+        };
+        for g in &def.groups {
+            let owner = as_user(&g.owner)?;
+            let id = owner
+                .create_group(&[
+                    ("title", &g.title),
+                    ("access", &g.access),
+                    ("tags", &g.tags),
+                ])
+                .await
+                .map_err(|e| seed_error(&format!("group {}", g.title), &e))?;
+            let members: Vec<&str> = g.members.iter().map(String::as_str).collect();
+            owner
+                .add_group_users(&id, &members, &[])
+                .await
+                .map_err(|e| seed_error(&format!("members of {}", g.title), &e))?;
+            out.groups.insert(g.key.clone(), id);
+        }
+        let mut folders = BTreeMap::new();
+        for f in &def.folders {
+            let id = as_user(&f.owner)?
+                .create_folder(&f.owner, &f.title)
+                .await
+                .map_err(|e| seed_error(&format!("folder {}", f.title), &e))?;
+            folders.insert((f.owner.clone(), f.title.clone()), id);
+        }
+        let staging = tempfile_dir()?;
+        for item in &def.items {
+            let client = as_user(&item.owner)?;
+            let folder = item
+                .folder
+                .as_ref()
+                .and_then(|f| folders.get(&(item.owner.clone(), f.clone())))
+                .map(String::as_str);
+            let what = format!("item {}", item.key);
+            let id = if let Some(p) = &item.publish {
+                let from = out
+                    .items
+                    .get(&p.from)
+                    .ok_or_else(|| seed_error(&what, &"publishes from an unknown item"))?;
+                let published = client
+                    .publish(
+                        &item.owner,
+                        from,
+                        &p.file_type,
+                        &serde_json::json!({"name": p.name}).to_string(),
+                    )
+                    .await
+                    .map_err(|e| seed_error(&what, &e))?;
+                client
+                    .wait_for_job(
+                        &item.owner,
+                        &published.service_item_id,
+                        published.job_id.as_deref(),
+                        Some("publish"),
+                        std::time::Duration::from_secs(60),
+                    )
+                    .await
+                    .map_err(|e| seed_error(&what, &e))?;
+                let title = item.title.clone().unwrap_or_else(|| p.name.clone());
+                client
+                    .update_item(
+                        &item.owner,
+                        None,
+                        &published.service_item_id,
+                        &[("title", &title)],
+                        Content::None,
+                    )
+                    .await
+                    .map_err(|e| seed_error(&what, &e))?;
+                if let Some(folder) = folder {
+                    client
+                        .move_item(&item.owner, &published.service_item_id, Some(folder))
+                        .await
+                        .map_err(|e| seed_error(&what, &e))?;
+                }
+                if let Some(u) = published.service_url {
+                    out.urls.insert(item.key.clone(), u);
+                }
+                published.service_item_id
+            } else {
+                let mut params: Vec<(&str, String)> = vec![
+                    ("title", item.title.clone().unwrap_or_default()),
+                    ("type", item.item_type.clone().unwrap_or_default()),
+                ];
+                if let Some(t) = &item.tags {
+                    params.push(("tags", t.clone()));
+                }
+                if let Some(k) = &item.type_keywords {
+                    params.push(("typeKeywords", k.clone()));
+                }
+                let refs: Vec<(&str, &str)> =
+                    params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let text;
+                let path;
+                let content = if let Some(name) = &item.file {
+                    path = staging.join(name);
+                    std::fs::write(&path, file(name)?)?;
+                    Content::File { path: &path, name }
+                } else if let Some(name) = &item.data {
+                    text = fill(file(name)?, &out, &self.portal_url(org), &org_id);
+                    Content::Text(&text)
+                } else if let Some(u) = &item.url {
+                    Content::Url(u)
+                } else {
+                    Content::None
+                };
+                client
+                    .add_item(&item.owner, folder, &refs, content, 8 << 20)
+                    .await
+                    .map_err(|e| seed_error(&what, &e))?
+            };
+            for (path, name) in &item.resources {
+                let bytes = if name.to_ascii_lowercase().ends_with(".json") {
+                    fill(file(name)?, &out, &self.portal_url(org), &org_id).into_bytes()
+                } else {
+                    file(name)?.to_vec()
+                };
+                client
+                    .add_resource(&item.owner, &id, path, bytes)
+                    .await
+                    .map_err(|e| seed_error(&what, &e))?;
+            }
+            for (field, name) in [("thumbnail", &item.thumbnail), ("metadata", &item.metadata)] {
+                if let Some(name) = name {
+                    let path = staging.join(name);
+                    std::fs::write(&path, file(name)?)?;
+                    client
+                        .update_info_file(&item.owner, None, &id, field, &path, name)
+                        .await
+                        .map_err(|e| seed_error(&what, &e))?;
+                }
+            }
+            for (kind, to) in &item.relationships {
+                let to = out
+                    .items
+                    .get(to)
+                    .ok_or_else(|| seed_error(&what, &"relates to an unknown item"))?;
+                client
+                    .add_relationship(&item.owner, &id, to, kind)
+                    .await
+                    .map_err(|e| seed_error(&what, &e))?;
+            }
+            if let Some(share) = &item.share {
+                let groups: Vec<&str> = share
+                    .groups
+                    .iter()
+                    .filter_map(|g| out.groups.get(g).map(String::as_str))
+                    .collect();
+                let access = share.access.as_deref().unwrap_or("private");
+                client
+                    .share_item(
+                        &item.owner,
+                        &id,
+                        access == "public",
+                        access == "org" || access == "public",
+                        &groups,
+                    )
+                    .await
+                    .map_err(|e| seed_error(&what, &e))?;
+            }
+            out.items.insert(item.key.clone(), id);
+        }
+        let _ = std::fs::remove_dir_all(&staging);
+        Ok(out)
+    }
+}
+
+/// Replace the fixture's placeholders with what seeding made.
+fn fill(template: &[u8], made: &DemoOrg, portal: &str, org_id: &str) -> String {
+    let mut text = String::from_utf8_lossy(template).into_owned();
+    for (key, id) in &made.items {
+        text = text.replace(&format!("{{{{item:{key}}}}}"), id);
+    }
+    for (key, url) in &made.urls {
+        text = text.replace(&format!("{{{{url:{key}}}}}"), url);
+    }
+    for (key, id) in &made.groups {
+        text = text.replace(&format!("{{{{group:{key}}}}}"), id);
+    }
+    text.replace("{{portal}}", portal)
+        .replace("{{org}}", org_id)
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf, Error> {
+    let dir = std::env::temp_dir().join(format!(
+        "orgpack-demo-seed-{}-{}",
+        std::process::id(),
+        crate::new_id()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
