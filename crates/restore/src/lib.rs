@@ -20,8 +20,12 @@
 //!   duplicates. With `rollback`, what a run created in a target is deleted when anything in it
 //!   failed.
 //!
+//! [`check::check_target`] reads a target back afterwards: items, sharing, references to the source
+//! organization (there must be none) and service feature counts.
+//!
 //! The library never prints: it returns a [`report::TargetReport`] per target.
 
+pub mod check;
 pub mod error;
 pub mod item;
 pub mod journal;
@@ -29,6 +33,7 @@ pub mod plan;
 pub mod report;
 pub mod run;
 
+pub use check::{Checked, check_target};
 pub use error::{Error, Result};
 pub use plan::{OnExisting, RestoreOptions, SharingMode};
 pub use report::{Action, Status, TargetReport};

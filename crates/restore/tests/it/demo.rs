@@ -216,5 +216,30 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
             );
         }
         assert!(report.items.iter().all(|e| e.status == Status::Created));
+        // The library's own read-back check agrees.
+        let checked = orgpack_restore::check_target(c, &snapshot, report).await;
+        assert!(checked.problems.is_empty(), "{:?}", checked.problems);
+        assert_eq!(checked.items, 14);
+        assert_eq!(checked.layers, 3);
+        if report.target == "north" {
+            // A reference left behind is found.
+            let bad = serde_json::json!({"widgets": [{"type": "mapWidget", "itemId": demo.items["city-map"]}]});
+            c.update_item(
+                "editor",
+                None,
+                &new("dashboard"),
+                &[],
+                orgpack_portal::Content::Text(&bad.to_string()),
+            )
+            .await
+            .unwrap();
+            let checked = orgpack_restore::check_target(c, &snapshot, report).await;
+            assert_eq!(checked.problems.len(), 1, "{:?}", checked.problems);
+            assert!(
+                checked.problems[0].starts_with("Hydrant dashboard data: still names"),
+                "{:?}",
+                checked.problems
+            );
+        }
     }
 }

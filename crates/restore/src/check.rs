@@ -1,0 +1,153 @@
+//! After a restore: read back what a target holds and check it against the snapshot. Every
+//! restored item exists with the source's access and as many group shares; no item JSON, data or
+//! JSON resource names the source organization (its item ids, portal URL or organization id);
+//! every republished service answers its payload's feature counts.
+
+use orgpack_archive::manifest::{Obtained, Snapshot};
+use orgpack_portal::Client;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::report::{Status, TargetReport};
+
+/// What the check found in one target.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Checked {
+    /// Items read back.
+    pub items: usize,
+    /// Documents (item JSON, data, JSON resources) searched for references to the source.
+    pub documents: usize,
+    /// Sharing entries compared (access levels and group shares).
+    pub sharing: usize,
+    /// Service layers whose feature counts were compared.
+    pub layers: usize,
+    /// Everything that is not as it should be.
+    pub problems: Vec<String>,
+}
+
+/// Check the items `report` says were restored into the target behind `client`.
+pub async fn check_target(client: &Client, snapshot: &Snapshot, report: &TargetReport) -> Checked {
+    let mut out = Checked::default();
+    let source_portal = snapshot.source.portal_url.trim_end_matches('/').to_owned();
+    let needles: Vec<&str> = snapshot
+        .items
+        .iter()
+        .map(|i| i.id.as_str())
+        .chain([source_portal.as_str(), snapshot.source.org_id.as_str()])
+        .filter(|n| !n.is_empty())
+        .collect();
+    for entry in &report.items {
+        if !matches!(
+            entry.status,
+            Status::Created | Status::Updated | Status::Skipped
+        ) {
+            continue;
+        }
+        let (Some(id), Some(item)) = (&entry.target_id, snapshot.item(&entry.source_id)) else {
+            continue;
+        };
+        let json = match client.item(id).await {
+            Ok(j) => j,
+            Err(e) => {
+                out.problems
+                    .push(format!("{} ({id}): cannot be read back: {e}", entry.title));
+                continue;
+            }
+        };
+        out.items += 1;
+        // Access and group shares, as the source had them.
+        let access = json
+            .get("access")
+            .and_then(Value::as_str)
+            .unwrap_or("private");
+        let wanted = serde_json::to_value(item.sharing.access).unwrap_or_default();
+        if wanted.as_str() != Some(access) {
+            out.problems.push(format!(
+                "{}: shared as `{access}`, the source as `{}`",
+                entry.title,
+                wanted.as_str().unwrap_or_default()
+            ));
+        }
+        if let Ok(view) = client.user_item(&entry.owner, id).await {
+            let groups = view
+                .pointer("/sharing/groups")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            if groups != item.sharing.groups.len() {
+                out.problems.push(format!(
+                    "{}: shared with {groups} groups, the source with {}",
+                    entry.title,
+                    item.sharing.groups.len()
+                ));
+            }
+        }
+        out.sharing += 1 + item.sharing.groups.len();
+        // References back to the source.
+        let mut documents = Vec::new();
+        let mut own = json.clone();
+        if let Some(o) = own.as_object_mut() {
+            o.remove("typeKeywords");
+        }
+        documents.push(("item JSON".to_owned(), own.to_string()));
+        if item.data.as_ref().is_some_and(|d| d.name.is_none()) {
+            let mut data = Vec::new();
+            if client.item_data(id, &mut data).await.is_ok() {
+                documents.push((
+                    "data".to_owned(),
+                    String::from_utf8_lossy(&data).into_owned(),
+                ));
+            }
+        }
+        for r in item
+            .resources
+            .iter()
+            .filter(|r| r.path.to_ascii_lowercase().ends_with(".json"))
+        {
+            let mut bytes = Vec::new();
+            if client.item_resource(id, &r.path, &mut bytes).await.is_ok() {
+                documents.push((
+                    format!("resource {}", r.path),
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                ));
+            }
+        }
+        for (part, text) in &documents {
+            out.documents += 1;
+            if let Some(n) = needles.iter().find(|n| text.contains(**n)) {
+                out.problems.push(format!(
+                    "{} {part}: still names `{n}` of the source",
+                    entry.title
+                ));
+            }
+        }
+        // Feature counts of republished services.
+        if let (Some(payload), Some(url)) = (
+            item.payloads
+                .iter()
+                .find(|p| p.obtained == Obtained::FreshExport),
+            json.get("url").and_then(Value::as_str),
+        ) {
+            for (i, layer) in payload.layers.iter().enumerate() {
+                let Some(expected) = layer.feature_count else {
+                    continue;
+                };
+                out.layers += 1;
+                match client
+                    .feature_count(&format!("{}/{i}", url.trim_end_matches('/')))
+                    .await
+                {
+                    Ok(n) if n == expected => {}
+                    Ok(n) => out.problems.push(format!(
+                        "{} layer `{}`: {n} features, the backup {expected}",
+                        entry.title, layer.name
+                    )),
+                    Err(e) => out
+                        .problems
+                        .push(format!("{} layer `{}`: {e}", entry.title, layer.name)),
+                }
+            }
+        }
+    }
+    out
+}
