@@ -29,6 +29,9 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Show the whole job on a local sandbox: back up, export, verify, restore into two
+    /// organizations, check. Needs nothing but this binary.
+    Demo(DemoArgs),
     /// Back up an organization, or part of it, into a repository or a single-file archive.
     Backup(BackupArgs),
     /// Compare two snapshots: items added, removed and changed (which parts).
@@ -233,6 +236,15 @@ pub struct RestoreArgs {
     /// Print the plan per target and send no write request.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// `orgpack demo`
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the sandbox data, repository, archive and reports in this (new or empty) directory,
+    /// and print the command that serves them again.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
 }
 
 /// `orgpack diff`

@@ -3,14 +3,15 @@
 mod backup;
 mod cat;
 mod copy;
+mod demo;
 mod deps;
 mod diff;
 mod graph;
 mod inspect;
 mod ls;
 mod prune;
-mod restore;
-mod sandbox;
+pub mod restore;
+pub mod sandbox;
 mod snapshots;
 mod verify;
 
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Backup(args) => backup::run(&args, config, json),
         Command::Diff(args) => diff::run(&args, json),
+        Command::Demo(args) => demo::run(&args, json),
         Command::Restore(args) => restore::run(&args, config, json),
         Command::Verify(args) => verify::run(&args, json),
         Command::Ls(args) => ls::run(&args, json),

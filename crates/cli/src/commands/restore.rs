@@ -160,7 +160,7 @@ fn read_map(path: Option<&Path>, what: &str) -> Result<BTreeMap<String, String>>
     Ok(out)
 }
 
-fn write_report(
+pub fn write_report(
     path: &Path,
     snapshot: &str,
     reports: &[TargetReport],

@@ -36,10 +36,7 @@ async fn serve(args: &SandboxArgs, json: bool) -> Result<u8> {
     if orgs.is_empty() {
         orgs = vec![("source".to_owned(), false), ("target".to_owned(), false)];
     }
-    let (password, generated) = match std::env::var(PASSWORD_ENV) {
-        Ok(p) if !p.is_empty() => (p, false),
-        _ => (generated_password(), true),
-    };
+    let (password, generated) = password();
     for (org, enterprise) in &orgs {
         let name = format!("Sandbox {org}");
         if *enterprise {
@@ -142,6 +139,14 @@ fn println_stdout(line: &str) -> Result<()> {
 }
 
 /// A password for this run: 20 characters from the OS's random hasher keys.
+/// The administrators' password: `$ORGPACK_SANDBOX_PASSWORD`, else a generated one (`true`).
+pub fn password() -> (String, bool) {
+    match std::env::var(PASSWORD_ENV) {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (generated_password(), true),
+    }
+}
+
 fn generated_password() -> String {
     use std::fmt::Write as _;
     use std::hash::{BuildHasher, Hasher};
