@@ -31,18 +31,15 @@ pub fn run(args: &DemoArgs, json: bool) -> Result<u8> {
 
 /// `--keep DIR` (new or empty), else a temporary directory removed at the end.
 fn workdir(keep: Option<&Path>) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
-    match keep {
-        Some(dir) => {
-            if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
-                bail!("--keep {}: the directory is not empty", dir.display());
-            }
-            std::fs::create_dir_all(dir)?;
-            Ok((std::path::absolute(dir)?, None))
+    if let Some(dir) = keep {
+        if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+            bail!("--keep {}: the directory is not empty", dir.display());
         }
-        None => {
-            let temp = tempfile::Builder::new().prefix("orgpack-demo-").tempdir()?;
-            Ok((temp.path().to_owned(), Some(temp)))
-        }
+        std::fs::create_dir_all(dir)?;
+        Ok((std::path::absolute(dir)?, None))
+    } else {
+        let temp = tempfile::Builder::new().prefix("orgpack-demo-").tempdir()?;
+        Ok((temp.path().to_owned(), Some(temp)))
     }
 }
 
@@ -125,10 +122,9 @@ async fn demo(work: &Path, keep: bool, json: bool) -> Result<u8> {
         let parent = orgpack_backup::find_parent(
             &repo.archive()?,
             &source.url().root,
-            &source.portal_self().await?["id"]
+            source.portal_self().await?["id"]
                 .as_str()
-                .unwrap_or_default()
-                .to_owned(),
+                .unwrap_or_default(),
             &selection,
         )?;
         let options = PlanOptions {
