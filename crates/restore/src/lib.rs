@@ -30,6 +30,7 @@ pub mod error;
 pub mod item;
 pub mod journal;
 pub mod plan;
+pub mod preview;
 pub mod report;
 pub mod run;
 

@@ -61,6 +61,9 @@ pub struct Entry {
     pub reason: Option<String>,
     /// References rewritten in its JSON, data and resources.
     pub rewritten: usize,
+    /// Dry run: each reference and what it would become.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rewrites: Vec<crate::preview::Rewrite>,
 }
 
 /// One target's report.

@@ -146,6 +146,7 @@ async fn run_target(
             status,
             reason: r.and_then(|r| r.reason.clone()),
             rewritten: r.map_or(0, |r| r.rewritten),
+            rewrites: Vec::new(),
         }
     };
     let Some(journal) = journal.filter(|_| !dry_run) else {
@@ -158,10 +159,16 @@ async fn run_target(
                 },
             );
         }
+        let mut rewrites =
+            tokio::task::block_in_place(|| crate::preview::rewrites(archive, snapshot, &plan));
         report.items = plan
             .items
             .iter()
-            .map(|p| entry(p, Status::Planned, None))
+            .map(|p| {
+                let mut e = entry(p, Status::Planned, None);
+                e.rewrites = rewrites.remove(&p.id).unwrap_or_default();
+                e
+            })
             .collect();
         return Ok(());
     };

@@ -228,6 +228,15 @@ fn show(r: &TargetReport) -> Result<()> {
         &rows,
         &[],
     )?;
+    for e in r.items.iter().filter(|e| !e.rewrites.is_empty()) {
+        render::note(&format!(
+            "{}: {} ({}) references:",
+            r.target, e.title, e.source_id
+        ));
+        for w in &e.rewrites {
+            render::note(&format!("    {} → {}   [{}]", w.from, w.to, w.path));
+        }
+    }
     for n in &r.notes {
         render::note(&format!("{}: {n}", r.target));
     }

@@ -297,7 +297,7 @@ fn over_https_restore_with_a_dry_run_a_report_and_a_rerun_that_changes_nothing()
     assert!(served.url.starts_with("https://"), "{}", served.url);
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(text.contains("ca_cert = "), "{text}");
-    let (_, map, _) = seed(&served);
+    let (roads, map, _) = seed(&served);
     let repo = dir.path().join("repo");
     let repo_s = repo.to_str().unwrap();
     let backup = orgpack_with(
@@ -323,6 +323,27 @@ fn over_https_restore_with_a_dry_run_a_report_and_a_rerun_that_changes_nothing()
     let plan = json(&plan);
     assert_eq!(plan["message_type"], "restore_plan");
     assert_eq!(plan["targets"][0]["counts"]["planned"], 3);
+    // The plan shows what each reference would become.
+    let planned_map = plan["targets"][0]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["sourceId"] == map.as_str())
+        .unwrap();
+    let rewrites = planned_map["rewrites"].as_array().unwrap();
+    assert!(
+        rewrites
+            .iter()
+            .any(|r| r["from"] == roads.as_str() && r["to"] == "(the item this run creates)"),
+        "{planned_map}"
+    );
+    assert!(
+        rewrites.iter().any(|r| r["from"]
+            .as_str()
+            .unwrap()
+            .ends_with("Roads/FeatureServer/2")),
+        "{planned_map}"
+    );
 
     let report = dir.path().join("restore.json");
     let out = orgpack_with(

@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Backup and restore of a 1,000-item organization, end to end through the `orgpack` binary.
+
+Prints a table, not a pass/fail: wall time, items/s, MB/s and the peak memory of each orgpack
+process. Python's standard library only.
+
+    cargo build --release -p orgpack-cli && python3 benches/org.py
+
+A sandbox (`orgpack sandbox --data …`, its own process, so its memory is not counted) serves an
+organization seeded through the REST API with 1,000 items: 20 File Geodatabases of 1 to 50 MB
+and the 20 hosted services published from them, 200 web maps of those services, 100 apps (50 with
+resources), 100 dashboards, 200 CSV files and 360 links and documents. Then:
+
+1. `orgpack backup --all --repo R` (the first, full backup: every service exported);
+2. the same again with nothing changed (must export nothing and download no payload);
+3. `orgpack restore R --to one` into an empty organization;
+4. `orgpack restore R --to a --to b --to c` into three empty organizations at once.
+
+Environment: ORGPACK_BIN (default target/release/orgpack), ORGPACK_BENCH_ITEMS (default 1000),
+ORGPACK_BENCH_MAX_MB (largest payload, default 50).
+"""
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+import uuid
+import zipfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("ORGPACK_BIN", os.path.join(ROOT, "target", "release", "orgpack"))
+ITEMS = int(os.environ.get("ORGPACK_BENCH_ITEMS", "1000"))
+MAX_MB = int(os.environ.get("ORGPACK_BENCH_MAX_MB", "50"))
+PASSWORD = "bench-" + uuid.uuid4().hex[:12]
+TARGETS = ["one", "a", "b", "c"]
+
+
+def call(url, fields, files=None):
+    """POST a form (multipart when files are given) and return the JSON answer."""
+    fields = dict(fields, f="json")
+    if files:
+        boundary = uuid.uuid4().hex
+        body = bytearray()
+        for k, v in fields.items():
+            body += f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, (name, data) in files.items():
+            body += (f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"; filename="{name}"\r\n'
+                     'Content-Type: application/octet-stream\r\n\r\n').encode()
+            body += data + b"\r\n"
+        body += f"--{boundary}--\r\n".encode()
+        req = urllib.request.Request(url, data=bytes(body), method="POST")
+        req.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
+    else:
+        req = urllib.request.Request(url, data=urllib.parse.urlencode(fields).encode(), method="POST")
+    with urllib.request.urlopen(req, timeout=600) as r:
+        answer = json.loads(r.read())
+    if isinstance(answer, dict) and "error" in answer:
+        raise RuntimeError(f"{url}: {answer['error']}")
+    return answer
+
+
+class Org:
+    def __init__(self, portal):
+        self.rest = portal + "/sharing/rest"
+        self.token = call(self.rest + "/generateToken",
+                          {"username": "admin", "password": PASSWORD, "referer": "bench"})["token"]
+
+    def post(self, path, fields, files=None):
+        return call(f"{self.rest}/{path}", dict(fields, token=self.token), files)
+
+    def add(self, fields, files=None):
+        return self.post("content/users/admin/addItem", fields, files)["id"]
+
+
+def padded_gdb(size_mb, seed):
+    """City.gdb.zip with an incompressible file inside the .gdb folder, `size_mb` in all."""
+    src = zipfile.ZipFile(os.path.join(ROOT, "fixtures", "payloads", "City.gdb.zip"))
+    path = os.path.join(tempfile.gettempdir(), f"orgpack-bench-{seed}.gdb.zip")
+    rng = random.Random(seed)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        for n in src.namelist():
+            z.writestr(src.getinfo(n), src.read(n))
+        z.writestr("City.gdb/a000000ff.gdbtable.pad", rng.randbytes(max(size_mb << 20, 1) - 30000))
+    with open(path, "rb") as f:
+        data = f.read()
+    os.remove(path)
+    return data
+
+
+def seed(org):
+    rng = random.Random(7)
+    n_services = 20
+    services = []  # (item id, url)
+    for i in range(n_services):
+        size = 1 + (MAX_MB - 1) * i // max(n_services - 1, 1)
+        file_id = org.add({"title": f"Data {i}", "type": "File Geodatabase"},
+                          {"file": (f"data{i}.gdb.zip", padded_gdb(size, i))})
+        published = org.post("content/users/admin/publish", {
+            "itemId": file_id, "fileType": "fileGeodatabase",
+            "publishParameters": json.dumps({"name": f"Layer{i}"})})["services"][0]
+        services.append((published["serviceItemId"], published["serviceurl"]))
+    made = 2 * n_services
+    maps = []
+    for i in range(200):
+        chosen = rng.sample(services, rng.randint(1, 3))
+        data = {"operationalLayers": [{"id": f"l{j}", "itemId": sid, "url": f"{url}/{j % 2}", "title": f"L{j}"}
+                                      for j, (sid, url) in enumerate(chosen)],
+                "baseMap": {"baseMapLayers": [], "title": "None"}, "version": "2.31"}
+        maps.append(org.add({"title": f"Map {i}", "type": "Web Map", "text": json.dumps(data)}))
+    made += 200
+    for i in range(100):
+        app = org.add({"title": f"App {i}", "type": "Web Mapping Application",
+                       "text": json.dumps({"values": {"webmap": rng.choice(maps)}})})
+        if i < 50:
+            org.post(f"content/users/admin/items/{app}/addResources",
+                     {"resourcesPrefix": "config"},
+                     {"file": ("settings.json", json.dumps({"map": rng.choice(maps)}).encode())})
+            org.post(f"content/users/admin/items/{app}/addResources",
+                     {"resourcesPrefix": "images"}, {"file": ("logo.png", rng.randbytes(4096))})
+    made += 100
+    for i in range(100):
+        sid, _ = rng.choice(services)
+        data = {"version": 27, "widgets": [
+            {"type": "mapWidget", "id": "m", "itemId": rng.choice(maps)},
+            {"type": "indicatorWidget", "id": "i", "datasets": [{"type": "serviceDataset", "dataSource": {
+                "type": "featureServiceDataSource", "itemId": sid, "layerId": 0}}]}]}
+        org.add({"title": f"Dashboard {i}", "type": "Dashboard", "text": json.dumps(data)})
+    made += 100
+    for i in range(200):
+        rows = "\n".join(f"{k},{rng.random():.6f},{rng.random():.6f}" for k in range(200))
+        org.add({"title": f"Table {i}", "type": "CSV"},
+                {"file": (f"table{i}.csv", f"id,x,y\n{rows}\n".encode())})
+    made += 200
+    rest = max(ITEMS - made, 0)
+    for i in range(rest):
+        org.add({"title": f"Link {i}", "type": "Document Link", "url": f"https://example.com/doc/{i}"})
+    return made + rest
+
+
+def run(args):
+    """Run orgpack; return (seconds, its peak RSS in MiB, its parsed --json stdout)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.monotonic()
+        proc = subprocess.Popen([BIN, "--json"] + args, stdout=out, stderr=err,
+                                env=dict(os.environ, ORGPACK_SANDBOX_PASSWORD=PASSWORD))
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.monotonic() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            sys.exit(f"orgpack {' '.join(args)} exited {proc.returncode}: {err.read().decode()[-2000:]}")
+        return seconds, usage.ru_maxrss / 1024, json.loads(out.read())
+
+
+def main():
+    if not os.path.exists(BIN):
+        sys.exit(f"{BIN} not found: cargo build --release -p orgpack-cli")
+    work = tempfile.mkdtemp(prefix="orgpack-org-bench-")
+    config = os.path.join(work, "orgpack.toml")
+    sandbox = subprocess.Popen(
+        [BIN, "--json", "sandbox", "--data", os.path.join(work, "sandbox"), "--org", "source"]
+        + sum((["--org", t] for t in TARGETS), []) + ["--write-config", config],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=dict(os.environ, ORGPACK_SANDBOX_PASSWORD=PASSWORD))
+    try:
+        portals = json.loads(sandbox.stdout.readline())["portals"]
+        started = time.monotonic()
+        items = seed(Org(portals[0]))
+        print(f"seeded {items} items in {time.monotonic() - started:.1f}s", file=sys.stderr)
+        repo = os.path.join(work, "repo")
+        rows = []
+        t, m, first = run(["--config", config, "backup", "--from", "source", "--repo", repo, "--all"])
+        rows.append(("first backup", t, m, first["items"], first["bytesIn"], f"{first['exports']} exports"))
+        t2, m2, second = run(["--config", config, "backup", "--from", "source", "--repo", repo, "--all"])
+        rows.append(("second backup, nothing changed", t2, m2, second["items"], second["bytesIn"],
+                     f"{second['exports']} exports, {second['reused']} reused, {100 * t2 / t:.1f} % of the first"))
+        t3, m3, one = run(["--config", config, "restore", repo, "--to", "one",
+                           "--journal-dir", work])
+        created = sum(x["counts"]["created"] for x in one["targets"])
+        rows.append(("restore into 1 target", t3, m3, created, None, "complete" if one["complete"] else "INCOMPLETE"))
+        t4, m4, three = run(["--config", config, "restore", repo, "--to", "a", "--to", "b", "--to", "c",
+                             "--journal-dir", work])
+        created = sum(x["counts"]["created"] for x in three["targets"])
+        rows.append(("restore into 3 targets at once", t4, m4, created, None,
+                     f"{t4 / t3:.2f}x the time of one" + ("" if three["complete"] else ", INCOMPLETE")))
+    finally:
+        sandbox.terminate()
+        sandbox.wait()
+    print(f"orgpack end to end: {items} items, payloads 1-{MAX_MB} MB, {os.cpu_count()} cores, sandbox in its own process")
+    print()
+    print(f"{'run':34} {'seconds':>8} {'items/s':>8} {'MB/s':>7} {'peak MiB':>9}  notes")
+    for name, secs, mem, n, nbytes, note in rows:
+        mbs = f"{nbytes / secs / 1e6:7.1f}" if nbytes is not None else f"{'':7}"
+        print(f"{name:34} {secs:8.2f} {n / secs:8.1f} {mbs} {mem:9.0f}  {note}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
