@@ -54,12 +54,11 @@ pub fn rewrites(
         let context = ItemContext::new(snapshot, item, &json);
         let ctx = context.context();
         let mut found: Vec<Reference> = references(&ctx, Part::Item, &json);
-        if let Some(data) = item.data.as_ref().filter(|d| d.name.is_none()) {
-            if let Ok(doc) = read(archive, &data.content)
+        if let Some(data) = item.data.as_ref().filter(|d| d.name.is_none())
+            && let Ok(doc) = read(archive, &data.content)
                 .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
-            {
-                found.extend(references(&ctx, Part::Data, &doc));
-            }
+        {
+            found.extend(references(&ctx, Part::Data, &doc));
         }
         for r in item
             .resources
