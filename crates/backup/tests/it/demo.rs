@@ -1,4 +1,4 @@
-//! The demo organization backed up whole, checked against the table of
+//! The demo organization backed up whole, over HTTP and HTTPS, checked against the table of
 //! `fixtures/demo-org/README.md`: every row, nothing more.
 
 use std::collections::BTreeMap;
@@ -124,15 +124,37 @@ fn describe(snapshot: &Snapshot, demo: &DemoOrg, id: &str) -> BTreeMap<String, S
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_of_the_demo_org_holds_what_its_readme_says() {
-    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    backup_and_check(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_over_https() {
+    backup_and_check(true).await;
+}
+
+async fn backup_and_check(tls: bool) {
+    let sandbox = Sandbox::start(SandboxOptions {
+        tls,
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap();
     let demo = sandbox.seed_demo("demo", PW).await.unwrap();
+    assert_eq!(sandbox.portal_url("demo").starts_with("https://"), tls);
     let admin = Client::new(
         PortalUrl::parse(&sandbox.portal_url("demo")).unwrap(),
         Credentials::Password {
             username: "admin".into(),
             password: PW.into(),
         },
-        ClientOptions::default(),
+        ClientOptions {
+            ca_certs: sandbox
+                .certificate_pem()
+                .map(|p| p.as_bytes().to_vec())
+                .into_iter()
+                .collect(),
+            ..ClientOptions::default()
+        },
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
