@@ -156,6 +156,7 @@ def run(args):
         err.seek(0)
         if proc.returncode != 0:
             sys.exit(f"orgpack {' '.join(args)} exited {proc.returncode}: {err.read().decode()[-2000:]}")
+        run.cpu = usage.ru_utime + usage.ru_stime
         return seconds, usage.ru_maxrss / 1024, json.loads(out.read())
 
 
@@ -169,26 +170,36 @@ def main():
         + sum((["--org", t] for t in TARGETS), []) + ["--write-config", config],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=dict(os.environ, ORGPACK_SANDBOX_PASSWORD=PASSWORD))
     try:
-        portals = json.loads(sandbox.stdout.readline())["portals"]
+        text = ""
+        while True:
+            line = sandbox.stdout.readline()
+            if not line:
+                sys.exit("the sandbox stopped before printing its portals")
+            text += line.decode()
+            try:
+                portals = json.loads(text)["portals"]
+                break
+            except json.JSONDecodeError:
+                continue
         started = time.monotonic()
         items = seed(Org(portals[0]))
         print(f"seeded {items} items in {time.monotonic() - started:.1f}s", file=sys.stderr)
         repo = os.path.join(work, "repo")
         rows = []
         t, m, first = run(["--config", config, "backup", "--from", "source", "--repo", repo, "--all"])
-        rows.append(("first backup", t, m, first["items"], first["bytesIn"], f"{first['exports']} exports"))
+        rows.append(("first backup", t, m, first["items"], first["bytesIn"], f"{first['exports']} exports, cpu {run.cpu:.1f}s"))
         t2, m2, second = run(["--config", config, "backup", "--from", "source", "--repo", repo, "--all"])
         rows.append(("second backup, nothing changed", t2, m2, second["items"], second["bytesIn"],
-                     f"{second['exports']} exports, {second['reused']} reused, {100 * t2 / t:.1f} % of the first"))
+                     f"{second['exports']} exports, {second['reused']} reused, {100 * t2 / t:.1f} % of the first, cpu {run.cpu:.1f}s"))
         t3, m3, one = run(["--config", config, "restore", repo, "--to", "one",
                            "--journal-dir", work])
         created = sum(x["counts"]["created"] for x in one["targets"])
-        rows.append(("restore into 1 target", t3, m3, created, None, "complete" if one["complete"] else "INCOMPLETE"))
+        rows.append(("restore into 1 target", t3, m3, created, None, ("complete" if one["complete"] else "INCOMPLETE") + f", cpu {run.cpu:.1f}s"))
         t4, m4, three = run(["--config", config, "restore", repo, "--to", "a", "--to", "b", "--to", "c",
                              "--journal-dir", work])
         created = sum(x["counts"]["created"] for x in three["targets"])
         rows.append(("restore into 3 targets at once", t4, m4, created, None,
-                     f"{t4 / t3:.2f}x the time of one" + ("" if three["complete"] else ", INCOMPLETE")))
+                     f"{t4 / t3:.2f}x the time of one" + ("" if three["complete"] else ", INCOMPLETE") + f", cpu {run.cpu:.1f}s"))
     finally:
         sandbox.terminate()
         sandbox.wait()

@@ -249,6 +249,7 @@ pub async fn plan(client: &Client, options: &PlanOptions, progress: &dyn Progres
     };
 
     let mut seen: BTreeSet<String> = selected.items.keys().cloned().collect();
+    let owners = selected.owners;
     let mut frontier: Vec<(String, Why)> = selected
         .items
         .into_iter()
@@ -264,8 +265,9 @@ pub async fn plan(client: &Client, options: &PlanOptions, progress: &dyn Progres
         let visits: Vec<(String, Why, Visit)> = futures_util::stream::iter(frontier)
             .map(|(id, why)| {
                 let ctx = &ctx;
+                let owner = owners.get(&id).map(String::as_str);
                 async move {
-                    let visit = visit(ctx, &id, why.clone()).await;
+                    let visit = visit(ctx, &id, why.clone(), owner).await;
                     (id, why, visit)
                 }
             })
@@ -404,7 +406,7 @@ fn source_of(client: &Client, me: &Value) -> Source {
 
 /// Read one item: its JSON, sharing, and (unless reused) its relationships, JSON data and JSON
 /// resources for references.
-async fn visit(ctx: &Ctx<'_>, id: &str, why: Why) -> Visit {
+async fn visit(ctx: &Ctx<'_>, id: &str, why: Why, listed_owner: Option<&str>) -> Visit {
     let client = ctx.client;
     let failed = |part: Option<&str>, e: &orgpack_portal::Error| {
         Visit::Failed(Failure {
@@ -414,26 +416,37 @@ async fn visit(ctx: &Ctx<'_>, id: &str, why: Why) -> Visit {
             message: e.to_string(),
         })
     };
-    let json = match client.item(id).await {
-        Ok(j) => j,
-        Err(e) if e.is_not_found() && matches!(why, Why::Dependency { .. }) => {
-            return Visit::Skipped("not found in the source organization".into());
-        }
-        Err(e) => return failed(None, &e),
+    // An item found in its owner's listing: the owner's view alone gives its JSON and sharing
+    // (one request, which is what an unchanged item costs). Otherwise the item first.
+    let listed = match listed_owner {
+        Some(owner) => client.user_item(owner, id).await.ok(),
+        None => None,
     };
-    if let Some(org) = json.get("orgId").and_then(Value::as_str)
-        && org != ctx.org_id
-    {
-        return Visit::Skipped(format!("belongs to another organization ({org})"));
-    }
-    let owner = json
-        .get("owner")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let view = match client.user_item(&owner, id).await {
-        Ok(v) => v,
-        Err(e) => return failed(Some("sharing"), &e),
+    let (json, view) = if let Some(view) = listed.filter(|v| v.get("item").is_some()) {
+        (view["item"].clone(), view)
+    } else {
+        let json = match client.item(id).await {
+            Ok(j) => j,
+            Err(e) if e.is_not_found() && matches!(why, Why::Dependency { .. }) => {
+                return Visit::Skipped("not found in the source organization".into());
+            }
+            Err(e) => return failed(None, &e),
+        };
+        if let Some(org) = json.get("orgId").and_then(Value::as_str)
+            && org != ctx.org_id
+        {
+            return Visit::Skipped(format!("belongs to another organization ({org})"));
+        }
+        let owner = json
+            .get("owner")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let view = match client.user_item(&owner, id).await {
+            Ok(v) => v,
+            Err(e) => return failed(Some("sharing"), &e),
+        };
+        (json, view)
     };
     let sharing = sharing_of(&view, &json);
     let folder = view

@@ -162,16 +162,31 @@ async fn restore(
         .and_then(|t| ctx.folders.get(&(planned.owner.clone(), t.clone())))
         .cloned();
     let owner = planned.owner.as_str();
-    let staging = tempfile::Builder::new()
-        .prefix("orgpack-restore-")
-        .tempdir_in(&ctx.options.staging_dir)
-        .map_err(|e| (None, format!("creating a staging directory: {e}")))?;
+    // A directory for files to upload, made only for items that have files: creating and
+    // removing one per item costs more than restoring a small item.
+    let has_files = item.data.as_ref().is_some_and(|d| d.name.is_some())
+        || item.thumbnail.is_some()
+        || item.metadata.is_some()
+        || planned.action == Action::Republish;
+    let staging = if has_files {
+        Some(
+            tempfile::Builder::new()
+                .prefix("orgpack-restore-")
+                .tempdir_in(&ctx.options.staging_dir)
+                .map_err(|e| (None, format!("creating a staging directory: {e}")))?,
+        )
+    } else {
+        None
+    };
+    let staging_dir = staging
+        .as_ref()
+        .map_or(ctx.options.staging_dir.as_path(), tempfile::TempDir::path);
 
     let (target_id, status) = if let Some(id) = resumed {
         (id, Status::Created)
     } else if planned.action == Action::Update {
         let id = planned.existing.clone().unwrap_or_default();
-        let (content, changed) = content_of(ctx, item, &gctx, &map, staging.path())?;
+        let (content, changed) = content_of(ctx, item, &gctx, &map, staging_dir)?;
         rewritten += changed;
         let content_ref = content.as_content();
         ctx.client
@@ -180,10 +195,10 @@ async fn restore(
             .map_err(|e| (Some(id.clone()), format!("updating: {e}")))?;
         (id, Status::Updated)
     } else if planned.action == Action::Republish {
-        let id = republish(ctx, item, owner, folder.as_deref(), staging.path()).await?;
+        let id = republish(ctx, item, owner, folder.as_deref(), staging_dir).await?;
         (id, Status::Created)
     } else {
-        let (content, changed) = content_of(ctx, item, &gctx, &map, staging.path())?;
+        let (content, changed) = content_of(ctx, item, &gctx, &map, staging_dir)?;
         rewritten += changed;
         let id = ctx
             .client
@@ -223,7 +238,7 @@ async fn restore(
         .done(&item.id, "content")
         .map_err(|e| fail(e.to_string()))?
     {
-        rewritten += restore_parts(ctx, item, owner, &target_id, &gctx, &map, staging.path())
+        rewritten += restore_parts(ctx, item, owner, &target_id, &gctx, &map, staging_dir)
             .await
             .map_err(fail)?;
         ctx.journal
@@ -319,7 +334,7 @@ fn content_of(
                 if let Ok(text) = String::from_utf8(bytes) {
                     (Staged::Text(text), 0)
                 } else {
-                    let path = dir.join("data");
+                    let path = dir.join(format!("data-{}", item.id));
                     stage(ctx.archive, &data.content, &path).map_err(|e| (None, e))?;
                     (Staged::File(path, format!("{}.bin", item.id)), 0)
                 }

@@ -296,6 +296,28 @@ pub async fn plan_target(
         .collect();
     let mut waves: BTreeMap<String, usize> = BTreeMap::new();
     let mut items = Vec::new();
+    // Looking for items restored before is one search per item: many at once, since against a
+    // real portal each takes a round trip.
+    let found: BTreeMap<String, Option<(String, FoundBy)>> = {
+        use futures_util::StreamExt as _;
+        futures_util::stream::iter(&order.order)
+            .map(|id| {
+                let item = &snapshot.items[index[id.as_str()]];
+                let facts = &facts;
+                async move {
+                    (
+                        id.clone(),
+                        find_existing(client, journal, facts, item, options).await,
+                    )
+                }
+            })
+            .buffer_unordered(options.concurrency.max(1) * 2)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .map(|(id, r)| r.map(|f| (id, f)))
+            .collect::<Result<_>>()?
+    };
     for id in &order.order {
         let i = index[id.as_str()];
         let item = &snapshot.items[i];
@@ -309,11 +331,10 @@ pub async fn plan_target(
             .max()
             .map_or(0, |w| w + 1);
         waves.insert(id.clone(), wave);
-        let (existing, found_by) =
-            match find_existing(client, journal, &facts, item, options).await? {
-                Some((id, how)) => (Some(id), Some(how)),
-                None => (None, None),
-            };
+        let (existing, found_by) = match found.get(id).cloned().flatten() {
+            Some((id, how)) => (Some(id), Some(how)),
+            None => (None, None),
+        };
         let republish = is_republished(snapshot, item);
         let keep_id = options.preserve_ids && facts.is_portal && existing.is_none();
         let action = match (&existing, options.on_existing) {

@@ -27,7 +27,8 @@ pub struct Item {
     /// The item's URL, for service and URL items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// The item JSON exactly as the portal returned it (`content/items/<id>`).
+    /// The item JSON exactly as the portal returned it (`content/items/<id>`, or the same JSON in
+    /// the owner's view `content/users/<owner>/items/<id>`).
     pub item: Descriptor,
     /// The item's data (`content/items/<id>/data`): JSON, text or a file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
