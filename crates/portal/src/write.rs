@@ -326,6 +326,17 @@ impl Client {
         ensure_success("update", &self.absolute(&path), &answer)
     }
 
+    /// Turn an item's delete protection on or off (`protect`, `unprotect`).
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn protect_item(&self, owner: &str, id: &str, on: bool) -> Result<(), Error> {
+        let op = if on { "protect" } else { "unprotect" };
+        let path = format!("content/users/{owner}/items/{id}/{op}");
+        let answer = self.call(op, Method::Post, &path, &[]).await?;
+        ensure_success(op, &self.absolute(&path), &answer)
+    }
+
     /// Delete an item.
     ///
     /// # Errors

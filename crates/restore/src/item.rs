@@ -255,6 +255,21 @@ async fn restore(
             .mark(&item.id, "shared")
             .map_err(|e| fail(e.to_string()))?;
     }
+    // Delete protection, as the source had it: last, so nothing above is refused because of it.
+    if json.get("protected").and_then(Value::as_bool) == Some(true)
+        && !ctx
+            .journal
+            .done(&item.id, "protected")
+            .map_err(|e| fail(e.to_string()))?
+    {
+        ctx.client
+            .protect_item(owner, &target_id, true)
+            .await
+            .map_err(|e| fail(format!("delete protection: {e}")))?;
+        ctx.journal
+            .mark(&item.id, "protected")
+            .map_err(|e| fail(e.to_string()))?;
+    }
     if planned.patch_later.is_empty() {
         ctx.journal
             .mark(&item.id, COMPLETE)

@@ -480,12 +480,15 @@ async fn roll_back(
         if kind != Kind::Item {
             continue;
         }
-        let owner = client
-            .item(&target)
-            .await
-            .ok()
-            .and_then(|j| j.get("owner").and_then(Value::as_str).map(str::to_owned));
-        let Some(owner) = owner else { continue };
+        let Ok(json) = client.item(&target).await else {
+            continue;
+        };
+        let Some(owner) = json.get("owner").and_then(Value::as_str).map(str::to_owned) else {
+            continue;
+        };
+        if json.get("protected").and_then(Value::as_bool) == Some(true) {
+            let _ = client.protect_item(&owner, &target, false).await;
+        }
         match client.delete_item(&owner, &target).await {
             Ok(()) => {
                 journal.forget(Kind::Item, &source)?;

@@ -132,6 +132,7 @@ struct ItemDef {
     relationships: Vec<(String, String)>,
     share: Option<ShareDef>,
     publish: Option<PublishDef>,
+    protect: bool,
 }
 
 #[derive(Deserialize)]
@@ -382,6 +383,12 @@ impl Sandbox {
                         access == "org" || access == "public",
                         &groups,
                     )
+                    .await
+                    .map_err(|e| seed_error(&what, &e))?;
+            }
+            if item.protect {
+                client
+                    .protect_item(&item.owner, &id, true)
                     .await
                     .map_err(|e| seed_error(&what, &e))?;
             }

@@ -117,6 +117,7 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
             Some("Utilities")
         );
         assert_eq!(c.item(&new("handbook")).await.unwrap()["owner"], "viewer");
+        assert_eq!(c.item(&new("brochure")).await.unwrap()["protected"], true);
         // Sharing: access and the groups, by title.
         let view = c.user_item("editor", &new("dashboard")).await.unwrap();
         assert_eq!(view["sharing"]["access"], "shared");

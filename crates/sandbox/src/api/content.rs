@@ -410,6 +410,16 @@ pub(super) fn item_op(call: &Call, owner: &str, id: &str, op: &str) -> Result<Re
             Ok(call.reply(&json!({"success": true, "itemId": id})))
         }
         "share" => share(call, &mut item, id),
+        "protect" | "unprotect" => {
+            item.json
+                .as_object_mut()
+                .expect("item JSON is an object")
+                .insert("protected".into(), json!(op == "protect"));
+            store
+                .update_item(id, &item.json, None, crate::now_ms())
+                .map_err(internal)?;
+            Ok(call.reply(&json!({"success": true})))
+        }
         "addResources" | "updateResources" | "removeResources" => {
             super::parts::resources_op(call, owner, &item, id, op)
         }
