@@ -30,6 +30,7 @@ pub mod progress;
 pub mod relations;
 pub mod run;
 pub mod select;
+pub mod sharing;
 pub mod spool;
 
 pub use error::{Error, Result};

@@ -249,7 +249,16 @@ pub async fn plan(client: &Client, options: &PlanOptions, progress: &dyn Progres
     };
 
     let mut seen: BTreeSet<String> = selected.items.keys().cloned().collect();
-    let owners = selected.owners;
+    let listed = selected.listed;
+    // Incremental: unchanged listed items need no request of their own when their groups come
+    // from one listing per group.
+    let index = if ctx.parent_items.is_empty() || listed.is_empty() {
+        None
+    } else {
+        crate::sharing::GroupIndex::build(client, &source.org_id)
+            .await
+            .ok()
+    };
     let mut frontier: Vec<(String, Why)> = selected
         .items
         .into_iter()
@@ -262,10 +271,23 @@ pub async fn plan(client: &Client, options: &PlanOptions, progress: &dyn Progres
     let mut services: HashMap<String, Option<String>> = HashMap::new();
 
     while !frontier.is_empty() {
-        let visits: Vec<(String, Why, Visit)> = futures_util::stream::iter(frontier)
+        let mut quick = Vec::new();
+        frontier.retain(|(id, why)| {
+            match reuse_listed(&ctx, index.as_ref(), listed.get(id), id, why) {
+                Some(item) => {
+                    quick.push((id.clone(), why.clone(), Visit::Item(Box::new(item))));
+                    false
+                }
+                None => true,
+            }
+        });
+        let mut visits: Vec<(String, Why, Visit)> = futures_util::stream::iter(frontier)
             .map(|(id, why)| {
                 let ctx = &ctx;
-                let owner = owners.get(&id).map(String::as_str);
+                let owner = listed
+                    .get(&id)
+                    .and_then(|j| j.get("owner"))
+                    .and_then(Value::as_str);
                 async move {
                     let visit = visit(ctx, &id, why.clone(), owner).await;
                     (id, why, visit)
@@ -274,6 +296,7 @@ pub async fn plan(client: &Client, options: &PlanOptions, progress: &dyn Progres
             .buffer_unordered(options.concurrency.max(1))
             .collect()
             .await;
+        visits.append(&mut quick);
         let first = items.len();
         for (id, why, visit) in visits {
             match visit {
@@ -402,6 +425,55 @@ fn source_of(client: &Client, me: &Value) -> Source {
             .to_owned(),
         current_version: text("currentVersion"),
     }
+}
+
+/// An unchanged item found in a listing, planned without a request: its JSON from the listing,
+/// its groups from the group index, everything else from the parent. `None` when any of that is
+/// not at hand.
+fn reuse_listed(
+    ctx: &Ctx<'_>,
+    index: Option<&crate::sharing::GroupIndex>,
+    json: Option<&Value>,
+    id: &str,
+    why: &Why,
+) -> Option<PlannedItem> {
+    let (index, json) = (index?, json?);
+    let parent = ctx.parent_items.get(id)?;
+    if json.get("modified").and_then(Value::as_i64) != Some(parent.modified)
+        || json.get("orgId").and_then(Value::as_str) != Some(ctx.org_id.as_str())
+    {
+        return None;
+    }
+    let before: Vec<String> = parent.sharing.groups.iter().map(|g| g.id.clone()).collect();
+    let groups = index.groups_of(id, &before)?;
+    let access = json
+        .get("access")
+        .and_then(Value::as_str)
+        .unwrap_or("private");
+    let view = serde_json::json!({"sharing": {"access": access, "groups": groups}});
+    let mut item = PlannedItem {
+        id: id.to_owned(),
+        why: why.clone(),
+        reuse: true,
+        sharing: sharing_of(&view, json),
+        folder: json
+            .get("ownerFolder")
+            .and_then(Value::as_str)
+            .filter(|f| !f.is_empty() && *f != "/")
+            .map(|f| Folder {
+                id: f.to_owned(),
+                title: String::new(),
+            }),
+        dependencies: parent.dependencies.clone(),
+        relationships: parent.relationships.clone(),
+        export: false,
+        resources: Vec::new(),
+        cached: BTreeMap::new(),
+        json: json.clone(),
+    };
+    item.export = ctx.options.selection.export != ExportMode::Reference
+        && is_hosted_feature_service(&item.json);
+    Some(item)
 }
 
 /// Read one item: its JSON, sharing, and (unless reused) its relationships, JSON data and JSON

@@ -18,8 +18,8 @@ use crate::error::{Error, Result};
 pub struct Selected {
     /// Item id → why it was selected (`owner alice`, `group <id>`, …).
     pub items: BTreeMap<String, String>,
-    /// Item id → owner, for items found in listings (so the owner's view can be asked at once).
-    pub owners: BTreeMap<String, String>,
+    /// Item id → its JSON as a listing or search gave it (with its owner, `modified`, `access`).
+    pub listed: BTreeMap<String, Value>,
     /// Group ids selected with `--group`.
     pub groups: Vec<String>,
 }
@@ -31,9 +31,9 @@ impl Selected {
                 self.items
                     .entry(id.to_owned())
                     .or_insert_with(|| why.to_owned());
-                if let Some(owner) = item.get("owner").and_then(Value::as_str) {
-                    self.owners.insert(id.to_owned(), owner.to_owned());
-                }
+                self.listed
+                    .entry(id.to_owned())
+                    .or_insert_with(|| item.clone());
             }
         }
     }

@@ -233,6 +233,9 @@ async fn handle(
     req: Request,
     services: bool,
 ) -> Response {
+    shared
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if let Some(injected) = shared.faults.before(rest).await {
         return injected;
     }

@@ -89,6 +89,8 @@ pub(crate) struct Shared {
     pub oauth: api::oauth::Pending,
     pub token_lifetime_ms: i64,
     pub scheme: &'static str,
+    /// Requests answered (portal and services), for tests and benchmarks.
+    pub requests: std::sync::atomic::AtomicU64,
 }
 
 /// A running sandbox; it stops when dropped.
@@ -125,6 +127,7 @@ impl Sandbox {
         let shared = Arc::new(Shared {
             store,
             faults: faults::FaultState::default(),
+            requests: std::sync::atomic::AtomicU64::new(0),
             oauth: api::oauth::Pending::default(),
             token_lifetime_ms: lifetime,
             scheme: if options.tls { "https" } else { "http" },
@@ -175,6 +178,15 @@ impl Sandbox {
     #[must_use]
     pub fn certificate_pem(&self) -> Option<&str> {
         self.certificate.as_deref()
+    }
+
+    /// How many requests the sandbox has received (portal, OAuth and services), for tests and
+    /// benchmarks that count what a client costs.
+    #[must_use]
+    pub fn requests(&self) -> u64 {
+        self.shared
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The address served.

@@ -241,7 +241,9 @@ async fn the_whole_org_with_files_and_failures_recorded() {
         export: ExportMode::Fgdb,
         ..Selection::default()
     };
+    let before = s.sandbox.requests();
     let (planned, outcome) = backup(&s, &repo, selection, &Counting::default()).await;
+    let first_requests = s.sandbox.requests() - before;
     let snap = Archive::open(&repo)
         .unwrap()
         .snapshot(&outcome.snapshot)
@@ -343,8 +345,44 @@ async fn the_whole_org_with_files_and_failures_recorded() {
 
     // Unchanged next time: no export at all.
     let selection = snap.selection.clone();
-    let (_, again) = backup(&s, &repo, selection, &Counting::default()).await;
+    // A new share does not change `modified`; the next backup sees it all the same.
+    let editor = client(&s.sandbox, "editor");
+    editor
+        .share_item("editor", &s.csv, false, false, &[&s.group])
+        .await
+        .unwrap();
+    let before = s.sandbox.requests();
+    let (again_plan, again) = backup(&s, &repo, selection, &Counting::default()).await;
+    let second_requests = s.sandbox.requests() - before;
     assert_eq!(again.exports, 0);
+    // Unchanged items found in listings cost no request of their own: their groups come from one
+    // listing per group. The one that failed last time (the hosted item) is read again.
+    let read_again: Vec<&str> = again_plan
+        .items
+        .iter()
+        .filter(|i| !i.reuse)
+        .map(orgpack_backup::PlannedItem::title)
+        .collect();
+    assert_eq!(read_again, ["Inspections"]);
+    assert!(
+        second_requests * 3 < first_requests,
+        "{second_requests} requests, the first backup {first_requests}"
+    );
+    let b = Archive::open(&repo)
+        .unwrap()
+        .snapshot(&again.snapshot)
+        .unwrap();
+    for item in snap
+        .items
+        .iter()
+        .filter(|i| i.id != s.hosted && i.id != s.csv)
+    {
+        assert_eq!(b.item(&item.id), Some(item), "{} changed", item.title);
+    }
+    let csv = b.item(&s.csv).unwrap();
+    assert_eq!(csv.sharing.access, Access::Shared);
+    assert_eq!(csv.sharing.groups.len(), 1);
+    assert_eq!(csv.sharing.groups[0].title, "Planning team");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
