@@ -470,13 +470,47 @@ impl Store {
     /// # Errors
     /// SQLite errors.
     pub fn items(&self, org: &str) -> rusqlite::Result<Vec<StoredItem>> {
-        let ids: Vec<String> = self.with(|c| {
-            let mut stmt = c.prepare("SELECT id FROM items WHERE org = ?1 ORDER BY created, id")?;
-            stmt.query_map([org], |r| r.get(0))?.collect()
+        // One query, not one per item: listings and searches read every item of the org. No
+        // column after `data` is read (not even to sort): each would walk the data's overflow
+        // pages, megabytes an item.
+        let rows: Vec<(String, String, String, Option<String>)> = self.with(|c| {
+            let mut stmt = c.prepare("SELECT id, json, owner, folder FROM items WHERE org = ?1")?;
+            stmt.query_map([org], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect()
         })?;
-        ids.iter()
-            .filter_map(|id| self.item(org, id).transpose())
-            .collect()
+        let mut groups: std::collections::HashMap<String, Vec<String>> = self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT g.item, g.grp FROM item_groups g JOIN items i ON i.id = g.item WHERE i.org = ?1 ORDER BY g.grp",
+            )?;
+            let mut out: std::collections::HashMap<String, Vec<String>> =
+                std::collections::HashMap::new();
+            for row in stmt.query_map([org], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
+                let (item, grp) = row?;
+                out.entry(item).or_default().push(grp);
+            }
+            Ok(out)
+        })?;
+        let mut items: Vec<StoredItem> = rows
+            .into_iter()
+            .map(|(id, json, owner, folder)| StoredItem {
+                json: serde_json::from_str(&json).unwrap_or(Value::Null),
+                owner,
+                folder,
+                groups: groups.remove(&id).unwrap_or_default(),
+            })
+            .collect();
+        let key = |i: &StoredItem| {
+            (
+                i.json.get("created").and_then(Value::as_i64).unwrap_or(0),
+                i.json
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        };
+        items.sort_by_cached_key(key);
+        Ok(items)
     }
 
     /// Store a group and its owner's membership.
