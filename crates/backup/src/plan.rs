@@ -45,6 +45,25 @@ pub struct PlanOptions {
     pub tags: Vec<String>,
 }
 
+impl PlanOptions {
+    /// The whole organization with its dependencies, hosted services exported to File
+    /// Geodatabases, 8 items at once, no parent (`orgpack backup --all`).
+    pub fn whole_org(spool_dir: PathBuf) -> Self {
+        Self {
+            selection: Selection {
+                all: true,
+                include_dependencies: true,
+                export: ExportMode::Fgdb,
+                ..Selection::default()
+            },
+            parent: None,
+            concurrency: 8,
+            spool_dir,
+            tags: Vec::new(),
+        }
+    }
+}
+
 /// Why an item is in the plan.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase", tag = "kind")]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use orgpack_archive::manifest::{ExportMode, Obtained, Selection, Snapshot};
+use orgpack_archive::manifest::{Obtained, Snapshot};
 use orgpack_archive::{Archive, Repository};
 use orgpack_backup::{NoProgress, PlanOptions, plan, run};
 use orgpack_portal::{Client, ClientOptions, Credentials, PortalUrl};
@@ -159,18 +159,7 @@ async fn backup_and_check(tls: bool) {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut repo = Repository::open_or_init(&dir.path().join("repo")).unwrap();
-    let options = PlanOptions {
-        selection: Selection {
-            all: true,
-            include_dependencies: true,
-            export: ExportMode::Fgdb,
-            ..Selection::default()
-        },
-        parent: None,
-        concurrency: 4,
-        spool_dir: dir.path().join("spool"),
-        tags: Vec::new(),
-    };
+    let options = PlanOptions::whole_org(dir.path().join("spool"));
     let planned = plan(&admin, &options, &NoProgress).await.unwrap();
     let outcome = run(&admin, &planned, &mut repo, &NoProgress).await.unwrap();
     assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);

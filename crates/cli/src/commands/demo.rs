@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
-use orgpack_archive::manifest::{ExportMode, Selection};
 use orgpack_archive::{Archive, Repository, SingleFileWriter, VerifyOptions};
 use orgpack_backup::PlanOptions;
 use orgpack_portal::{Client, ClientOptions, Credentials, PortalUrl};
@@ -107,12 +106,8 @@ async fn demo(work: &Path, keep: bool, json: bool) -> Result<u8> {
 
     // Two backups into a repository; the second reuses everything.
     let repo_path = work.join("repo");
-    let selection = Selection {
-        all: true,
-        include_dependencies: true,
-        export: ExportMode::Fgdb,
-        ..Selection::default()
-    };
+    let whole = PlanOptions::whole_org(repo_path.join("tmp"));
+    let selection = whole.selection.clone();
     for (name, label) in [
         ("backup", "first backup"),
         ("backup again", "incremental backup"),
@@ -128,11 +123,9 @@ async fn demo(work: &Path, keep: bool, json: bool) -> Result<u8> {
             &selection,
         )?;
         let options = PlanOptions {
-            selection: selection.clone(),
             parent,
-            concurrency: 8,
-            spool_dir: repo_path.join("tmp"),
             tags: vec!["demo".into()],
+            ..whole.clone()
         };
         let bar = crate::progress::for_backup(json);
         let plan = orgpack_backup::plan(&source, &options, bar.as_ref()).await?;

@@ -1,7 +1,6 @@
 //! The demo organization, backed up and restored into two empty organizations at once: everything
 //! arrives, and nothing restored points back at the source.
 
-use orgpack_archive::manifest::{ExportMode, Selection};
 use orgpack_archive::{Archive, Repository};
 use orgpack_portal::{Client, ClientOptions, Credentials, PortalUrl};
 use orgpack_restore::{RestoreOptions, Status, Target, restore};
@@ -33,18 +32,7 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
         .to_owned();
     let dir = tempfile::tempdir().unwrap();
     let mut repo = Repository::open_or_init(&dir.path().join("repo")).unwrap();
-    let options = orgpack_backup::PlanOptions {
-        selection: Selection {
-            all: true,
-            include_dependencies: true,
-            export: ExportMode::Fgdb,
-            ..Selection::default()
-        },
-        parent: None,
-        concurrency: 4,
-        spool_dir: dir.path().join("spool"),
-        tags: Vec::new(),
-    };
+    let options = orgpack_backup::PlanOptions::whole_org(dir.path().join("spool"));
     let plan = orgpack_backup::plan(&source, &options, &orgpack_backup::NoProgress)
         .await
         .unwrap();

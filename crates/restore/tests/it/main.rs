@@ -9,7 +9,7 @@ mod seed;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use orgpack_archive::manifest::{ExportMode, Selection, Snapshot};
+use orgpack_archive::manifest::Snapshot;
 use orgpack_archive::{Archive, Repository};
 use orgpack_portal::{Client, ClientOptions, Credentials, PortalUrl};
 use orgpack_restore::{Action, RestoreOptions, Status, Target, TargetReport, restore};
@@ -33,18 +33,7 @@ fn client_of(s: &Seeded, org: &str) -> Client {
 async fn backed_up(s: &Seeded, dir: &Path) -> (Archive, Snapshot) {
     let admin = seed::client(&s.sandbox, "admin");
     let mut repo = Repository::open_or_init(&dir.join("repo")).unwrap();
-    let options = orgpack_backup::PlanOptions {
-        selection: Selection {
-            all: true,
-            include_dependencies: true,
-            export: ExportMode::Fgdb,
-            ..Selection::default()
-        },
-        parent: None,
-        concurrency: 4,
-        spool_dir: dir.join("spool"),
-        tags: Vec::new(),
-    };
+    let options = orgpack_backup::PlanOptions::whole_org(dir.join("spool"));
     let plan = orgpack_backup::plan(&admin, &options, &orgpack_backup::NoProgress)
         .await
         .unwrap();
