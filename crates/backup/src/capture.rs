@@ -254,6 +254,7 @@ async fn store_part(
         .flatten()
         .map(str::to_owned);
     tokio::task::block_in_place(|| store_spool(env.blobs, spool, &what, inspect_as.as_deref()))
+        .map(Some)
 }
 
 /// Write a spool into blobs, then (for payload files) read it again with orgpack-payload.
@@ -262,7 +263,7 @@ fn store_spool(
     spool: Spool,
     what: &str,
     inspect_as: Option<&str>,
-) -> Result<Option<(Descriptor, Option<orgpack_payload::Summary>)>, String> {
+) -> Result<(Descriptor, Option<orgpack_payload::Summary>), String> {
     let mut file = spool
         .into_reader()
         .map_err(|e| format!("reading back {what}: {e}"))?;
@@ -276,7 +277,7 @@ fn store_spool(
             .and_then(|_| orgpack_payload::inspect(&mut file, name).ok()),
         None => None,
     };
-    Ok(Some((descriptor, summary)))
+    Ok((descriptor, summary))
 }
 
 /// Export a hosted feature service into a temporary item, download it, and delete the temporary
@@ -345,8 +346,7 @@ async fn download_export(
     let file_name = format!("{}.{extension}", safe_stem(planned.title(), &planned.id));
     let what = format!("export of item {}", planned.id);
     let (content, summary) =
-        tokio::task::block_in_place(|| store_spool(env.blobs, spool, &what, Some(&file_name)))?
-            .ok_or("the export is empty")?;
+        tokio::task::block_in_place(|| store_spool(env.blobs, spool, &what, Some(&file_name)))?;
     let summary = summary.ok_or("the export could not be read as a payload")?;
     Ok(Payload {
         file_name,

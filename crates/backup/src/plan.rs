@@ -677,12 +677,12 @@ async fn scan(
         return Ok(None);
     };
     let doc = serde_json::from_slice::<Value>(&bytes).ok();
-    let left = ctx.cache_left.load(Ordering::Relaxed);
-    if len <= left
-        && ctx
-            .cache_left
-            .compare_exchange(left, left - len, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
+    if ctx
+        .cache_left
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+            left.checked_sub(len)
+        })
+        .is_ok()
     {
         item.cached.insert(key.to_owned(), bytes);
     }

@@ -31,6 +31,17 @@ pub enum Content<'a> {
     },
 }
 
+impl<'a> Content<'a> {
+    /// The form field that carries text or URL content (`text`, `url`); files go as a part.
+    fn form_field(&self) -> Option<(&'static str, &'a str)> {
+        match *self {
+            Content::Text(t) => Some(("text", t)),
+            Content::Url(u) => Some(("url", u)),
+            Content::None | Content::File { .. } => None,
+        }
+    }
+}
+
 /// A started export.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportJob {
@@ -102,14 +113,9 @@ impl Client {
         let path = format!("{}/addItem", user_path(owner, folder));
         let url = self.absolute(&path);
         let mut all = params.to_vec();
+        all.extend(content.form_field());
         let answer = match content {
-            Content::None => self.call("addItem", Method::Post, &path, &all).await?,
-            Content::Text(text) => {
-                all.push(("text", text));
-                self.call("addItem", Method::Post, &path, &all).await?
-            }
-            Content::Url(u) => {
-                all.push(("url", u));
+            Content::None | Content::Text(_) | Content::Url(_) => {
                 self.call("addItem", Method::Post, &path, &all).await?
             }
             Content::File { path: file, name } => {
@@ -287,14 +293,9 @@ impl Client {
     ) -> Result<(), Error> {
         let path = format!("{}/items/{id}/update", user_path(owner, folder));
         let mut all = params.to_vec();
+        all.extend(content.form_field());
         let answer = match content {
-            Content::None => self.call("update", Method::Post, &path, &all).await?,
-            Content::Text(t) => {
-                all.push(("text", t));
-                self.call("update", Method::Post, &path, &all).await?
-            }
-            Content::Url(u) => {
-                all.push(("url", u));
+            Content::None | Content::Text(_) | Content::Url(_) => {
                 self.call("update", Method::Post, &path, &all).await?
             }
             Content::File { path: file, name } => {

@@ -182,21 +182,21 @@ async fn restore(
         .as_ref()
         .map_or(ctx.options.staging_dir.as_path(), tempfile::TempDir::path);
 
-    let (target_id, status) = if let Some(id) = resumed {
-        (id, Status::Created)
+    // The item's URL in the target, when this run sent it (a URL item): no need to ask for it.
+    let (target_id, status, sent_url) = if let Some(id) = resumed {
+        (id, Status::Created, None)
     } else if planned.action == Action::Update {
         let id = planned.existing.clone().unwrap_or_default();
         let (content, changed) = content_of(ctx, item, &gctx, &map, staging_dir)?;
         rewritten += changed;
-        let content_ref = content.as_content();
         ctx.client
-            .update_item(owner, None, &id, &param_refs, content_ref)
+            .update_item(owner, None, &id, &param_refs, content.as_content())
             .await
             .map_err(|e| (Some(id.clone()), format!("updating: {e}")))?;
-        (id, Status::Updated)
+        (id, Status::Updated, content.url())
     } else if planned.action == Action::Republish {
         let id = republish(ctx, item, owner, folder.as_deref(), staging_dir).await?;
-        (id, Status::Created)
+        (id, Status::Created, None)
     } else {
         let (content, changed) = content_of(ctx, item, &gctx, &map, staging_dir)?;
         rewritten += changed;
@@ -214,17 +214,20 @@ async fn restore(
         ctx.journal
             .set_id(Kind::Item, &item.id, &id, true)
             .map_err(|e| (Some(id.clone()), e.to_string()))?;
-        (id, Status::Created)
+        (id, Status::Created, content.url())
     };
-    learn(ctx, item, &target_id, None).await;
     let fail = |e: String| (Some(target_id.clone()), e);
-    if crate::plan::is_republished(ctx.snapshot, item)
+    let finishing = crate::plan::is_republished(ctx.snapshot, item)
         && planned.action != Action::Update
         && !ctx
             .journal
             .done(&item.id, "published")
-            .map_err(|e| fail(e.to_string()))?
-    {
+            .map_err(|e| fail(e.to_string()))?;
+    if !finishing {
+        learn(ctx, item, &target_id, sent_url.as_deref()).await;
+    }
+    if finishing {
+        // Reads the new service's URL, checks its counts and learns it.
         finish_service(ctx, item, owner, &target_id, &param_refs)
             .await
             .map_err(fail)?;
@@ -315,6 +318,14 @@ enum Staged {
 }
 
 impl Staged {
+    /// The URL sent, for URL items.
+    fn url(&self) -> Option<String> {
+        match self {
+            Staged::Url(u) => Some(u.clone()),
+            _ => None,
+        }
+    }
+
     fn as_content(&self) -> Content<'_> {
         match self {
             Staged::None => Content::None,

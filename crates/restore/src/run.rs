@@ -353,22 +353,28 @@ async fn make_folders(
         .filter_map(|p| p.folder.clone().map(|f| (p.owner.clone(), f)))
         .collect();
     let mut out = BTreeMap::new();
+    // One listing per owner, however many of their folders are wanted.
+    let mut listed: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for (owner, title) in wanted {
-        let key = format!("{owner}/{title}");
-        let existing = client
-            .user_folders(&owner)
-            .await?
-            .into_iter()
-            .find_map(|f| {
-                (f.get("title").and_then(Value::as_str) == Some(title.as_str()))
-                    .then(|| f.get("id").and_then(Value::as_str).map(str::to_owned))
-                    .flatten()
-            });
-        let id = if let Some(id) = existing {
-            id
+        if !listed.contains_key(&owner) {
+            let folders = client
+                .user_folders(&owner)
+                .await?
+                .into_iter()
+                .filter_map(|f| {
+                    Some((
+                        f.get("title")?.as_str()?.to_owned(),
+                        f.get("id")?.as_str()?.to_owned(),
+                    ))
+                })
+                .collect();
+            listed.insert(owner.clone(), folders);
+        }
+        let id = if let Some(id) = listed[&owner].get(&title) {
+            id.clone()
         } else {
             let id = client.create_folder(&owner, &title).await?;
-            journal.set_id(Kind::Folder, &key, &id, true)?;
+            journal.set_id(Kind::Folder, &format!("{owner}/{title}"), &id, true)?;
             id
         };
         out.insert((owner, title), id);
