@@ -15,6 +15,7 @@ mod parts;
 mod portal;
 mod search;
 mod services;
+mod sharing;
 mod uploads;
 
 use std::collections::HashMap;
@@ -351,6 +352,9 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
         ["content", "items", id, "info", path @ ..] => parts::info(call, id, &path.join("/")),
         ["content", "items", id, "relatedItems"] => parts::related_items(call, id),
         ["content", "items", id, "groups"] => parts::item_groups(call, id),
+        ["content", "items", id, op @ ("share" | "unshare")] if post => {
+            sharing::as_group_member(call, id, op)
+        }
         ["content", "groups", id] => parts::group_content(call, id),
         ["content", "users", u, "addRelationship"] if post => parts::add_relationship(call, u),
         ["content", "users", u, "deleteRelationship"] if post => {
@@ -361,6 +365,9 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
         ["content", "users", u, "export"] if post => services::export(call, u),
         ["content", "users", u, "createFolder"] if post => content::create_folder(call, u),
         ["content", "users", u, "addItem"] if post => content::add_item(call, u, None),
+        ["content", "users", u, op @ ("shareItems" | "unshareItems")] if post => {
+            sharing::bulk(call, u, op)
+        }
         ["content", "users", u, "items", id] => content::user_item(call, u, id),
         ["content", "users", u, "items", id, "status"] => uploads::status(call, u, id),
         ["content", "users", u, "items", id, "parts"] => uploads::parts(call, u, id),
@@ -371,6 +378,7 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
         ["content", "users", u, folder, "publish"] if post => {
             services::publish(call, u, Some(folder))
         }
+        ["content", "users", u, folder, "delete"] if post => content::delete_folder(call, u, folder),
         ["content", "users", u, folder, "items", id, op] if post => {
             content::item_op(call, u, id, op)
         }

@@ -344,6 +344,44 @@ impl Store {
         })
     }
 
+    /// Delete a folder and the items in it, in one transaction. `Ok(None)` when the owner has
+    /// no such folder; `Ok(Some(ids))` with the protected items in it, deleting nothing, when
+    /// some are protected; `Ok(Some([]))` when done.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn delete_folder(
+        &self,
+        org: &str,
+        owner: &str,
+        folder: &str,
+    ) -> rusqlite::Result<Option<Vec<String>>> {
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            let exists: bool = tx.query_row(
+                "SELECT COUNT(*) FROM folders WHERE id = ?1 AND org = ?2 AND owner = ?3",
+                params![folder, org, owner],
+                |r| r.get::<_, i64>(0).map(|n| n > 0),
+            )?;
+            if !exists {
+                return Ok(None);
+            }
+            let protected: Vec<String> = {
+                let mut stmt = tx.prepare(
+                    "SELECT id FROM items WHERE folder = ?1 AND json_extract(json, '$.protected') = 1",
+                )?;
+                stmt.query_map([folder], |r| r.get(0))?.collect::<Result<_, _>>()?
+            };
+            if !protected.is_empty() {
+                return Ok(Some(protected));
+            }
+            tx.execute("DELETE FROM items WHERE folder = ?1", [folder])?;
+            tx.execute("DELETE FROM folders WHERE id = ?1", [folder])?;
+            tx.commit()?;
+            Ok(Some(Vec::new()))
+        })
+    }
+
     /// Store a new item.
     ///
     /// # Errors

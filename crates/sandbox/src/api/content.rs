@@ -166,6 +166,33 @@ pub(super) fn create_folder(call: &Call, owner: &str) -> Result<Response, Respon
         .reply(&json!({"success": true, "folder": {"username": owner, "id": id, "title": title}})))
 }
 
+/// `content/users/<u>/<folderId>/delete`: the folder and every item in it (none deleted when one
+/// is delete-protected).
+pub(super) fn delete_folder(call: &Call, owner: &str, folder: &str) -> Result<Response, Response> {
+    owner_or_admin(call, owner)?;
+    let store = &call.shared.store;
+    let title = store
+        .folders(&call.org, owner)
+        .map_err(internal)?
+        .into_iter()
+        .find(|f| f.0 == folder)
+        .map(|f| f.1);
+    match store
+        .delete_folder(&call.org, owner, folder)
+        .map_err(internal)?
+    {
+        None => Err(error(400, "Folder does not exist.", &[])),
+        Some(protected) if !protected.is_empty() => Err(error(
+            400,
+            "Unable to delete folder. Delete protection is turned on for items in it.",
+            &protected.iter().map(String::as_str).collect::<Vec<_>>(),
+        )),
+        Some(_) => Ok(call.reply(&json!({"success": true, "folder": {
+            "username": owner, "id": folder, "title": title,
+        }}))),
+    }
+}
+
 /// A list field: a comma list, or a JSON array (as the Python client sends `typeKeywords`).
 pub(super) fn list(params: &Params, key: &str) -> Vec<String> {
     let Some(v) = params.get(key) else {
@@ -409,7 +436,7 @@ pub(super) fn item_op(call: &Call, owner: &str, id: &str, op: &str) -> Result<Re
             store.delete_item(id).map_err(internal)?;
             Ok(call.reply(&json!({"success": true, "itemId": id})))
         }
-        "share" => share(call, &mut item, id),
+        "share" | "unshare" => super::sharing::item(call, &mut item, op),
         "protect" | "unprotect" => {
             item.json
                 .as_object_mut()
@@ -429,63 +456,4 @@ pub(super) fn item_op(call: &Call, owner: &str, id: &str, op: &str) -> Result<Re
         "commit" => super::uploads::commit(call, owner, &mut item, id),
         _ => Err(error(400, "Invalid URL", &[])),
     }
-}
-
-/// Share an item: `everyone`, `org`, `groups` (comma ids; empty or " " for none). Groups the
-/// sharing user may not share to are returned in `notSharedWith`.
-fn share(call: &Call, item: &mut StoredItem, id: &str) -> Result<Response, Response> {
-    let p = &call.params;
-    let everyone = p.get("everyone") == Some("true");
-    let org = p.get("org") == Some("true");
-    let requested = list(p, "groups");
-    let user = call.require_user()?;
-    let mut shared = Vec::new();
-    let mut refused = Vec::new();
-    for g in requested {
-        let exists = call
-            .shared
-            .store
-            .group(&call.org, &g)
-            .map_err(internal)?
-            .is_some();
-        let member = exists
-            && call
-                .shared
-                .store
-                .group_members(&g)
-                .map_err(internal)?
-                .iter()
-                .any(|m| m.0 == user.username);
-        if exists && (member || call.is_admin()) {
-            shared.push(g);
-        } else {
-            refused.push(g);
-        }
-    }
-    let mut groups = item.groups.clone();
-    if p.fields.contains_key("groups") {
-        groups = shared;
-    }
-    let access = if everyone {
-        "public"
-    } else if org {
-        "org"
-    } else if groups.is_empty() {
-        "private"
-    } else {
-        "shared"
-    };
-    item.json
-        .as_object_mut()
-        .expect("object")
-        .insert("access".into(), json!(access));
-    call.shared
-        .store
-        .update_item(id, &item.json, None, crate::now_ms())
-        .map_err(internal)?;
-    call.shared
-        .store
-        .set_item_groups(id, &groups)
-        .map_err(internal)?;
-    Ok(call.reply(&json!({"notSharedWith": refused, "itemId": id})))
 }

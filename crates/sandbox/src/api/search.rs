@@ -155,23 +155,22 @@ fn matches(query: &Query, item: &StoredItem) -> bool {
             })
             .unwrap_or_default()
     };
-    let contains = |hay: &str, needle: &str| hay.to_lowercase().contains(&needle.to_lowercase());
+    let contains = |hay: &str, needle: &str| glob(hay, needle, false);
+    let equals = |hay: &str, pattern: &str| glob(hay, pattern, true);
     match query {
         Query::And(a, b) => matches(a, item) && matches(b, item),
         Query::Or(a, b) => matches(a, item) || matches(b, item),
         Query::Not(a) => !matches(a, item),
         Query::Term(field, value) => match field.as_deref() {
-            Some("id") => text("id") == *value,
-            Some("owner") => text("owner") == *value,
+            Some("id") => equals(&text("id"), value),
+            Some("owner") => equals(&text("owner"), value),
             Some("orgid" | "accountid") => text("orgId") == *value,
-            Some("type") => text("type").eq_ignore_ascii_case(value),
-            Some("typekeywords") => list("typeKeywords")
-                .iter()
-                .any(|k| k.eq_ignore_ascii_case(value)),
-            Some("tags") => list("tags").iter().any(|k| k.eq_ignore_ascii_case(value)),
+            Some("type") => equals(&text("type"), value),
+            Some("typekeywords") => list("typeKeywords").iter().any(|k| equals(k, value)),
+            Some("tags") => list("tags").iter().any(|k| equals(k, value)),
             Some("group") => item.groups.iter().any(|g| g == value),
             Some("title") => contains(&text("title"), value),
-            Some("access") => text("access") == *value,
+            Some("access") => equals(&text("access"), value),
             Some(_) => false,
             None => {
                 contains(&text("title"), value)
@@ -181,6 +180,40 @@ fn matches(query: &Query, item: &StoredItem) -> bool {
             }
         },
     }
+}
+
+/// Whether `hay` matches `pattern`, case-insensitively: the whole of it when `whole`, else
+/// anywhere in it. `*` in the pattern stands for any run of characters, so `*` alone matches
+/// everything and `Park*` what starts with "Park", as the portal's Lucene syntax has it.
+fn glob(hay: &str, pattern: &str, whole: bool) -> bool {
+    let hay = hay.to_lowercase();
+    let pattern = pattern.to_lowercase();
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return if whole {
+            hay == pattern
+        } else {
+            hay.contains(&pattern)
+        };
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if whole && !(hay.starts_with(first) && hay.len() >= first.len() + last.len()) {
+        return false;
+    }
+    let mut rest = if whole { &hay[first.len()..] } else { &hay[..] };
+    for (i, part) in parts.iter().enumerate() {
+        if whole && i == 0 {
+            continue;
+        }
+        if whole && i == parts.len() - 1 {
+            return rest.ends_with(part);
+        }
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    true
 }
 
 /// `community/groups?q=`: the groups the caller may see that match `q` (same syntax; `id`,
@@ -331,5 +364,21 @@ mod tests {
         );
         assert!(matches!(parse("NOT owner:bob"), Query::Not(_)));
         assert!(matches!(parse("(a OR b) c"), Query::And(_, _)));
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(glob("Parcels", "*", true));
+        assert!(glob("Parcels", "par*", true));
+        assert!(!glob("Parcels", "arc*", true));
+        assert!(glob("Parcels", "arc*", false));
+        assert!(glob("Parcels", "p*ls", true));
+        assert!(!glob("Parcels", "p*lsx", true));
+        assert!(
+            !glob("ab", "ab*b", true),
+            "the prefix and suffix may not overlap"
+        );
+        assert!(glob("Web Map", "web map", true));
+        assert!(!glob("Web Mapping Application", "web map", true));
     }
 }

@@ -1200,3 +1200,161 @@ async fn the_demo_organization_seeds_through_the_api() {
         "seeding twice is refused"
     );
 }
+
+#[tokio::test]
+async fn sharing_adds_groups_unshares_in_bulk_and_folders_delete_with_their_items() {
+    use orgpack_portal::Method;
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let admin = client(&s, "source", "admin");
+    let editor = client(&s, "source", "editor");
+    let a = admin
+        .create_group(&[("title", "Crew A"), ("access", "org")])
+        .await
+        .unwrap();
+    let b = admin
+        .create_group(&[("title", "Crew B"), ("access", "org")])
+        .await
+        .unwrap();
+    admin.add_group_users(&a, &["editor"], &[]).await.unwrap();
+    admin.add_group_users(&b, &["editor"], &[]).await.unwrap();
+    let folder = editor.create_folder("editor", "Field").await.unwrap();
+    let web_map = |title: &'static str| [("type", "Web Map"), ("title", title)];
+    let map = editor
+        .add_item(
+            "editor",
+            Some(&folder),
+            &web_map("Crew map"),
+            Content::Text("{}"),
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let other = editor
+        .add_text("editor", &web_map("Other map"), "{}")
+        .await
+        .unwrap();
+    let groups_of = |id: String| {
+        let admin = &admin;
+        async move {
+            let view = admin.user_item("editor", &id).await.unwrap();
+            let mut g: Vec<String> = view["sharing"]["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g.as_str().unwrap().to_owned())
+                .collect();
+            g.sort();
+            (view["sharing"]["access"].as_str().unwrap().to_owned(), g)
+        }
+    };
+    let mut both = vec![a.clone(), b.clone()];
+    both.sort();
+
+    // Sharing to a group adds it to those the item is shared with.
+    editor
+        .share_item("editor", &map, false, false, &[&a])
+        .await
+        .unwrap();
+    editor
+        .share_item("editor", &map, false, false, &[&b])
+        .await
+        .unwrap();
+    assert_eq!(
+        groups_of(map.clone()).await,
+        ("shared".into(), both.clone())
+    );
+
+    // Bulk: both items to the org and group A; per-item results, a missing item among them.
+    let missing = "0123456789abcdef0123456789abcdef";
+    let items = format!("{map},{other},{missing}");
+    let answer = editor
+        .call(
+            "shareItems",
+            Method::Post,
+            "content/users/editor/shareItems",
+            &[
+                ("items", &items),
+                ("groups", &a),
+                ("org", "true"),
+                ("everyone", "false"),
+            ],
+        )
+        .await
+        .unwrap();
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3, "{answer}");
+    assert_eq!(results[0]["success"], true);
+    assert_eq!(results[1]["success"], true);
+    assert_eq!(results[2]["success"], false);
+    assert_eq!(results[2]["error"]["code"], 400, "{answer}");
+    assert_eq!(
+        groups_of(other.clone()).await,
+        ("org".into(), vec![a.clone()])
+    );
+
+    // Unsharing takes a group away and leaves the access level alone.
+    editor
+        .call(
+            "unshareItems",
+            Method::Post,
+            "content/users/editor/unshareItems",
+            &[("items", &map), ("groups", &a)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        groups_of(map.clone()).await,
+        ("org".into(), vec![b.clone()])
+    );
+    // A group member shares someone else's item through `content/items/<id>/share`.
+    let member = admin
+        .call(
+            "share",
+            Method::Post,
+            &format!("content/items/{other}/share"),
+            &[("groups", &b)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(member["notSharedWith"], serde_json::json!([]));
+    assert_eq!(groups_of(other.clone()).await, ("org".into(), both));
+
+    // Wildcards: `*` is everything, `Crew*` a prefix.
+    let titles = |q: &'static str| {
+        let editor = &editor;
+        async move {
+            let mut t: Vec<String> = editor
+                .search_all(q, 100)
+                .await
+                .unwrap()
+                .iter()
+                .map(|i| i["title"].as_str().unwrap().to_owned())
+                .collect();
+            t.sort();
+            t
+        }
+    };
+    assert_eq!(titles("*").await, ["Crew map", "Other map"]);
+    assert_eq!(titles("title:Crew*").await, ["Crew map"]);
+    assert_eq!(titles("owner:edit*").await.len(), 2);
+
+    // Deleting a folder deletes what is in it, unless something there is protected.
+    editor.protect_item("editor", &map, true).await.unwrap();
+    let path = format!("content/users/editor/{folder}/delete");
+    let err = editor
+        .call("deleteFolder", Method::Post, &path, &[])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("protection"), "{err}");
+    assert!(editor.item(&map).await.is_ok());
+    editor.protect_item("editor", &map, false).await.unwrap();
+    let done = editor
+        .call("deleteFolder", Method::Post, &path, &[])
+        .await
+        .unwrap();
+    assert_eq!(done["success"], true);
+    assert_eq!(done["folder"]["title"], "Field");
+    assert!(editor.item(&map).await.unwrap_err().is_not_found());
+    assert!(editor.item(&other).await.is_ok(), "the root is untouched");
+    assert!(editor.user_folders("editor").await.unwrap().is_empty());
+}
