@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Backup and restore of a 1,000-item organization, end to end through the `orgpack` binary.
+"""Backup and restore of a 1,000-item organization, end to end through the `orgpack` binary,
+side by side with the official ArcGIS API for Python's OfflineContentManager.
 
-Prints a table, not a pass/fail: wall time, items/s, MB/s and the peak memory of each orgpack
-process. Python's standard library only.
+Prints a table, not a pass/fail: wall time, items/s, MB/s, the peak memory of each client process
+and the requests each run made of the sandboxes. Python's standard library only; the official
+client runs from the virtual environment scripts/compat makes (skipped when it is missing).
 
-    cargo build --release -p orgpack-cli && python3 benches/org.py
+    cargo build --release -p orgpack-cli && ./scripts/compat && python3 benches/org.py
 
 Sandboxes (`orgpack sandbox --data …`, one process per organization, as separate portals would
 be; their memory is not counted) serve an organization seeded through the REST API with 1,000 items: 20 File Geodatabases of 1 to 50 MB
@@ -14,16 +16,23 @@ resources), 100 dashboards, 200 CSV files and 360 links and documents. Then:
 1. `orgpack backup --all --repo R` (the first, full backup: every service exported);
 2. the same again with nothing changed (must export nothing and download no payload);
 3. `orgpack restore R --to one` into an empty organization;
-4. `orgpack restore R --to a --to b --to c` into three empty organizations at once.
+4. `orgpack restore R --to a --to b --to c` into three empty organizations at once;
+
+and, with the official client (arcgis 2.4.4): `gis.content.offline.export_items` of every item of
+the same organization (after orgpack's backups, so both see the same content), and
+`import_content` of that package into an empty organization, beside orgpack's 1-target restore.
+Every sandbox serves HTTPS (the official client needs it).
 
 Environment: ORGPACK_BIN (default target/release/orgpack), ORGPACK_BENCH_ITEMS (default 1000),
-ORGPACK_BENCH_MAX_MB (largest payload, default 50).
+ORGPACK_BENCH_MAX_MB (largest payload, default 50), ORGPACK_BENCH_PYTHON (the official client's
+interpreter, default target/compat-venv/bin/python).
 """
 
 import json
 import os
 import random
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -37,8 +46,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("ORGPACK_BIN", os.path.join(ROOT, "target", "release", "orgpack"))
 ITEMS = int(os.environ.get("ORGPACK_BENCH_ITEMS", "1000"))
 MAX_MB = int(os.environ.get("ORGPACK_BENCH_MAX_MB", "50"))
+PYTHON = os.environ.get("ORGPACK_BENCH_PYTHON", os.path.join(ROOT, "target", "compat-venv", "bin", "python"))
 PASSWORD = "bench-" + uuid.uuid4().hex[:12]
-TARGETS = ["one", "a", "b", "c"]
+TARGETS = ["one", "py", "a", "b", "c"]
+TLS = ssl.create_default_context()  # trusts each sandbox's certificate once it is started
 
 
 def call(url, fields, files=None):
@@ -58,7 +69,7 @@ def call(url, fields, files=None):
         req.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
     else:
         req = urllib.request.Request(url, data=urllib.parse.urlencode(fields).encode(), method="POST")
-    with urllib.request.urlopen(req, timeout=600) as r:
+    with urllib.request.urlopen(req, timeout=600, context=TLS) as r:
         answer = json.loads(r.read())
     if isinstance(answer, dict) and "error" in answer:
         raise RuntimeError(f"{url}: {answer['error']}")
@@ -143,28 +154,31 @@ def seed(org):
     return made + rest
 
 
-def run(args):
-    """Run orgpack; return (seconds, its peak RSS in MiB, its parsed --json stdout)."""
+def run(args, command=None, env=None):
+    """Run orgpack (or `command`); return (seconds, its peak RSS in MiB, its parsed JSON stdout)."""
+    command = command or [BIN, "--json"]
+    env = dict(os.environ, ORGPACK_SANDBOX_PASSWORD=PASSWORD, **(env or {}))
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             tempfile.NamedTemporaryFile("r") as peak:
         started = time.monotonic()
-        proc = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", peak.name, BIN, "--json"] + args,
-                                stdout=out, stderr=err, env=dict(os.environ, ORGPACK_SANDBOX_PASSWORD=PASSWORD))
+        proc = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", peak.name] + command + args,
+                                stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.monotonic() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         if proc.returncode != 0:
-            sys.exit(f"orgpack {' '.join(args)} exited {proc.returncode}: {err.read().decode()[-2000:]}")
+            sys.exit(f"{command[0]} {' '.join(args)} exited {proc.returncode}: {err.read().decode()[-2000:]}")
         run.cpu = usage.ru_utime + usage.ru_stime
-        return seconds, int(peak.read().strip().splitlines()[-1]) / 1024, json.loads(out.read())
+        lines = out.read().decode().strip().splitlines()
+        return seconds, int(peak.read().strip().splitlines()[-1]) / 1024, json.loads(lines[-1] if command[0] == PYTHON else "\n".join(lines))
 
 
 def start_sandbox(work, name, orgs):
     """One sandbox process (a portal of its own) serving `orgs`; returns (process, portal URLs)."""
     proc = subprocess.Popen(
-        [BIN, "--json", "sandbox", "--data", os.path.join(work, f"sandbox-{name}")]
+        [BIN, "--json", "sandbox", "--tls", "--data", os.path.join(work, f"sandbox-{name}")]
         + sum((["--org", o] for o in orgs), []),
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=dict(os.environ, ORGPACK_SANDBOX_PASSWORD=PASSWORD))
     text = ""
@@ -179,6 +193,16 @@ def start_sandbox(work, name, orgs):
             continue
 
 
+def requests_made(urls, names):
+    """How many requests the sandboxes serving `names` have received so far."""
+    total = 0
+    for name in names:
+        root = urllib.parse.urlsplit(urls[name])
+        with urllib.request.urlopen(f"{root.scheme}://{root.netloc}/_sandbox/stats", context=TLS) as r:
+            total += json.loads(r.read())["requests"]
+    return total
+
+
 def main():
     if not os.path.exists(BIN):
         sys.exit(f"{BIN} not found: cargo build --release -p orgpack-cli")
@@ -189,12 +213,24 @@ def main():
     sandboxes = []
     urls = {}
     for name in ["source"] + TARGETS:
+        if name != "source":
+            # One certificate for all: the first sandbox's, which a sandbox finds in its data
+            # directory and serves (OpenSSL picks one of several same-named self-signed ones).
+            os.makedirs(os.path.join(work, f"sandbox-{name}"))
+            for f in ["sandbox-cert.pem", "sandbox-key.pem"]:
+                shutil.copy(os.path.join(work, "sandbox-source", f), os.path.join(work, f"sandbox-{name}", f))
         proc, portals = start_sandbox(work, name, [name])
         sandboxes.append(proc)
         urls[name] = portals[0]
+    certs = os.path.join(work, "sandbox-source", "sandbox-cert.pem")
+    TLS.load_verify_locations(certs)
     with open(config, "w") as f:
         for name, url in urls.items():
-            f.write(f'[portal.{name}]\nurl = "{url}"\nusername = "admin"\npassword_env = "ORGPACK_SANDBOX_PASSWORD"\n\n')
+            f.write(f'[portal.{name}]\nurl = "{url}"\nusername = "admin"\npassword_env = "ORGPACK_SANDBOX_PASSWORD"\n'
+                    f'ca_cert = "{certs}"\n\n')
+    official = os.path.exists(PYTHON)
+    if not official:
+        print(f"{PYTHON} not found: the official client's runs are skipped (./scripts/compat makes it)", file=sys.stderr)
     try:
         portals = [urls["source"]]
         started = time.monotonic()
@@ -202,30 +238,47 @@ def main():
         print(f"seeded {items} items in {time.monotonic() - started:.1f}s", file=sys.stderr)
         repo = os.path.join(work, "repo")
         rows = []
-        t, m, first = run(["--config", config, "backup", "--from", "source", "--repo", repo, "--all"])
-        rows.append(("first backup", t, m, first["items"], first["bytesIn"], f"{first['exports']} exports, cpu {run.cpu:.1f}s"))
-        t2, m2, second = run(["--config", config, "backup", "--from", "source", "--repo", repo, "--all"])
-        rows.append(("second backup, nothing changed", t2, m2, second["items"], second["bytesIn"],
+
+        def counted(names, args, **kw):
+            before = requests_made(urls, names)
+            result = run(args, **kw)
+            return result + (requests_made(urls, names) - before,)
+
+        t, m, first, r = counted(["source"], ["--config", config, "backup", "--from", "source", "--repo", repo, "--all"])
+        rows.append(("first backup", t, m, first["items"], first["bytesIn"], r, f"{first['exports']} exports, cpu {run.cpu:.1f}s"))
+        t2, m2, second, r2 = counted(["source"], ["--config", config, "backup", "--from", "source", "--repo", repo, "--all"])
+        rows.append(("second backup, nothing changed", t2, m2, second["items"], second["bytesIn"], r2,
                      f"{second['exports']} exports, {second['reused']} reused, {100 * t2 / t:.1f} % of the first, cpu {run.cpu:.1f}s"))
-        t3, m3, one = run(["--config", config, "restore", repo, "--to", "one",
-                           "--journal-dir", work])
+        py_env = {"SSL_CERT_FILE": certs}
+        if official:
+            tp, mp, exported, rp = counted(["source"], ["export", urls["source"], os.path.join(work, "offline")],
+                                           command=[PYTHON, os.path.join(ROOT, "benches", "arcgis_offline.py")], env=py_env)
+            rows.append(("OfflineContentManager export", tp, mp, exported["items"], exported["bytes"], rp,
+                         f"{tp / t:.1f}x orgpack's first backup, {exported['listed']} in the package, cpu {run.cpu:.1f}s"))
+        t3, m3, one, r3 = counted(["one"], ["--config", config, "restore", repo, "--to", "one", "--journal-dir", work])
         created = sum(x["counts"]["created"] for x in one["targets"])
-        rows.append(("restore into 1 target", t3, m3, created, None, ("complete" if one["complete"] else "INCOMPLETE") + f", cpu {run.cpu:.1f}s"))
-        t4, m4, three = run(["--config", config, "restore", repo, "--to", "a", "--to", "b", "--to", "c",
-                             "--journal-dir", work])
+        rows.append(("restore into 1 target", t3, m3, created, None, r3,
+                     ("complete" if one["complete"] else "INCOMPLETE") + f", cpu {run.cpu:.1f}s"))
+        if official:
+            ti, mi, imported, ri = counted(["py"], ["import", urls["py"], exported["package"]],
+                                           command=[PYTHON, os.path.join(ROOT, "benches", "arcgis_offline.py")], env=py_env)
+            rows.append(("OfflineContentManager import", ti, mi, imported["created"], None, ri,
+                         f"{ti / t3:.1f}x orgpack's 1-target restore, cpu {run.cpu:.1f}s"))
+        t4, m4, three, r4 = counted(["a", "b", "c"], ["--config", config, "restore", repo, "--to", "a", "--to", "b", "--to", "c",
+                                                      "--journal-dir", work])
         created = sum(x["counts"]["created"] for x in three["targets"])
-        rows.append(("restore into 3 targets at once", t4, m4, created, None,
+        rows.append(("restore into 3 targets at once", t4, m4, created, None, r4,
                      f"{t4 / t3:.2f}x the time of one" + ("" if three["complete"] else ", INCOMPLETE") + f", cpu {run.cpu:.1f}s"))
     finally:
         for proc in sandboxes:
             proc.terminate()
             proc.wait()
-    print(f"orgpack end to end: {items} items, payloads 1-{MAX_MB} MB, {os.cpu_count()} cores; source and targets each a sandbox process of its own")
+    print(f"orgpack end to end: {items} items, payloads 1-{MAX_MB} MB, {os.cpu_count()} cores; source and targets each a sandbox process of its own, over HTTPS")
     print()
-    print(f"{'run':34} {'seconds':>8} {'items/s':>8} {'MB/s':>7} {'peak MiB':>9}  notes")
-    for name, secs, mem, n, nbytes, note in rows:
+    print(f"{'run':34} {'seconds':>8} {'items/s':>8} {'MB/s':>7} {'peak MiB':>9} {'requests':>9}  notes")
+    for name, secs, mem, n, nbytes, reqs, note in rows:
         mbs = f"{nbytes / secs / 1e6:7.1f}" if nbytes is not None else f"{'':7}"
-        print(f"{name:34} {secs:8.2f} {n / secs:8.1f} {mbs} {mem:9.0f}  {note}")
+        print(f"{name:34} {secs:8.2f} {n / secs:8.1f} {mbs} {mem:9.0f} {reqs:9}  {note}")
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -43,6 +43,8 @@ pub struct Env<'a> {
     pub plan: &'a Plan,
     /// Where events go.
     pub progress: &'a dyn Progress,
+    /// Where exports are recorded before they are asked for (present when the plan exports).
+    pub ledger: Option<&'a crate::ledger::Ledger>,
 }
 
 struct Failures<'a> {
@@ -290,6 +292,12 @@ async fn export(env: &Env<'_>, planned: &PlannedItem) -> Result<Payload, String>
     let me = &env.plan.source.user;
     let stamp = jiff::Timestamp::now().as_millisecond();
     let title = format!("{EXPORT_TITLE_PREFIX}{}-{stamp}", planned.id);
+    let Some(ledger) = env.ledger else {
+        return Err("no export ledger: the plan did not count this export".into());
+    };
+    ledger
+        .started(&title)
+        .map_err(|e| format!("recording the export in the ledger: {e}"))?;
     env.progress.exports_waiting(1);
     let job = env
         .client
@@ -300,9 +308,19 @@ async fn export(env: &Env<'_>, planned: &PlannedItem) -> Result<Payload, String>
         Err(e) => Err(format!("starting the export: {e}")),
     };
     env.progress.exports_waiting(-1);
-    if let Ok(job) = &job
-        && let Err(e) = env.client.delete_item(me, &job.export_item_id).await
-    {
+    // A failed request may still have made the item: then the ledger keeps its title for the
+    // next run to look for.
+    let deleted = match &job {
+        Ok(job) => match env.client.delete_item(me, &job.export_item_id).await {
+            Err(e) if e.is_not_found() => Ok(()),
+            other => other,
+        },
+        Err(_) => Ok(()),
+    };
+    if job.is_ok() && deleted.is_ok() {
+        ledger.deleted(&title);
+    }
+    if let (Ok(job), Err(e)) = (&job, deleted) {
         let note = format!(
             "; the temporary export item {} could not be deleted ({e}); the next backup deletes it",
             job.export_item_id

@@ -24,6 +24,7 @@
 pub mod capture;
 pub mod error;
 pub mod fetch;
+pub mod ledger;
 pub mod parent;
 pub mod plan;
 pub mod progress;

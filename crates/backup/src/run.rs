@@ -63,10 +63,22 @@ pub async fn run(
         what: format!("creating {}", plan.spool_dir.display()),
         source,
     })?;
-    let stale_exports_deleted = if plan.exports() > 0 {
-        delete_stale_exports(client, &plan.source.user).await
+    // Exports need a ledger, and first the exports of ended runs that their ledgers (beside the
+    // spool directory) say were left in this portal are deleted.
+    let ledger_dir = plan.spool_dir.parent().unwrap_or(&plan.spool_dir);
+    let (portal, me) = (&plan.source.portal_url, &plan.source.user);
+    let (stale_exports_deleted, ledger) = if plan.exports() > 0 {
+        let recovered = crate::ledger::recover(client, ledger_dir, portal, me).await;
+        let stale = delete_stale_exports(client, me).await;
+        let ledger = crate::ledger::Ledger::create(ledger_dir, portal, me).map_err(|source| {
+            crate::Error::Io {
+                what: format!("creating an export ledger in {}", ledger_dir.display()),
+                source,
+            }
+        })?;
+        (recovered + stale, Some(ledger))
     } else {
-        0
+        (0, None)
     };
     let (snapshot, stats, exports) = {
         let blobs = writer.blob_writer(WriteOptions::default());
@@ -75,6 +87,7 @@ pub async fn run(
             blobs: &blobs,
             plan,
             progress,
+            ledger: ledger.as_ref(),
         };
         let captured: Vec<Captured> = futures_util::stream::iter(&plan.items)
             .map(|planned| {

@@ -25,8 +25,15 @@ pub struct Selected {
 }
 
 impl Selected {
+    /// Adds listed items, except orgpack's own temporary exports (titled
+    /// [`EXPORT_TITLE_PREFIX`](crate::capture::EXPORT_TITLE_PREFIX)): another run's, in flight
+    /// or left by a killed run for the ledger to delete, they are never content to back up.
     fn add(&mut self, list: &[Value], why: &str) {
         for item in list {
+            let title = item.get("title").and_then(Value::as_str).unwrap_or("");
+            if title.starts_with(crate::capture::EXPORT_TITLE_PREFIX) {
+                continue;
+            }
             if let Some(id) = item.get("id").and_then(Value::as_str) {
                 self.items
                     .entry(id.to_owned())

@@ -69,6 +69,12 @@ impl Journal {
             path: path.display().to_string(),
             message: e.to_string(),
         };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::Journal {
+                path: path.display().to_string(),
+                message: format!("creating {}: {e}", dir.display()),
+            })?;
+        }
         let conn = Connection::open(path).map_err(err)?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .map_err(err)?;

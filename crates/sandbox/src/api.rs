@@ -387,6 +387,20 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
     }
 }
 
+/// `GET /_sandbox/stats`: the harness's own counters, outside every portal root (no ArcGIS
+/// client asks for it): `{"requests", "faultsInjected", "tokensExpired"}`, so a benchmark can count what a client
+/// run cost a sandbox it runs as a separate process. Not counted itself.
+async fn stats(State(shared): State<Arc<Shared>>) -> Response {
+    let requests = shared.requests.load(std::sync::atomic::Ordering::Relaxed);
+    let injected = shared.faults.injected();
+    axum::Json(json!({
+        "requests": requests,
+        "faultsInjected": injected.failed,
+        "tokensExpired": injected.expired,
+    }))
+    .into_response()
+}
+
 /// The router for every organization of the sandbox.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -399,6 +413,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             any(dispatch_services),
         )
         .route("/", get(|| async { "orgpack sandbox" }))
+        .route("/_sandbox/stats", get(stats))
         .layer(axum::extract::DefaultBodyLimit::max(512 << 20))
         .with_state(shared)
 }

@@ -84,7 +84,12 @@ async fn backup(args: &BackupArgs, client: &Client, json: bool) -> Result<u8> {
         (None, None) => None,
     };
     // Keep the spool beside the repository (same disk, cleaned by the repository's rules), else
-    // in the system's temporary directory.
+    // in the system's temporary directory. The repository is made first, so that the export
+    // ledger of even a first run that is killed is where the next run looks (orgpack-backup
+    // `ledger`).
+    if let (Some(repo), false) = (&args.repo, args.dry_run) {
+        Repository::open_or_init(repo)?;
+    }
     let temp = tempfile::Builder::new()
         .prefix("orgpack-backup-")
         .tempdir_in(spool_parent(args.repo.as_deref()))

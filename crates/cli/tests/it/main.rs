@@ -4,6 +4,7 @@
 mod backup;
 mod commands;
 mod corrupt;
+mod crash;
 mod demo;
 mod graph;
 mod spec;

@@ -841,6 +841,19 @@ async fn every_kind_of_fault_is_served() {
         "{unavailable} {throttled} {envelope} {reset}"
     );
     assert_eq!(s.faults_injected().failed, 60);
+    // The harness's counters, for benchmarks that run the sandbox as a process of its own.
+    s.set_faults(orgpack_sandbox::Faults::default());
+    let stats: Value = http
+        .get(format!("http://{}/_sandbox/stats", s.addr()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["faultsInjected"], 60);
+    assert_eq!(stats["requests"], s.requests(), "{stats}");
+    assert!(s.requests() >= 60);
 }
 
 #[tokio::test]

@@ -1,0 +1,290 @@
+//! `kill -9` of `orgpack backup` and `orgpack restore` at seeded points of their work, then
+//! running them again, as a power cut or an OOM kill would leave them.
+//!
+//! What must hold after every kill: the repository verifies. After the rerun: no temporary export
+//! item is left in the source, the snapshot holds what an uninterrupted run's holds, the target
+//! holds exactly what an uninterrupted restore makes (no duplicates), and a further rerun changes
+//! nothing.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use orgpack_portal::{Client, ClientOptions, Credentials, PortalUrl};
+use orgpack_sandbox::{Sandbox, SandboxOptions};
+use serde_json::Value;
+
+use crate::{stderr, stdout};
+
+const PW: &str = "Crash-pw-3";
+/// Kills per command; each at a point drawn from the seed.
+const KILLS: usize = 5;
+
+fn orgpack(config: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_orgpack"));
+    c.arg("--config")
+        .arg(config)
+        .args(args)
+        .env("ORGPACK_SANDBOX_PASSWORD", PW)
+        .env_remove("ORGPACK_JSON");
+    c
+}
+
+/// Run to the end; the JSON it printed.
+fn finish(config: &Path, args: &[&str]) -> Value {
+    let out = orgpack(config, &["--json"]).args(args).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}\n{}",
+        stderr(&out),
+        stdout(&out)
+    );
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+/// Start `args` and `kill -9` it once the sandbox has served `after` more requests (or let it
+/// end, when it makes fewer). Returns whether it was killed.
+fn kill_after(sandbox: &Sandbox, config: &Path, args: &[&str], after: u64) -> bool {
+    let start = sandbox.requests();
+    let mut child: Child = orgpack(config, args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            assert!(
+                status.success(),
+                "{args:?} failed before it was killed: {err}"
+            );
+            return false;
+        }
+        if sandbox.requests() >= start + after {
+            child.kill().unwrap(); // SIGKILL: no destructor, no cleanup
+            child.wait().unwrap();
+            return true;
+        }
+        assert!(Instant::now() < deadline, "{args:?} hung");
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+/// Seeded points in `1..=total` (xorshift; the seed is printed on failure).
+fn points(seed: u64, total: u64) -> Vec<u64> {
+    let mut x = seed | 1;
+    (0..KILLS)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            1 + x % total.max(1)
+        })
+        .collect()
+}
+
+fn client(sandbox: &Sandbox, org: &str) -> Client {
+    Client::new(
+        PortalUrl::parse(&sandbox.portal_url(org)).unwrap(),
+        Credentials::Password {
+            username: "admin".into(),
+            password: PW.into(),
+        },
+        ClientOptions::default(),
+    )
+    .unwrap()
+}
+
+/// An organization's items as (type, title, owner, access) → how many.
+async fn census(c: &Client) -> BTreeMap<(String, String, String, String), usize> {
+    let mut out = BTreeMap::new();
+    for item in c.search_all("*", 100).await.unwrap() {
+        let s = |k: &str| item[k].as_str().unwrap_or_default().to_owned();
+        *out.entry((s("type"), s("title"), s("owner"), s("access")))
+            .or_default() += 1;
+    }
+    out
+}
+
+fn snapshot_items(repo: &Path) -> Vec<(String, String, u64, u64)> {
+    let out = Command::new(env!("CARGO_BIN_EXE_orgpack"))
+        .args(["--json", "ls"])
+        .arg(repo)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let mut items: Vec<_> = doc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["id"].as_str().unwrap().to_owned(),
+                i["type"].as_str().unwrap().to_owned(),
+                i["payloads"].as_u64().unwrap(),
+                i["resources"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    items.sort();
+    items
+}
+
+fn verify(repo: &Path) {
+    if !repo.join("orgpack-layout").exists() {
+        return; // killed before the repository was made
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_orgpack"))
+        .arg("verify")
+        .arg(repo)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+// The seed and the kill points go to stderr, which the test harness shows only on failure.
+#[allow(clippy::print_stderr)]
+#[test]
+fn killed_backups_and_restores_rerun_to_what_an_uninterrupted_run_makes() {
+    let seed: u64 = std::env::var("ORGPACK_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x005e_ed0f_c4a5);
+    eprintln!("crash seed {seed} (ORGPACK_CRASH_SEED reruns it)");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sandbox = rt.block_on(async {
+        let s = Sandbox::start(SandboxOptions::default()).await.unwrap();
+        s.seed_demo("demo", PW).await.unwrap();
+        for org in ["clean", "target"] {
+            s.add_org(org, org).unwrap();
+            s.add_user(org, "admin", PW, "org_admin").unwrap();
+        }
+        s
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("orgpack.toml");
+    let mut text = String::new();
+    for org in ["demo", "clean", "target"] {
+        use std::fmt::Write as _;
+        let url = sandbox.portal_url(org);
+        writeln!(
+            text,
+            "[portal.{org}]\nurl = \"{url}\"\nusername = \"admin\""
+        )
+        .unwrap();
+        writeln!(text, "password_env = \"ORGPACK_SANDBOX_PASSWORD\"\n").unwrap();
+    }
+    std::fs::write(&config, text).unwrap();
+    let demo = client(&sandbox, "demo");
+
+    // The uninterrupted runs, and what they cost in requests.
+    let clean_repo = dir.path().join("clean-repo");
+    let before = sandbox.requests();
+    finish(
+        &config,
+        &[
+            "backup",
+            "--from",
+            "demo",
+            "--all",
+            "--repo",
+            clean_repo.to_str().unwrap(),
+        ],
+    );
+    let backup_requests = sandbox.requests() - before;
+    let before = sandbox.requests();
+    finish(
+        &config,
+        &["restore", clean_repo.to_str().unwrap(), "--to", "clean"],
+    );
+    let restore_requests = sandbox.requests() - before;
+    let expected = rt.block_on(census(&client(&sandbox, "clean")));
+    assert!(expected.len() >= 14, "{expected:?}");
+
+    // Backups killed at seeded points; the repository verifies after each.
+    let repo = dir.path().join("repo");
+    let backup = [
+        "backup",
+        "--from",
+        "demo",
+        "--all",
+        "--repo",
+        repo.to_str().unwrap(),
+    ];
+    let mut killed = 0;
+    for point in points(seed, backup_requests) {
+        let k = kill_after(&sandbox, &config, &backup, point);
+        eprintln!("backup point {point} of {backup_requests}: killed {k}");
+        killed += usize::from(k);
+        verify(&repo);
+    }
+    assert!(killed > 0, "no backup was killed (seed {seed})");
+    finish(&config, &backup);
+    verify(&repo);
+    assert_eq!(snapshot_items(&repo), snapshot_items(&clean_repo));
+    let leftovers: Vec<String> = rt
+        .block_on(demo.search_all("title:orgpack-export*", 100))
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "temporary exports left in the source after the rerun (seed {seed}): {leftovers:?}"
+    );
+    let ledgers: Vec<_> = std::fs::read_dir(repo.join("tmp"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        !ledgers
+            .iter()
+            .any(|n| n.to_string_lossy().starts_with("orgpack-exports-")),
+        "{ledgers:?}"
+    );
+
+    // Restores killed at seeded points; the rerun makes exactly what the clean one made.
+    let journals = dir.path().join("journals");
+    let restore = [
+        "restore",
+        repo.to_str().unwrap(),
+        "--to",
+        "target",
+        "--journal-dir",
+        journals.to_str().unwrap(),
+    ];
+    let mut killed = 0;
+    for point in points(seed.rotate_left(17), restore_requests) {
+        let k = kill_after(&sandbox, &config, &restore, point);
+        eprintln!("restore point {point} of {restore_requests}: killed {k}");
+        killed += usize::from(k);
+    }
+    assert!(killed > 0, "no restore was killed (seed {seed})");
+    finish(&config, &restore);
+    let target = client(&sandbox, "target");
+    assert_eq!(
+        rt.block_on(census(&target)),
+        expected,
+        "the target after killed restores and a rerun differs from a clean restore (seed {seed})"
+    );
+    let again = finish(&config, &restore);
+    let created: u64 = again["targets"][0]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["status"] == "created")
+        .count() as u64;
+    assert_eq!(
+        created, 0,
+        "a rerun after completion created items: {again}"
+    );
+    assert_eq!(rt.block_on(census(&target)), expected);
+}
