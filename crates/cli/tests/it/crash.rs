@@ -147,15 +147,17 @@ fn verify(repo: &Path) {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
-// The seed and the kill points go to stderr, which the test harness shows only on failure.
-#[allow(clippy::print_stderr)]
-#[test]
-fn killed_backups_and_restores_rerun_to_what_an_uninterrupted_run_makes() {
-    let seed: u64 = std::env::var("ORGPACK_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x005e_ed0f_c4a5);
-    eprintln!("crash seed {seed} (ORGPACK_CRASH_SEED reruns it)");
+/// A sandbox serving the demo organization and empty `others`, on a runtime of its own, and a
+/// config file naming them all.
+fn demo_sandbox(
+    others: &[&str],
+) -> (
+    tokio::runtime::Runtime,
+    Sandbox,
+    tempfile::TempDir,
+    std::path::PathBuf,
+) {
+    use std::fmt::Write as _;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -164,7 +166,7 @@ fn killed_backups_and_restores_rerun_to_what_an_uninterrupted_run_makes() {
     let sandbox = rt.block_on(async {
         let s = Sandbox::start(SandboxOptions::default()).await.unwrap();
         s.seed_demo("demo", PW).await.unwrap();
-        for org in ["clean", "target"] {
+        for org in others {
             s.add_org(org, org).unwrap();
             s.add_user(org, "admin", PW, "org_admin").unwrap();
         }
@@ -173,8 +175,7 @@ fn killed_backups_and_restores_rerun_to_what_an_uninterrupted_run_makes() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("orgpack.toml");
     let mut text = String::new();
-    for org in ["demo", "clean", "target"] {
-        use std::fmt::Write as _;
+    for org in std::iter::once(&"demo").chain(others) {
         let url = sandbox.portal_url(org);
         writeln!(
             text,
@@ -184,6 +185,73 @@ fn killed_backups_and_restores_rerun_to_what_an_uninterrupted_run_makes() {
         writeln!(text, "password_env = \"ORGPACK_SANDBOX_PASSWORD\"\n").unwrap();
     }
     std::fs::write(&config, text).unwrap();
+    (rt, sandbox, dir, config)
+}
+
+#[test]
+fn a_full_disk_fails_the_backup_clearly_and_the_repository_loses_nothing() {
+    let (rt, sandbox, dir, config) = demo_sandbox(&[]);
+    let repo = dir.path().join("repo");
+    let args = [
+        "backup",
+        "--from",
+        "demo",
+        "--all",
+        "--repo",
+        repo.to_str().unwrap(),
+    ];
+    // Every file orgpack writes may grow to 8 KiB (RLIMIT_FSIZE, in 512-byte blocks; SIGXFSZ
+    // ignored, so the write that would pass it fails with EFBIG as a full disk fails one).
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -f 16 && trap '' XFSZ && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_orgpack"))
+        .arg("--config")
+        .arg(&config)
+        .args(args)
+        .env("ORGPACK_SANDBOX_PASSWORD", PW)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("File too large") && err.contains(repo.to_str().unwrap()),
+        "the error names the cause and the file: {err}"
+    );
+    assert!(!err.contains(PW));
+    verify(&repo);
+    let listed = Command::new(env!("CARGO_BIN_EXE_orgpack"))
+        .args(["--json", "snapshots"])
+        .arg(&repo)
+        .output()
+        .unwrap();
+    let listed: Value = serde_json::from_str(&stdout(&listed)).unwrap();
+    assert_eq!(
+        listed["snapshots"],
+        serde_json::json!([]),
+        "no snapshot was committed"
+    );
+
+    // With room again, the same command completes, and no export is left in the source.
+    let done = finish(&config, &args);
+    assert_eq!(done["items"], 14, "{done}");
+    verify(&repo);
+    let leftovers = rt
+        .block_on(client(&sandbox, "demo").search_all("title:orgpack-export*", 100))
+        .unwrap();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+// The seed and the kill points go to stderr, which the test harness shows only on failure.
+#[allow(clippy::print_stderr)]
+#[test]
+fn killed_backups_and_restores_rerun_to_what_an_uninterrupted_run_makes() {
+    let seed: u64 = std::env::var("ORGPACK_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x005e_ed0f_c4a5);
+    eprintln!("crash seed {seed} (ORGPACK_CRASH_SEED reruns it)");
+    let (rt, sandbox, dir, config) = demo_sandbox(&["clean", "target"]);
     let demo = client(&sandbox, "demo");
 
     // The uninterrupted runs, and what they cost in requests.
