@@ -39,7 +39,10 @@ pub fn validate(archive: &Archive, snapshot: &Snapshot) -> Result<()> {
     let mut problems = snapshot.problems();
     let mut seen = BTreeSet::new();
     for part in snapshot.parts() {
-        if !seen.insert(part.descriptor.digest) {
+        // The whole descriptor, not only the digest: a part naming stored content with a size
+        // (or chunk list) of its own must be read and checked too.
+        let d = part.descriptor;
+        if !seen.insert((d.digest, d.size, d.chunks)) {
             continue;
         }
         let checked = archive.open_part(part.descriptor).and_then(|mut r| {
