@@ -123,6 +123,19 @@ fn zstd_cli(dir: &Path, file: &Path) -> Option<f64> {
     status.success().then_some(secs)
 }
 
+/// `sha256sum` over both inputs (the whole content once, as the format's content digest needs):
+/// the hashing yardstick.
+fn sha256sum_cli(files: &[&Path]) -> Option<f64> {
+    let started = Instant::now();
+    let status = std::process::Command::new("sha256sum")
+        .args(files)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .ok()?;
+    let secs = started.elapsed().as_secs_f64();
+    status.success().then_some(secs)
+}
+
 /// Figures for one place: write and read MB/s per form and kind, verify MB/s.
 struct Figures {
     write: [[f64; 2]; 2],
@@ -274,6 +287,16 @@ fn main() {
             mb_s(half, secs).trim()
         ),
         None => println!("yardstick: zstd CLI not found"),
+    }
+    let hashing = (0..3)
+        .filter_map(|_| sha256sum_cli(&[json.as_path(), noise.as_path()]))
+        .fold(f64::INFINITY, f64::min);
+    match Some(hashing).filter(|s| s.is_finite()) {
+        Some(secs) => println!(
+            "yardstick: sha256sum on all {mib} MiB (one core): {} MB/s",
+            mb_s(2 * half, secs).trim()
+        ),
+        None => println!("yardstick: sha256sum not found"),
     }
     let stored = figures[0].1.stored;
     println!(
