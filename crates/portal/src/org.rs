@@ -172,6 +172,26 @@ impl Client {
             })
     }
 
+    /// Delete a group (its owner or an administrator). Items shared with it stay, unshared.
+    ///
+    /// # Errors
+    /// As [`Client::call`]; [`ErrorKind::Decode`] when the portal does not say it succeeded.
+    pub async fn delete_group(&self, id: &str) -> Result<(), Error> {
+        let path = format!("community/groups/{id}/delete");
+        let answer = self
+            .call(&format!("delete group {id}"), Method::Post, &path, &[])
+            .await?;
+        if answer.get("success").and_then(Value::as_bool) == Some(true) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                "delete group",
+                &self.absolute(&path),
+                ErrorKind::Decode(format!("the portal did not say it succeeded: {answer}")),
+            ))
+        }
+    }
+
     /// Add users (members) and administrators (managers) to a group; returns those not added.
     /// Sent in batches of 25, the most the portal takes in one request.
     ///

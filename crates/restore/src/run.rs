@@ -256,11 +256,11 @@ async fn run_target(
     patch_cycles(&ctx, &plan, &mut results).await;
     relate(&ctx, &plan, &mut results).await;
 
+    report.groups = groups;
     let failed = results.values().any(|r| r.status == Status::Failed);
     if failed && options.rollback {
         roll_back(client, &journal, &mut results, report).await?;
     }
-    report.groups = groups;
     report.items = plan
         .items
         .iter()
@@ -485,7 +485,9 @@ async fn roll_back(
     results: &mut BTreeMap<String, Restored>,
     report: &mut TargetReport,
 ) -> Result<()> {
-    for (kind, source, target) in journal.created_in_this_run()? {
+    let created = journal.created_in_this_run()?;
+    for (kind, source, target) in &created {
+        let (kind, source, target) = (*kind, source.clone(), target.clone());
         if kind != Kind::Item {
             continue;
         }
@@ -514,8 +516,24 @@ async fn roll_back(
                 .push(format!("rollback could not delete {target}: {e}")),
         }
     }
+    // Then the groups it created, once nothing it created is shared with them.
+    for (kind, source, target) in &created {
+        if *kind != Kind::Group {
+            continue;
+        }
+        match client.delete_group(target).await {
+            Ok(()) => {
+                journal.forget(Kind::Group, source)?;
+                report.groups.remove(source);
+            }
+            Err(e) if e.is_not_found() => journal.forget(Kind::Group, source)?,
+            Err(e) => report
+                .notes
+                .push(format!("rollback could not delete group {target}: {e}")),
+        }
+    }
     report
         .notes
-        .push("rolled back: the items this run created were deleted".into());
+        .push("rolled back: the items and groups this run created were deleted".into());
     Ok(())
 }

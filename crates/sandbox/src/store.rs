@@ -781,6 +781,27 @@ impl Store {
         self.with(|c| c.execute("INSERT OR IGNORE INTO group_members (grp, username, member_type) VALUES (?1, ?2, ?3)", [group, username, member_type]).map(|_| ()))
     }
 
+    /// Delete a group: its members go, items shared with it stop being, and items that were
+    /// shared with it alone (access `shared`) become private.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn delete_group(&self, id: &str) -> rusqlite::Result<()> {
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            tx.execute(
+                "UPDATE items SET json = json_set(json, '$.access', 'private')
+                 WHERE json_extract(json, '$.access') = 'shared'
+                   AND id IN (SELECT item FROM item_groups WHERE grp = ?1)
+                   AND (SELECT COUNT(*) FROM item_groups g WHERE g.item = items.id) = 1",
+                [id],
+            )?;
+            tx.execute("DELETE FROM item_groups WHERE grp = ?1", [id])?;
+            tx.execute("DELETE FROM groups WHERE id = ?1", [id])?;
+            tx.commit()
+        })
+    }
+
     /// Remove a member from a group.
     ///
     /// # Errors

@@ -442,4 +442,14 @@ async fn a_service_that_cannot_be_published_fails_alone_with_its_dependents_skip
         org_items(&strict[0].client).await.is_empty(),
         "everything created was deleted"
     );
+    assert!(rolled[0].groups.is_empty(), "{:?}", rolled[0].groups);
+    assert!(
+        strict[0]
+            .client
+            .search_groups("*")
+            .await
+            .unwrap()
+            .is_empty(),
+        "the groups the run created were deleted too"
+    );
 }

@@ -77,6 +77,21 @@ pub(super) fn remove_users(call: &Call, id: &str) -> Result<Response, Response> 
     Ok(call.reply(&json!({"notRemoved": not_removed})))
 }
 
+/// `community/groups/<id>/delete`: the group's owner or an administrator. Items shared with it
+/// alone become private. Answer: `{"success": true, "groupId"}`.
+pub(super) fn delete(call: &Call, id: &str) -> Result<Response, Response> {
+    let members = may_manage(call, id)?;
+    let user = call.require_user()?;
+    let owner = members
+        .iter()
+        .any(|(name, kind)| *name == user.username && kind == "owner");
+    if !(owner || call.is_admin()) {
+        return Err(error(403, FORBIDDEN, &[]));
+    }
+    call.shared.store.delete_group(id).map_err(internal)?;
+    Ok(call.reply(&json!({"success": true, "groupId": id})))
+}
+
 /// The group's members, when the caller may change them.
 fn may_manage(call: &Call, id: &str) -> Result<Vec<(String, String)>, Response> {
     let user = call.require_user()?;

@@ -1370,4 +1370,23 @@ async fn sharing_adds_groups_unshares_in_bulk_and_folders_delete_with_their_item
     assert!(editor.item(&map).await.unwrap_err().is_not_found());
     assert!(editor.item(&other).await.is_ok(), "the root is untouched");
     assert!(editor.user_folders("editor").await.unwrap().is_empty());
+
+    // Deleting a group: its owner or an administrator; what was shared with it alone goes private.
+    let solo = editor
+        .add_text("editor", &web_map("Solo map"), "{}")
+        .await
+        .unwrap();
+    editor
+        .share_item("editor", &solo, false, false, &[&a])
+        .await
+        .unwrap();
+    let refused = editor.delete_group(&a).await.unwrap_err();
+    assert!(
+        matches!(refused.kind, ErrorKind::Portal { code: 403, .. }),
+        "{refused}"
+    );
+    admin.delete_group(&a).await.unwrap();
+    assert_eq!(groups_of(solo.clone()).await, ("private".into(), vec![]));
+    assert_eq!(groups_of(other.clone()).await, ("org".into(), vec![b.clone()]));
+    assert!(admin.group(&a).await.unwrap_err().is_not_found());
 }
