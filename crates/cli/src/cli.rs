@@ -68,11 +68,16 @@ pub struct SandboxArgs {
     /// Keep the sandbox's database here (it survives restarts); in memory when omitted.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
-    /// The port to listen on (0: any free port).
-    #[arg(long, default_value_t = 0)]
-    pub port: u16,
-    /// An organization to serve (repeatable); `source` and `target` by default.
-    #[arg(long = "org", value_name = "NAME")]
+    /// The address to listen on (port 0: any free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
+    /// The port to listen on, on 127.0.0.1 (overrides the port of --listen).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// An organization to serve (repeatable), empty with an administrator `admin`, or seeded from
+    /// a seed directory (`org.json` and the files it names, as fixtures/demo-org) unless --data
+    /// holds it already; `source` and `target` by default.
+    #[arg(long = "org", value_name = "NAME[=SEED_DIR]")]
     pub orgs: Vec<String>,
     /// An organization that answers as ArcGIS Enterprise (repeatable): `isPortal` is true and
     /// `addItem` keeps `itemIdToCreate`.
@@ -86,6 +91,12 @@ pub struct SandboxArgs {
     /// survives restarts). The official ArcGIS API for Python needs it.
     #[arg(long)]
     pub tls: bool,
+    /// Inject faults, deterministic from a seed: comma-separated `fail=N` (requests failed per
+    /// thousand: 503, 429, a 500 envelope or a dropped connection), `seed=N`, `delay_ms=N`,
+    /// `expire=N` (tokens expired per thousand requests), `refuse=PATH` (requests whose path
+    /// ends so are refused). Changed at run time with `POST /_sandbox/faults` (`spec=…`).
+    #[arg(long, value_name = "SPEC")]
+    pub faults: Option<String>,
     /// Write a config file with a `[portal.NAME]` for every organization served (password from
     /// $ORGPACK_SANDBOX_PASSWORD), so `orgpack backup --from NAME` works at once.
     #[arg(long, value_name = "FILE")]

@@ -402,6 +402,22 @@ async fn stats(State(shared): State<Arc<Shared>>) -> Response {
     .into_response()
 }
 
+/// `POST /_sandbox/faults` with `spec` (form or query; the syntax of `orgpack sandbox --faults`):
+/// replaces the fault plan of the running sandbox. Outside every portal root, like the stats.
+async fn set_faults(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let params = match Params::read(req).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    match params.get("spec").unwrap_or("").parse::<crate::Faults>() {
+        Ok(faults) => {
+            shared.faults.set(faults);
+            axum::Json(json!({"success": true, "faults": format!("{faults:?}")})).into_response()
+        }
+        Err(e) => error(400, &format!("Invalid fault spec: {e}"), &[]),
+    }
+}
+
 /// The router for every organization of the sandbox.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -415,6 +431,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/", get(|| async { "orgpack sandbox" }))
         .route("/_sandbox/stats", get(stats))
+        .route("/_sandbox/faults", axum::routing::post(set_faults))
         .layer(axum::extract::DefaultBodyLimit::max(512 << 20))
         .with_state(shared)
 }

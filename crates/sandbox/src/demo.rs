@@ -81,6 +81,9 @@ const FILES: &[(&str, &[u8])] = &[
 
 #[derive(Deserialize)]
 struct OrgDef {
+    /// The organization's name (`portals/self` `name`).
+    #[serde(default)]
+    name: Option<String>,
     users: Vec<UserDef>,
     groups: Vec<GroupDef>,
     folders: Vec<FolderDef>,
@@ -163,12 +166,41 @@ pub struct DemoOrg {
     pub urls: BTreeMap<String, String>,
 }
 
-fn file(name: &str) -> Result<&'static [u8], Error> {
-    FILES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, b)| *b)
-        .ok_or_else(|| Error::Invalid(format!("the demo organization has no file `{name}`")))
+/// Where a seed's files come from: built in (the demo organization), or a seed directory
+/// (`orgpack sandbox --org NAME=SEED_DIR`) holding `org.json` and every file it names.
+#[derive(Clone, Copy)]
+enum Files<'a> {
+    Demo,
+    Dir(&'a std::path::Path),
+}
+
+impl Files<'_> {
+    fn get(self, name: &str) -> Result<std::borrow::Cow<'static, [u8]>, Error> {
+        match self {
+            Files::Demo => FILES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, b)| std::borrow::Cow::Borrowed(*b))
+                .ok_or_else(|| {
+                    Error::Invalid(format!("the demo organization has no file `{name}`"))
+                }),
+            Files::Dir(dir) => {
+                let plain = std::path::Path::new(name)
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)));
+                if !plain || name.contains('/') || name.contains('\\') {
+                    return Err(Error::Invalid(format!(
+                        "seed {}: `{name}` is not a plain file name in the seed directory",
+                        dir.display()
+                    )));
+                }
+                let path = dir.join(name);
+                std::fs::read(&path)
+                    .map(std::borrow::Cow::Owned)
+                    .map_err(|e| Error::Invalid(format!("seed file {}: {e}", path.display())))
+            }
+        }
+    }
 }
 
 fn seed_error(what: &str, e: &impl std::fmt::Display) -> Error {
@@ -182,14 +214,35 @@ impl Sandbox {
     /// # Errors
     /// When the organization exists already, or a call of the seeding fails.
     pub async fn seed_demo(&self, org: &str, password: &str) -> Result<DemoOrg, Error> {
-        let def: OrgDef = serde_json::from_slice(file("org.json")?)
+        self.seed(org, password, Files::Demo).await
+    }
+
+    /// Create an organization at `/<org>` from a seed directory in the demo organization's
+    /// format (fixtures/demo-org/README.md): `org.json` and the files it names, side by side.
+    ///
+    /// # Errors
+    /// When the organization exists already, a file is missing or not a plain name, or a call
+    /// of the seeding fails.
+    pub async fn seed_dir(
+        &self,
+        org: &str,
+        dir: &std::path::Path,
+        password: &str,
+    ) -> Result<DemoOrg, Error> {
+        self.seed(org, password, Files::Dir(dir)).await
+    }
+
+    async fn seed(&self, org: &str, password: &str, files: Files<'_>) -> Result<DemoOrg, Error> {
+        let file = |name: &str| files.get(name);
+        let def: OrgDef = serde_json::from_slice(&file("org.json")?)
             .map_err(|e| seed_error("reading org.json", &e))?;
         if self.shared.store.org(org)?.is_some() {
             return Err(Error::Invalid(format!(
                 "organization `{org}` exists already"
             )));
         }
-        self.add_org(org, "Demo City")?;
+        let name = def.name.clone().unwrap_or_else(|| format!("Sandbox {org}"));
+        self.add_org(org, &name)?;
         for u in &def.users {
             self.add_user(org, &u.username, password, &u.role)?;
         }
@@ -322,10 +375,10 @@ impl Sandbox {
                 let path;
                 let content = if let Some(name) = &item.file {
                     path = staging.join(name);
-                    std::fs::write(&path, file(name)?)?;
+                    std::fs::write(&path, &*file(name)?)?;
                     Content::File { path: &path, name }
                 } else if let Some(name) = &item.data {
-                    text = fill(file(name)?, &out, &self.portal_url(org), &org_id);
+                    text = fill(&file(name)?, &out, &self.portal_url(org), &org_id);
                     Content::Text(&text)
                 } else if let Some(u) = &item.url {
                     Content::Url(u)
@@ -339,7 +392,7 @@ impl Sandbox {
             };
             for (path, name) in &item.resources {
                 let bytes = if name.to_ascii_lowercase().ends_with(".json") {
-                    fill(file(name)?, &out, &self.portal_url(org), &org_id).into_bytes()
+                    fill(&file(name)?, &out, &self.portal_url(org), &org_id).into_bytes()
                 } else {
                     file(name)?.to_vec()
                 };
@@ -351,7 +404,7 @@ impl Sandbox {
             for (field, name) in [("thumbnail", &item.thumbnail), ("metadata", &item.metadata)] {
                 if let Some(name) = name {
                     let path = staging.join(name);
-                    std::fs::write(&path, file(name)?)?;
+                    std::fs::write(&path, &*file(name)?)?;
                     client
                         .update_info_file(&item.owner, None, &id, field, &path, name)
                         .await

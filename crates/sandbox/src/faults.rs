@@ -27,6 +27,56 @@ pub struct Faults {
     pub refuse: Option<&'static str>,
 }
 
+/// A number already checked to be at most 1000.
+fn per_mille(n: u64) -> u16 {
+    u16::try_from(n).unwrap_or(1000)
+}
+
+impl std::str::FromStr for Faults {
+    type Err = String;
+
+    /// A fault spec, as `orgpack sandbox --faults` and `POST /_sandbox/faults` take it:
+    /// comma-separated `key=value` with `fail` (requests failed per thousand), `seed`, `delay_ms`,
+    /// `expire` (token-bearing requests whose token expires, per thousand) and `refuse` (a path
+    /// suffix refused every time, e.g. `/publish`); `none` or nothing for no faults.
+    fn from_str(spec: &str) -> Result<Self, Self::Err> {
+        let mut faults = Faults::default();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            if part == "none" {
+                continue;
+            }
+            let (key, value) = part
+                .split_once('=')
+                .ok_or_else(|| format!("`{part}` is not key=value"))?;
+            let number = |max: u64| {
+                value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n <= max)
+                    .ok_or_else(|| format!("`{key}` takes a number up to {max}, not `{value}`"))
+            };
+            match key {
+                "fail" | "per_mille" => faults.per_mille = per_mille(number(1000)?),
+                "seed" => faults.seed = number(u64::MAX)?,
+                "delay_ms" => faults.delay_ms = number(60_000)?,
+                "expire" | "expire_per_mille" => {
+                    faults.expire_per_mille = per_mille(number(1000)?);
+                }
+                // Set once per --faults or admin call: leaking it keeps `Faults` Copy.
+                "refuse" if !value.is_empty() => {
+                    faults.refuse = Some(Box::leak(value.to_owned().into_boxed_str()));
+                }
+                _ => {
+                    return Err(format!(
+                        "unknown fault `{key}` (fail, seed, delay_ms, expire, refuse)"
+                    ));
+                }
+            }
+        }
+        Ok(faults)
+    }
+}
+
 /// How many faults a sandbox has injected since it started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FaultsInjected {
@@ -161,4 +211,41 @@ fn next(state: &mut u64) -> u64 {
     *state ^= *state >> 7;
     *state ^= *state << 17;
     *state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Faults;
+
+    #[test]
+    fn specs_parse_or_say_what_is_wrong() {
+        let f: Faults = "fail=100, seed=7,delay_ms=5,expire=20,refuse=/publish"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            (
+                f.per_mille,
+                f.seed,
+                f.delay_ms,
+                f.expire_per_mille,
+                f.refuse
+            ),
+            (100, 7, 5, 20, Some("/publish"))
+        );
+        assert_eq!("none".parse::<Faults>().unwrap(), Faults::default());
+        assert_eq!("".parse::<Faults>().unwrap(), Faults::default());
+        assert!(
+            "fail=1001"
+                .parse::<Faults>()
+                .unwrap_err()
+                .contains("up to 1000")
+        );
+        assert!(
+            "explode=1"
+                .parse::<Faults>()
+                .unwrap_err()
+                .contains("unknown fault")
+        );
+        assert!("fail".parse::<Faults>().unwrap_err().contains("key=value"));
+    }
 }

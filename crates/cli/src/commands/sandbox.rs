@@ -1,4 +1,5 @@
-//! `orgpack sandbox [--data DIR] [--port N] [--org NAME]... [--enterprise-org NAME]...`
+//! `orgpack sandbox [--listen ADDR] [--data DIR] [--org NAME[=SEED_DIR]]... [--enterprise-org NAME]...
+//! [--demo] [--tls] [--faults SPEC] [--write-config FILE]`
 
 use anyhow::{Context as _, Result};
 use orgpack_sandbox::{Sandbox, SandboxOptions};
@@ -22,32 +23,72 @@ pub fn run(args: &SandboxArgs, json: bool) -> Result<u8> {
 }
 
 async fn serve(args: &SandboxArgs, json: bool) -> Result<u8> {
+    let faults = args
+        .faults
+        .as_deref()
+        .map(str::parse::<orgpack_sandbox::Faults>)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--faults: {e}"))?;
+    let listen = match args.port {
+        Some(port) => std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        None => args.listen,
+    };
     let options = SandboxOptions {
         data_dir: args.data.clone(),
-        listen: std::net::SocketAddr::from(([127, 0, 0, 1], args.port)),
+        listen,
         tls: args.tls,
         ..SandboxOptions::default()
     };
     let sandbox = Sandbox::start(options)
         .await
         .context("starting the sandbox")?;
-    let mut orgs: Vec<(String, bool)> = args.orgs.iter().map(|o| (o.clone(), false)).collect();
-    orgs.extend(args.enterprise_orgs.iter().map(|o| (o.clone(), true)));
+    // (name, enterprise, seed directory)
+    let mut orgs: Vec<(String, bool, Option<std::path::PathBuf>)> = Vec::new();
+    for spec in &args.orgs {
+        let (name, seed) = match spec.split_once('=') {
+            Some((name, dir)) => (name, Some(std::path::PathBuf::from(dir))),
+            None => (spec.as_str(), None),
+        };
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            anyhow::bail!("--org {spec}: an organization's name is letters, digits, `-` and `_`");
+        }
+        orgs.push((name.to_owned(), false, seed));
+    }
+    orgs.extend(args.enterprise_orgs.iter().map(|o| (o.clone(), true, None)));
     if orgs.is_empty() {
-        orgs = vec![("source".to_owned(), false), ("target".to_owned(), false)];
+        orgs = vec![
+            ("source".to_owned(), false, None),
+            ("target".to_owned(), false, None),
+        ];
     }
     let (password, generated) = password();
-    for (org, enterprise) in &orgs {
+    for (org, enterprise, seed) in &orgs {
         let name = format!("Sandbox {org}");
-        if *enterprise {
-            sandbox.add_enterprise_org(org, &name)?;
+        if let Some(dir) = seed {
+            if !sandbox.has_org(org)? {
+                sandbox
+                    .seed_dir(org, dir, &password)
+                    .await
+                    .with_context(|| format!("seeding `{org}` from {}", dir.display()))?;
+            }
         } else {
-            sandbox.add_org(org, &name)?;
+            if *enterprise {
+                sandbox.add_enterprise_org(org, &name)?;
+            } else {
+                sandbox.add_org(org, &name)?;
+            }
+            sandbox.add_user(org, "admin", &password, "org_admin")?;
         }
-        sandbox.add_user(org, "admin", &password, "org_admin")?;
+    }
+    if let Some(faults) = faults {
+        sandbox.set_faults(faults);
     }
     if args.demo {
-        if orgs.iter().any(|(o, _)| o == DEMO_ORG) {
+        if orgs.iter().any(|(o, _, _)| o == DEMO_ORG) {
             anyhow::bail!("--demo serves the organization `{DEMO_ORG}`: give --org another name");
         }
         if !sandbox.has_org(DEMO_ORG)? {
@@ -56,9 +97,9 @@ async fn serve(args: &SandboxArgs, json: bool) -> Result<u8> {
                 .await
                 .context("seeding the demo organization")?;
         }
-        orgs.push((DEMO_ORG.to_owned(), false));
+        orgs.push((DEMO_ORG.to_owned(), false, None));
     }
-    let urls: Vec<String> = orgs.iter().map(|(o, _)| sandbox.portal_url(o)).collect();
+    let urls: Vec<String> = orgs.iter().map(|(o, _, _)| sandbox.portal_url(o)).collect();
     // Over HTTPS, clients need the certificate: beside the config file when one is written,
     // else in the data directory (where the sandbox keeps it anyway).
     let certificate = match (sandbox.certificate_pem(), &args.write_config, &args.data) {
@@ -78,7 +119,7 @@ async fn serve(args: &SandboxArgs, json: bool) -> Result<u8> {
     };
     if let Some(path) = &args.write_config {
         let mut config = crate::config::Config::default();
-        for (org, _) in &orgs {
+        for (org, _, _) in &orgs {
             config.portal.insert(
                 org.clone(),
                 crate::config::PortalConfig {
@@ -95,7 +136,7 @@ async fn serve(args: &SandboxArgs, json: bool) -> Result<u8> {
             "wrote {} ([portal.{}]); the password is read from {PASSWORD_ENV}",
             path.display(),
             orgs.iter()
-                .map(|(o, _)| o.as_str())
+                .map(|(o, _, _)| o.as_str())
                 .collect::<Vec<_>>()
                 .join("], [portal.")
         ));

@@ -200,3 +200,116 @@ fn sandbox_serves_until_stopped_and_prints_its_portals() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn sandbox_seeds_orgs_from_directories_and_takes_faults_at_start_and_at_run_time() {
+    use std::io::Read;
+    let seed = crate::fixtures().join("demo-org");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orgpack"))
+        .args(["--json", "sandbox", "--listen", "127.0.0.1:0", "--org"])
+        .arg(format!("town={}", seed.display()))
+        .args(["--org", "empty", "--faults", "refuse=/publish,seed=3"])
+        .env("ORGPACK_SANDBOX_PASSWORD", "seed-pw-1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut text = String::new();
+    let doc: serde_json::Value = loop {
+        let mut buf = [0u8; 256];
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "the sandbox exited early: {text}");
+        text.push_str(&String::from_utf8_lossy(&buf[..n]));
+        if let Ok(v) = serde_json::from_str(&text) {
+            break v;
+        }
+    };
+    let town = doc["portals"][0].as_str().unwrap().to_owned();
+    let empty = doc["portals"][1].as_str().unwrap().to_owned();
+    let root = town.trim_end_matches("/town").to_owned();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = |url: &str, user: &str| {
+            orgpack_portal::Client::new(
+                orgpack_portal::PortalUrl::parse(url).unwrap(),
+                orgpack_portal::Credentials::Password {
+                    username: user.into(),
+                    password: "seed-pw-1".into(),
+                },
+                orgpack_portal::ClientOptions {
+                    retry: orgpack_portal::RetryPolicy {
+                        attempts: 1,
+                        ..orgpack_portal::RetryPolicy::default()
+                    },
+                    ..orgpack_portal::ClientOptions::default()
+                },
+            )
+            .unwrap()
+        };
+        // The seed's users, groups and items, every user with the sandbox password.
+        let editor = client(&town, "editor");
+        let items = client(&town, "admin").search_all("*", 100).await.unwrap();
+        assert_eq!(items.len(), 14, "an administrator sees every item");
+        let mine = editor.search_all("*", 100).await.unwrap();
+        assert_eq!(
+            mine.len(),
+            13,
+            "the viewer's private item is not the editor's to see"
+        );
+        assert_eq!(editor.portal_self().await.unwrap()["name"], "Demo City");
+        assert!(
+            client(&empty, "admin")
+                .search_all("*", 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // --faults: publishing is refused.
+        let err = editor
+            .call(
+                "publish",
+                orgpack_portal::Method::Post,
+                "content/users/editor/publish",
+                &[],
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("Injected failure"), "{err}");
+        // At run time: every request fails, then none; a bad spec is refused with the reason.
+        let admin = client(&empty, "admin");
+        let url = format!("{root}/_sandbox/faults");
+        let set = |spec: &'static str| {
+            let (admin, url) = (&admin, url.clone());
+            async move {
+                admin
+                    .call(
+                        "faults",
+                        orgpack_portal::Method::Post,
+                        &url,
+                        &[("spec", spec)],
+                    )
+                    .await
+            }
+        };
+        assert_eq!(set("fail=1000,seed=1").await.unwrap()["success"], true);
+        assert!(editor.portal_self().await.is_err());
+        assert_eq!(set("none").await.unwrap()["success"], true);
+        assert!(editor.portal_self().await.is_ok());
+        let bad = set("explode=1").await.unwrap_err();
+        assert!(bad.to_string().contains("unknown fault"), "{bad}");
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let refused = crate::orgpack(&["sandbox", "--faults", "fail=2000"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        crate::stderr(&refused).contains("--faults"),
+        "{}",
+        crate::stderr(&refused)
+    );
+}

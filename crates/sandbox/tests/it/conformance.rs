@@ -1387,6 +1387,9 @@ async fn sharing_adds_groups_unshares_in_bulk_and_folders_delete_with_their_item
     );
     admin.delete_group(&a).await.unwrap();
     assert_eq!(groups_of(solo.clone()).await, ("private".into(), vec![]));
-    assert_eq!(groups_of(other.clone()).await, ("org".into(), vec![b.clone()]));
+    assert_eq!(
+        groups_of(other.clone()).await,
+        ("org".into(), vec![b.clone()])
+    );
     assert!(admin.group(&a).await.unwrap_err().is_not_found());
 }
