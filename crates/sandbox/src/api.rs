@@ -343,6 +343,7 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
         ["community", "groups", id, "addUsers"] if post => groups::add_users(call, id),
         ["community", "groups", id, "removeUsers"] if post => groups::remove_users(call, id),
         ["community", "groups", id, "delete"] if post => groups::delete(call, id),
+        ["community", "groups", id, "update"] if post => groups::update(call, id),
         ["search"] => search::search(call),
         ["content", "items", id] => content::item(call, id),
         ["content", "items", id, "data"] => content::data(call, id),

@@ -781,6 +781,20 @@ impl Store {
         self.with(|c| c.execute("INSERT OR IGNORE INTO group_members (grp, username, member_type) VALUES (?1, ?2, ?3)", [group, username, member_type]).map(|_| ()))
     }
 
+    /// Replace a group's JSON.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn update_group(&self, id: &str, json: &Value) -> rusqlite::Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE groups SET json = ?2 WHERE id = ?1",
+                params![id, json.to_string()],
+            )
+            .map(|_| ())
+        })
+    }
+
     /// Delete a group: its members go, items shared with it stop being, and items that were
     /// shared with it alone (access `shared`) become private.
     ///

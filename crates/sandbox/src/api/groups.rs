@@ -92,6 +92,43 @@ pub(super) fn delete(call: &Call, id: &str) -> Result<Response, Response> {
     Ok(call.reply(&json!({"success": true, "groupId": id})))
 }
 
+/// `community/groups/<id>/update`: the group's owner or managers, or an administrator. Sets what
+/// is given of `title`, `access` (`private`, `org`/`account`, `public`), `tags`, `description`,
+/// `snippet`, `isInvitationOnly`, `isViewOnly`, `sortField`, `sortOrder`.
+pub(super) fn update(call: &Call, id: &str) -> Result<Response, Response> {
+    may_manage(call, id)?;
+    let p = &call.params;
+    let store = &call.shared.store;
+    let Some(mut group) = store.group(&call.org, id).map_err(internal)? else {
+        return Err(error(400, "Group does not exist or is inaccessible.", &[]));
+    };
+    let o = group.as_object_mut().expect("group JSON is an object");
+    if let Some(access) = p.get("access") {
+        let access = match access {
+            "account" => "org",
+            a @ ("private" | "org" | "public") => a,
+            other => return Err(error(400, &format!("Invalid access: '{other}'"), &[])),
+        };
+        o.insert("access".into(), json!(access));
+    }
+    for key in ["title", "description", "snippet", "sortField", "sortOrder"] {
+        if let Some(v) = p.get(key) {
+            o.insert(key.into(), json!(v));
+        }
+    }
+    for key in ["isInvitationOnly", "isViewOnly"] {
+        if let Some(v) = p.get(key) {
+            o.insert(key.into(), json!(v.eq_ignore_ascii_case("true")));
+        }
+    }
+    if p.fields.contains_key("tags") {
+        o.insert("tags".into(), json!(list(p, "tags")));
+    }
+    o.insert("modified".into(), json!(crate::now_ms()));
+    store.update_group(id, &group).map_err(internal)?;
+    Ok(call.reply(&json!({"success": true, "groupId": id})))
+}
+
 /// The group's members, when the caller may change them.
 fn may_manage(call: &Call, id: &str) -> Result<Vec<(String, String)>, Response> {
     let user = call.require_user()?;

@@ -1380,6 +1380,40 @@ async fn sharing_adds_groups_unshares_in_bulk_and_folders_delete_with_their_item
         .share_item("editor", &solo, false, false, &[&a])
         .await
         .unwrap();
+    // Updating a group: its managers or an administrator; what is not given stays.
+    let update = format!("community/groups/{b}/update");
+    admin
+        .call(
+            "update group",
+            Method::Post,
+            &update,
+            &[
+                ("title", "Crew B (north)"),
+                ("access", "account"),
+                ("tags", "north,crew"),
+            ],
+        )
+        .await
+        .unwrap();
+    let g = admin.group(&b).await.unwrap();
+    assert_eq!(
+        (&g["title"], &g["access"], &g["tags"]),
+        (
+            &serde_json::json!("Crew B (north)"),
+            &serde_json::json!("org"),
+            &serde_json::json!(["north", "crew"])
+        )
+    );
+    let bad = admin
+        .call(
+            "update group",
+            Method::Post,
+            &update,
+            &[("access", "galaxy")],
+        )
+        .await
+        .unwrap_err();
+    assert!(bad.to_string().contains("Invalid access"), "{bad}");
     let refused = editor.delete_group(&a).await.unwrap_err();
     assert!(
         matches!(refused.kind, ErrorKind::Portal { code: 403, .. }),
