@@ -607,6 +607,73 @@ impl Client {
         })
     }
 
+    /// Create an empty hosted feature service, or a view when `is_view` (`createService` with
+    /// `outputType=featureService`); its layers come from [`Client::add_to_definition`].
+    /// `create_parameters` is the JSON of the service (at least `name`).
+    ///
+    /// # Errors
+    /// As [`Client::call`]; [`ErrorKind::Decode`] when the answer lacks the new item's id.
+    pub async fn create_service(
+        &self,
+        owner: &str,
+        folder: Option<&str>,
+        create_parameters: &str,
+        is_view: bool,
+    ) -> Result<Published, Error> {
+        let path = format!("{}/createService", user_path(owner, folder));
+        let answer = self
+            .call(
+                "createService",
+                Method::Post,
+                &path,
+                &[
+                    ("createParameters", create_parameters),
+                    ("outputType", "featureService"),
+                    ("isView", if is_view { "true" } else { "false" }),
+                ],
+            )
+            .await?;
+        let url = self.absolute(&path);
+        ensure_success("createService", &url, &answer)?;
+        Ok(Published {
+            job_id: None,
+            service_item_id: string_field("createService", &url, &answer, "serviceItemId")
+                .or_else(|_| string_field("createService", &url, &answer, "itemId"))?,
+            service_url: answer
+                .get("serviceurl")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        })
+    }
+
+    /// Add layers and tables to a hosted service (`addToDefinition` on its admin endpoint:
+    /// `…/rest/services/…` becomes `…/rest/admin/services/…`, as on ArcGIS Online).
+    /// `definition` is the JSON `{"layers": [...], "tables": [...]}`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn add_to_definition(
+        &self,
+        service_url: &str,
+        definition: &str,
+    ) -> Result<(), Error> {
+        let admin = service_url.trim_end_matches('/').replacen(
+            "/rest/services/",
+            "/rest/admin/services/",
+            1,
+        );
+        let url = format!("{admin}/addToDefinition");
+        let answer = self
+            .call(
+                "addToDefinition",
+                Method::Post,
+                &url,
+                &[("addToDefinition", definition)],
+            )
+            .await?;
+        ensure_success("addToDefinition", &url, &answer)
+    }
+
     /// The number of features in a layer (`<service>/<n>/query?where=1=1&returnCountOnly=true`).
     ///
     /// # Errors

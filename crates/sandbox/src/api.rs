@@ -17,6 +17,7 @@ mod search;
 mod services;
 mod sharing;
 mod uploads;
+mod views;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -227,6 +228,15 @@ async fn dispatch_services(
     handle(shared, org, &rest, req, true).await
 }
 
+/// `/<org>/server/rest/admin/services/…`: the services' admin side, served as `admin/…`.
+async fn dispatch_admin(
+    State(shared): State<Arc<Shared>>,
+    Path((org, rest)): Path<(String, String)>,
+    req: Request,
+) -> Response {
+    handle(shared, org, &format!("admin/{rest}"), req, true).await
+}
+
 async fn handle(
     shared: Arc<Shared>,
     org: String,
@@ -288,6 +298,11 @@ async fn handle(
         return match segments.as_slice() {
             ["Hosted", name, "FeatureServer", rest @ ..] => {
                 services::feature_server(&call, name, rest)
+            }
+            ["admin", "Hosted", name, "FeatureServer", "addToDefinition"]
+                if method == axum::http::Method::POST =>
+            {
+                views::add_to_definition(&call, name)
             }
             _ => Err(error(400, "Invalid URL", &[])),
         }
@@ -364,6 +379,7 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
         }
         ["content", "users", u] => content::user_content(call, u, None),
         ["content", "users", u, "publish"] if post => services::publish(call, u, None),
+        ["content", "users", u, "createService"] if post => views::create_service(call, u, None),
         ["content", "users", u, "export"] if post => services::export(call, u),
         ["content", "users", u, "createFolder"] if post => content::create_folder(call, u),
         ["content", "users", u, "addItem"] if post => content::add_item(call, u, None),
@@ -379,6 +395,9 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
         }
         ["content", "users", u, folder, "publish"] if post => {
             services::publish(call, u, Some(folder))
+        }
+        ["content", "users", u, folder, "createService"] if post => {
+            views::create_service(call, u, Some(folder))
         }
         ["content", "users", u, folder, "delete"] if post => content::delete_folder(call, u, folder),
         ["content", "users", u, folder, "items", id, op] if post => {
@@ -429,6 +448,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/{org}/server/rest/services/{*rest}",
             any(dispatch_services),
+        )
+        .route(
+            "/{org}/server/rest/admin/services/{*rest}",
+            any(dispatch_admin),
         )
         .route("/", get(|| async { "orgpack sandbox" }))
         .route("/_sandbox/stats", get(stats))

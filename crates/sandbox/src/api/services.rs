@@ -213,6 +213,16 @@ pub(super) fn export(call: &Call, owner: &str) -> Result<Response, Response> {
             &[],
         ));
     };
+    if service.kind == super::views::VIEW_KIND || service.kind == "empty" {
+        return Err(error(
+            400,
+            &format!(
+                "The sandbox cannot export '{}': it keeps no features of views or of services made with createService.",
+                service.name
+            ),
+            &[],
+        ));
+    }
     let Some(&(format, needs, export_type)) = EXPORTS
         .iter()
         .find(|(f, _, _)| f.eq_ignore_ascii_case(format))
@@ -293,7 +303,9 @@ pub(super) fn feature_server(call: &Call, name: &str, rest: &[&str]) -> Result<R
         });
     }
     let layers = service.layers.as_array().cloned().unwrap_or_default();
+    let is_view = service.kind == super::views::VIEW_KIND;
     match rest {
+        ["sources"] | [_, "sources"] if is_view => super::views::sources(call, &service),
         [] => {
             let (features, tables): (Vec<&Value>, Vec<&Value>) = layers
                 .iter()
@@ -307,6 +319,7 @@ pub(super) fn feature_server(call: &Call, name: &str, rest: &[&str]) -> Result<R
                 "allowGeometryUpdates": true, "units": "esriDecimalDegrees",
                 "layers": features.into_iter().map(entry).collect::<Vec<_>>(),
                 "tables": tables.into_iter().map(|t| json!({"id": t["id"], "name": t["name"]})).collect::<Vec<_>>(),
+                "isView": is_view,
             })))
         }
         [index, tail @ ..] => {
@@ -317,6 +330,11 @@ pub(super) fn feature_server(call: &Call, name: &str, rest: &[&str]) -> Result<R
                 .ok_or_else(|| error(400, "Invalid or missing input parameters.", &[]))?;
             match tail {
                 [] => Ok(call.reply(&layer_json(&service, layer))),
+                ["query"] if is_view => {
+                    let mut live = layer.clone();
+                    live["count"] = super::views::source_count(call, layer)?;
+                    query(call, &live)
+                }
                 ["query"] => query(call, layer),
                 _ => Err(error(400, "Invalid URL", &[])),
             }
@@ -343,6 +361,8 @@ fn layer_json(service: &Service, layer: &Value) -> Value {
         "serviceItemId": service.item, "geometryType": layer["geometryType"],
         "objectIdField": "OBJECTID", "fields": fields, "maxRecordCount": 2000,
         "capabilities": "Query", "supportedQueryFormats": "JSON",
+        "isView": service.kind == super::views::VIEW_KIND,
+        "viewDefinitionQuery": layer.get("viewDefinitionQuery").cloned().unwrap_or(Value::Null),
     })
 }
 
@@ -366,7 +386,7 @@ fn query(call: &Call, layer: &Value) -> Result<Response, Response> {
     Ok(call.reply(&json!({"count": layer["count"]})))
 }
 
-fn service_url(call: &Call, name: &str) -> String {
+pub(super) fn service_url(call: &Call, name: &str) -> String {
     format!(
         "{}/server/rest/services/Hosted/{name}/FeatureServer",
         call.rest.trim_end_matches("/sharing/rest")

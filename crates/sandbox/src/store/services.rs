@@ -39,6 +39,25 @@ impl Store {
         })
     }
 
+    /// Replace a service's layers (`addToDefinition`).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn set_service_layers(
+        &self,
+        org: &str,
+        name: &str,
+        layers: &Value,
+    ) -> rusqlite::Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE services SET layers = ?3 WHERE org = ?1 AND name = ?2",
+                params![org, name, layers.to_string()],
+            )
+            .map(|_| ())
+        })
+    }
+
     /// Whether the organization has a service by this name (case-insensitive).
     ///
     /// # Errors

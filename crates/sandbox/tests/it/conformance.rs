@@ -1427,3 +1427,105 @@ async fn sharing_adds_groups_unshares_in_bulk_and_folders_delete_with_their_item
     );
     assert!(admin.group(&a).await.unwrap_err().is_not_found());
 }
+
+#[tokio::test]
+async fn a_view_on_a_hosted_service_reads_its_layers_and_counts_from_the_source() {
+    use orgpack_portal::Method;
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let editor = client(&s, "source", "editor");
+    let path = payload("City.gdb.zip");
+    let file = editor
+        .add_item(
+            "editor",
+            None,
+            &[("title", "City"), ("type", "File Geodatabase")],
+            Content::File {
+                path: &path,
+                name: "City.gdb.zip",
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let source = editor
+        .publish("editor", &file, "fileGeodatabase", r#"{"name":"City"}"#)
+        .await
+        .unwrap();
+    let view = editor
+        .create_service("editor", None, r#"{"name":"City_hydrants"}"#, true)
+        .await
+        .unwrap();
+    let view_url = view.service_url.clone().unwrap();
+    assert!(
+        view_url.ends_with("/Hosted/City_hydrants/FeatureServer"),
+        "{view_url}"
+    );
+    let item = editor.item(&view.service_item_id).await.unwrap();
+    assert!(
+        item["typeKeywords"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("View Service")),
+        "{item}"
+    );
+    // Layers name their source; a missing source is refused.
+    let bad = editor
+        .add_to_definition(
+            &view_url,
+            r#"{"layers":[{"id":0,"name":"X","adminLayerInfo":{"viewLayerDefinition":{"sourceServiceName":"Nowhere","sourceLayerId":0}}}]}"#,
+        )
+        .await
+        .unwrap_err();
+    assert!(bad.to_string().contains("not found"), "{bad}");
+    editor
+        .add_to_definition(
+            &view_url,
+            r#"{"layers":[{"id":0,"name":"Hydrants","viewDefinitionQuery":"STATUS = 'ok'","adminLayerInfo":{"viewLayerDefinition":{"sourceServiceName":"City","sourceLayerId":0,"sourceLayerFields":"*"}}}]}"#,
+        )
+        .await
+        .unwrap();
+    let root = editor
+        .call("view", Method::Get, &view_url, &[])
+        .await
+        .unwrap();
+    assert_eq!(root["isView"], true);
+    assert_eq!(root["layers"][0]["name"], "Hydrants");
+    let layer = editor
+        .call("view layer", Method::Get, &format!("{view_url}/0"), &[])
+        .await
+        .unwrap();
+    assert_eq!(layer["viewDefinitionQuery"], "STATUS = 'ok'");
+    assert_eq!(layer["geometryType"], "esriGeometryPoint");
+    assert_eq!(
+        editor
+            .feature_count(&format!("{view_url}/0"))
+            .await
+            .unwrap(),
+        250
+    );
+    let sources = editor
+        .call("sources", Method::Get, &format!("{view_url}/sources"), &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        sources["services"][0]["serviceItemId"],
+        source.service_item_id
+    );
+    let related = editor
+        .related_items(&source.service_item_id, "Service2Service", true)
+        .await
+        .unwrap();
+    assert_eq!(related[0]["id"], view.service_item_id.as_str());
+    // A view cannot be exported (the sandbox keeps no features of its own for it).
+    let export = editor
+        .export_item("editor", &view.service_item_id, "File Geodatabase", "x", "")
+        .await
+        .unwrap_err();
+    assert!(export.to_string().contains("cannot export"), "{export}");
+    // Names are unique with the published services.
+    let taken = editor
+        .create_service("editor", None, r#"{"name":"city"}"#, true)
+        .await
+        .unwrap_err();
+    assert!(taken.to_string().contains("already exists"), "{taken}");
+}

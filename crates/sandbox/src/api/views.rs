@@ -1,0 +1,289 @@
+//! Hosted feature layer views (spec/portal-api.md, "Views"): `createService` with `isView`, the
+//! admin `addToDefinition` that gives a view its layers (each naming a layer of a source service
+//! by `adminLayerInfo.viewLayerDefinition`), and the `sources` of a view.
+//!
+//! A view keeps no features of its own, as a real one does not: its layers answer with the
+//! source layers' counts. The sandbox does not apply a view's `viewDefinitionQuery` to counts
+//! (it keeps no features to filter); it keeps and serves the query as given.
+
+use serde_json::{Value, json};
+
+use super::auth::internal;
+use super::content::{folder_id, list, new_item_json, owner_or_admin};
+use super::{Call, FORBIDDEN, error};
+use crate::store::Service;
+use axum::response::Response;
+
+/// The `kind` of a view in the services table.
+pub(crate) const VIEW_KIND: &str = "view";
+
+/// `content/users/<u>[/<folder>]/createService`: `createParameters` (JSON with `name`),
+/// `outputType=featureService`, `isView`. An empty service or view, its layers to come from
+/// `addToDefinition`.
+pub(super) fn create_service(
+    call: &Call,
+    owner: &str,
+    folder: Option<&str>,
+) -> Result<Response, Response> {
+    owner_or_admin(call, owner)?;
+    let p = &call.params;
+    let parameters: Value = p
+        .get("createParameters")
+        .and_then(|s| serde_json::from_str(s).ok())
+        .ok_or_else(|| error(400, "'createParameters' must be specified.", &[]))?;
+    let Some(name) = parameters.get("name").and_then(Value::as_str) else {
+        return Err(error(
+            400,
+            "'name' must be specified in createParameters.",
+            &[],
+        ));
+    };
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(error(
+            400,
+            &format!("Service name '{name}' is not valid: letters, digits and '_' only."),
+            &[],
+        ));
+    }
+    if p.get("outputType")
+        .is_some_and(|t| !t.eq_ignore_ascii_case("featureService"))
+    {
+        return Err(error(
+            400,
+            "The sandbox creates feature services only (outputType=featureService).",
+            &[],
+        ));
+    }
+    let is_view = p
+        .get("isView")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let store = &call.shared.store;
+    if store
+        .service_named(&call.org, name)
+        .map_err(internal)?
+        .is_some()
+    {
+        return Err(error(
+            409,
+            &format!("Service name '{name}' already exists."),
+            &[],
+        ));
+    }
+    let folder = match folder {
+        Some(f) => folder_id(call, owner, f)?,
+        None => None,
+    };
+    let id = crate::new_id();
+    let now = crate::now_ms();
+    let url = super::services::service_url(call, name);
+    let mut keywords = vec![
+        "ArcGIS Server",
+        "Data",
+        "Feature Access",
+        "Feature Service",
+        "Service",
+        "Hosted Service",
+    ];
+    if is_view {
+        keywords.push("View Service");
+    }
+    let item = new_item_json(
+        call,
+        &id,
+        owner,
+        now,
+        json!({
+            "name": name, "title": p.get("title").unwrap_or(name), "type": "Feature Service",
+            "typeKeywords": keywords, "tags": list(p, "tags"), "snippet": p.get("snippet"),
+            "url": url, "size": -1, "ownerFolder": folder,
+        }),
+    );
+    store
+        .add_item(&call.org, owner, folder.as_deref(), &item, None, now)
+        .map_err(internal)?;
+    let service = Service {
+        name: name.to_owned(),
+        item: id.clone(),
+        kind: if is_view { VIEW_KIND } else { "empty" }.to_owned(),
+        layers: json!([]),
+    };
+    if !store
+        .add_service(&call.org, &service, &[])
+        .map_err(internal)?
+    {
+        store.delete_item(&id).map_err(internal)?;
+        return Err(error(
+            409,
+            &format!("Service name '{name}' already exists."),
+            &[],
+        ));
+    }
+    Ok(call.reply(&json!({
+        "encodedServiceURL": url, "isView": is_view, "itemId": id, "name": name,
+        "serviceItemId": id, "serviceurl": url, "size": -1, "success": true,
+        "type": "Feature Service",
+    })))
+}
+
+/// `/<org>/server/rest/admin/services/Hosted/<name>/FeatureServer/addToDefinition`: the owner or
+/// an administrator adds layers. For a view, each layer names its source with
+/// `adminLayerInfo.viewLayerDefinition` (`sourceServiceName`, `sourceLayerId`), which must exist
+/// in this organization; the source's geometry type, fields and count come with it, and the
+/// source item gets a `Service2Service` relationship to the view.
+pub(super) fn add_to_definition(call: &Call, name: &str) -> Result<Response, Response> {
+    let store = &call.shared.store;
+    let Some(mut service) = store.service_named(&call.org, name).map_err(internal)? else {
+        return Err(error(400, "Service not found.", &[]));
+    };
+    let item = store
+        .item(&call.org, &service.item)
+        .map_err(internal)?
+        .ok_or_else(|| error(400, "Service not found.", &[]))?;
+    let user = call.require_user()?;
+    if item.owner != user.username && !call.is_admin() {
+        return Err(error(403, FORBIDDEN, &[]));
+    }
+    let definition: Value = call
+        .params
+        .get("addToDefinition")
+        .and_then(|s| serde_json::from_str(s).ok())
+        .ok_or_else(|| error(400, "'addToDefinition' must be specified as JSON.", &[]))?;
+    let mut layers = service.layers.as_array().cloned().unwrap_or_default();
+    let mut sources = Vec::new();
+    let asked = definition
+        .get("layers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .chain(
+            definition
+                .get("tables")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten(),
+        );
+    for (n, layer) in asked.enumerate() {
+        let id = layer
+            .get("id")
+            .and_then(Value::as_u64)
+            .unwrap_or((layers.len() + n) as u64);
+        let name = layer.get("name").and_then(Value::as_str).unwrap_or("layer");
+        let mut entry = if service.kind == VIEW_KIND {
+            let view = layer.pointer("/adminLayerInfo/viewLayerDefinition");
+            let table = view.and_then(|v| v.get("table")).or(view);
+            let source_name = table
+                .and_then(|t| t.get("sourceServiceName"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    error(400, &format!("Layer '{name}': adminLayerInfo.viewLayerDefinition.sourceServiceName is required for a view."), &[])
+                })?;
+            let source_layer = table
+                .and_then(|t| t.get("sourceLayerId"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            let source = store
+                .service_named(&call.org, source_name)
+                .map_err(internal)?
+                .filter(|s| s.kind != VIEW_KIND)
+                .ok_or_else(|| {
+                    error(
+                        400,
+                        &format!("Source service '{source_name}' not found."),
+                        &[],
+                    )
+                })?;
+            let from = source
+                .layers
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|l| l["id"].as_u64() == Some(source_layer))
+                .cloned()
+                .ok_or_else(|| {
+                    error(
+                        400,
+                        &format!("Source layer {source_layer} of '{source_name}' not found."),
+                        &[],
+                    )
+                })?;
+            sources.push(source.item.clone());
+            let mut entry = from;
+            entry["source"] = json!({"service": source.name, "layer": source_layer});
+            entry
+        } else {
+            json!({"geometryType": layer.get("geometryType"), "count": 0, "fields": layer.get("fields").cloned().unwrap_or(json!([]))})
+        };
+        entry["id"] = json!(id);
+        entry["name"] = json!(name);
+        if let Some(q) = layer.get("viewDefinitionQuery").and_then(Value::as_str) {
+            entry["viewDefinitionQuery"] = json!(q);
+        }
+        layers.retain(|l| l["id"].as_u64() != Some(id));
+        layers.push(entry);
+    }
+    layers.sort_by_key(|l| l["id"].as_u64());
+    service.layers = Value::Array(layers);
+    store
+        .set_service_layers(&call.org, &service.name, &service.layers)
+        .map_err(internal)?;
+    sources.sort();
+    sources.dedup();
+    for source in &sources {
+        store
+            .add_relationship(source, &service.item, "Service2Service")
+            .map_err(internal)?;
+    }
+    Ok(call.reply(&json!({"success": true})))
+}
+
+/// `…/FeatureServer/sources` (and a layer's): the services a view reads from.
+pub(super) fn sources(call: &Call, service: &Service) -> Result<Response, Response> {
+    let mut names: Vec<&str> = service
+        .layers
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l.pointer("/source/service").and_then(Value::as_str))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut out = Vec::new();
+    for name in names {
+        if let Some(source) = call
+            .shared
+            .store
+            .service_named(&call.org, name)
+            .map_err(internal)?
+        {
+            out.push(json!({
+                "name": source.name, "serviceItemId": source.item,
+                "url": super::services::service_url(call, &source.name),
+            }));
+        }
+    }
+    Ok(call.reply(&json!({"services": out, "currentVersion": 11.3})))
+}
+
+/// A view layer's count: its source layer's.
+pub(super) fn source_count(call: &Call, layer: &Value) -> Result<Value, Response> {
+    let (Some(name), Some(id)) = (
+        layer.pointer("/source/service").and_then(Value::as_str),
+        layer.pointer("/source/layer").and_then(Value::as_u64),
+    ) else {
+        return Ok(layer["count"].clone());
+    };
+    Ok(call
+        .shared
+        .store
+        .service_named(&call.org, name)
+        .map_err(internal)?
+        .and_then(|s| {
+            s.layers
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|l| l["id"].as_u64() == Some(id))
+                .map(|l| l["count"].clone())
+        })
+        .unwrap_or(Value::Null))
+}
