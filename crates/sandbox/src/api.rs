@@ -299,6 +299,12 @@ async fn handle(
             ["Hosted", name, "FeatureServer", rest @ ..] => {
                 services::feature_server(&call, name, rest)
             }
+            ["admin", "Hosted", name, "FeatureServer"] => views::admin_service(&call, name, None),
+            ["admin", "Hosted", name, "FeatureServer", layer]
+                if method == axum::http::Method::GET && *layer != "addToDefinition" =>
+            {
+                views::admin_service(&call, name, Some(layer))
+            }
             ["admin", "Hosted", name, "FeatureServer", "addToDefinition"]
                 if method == axum::http::Method::POST =>
             {

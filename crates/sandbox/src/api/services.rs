@@ -342,7 +342,7 @@ pub(super) fn feature_server(call: &Call, name: &str, rest: &[&str]) -> Result<R
     }
 }
 
-fn layer_json(service: &Service, layer: &Value) -> Value {
+pub(super) fn layer_json(service: &Service, layer: &Value) -> Value {
     let is_table = layer.get("geometryType").is_none_or(Value::is_null);
     let mut fields =
         vec![json!({"name": "OBJECTID", "type": "esriFieldTypeOID", "alias": "OBJECTID"})];

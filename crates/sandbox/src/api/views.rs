@@ -287,3 +287,54 @@ pub(super) fn source_count(call: &Call, layer: &Value) -> Result<Value, Response
         })
         .unwrap_or(Value::Null))
 }
+
+/// `/<org>/server/rest/admin/services/Hosted/<name>/FeatureServer[/<layer>]` (GET): the service's
+/// owner or an administrator reads the admin definition: the service JSON with every layer's full
+/// JSON, and for a view's layers `adminLayerInfo.viewLayerDefinition` naming their source.
+pub(super) fn admin_service(
+    call: &Call,
+    name: &str,
+    layer: Option<&str>,
+) -> Result<Response, Response> {
+    let store = &call.shared.store;
+    let Some(service) = store.service_named(&call.org, name).map_err(internal)? else {
+        return Err(error(400, "Service not found.", &[]));
+    };
+    let item = store
+        .item(&call.org, &service.item)
+        .map_err(internal)?
+        .ok_or_else(|| error(400, "Service not found.", &[]))?;
+    let user = call.require_user()?;
+    if item.owner != user.username && !call.is_admin() {
+        return Err(error(403, FORBIDDEN, &[]));
+    }
+    let full = |l: &Value| {
+        let mut json = super::services::layer_json(&service, l);
+        if let Some(source) = l.get("source") {
+            json["adminLayerInfo"] = json!({"viewLayerDefinition": {
+                "sourceServiceName": source["service"], "sourceLayerId": source["layer"],
+                "sourceLayerFields": "*",
+            }});
+        }
+        json
+    };
+    let layers = service.layers.as_array().cloned().unwrap_or_default();
+    if let Some(index) = layer {
+        let l = index
+            .parse::<u64>()
+            .ok()
+            .and_then(|i| layers.iter().find(|l| l["id"].as_u64() == Some(i)))
+            .ok_or_else(|| error(400, "Invalid or missing input parameters.", &[]))?;
+        return Ok(call.reply(&full(l)));
+    }
+    let (features, tables): (Vec<&Value>, Vec<&Value>) = layers
+        .iter()
+        .partition(|l| l.get("geometryType").is_some_and(|g| !g.is_null()));
+    Ok(call.reply(&json!({
+        "adminServiceInfo": {"name": service.name, "type": "FeatureServer", "status": "Started"},
+        "serviceItemId": service.item, "isView": service.kind == VIEW_KIND,
+        "capabilities": "Query", "maxRecordCount": 2000,
+        "layers": features.into_iter().map(full).collect::<Vec<_>>(),
+        "tables": tables.into_iter().map(full).collect::<Vec<_>>(),
+    })))
+}

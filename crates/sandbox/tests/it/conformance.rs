@@ -1503,6 +1503,23 @@ async fn a_view_on_a_hosted_service_reads_its_layers_and_counts_from_the_source(
             .unwrap(),
         250
     );
+    let admin_url = view_url.replace("/rest/services/", "/rest/admin/services/");
+    let admin = editor
+        .call("admin", Method::Get, &admin_url, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        admin["layers"][0]["adminLayerInfo"]["viewLayerDefinition"]["sourceServiceName"],
+        "City"
+    );
+    assert_eq!(admin["isView"], true);
+    let stranger = client(&s, "source", "admin");
+    assert!(
+        stranger
+            .call("admin", Method::Get, &admin_url, &[])
+            .await
+            .is_ok()
+    );
     let sources = editor
         .call("sources", Method::Get, &format!("{view_url}/sources"), &[])
         .await
