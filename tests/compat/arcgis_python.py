@@ -151,7 +151,7 @@ def run_checks(urls, work):
     @check("search: all items, by type, by owner, paged past the end")
     def _():
         everything = gis.content.search("*", max_items=1000)
-        expect(len(everything) == 14, f"{len(everything)} items: {[i.title for i in everything]}")
+        expect(len(everything) == 15, f"{len(everything)} items: {[i.title for i in everything]}")
         maps = gis.content.search("type:\"Web Map\"", max_items=100)
         expect(sorted(i.title for i in maps) == ["City overview", "Hydrant inspections"],
                [i.title for i in maps])
@@ -265,14 +265,23 @@ def run_checks(urls, work):
         listed = gis.content.offline.list_items(package)
         target = GIS(urls["target"], "admin", PASSWORD)
         created = target.content.offline.import_content(package)
-        there = target.content.search("*", max_items=1000)
-        titles = sorted({i.title for i in there})
-        expect(len(there) >= 14, f"{len(there)} items in the target: {titles}")
-        # The services were republished in the target, and the maps point at them.
         from arcgis.features import FeatureLayerCollection
 
-        services = {i.title: i for i in there if i.type == "Feature Service"}
+        there = target.content.search("*", max_items=1000)
+        titles = sorted({i.title for i in there})
+        expect(len(there) >= 15, f"{len(there)} items in the target: {titles}")
+        # The services were republished in the target, and the maps point at them.
+
+        services = {i.title: i for i in there
+                    if i.type == "Feature Service" and "View Service" not in i.typeKeywords}
         expect(sorted(services) == ["City", "Inspections"], f"services {sorted(services)}")
+        # The view was made again on the imported City, with its definition query.
+        views = [i for i in there if "View Service" in i.typeKeywords]
+        expect([v.title for v in views] == ["Hydrants in service"], f"views {views}")
+        view_layer = FeatureLayerCollection.fromitem(views[0]).layers[0]
+        expect(view_layer.properties.viewDefinitionQuery == "STATUS <> 'retired'",
+               f"view query {view_layer.properties.viewDefinitionQuery!r}")
+
         counts = {lyr.properties.name: lyr.query(return_count_only=True)
                   for lyr in FeatureLayerCollection.fromitem(services["City"]).layers}
         expect(counts == {"Hydrants": 250, "Parcels": 12}, f"republished counts {counts}")

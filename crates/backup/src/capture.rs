@@ -194,6 +194,12 @@ pub async fn capture(env: &Env<'_>, planned: &PlannedItem) -> Captured {
         }
     }
     let mut exported = false;
+    if env.plan.selection.export != ExportMode::Reference && crate::plan::is_view(&planned.json) {
+        match view_definition(env, planned).await {
+            Ok(payload) => item.payloads.push(payload),
+            Err(message) => failures.push("view definition", message),
+        }
+    }
     if planned.export {
         match export(env, planned).await {
             Ok(payload) => {
@@ -208,6 +214,76 @@ pub async fn capture(env: &Env<'_>, planned: &PlannedItem) -> Captured {
         failures: failures.list,
         exported,
     }
+}
+
+/// A view's definition: the admin service JSON (each layer with the source it reads from) and its
+/// `sources`, stored as a `viewDefinition` payload with the view's layers and their counts.
+async fn view_definition(env: &Env<'_>, planned: &PlannedItem) -> Result<Payload, String> {
+    use orgpack_portal::Method;
+    use serde_json::Value;
+    let url = planned
+        .json
+        .get("url")
+        .and_then(Value::as_str)
+        .ok_or("the view has no URL")?
+        .trim_end_matches('/')
+        .to_owned();
+    let admin_url = url.replacen("/rest/services/", "/rest/admin/services/", 1);
+    let admin = env
+        .client
+        .call("view definition", Method::Get, &admin_url, &[])
+        .await
+        .map_err(|e| e.to_string())?;
+    let sources = env
+        .client
+        .call("view sources", Method::Get, &format!("{url}/sources"), &[])
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut layers = Vec::new();
+    for layer in admin
+        .get("layers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .chain(
+            admin
+                .get("tables")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten(),
+        )
+    {
+        let id = layer.get("id").and_then(Value::as_u64).unwrap_or(0);
+        let count = env
+            .client
+            .feature_count(&format!("{url}/{id}"))
+            .await
+            .map_err(|e| format!("counting layer {id}: {e}"))?;
+        layers.push(PayloadLayer {
+            name: layer
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            geometry_type: layer
+                .get("geometryType")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            feature_count: Some(count),
+            fields: Vec::new(),
+        });
+    }
+    let doc = serde_json::json!({"admin": admin, "sources": sources});
+    let content = tokio::task::block_in_place(|| env.blobs.put_json(&doc))
+        .map_err(|e| format!("storing the view definition: {e}"))?;
+    Ok(Payload {
+        file_name: "view.json".into(),
+        kind: PayloadKind::ViewDefinition,
+        obtained: Obtained::FreshExport,
+        source_item: None,
+        content,
+        layers,
+    })
 }
 
 /// The parent's entry, when the item is unchanged and every blob it needs is in this archive.

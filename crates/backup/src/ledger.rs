@@ -20,7 +20,7 @@ use orgpack_portal::Client;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The file names of ledgers: `orgpack-exports-<pid>-<millis>.jsonl`.
+/// The file names of ledgers: `orgpack-exports-<pid>-<millis>-<n>.jsonl`.
 const PREFIX: &str = "orgpack-exports-";
 const SUFFIX: &str = ".jsonl";
 
@@ -36,6 +36,9 @@ enum Line {
         deleted: String,
     },
 }
+
+/// Ledgers made by this process, for unique names.
+static LEDGERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// This run's ledger, locked while it is alive.
 pub struct Ledger {
@@ -53,8 +56,13 @@ impl Ledger {
     /// Creating, locking or writing the file.
     pub fn create(dir: &Path, portal: &str, user: &str) -> std::io::Result<Self> {
         fs::create_dir_all(dir)?;
+        // pid, time and a count: unique even for several runs in one process in one millisecond.
+        let n = LEDGERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let stamp = jiff::Timestamp::now().as_millisecond();
-        let path = dir.join(format!("{PREFIX}{}-{stamp}{SUFFIX}", std::process::id()));
+        let path = dir.join(format!(
+            "{PREFIX}{}-{stamp}-{n}{SUFFIX}",
+            std::process::id()
+        ));
         let file = OpenOptions::new()
             .create_new(true)
             .append(true)

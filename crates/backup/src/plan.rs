@@ -491,7 +491,8 @@ fn reuse_listed(
         json: json.clone(),
     };
     item.export = ctx.options.selection.export != ExportMode::Reference
-        && is_hosted_feature_service(&item.json);
+        && is_hosted_feature_service(&item.json)
+        && !is_view(&item.json);
     Some(item)
 }
 
@@ -562,7 +563,8 @@ async fn visit(ctx: &Ctx<'_>, id: &str, why: Why, listed_owner: Option<&str>) ->
         json,
     };
     item.export = ctx.options.selection.export != ExportMode::Reference
-        && is_hosted_feature_service(&item.json);
+        && is_hosted_feature_service(&item.json)
+        && !is_view(&item.json);
     if let Some(parent) = ctx.parent_items.get(id)
         && parent.modified == item.modified()
     {
@@ -607,6 +609,37 @@ async fn explore(
                 path: Some(kind.to_owned()),
                 external: false,
             });
+        }
+    }
+    // A view reads from its source services: they come first, whatever refers to the view.
+    if is_view(&item.json)
+        && let Some(url) = item.json.get("url").and_then(Value::as_str)
+    {
+        let sources = client
+            .call(
+                "view sources",
+                orgpack_portal::Method::Get,
+                &format!("{}/sources", url.trim_end_matches('/')),
+                &[],
+            )
+            .await
+            .map_err(|e| ("view sources".to_owned(), e))?;
+        for source in sources
+            .get("services")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(source_id) = source.get("serviceItemId").and_then(Value::as_str) {
+                item.dependencies.push(Dependency {
+                    kind: DependencyKind::Item,
+                    target: source_id.to_owned(),
+                    item_id: Some(source_id.to_owned()),
+                    found_in: FoundIn::ViewSource,
+                    path: Some("sources".to_owned()),
+                    external: false,
+                });
+            }
         }
     }
     let keywords = orgpack_graph::type_keywords(&item.json);
@@ -784,6 +817,16 @@ async fn service_item_id(client: &Client, url: &str) -> Option<String> {
         .and_then(Value::as_str)
         .filter(|id| orgpack_archive::manifest::is_portal_id(id))
         .map(str::to_owned)
+}
+
+/// A hosted feature layer view (typeKeyword `View Service`): captured by its definition, never
+/// exported.
+pub(crate) fn is_view(json: &Value) -> bool {
+    is_hosted_feature_service(json)
+        && json
+            .get("typeKeywords")
+            .and_then(Value::as_array)
+            .is_some_and(|k| k.iter().any(|k| k.as_str() == Some("View Service")))
 }
 
 fn is_hosted_feature_service(json: &Value) -> bool {

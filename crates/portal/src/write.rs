@@ -609,7 +609,8 @@ impl Client {
 
     /// Create an empty hosted feature service, or a view when `is_view` (`createService` with
     /// `outputType=featureService`); its layers come from [`Client::add_to_definition`].
-    /// `create_parameters` is the JSON of the service (at least `name`).
+    /// `create_parameters` is the JSON of the service (at least `name`); `item_params` are the new
+    /// item's properties (`title`, `tags`, `snippet`, `description`, `typeKeywords`).
     ///
     /// # Errors
     /// As [`Client::call`]; [`ErrorKind::Decode`] when the answer lacks the new item's id.
@@ -619,19 +620,17 @@ impl Client {
         folder: Option<&str>,
         create_parameters: &str,
         is_view: bool,
+        item_params: &[(&str, &str)],
     ) -> Result<Published, Error> {
         let path = format!("{}/createService", user_path(owner, folder));
+        let mut params = vec![
+            ("createParameters", create_parameters),
+            ("outputType", "featureService"),
+            ("isView", if is_view { "true" } else { "false" }),
+        ];
+        params.extend_from_slice(item_params);
         let answer = self
-            .call(
-                "createService",
-                Method::Post,
-                &path,
-                &[
-                    ("createParameters", create_parameters),
-                    ("outputType", "featureService"),
-                    ("isView", if is_view { "true" } else { "false" }),
-                ],
-            )
+            .call("createService", Method::Post, &path, &params)
             .await?;
         let url = self.absolute(&path);
         ensure_success("createService", &url, &answer)?;

@@ -183,6 +183,7 @@ async fn restore(
         .map_or(ctx.options.staging_dir.as_path(), tempfile::TempDir::path);
 
     // The item's URL in the target, when this run sent it (a URL item): no need to ask for it.
+    let was_resumed = resumed.is_some();
     let (target_id, status, sent_url) = if let Some(id) = resumed {
         (id, Status::Created, None)
     } else if planned.action == Action::Update {
@@ -225,6 +226,11 @@ async fn restore(
             .map_err(|e| fail(e.to_string()))?;
     if !finishing {
         learn(ctx, item, &target_id, sent_url.as_deref()).await;
+    }
+    if finishing && was_resumed {
+        crate::view::ensure_defined(ctx, item, &target_id)
+            .await
+            .map_err(fail)?;
     }
     if finishing {
         // Reads the new service's URL, checks its counts and learns it.
@@ -390,6 +396,10 @@ async fn republish(
         .iter()
         .find(|p| p.obtained == Obtained::FreshExport)
         .ok_or((None, "no export to republish from".to_owned()))?;
+    if payload.kind == PayloadKind::ViewDefinition {
+        let base = service_name(item);
+        return crate::view::recreate(ctx, item, payload, owner, folder, &base).await;
+    }
     let (file_type, item_type) = match payload.kind {
         PayloadKind::Shapefile => ("shapefile", "Shapefile"),
         PayloadKind::Csv => ("csv", "CSV"),

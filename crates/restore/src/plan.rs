@@ -239,6 +239,18 @@ pub async fn plan_target(
     let facts = facts(client).await?;
     let chosen = selected(snapshot, &options.items)?;
     let mut graph = Graph::new();
+    // A view is made from its source service, so the source comes first: the source's own
+    // relationship to its view (Service2Service) orders nothing.
+    let views_of: BTreeSet<(&str, &str)> = snapshot
+        .items
+        .iter()
+        .flat_map(|view| {
+            view.dependencies
+                .iter()
+                .filter(|d| d.found_in == orgpack_archive::manifest::FoundIn::ViewSource)
+                .filter_map(move |d| Some((d.item_id.as_deref()?, view.id.as_str())))
+        })
+        .collect();
     for item in snapshot.items.iter().filter(|i| chosen.contains(&i.id)) {
         graph.add_node(&item.id);
         for d in item.dependencies.iter().filter(|d| !d.external) {
@@ -246,6 +258,7 @@ pub async fn plan_target(
                 .item_id
                 .as_ref()
                 .filter(|t| chosen.contains(*t) && **t != item.id)
+                .filter(|t| !views_of.contains(&(item.id.as_str(), t.as_str())))
             {
                 graph.add_edge(Edge {
                     from: item.id.clone(),
@@ -257,8 +270,16 @@ pub async fn plan_target(
             }
         }
         for r in &item.relationships {
-            if chosen.contains(&r.item_id) && r.item_id != item.id {
-                let forward = r.direction == orgpack_archive::manifest::Direction::Forward;
+            let forward = r.direction == orgpack_archive::manifest::Direction::Forward;
+            let (origin, destination) = if forward {
+                (item.id.as_str(), r.item_id.as_str())
+            } else {
+                (r.item_id.as_str(), item.id.as_str())
+            };
+            if chosen.contains(&r.item_id)
+                && r.item_id != item.id
+                && !views_of.contains(&(origin, destination))
+            {
                 graph.add_edge(relationship_edge(
                     &item.id,
                     &r.relationship_type,

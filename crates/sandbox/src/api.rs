@@ -300,9 +300,19 @@ async fn handle(
                 services::feature_server(&call, name, rest)
             }
             ["admin", "Hosted", name, "FeatureServer"] => views::admin_service(&call, name, None),
-            ["admin", "Hosted", name, "FeatureServer", layer]
-                if method == axum::http::Method::GET && *layer != "addToDefinition" =>
-            {
+            ["admin", "Hosted", _, "FeatureServer", "refresh"]
+            | ["admin", "Hosted", _, "FeatureServer", _, "refresh"] => {
+                Ok(call.reply(&serde_json::json!({"success": true})))
+            }
+            [
+                "admin",
+                "Hosted",
+                name,
+                "FeatureServer",
+                layer,
+                "updateDefinition",
+            ] if method == axum::http::Method::POST => views::update_definition(&call, name, layer),
+            ["admin", "Hosted", name, "FeatureServer", layer] if !layer.ends_with("Definition") => {
                 views::admin_service(&call, name, Some(layer))
             }
             ["admin", "Hosted", name, "FeatureServer", "addToDefinition"]

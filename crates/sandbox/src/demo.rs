@@ -135,7 +135,29 @@ struct ItemDef {
     relationships: Vec<(String, String)>,
     share: Option<ShareDef>,
     publish: Option<PublishDef>,
+    view: Option<ViewDef>,
     protect: bool,
+}
+
+/// A hosted feature layer view of a service seeded before it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ViewDef {
+    /// The key of the source service.
+    of: String,
+    /// The view's service name.
+    name: String,
+    layers: Vec<ViewLayerDef>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ViewLayerDef {
+    id: u64,
+    name: String,
+    source_layer: u64,
+    #[serde(default)]
+    view_definition_query: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -313,7 +335,62 @@ impl Sandbox {
                 .and_then(|f| folders.get(&(item.owner.clone(), f.clone())))
                 .map(String::as_str);
             let what = format!("item {}", item.key);
-            let id = if let Some(p) = &item.publish {
+            let id = if let Some(v) = &item.view {
+                let source_url = out
+                    .urls
+                    .get(&v.of)
+                    .ok_or_else(|| seed_error(&what, &"a view of an unknown service"))?;
+                let source_name = source_url
+                    .trim_end_matches("/FeatureServer")
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                let created = client
+                    .create_service(
+                        &item.owner,
+                        folder,
+                        &serde_json::json!({"name": v.name}).to_string(),
+                        true,
+                        &[],
+                    )
+                    .await
+                    .map_err(|e| seed_error(&what, &e))?;
+                let url = created
+                    .service_url
+                    .clone()
+                    .ok_or_else(|| seed_error(&what, &"the view has no URL"))?;
+                let layers: Vec<serde_json::Value> = v
+                    .layers
+                    .iter()
+                    .map(|l| {
+                        serde_json::json!({
+                            "id": l.id, "name": l.name, "viewDefinitionQuery": l.view_definition_query,
+                            "adminLayerInfo": {"viewLayerDefinition": {
+                                "sourceServiceName": source_name, "sourceLayerId": l.source_layer,
+                                "sourceLayerFields": "*",
+                            }},
+                        })
+                    })
+                    .collect();
+                client
+                    .add_to_definition(&url, &serde_json::json!({"layers": layers}).to_string())
+                    .await
+                    .map_err(|e| seed_error(&what, &e))?;
+                let title = item.title.clone().unwrap_or_else(|| v.name.clone());
+                client
+                    .update_item(
+                        &item.owner,
+                        None,
+                        &created.service_item_id,
+                        &[("title", &title)],
+                        Content::None,
+                    )
+                    .await
+                    .map_err(|e| seed_error(&what, &e))?;
+                out.urls.insert(item.key.clone(), url);
+                created.service_item_id
+            } else if let Some(p) = &item.publish {
                 let from = out
                     .items
                     .get(&p.from)

@@ -250,6 +250,10 @@ pub enum PayloadKind {
     GeoJson,
     /// A Microsoft Excel workbook.
     Excel,
+    /// The definition of a hosted feature layer view (since 1.2.0): JSON `{"admin": <the admin
+    /// service definition, every layer with its adminLayerInfo.viewLayerDefinition>, "sources":
+    /// <the services it reads from>}`. Restore recreates the view on the restored source.
+    ViewDefinition,
     /// Anything else.
     #[serde(other)]
     Other,

@@ -55,6 +55,7 @@ fn describe(snapshot: &Snapshot, demo: &DemoOrg, id: &str) -> BTreeMap<String, S
         .iter()
         .map(|p| {
             let how = match p.obtained {
+                _ if p.kind == orgpack_archive::manifest::PayloadKind::ViewDefinition => "view",
                 Obtained::FreshExport => "export",
                 Obtained::OriginalSource => "original",
                 Obtained::Download => "download",

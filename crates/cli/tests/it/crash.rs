@@ -234,7 +234,7 @@ fn a_full_disk_fails_the_backup_clearly_and_the_repository_loses_nothing() {
 
     // With room again, the same command completes, and no export is left in the source.
     let done = finish(&config, &args);
-    assert_eq!(done["items"], 14, "{done}");
+    assert_eq!(done["items"], 15, "{done}");
     verify(&repo);
     let leftovers = rt
         .block_on(client(&sandbox, "demo").search_all("title:orgpack-export*", 100))
@@ -276,7 +276,7 @@ fn killed_backups_and_restores_rerun_to_what_an_uninterrupted_run_makes() {
     );
     let restore_requests = sandbox.requests() - before;
     let expected = rt.block_on(census(&client(&sandbox, "clean")));
-    assert!(expected.len() >= 14, "{expected:?}");
+    assert!(expected.len() >= 15, "{expected:?}");
 
     // Backups killed at seeded points; the repository verifies after each.
     let repo = dir.path().join("repo");

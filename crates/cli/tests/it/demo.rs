@@ -32,7 +32,7 @@ fn the_demo_runs_the_whole_job_and_keeps_what_it_made_when_asked() {
         doc["steps"][2]["detail"]
             .as_str()
             .unwrap()
-            .contains("14 reused, 0 exports"),
+            .contains("15 reused, 0 exports"),
         "{doc}"
     );
     for kept in [

@@ -75,7 +75,7 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
 
     for (report, target) in reports.iter().zip(&targets) {
         assert!(report.is_complete(), "{report:#?}");
-        assert_eq!(report.counts().created, 14);
+        assert_eq!(report.counts().created, 15);
         let new = |key: &str| {
             report
                 .items
@@ -208,8 +208,41 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
         // The library's own read-back check agrees.
         let checked = orgpack_restore::check_target(c, &snapshot, report).await;
         assert!(checked.problems.is_empty(), "{:?}", checked.problems);
-        assert_eq!(checked.items, 14);
-        assert_eq!(checked.layers, 3);
+        assert_eq!(checked.items, 15);
+        assert_eq!(checked.layers, 4);
+        // The view was made again on the restored City, with its definition query.
+        let view = c.item(&new("hydrants-view")).await.unwrap();
+        assert!(
+            view["typeKeywords"]
+                .as_array()
+                .unwrap()
+                .contains(&serde_json::json!("View Service")),
+            "{view}"
+        );
+        let view_url = view["url"].as_str().unwrap();
+        let sources = c
+            .call(
+                "sources",
+                orgpack_portal::Method::Get,
+                &format!("{view_url}/sources"),
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            sources["services"][0]["serviceItemId"],
+            new("city").as_str()
+        );
+        let layer = c
+            .call(
+                "view layer",
+                orgpack_portal::Method::Get,
+                &format!("{view_url}/0"),
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(layer["viewDefinitionQuery"], "STATUS <> 'retired'");
         if report.target == "north" {
             // A reference left behind is found.
             let bad = serde_json::json!({"widgets": [{"type": "mapWidget", "itemId": demo.items["city-map"]}]});

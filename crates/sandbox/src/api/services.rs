@@ -16,6 +16,12 @@ use super::{Call, FORBIDDEN, error};
 use crate::store::Service;
 use axum::response::Response;
 
+/// The extent the FeatureServer documents report: the world in WGS 84 (the sandbox does not
+/// compute extents from the data).
+fn world() -> Value {
+    json!({"xmin": -180.0, "ymin": -90.0, "xmax": 180.0, "ymax": 90.0, "spatialReference": {"wkid": 4326, "latestWkid": 4326}})
+}
+
 /// The ArcGIS Server version the FeatureServer documents report.
 const SERVER_VERSION: f64 = 11.3;
 
@@ -317,6 +323,7 @@ pub(super) fn feature_server(call: &Call, name: &str, rest: &[&str]) -> Result<R
                 "maxRecordCount": 2000, "supportedQueryFormats": "JSON", "capabilities": "Query",
                 "description": "", "copyrightText": "", "spatialReference": {"wkid": 4326, "latestWkid": 4326},
                 "allowGeometryUpdates": true, "units": "esriDecimalDegrees",
+                "initialExtent": world(), "fullExtent": world(),
                 "layers": features.into_iter().map(entry).collect::<Vec<_>>(),
                 "tables": tables.into_iter().map(|t| json!({"id": t["id"], "name": t["name"]})).collect::<Vec<_>>(),
                 "isView": is_view,

@@ -87,6 +87,13 @@ pub(super) fn create_service(
     if is_view {
         keywords.push("View Service");
     }
+    let given = list(p, "typeKeywords");
+    let mut keywords: Vec<&str> = keywords;
+    for k in &given {
+        if !keywords.contains(&k.as_str()) {
+            keywords.push(k);
+        }
+    }
     let item = new_item_json(
         call,
         &id,
@@ -95,6 +102,7 @@ pub(super) fn create_service(
         json!({
             "name": name, "title": p.get("title").unwrap_or(name), "type": "Feature Service",
             "typeKeywords": keywords, "tags": list(p, "tags"), "snippet": p.get("snippet"),
+            "description": p.get("description"),
             "url": url, "size": -1, "ownerFolder": folder,
         }),
     );
@@ -129,7 +137,7 @@ pub(super) fn create_service(
 /// an administrator adds layers. For a view, each layer names its source with
 /// `adminLayerInfo.viewLayerDefinition` (`sourceServiceName`, `sourceLayerId`), which must exist
 /// in this organization; the source's geometry type, fields and count come with it, and the
-/// source item gets a `Service2Service` relationship to the view.
+/// view gets a `Service2Service` relationship to its source.
 pub(super) fn add_to_definition(call: &Call, name: &str) -> Result<Response, Response> {
     let store = &call.shared.store;
     let Some(mut service) = store.service_named(&call.org, name).map_err(internal)? else {
@@ -228,9 +236,11 @@ pub(super) fn add_to_definition(call: &Call, name: &str) -> Result<Response, Res
         .map_err(internal)?;
     sources.sort();
     sources.dedup();
+    // The view is the origin: the official client follows a view's *forward* Service2Service
+    // to its source (and drops that type for services that are not views).
     for source in &sources {
         store
-            .add_relationship(source, &service.item, "Service2Service")
+            .add_relationship(&service.item, source, "Service2Service")
             .map_err(internal)?;
     }
     Ok(call.reply(&json!({"success": true})))
@@ -337,4 +347,46 @@ pub(super) fn admin_service(
         "layers": features.into_iter().map(full).collect::<Vec<_>>(),
         "tables": tables.into_iter().map(full).collect::<Vec<_>>(),
     })))
+}
+
+/// `…/admin/services/Hosted/<name>/FeatureServer/<layer>/updateDefinition`: the owner or an
+/// administrator changes a layer's `viewDefinitionQuery` (the only property the sandbox keeps;
+/// others, such as field visibility or a spatial filter, are accepted and not kept).
+pub(super) fn update_definition(
+    call: &Call,
+    name: &str,
+    layer: &str,
+) -> Result<Response, Response> {
+    let store = &call.shared.store;
+    let Some(mut service) = store.service_named(&call.org, name).map_err(internal)? else {
+        return Err(error(400, "Service not found.", &[]));
+    };
+    let item = store
+        .item(&call.org, &service.item)
+        .map_err(internal)?
+        .ok_or_else(|| error(400, "Service not found.", &[]))?;
+    let user = call.require_user()?;
+    if item.owner != user.username && !call.is_admin() {
+        return Err(error(403, FORBIDDEN, &[]));
+    }
+    let update: Value = call
+        .params
+        .get("updateDefinition")
+        .and_then(|s| serde_json::from_str(s).ok())
+        .ok_or_else(|| error(400, "'updateDefinition' must be specified as JSON.", &[]))?;
+    let id = layer.parse::<u64>().ok();
+    let Some(entry) = service
+        .layers
+        .as_array_mut()
+        .and_then(|l| l.iter_mut().find(|l| l["id"].as_u64() == id))
+    else {
+        return Err(error(400, "Invalid or missing input parameters.", &[]));
+    };
+    if let Some(q) = update.get("viewDefinitionQuery").and_then(Value::as_str) {
+        entry["viewDefinitionQuery"] = json!(q);
+    }
+    store
+        .set_service_layers(&call.org, &service.name, &service.layers)
+        .map_err(internal)?;
+    Ok(call.reply(&json!({"success": true})))
 }

@@ -1188,7 +1188,7 @@ async fn https_with_a_generated_certificate_that_clients_trust_when_told() {
 async fn the_demo_organization_seeds_through_the_api() {
     let s = Sandbox::start(SandboxOptions::default()).await.unwrap();
     let demo = s.seed_demo("demo", PW).await.unwrap();
-    assert_eq!(demo.items.len(), 14);
+    assert_eq!(demo.items.len(), 15);
     let admin = client(&s, "demo", "admin");
     let city = admin.item(&demo.items["city"]).await.unwrap();
     assert_eq!(city["title"], "City");
@@ -1452,7 +1452,13 @@ async fn a_view_on_a_hosted_service_reads_its_layers_and_counts_from_the_source(
         .await
         .unwrap();
     let view = editor
-        .create_service("editor", None, r#"{"name":"City_hydrants"}"#, true)
+        .create_service(
+            "editor",
+            None,
+            r#"{"name":"City_hydrants"}"#,
+            true,
+            &[("typeKeywords", "source-0123456789abcdef0123456789abcdef")],
+        )
         .await
         .unwrap();
     let view_url = view.service_url.clone().unwrap();
@@ -1467,6 +1473,15 @@ async fn a_view_on_a_hosted_service_reads_its_layers_and_counts_from_the_source(
             .unwrap()
             .contains(&serde_json::json!("View Service")),
         "{item}"
+    );
+    assert!(
+        item["typeKeywords"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(
+                "source-0123456789abcdef0123456789abcdef"
+            )),
+        "item properties given to createService are kept: {item}"
     );
     // Layers name their source; a missing source is refused.
     let bad = editor
@@ -1529,10 +1544,10 @@ async fn a_view_on_a_hosted_service_reads_its_layers_and_counts_from_the_source(
         source.service_item_id
     );
     let related = editor
-        .related_items(&source.service_item_id, "Service2Service", true)
+        .related_items(&view.service_item_id, "Service2Service", true)
         .await
         .unwrap();
-    assert_eq!(related[0]["id"], view.service_item_id.as_str());
+    assert_eq!(related[0]["id"], source.service_item_id.as_str());
     // A view cannot be exported (the sandbox keeps no features of its own for it).
     let export = editor
         .export_item("editor", &view.service_item_id, "File Geodatabase", "x", "")
@@ -1541,7 +1556,7 @@ async fn a_view_on_a_hosted_service_reads_its_layers_and_counts_from_the_source(
     assert!(export.to_string().contains("cannot export"), "{export}");
     // Names are unique with the published services.
     let taken = editor
-        .create_service("editor", None, r#"{"name":"city"}"#, true)
+        .create_service("editor", None, r#"{"name":"city"}"#, true, &[])
         .await
         .unwrap_err();
     assert!(taken.to_string().contains("already exists"), "{taken}");

@@ -1,0 +1,258 @@
+//! Recreating a hosted feature layer view from its `viewDefinition` payload: `createService` with
+//! `isView`, then `addToDefinition` with each layer pointing at the *restored* source service (the
+//! source is a dependency of the view, so it is restored first). A view holds no data of its own,
+//! so nothing is uploaded; its layers' counts are checked afterwards like a republished service's.
+
+use std::collections::BTreeMap;
+
+use orgpack_archive::manifest::{Item, Payload};
+use serde_json::{Value, json};
+
+use crate::item::{Ctx, read_json};
+use crate::journal::Kind;
+
+type Failed = (Option<String>, String);
+
+/// Create the view in the target; returns its item id. `base` is the service name to try first
+/// (then `base_2`, … when the name is taken).
+pub async fn recreate(
+    ctx: &Ctx<'_>,
+    item: &Item,
+    payload: &Payload,
+    owner: &str,
+    folder: Option<&str>,
+    base: &str,
+) -> Result<String, Failed> {
+    let doc = read_json(ctx.archive, &payload.content).map_err(|e| (None, e))?;
+    let target_names = target_names(ctx, &doc).await?;
+    let admin = doc.get("admin").cloned().unwrap_or(Value::Null);
+    let definition = definition(&admin, &target_names).map_err(|e| (None, e))?;
+    let mut last = String::new();
+    for attempt in 0..5 {
+        let name = if attempt == 0 {
+            base.to_owned()
+        } else {
+            format!("{base}_{}", attempt + 1)
+        };
+        let mut parameters = json!({"name": name});
+        for key in [
+            "capabilities",
+            "maxRecordCount",
+            "description",
+            "copyrightText",
+        ] {
+            if let Some(v) = admin.get(key) {
+                parameters[key] = v.clone();
+            }
+        }
+        // The item carries `source-<id>` from the start: a run killed before the journal learns
+        // the new id finds it again by that keyword instead of making a second view.
+        let keyword = crate::plan::source_keyword(&item.id);
+        let created = match ctx
+            .client
+            .create_service(
+                owner,
+                folder,
+                &parameters.to_string(),
+                true,
+                &[("typeKeywords", &keyword)],
+            )
+            .await
+        {
+            Ok(c) => c,
+            Err(e) if e.to_string().contains("already exists") => {
+                last = e.to_string();
+                continue;
+            }
+            Err(e) => return Err((None, format!("creating the view: {e}"))),
+        };
+        let id = created.service_item_id.clone();
+        ctx.journal
+            .set_id(Kind::Item, &item.id, &id, true)
+            .map_err(|e| (Some(id.clone()), e.to_string()))?;
+        let url = created
+            .service_url
+            .ok_or((Some(id.clone()), "the new view has no URL".to_owned()))?;
+        ctx.client
+            .add_to_definition(&url, &definition.to_string())
+            .await
+            .map_err(|e| (Some(id.clone()), format!("defining the view's layers: {e}")))?;
+        return Ok(id);
+    }
+    Err((None, format!("creating the view: {last}")))
+}
+
+/// Each source service of the view (by its name in the source organization) → the name of the
+/// restored service in the target.
+async fn target_names(ctx: &Ctx<'_>, doc: &Value) -> Result<BTreeMap<String, String>, Failed> {
+    // Source service name → its item id in the source organization.
+    let source_items: BTreeMap<&str, &str> = doc
+        .pointer("/sources/services")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|s| Some((s.get("name")?.as_str()?, s.get("serviceItemId")?.as_str()?)))
+        .collect();
+    // … and its name in the target, from the restored source's URL.
+    let mut target_names: BTreeMap<String, String> = BTreeMap::new();
+    for (name, source_id) in &source_items {
+        let target_id = ctx
+            .journal
+            .id(Kind::Item, source_id)
+            .map_err(|e| (None, e.to_string()))?
+            .ok_or_else(|| {
+                (
+                    None,
+                    format!("its source service `{name}` ({source_id}) was not restored"),
+                )
+            })?;
+        let url = ctx
+            .client
+            .item(&target_id)
+            .await
+            .map_err(|e| (None, format!("reading the restored source service: {e}")))?
+            .get("url")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or((None, "the restored source service has no URL".to_owned()))?;
+        let target_name =
+            service_name_of(&url).ok_or((None, format!("no service name in `{url}`")))?;
+        target_names.insert((*name).to_owned(), target_name);
+    }
+    Ok(target_names)
+}
+
+/// Give a view found again after an interrupted run its layers, when it has none yet (the run
+/// was killed between `createService` and `addToDefinition`).
+pub async fn ensure_defined(ctx: &Ctx<'_>, item: &Item, target_id: &str) -> Result<(), String> {
+    let Some(payload) = item
+        .payloads
+        .iter()
+        .find(|p| p.kind == orgpack_archive::manifest::PayloadKind::ViewDefinition)
+    else {
+        return Ok(());
+    };
+    let url = ctx
+        .client
+        .item(target_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .get("url")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or("the view has no URL")?;
+    let root = ctx
+        .client
+        .call("view", orgpack_portal::Method::Get, &url, &[])
+        .await
+        .map_err(|e| format!("reading the view: {e}"))?;
+    let empty = |k: &str| {
+        root.get(k)
+            .and_then(Value::as_array)
+            .is_none_or(Vec::is_empty)
+    };
+    if !(empty("layers") && empty("tables")) {
+        return Ok(());
+    }
+    let doc = read_json(ctx.archive, &payload.content)?;
+    let names = target_names(ctx, &doc).await.map_err(|(_, e)| e)?;
+    let admin = doc.get("admin").cloned().unwrap_or(Value::Null);
+    let definition = definition(&admin, &names)?;
+    ctx.client
+        .add_to_definition(&url, &definition.to_string())
+        .await
+        .map_err(|e| format!("defining the view's layers: {e}"))
+}
+
+/// The `addToDefinition` document: the view's layers and tables as the admin definition had
+/// them, each `viewLayerDefinition` renamed to the restored source service.
+fn definition(admin: &Value, target_names: &BTreeMap<String, String>) -> Result<Value, String> {
+    let mut out = json!({"layers": [], "tables": []});
+    for key in ["layers", "tables"] {
+        for layer in admin
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let mut layer = layer.clone();
+            let name = layer["name"].as_str().unwrap_or("?").to_owned();
+            let view = layer
+                .pointer_mut("/adminLayerInfo/viewLayerDefinition")
+                .ok_or_else(|| format!("layer `{name}` of the view has no viewLayerDefinition"))?;
+            let table = if view.get("table").is_some() {
+                &mut view["table"]
+            } else {
+                view
+            };
+            if table
+                .get("relatedTables")
+                .and_then(Value::as_array)
+                .is_some_and(|r| !r.is_empty())
+            {
+                return Err(format!(
+                    "layer `{name}` is a join view (relatedTables), which orgpack does not make again yet"
+                ));
+            }
+            let source = table
+                .get("sourceServiceName")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let renamed = target_names.get(&source).ok_or_else(|| {
+                format!("the view reads from `{source}`, which its definition does not name")
+            })?;
+            table["sourceServiceName"] = json!(renamed);
+            if let Some(list) = out[key].as_array_mut() {
+                list.push(layer);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `…/services/[Hosted/]<name>/FeatureServer` → `<name>`.
+fn service_name_of(url: &str) -> Option<String> {
+    let parts: Vec<&str> = url.trim_end_matches('/').split('/').collect();
+    let at = parts
+        .iter()
+        .position(|p| p.eq_ignore_ascii_case("FeatureServer"))?;
+    at.checked_sub(1).map(|i| parts[i].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_are_pointed_at_the_restored_source() {
+        let admin = json!({"layers": [
+            {"id": 0, "name": "Hydrants", "viewDefinitionQuery": "A = 1",
+             "adminLayerInfo": {"viewLayerDefinition": {"sourceServiceName": "City", "sourceLayerId": 0}}},
+        ], "tables": [
+            {"id": 1, "name": "T", "adminLayerInfo": {"viewLayerDefinition": {"table": {"sourceServiceName": "City", "sourceLayerId": 2}}}},
+        ]});
+        let names = BTreeMap::from([("City".to_owned(), "City_2".to_owned())]);
+        let d = definition(&admin, &names).unwrap();
+        assert_eq!(
+            d["layers"][0]["adminLayerInfo"]["viewLayerDefinition"]["sourceServiceName"],
+            "City_2"
+        );
+        assert_eq!(d["layers"][0]["viewDefinitionQuery"], "A = 1");
+        assert_eq!(
+            d["tables"][0]["adminLayerInfo"]["viewLayerDefinition"]["table"]["sourceServiceName"],
+            "City_2"
+        );
+        let err = definition(&admin, &BTreeMap::new()).unwrap_err();
+        assert!(err.contains("`City`"), "{err}");
+        let mut join = admin.clone();
+        join["layers"][0]["adminLayerInfo"]["viewLayerDefinition"]["relatedTables"] =
+            json!([{"sourceServiceName": "Other"}]);
+        let err = definition(&join, &names).unwrap_err();
+        assert!(err.contains("join view"), "{err}");
+        assert_eq!(
+            service_name_of("https://h/o/server/rest/services/Hosted/City_2/FeatureServer"),
+            Some("City_2".into())
+        );
+    }
+}
