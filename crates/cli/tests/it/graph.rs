@@ -154,19 +154,20 @@ fn inspect_reports_layers_and_counts_of_a_payload() {
     assert!(stderr(&bad).starts_with("error: "), "{}", stderr(&bad));
 }
 
-#[test]
-fn sandbox_serves_until_stopped_and_prints_its_portals() {
+/// `orgpack --json sandbox ARGS` with the password `password`, and the JSON it printed once ready.
+fn serve(args: &[&str], password: &str) -> (std::process::Child, serde_json::Value) {
     use std::io::Read;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orgpack"))
-        .args(["--json", "sandbox", "--org", "rehearsal"])
-        .env("ORGPACK_SANDBOX_PASSWORD", "rehearse-pw")
+        .args(["--json", "sandbox"])
+        .args(args)
+        .env("ORGPACK_SANDBOX_PASSWORD", password)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let mut text = String::new();
-    let doc: serde_json::Value = loop {
+    let doc = loop {
         let mut buf = [0u8; 256];
         let n = stdout.read(&mut buf).unwrap();
         assert!(n > 0, "the sandbox exited early: {text}");
@@ -175,6 +176,12 @@ fn sandbox_serves_until_stopped_and_prints_its_portals() {
             break v;
         }
     };
+    (child, doc)
+}
+
+#[test]
+fn sandbox_serves_until_stopped_and_prints_its_portals() {
+    let (mut child, doc) = serve(&["--org", "rehearsal"], "rehearse-pw");
     let url = doc["portals"][0].as_str().unwrap().to_owned();
     assert!(
         url.starts_with("http://127.0.0.1:") && url.ends_with("/rehearsal"),
@@ -203,28 +210,20 @@ fn sandbox_serves_until_stopped_and_prints_its_portals() {
 
 #[test]
 fn sandbox_seeds_orgs_from_directories_and_takes_faults_at_start_and_at_run_time() {
-    use std::io::Read;
-    let seed = crate::fixtures().join("demo-org");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orgpack"))
-        .args(["--json", "sandbox", "--listen", "127.0.0.1:0", "--org"])
-        .arg(format!("town={}", seed.display()))
-        .args(["--org", "empty", "--faults", "refuse=/publish,seed=3"])
-        .env("ORGPACK_SANDBOX_PASSWORD", "seed-pw-1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut text = String::new();
-    let doc: serde_json::Value = loop {
-        let mut buf = [0u8; 256];
-        let n = stdout.read(&mut buf).unwrap();
-        assert!(n > 0, "the sandbox exited early: {text}");
-        text.push_str(&String::from_utf8_lossy(&buf[..n]));
-        if let Ok(v) = serde_json::from_str(&text) {
-            break v;
-        }
-    };
+    let town = format!("town={}", crate::fixtures().join("demo-org").display());
+    let (mut child, doc) = serve(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--org",
+            &town,
+            "--org",
+            "empty",
+            "--faults",
+            "refuse=/publish,seed=3",
+        ],
+        "seed-pw-1",
+    );
     let town = doc["portals"][0].as_str().unwrap().to_owned();
     let empty = doc["portals"][1].as_str().unwrap().to_owned();
     let root = town.trim_end_matches("/town").to_owned();

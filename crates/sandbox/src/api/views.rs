@@ -140,17 +140,7 @@ pub(super) fn create_service(
 /// view gets a `Service2Service` relationship to its source.
 pub(super) fn add_to_definition(call: &Call, name: &str) -> Result<Response, Response> {
     let store = &call.shared.store;
-    let Some(mut service) = store.service_named(&call.org, name).map_err(internal)? else {
-        return Err(error(400, "Service not found.", &[]));
-    };
-    let item = store
-        .item(&call.org, &service.item)
-        .map_err(internal)?
-        .ok_or_else(|| error(400, "Service not found.", &[]))?;
-    let user = call.require_user()?;
-    if item.owner != user.username && !call.is_admin() {
-        return Err(error(403, FORBIDDEN, &[]));
-    }
+    let mut service = owned_service(call, name)?;
     let definition: Value = call
         .params
         .get("addToDefinition")
@@ -306,18 +296,7 @@ pub(super) fn admin_service(
     name: &str,
     layer: Option<&str>,
 ) -> Result<Response, Response> {
-    let store = &call.shared.store;
-    let Some(service) = store.service_named(&call.org, name).map_err(internal)? else {
-        return Err(error(400, "Service not found.", &[]));
-    };
-    let item = store
-        .item(&call.org, &service.item)
-        .map_err(internal)?
-        .ok_or_else(|| error(400, "Service not found.", &[]))?;
-    let user = call.require_user()?;
-    if item.owner != user.username && !call.is_admin() {
-        return Err(error(403, FORBIDDEN, &[]));
-    }
+    let service = owned_service(call, name)?;
     let full = |l: &Value| {
         let mut json = super::services::layer_json(&service, l);
         if let Some(source) = l.get("source") {
@@ -358,17 +337,7 @@ pub(super) fn update_definition(
     layer: &str,
 ) -> Result<Response, Response> {
     let store = &call.shared.store;
-    let Some(mut service) = store.service_named(&call.org, name).map_err(internal)? else {
-        return Err(error(400, "Service not found.", &[]));
-    };
-    let item = store
-        .item(&call.org, &service.item)
-        .map_err(internal)?
-        .ok_or_else(|| error(400, "Service not found.", &[]))?;
-    let user = call.require_user()?;
-    if item.owner != user.username && !call.is_admin() {
-        return Err(error(403, FORBIDDEN, &[]));
-    }
+    let mut service = owned_service(call, name)?;
     let update: Value = call
         .params
         .get("updateDefinition")
@@ -389,4 +358,21 @@ pub(super) fn update_definition(
         .set_service_layers(&call.org, &service.name, &service.layers)
         .map_err(internal)?;
     Ok(call.reply(&json!({"success": true})))
+}
+
+/// The service `name` of this organization, when the caller owns it or is an administrator.
+fn owned_service(call: &Call, name: &str) -> Result<Service, Response> {
+    let store = &call.shared.store;
+    let Some(service) = store.service_named(&call.org, name).map_err(internal)? else {
+        return Err(error(400, "Service not found.", &[]));
+    };
+    let item = store
+        .item(&call.org, &service.item)
+        .map_err(internal)?
+        .ok_or_else(|| error(400, "Service not found.", &[]))?;
+    let user = call.require_user()?;
+    if item.owner != user.username && !call.is_admin() {
+        return Err(error(403, FORBIDDEN, &[]));
+    }
+    Ok(service)
 }
