@@ -955,12 +955,10 @@ fn payload(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
-#[tokio::test]
-async fn publish_a_file_then_query_counts_and_export_it_back() {
-    let s = sandbox_with(SandboxOptions::default()).await;
-    let editor = client(&s, "source", "editor");
+/// `City.gdb.zip` as the editor's File Geodatabase item; its id.
+async fn add_city_gdb(editor: &Client) -> String {
     let path = payload("City.gdb.zip");
-    let file = editor
+    editor
         .add_item(
             "editor",
             None,
@@ -972,7 +970,14 @@ async fn publish_a_file_then_query_counts_and_export_it_back() {
             1 << 20,
         )
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn publish_a_file_then_query_counts_and_export_it_back() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let editor = client(&s, "source", "editor");
+    let file = add_city_gdb(&editor).await;
     let published = editor
         .publish("editor", &file, "fileGeodatabase", r#"{"name":"City"}"#)
         .await
@@ -1080,7 +1085,7 @@ async fn publish_a_file_then_query_counts_and_export_it_back() {
         .item_data(&export.export_item_id, &mut bytes)
         .await
         .unwrap();
-    assert_eq!(bytes, std::fs::read(&path).unwrap());
+    assert_eq!(bytes, std::fs::read(payload("City.gdb.zip")).unwrap());
     let exported = editor.item(&export.export_item_id).await.unwrap();
     assert_eq!(exported["type"], "File Geodatabase");
     assert_eq!(exported["title"], "City export");
@@ -1433,20 +1438,7 @@ async fn a_view_on_a_hosted_service_reads_its_layers_and_counts_from_the_source(
     use orgpack_portal::Method;
     let s = sandbox_with(SandboxOptions::default()).await;
     let editor = client(&s, "source", "editor");
-    let path = payload("City.gdb.zip");
-    let file = editor
-        .add_item(
-            "editor",
-            None,
-            &[("title", "City"), ("type", "File Geodatabase")],
-            Content::File {
-                path: &path,
-                name: "City.gdb.zip",
-            },
-            1 << 20,
-        )
-        .await
-        .unwrap();
+    let file = add_city_gdb(&editor).await;
     let source = editor
         .publish("editor", &file, "fileGeodatabase", r#"{"name":"City"}"#)
         .await
