@@ -247,7 +247,7 @@ async fn handle(
     shared
         .requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    if let Some(injected) = shared.faults.before(rest).await {
+    if let Some(injected) = shared.faults.before().await {
         return injected;
     }
     let method = req.method().clone();
@@ -261,6 +261,13 @@ async fn handle(
         Ok(p) => p,
         Err(r) => return r,
     };
+    let item_param = params
+        .get("itemId")
+        .or(params.get("itemid"))
+        .or(params.get("itemID"));
+    if let Some(injected) = shared.faults.targeted(rest, item_param) {
+        return injected;
+    }
     let Ok(Some((org_id, org_name, is_portal))) = shared.store.org(&org) else {
         return error(400, "Invalid URL", &[]);
     };

@@ -25,6 +25,12 @@ pub struct Faults {
     /// Requests whose path (after `/<org>/sharing/rest/`) ends with this are refused, every time,
     /// with `400 Injected failure.` in the error envelope: a target that cannot publish, say.
     pub refuse: Option<&'static str>,
+    /// With `refuse`: only requests that name this item (in their path or `itemId` parameter)
+    /// are refused: one item's export or publish fails, the others' do not.
+    pub refuse_item: Option<&'static str>,
+    /// A resource path (`images/logo.png`): reading a resource whose path ends so answers that it
+    /// does not exist, as if it had been lost.
+    pub drop_resource: Option<&'static str>,
 }
 
 /// A number already checked to be at most 1000.
@@ -37,8 +43,9 @@ impl std::str::FromStr for Faults {
 
     /// A fault spec, as `orgpack sandbox --faults` and `POST /_sandbox/faults` take it:
     /// comma-separated `key=value` with `fail` (requests failed per thousand), `seed`, `delay_ms`,
-    /// `expire` (token-bearing requests whose token expires, per thousand) and `refuse` (a path
-    /// suffix refused every time, e.g. `/publish`); `none` or nothing for no faults.
+    /// `expire` (token-bearing requests whose token expires, per thousand), `refuse` (a path
+    /// suffix refused every time, e.g. `/publish`), `item` (refuse only requests naming this item)
+    /// and `drop` (a resource path that reads as missing); `none` or nothing for no faults.
     fn from_str(spec: &str) -> Result<Self, Self::Err> {
         let mut faults = Faults::default();
         for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -66,9 +73,15 @@ impl std::str::FromStr for Faults {
                 "refuse" if !value.is_empty() => {
                     faults.refuse = Some(Box::leak(value.to_owned().into_boxed_str()));
                 }
+                "item" if !value.is_empty() => {
+                    faults.refuse_item = Some(Box::leak(value.to_owned().into_boxed_str()));
+                }
+                "drop" if !value.is_empty() => {
+                    faults.drop_resource = Some(Box::leak(value.to_owned().into_boxed_str()));
+                }
                 _ => {
                     return Err(format!(
-                        "unknown fault `{key}` (fail, seed, delay_ms, expire, refuse)"
+                        "unknown fault `{key}` (fail, seed, delay_ms, expire, refuse, item, drop)"
                     ));
                 }
             }
@@ -157,10 +170,15 @@ impl FaultState {
         expire
     }
 
-    /// Apply the plan to one request to `path`: `Some(response)` to answer instead of the API.
-    pub async fn before(&self, path: &str) -> Option<Response> {
-        let refuse = self.plan.lock().expect("fault lock").0.refuse;
-        if refuse.is_some_and(|r| path.trim_end_matches('/').ends_with(r)) {
+    /// The targeted faults, once the request's parameters are known: a refused path (for one
+    /// item, when `refuse_item` is set) or a dropped resource. `Some(response)` to answer instead.
+    pub fn targeted(&self, path: &str, item_param: Option<&str>) -> Option<Response> {
+        let faults = self.plan.lock().expect("fault lock").0;
+        let path = path.trim_end_matches('/');
+        let names_item = |id: &str| item_param == Some(id) || path.split('/').any(|s| s == id);
+        if faults.refuse.is_some_and(|r| path.ends_with(r))
+            && faults.refuse_item.is_none_or(names_item)
+        {
             self.failed.fetch_add(1, Ordering::Relaxed);
             return Some(crate::api::error(
                 400,
@@ -168,6 +186,22 @@ impl FaultState {
                 &["Injected by the sandbox."],
             ));
         }
+        if let Some(dropped) = faults.drop_resource
+            && path.contains("/resources/")
+            && path.ends_with(dropped)
+        {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            return Some(crate::api::error(
+                400,
+                "Resource does not exist or is inaccessible.",
+                &[],
+            ));
+        }
+        None
+    }
+
+    /// Draw the random faults for one request: `Some(response)` to answer instead of the API.
+    pub async fn before(&self) -> Option<Response> {
         let (fault, delay) = self.draw();
         if delay > 0 {
             tokio::time::sleep(Duration::from_millis(delay)).await;

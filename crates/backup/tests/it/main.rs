@@ -510,7 +510,7 @@ async fn faults_and_expiring_tokens_give_the_same_snapshot_or_name_what_failed()
         seed: 7,
         delay_ms: 0,
         expire_per_mille: 30,
-        refuse: None,
+        ..orgpack_sandbox::Faults::default()
     });
     let (_, faulty) = backup(
         &s,

@@ -322,7 +322,7 @@ async fn a_restore_cut_short_anywhere_is_finished_by_a_rerun_without_duplicates(
         seed: 3,
         delay_ms: 4,
         expire_per_mille: 0,
-        refuse: None,
+        ..orgpack_sandbox::Faults::default()
     });
     let opts = options(dir.path());
     let mut cuts = 0;

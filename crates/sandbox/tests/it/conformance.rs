@@ -1553,3 +1553,76 @@ async fn a_view_on_a_hosted_service_reads_its_layers_and_counts_from_the_source(
         .unwrap_err();
     assert!(taken.to_string().contains("already exists"), "{taken}");
 }
+
+#[tokio::test]
+async fn targeted_faults_fail_one_items_export_and_lose_one_resource() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let editor = client(&s, "source", "editor");
+    let file = add_city_gdb(&editor).await;
+    let mut services = Vec::new();
+    for name in ["City", "City_copy"] {
+        let published = editor
+            .publish(
+                "editor",
+                &file,
+                "fileGeodatabase",
+                &format!(r#"{{"name":"{name}"}}"#),
+            )
+            .await
+            .unwrap();
+        services.push(published.service_item_id);
+    }
+    let refused: &'static str = Box::leak(services[0].clone().into_boxed_str());
+    s.set_faults(orgpack_sandbox::Faults {
+        refuse: Some("/export"),
+        refuse_item: Some(refused),
+        drop_resource: Some("images/logo.png"),
+        ..orgpack_sandbox::Faults::default()
+    });
+    let err = editor
+        .export_item("editor", &services[0], "File Geodatabase", "a", "")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("Injected failure"), "{err}");
+    editor
+        .export_item("editor", &services[1], "File Geodatabase", "b", "")
+        .await
+        .expect("the other service's export is not refused");
+
+    let app = editor
+        .add_text(
+            "editor",
+            &[("type", "Web Mapping Application"), ("title", "App")],
+            "{}",
+        )
+        .await
+        .unwrap();
+    for path in ["images/logo.png", "config/settings.json"] {
+        editor
+            .add_resource("editor", &app, path, b"{}".to_vec())
+            .await
+            .unwrap();
+    }
+    let listed = editor.item_resources(&app).await.unwrap();
+    assert_eq!(listed.len(), 2, "a dropped resource is still listed");
+    let mut sink = Vec::new();
+    let lost = editor
+        .item_resource(&app, "images/logo.png", &mut sink)
+        .await;
+    assert!(
+        matches!(&lost, Ok(None))
+            || lost
+                .as_ref()
+                .is_err_and(orgpack_portal::Error::is_not_found),
+        "{lost:?}"
+    );
+    let mut sink = Vec::new();
+    assert!(
+        editor
+            .item_resource(&app, "config/settings.json", &mut sink)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(s.faults_injected().failed >= 2);
+}
