@@ -1527,6 +1527,34 @@ async fn a_view_on_a_hosted_service_reads_its_layers_and_counts_from_the_source(
             .await
             .is_ok()
     );
+    // updateDefinition keeps a new definition query; refresh answers success.
+    editor
+        .call(
+            "updateDefinition",
+            Method::Post,
+            &format!("{admin_url}/0/updateDefinition"),
+            &[(
+                "updateDefinition",
+                r#"{"viewDefinitionQuery":"STATUS = 'new'"}"#,
+            )],
+        )
+        .await
+        .unwrap();
+    let refreshed = editor
+        .call(
+            "refresh",
+            Method::Post,
+            &format!("{admin_url}/refresh"),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(refreshed["success"], true);
+    let layer = editor
+        .call("view layer", Method::Get, &format!("{view_url}/0"), &[])
+        .await
+        .unwrap();
+    assert_eq!(layer["viewDefinitionQuery"], "STATUS = 'new'");
     let sources = editor
         .call("sources", Method::Get, &format!("{view_url}/sources"), &[])
         .await
