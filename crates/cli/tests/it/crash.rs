@@ -18,8 +18,14 @@ use serde_json::Value;
 use crate::{stderr, stdout};
 
 const PW: &str = "Crash-pw-3";
-/// Kills per command; each at a point drawn from the seed.
-const KILLS: usize = 5;
+/// Kills per command, each at a point drawn from the seed: 5, or `ORGPACK_CRASH_KILLS` for the
+/// long local variant.
+fn kills() -> usize {
+    std::env::var("ORGPACK_CRASH_KILLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5)
+}
 
 fn orgpack(config: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_orgpack"));
@@ -77,7 +83,7 @@ fn kill_after(sandbox: &Sandbox, config: &Path, args: &[&str], after: u64) -> bo
 /// Seeded points in `1..=total` (xorshift; the seed is printed on failure).
 fn points(seed: u64, total: u64) -> Vec<u64> {
     let mut x = seed | 1;
-    (0..KILLS)
+    (0..kills())
         .map(|_| {
             x ^= x << 13;
             x ^= x >> 7;

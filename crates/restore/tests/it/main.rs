@@ -2,6 +2,7 @@
 
 // The backup tests' organization, shared rather than copied; not every field is used here.
 mod demo;
+mod faults;
 mod hostile;
 #[allow(dead_code)]
 #[path = "../../../backup/tests/it/seed.rs"]
