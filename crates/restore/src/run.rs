@@ -192,6 +192,7 @@ async fn run_target(
             map.folders.insert(f.id.clone(), t.clone());
         }
     }
+    let wave_map = std::sync::RwLock::new(std::sync::Arc::new(map.clone()));
     let map = Mutex::new(map);
     let ctx = Ctx {
         archive,
@@ -201,6 +202,7 @@ async fn run_target(
         options,
         facts: &facts,
         map: &map,
+        wave_map: &wave_map,
         folders: &folders,
         groups: &groups,
     };
@@ -210,6 +212,8 @@ async fn run_target(
     let mut broken: BTreeMap<String, String> = BTreeMap::new();
     let last_wave = plan.items.iter().map(|p| p.wave).max().unwrap_or(0);
     for wave in 0..=last_wave {
+        *wave_map.write().expect("wave map lock") =
+            std::sync::Arc::new(map.lock().expect("id map lock").clone());
         let members: Vec<&crate::plan::PlannedItem> =
             plan.items.iter().filter(|p| p.wave == wave).collect();
         let mut runnable = Vec::new();

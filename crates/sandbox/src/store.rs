@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS items (
     created INTEGER NOT NULL,
     modified INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS items_by_owner ON items (org, owner, folder);
 CREATE TABLE IF NOT EXISTS item_groups (
     item TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
     grp TEXT NOT NULL,
@@ -549,6 +550,47 @@ impl Store {
         };
         items.sort_by_cached_key(key);
         Ok(items)
+    }
+
+    /// One page of a user's items in the root (`folder` `None`) or a folder, in listing order
+    /// (`created`, then id), with how many there are: paged in SQL, so a page of a large
+    /// organization does not read every item. `offset` counts from 0.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn user_items_page(
+        &self,
+        org: &str,
+        owner: &str,
+        folder: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> rusqlite::Result<(usize, Vec<Value>)> {
+        self.with(|c| {
+            let total: i64 = c.query_row(
+                "SELECT COUNT(*) FROM items WHERE org = ?1 AND owner = ?2 AND folder IS ?3",
+                params![org, owner, folder],
+                |r| r.get(0),
+            )?;
+            let mut stmt = c.prepare(
+                "SELECT json FROM items WHERE org = ?1 AND owner = ?2 AND folder IS ?3
+                 ORDER BY json_extract(json, '$.created'), id LIMIT ?4 OFFSET ?5",
+            )?;
+            let rows = stmt
+                .query_map(
+                    params![
+                        org,
+                        owner,
+                        folder,
+                        i64::try_from(limit).unwrap_or(i64::MAX),
+                        i64::try_from(offset).unwrap_or(i64::MAX)
+                    ],
+                    |r| r.get::<_, String>(0),
+                )?
+                .map(|j| j.map(|j| serde_json::from_str(&j).unwrap_or(Value::Null)))
+                .collect::<rusqlite::Result<Vec<Value>>>()?;
+            Ok((usize::try_from(total).unwrap_or(0), rows))
+        })
     }
 
     /// Store a group and its owner's membership.

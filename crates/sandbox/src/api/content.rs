@@ -10,28 +10,47 @@ use crate::store::StoredItem;
 /// One page of `all` under `key`, by the `start` (1-based) and `num` (≤ 100) parameters.
 pub(crate) fn page(params: &Params, all: Vec<Value>, key: &str) -> Value {
     let total = all.len();
+    paged(params, key, |offset, limit| {
+        Ok::<_, std::convert::Infallible>((
+            total,
+            all.into_iter().skip(offset).take(limit).collect(),
+        ))
+    })
+    .unwrap_or_else(|never| match never {})
+}
+
+/// A page of a listing: `fetch(offset, limit)` gives the total and that page (the store pages
+/// big listings itself). `start` (1-based) and `num` (at most 100; default 10) as the portal
+/// takes them; `start` of 0 or less asks past the last page (the Python client sends `start=-1`
+/// after the last page): an empty page, or that client loops.
+pub(crate) fn paged<E>(
+    params: &Params,
+    key: &str,
+    fetch: impl FnOnce(usize, usize) -> Result<(usize, Vec<Value>), E>,
+) -> Result<Value, E> {
     let asked: i64 = params
         .get("start")
         .and_then(|s| s.parse().ok())
         .unwrap_or(1);
-    // `start <= 0` asks past the last page (the Python client sends `start=-1` after the last
-    // page): an empty page, or that client loops.
-    let start = match usize::try_from(asked) {
-        Ok(s) if s > 0 => s,
-        _ => return json!({"total": total, "start": asked, "num": 0, "nextStart": -1, key: []}),
-    };
     let num: usize = params
         .get("num")
         .and_then(|s| s.parse().ok())
         .unwrap_or(10)
         .clamp(0, 100);
-    let items: Vec<Value> = all.into_iter().skip(start - 1).take(num).collect();
+    let start = usize::try_from(asked).ok().filter(|s| *s > 0);
+    let (total, items) = fetch(
+        start.map_or(0, |s| s - 1),
+        if start.is_some() { num } else { 0 },
+    )?;
+    let Some(start) = start else {
+        return Ok(json!({"total": total, "start": asked, "num": 0, "nextStart": -1, key: []}));
+    };
     let next = if start - 1 + items.len() >= total || num == 0 {
         -1
     } else {
         i64::try_from(start + items.len()).unwrap_or(-1)
     };
-    json!({"total": total, "start": start, "num": num, "nextStart": next, key: items})
+    Ok(json!({"total": total, "start": start, "num": num, "nextStart": next, key: items}))
 }
 
 /// Whether the caller may read an item: its owner, an administrator, anyone for public items,
@@ -115,15 +134,6 @@ pub(super) fn user_content(
         Some(f) => folder_id(call, owner, f)?,
         None => None,
     };
-    let items: Vec<Value> = call
-        .shared
-        .store
-        .items(&call.org)
-        .map_err(internal)?
-        .into_iter()
-        .filter(|i| i.owner == owner && i.folder == folder)
-        .map(|i| i.json)
-        .collect();
     let folders: Vec<Value> = call
         .shared
         .store
@@ -135,7 +145,12 @@ pub(super) fn user_content(
     let current = folder
         .as_ref()
         .and_then(|f| folders.iter().find(|x| x["id"] == f.as_str()).cloned());
-    let mut v = page(&call.params, items, "items");
+    let mut v = paged(&call.params, "items", |offset, limit| {
+        call.shared
+            .store
+            .user_items_page(&call.org, owner, folder.as_deref(), offset, limit)
+            .map_err(internal)
+    })?;
     let o = v.as_object_mut().expect("object");
     o.insert("username".into(), json!(owner));
     o.insert("currentFolder".into(), current.unwrap_or(Value::Null));
