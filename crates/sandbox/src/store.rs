@@ -53,7 +53,7 @@ CREATE TABLE IF NOT EXISTS items (
     created INTEGER NOT NULL,
     modified INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS items_by_owner ON items (org, owner, folder);
+CREATE INDEX IF NOT EXISTS items_listed ON items (org, owner, folder, json_extract(json, '$.created'), id);
 CREATE TABLE IF NOT EXISTS item_groups (
     item TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
     grp TEXT NOT NULL,
