@@ -307,7 +307,7 @@ pub async fn plan_target(
 
     let mut notes = Vec::new();
     let owners = map_owners(snapshot, &chosen, client, &facts, options, &mut notes).await;
-    let groups = map_groups(snapshot, &chosen, client, options).await?;
+    let groups = map_groups(snapshot, &chosen, client, options, &mut notes).await?;
 
     let index: BTreeMap<&str, usize> = snapshot
         .items
@@ -450,12 +450,15 @@ async fn map_owners(
 }
 
 /// Groups the chosen items are shared with: the group map, else the same id when the target has
-/// it, else a group with the same title, else created at run time.
+/// it, else a group with the same title, else created at run time. Only groups the snapshot
+/// holds (or the group map names): an archive naming any other group cannot share into it, so
+/// it cannot widen sharing in the target (said in the notes).
 async fn map_groups(
     snapshot: &Snapshot,
     chosen: &BTreeSet<String>,
     client: &Client,
     options: &RestoreOptions,
+    notes: &mut Vec<String>,
 ) -> Result<BTreeMap<String, GroupAction>> {
     let mut out = BTreeMap::new();
     if options.sharing == SharingMode::None {
@@ -470,6 +473,12 @@ async fn map_groups(
     for id in ids {
         if let Some(mapped) = options.group_map.get(id) {
             out.insert(id.to_owned(), GroupAction::Use(mapped.clone()));
+            continue;
+        }
+        if !snapshot.groups.iter().any(|g| g.id == id) {
+            notes.push(format!(
+                "group {id} is not in the snapshot: nothing is shared with it (map it with --group-map to share)"
+            ));
             continue;
         }
         if client.group(id).await.is_ok() {

@@ -155,3 +155,68 @@ async fn manifests_nested_too_deep_or_with_absurd_numbers_are_refused_when_read(
         std::fs::remove_file(&path).unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sharing_with_groups_the_snapshot_does_not_hold_is_contained() {
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, snapshot) = backed_up(&s, dir.path()).await;
+    s.sandbox.add_org("victim", "Victim").unwrap();
+    s.sandbox
+        .add_user("victim", "admin", PW, "org_admin")
+        .unwrap();
+    let targets = [target(&s, "victim", dir.path())];
+    // A group of the target that the archive names without holding it: a restore must not share
+    // into it (an archive cannot widen sharing in the target).
+    let outsider = targets[0]
+        .client
+        .create_group(&[("title", "Not in the archive"), ("access", "org")])
+        .await
+        .unwrap();
+    let mut hostile = snapshot.clone();
+    let victim = hostile
+        .items
+        .iter_mut()
+        .find(|i| i.sharing.groups.is_empty())
+        .unwrap();
+    let victim_id = victim.id.clone();
+    victim
+        .sharing
+        .groups
+        .push(orgpack_archive::manifest::GroupRef {
+            id: outsider.clone(),
+            title: "Not in the archive".into(),
+        });
+    let reports = restore(&archive, &hostile, &targets, &options(dir.path()), false)
+        .await
+        .unwrap();
+    assert!(reports[0].is_complete(), "{:#?}", reports[0]);
+    assert!(
+        reports[0].notes.iter().any(|n| n.contains(&outsider)),
+        "{:?}",
+        reports[0].notes
+    );
+    let content = targets[0].client.group_content(&outsider).await.unwrap();
+    assert!(
+        content.is_empty(),
+        "shared into a group the archive does not hold: {content:?}"
+    );
+    let entry = reports[0]
+        .items
+        .iter()
+        .find(|e| e.source_id == victim_id)
+        .unwrap();
+    let view = targets[0]
+        .client
+        .user_item("admin", entry.target_id.as_ref().unwrap())
+        .await;
+    if let Ok(view) = view {
+        assert!(
+            !view["sharing"]["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|g| g == outsider.as_str())
+        );
+    }
+}
