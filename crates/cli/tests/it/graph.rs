@@ -154,8 +154,18 @@ fn inspect_reports_layers_and_counts_of_a_payload() {
     assert!(stderr(&bad).starts_with("error: "), "{}", stderr(&bad));
 }
 
+/// A sandbox process, killed when dropped (also when a test fails half-way).
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `orgpack --json sandbox ARGS` with the password `password`, and the JSON it printed once ready.
-fn serve(args: &[&str], password: &str) -> (std::process::Child, serde_json::Value) {
+fn serve(args: &[&str], password: &str) -> (Running, serde_json::Value) {
     use std::io::Read;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orgpack"))
         .args(["--json", "sandbox"])
@@ -176,12 +186,12 @@ fn serve(args: &[&str], password: &str) -> (std::process::Child, serde_json::Val
             break v;
         }
     };
-    (child, doc)
+    (Running(child), doc)
 }
 
 #[test]
 fn sandbox_serves_until_stopped_and_prints_its_portals() {
-    let (mut child, doc) = serve(&["--org", "rehearsal"], "rehearse-pw");
+    let (child, doc) = serve(&["--org", "rehearsal"], "rehearse-pw");
     let url = doc["portals"][0].as_str().unwrap().to_owned();
     assert!(
         url.starts_with("http://127.0.0.1:") && url.ends_with("/rehearsal"),
@@ -204,14 +214,13 @@ fn sandbox_serves_until_stopped_and_prints_its_portals() {
         client.portal_self().await.unwrap()
     });
     assert_eq!(me["user"]["username"], "admin");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(child);
 }
 
 #[test]
 fn sandbox_seeds_orgs_from_directories_and_takes_faults_at_start_and_at_run_time() {
     let town = format!("town={}", crate::fixtures().join("demo-org").display());
-    let (mut child, doc) = serve(
+    let (child, doc) = serve(
         &[
             "--listen",
             "127.0.0.1:0",
@@ -301,8 +310,7 @@ fn sandbox_seeds_orgs_from_directories_and_takes_faults_at_start_and_at_run_time
         let bad = set("explode=1").await.unwrap_err();
         assert!(bad.to_string().contains("unknown fault"), "{bad}");
     });
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(child);
 
     let refused = crate::orgpack(&["sandbox", "--faults", "fail=2000"]);
     assert_eq!(refused.status.code(), Some(1));
