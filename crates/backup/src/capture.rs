@@ -228,7 +228,7 @@ async fn view_definition(env: &Env<'_>, planned: &PlannedItem) -> Result<Payload
         .ok_or("the view has no URL")?
         .trim_end_matches('/')
         .to_owned();
-    let admin_url = url.replacen("/rest/services/", "/rest/admin/services/", 1);
+    let admin_url = orgpack_portal::admin_url(&url);
     let admin = env
         .client
         .call("view definition", Method::Get, &admin_url, &[])

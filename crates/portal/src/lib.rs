@@ -39,4 +39,4 @@ pub use error::{Error, ErrorKind, envelope};
 pub use redact::redact;
 pub use retry::RetryPolicy;
 pub use url::{Flavor, PortalUrl};
-pub use write::{Content, ExportJob, Published};
+pub use write::{Content, ExportJob, Published, admin_url};

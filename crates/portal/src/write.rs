@@ -62,6 +62,15 @@ pub struct Published {
     pub service_url: Option<String>,
 }
 
+/// A hosted service's admin endpoint: its URL with `/rest/services/` made `/rest/admin/services/`,
+/// as on ArcGIS Online (`…/rest/admin/services/<name>/FeatureServer`).
+#[must_use]
+pub fn admin_url(service_url: &str) -> String {
+    service_url
+        .trim_end_matches('/')
+        .replacen("/rest/services/", "/rest/admin/services/", 1)
+}
+
 fn user_path(owner: &str, folder: Option<&str>) -> String {
     match folder {
         Some(f) if !f.is_empty() && f != "/" => format!("content/users/{owner}/{f}"),
@@ -656,12 +665,7 @@ impl Client {
         service_url: &str,
         definition: &str,
     ) -> Result<(), Error> {
-        let admin = service_url.trim_end_matches('/').replacen(
-            "/rest/services/",
-            "/rest/admin/services/",
-            1,
-        );
-        let url = format!("{admin}/addToDefinition");
+        let url = format!("{}/addToDefinition", admin_url(service_url));
         let answer = self
             .call(
                 "addToDefinition",

@@ -590,13 +590,7 @@ async fn check_counts(client: &Client, payload: &Payload, url: &str) -> Result<(
 
 /// The service name: the `…/services/[Hosted/]<name>/FeatureServer` part of the item URL.
 fn service_name(item: &Item) -> String {
-    let from_url = item.url.as_deref().and_then(|u| {
-        let parts: Vec<&str> = u.trim_end_matches('/').split('/').collect();
-        let at = parts
-            .iter()
-            .position(|p| p.eq_ignore_ascii_case("FeatureServer"))?;
-        at.checked_sub(1).map(|i| parts[i].to_owned())
-    });
+    let from_url = item.url.as_deref().and_then(crate::view::service_name_of);
     let raw = from_url.unwrap_or_else(|| item.title.clone());
     let clean: String = raw
         .chars()

@@ -212,7 +212,7 @@ fn definition(admin: &Value, target_names: &BTreeMap<String, String>) -> Result<
 }
 
 /// `…/services/[Hosted/]<name>/FeatureServer` → `<name>`.
-fn service_name_of(url: &str) -> Option<String> {
+pub(crate) fn service_name_of(url: &str) -> Option<String> {
     let parts: Vec<&str> = url.trim_end_matches('/').split('/').collect();
     let at = parts
         .iter()

@@ -11,7 +11,7 @@ use orgpack_restore::{Target, restore};
 use orgpack_sandbox::{Faults, Sandbox, SandboxOptions};
 
 use crate::seed::{PW, seeded};
-use crate::{backed_up, options, target};
+use crate::{backed_up, empty_target, options, target};
 
 /// An organization's items as (type, title, access) → how many.
 async fn census(c: &Client) -> BTreeMap<(String, String, String), usize> {
@@ -67,11 +67,7 @@ async fn a_fan_out_through_failing_requests_and_expiring_tokens_ends_as_a_clean_
     let s = seeded().await;
     let dir = tempfile::tempdir().unwrap();
     let (archive, snapshot) = backed_up(&s, dir.path()).await;
-    s.sandbox.add_org("clean", "Clean").unwrap();
-    s.sandbox
-        .add_user("clean", "admin", PW, "org_admin")
-        .unwrap();
-    let clean = [target(&s, "clean", dir.path())];
+    let clean = [empty_target(&s, "clean", dir.path())];
     let done = restore(&archive, &snapshot, &clean, &options(dir.path()), false)
         .await
         .unwrap();

@@ -55,6 +55,13 @@ fn target(s: &Seeded, org: &str, dir: &Path) -> Target {
     }
 }
 
+/// A new, empty organization `org` of the seeded sandbox, with its administrator, as a target.
+fn empty_target(s: &Seeded, org: &str, dir: &Path) -> Target {
+    s.sandbox.add_org(org, org).unwrap();
+    s.sandbox.add_user(org, "admin", PW, "org_admin").unwrap();
+    target(s, org, dir)
+}
+
 fn options(dir: &Path) -> RestoreOptions {
     RestoreOptions {
         staging_dir: dir.to_owned(),
@@ -313,9 +320,7 @@ async fn a_restore_cut_short_anywhere_is_finished_by_a_rerun_without_duplicates(
     let s = seeded().await;
     let dir = tempfile::tempdir().unwrap();
     let (archive, snapshot) = backed_up(&s, dir.path()).await;
-    s.sandbox.add_org("cut", "Cut").unwrap();
-    s.sandbox.add_user("cut", "admin", PW, "org_admin").unwrap();
-    let targets = [target(&s, "cut", dir.path())];
+    let targets = [empty_target(&s, "cut", dir.path())];
     // Every request takes a few milliseconds, and each run is dropped (as a killed process
     // stops) after a little longer than the one before, so the cuts fall at different steps.
     s.sandbox.set_faults(orgpack_sandbox::Faults {
@@ -374,11 +379,7 @@ async fn a_service_that_cannot_be_published_fails_alone_with_its_dependents_skip
     let s = seeded().await;
     let dir = tempfile::tempdir().unwrap();
     let (archive, snapshot) = backed_up(&s, dir.path()).await;
-    s.sandbox.add_org("nopub", "No publishing").unwrap();
-    s.sandbox
-        .add_user("nopub", "admin", PW, "org_admin")
-        .unwrap();
-    let targets = [target(&s, "nopub", dir.path())];
+    let targets = [empty_target(&s, "nopub", dir.path())];
     s.sandbox.set_faults(orgpack_sandbox::Faults {
         refuse: Some("/publish"),
         ..orgpack_sandbox::Faults::default()
@@ -418,11 +419,7 @@ async fn a_service_that_cannot_be_published_fails_alone_with_its_dependents_skip
     assert_eq!(second[0].counts().created, 2);
 
     // With --rollback, a failure takes back everything the run created.
-    s.sandbox.add_org("strict", "Strict").unwrap();
-    s.sandbox
-        .add_user("strict", "admin", PW, "org_admin")
-        .unwrap();
-    let strict = [target(&s, "strict", dir.path())];
+    let strict = [empty_target(&s, "strict", dir.path())];
     s.sandbox.set_faults(orgpack_sandbox::Faults {
         refuse: Some("/publish"),
         ..orgpack_sandbox::Faults::default()
