@@ -30,21 +30,31 @@ use axum::routing::{any, get};
 use serde_json::{Value, json};
 
 use crate::Shared;
-use crate::store::User;
+use crate::store::{Body, ReadSeek, Spool, User};
 
-/// Everything a request carries: query and body fields merged, and an uploaded file.
+/// A file part of a request: its file name and its bytes (spooled to disk when large).
+pub(crate) struct Upload {
+    pub name: String,
+    pub body: Body,
+}
+
+/// Everything a request carries: query and body fields merged, and uploaded files.
 pub(crate) struct Params {
     pub fields: HashMap<String, String>,
-    /// File parts by field name (`file`, `thumbnail`, `metadata`): (file name, bytes).
-    pub files: HashMap<String, (String, Vec<u8>)>,
+    /// File parts by field name (`file`, `thumbnail`, `metadata`), taken by the handler that
+    /// stores them (a spooled file moves into the store instead of being copied).
+    files: std::sync::Mutex<HashMap<String, Upload>>,
     pub pretty: bool,
     headers: HeaderMap,
 }
 
 impl Params {
-    /// The uploaded `file` part.
-    pub fn file(&self) -> Option<&(String, Vec<u8>)> {
-        self.files.get("file")
+    /// Take the file part named `field` (`file`, `thumbnail`, `metadata`).
+    pub fn take_file(&self, field: &str) -> Option<Upload> {
+        self.files
+            .lock()
+            .expect("params lock poisoned")
+            .remove(field)
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -54,7 +64,8 @@ impl Params {
             .filter(|v| !v.is_empty())
     }
 
-    async fn read(req: Request) -> Result<Self, Response> {
+    /// Read a request's fields; file parts are spooled into `spool` (memory first, then a file).
+    async fn read(req: Request, spool: &std::path::Path) -> Result<Self, Response> {
         let headers = req.headers().clone();
         let mut fields: HashMap<String, String> = req
             .uri()
@@ -78,10 +89,25 @@ impl Params {
             {
                 let name = field.name().unwrap_or_default().to_owned();
                 if let Some(file_name) = field.file_name().map(str::to_owned) {
-                    let bytes = field.bytes().await.map_err(|e| {
+                    let mut field = field;
+                    let mut body = Spool::new(spool);
+                    while let Some(chunk) = field.chunk().await.map_err(|e| {
                         error(400, &format!("Unable to read the upload ({e})."), &[])
+                    })? {
+                        body.write(&chunk).await.map_err(|e| {
+                            error(500, &format!("Unable to store the upload ({e})."), &[])
+                        })?;
+                    }
+                    let body = body.finish().await.map_err(|e| {
+                        error(500, &format!("Unable to store the upload ({e})."), &[])
                     })?;
-                    files.insert(name, (file_name, bytes.to_vec()));
+                    files.insert(
+                        name,
+                        Upload {
+                            name: file_name,
+                            body,
+                        },
+                    );
                 } else {
                     let text = field.text().await.map_err(|e| {
                         error(400, &format!("Unable to read the request ({e})."), &[])
@@ -98,7 +124,7 @@ impl Params {
         let pretty = fields.get("f").is_some_and(|f| f == "pjson");
         Ok(Self {
             fields,
-            files,
+            files: std::sync::Mutex::new(files),
             pretty,
             headers,
         })
@@ -121,6 +147,28 @@ impl Params {
         }
         None
     }
+}
+
+/// A response body read from `reader` in 256 KiB chunks as the client takes them: a download
+/// costs one chunk of memory whatever its size.
+pub(crate) fn stream_body(reader: Box<dyn ReadSeek + Send>) -> axum::body::Body {
+    let chunks = futures_util::stream::unfold(Some(reader), |reader| async move {
+        let mut reader = reader?;
+        let read = tokio::task::spawn_blocking(move || {
+            let mut buf = vec![0u8; 256 << 10];
+            let n = std::io::Read::read(&mut reader, &mut buf)?;
+            buf.truncate(n);
+            Ok::<_, std::io::Error>((buf, reader))
+        })
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        match read {
+            Ok((buf, _)) if buf.is_empty() => None,
+            Ok((buf, reader)) => Some((Ok(axum::body::Bytes::from(buf)), Some(reader))),
+            Err(e) => Some((Err(e), None)),
+        }
+    });
+    axum::body::Body::from_stream(chunks)
 }
 
 fn serde_urlencoded_pairs(s: &str) -> HashMap<String, String> {
@@ -257,7 +305,7 @@ async fn handle(
         .and_then(|h| h.to_str().ok())
         .unwrap_or("127.0.0.1")
         .to_owned();
-    let params = match Params::read(req).await {
+    let params = match Params::read(req, shared.store.blobs().spool_dir()).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -348,7 +396,7 @@ async fn root(
     Path(org): Path<String>,
     req: Request,
 ) -> Response {
-    let params = match Params::read(req).await {
+    let params = match Params::read(req, shared.store.blobs().spool_dir()).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -448,7 +496,7 @@ async fn stats(State(shared): State<Arc<Shared>>) -> Response {
 /// `POST /_sandbox/faults` with `spec` (form or query; the syntax of `orgpack sandbox --faults`):
 /// replaces the fault plan of the running sandbox. Outside every portal root, like the stats.
 async fn set_faults(State(shared): State<Arc<Shared>>, req: Request) -> Response {
-    let params = match Params::read(req).await {
+    let params = match Params::read(req, shared.store.blobs().spool_dir()).await {
         Ok(p) => p,
         Err(r) => return r,
     };

@@ -15,16 +15,17 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Served so far: tokens (`generateToken`, the OAuth implicit flow and password grant;
-//! `token`, `X-Esri-Authorization` and `Authorization` bearer tokens; expiry → 498, missing →
-//! 499), the error envelope with HTTP 200, `portals/self`, ArcGIS Online and Enterprise
-//! organizations ([`Sandbox::add_enterprise_org`]: `itemIdToCreate`), users, folders, items (add
-//! as text, URL or file; read; data; update; delete; share), the owner's view with sharing, groups
-//! and members (`addUsers`, `removeUsers`), search with the query subset tools use, resources by full path, thumbnails and
-//! metadata, relationships and related items, an item's groups, group content, move and reassign,
-//! multipart uploads with commit and status, and injected faults ([`Sandbox::set_faults`]:
-//! errors, throttling, dropped connections, expired tokens). Not yet: export and publish jobs,
-//! hosted feature services, OAuth authorization-code grants, HTTPS, the demo org seed.
+//! Served (spec/portal-api.md lists every endpoint): tokens (`generateToken`, the OAuth implicit
+//! flow and password grant; `token`, `X-Esri-Authorization` and `Authorization` bearer tokens;
+//! expiry → 498, missing → 499), the error envelope with HTTP 200, `portals/self`, ArcGIS Online
+//! and Enterprise organizations ([`Sandbox::add_enterprise_org`]: `itemIdToCreate`), users,
+//! folders, items, resources, thumbnails, metadata, relationships, sharing, groups, search,
+//! multipart uploads, hosted feature services published from File Geodatabases, shapefiles, CSV
+//! and GeoJSON (layers and counts read by orgpack-payload), export jobs, views, HTTPS, the demo
+//! organization, and injected faults ([`Sandbox::set_faults`]). Large files are streamed to and
+//! from `<data>/blobs/` ([`store::BlobDir`]), never held whole in memory. Not yet: feature queries
+//! beyond counts, publishing from a Service Definition, exports converting formats, OAuth
+//! authorization-code grants, join views.
 
 mod api;
 mod demo;
@@ -115,14 +116,7 @@ impl Sandbox {
     /// # Errors
     /// When the database or the listener cannot be opened.
     pub async fn start(options: SandboxOptions) -> Result<Self, Error> {
-        let db = match &options.data_dir {
-            Some(dir) => {
-                std::fs::create_dir_all(dir)?;
-                Some(dir.join("sandbox.sqlite"))
-            }
-            None => None,
-        };
-        let store = store::Store::open(db.as_deref())?;
+        let store = store::Store::open(options.data_dir.as_deref())?;
         let lifetime = i64::try_from(options.token_lifetime.as_millis()).unwrap_or(i64::MAX);
         let shared = Arc::new(Shared {
             store,

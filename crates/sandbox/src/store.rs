@@ -1,7 +1,9 @@
 //! The sandbox's state: one SQLite database per data directory, so a sandbox survives restarts
 //! and a rehearsal can be inspected with any SQLite client.
 
+mod blobs;
 mod services;
+pub use blobs::{BlobDir, Body, INLINE_LIMIT, ReadSeek, Spool, Stored};
 pub use services::Service;
 
 use std::path::Path;
@@ -10,9 +12,12 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
-const SCHEMA: &str = "
+fn schema() -> String {
+    String::from(
+        "
 PRAGMA journal_mode = WAL;
 PRAGMA foreign_keys = ON;
+PRAGMA recursive_triggers = ON;
 CREATE TABLE IF NOT EXISTS orgs (
     key TEXT PRIMARY KEY,            -- the path segment: /<key>/sharing/rest
     id TEXT NOT NULL UNIQUE,         -- portals/self id
@@ -48,7 +53,9 @@ CREATE TABLE IF NOT EXISTS items (
     owner TEXT NOT NULL,
     folder TEXT,
     json TEXT NOT NULL,              -- the item JSON as served (every field kept)
-    data BLOB,
+    data BLOB,                       -- data up to 1 MiB; larger data is a file in blobs/
+    data_blob TEXT,                  -- that file's key
+    data_size INTEGER,
     data_name TEXT,
     created INTEGER NOT NULL,
     modified INTEGER NOT NULL
@@ -82,7 +89,9 @@ CREATE TABLE IF NOT EXISTS item_files (
 CREATE TABLE IF NOT EXISTS upload_parts (
     item TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
     part INTEGER NOT NULL,           -- 1 ..= 10000; sending a number again replaces the part
-    data BLOB NOT NULL,
+    data BLOB,
+    blob TEXT,
+    size INTEGER NOT NULL,
     PRIMARY KEY (item, part)
 );
 CREATE TABLE IF NOT EXISTS item_status (
@@ -100,7 +109,9 @@ CREATE TABLE IF NOT EXISTS services (
     item TEXT NOT NULL UNIQUE REFERENCES items(id) ON DELETE CASCADE,
     kind TEXT NOT NULL,              -- what it was published from: fileGeodatabase | shapefile | csv | geojson
     layers TEXT NOT NULL,            -- JSON: what orgpack-payload read from the file
-    payload BLOB NOT NULL,           -- the file published, which export hands back
+    payload BLOB,                    -- the file published, which export hands back
+    payload_blob TEXT,               -- (the same file as the source item's data, not a copy)
+    payload_size INTEGER NOT NULL,
     PRIMARY KEY (org, name)
 );
 CREATE TABLE IF NOT EXISTS group_members (
@@ -109,12 +120,42 @@ CREATE TABLE IF NOT EXISTS group_members (
     member_type TEXT NOT NULL,       -- owner | admin | member
     PRIMARY KEY (grp, username)
 );
-";
+-- Files in blobs/ and how many rows refer to each; kept by the triggers below.
+CREATE TABLE IF NOT EXISTS blobs (
+    key TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    refs INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS blobs_unreferenced ON blobs (refs) WHERE refs <= 0;
+",
+    ) + &blob_triggers("items", "data_blob")
+        + &blob_triggers("services", "payload_blob")
+        + &blob_triggers("upload_parts", "blob")
+}
+
+/// The schema's version (`PRAGMA user_version`): a data directory made by an earlier sandbox is
+/// refused with a clear error rather than read wrongly.
+const SCHEMA_VERSION: i64 = 2;
+
+/// Triggers counting the rows of `table` whose `column` names a blob.
+fn blob_triggers(table: &str, column: &str) -> String {
+    format!(
+        "CREATE TRIGGER IF NOT EXISTS {table}_blob_add AFTER INSERT ON {table} WHEN NEW.{column} IS NOT NULL
+BEGIN UPDATE blobs SET refs = refs + 1 WHERE key = NEW.{column}; END;
+CREATE TRIGGER IF NOT EXISTS {table}_blob_drop AFTER DELETE ON {table} WHEN OLD.{column} IS NOT NULL
+BEGIN UPDATE blobs SET refs = refs - 1 WHERE key = OLD.{column}; END;
+CREATE TRIGGER IF NOT EXISTS {table}_blob_change AFTER UPDATE OF {column} ON {table}
+BEGIN UPDATE blobs SET refs = refs + 1 WHERE key = NEW.{column};
+      UPDATE blobs SET refs = refs - 1 WHERE key = OLD.{column}; END;
+"
+    )
+}
 
 /// The database, behind a mutex: SQLite serializes writers anyway, and the sandbox's load is a
-/// test's or one administrator's.
+/// test's or one administrator's. Large data lives beside it as files ([`BlobDir`]).
 pub struct Store {
     conn: Mutex<Connection>,
+    blobs: BlobDir,
 }
 
 /// A user row.
@@ -131,7 +172,7 @@ pub struct User {
 }
 
 /// An item's data (when it has any) and its file name.
-pub type DataRow = (Option<Vec<u8>>, Option<String>);
+pub type DataRow = (Option<Stored>, Option<String>);
 
 /// A stored item.
 #[derive(Debug, Clone)]
@@ -147,19 +188,84 @@ pub struct StoredItem {
 }
 
 impl Store {
-    /// Open (creating) the database at `path`, or an in-memory one for `None`.
+    /// Open (creating) `sandbox.sqlite` and `blobs/` in `data_dir`, or an in-memory database
+    /// with a temporary blob directory for `None`. Blob files nothing refers to (left by a
+    /// sandbox stopped mid-upload) are removed.
     ///
     /// # Errors
-    /// SQLite errors.
-    pub fn open(path: Option<&Path>) -> rusqlite::Result<Self> {
-        let conn = match path {
-            Some(p) => Connection::open(p)?,
+    /// SQLite and file errors; [`crate::Error::Invalid`] for a database an earlier, incompatible
+    /// sandbox made.
+    pub fn open(data_dir: Option<&Path>) -> Result<Self, crate::Error> {
+        let conn = match data_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                Connection::open(dir.join("sandbox.sqlite"))?
+            }
             None => Connection::open_in_memory()?,
         };
-        conn.execute_batch(SCHEMA)?;
-        Ok(Self {
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let has_tables: bool = conn.query_row(
+            "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )?;
+        if has_tables && version != SCHEMA_VERSION {
+            return Err(crate::Error::Invalid(format!(
+                "the sandbox database in {} was made by another orgpack version (schema {version}, this one reads {SCHEMA_VERSION}): start the sandbox with an empty --data directory",
+                data_dir.map_or_else(String::new, |d| d.display().to_string())
+            )));
+        }
+        conn.execute_batch(&schema())?;
+        conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))?;
+        let store = Self {
             conn: Mutex::new(conn),
-        })
+            blobs: BlobDir::open(data_dir)?,
+        };
+        store.with(|c| store.sweep(c))?;
+        let known: std::collections::HashSet<String> = store.with(|c| {
+            let mut stmt = c.prepare("SELECT key FROM blobs")?;
+            stmt.query_map([], |r| r.get(0))?.collect()
+        })?;
+        for key in store.blobs.keys()? {
+            if !known.contains(&key) {
+                std::fs::remove_file(store.blobs.path(&key))?;
+            }
+        }
+        Ok(store)
+    }
+
+    /// The blob directory: where uploads spool and large data lives.
+    pub fn blobs(&self) -> &BlobDir {
+        &self.blobs
+    }
+
+    /// Record a blob about to be referred to (inside the same lock as the row that refers to it,
+    /// so no sweep can come between).
+    fn register(&self, c: &Connection, stored: &Stored) -> rusqlite::Result<()> {
+        if let Stored::Blob { key, size } = stored {
+            if !self.blobs.path(key).is_file() {
+                return Err(rusqlite::Error::QueryReturnedNoRows);
+            }
+            c.execute(
+                "INSERT OR IGNORE INTO blobs (key, size, refs) VALUES (?1, ?2, 0)",
+                params![key, i64::try_from(*size).unwrap_or(i64::MAX)],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Remove the blobs no row refers to any more.
+    fn sweep(&self, c: &Connection) -> rusqlite::Result<()> {
+        let gone: Vec<String> = {
+            let mut stmt = c.prepare("DELETE FROM blobs WHERE refs <= 0 RETURNING key")?;
+            stmt.query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        for key in gone {
+            // Already gone is as good as removed; anything else is left for the next start.
+            let _ = std::fs::remove_file(self.blobs.path(&key));
+        }
+        Ok(())
     }
 
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
@@ -379,6 +485,7 @@ impl Store {
             tx.execute("DELETE FROM items WHERE folder = ?1", [folder])?;
             tx.execute("DELETE FROM folders WHERE id = ?1", [folder])?;
             tx.commit()?;
+            self.sweep(c)?;
             Ok(Some(Vec::new()))
         })
     }
@@ -393,16 +500,23 @@ impl Store {
         owner: &str,
         folder: Option<&str>,
         json: &Value,
-        data: Option<(&[u8], Option<&str>)>,
+        data: Option<(&Stored, Option<&str>)>,
         now: i64,
     ) -> rusqlite::Result<()> {
         let id = json.get("id").and_then(Value::as_str).unwrap_or_default();
+        let (inline, key) = data.map_or((None, None), |d| d.0.columns());
+        let size = data.map(|d| i64::try_from(d.0.len()).unwrap_or(i64::MAX));
         self.with(|c| {
-            c.execute(
-                "INSERT INTO items (id, org, owner, folder, json, data, data_name, created, modified) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
-                params![id, org, owner, folder, json.to_string(), data.map(|d| d.0), data.and_then(|d| d.1), now],
-            )
-            .map(|_| ())
+            let added = data
+                .map_or(Ok(()), |d| self.register(c, d.0))
+                .and_then(|()| c.execute(
+                    "INSERT INTO items (id, org, owner, folder, json, data, data_blob, data_size, data_name, created, modified) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+                    params![id, org, owner, folder, json.to_string(), inline, key, size, data.and_then(|d| d.1), now],
+                ));
+            if added.is_err() {
+                self.sweep(c)?;
+            }
+            added.map(|_| ())
         })
     }
 
@@ -442,9 +556,9 @@ impl Store {
     pub fn item_data(&self, org: &str, id: &str) -> rusqlite::Result<Option<DataRow>> {
         self.with(|c| {
             c.query_row(
-                "SELECT data, data_name FROM items WHERE org = ?1 AND id = ?2",
+                "SELECT data, data_blob, data_size, data_name FROM items WHERE org = ?1 AND id = ?2",
                 [org, id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((Stored::from_columns(r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?)),
             )
             .optional()
         })
@@ -458,7 +572,7 @@ impl Store {
         &self,
         id: &str,
         json: &Value,
-        data: Option<(&[u8], Option<&str>)>,
+        data: Option<(&Stored, Option<&str>)>,
         now: i64,
     ) -> rusqlite::Result<()> {
         self.with(|c| {
@@ -466,11 +580,14 @@ impl Store {
                 "UPDATE items SET json = ?2, modified = ?3 WHERE id = ?1",
                 params![id, json.to_string(), now],
             )?;
-            if let Some((bytes, name)) = data {
+            if let Some((stored, name)) = data {
+                self.register(c, stored)?;
+                let (inline, key) = stored.columns();
                 c.execute(
-                    "UPDATE items SET data = ?2, data_name = COALESCE(?3, data_name) WHERE id = ?1",
-                    params![id, bytes, name],
+                    "UPDATE items SET data = ?2, data_blob = ?3, data_size = ?4, data_name = COALESCE(?5, data_name) WHERE id = ?1",
+                    params![id, inline, key, i64::try_from(stored.len()).unwrap_or(i64::MAX), name],
                 )?;
+                self.sweep(c)?;
             }
             Ok(())
         })
@@ -499,8 +616,8 @@ impl Store {
     /// SQLite errors.
     pub fn delete_item(&self, id: &str) -> rusqlite::Result<()> {
         self.with(|c| {
-            c.execute("DELETE FROM items WHERE id = ?1", [id])
-                .map(|_| ())
+            c.execute("DELETE FROM items WHERE id = ?1", [id])?;
+            self.sweep(c)
         })
     }
 
@@ -878,13 +995,19 @@ impl Store {
     ///
     /// # Errors
     /// SQLite errors.
-    pub fn put_part(&self, item: &str, part: u32, data: &[u8]) -> rusqlite::Result<()> {
+    pub fn put_part(&self, item: &str, part: u32, data: &Stored) -> rusqlite::Result<()> {
+        let (inline, key) = data.columns();
         self.with(|c| {
+            self.register(c, data)?;
             c.execute(
-                "INSERT OR REPLACE INTO upload_parts (item, part, data) VALUES (?1, ?2, ?3)",
-                params![item, part, data],
-            )
-            .map(|_| ())
+                "DELETE FROM upload_parts WHERE item = ?1 AND part = ?2",
+                params![item, part],
+            )?;
+            c.execute(
+                "INSERT INTO upload_parts (item, part, data, blob, size) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![item, part, inline, key, i64::try_from(data.len()).unwrap_or(i64::MAX)],
+            )?;
+            self.sweep(c)
         })
     }
 
@@ -900,30 +1023,44 @@ impl Store {
         })
     }
 
-    /// Join the parts in order into the item's data and drop them; returns the size.
+    /// The parts received, in order.
     ///
     /// # Errors
     /// SQLite errors.
-    pub fn assemble_parts(&self, item: &str) -> rusqlite::Result<usize> {
+    pub fn part_data(&self, item: &str) -> rusqlite::Result<Vec<Stored>> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT data, blob, size FROM upload_parts WHERE item = ?1 ORDER BY part",
+            )?;
+            stmt.query_map([item], |r| {
+                Ok(Stored::from_columns(r.get(0)?, r.get(1)?, r.get(2)?)
+                    .unwrap_or(Stored::Inline(Vec::new())))
+            })?
+            .collect()
+        })
+    }
+
+    /// Make `data` (the parts joined) the item's data and drop the parts.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn complete_parts(&self, item: &str, data: &Stored) -> rusqlite::Result<()> {
+        let (inline, key) = data.columns();
         self.with(|c| {
             let tx = c.unchecked_transaction()?;
-            let mut data = Vec::new();
-            {
-                let mut stmt =
-                    tx.prepare("SELECT data FROM upload_parts WHERE item = ?1 ORDER BY part")?;
-                let mut rows = stmt.query([item])?;
-                while let Some(row) = rows.next()? {
-                    let part: Vec<u8> = row.get(0)?;
-                    data.extend_from_slice(&part);
-                }
-            }
+            self.register(&tx, data)?;
             tx.execute(
-                "UPDATE items SET data = ?2 WHERE id = ?1",
-                params![item, data],
+                "UPDATE items SET data = ?2, data_blob = ?3, data_size = ?4 WHERE id = ?1",
+                params![
+                    item,
+                    inline,
+                    key,
+                    i64::try_from(data.len()).unwrap_or(i64::MAX)
+                ],
             )?;
             tx.execute("DELETE FROM upload_parts WHERE item = ?1", [item])?;
             tx.commit()?;
-            Ok(data.len())
+            self.sweep(c)
         })
     }
 

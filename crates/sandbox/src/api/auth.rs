@@ -91,6 +91,6 @@ pub(super) fn user_for_token(shared: &Shared, org: &str, token: &str) -> Result<
 
 /// A database failure as the portal's generic error (taken by value to serve `map_err`).
 #[allow(clippy::needless_pass_by_value)]
-pub(super) fn internal(e: rusqlite::Error) -> Response {
+pub(super) fn internal(e: impl std::fmt::Display) -> Response {
     error(500, "Unable to complete operation.", &[&e.to_string()])
 }

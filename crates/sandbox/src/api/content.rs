@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 
 use super::auth::internal;
 use super::{Call, FORBIDDEN, NOT_FOUND, Params, error};
-use crate::store::StoredItem;
+use std::io::{Read as _, Seek as _};
+
+use crate::store::{Body, Stored, StoredItem};
 
 /// One page of `all` under `key`, by the `start` (1-based) and `num` (≤ 100) parameters.
 pub(crate) fn page(params: &Params, all: Vec<Value>, key: &str) -> Value {
@@ -241,22 +243,23 @@ pub(super) fn add_item(
     };
     let id = id_to_create(call)?;
     let now = crate::now_ms();
-    let (data, name): (Option<Vec<u8>>, Option<String>) = match (p.file(), p.get("text")) {
-        (Some((file_name, bytes)), _) => (
-            Some(bytes.clone()),
+    let (data, name): (Option<Body>, Option<String>) = match (p.take_file("file"), p.get("text")) {
+        (Some(upload), _) => (
+            Some(upload.body),
             Some(
                 p.get("fileName")
                     .or(p.get("filename"))
-                    .unwrap_or(file_name)
+                    .unwrap_or(&upload.name)
                     .to_owned(),
             ),
         ),
-        (None, Some(text)) => (Some(text.as_bytes().to_vec()), None),
+        (None, Some(text)) => (Some(Body::Memory(text.as_bytes().to_vec())), None),
         (None, None) => (
             None,
             p.get("fileName").or(p.get("filename")).map(str::to_owned),
         ),
     };
+    let data = data.map(|d| stash(call, d)).transpose()?;
     let properties: Value = p
         .get("properties")
         .and_then(|s| serde_json::from_str(s).ok())
@@ -272,10 +275,10 @@ pub(super) fn add_item(
             "spatialReference": p.get("spatialReference"), "accessInformation": p.get("accessInformation"),
             "licenseInfo": p.get("licenseInfo"), "culture": p.get("culture").unwrap_or("en-us"),
             "properties": properties, "url": p.get("url"),
-            "size": data.as_ref().map_or(0, Vec::len), "ownerFolder": folder,
+            "size": data.as_ref().map_or(0, Stored::len), "ownerFolder": folder,
         }),
     );
-    let stored = data.as_deref().map(|d| (d, name.as_deref()));
+    let stored = data.as_ref().map(|d| (d, name.as_deref()));
     call.shared
         .store
         .add_item(&call.org, owner, folder.as_deref(), &json, stored, now)
@@ -352,17 +355,34 @@ pub(super) fn data(call: &Call, id: &str) -> Result<Response, Response> {
         .item_data(&call.org, id)
         .map_err(internal)?
         .unwrap_or((None, None));
-    let Some(bytes) = data else {
+    let Some(stored) = data else {
         return Err(error(500, "Item does not have a file.", &[]));
     };
-    let looks_json = bytes.first().is_some_and(|b| *b == b'{' || *b == b'[');
+    let size = stored.len();
+    let mut reader = call
+        .shared
+        .store
+        .blobs()
+        .reader(&stored)
+        .map_err(internal)?;
+    let mut first = [0u8; 1];
+    let looks_json =
+        reader.read(&mut first).map_err(internal)? == 1 && (first[0] == b'{' || first[0] == b'[');
+    reader.seek(std::io::SeekFrom::Start(0)).map_err(internal)?;
     let content_type = if looks_json {
         "application/json; charset=utf-8"
     } else {
         "application/octet-stream"
     };
     let disposition = name.map(|n| format!("attachment; filename=\"{}\"", n.replace('"', "")));
-    let mut response = ([("content-type", content_type)], bytes).into_response();
+    let mut response = (
+        [
+            ("content-type", content_type.to_owned()),
+            ("content-length", size.to_string()),
+        ],
+        super::stream_body(reader),
+    )
+        .into_response();
     if let Some(d) = disposition.and_then(|d| d.parse().ok()) {
         response.headers_mut().insert("content-disposition", d);
     }
@@ -421,19 +441,21 @@ pub(super) fn item_op(call: &Call, owner: &str, id: &str, op: &str) -> Result<Re
             }
             let now = crate::now_ms();
             o.insert("modified".into(), json!(now));
-            let data = match (p.file(), p.get("text")) {
-                (Some((name, bytes)), _) => Some((bytes.clone(), Some(name.clone()))),
-                (None, Some(text)) => Some((text.as_bytes().to_vec(), None)),
+            let data = match (p.take_file("file"), p.get("text")) {
+                (Some(upload), _) => Some((stash(call, upload.body)?, Some(upload.name))),
+                (None, Some(text)) => {
+                    Some((stash(call, Body::Memory(text.as_bytes().to_vec()))?, None))
+                }
                 _ => None,
             };
-            if let Some((bytes, _)) = &data {
-                o.insert("size".into(), json!(bytes.len()));
+            if let Some((stored, _)) = &data {
+                o.insert("size".into(), json!(stored.len()));
             }
             store
                 .update_item(
                     id,
                     &item.json,
-                    data.as_ref().map(|(b, n)| (b.as_slice(), n.as_deref())),
+                    data.as_ref().map(|(b, n)| (b, n.as_deref())),
                     now,
                 )
                 .map_err(internal)?;
@@ -471,4 +493,9 @@ pub(super) fn item_op(call: &Call, owner: &str, id: &str, op: &str) -> Result<Re
         "commit" => super::uploads::commit(call, owner, &mut item, id),
         _ => Err(error(400, "Invalid URL", &[])),
     }
+}
+
+/// Keep a received body: small ones inline, large ones as a blob file (moved, not copied).
+pub(super) fn stash(call: &Call, body: Body) -> Result<Stored, Response> {
+    call.shared.store.blobs().stash(body).map_err(internal)
 }

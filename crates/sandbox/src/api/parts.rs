@@ -13,9 +13,10 @@ use crate::store::StoredItem;
 /// goes into the item JSON as `thumbnail/<name>`.
 pub(super) fn store_info_files(call: &Call, id: &str) -> Result<(), Response> {
     let store = &call.shared.store;
-    if let Some((name, bytes)) = call.params.files.get("thumbnail") {
+    if let Some(upload) = call.params.take_file("thumbnail") {
+        let (name, bytes) = (upload.name, upload.body.to_vec().map_err(internal)?);
         store
-            .put_file(id, "thumbnail", name, bytes)
+            .put_file(id, "thumbnail", &name, &bytes)
             .map_err(internal)?;
         if let Some(mut item) = store.item(&call.org, id).map_err(internal)? {
             item.json
@@ -27,9 +28,10 @@ pub(super) fn store_info_files(call: &Call, id: &str) -> Result<(), Response> {
                 .map_err(internal)?;
         }
     }
-    if let Some((_, bytes)) = call.params.files.get("metadata") {
+    if let Some(upload) = call.params.take_file("metadata") {
+        let bytes = upload.body.to_vec().map_err(internal)?;
         store
-            .put_file(id, "metadata", "metadata.xml", bytes)
+            .put_file(id, "metadata", "metadata.xml", &bytes)
             .map_err(internal)?;
     }
     Ok(())
@@ -147,8 +149,11 @@ pub(super) fn resources_op(
         }
         return Ok(call.reply(&json!({"success": true})));
     }
-    let (name, data) = match (p.file(), p.get("text")) {
-        (Some((part_name, b)), _) => (p.get("fileName").unwrap_or(part_name).to_owned(), b.clone()),
+    let (name, data) = match (p.take_file("file"), p.get("text")) {
+        (Some(upload), _) => (
+            p.get("fileName").unwrap_or(&upload.name).to_owned(),
+            upload.body.to_vec().map_err(internal)?,
+        ),
         (None, Some(text)) => match p.get("fileName") {
             Some(n) => (n.to_owned(), text.as_bytes().to_vec()),
             None => return Err(error(400, "'fileName' must be specified.", &[])),

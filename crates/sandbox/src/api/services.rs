@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::auth::internal;
 use super::content::{can_read, folder_id, list, new_item_json, owner_or_admin, readable};
 use super::{Call, FORBIDDEN, error};
-use crate::store::Service;
+use crate::store::{Service, Stored};
 use axum::response::Response;
 
 /// The extent the FeatureServer documents report: the world in WGS 84 (the sandbox does not
@@ -96,18 +96,18 @@ pub(super) fn publish(
         .item_data(&call.org, source_id)
         .map_err(internal)?
         .unwrap_or((None, None));
-    let Some(bytes) = data else {
+    let Some(payload) = data else {
         return Err(error(400, "Item does not have a file.", &[]));
     };
     let file_name = data_name.unwrap_or_else(|| format!("{source_id}.zip"));
-    let summary =
-        orgpack_payload::inspect(std::io::Cursor::new(&bytes), &file_name).map_err(|e| {
-            error(
-                400,
-                &format!("Unable to read the file to publish: {e}"),
-                &[],
-            )
-        })?;
+    let reader = store.blobs().reader(&payload).map_err(internal)?;
+    let summary = orgpack_payload::inspect(reader, &file_name).map_err(|e| {
+        error(
+            400,
+            &format!("Unable to read the file to publish: {e}"),
+            &[],
+        )
+    })?;
     if summary.kind != expected {
         return Err(error(
             400,
@@ -161,7 +161,7 @@ pub(super) fn publish(
         json!({
             "name": name, "title": title, "type": "Feature Service",
             "typeKeywords": ["ArcGIS Server", "Data", "Feature Access", "Feature Service", "Service", "Singlelayer", "Hosted Service"],
-            "tags": list(p, "tags"), "url": url, "size": bytes.len(), "ownerFolder": folder,
+            "tags": list(p, "tags"), "url": url, "size": payload.len(), "ownerFolder": folder,
         }),
     );
     store
@@ -174,7 +174,7 @@ pub(super) fn publish(
         layers: Value::Array(layers),
     };
     if !store
-        .add_service(&call.org, &service, &bytes)
+        .add_service(&call.org, &service, &payload)
         .map_err(internal)?
     {
         store.delete_item(&id).map_err(internal)?;
@@ -190,7 +190,7 @@ pub(super) fn publish(
     store.set_status(&id, "processing").map_err(internal)?;
     let job = crate::new_id();
     Ok(call.reply(&json!({"services": [{
-        "type": "Feature Service", "serviceurl": url, "encodedServiceURL": url, "size": bytes.len(),
+        "type": "Feature Service", "serviceurl": url, "encodedServiceURL": url, "size": payload.len(),
         "jobId": job, "serviceItemId": id,
     }]})))
 }
@@ -252,7 +252,7 @@ pub(super) fn export(call: &Call, owner: &str) -> Result<Response, Response> {
     let payload = store
         .service_payload(item_id)
         .map_err(internal)?
-        .unwrap_or_default();
+        .unwrap_or(Stored::Inline(Vec::new()));
     let id = crate::new_id();
     let now = crate::now_ms();
     let title = p.get("title").unwrap_or(&service.name).to_owned();
@@ -280,7 +280,7 @@ pub(super) fn export(call: &Call, owner: &str) -> Result<Response, Response> {
             owner,
             None,
             &json,
-            Some((&payload, Some(&file_name))),
+            Some((&payload, Some(file_name.as_str()))),
             now,
         )
         .map_err(internal)?;

@@ -8,7 +8,9 @@ use serde_json::json;
 use super::auth::internal;
 use super::content::owner_or_admin;
 use super::{Call, NOT_FOUND, error};
-use crate::store::StoredItem;
+use std::io::Write as _;
+
+use crate::store::{Body, INLINE_LIMIT, Stored, StoredItem};
 
 /// Mark a new item as an upload in progress (called by `addItem` for `multipart=true`).
 pub(super) fn start(call: &Call, id: &str) -> Result<(), Response> {
@@ -40,10 +42,11 @@ pub(super) fn add_part(call: &Call, id: &str) -> Result<Response, Response> {
             &[],
         ));
     };
-    let Some((_, bytes)) = call.params.file() else {
+    let Some(upload) = call.params.take_file("file") else {
         return Err(error(400, "'file' must be specified.", &[]));
     };
-    store.put_part(id, part, bytes).map_err(internal)?;
+    let stored = super::content::stash(call, upload.body)?;
+    store.put_part(id, part, &stored).map_err(internal)?;
     Ok(call.reply(&json!({"success": true})))
 }
 
@@ -62,10 +65,13 @@ pub(super) fn commit(
             &[],
         ));
     }
-    if store.parts(id).map_err(internal)?.is_empty() {
+    let parts = store.part_data(id).map_err(internal)?;
+    if parts.is_empty() {
         return Err(error(400, "No parts were uploaded.", &[]));
     }
-    let size = store.assemble_parts(id).map_err(internal)?;
+    let joined = join(call, &parts).map_err(internal)?;
+    let size = joined.len();
+    store.complete_parts(id, &joined).map_err(internal)?;
     let o = item.json.as_object_mut().expect("object");
     for key in ["title", "type", "description", "snippet"] {
         if let Some(v) = call.params.get(key) {
@@ -78,6 +84,35 @@ pub(super) fn commit(
         .map_err(internal)?;
     store.set_status(id, "processing").map_err(internal)?;
     Ok(call.reply(&json!({"success": true, "id": id})))
+}
+
+/// The parts joined in order: one part is kept as it is; several are copied, streaming, into one
+/// new file.
+fn join(call: &Call, parts: &[Stored]) -> std::io::Result<Stored> {
+    let blobs = call.shared.store.blobs();
+    if let [only] = parts {
+        return Ok(only.clone());
+    }
+    let total: u64 = parts.iter().map(Stored::len).sum();
+    if total <= INLINE_LIMIT as u64 {
+        let mut bytes = Vec::new();
+        for part in parts {
+            bytes.extend(blobs.read_all(part)?);
+        }
+        return blobs.stash(Body::Memory(bytes));
+    }
+    let mut file = tempfile::NamedTempFile::new_in(blobs.spool_dir())?;
+    {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file.as_file_mut());
+        for part in parts {
+            std::io::copy(&mut blobs.reader(part)?, &mut out)?;
+        }
+        out.flush()?;
+    }
+    blobs.stash(Body::File {
+        path: file.into_temp_path(),
+        size: total,
+    })
 }
 
 /// `…/items/<id>/status`: `{status, statusMessage, itemId}`. Processing completes when looked at.

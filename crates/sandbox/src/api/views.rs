@@ -116,7 +116,11 @@ pub(super) fn create_service(
         layers: json!([]),
     };
     if !store
-        .add_service(&call.org, &service, &[])
+        .add_service(
+            &call.org,
+            &service,
+            &crate::store::Stored::Inline(Vec::new()),
+        )
         .map_err(internal)?
     {
         store.delete_item(&id).map_err(internal)?;

@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension as _, params};
 use serde_json::Value;
 
-use super::Store;
+use super::{Store, Stored};
 
 /// A hosted feature service.
 #[derive(Debug, Clone)]
@@ -28,14 +28,17 @@ impl Store {
         &self,
         org: &str,
         service: &Service,
-        payload: &[u8],
+        payload: &Stored,
     ) -> rusqlite::Result<bool> {
+        let (inline, key) = payload.columns();
         self.with(|c| {
-            c.execute(
-                "INSERT OR IGNORE INTO services (org, name, item, kind, layers, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![org, service.name, service.item, service.kind, service.layers.to_string(), payload],
-            )
-            .map(|n| n == 1)
+            self.register(c, payload)?;
+            let added = c.execute(
+                "INSERT OR IGNORE INTO services (org, name, item, kind, layers, payload, payload_blob, payload_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![org, service.name, service.item, service.kind, service.layers.to_string(), inline, key, i64::try_from(payload.len()).unwrap_or(i64::MAX)],
+            )? == 1;
+            self.sweep(c)?;
+            Ok(added)
         })
     }
 
@@ -78,14 +81,15 @@ impl Store {
     ///
     /// # Errors
     /// SQLite errors.
-    pub fn service_payload(&self, item: &str) -> rusqlite::Result<Option<Vec<u8>>> {
+    pub fn service_payload(&self, item: &str) -> rusqlite::Result<Option<Stored>> {
         self.with(|c| {
             c.query_row(
-                "SELECT payload FROM services WHERE item = ?1",
+                "SELECT payload, payload_blob, payload_size FROM services WHERE item = ?1",
                 [item],
-                |r| r.get(0),
+                |r| Ok(Stored::from_columns(r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
+            .map(Option::flatten)
         })
     }
 

@@ -1654,3 +1654,275 @@ async fn targeted_faults_fail_one_items_export_and_lose_one_resource() {
     );
     assert!(s.faults_injected().failed >= 2);
 }
+
+/// The blob files under `<data>/blobs/` (not the spool).
+fn blob_files(data: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(data.join("blobs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect()
+}
+
+#[tokio::test]
+async fn large_data_is_one_file_shared_by_its_service_and_export_and_goes_with_the_last_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = SandboxOptions {
+        data_dir: Some(dir.path().to_owned()),
+        ..SandboxOptions::default()
+    };
+    let s = sandbox_with(options.clone()).await;
+    let editor = client(&s, "source", "editor");
+    // A CSV of points over the inline limit: kept as a file, not in the database.
+    let mut csv = String::from("id,name,x,y\n");
+    let mut i = 0;
+    while csv.len() <= orgpack_sandbox::store::INLINE_LIMIT + 100_000 {
+        use std::fmt::Write as _;
+        writeln!(csv, "{i},Hydrant number {i},-117.{i:06},34.{i:06}").unwrap();
+        i += 1;
+    }
+    let path = dir.path().join("hydrants.csv");
+    std::fs::write(&path, &csv).unwrap();
+    let small = editor
+        .add_text("editor", &[("type", "Web Map"), ("title", "Small")], "{}")
+        .await
+        .unwrap();
+    let file = editor
+        .add_item(
+            "editor",
+            None,
+            &[("type", "CSV"), ("title", "Hydrants")],
+            Content::File {
+                path: &path,
+                name: "hydrants.csv",
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    assert_eq!(blob_files(dir.path()).len(), 1, "small data stays inline");
+    let published = editor
+        .publish("editor", &file, "csv", r#"{"name":"Hydrants"}"#)
+        .await
+        .unwrap();
+    let service = published.service_item_id.clone();
+    let url = published.service_url.clone().unwrap();
+    assert_eq!(editor.feature_count(&format!("{url}/0")).await.unwrap(), i);
+    let export = editor
+        .export_item("editor", &service, "CSV", "Hydrants export", "")
+        .await
+        .unwrap();
+    editor
+        .wait_for_job(
+            "editor",
+            &export.export_item_id,
+            Some(&export.job_id),
+            Some("export"),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        blob_files(dir.path()).len(),
+        1,
+        "the service and the export refer to the uploaded file, not copies"
+    );
+    drop(s);
+
+    // After a restart the data is all there; a file a stopped sandbox left unreferenced is not.
+    std::fs::write(dir.path().join("blobs").join("left-by-a-crash"), b"x").unwrap();
+    let s = Sandbox::start(options.clone()).await.unwrap();
+    assert_eq!(blob_files(dir.path()).len(), 1);
+    let editor = client(&s, "source", "editor");
+    let mut back = Vec::new();
+    editor
+        .item_data(&export.export_item_id, &mut back)
+        .await
+        .unwrap();
+    assert!(back == csv.as_bytes(), "the export hands back the file");
+    for id in [&file, &service] {
+        editor.delete_item("editor", id).await.unwrap();
+        assert_eq!(blob_files(dir.path()).len(), 1, "still used");
+    }
+    editor
+        .delete_item("editor", &export.export_item_id)
+        .await
+        .unwrap();
+    assert!(
+        blob_files(dir.path()).is_empty(),
+        "the last reference took it"
+    );
+    assert!(editor.item(&small).await.is_ok());
+    drop(s);
+
+    // A database of another schema version is refused, naming the directory and what to do.
+    let conn = rusqlite::Connection::open(dir.path().join("sandbox.sqlite")).unwrap();
+    conn.execute_batch("PRAGMA user_version = 1").unwrap();
+    drop(conn);
+    let refused = Sandbox::start(options).await.unwrap_err().to_string();
+    assert!(
+        refused.contains("another orgpack version") && refused.contains("--data"),
+        "{refused}"
+    );
+}
+
+/// The bytes a big-transfer test sends: one 1 MiB block no compressor would flatten, each copy
+/// stamped with its offset so a part sent twice or out of order shows.
+fn pattern(offset: u64, base: &[u8], buf: &mut [u8]) {
+    buf.copy_from_slice(&base[..buf.len()]);
+    let stamp = offset.to_le_bytes();
+    let n = stamp.len().min(buf.len());
+    buf[..n].copy_from_slice(&stamp[..n]);
+}
+
+/// A sink that hashes what it is given.
+struct Hashing(sha2::Sha256, u64);
+
+impl tokio::io::AsyncWrite for Hashing {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use sha2::Digest as _;
+        self.0.update(buf);
+        self.1 += buf.len() as u64;
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// The process's peak resident memory (`VmHWM`), in KiB.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+const BIG_CHILD: &str = "ORGPACK_BIG_TRANSFER_CHILD";
+
+/// A 2 GiB file goes up in parts and comes back, client and sandbox in one process, whose peak
+/// memory must stay a small fraction of the file. It runs in a process of its own (this test
+/// binary again, running only `big_transfer_in_this_process`), so no other test's memory counts.
+/// `ORGPACK_BIG_TRANSFER_BYTES` changes the size.
+#[test]
+#[allow(clippy::print_stdout)] // the figures, for `cargo test -- --nocapture`
+fn a_2_gib_file_goes_up_and_comes_back_in_bounded_memory() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "conformance::big_transfer_in_this_process",
+            "--include-ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(BIG_CHILD, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "the child ran the transfer: {stdout}"
+    );
+    let line = stdout
+        .lines()
+        .find_map(|l| l.find("big transfer:").map(|at| &l[at..]))
+        .expect("the child reports its figures");
+    println!("{line}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run in a process of its own by a_2_gib_file_goes_up_and_comes_back_in_bounded_memory"]
+#[allow(clippy::print_stdout)] // the figures, read by the parent
+async fn big_transfer_in_this_process() {
+    use sha2::Digest as _;
+    use std::io::Write as _;
+    assert!(
+        std::env::var_os(BIG_CHILD).is_some(),
+        "run through a_2_gib_file_goes_up_and_comes_back_in_bounded_memory"
+    );
+    let size: u64 = std::env::var("ORGPACK_BIG_TRANSFER_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2 << 30);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Big.gdb.zip");
+    let mut sent = sha2::Sha256::new();
+    {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        let base: Vec<u8> = (0u32..1 << 20)
+            .map(|i| (i ^ (i >> 7) ^ (i >> 13)).to_le_bytes()[0])
+            .collect();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut offset = 0;
+        while offset < size {
+            let n = usize::try_from((size - offset).min(buf.len() as u64)).unwrap();
+            pattern(offset, &base, &mut buf[..n]);
+            sent.update(&buf[..n]);
+            file.write_all(&buf[..n]).unwrap();
+            offset += n as u64;
+        }
+        file.flush().unwrap();
+    }
+    let sent = sent.finalize();
+    let before = peak_rss_kib();
+    let started = std::time::Instant::now();
+    let s = sandbox_with(SandboxOptions {
+        data_dir: Some(dir.path().join("sandbox")),
+        ..SandboxOptions::default()
+    })
+    .await;
+    let editor = client(&s, "source", "editor");
+    let id = editor
+        .add_item(
+            "editor",
+            None,
+            &[("type", "File Geodatabase"), ("title", "Big")],
+            Content::File {
+                path: &path,
+                name: "Big.gdb.zip",
+            },
+            8 << 20,
+        )
+        .await
+        .unwrap();
+    let up = started.elapsed();
+    assert_eq!(editor.item(&id).await.unwrap()["size"], size);
+    let mut back = Hashing(sha2::Sha256::new(), 0);
+    editor.item_data(&id, &mut back).await.unwrap();
+    let total = started.elapsed();
+    assert_eq!(back.1, size);
+    assert!(back.0.finalize() == sent, "the file came back whole");
+    let peak = peak_rss_kib();
+    println!(
+        "big transfer: {} MiB up in {:.1} s, down in {:.1} s; peak memory {} MiB (before the transfer {} MiB)",
+        size >> 20,
+        up.as_secs_f64(),
+        total.saturating_sub(up).as_secs_f64(),
+        peak >> 10,
+        before >> 10
+    );
+    assert!(
+        peak < 256 << 10,
+        "peak memory {peak} KiB for a {size}-byte file: it must not grow with the file"
+    );
+}

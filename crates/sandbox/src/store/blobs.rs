@@ -1,0 +1,286 @@
+//! Files kept beside the database. Item data, upload parts and published payloads larger than
+//! [`INLINE_LIMIT`] live as files under `<data>/blobs/`, each named by a random key; smaller ones
+//! stay in SQLite. A file is never copied inside the sandbox: an export item, the service it came
+//! from and the item it was published from refer to one file. SQL triggers count the rows that
+//! refer to each file (`blobs.refs`); a file nothing refers to any more is removed.
+//!
+//! Uploads arrive through a [`Spool`]: the first [`INLINE_LIMIT`] bytes in memory, the rest
+//! streamed to a temporary file under `<data>/blobs/tmp/`, which becomes the blob by a rename. A
+//! multi-gigabyte upload or download therefore costs a buffer of memory, not its size.
+
+use std::io::{self, Read, Seek, Write as _};
+use std::path::{Path, PathBuf};
+
+use tempfile::TempPath;
+use tokio::io::AsyncWriteExt as _;
+
+/// Data up to this size is kept in the database; larger data as a file.
+pub const INLINE_LIMIT: usize = 1 << 20;
+
+/// The blob directory: `<data>/blobs/` (a temporary directory for an in-memory sandbox).
+#[derive(Debug)]
+pub struct BlobDir {
+    root: PathBuf,
+    spool: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl BlobDir {
+    /// Open (creating) the directory beside the database, or a temporary one; temporary files a
+    /// stopped sandbox left behind are removed.
+    ///
+    /// # Errors
+    /// When the directory cannot be made.
+    pub fn open(data_dir: Option<&Path>) -> io::Result<Self> {
+        let (root, temp) = if let Some(dir) = data_dir {
+            (dir.join("blobs"), None)
+        } else {
+            let temp = tempfile::Builder::new()
+                .prefix("orgpack-sandbox-blobs-")
+                .tempdir()?;
+            (temp.path().to_path_buf(), Some(temp))
+        };
+        let spool = root.join("tmp");
+        if spool.exists() {
+            std::fs::remove_dir_all(&spool)?;
+        }
+        std::fs::create_dir_all(&spool)?;
+        Ok(Self {
+            root,
+            spool,
+            _temp: temp,
+        })
+    }
+
+    /// Where uploads are spooled.
+    pub fn spool_dir(&self) -> &Path {
+        &self.spool
+    }
+
+    /// The file of a blob.
+    pub fn path(&self, key: &str) -> PathBuf {
+        self.root.join(key)
+    }
+
+    /// The keys of every blob file present (temporary files excluded).
+    pub(super) fn keys(&self) -> io::Result<Vec<String>> {
+        let mut keys = Vec::new();
+        for entry in std::fs::read_dir(&self.root)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                keys.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Turn a body into what is stored: small data inline, large data as a blob file (renamed
+    /// into place when it is spooled already, written once when it is in memory).
+    ///
+    /// # Errors
+    /// When the file cannot be written or moved.
+    pub fn stash(&self, body: Body) -> io::Result<Stored> {
+        match body {
+            Body::Memory(bytes) if bytes.len() <= INLINE_LIMIT => Ok(Stored::Inline(bytes)),
+            Body::Memory(bytes) => {
+                let mut file = tempfile::NamedTempFile::new_in(&self.spool)?;
+                file.write_all(&bytes)?;
+                self.keep(file.into_temp_path(), bytes.len() as u64)
+            }
+            Body::File { path, size } if size <= INLINE_LIMIT as u64 => {
+                Ok(Stored::Inline(std::fs::read(&path)?))
+            }
+            Body::File { path, size } => self.keep(path, size),
+            Body::Stored(stored) => Ok(stored),
+        }
+    }
+
+    fn keep(&self, path: TempPath, size: u64) -> io::Result<Stored> {
+        let key = crate::new_id();
+        path.persist(self.path(&key)).map_err(|e| e.error)?;
+        Ok(Stored::Blob { key, size })
+    }
+
+    /// Read stored data from its start.
+    ///
+    /// # Errors
+    /// When a blob file cannot be opened.
+    pub fn reader(&self, stored: &Stored) -> io::Result<Box<dyn ReadSeek + Send>> {
+        Ok(match stored {
+            Stored::Inline(bytes) => Box::new(io::Cursor::new(bytes.clone())),
+            Stored::Blob { key, .. } => Box::new(std::fs::File::open(self.path(key))?),
+        })
+    }
+
+    /// Read small stored data whole (thumbnails, resources, JSON).
+    ///
+    /// # Errors
+    /// When a blob file cannot be read.
+    pub fn read_all(&self, stored: &Stored) -> io::Result<Vec<u8>> {
+        match stored {
+            Stored::Inline(bytes) => Ok(bytes.clone()),
+            Stored::Blob { key, .. } => std::fs::read(self.path(key)),
+        }
+    }
+}
+
+/// `Read + Seek`, boxable.
+pub trait ReadSeek: Read + Seek {}
+impl<T: Read + Seek> ReadSeek for T {}
+
+/// Bytes to store: received in memory, spooled to a file, or already stored (shared, not copied).
+#[derive(Debug)]
+pub enum Body {
+    /// In memory.
+    Memory(Vec<u8>),
+    /// A spooled file, deleted when dropped unless stored.
+    File {
+        /// The temporary file.
+        path: TempPath,
+        /// Its size.
+        size: u64,
+    },
+    /// Data the sandbox holds already.
+    Stored(Stored),
+}
+
+impl Body {
+    /// The size in bytes.
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Memory(b) => b.len() as u64,
+            Body::File { size, .. } => *size,
+            Body::Stored(s) => s.len(),
+        }
+    }
+
+    /// Whether there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes, read whole: for the small parts of a request (thumbnails, metadata, resources).
+    ///
+    /// # Errors
+    /// When a spooled file cannot be read; a stored body must be read through its [`BlobDir`].
+    pub fn to_vec(&self) -> io::Result<Vec<u8>> {
+        match self {
+            Body::Memory(b) | Body::Stored(Stored::Inline(b)) => Ok(b.clone()),
+            Body::File { path, .. } => std::fs::read(path),
+            Body::Stored(Stored::Blob { .. }) => Err(io::Error::other("a stored blob")),
+        }
+    }
+}
+
+/// Data as the database holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// In the row.
+    Inline(Vec<u8>),
+    /// In `<data>/blobs/<key>`.
+    Blob {
+        /// The file name.
+        key: String,
+        /// Its size.
+        size: u64,
+    },
+}
+
+impl Stored {
+    /// The size in bytes.
+    pub fn len(&self) -> u64 {
+        match self {
+            Stored::Inline(b) => b.len() as u64,
+            Stored::Blob { size, .. } => *size,
+        }
+    }
+
+    /// Whether there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The row's values: (inline bytes, blob key).
+    pub(super) fn columns(&self) -> (Option<&[u8]>, Option<&str>) {
+        match self {
+            Stored::Inline(b) => (Some(b), None),
+            Stored::Blob { key, .. } => (None, Some(key)),
+        }
+    }
+
+    /// From a row's values: inline bytes, or a blob key with its size.
+    pub(super) fn from_columns(
+        inline: Option<Vec<u8>>,
+        key: Option<String>,
+        size: Option<i64>,
+    ) -> Option<Self> {
+        match (inline, key) {
+            (_, Some(key)) => Some(Stored::Blob {
+                key,
+                size: size.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+            }),
+            (Some(b), None) => Some(Stored::Inline(b)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// An upload being received: memory first, a temporary file once it outgrows [`INLINE_LIMIT`].
+pub struct Spool {
+    dir: PathBuf,
+    memory: Vec<u8>,
+    file: Option<(tokio::io::BufWriter<tokio::fs::File>, TempPath)>,
+    size: u64,
+}
+
+impl Spool {
+    /// A new spool writing its file (if it needs one) into `dir`.
+    pub fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            memory: Vec::new(),
+            file: None,
+            size: 0,
+        }
+    }
+
+    /// Add bytes.
+    ///
+    /// # Errors
+    /// When the temporary file cannot be made or written.
+    pub async fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
+        self.size += chunk.len() as u64;
+        if self.file.is_none() && self.memory.len() + chunk.len() <= INLINE_LIMIT {
+            self.memory.extend_from_slice(chunk);
+            return Ok(());
+        }
+        if self.file.is_none() {
+            let (file, path) = tempfile::NamedTempFile::new_in(&self.dir)?.into_parts();
+            let mut writer =
+                tokio::io::BufWriter::with_capacity(256 << 10, tokio::fs::File::from_std(file));
+            writer.write_all(&std::mem::take(&mut self.memory)).await?;
+            self.file = Some((writer, path));
+        }
+        let (writer, _) = self.file.as_mut().expect("file made above");
+        writer.write_all(chunk).await
+    }
+
+    /// The body received.
+    ///
+    /// # Errors
+    /// When the temporary file cannot be flushed.
+    pub async fn finish(self) -> io::Result<Body> {
+        match self.file {
+            None => Ok(Body::Memory(self.memory)),
+            Some((mut writer, path)) => {
+                // Flushed, not synced: the sandbox is a stand-in for a portal, not a store of
+                // record, and syncing every upload would slow every test that restores.
+                writer.flush().await?;
+                Ok(Body::File {
+                    path,
+                    size: self.size,
+                })
+            }
+        }
+    }
+}
