@@ -4,8 +4,7 @@
 //! continues where a killed run stopped.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use orgpack_archive::Archive;
 use orgpack_archive::manifest::{
@@ -18,6 +17,7 @@ use serde_json::Value;
 use crate::journal::{Journal, Kind};
 use crate::plan::{Facts, FoundBy, PlannedItem, RestoreOptions, SharingMode, source_keyword};
 use crate::report::{Action, Status};
+use crate::staging::{StagedFile, Stager};
 
 /// What every item's restore in one target shares.
 pub struct Ctx<'a> {
@@ -44,6 +44,8 @@ pub struct Ctx<'a> {
     pub folders: &'a BTreeMap<(String, String), String>,
     /// Source group id → target group id.
     pub groups: &'a BTreeMap<String, String>,
+    /// Files staged for upload, shared with the other targets.
+    pub stager: &'a Stager,
 }
 
 /// What a graph [`Context`] for an archived item borrows: its type, keywords, id, and the source
@@ -167,33 +169,13 @@ async fn restore(
         .and_then(|t| ctx.folders.get(&(planned.owner.clone(), t.clone())))
         .cloned();
     let owner = planned.owner.as_str();
-    // A directory for files to upload, made only for items that have files: creating and
-    // removing one per item costs more than restoring a small item.
-    let has_files = item.data.as_ref().is_some_and(|d| d.name.is_some())
-        || item.thumbnail.is_some()
-        || item.metadata.is_some()
-        || planned.action == Action::Republish;
-    let staging = if has_files {
-        Some(
-            tempfile::Builder::new()
-                .prefix("orgpack-restore-")
-                .tempdir_in(&ctx.options.staging_dir)
-                .map_err(|e| (None, format!("creating a staging directory: {e}")))?,
-        )
-    } else {
-        None
-    };
-    let staging_dir = staging
-        .as_ref()
-        .map_or(ctx.options.staging_dir.as_path(), tempfile::TempDir::path);
-
     // The item's URL in the target, when this run sent it (a URL item): no need to ask for it.
     let was_resumed = resumed.is_some();
     let (target_id, status, sent_url) = if let Some(id) = resumed {
         (id, Status::Created, None)
     } else if planned.action == Action::Update {
         let id = planned.existing.clone().unwrap_or_default();
-        let (content, changed) = content_of(ctx, item, &gctx, &map, staging_dir)?;
+        let (content, changed) = content_of(ctx, item, &gctx, &map).await?;
         rewritten += changed;
         ctx.client
             .update_item(owner, None, &id, &param_refs, content.as_content())
@@ -201,10 +183,10 @@ async fn restore(
             .map_err(|e| (Some(id.clone()), format!("updating: {e}")))?;
         (id, Status::Updated, content.url())
     } else if planned.action == Action::Republish {
-        let id = republish(ctx, item, owner, folder.as_deref(), staging_dir).await?;
+        let id = republish(ctx, item, owner, folder.as_deref()).await?;
         (id, Status::Created, None)
     } else {
-        let (content, changed) = content_of(ctx, item, &gctx, &map, staging_dir)?;
+        let (content, changed) = content_of(ctx, item, &gctx, &map).await?;
         rewritten += changed;
         let id = ctx
             .client
@@ -252,7 +234,7 @@ async fn restore(
         .done(&item.id, "content")
         .map_err(|e| fail(e.to_string()))?
     {
-        rewritten += restore_parts(ctx, item, owner, &target_id, &gctx, &map, staging_dir)
+        rewritten += restore_parts(ctx, item, owner, &target_id, &gctx, &map)
             .await
             .map_err(fail)?;
         ctx.journal
@@ -325,7 +307,7 @@ enum Staged {
     None,
     Text(String),
     Url(String),
-    File(PathBuf, String),
+    File(Arc<StagedFile>, String),
 }
 
 impl Staged {
@@ -342,24 +324,25 @@ impl Staged {
             Staged::None => Content::None,
             Staged::Text(t) => Content::Text(t),
             Staged::Url(u) => Content::Url(u),
-            Staged::File(path, name) => Content::File { path, name },
+            Staged::File(file, name) => Content::File {
+                path: file.path(),
+                name,
+            },
         }
     }
 }
 
 /// The item's data (rewritten when it is JSON), its file staged on disk, or its URL.
-fn content_of(
+async fn content_of(
     ctx: &Ctx<'_>,
     item: &Item,
     gctx: &Context<'_>,
     map: &IdMap,
-    dir: &std::path::Path,
 ) -> Result<(Staged, usize), Failed> {
     if let Some(data) = &item.data {
         if let Some(name) = &data.name {
-            let path = dir.join("data");
-            stage(ctx.archive, &data.content, &path).map_err(|e| (None, e))?;
-            return Ok((Staged::File(path, name.clone()), 0));
+            let file = stage(ctx, &data.content).await.map_err(|e| (None, e))?;
+            return Ok((Staged::File(file, name.clone()), 0));
         }
         let bytes = read(ctx.archive, &data.content).map_err(|e| (None, e))?;
         return Ok(match serde_json::from_slice::<Value>(&bytes) {
@@ -371,9 +354,8 @@ fn content_of(
                 if let Ok(text) = String::from_utf8(bytes) {
                     (Staged::Text(text), 0)
                 } else {
-                    let path = dir.join(format!("data-{}", item.id));
-                    stage(ctx.archive, &data.content, &path).map_err(|e| (None, e))?;
-                    (Staged::File(path, format!("{}.bin", item.id)), 0)
+                    let file = stage(ctx, &data.content).await.map_err(|e| (None, e))?;
+                    (Staged::File(file, format!("{}.bin", item.id)), 0)
                 }
             }
         });
@@ -394,7 +376,6 @@ async fn republish(
     item: &Item,
     owner: &str,
     folder: Option<&str>,
-    dir: &std::path::Path,
 ) -> Result<String, Failed> {
     let payload = item
         .payloads
@@ -458,8 +439,8 @@ async fn republish(
         }
         id
     } else {
-        let path = dir.join("payload");
-        stage(ctx.archive, &payload.content, &path).map_err(|e| (None, e))?;
+        let file = stage(ctx, &payload.content).await.map_err(|e| (None, e))?;
+        let path = file.path();
         let keywords = format!("{payload_keyword},orgpack-payload");
         let title = format!("{} (data)", item.title);
         let id = ctx
@@ -473,7 +454,7 @@ async fn republish(
                     ("typeKeywords", &keywords),
                 ],
                 Content::File {
-                    path: &path,
+                    path,
                     name: &payload.file_name,
                 },
                 8 << 20,
@@ -611,7 +592,6 @@ async fn restore_parts(
     target_id: &str,
     gctx: &Context<'_>,
     map: &IdMap,
-    dir: &std::path::Path,
 ) -> Result<usize, String> {
     let mut rewritten = 0;
     for r in &item.resources {
@@ -629,19 +609,17 @@ async fn restore_parts(
             .map_err(|e| format!("resource `{}`: {e}", r.path))?;
     }
     if let Some(thumb) = &item.thumbnail {
-        let path = dir.join("thumbnail");
-        stage(ctx.archive, &thumb.content, &path)?;
+        let file = stage(ctx, &thumb.content).await?;
         let name = thumb.name.clone().unwrap_or_else(|| "thumbnail.png".into());
         ctx.client
-            .update_info_file(owner, None, target_id, "thumbnail", &path, &name)
+            .update_info_file(owner, None, target_id, "thumbnail", file.path(), &name)
             .await
             .map_err(|e| format!("thumbnail: {e}"))?;
     }
     if let Some(metadata) = &item.metadata {
-        let path = dir.join("metadata.xml");
-        stage(ctx.archive, metadata, &path)?;
+        let file = stage(ctx, metadata).await?;
         ctx.client
-            .update_info_file(owner, None, target_id, "metadata", &path, "metadata.xml")
+            .update_info_file(owner, None, target_id, "metadata", file.path(), "metadata.xml")
             .await
             .map_err(|e| format!("metadata: {e}"))?;
     }
@@ -753,14 +731,7 @@ pub fn read_json(archive: &Archive, d: &Descriptor) -> Result<Value, String> {
     serde_json::from_slice(&bytes).map_err(|e| format!("the archived JSON does not parse: {e}"))
 }
 
-/// Stream a part of the archive into a file for upload.
-fn stage(archive: &Archive, d: &Descriptor, path: &std::path::Path) -> Result<(), String> {
-    tokio::task::block_in_place(|| {
-        let mut reader = archive.open_part(d).map_err(|e| e.to_string())?;
-        let mut file =
-            std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        std::io::copy(&mut reader, &mut file)
-            .map_err(|e| format!("staging {}: {e}", path.display()))?;
-        Ok(())
-    })
+/// A part of the archive as a file to upload, staged once for every target.
+async fn stage(ctx: &Ctx<'_>, d: &Descriptor) -> Result<Arc<StagedFile>, String> {
+    ctx.stager.stage(ctx.archive, d).await
 }

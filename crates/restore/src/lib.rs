@@ -33,6 +33,7 @@ pub mod plan;
 pub mod preview;
 pub mod report;
 pub mod run;
+pub mod staging;
 pub mod view;
 
 pub use check::{Checked, check_target};

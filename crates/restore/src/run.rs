@@ -77,9 +77,15 @@ pub async fn restore(
     dry_run: bool,
 ) -> Result<Vec<TargetReport>> {
     tokio::task::block_in_place(|| validate(archive, snapshot))?;
+    let stager = crate::staging::Stager::new(&options.staging_dir).map_err(|e| {
+        Error::Options(format!(
+            "creating a staging directory in {}: {e}",
+            options.staging_dir.display()
+        ))
+    })?;
     let runs = targets
         .iter()
-        .map(|t| restore_target(archive, snapshot, t, options, dry_run));
+        .map(|t| restore_target(archive, snapshot, t, options, dry_run, &stager));
     Ok(futures_util::future::join_all(runs).await)
 }
 
@@ -89,6 +95,7 @@ async fn restore_target(
     target: &Target,
     options: &RestoreOptions,
     dry_run: bool,
+    stager: &crate::staging::Stager,
 ) -> TargetReport {
     let started = Instant::now();
     let mut report = TargetReport {
@@ -101,7 +108,17 @@ async fn restore_target(
         journal: Some(target.journal.display().to_string()),
         seconds: 0.0,
     };
-    if let Err(e) = run_target(archive, snapshot, target, options, dry_run, &mut report).await {
+    if let Err(e) = run_target(
+        archive,
+        snapshot,
+        target,
+        options,
+        dry_run,
+        stager,
+        &mut report,
+    )
+    .await
+    {
         report.error = Some(e.to_string());
     }
     report.seconds = started.elapsed().as_secs_f64();
@@ -114,6 +131,7 @@ async fn run_target(
     target: &Target,
     options: &RestoreOptions,
     dry_run: bool,
+    stager: &crate::staging::Stager,
     report: &mut TargetReport,
 ) -> Result<()> {
     let client = &target.client;
@@ -205,6 +223,7 @@ async fn run_target(
         wave_map: &wave_map,
         folders: &folders,
         groups: &groups,
+        stager,
     };
 
     // Waves, each restored concurrently; an item whose dependency failed is skipped.

@@ -451,3 +451,38 @@ async fn a_service_that_cannot_be_published_fails_alone_with_its_dependents_skip
         "the groups the run created were deleted too"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staged_part_is_shared_while_held_and_removed_with_its_last_holder() {
+    use orgpack_restore::staging::Stager;
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, snapshot) = backed_up(&s, dir.path()).await;
+    let parts = snapshot.parts();
+    let biggest = parts
+        .iter()
+        .max_by_key(|p| p.descriptor.size)
+        .unwrap()
+        .descriptor;
+    let stager = Stager::new(dir.path()).unwrap();
+    // Two targets asking at once get one file, written once, holding the part's bytes.
+    let (a, b) = tokio::join!(
+        stager.stage(&archive, biggest),
+        stager.stage(&archive, biggest)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.path(), b.path());
+    assert_eq!(stager.staged(), 1);
+    let mut expected = Vec::new();
+    std::io::copy(&mut archive.open_part(biggest).unwrap(), &mut expected).unwrap();
+    assert!(std::fs::read(a.path()).unwrap() == expected);
+    let path = a.path().to_owned();
+    drop(a);
+    assert!(path.exists(), "still held by the other target");
+    drop(b);
+    assert!(!path.exists(), "removed with its last holder");
+    // Asked again later, it is staged again.
+    let again = stager.stage(&archive, biggest).await.unwrap();
+    assert!(again.path().exists());
+    assert_eq!(stager.staged(), 2);
+}
