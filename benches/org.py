@@ -25,7 +25,13 @@ Every sandbox serves HTTPS (the official client needs it).
 
 Environment: ORGPACK_BIN (default target/release/orgpack), ORGPACK_BENCH_ITEMS (default 1000),
 ORGPACK_BENCH_MAX_MB (largest payload, default 50), ORGPACK_BENCH_PYTHON (the official client's
-interpreter, default target/compat-venv/bin/python).
+interpreter, default target/compat-venv/bin/python), ORGPACK_BENCH_WRAP (a command to run orgpack
+under, e.g. `perf record -g -o /tmp/restore.perf --`, to profile a run; its figures then include
+the wrapper's cost).
+
+Each row's notes give the CPU seconds orgpack (or the official client) used and, as "portal cpu",
+what the sandboxes it talked to used meanwhile: on a 2-core machine the two compete, so a run
+whose sum nears twice its wall time is bound by the machine, not by waiting.
 """
 
 import json
@@ -156,7 +162,7 @@ def seed(org):
 
 def run(args, command=None, env=None):
     """Run orgpack (or `command`); return (seconds, its peak RSS in MiB, its parsed JSON stdout)."""
-    command = command or [BIN, "--json"]
+    command = command or (os.environ.get("ORGPACK_BENCH_WRAP", "").split() + [BIN, "--json"])
     env = dict(os.environ, ORGPACK_SANDBOX_PASSWORD=PASSWORD, **(env or {}))
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             tempfile.NamedTemporaryFile("r") as peak:
@@ -193,6 +199,20 @@ def start_sandbox(work, name, orgs):
             continue
 
 
+PIDS = {}
+
+
+def portal_cpu(names):
+    """CPU seconds the sandboxes serving `names` have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for name in names:
+        with open(f"/proc/{PIDS[name]}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def requests_made(urls, names):
     """How many requests the sandboxes serving `names` have received so far."""
     total = 0
@@ -220,6 +240,7 @@ def main():
             for f in ["sandbox-cert.pem", "sandbox-key.pem"]:
                 shutil.copy(os.path.join(work, "sandbox-source", f), os.path.join(work, f"sandbox-{name}", f))
         proc, portals = start_sandbox(work, name, [name])
+        PIDS[name] = proc.pid
         sandboxes.append(proc)
         urls[name] = portals[0]
     certs = os.path.join(work, "sandbox-source", "sandbox-cert.pem")
@@ -240,35 +261,36 @@ def main():
         rows = []
 
         def counted(names, args, **kw):
-            before = requests_made(urls, names)
+            before, cpu = requests_made(urls, names), portal_cpu(names)
             result = run(args, **kw)
+            run.cpu_note = f"cpu {run.cpu:.1f}s, portal cpu {portal_cpu(names) - cpu:.1f}s"
             return result + (requests_made(urls, names) - before,)
 
         t, m, first, r = counted(["source"], ["--config", config, "backup", "--from", "source", "--repo", repo, "--all"])
-        rows.append(("first backup", t, m, first["items"], first["bytesIn"], r, f"{first['exports']} exports, cpu {run.cpu:.1f}s"))
+        rows.append(("first backup", t, m, first["items"], first["bytesIn"], r, f"{first['exports']} exports, {run.cpu_note}"))
         t2, m2, second, r2 = counted(["source"], ["--config", config, "backup", "--from", "source", "--repo", repo, "--all"])
         rows.append(("second backup, nothing changed", t2, m2, second["items"], second["bytesIn"], r2,
-                     f"{second['exports']} exports, {second['reused']} reused, {100 * t2 / t:.1f} % of the first, cpu {run.cpu:.1f}s"))
+                     f"{second['exports']} exports, {second['reused']} reused, {100 * t2 / t:.1f} % of the first, {run.cpu_note}"))
         py_env = {"SSL_CERT_FILE": certs}
         if official:
             tp, mp, exported, rp = counted(["source"], ["export", urls["source"], os.path.join(work, "offline")],
                                            command=[PYTHON, os.path.join(ROOT, "benches", "arcgis_offline.py")], env=py_env)
             rows.append(("OfflineContentManager export", tp, mp, exported["items"], exported["bytes"], rp,
-                         f"{tp / t:.1f}x orgpack's first backup, {exported['listed']} in the package, cpu {run.cpu:.1f}s"))
+                         f"{tp / t:.1f}x orgpack's first backup, {exported['listed']} in the package, {run.cpu_note}"))
         t3, m3, one, r3 = counted(["one"], ["--config", config, "restore", repo, "--to", "one", "--journal-dir", work])
         created = sum(x["counts"]["created"] for x in one["targets"])
         rows.append(("restore into 1 target", t3, m3, created, None, r3,
-                     ("complete" if one["complete"] else "INCOMPLETE") + f", cpu {run.cpu:.1f}s"))
+                     ("complete" if one["complete"] else "INCOMPLETE") + f", {run.cpu_note}"))
         if official:
             ti, mi, imported, ri = counted(["py"], ["import", urls["py"], exported["package"]],
                                            command=[PYTHON, os.path.join(ROOT, "benches", "arcgis_offline.py")], env=py_env)
             rows.append(("OfflineContentManager import", ti, mi, imported["created"], None, ri,
-                         f"{ti / t3:.1f}x orgpack's 1-target restore, cpu {run.cpu:.1f}s"))
+                         f"{ti / t3:.1f}x orgpack's 1-target restore, {run.cpu_note}"))
         t4, m4, three, r4 = counted(["a", "b", "c"], ["--config", config, "restore", repo, "--to", "a", "--to", "b", "--to", "c",
                                                       "--journal-dir", work])
         created = sum(x["counts"]["created"] for x in three["targets"])
         rows.append(("restore into 3 targets at once", t4, m4, created, None, r4,
-                     f"{t4 / t3:.2f}x the time of one" + ("" if three["complete"] else ", INCOMPLETE") + f", cpu {run.cpu:.1f}s"))
+                     f"{t4 / t3:.2f}x the time of one" + ("" if three["complete"] else ", INCOMPLETE") + f", {run.cpu_note}"))
     finally:
         for proc in sandboxes:
             proc.terminate()

@@ -19,8 +19,10 @@ use crate::store::zip_read::ZipStore;
 use crate::store::{Form, Store};
 
 /// An archive opened for reading: a repository directory or a single-file archive.
+#[derive(Clone)]
 pub struct Archive {
-    store: Box<dyn Store>,
+    /// Shared: a clone (for a worker thread) reads the same store.
+    store: std::sync::Arc<dyn Store>,
     layout: Layout,
     index: Index,
 }
@@ -89,7 +91,7 @@ impl Archive {
         })?;
         check_version(&path, &index.format_version)?;
         Ok(Self {
-            store,
+            store: store.into(),
             layout,
             index,
         })
@@ -260,6 +262,21 @@ impl Archive {
     /// # Errors
     /// [`Error::Missing`] or [`Error::Corrupt`] for the chunk list.
     pub fn open_part(&self, descriptor: &Descriptor) -> Result<PartReader<'_>> {
+        self.part_reader(descriptor, true)
+    }
+
+    /// Like [`Archive::open_part`], for content read whole and checked before (a restore's
+    /// validation): every blob is still checked against its name, so any byte changed since fails
+    /// the read, but the whole content is not hashed a second time — the chunk list it was checked
+    /// with is itself a blob checked against its name.
+    ///
+    /// # Errors
+    /// As [`Archive::open_part`].
+    pub fn open_checked_part(&self, descriptor: &Descriptor) -> Result<PartReader<'_>> {
+        self.part_reader(descriptor, false)
+    }
+
+    fn part_reader(&self, descriptor: &Descriptor, whole: bool) -> Result<PartReader<'_>> {
         let chunks = match self.chunk_list(descriptor)? {
             Some(list) => list
                 .chunks
@@ -275,7 +292,7 @@ impl Archive {
             next: 0,
             buf: Vec::new(),
             pos: 0,
-            hasher: Hasher::new(),
+            hasher: whole.then(Hasher::new),
             read: 0,
         })
     }
@@ -313,7 +330,8 @@ pub struct PartReader<'a> {
     next: usize,
     buf: Vec<u8>,
     pos: usize,
-    hasher: Hasher,
+    /// The whole content's hash, when it is checked.
+    hasher: Option<Hasher>,
     read: u64,
 }
 
@@ -321,8 +339,11 @@ impl Read for PartReader<'_> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         while self.pos == self.buf.len() {
             if self.next == self.chunks.len() {
-                let hasher = std::mem::take(&mut self.hasher);
-                if self.read != self.expected.size || hasher.finish() != self.expected.digest {
+                let whole_differs = self
+                    .hasher
+                    .take()
+                    .is_some_and(|h| h.finish() != self.expected.digest);
+                if self.read != self.expected.size || whole_differs {
                     return Err(io::Error::other(Error::corrupt(
                         format!("content `{}`", self.expected.digest.short()),
                         "the chunks do not add up to the recorded content",
@@ -342,7 +363,9 @@ impl Read for PartReader<'_> {
                     "size differs from the chunk list",
                 )));
             }
-            self.hasher.update(&data);
+            if let Some(h) = &mut self.hasher {
+                h.update(&data);
+            }
             self.read += size;
             self.buf = data;
             self.pos = 0;

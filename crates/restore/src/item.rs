@@ -619,7 +619,14 @@ async fn restore_parts(
     if let Some(metadata) = &item.metadata {
         let file = stage(ctx, metadata).await?;
         ctx.client
-            .update_info_file(owner, None, target_id, "metadata", file.path(), "metadata.xml")
+            .update_info_file(
+                owner,
+                None,
+                target_id,
+                "metadata",
+                file.path(),
+                "metadata.xml",
+            )
             .await
             .map_err(|e| format!("metadata: {e}"))?;
     }

@@ -66,7 +66,11 @@ impl Stager {
     ///
     /// # Errors
     /// When the part cannot be read from the archive or written.
-    pub async fn stage(&self, archive: &Archive, d: &Descriptor) -> Result<Arc<StagedFile>, String> {
+    pub async fn stage(
+        &self,
+        archive: &Archive,
+        d: &Descriptor,
+    ) -> Result<Arc<StagedFile>, String> {
         let file = {
             let mut files = self.files.lock().expect("staging lock poisoned");
             files.retain(|_, f| f.strong_count() > 0);
@@ -86,7 +90,12 @@ impl Stager {
         file.ready
             .get_or_init(|| async {
                 self.staged.fetch_add(1, Ordering::Relaxed);
-                tokio::task::block_in_place(|| write(archive, d, &file.path))
+                // On the blocking pool, so this target's other items and the other targets go
+                // on meanwhile (the archive is shared, not copied, by the clone).
+                let (archive, d, path) = (archive.clone(), *d, file.path.clone());
+                tokio::task::spawn_blocking(move || write(&archive, &d, &path))
+                    .await
+                    .unwrap_or_else(|e| Err(format!("staging stopped: {e}")))
             })
             .await
             .clone()?;
@@ -99,9 +108,10 @@ impl Stager {
     }
 }
 
-/// Stream a part of the archive into a file.
+/// Stream a part of the archive into a file. The restore validated it whole before; its blobs are
+/// checked against their names again as they are read.
 fn write(archive: &Archive, d: &Descriptor, path: &Path) -> Result<(), String> {
-    let mut reader = archive.open_part(d).map_err(|e| e.to_string())?;
+    let mut reader = archive.open_checked_part(d).map_err(|e| e.to_string())?;
     let mut file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
     std::io::copy(&mut reader, &mut file)
         .map_err(|e| format!("staging {}: {e}", path.display()))?;

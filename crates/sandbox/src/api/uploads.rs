@@ -102,12 +102,17 @@ fn join(call: &Call, parts: &[Stored]) -> std::io::Result<Stored> {
         return blobs.stash(Body::Memory(bytes));
     }
     let mut file = tempfile::NamedTempFile::new_in(blobs.spool_dir())?;
-    {
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, file.as_file_mut());
-        for part in parts {
-            std::io::copy(&mut blobs.reader(part)?, &mut out)?;
+    for part in parts {
+        match part {
+            // File to file: the kernel copies (copy_file_range), no buffer in between.
+            Stored::Blob { key, .. } => {
+                std::io::copy(
+                    &mut std::fs::File::open(blobs.path(key))?,
+                    file.as_file_mut(),
+                )?;
+            }
+            Stored::Inline(bytes) => file.as_file_mut().write_all(bytes)?,
         }
-        out.flush()?;
     }
     blobs.stash(Body::File {
         path: file.into_temp_path(),
