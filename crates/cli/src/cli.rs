@@ -60,6 +60,33 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Serve a local portal on 127.0.0.1 for rehearsals and tests, until interrupted.
     Sandbox(SandboxArgs),
+    /// Sign in to a portal in a browser (OAuth: SAML and other identity providers too) and keep
+    /// the refresh token in the config file, so backups and restores run unattended.
+    Login(LoginArgs),
+}
+
+/// `orgpack login`
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The portal: a `[portal.NAME]` of the config file (made with --url when it is not there).
+    pub portal: String,
+    /// The portal's URL, for a portal the config file does not name yet.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// The client id of the OAuth application registered in the portal, whose redirect URIs
+    /// allow `http://127.0.0.1:PORT/orgpack-login` (else the config's client_id).
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// The local port the portal sends the browser back to (0: any free port; give the one the
+    /// application's redirect URI names).
+    #[arg(long, value_name = "PORT", default_value_t = 0)]
+    pub redirect_port: u16,
+    /// How long to wait for the sign-in, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub timeout: u64,
+    /// Accept any certificate (a local sandbox only).
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 /// `orgpack sandbox`

@@ -8,6 +8,7 @@ mod deps;
 mod diff;
 mod graph;
 mod inspect;
+mod login;
 mod ls;
 mod prune;
 pub mod restore;
@@ -39,5 +40,6 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Graph(args) => graph::run(&args, json),
         Command::Inspect(args) => inspect::run(&args, json),
         Command::Sandbox(args) => sandbox::run(&args, json),
+        Command::Login(args) => login::run(&args, config, json),
     }
 }

@@ -2,10 +2,12 @@
 //!
 //! Found at `--config FILE`, else `$ORGPACK_CONFIG`, else `./orgpack.toml`, else
 //! `<user config dir>/orgpack/orgpack.toml`. Each `[portal.NAME]` table gives `url`, `username`
-//! and one of `password`, `password_env`, `token_env`, `api_key_env`, plus `ca_cert` and
-//! `insecure` for portals with their own certificates. Environment variables
-//! `ORGPACK_PORTAL_<NAME>_{URL,USERNAME,PASSWORD,TOKEN,API_KEY}` override the file, and flags
-//! override both. Secrets never appear in messages.
+//! and one of `password`, `password_env`, `token_env`, `api_key_env`, `refresh_token` or
+//! `refresh_token_env` (an OAuth refresh token, with the `client_id` of the application it was
+//! issued to; `orgpack login` writes both), plus `ca_cert` and `insecure` for portals with their
+//! own certificates. Environment variables
+//! `ORGPACK_PORTAL_<NAME>_{URL,USERNAME,PASSWORD,TOKEN,API_KEY,CLIENT_ID,REFRESH_TOKEN}` override
+//! the file, and flags override both. Secrets never appear in messages.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -47,6 +49,15 @@ pub struct PortalConfig {
     /// The environment variable holding an API key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_env: Option<String>,
+    /// The OAuth application (client id) a refresh token was issued to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// An OAuth refresh token, in the file itself (`orgpack login` writes it here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// The environment variable holding an OAuth refresh token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_env: Option<String>,
     /// A PEM file of certificates to trust (an Enterprise portal's CA).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_cert: Option<PathBuf>,
@@ -94,10 +105,18 @@ pub fn load(path: &Path) -> Result<Config> {
             p.password_env.is_some(),
             p.token_env.is_some(),
             p.api_key_env.is_some(),
+            p.refresh_token.is_some(),
+            p.refresh_token_env.is_some(),
         ];
         if secrets.iter().filter(|s| **s).count() > 1 {
             bail!(
-                "{}: [portal.{name}] gives more than one of password, password_env, token_env and api_key_env",
+                "{}: [portal.{name}] gives more than one of password, password_env, token_env, api_key_env, refresh_token and refresh_token_env",
+                path.display()
+            );
+        }
+        if (p.refresh_token.is_some() || p.refresh_token_env.is_some()) && p.client_id.is_none() {
+            bail!(
+                "{}: [portal.{name}] gives a refresh token but no client_id (the application it was issued to)",
                 path.display()
             );
         }
@@ -188,12 +207,26 @@ pub fn resolve(config_path: Option<&Path>, name: &str, overrides: &Overrides) ->
         Credentials::Token(token)
     } else if let Some(key) = var("API_KEY") {
         Credentials::ApiKey(key)
+    } else if let Some(refresh) = var("REFRESH_TOKEN") {
+        oauth_credentials(name, var("CLIENT_ID").or(portal.client_id.clone()), refresh)?
     } else if let Some(password) = var("PASSWORD") {
         password_credentials(name, &portal, password)?
     } else if let Some(env) = &portal.token_env {
         Credentials::Token(secret(env)?)
     } else if let Some(env) = &portal.api_key_env {
         Credentials::ApiKey(secret(env)?)
+    } else if let Some(env) = &portal.refresh_token_env {
+        oauth_credentials(
+            name,
+            var("CLIENT_ID").or(portal.client_id.clone()),
+            secret(env)?,
+        )?
+    } else if let Some(refresh) = &portal.refresh_token {
+        oauth_credentials(
+            name,
+            var("CLIENT_ID").or(portal.client_id.clone()),
+            refresh.clone(),
+        )?
     } else if let Some(env) = &portal.password_env {
         password_credentials(name, &portal, secret(env)?)?
     } else if let Some(password) = &portal.password {
@@ -227,6 +260,20 @@ fn password_credentials(
         bail!("portal `{name}`: a password is given but no username");
     };
     Ok(Credentials::Password { username, password })
+}
+
+fn oauth_credentials(
+    name: &str,
+    client_id: Option<String>,
+    refresh_token: String,
+) -> Result<Credentials> {
+    let Some(client_id) = client_id else {
+        bail!("portal `{name}`: a refresh token is given but no client_id");
+    };
+    Ok(Credentials::OAuth {
+        client_id,
+        refresh_token,
+    })
 }
 
 /// `my-portal` → `MY_PORTAL`, for environment variable names.

@@ -34,6 +34,16 @@ pub enum Credentials {
     Token(String),
     /// An API key, sent as a token.
     ApiKey(String),
+    /// An OAuth refresh token of a registered application (`orgpack login` obtains one through
+    /// the authorization-code flow): access tokens come from `oauth2/token` with
+    /// `grant_type=refresh_token`, renewed before they expire and once more on 498. For accounts
+    /// that cannot use `generateToken` (SAML and other identity providers).
+    OAuth {
+        /// The application's client id.
+        client_id: String,
+        /// The refresh token; never logged, never in an error.
+        refresh_token: String,
+    },
     /// No sign-in: public content only.
     Anonymous,
 }
@@ -47,6 +57,10 @@ impl std::fmt::Debug for Credentials {
             ),
             Self::Token(_) => f.write_str("Token(REDACTED)"),
             Self::ApiKey(_) => f.write_str("ApiKey(REDACTED)"),
+            Self::OAuth { client_id, .. } => write!(
+                f,
+                "OAuth {{ client_id: {client_id:?}, refresh_token: REDACTED }}"
+            ),
             Self::Anonymous => f.write_str("Anonymous"),
         }
     }
@@ -287,7 +301,10 @@ impl Client {
     async fn recover(&self, error: &Error, relogged: &mut bool, attempt: u32) -> bool {
         if error.is_token_problem()
             && !*relogged
-            && matches!(self.credentials, Credentials::Password { .. })
+            && matches!(
+                self.credentials,
+                Credentials::Password { .. } | Credentials::OAuth { .. }
+            )
         {
             *relogged = true;
             *self.token.lock().await = None;
@@ -369,12 +386,12 @@ impl Client {
 
     /// The token to send, signing in when there is none or it is about to expire.
     async fn token(&self, url: &str) -> Result<Option<String>, Error> {
-        let (username, password) = match &self.credentials {
-            Credentials::Password { username, password } => (username, password),
+        match &self.credentials {
+            Credentials::Password { .. } | Credentials::OAuth { .. } => {}
             Credentials::Token(t) | Credentials::ApiKey(t) => return Ok(Some(t.clone())),
             Credentials::Anonymous => return Ok(None),
-        };
-        if url.ends_with("/generateToken") {
+        }
+        if url.ends_with("/generateToken") || url.ends_with("/oauth2/token") {
             return Ok(None);
         }
         let mut slot = self.token.lock().await;
@@ -383,20 +400,43 @@ impl Client {
                 .is_none_or(|e| e > Instant::now() + self.options.refresh_margin)
         });
         if !fresh {
-            *slot = Some(self.sign_in(username, password).await?);
+            *slot = Some(self.sign_in().await?);
         }
         Ok(slot.as_ref().map(|t| t.value.clone()))
     }
 
-    async fn sign_in(&self, username: &str, password: &str) -> Result<Token, Error> {
-        let url = format!("{}/generateToken", self.url.rest());
-        let params = [
-            ("f", "json"),
-            ("username", username),
-            ("password", password),
-            ("referer", self.url.root.as_str()),
-            ("expiration", "60"),
-        ];
+    /// A new token: `generateToken` with the password, or `oauth2/token` with the refresh token.
+    async fn sign_in(&self) -> Result<Token, Error> {
+        let (call, url, params) = match &self.credentials {
+            Credentials::Password { username, password } => (
+                "generateToken",
+                format!("{}/generateToken", self.url.rest()),
+                vec![
+                    ("f", "json"),
+                    ("username", username.as_str()),
+                    ("password", password.as_str()),
+                    ("referer", self.url.root.as_str()),
+                    ("expiration", "60"),
+                ],
+            ),
+            Credentials::OAuth {
+                client_id,
+                refresh_token,
+            } => (
+                "oauth2/token",
+                format!("{}/oauth2/token", self.url.rest()),
+                vec![
+                    ("f", "json"),
+                    ("grant_type", "refresh_token"),
+                    ("client_id", client_id.as_str()),
+                    ("refresh_token", refresh_token.as_str()),
+                    ("expiration", "120"),
+                ],
+            ),
+            Credentials::Token(_) | Credentials::ApiKey(_) | Credentials::Anonymous => {
+                unreachable!("only passwords and refresh tokens sign in")
+            }
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -407,17 +447,16 @@ impl Client {
                     .form(&params)
                     .send()
                     .await
-                    .map_err(|e| {
-                        Error::new("generateToken", &url, ErrorKind::Transport(describe(&e)))
-                    })?;
+                    .map_err(|e| Error::new(call, &url, ErrorKind::Transport(describe(&e))))?;
                 let status = response.status().as_u16();
-                let body = response.bytes().await.map_err(|e| {
-                    Error::new("generateToken", &url, ErrorKind::Transport(describe(&e)))
-                })?;
+                let body = response
+                    .bytes()
+                    .await
+                    .map_err(|e| Error::new(call, &url, ErrorKind::Transport(describe(&e))))?;
                 let v: Value = serde_json::from_slice(&body).map_err(|_| {
                     if status >= 400 {
                         Error::new(
-                            "generateToken",
+                            call,
                             &url,
                             ErrorKind::Http {
                                 status,
@@ -426,7 +465,7 @@ impl Client {
                         )
                     } else {
                         Error::new(
-                            "generateToken",
+                            call,
                             &url,
                             ErrorKind::Auth("the portal did not answer JSON".into()),
                         )
@@ -441,21 +480,29 @@ impl Client {
                         }
                         other => other,
                     };
-                    return Err(Error::new("generateToken", &url, kind));
+                    return Err(Error::new(call, &url, kind));
                 }
-                let value = v.get("token").and_then(Value::as_str).ok_or_else(|| {
-                    Error::new(
-                        "generateToken",
-                        &url,
-                        ErrorKind::Auth("no token in the answer".into()),
-                    )
-                })?;
-                let expires = v.get("expires").and_then(Value::as_i64).map(|ms| {
+                let value = v
+                    .get("token")
+                    .or_else(|| v.get("access_token"))
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| {
+                        Error::new(call, &url, ErrorKind::Auth("no token in the answer".into()))
+                    })?;
+                // `generateToken`: `expires`, epoch ms; `oauth2/token`: `expires_in`, seconds.
+                let expires = if let Some(ms) = v.get("expires").and_then(Value::as_i64) {
                     let now = SystemTime::now()
                         .duration_since(UNIX_EPOCH)
                         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-                    Instant::now() + Duration::from_millis(u64::try_from(ms - now).unwrap_or(0))
-                });
+                    Some(
+                        Instant::now()
+                            + Duration::from_millis(u64::try_from(ms - now).unwrap_or(0)),
+                    )
+                } else {
+                    v.get("expires_in")
+                        .and_then(Value::as_u64)
+                        .map(|s| Instant::now() + Duration::from_secs(s))
+                };
                 Ok(Token {
                     value: value.to_owned(),
                     expires,

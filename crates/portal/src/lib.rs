@@ -27,6 +27,7 @@
 pub mod calls;
 pub mod client;
 pub mod error;
+pub mod oauth;
 pub mod org;
 pub mod redact;
 pub mod retry;

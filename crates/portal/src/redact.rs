@@ -9,6 +9,7 @@ const SECRET_PARAMS: &[&str] = &[
     "refresh_token",
     "client_secret",
     "code",
+    "code_verifier",
     "apikey",
     "api_key",
 ];

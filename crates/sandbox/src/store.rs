@@ -39,6 +39,13 @@ CREATE TABLE IF NOT EXISTS tokens (
     username TEXT NOT NULL,
     expires INTEGER NOT NULL         -- epoch ms
 );
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    token TEXT PRIMARY KEY,          -- OAuth refresh tokens (authorization-code grant)
+    org TEXT NOT NULL,
+    username TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    expires INTEGER NOT NULL         -- epoch ms
+);
 CREATE TABLE IF NOT EXISTS folders (
     id TEXT PRIMARY KEY,
     org TEXT NOT NULL,
@@ -393,6 +400,45 @@ impl Store {
                 params![token, org, username, expires],
             )
             .map(|_| ())
+        })
+    }
+
+    /// Keep an OAuth refresh token.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn add_refresh_token(
+        &self,
+        token: &str,
+        org: &str,
+        username: &str,
+        client_id: &str,
+        expires: i64,
+    ) -> rusqlite::Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO refresh_tokens (token, org, username, client_id, expires) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![token, org, username, client_id, expires],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// A refresh token's (org, username, client id, expires).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn refresh_token(
+        &self,
+        token: &str,
+    ) -> rusqlite::Result<Option<(String, String, String, i64)>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT org, username, client_id, expires FROM refresh_tokens WHERE token = ?1",
+                [token],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
         })
     }
 

@@ -410,3 +410,104 @@ fn over_https_restore_with_a_dry_run_a_report_and_a_rerun_that_changes_nothing()
         stderr(&bad)
     );
 }
+
+#[test]
+fn login_keeps_a_refresh_token_that_backups_then_sign_in_with() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("orgpack.toml");
+    let served = serve(&config, false);
+    let mut login = Command::new(env!("CARGO_BIN_EXE_orgpack"))
+        .arg("--config")
+        .arg(&config)
+        .args([
+            "login",
+            "source",
+            "--client-id",
+            "orgpack-cli-test",
+            "--timeout",
+            "60",
+        ])
+        .env_remove("ORGPACK_JSON")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The address to open, as the user sees it.
+    let mut err = std::io::BufReader::new(login.stderr.take().unwrap());
+    let mut printed = String::new();
+    let authorize = loop {
+        let mut line = String::new();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "login exited: {printed}"
+        );
+        printed.push_str(&line);
+        if let Some(url) = line.trim().strip_prefix("http") {
+            break format!("http{url}");
+        }
+    };
+    assert!(authorize.contains("response_type=code") && authorize.contains("code_challenge="));
+
+    // The browser: the sign-in page, the form, then back to orgpack's listener.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let page = runtime.block_on(async {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let form = http
+            .get(&authorize)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let at = form.find("name=\"oauth_state\" value=\"").unwrap() + 26;
+        let state = &form[at..at + form[at..].find('"').unwrap()];
+        let signin = http
+            .post(format!("{}/sharing/oauth2/signin", served.url))
+            .form(&[
+                ("oauth_state", state),
+                ("username", "admin"),
+                ("password", PW),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signin.status(), 302);
+        let back = signin.headers()["location"].to_str().unwrap().to_owned();
+        assert!(back.starts_with("http://127.0.0.1:"), "{back}");
+        http.get(back).send().await.unwrap().text().await.unwrap()
+    });
+    assert!(page.contains("signed in as admin"), "{page}");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    printed.push_str(&rest);
+    let status = login.wait().unwrap();
+    assert!(status.success(), "{printed}");
+
+    // The config now signs in with the refresh token, not the password; the old one is kept.
+    let text = std::fs::read_to_string(&config).unwrap();
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    let source = &doc["portal"]["source"];
+    assert_eq!(source["client_id"].as_str(), Some("orgpack-cli-test"));
+    let refresh = source["refresh_token"].as_str().unwrap().to_owned();
+    assert!(source.get("password_env").is_none() && source.get("password").is_none());
+    assert!(dir.path().join("orgpack.toml.bak").is_file());
+    assert!(!printed.contains(&refresh), "the token is never printed");
+    let backup = Command::new(env!("CARGO_BIN_EXE_orgpack"))
+        .arg("--config")
+        .arg(&config)
+        .args(["--json", "backup", "--from", "source", "--all", "--repo"])
+        .arg(dir.path().join("repo"))
+        .env_remove("ORGPACK_SANDBOX_PASSWORD")
+        .output()
+        .unwrap();
+    assert!(backup.status.success(), "{}", stderr(&backup));
+    assert!(!stdout(&backup).contains(&refresh) && !stderr(&backup).contains(&refresh));
+}

@@ -1926,3 +1926,182 @@ async fn big_transfer_in_this_process() {
         "peak memory {peak} KiB for a {size}-byte file: it must not grow with the file"
     );
 }
+
+/// The sign-in a browser would do: the page's `oauth_state`, then the form; the redirect.
+async fn browser_sign_in(http: &reqwest::Client, s: &Sandbox, authorize: &str) -> String {
+    let page = http
+        .get(authorize)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = page.lines().find(|l| l.contains("oauth_state")).unwrap();
+    let state: Value =
+        serde_json::from_str(&line[line.find('{').unwrap()..=line.rfind('}').unwrap()]).unwrap();
+    let signin = http
+        .post(format!("{}/sharing/oauth2/signin", s.portal_url("source")))
+        .form(&[
+            ("oauth_state", state["oauth_state"].as_str().unwrap()),
+            ("username", "editor"),
+            ("password", PW),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signin.status(), 302);
+    signin.headers()["location"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn authorization_code_with_pkce_gives_a_refresh_token_the_client_signs_in_with() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let s = sandbox_with(SandboxOptions {
+        token_lifetime: Duration::from_secs(3),
+        ..SandboxOptions::default()
+    })
+    .await;
+    let rest = format!("{}/sharing/rest", s.portal_url("source"));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let verifier = "a-verifier-of-enough-length-0123456789-abcdefghijklmnop";
+    let challenge =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier));
+    let redirect = "http://127.0.0.1:9/callback";
+    let authorize = format!(
+        "{rest}/oauth2/authorize?response_type=code&client_id=orgpack&redirect_uri={redirect}&state=s%201&code_challenge={challenge}&code_challenge_method=S256"
+    );
+    let token = |fields: Vec<(&'static str, String)>| {
+        let http = http.clone();
+        let url = format!("{rest}/oauth2/token");
+        async move {
+            http.post(url)
+                .form(&fields)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+
+    // The code comes back in the query, with the state; a wrong verifier is refused and the code
+    // is good once.
+    let location = browser_sign_in(&http, &s, &authorize).await;
+    let query = location.strip_prefix(&format!("{redirect}?")).unwrap();
+    let fields: std::collections::HashMap<&str, &str> = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .collect();
+    assert_eq!(fields["state"], "s%201");
+    let code = fields["code"].to_owned();
+    let grant = |code: &str, verifier: &str| {
+        vec![
+            ("f", "json".to_owned()),
+            ("grant_type", "authorization_code".to_owned()),
+            ("client_id", "orgpack".to_owned()),
+            ("redirect_uri", redirect.to_owned()),
+            ("code", code.to_owned()),
+            ("code_verifier", verifier.to_owned()),
+        ]
+    };
+    let wrong = token(grant(&code, "not-the-verifier")).await;
+    assert_eq!(
+        wrong["error"]["message"], "Invalid code_verifier",
+        "{wrong}"
+    );
+    let location = browser_sign_in(&http, &s, &authorize).await;
+    let code = location
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    let granted = token(grant(&code, verifier)).await;
+    assert_eq!(granted["username"], "editor", "{granted}");
+    assert!(granted["access_token"].is_string());
+    let refresh = granted["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(granted["refresh_token_expires_in"], 14 * 24 * 3600);
+    let again = token(grant(&code, verifier)).await;
+    assert_eq!(again["error"]["message"], "Invalid authorization code");
+
+    // A refresh token is not an access token, and another app's refresh token is refused.
+    let as_access: Value = http
+        .get(format!("{rest}/community/self?f=json&token={refresh}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(as_access["error"]["code"], 498);
+    let other_app = token(vec![
+        ("f", "json".to_owned()),
+        ("grant_type", "refresh_token".to_owned()),
+        ("client_id", "another-app".to_owned()),
+        ("refresh_token", refresh.clone()),
+    ])
+    .await;
+    assert_eq!(other_app["error"]["message"], "Invalid client_id");
+    let exchanged = token(vec![
+        ("f", "json".to_owned()),
+        ("grant_type", "exchange_refresh_token".to_owned()),
+        ("client_id", "orgpack".to_owned()),
+        ("redirect_uri", redirect.to_owned()),
+        ("refresh_token", refresh.clone()),
+    ])
+    .await;
+    assert!(
+        exchanged["refresh_token"]
+            .as_str()
+            .is_some_and(|r| r != refresh)
+    );
+
+    // The client signs in with the refresh token, and again when its access token runs out.
+    let c = Client::new(
+        PortalUrl::parse(&s.portal_url("source")).unwrap(),
+        Credentials::OAuth {
+            client_id: "orgpack".into(),
+            refresh_token: refresh.clone(),
+        },
+        ClientOptions {
+            refresh_margin: Duration::from_secs(1),
+            ..ClientOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(!format!("{c:?}").contains(&refresh), "never in Debug");
+    assert_eq!(c.portal_self().await.unwrap()["user"]["username"], "editor");
+    tokio::time::sleep(Duration::from_millis(3_200)).await;
+    let id = c
+        .add_text(
+            "editor",
+            &[("type", "Web Map"), ("title", "After expiry")],
+            "{}",
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.item(&id).await.unwrap()["owner"], "editor");
+    assert_eq!(c.sign_ins(), 2, "signed in again once the token ran out");
+
+    // An unknown refresh token fails the sign-in with the portal's message, not the token.
+    let bad = Client::new(
+        PortalUrl::parse(&s.portal_url("source")).unwrap(),
+        Credentials::OAuth {
+            client_id: "orgpack".into(),
+            refresh_token: "not-a-refresh-token-x".into(),
+        },
+        ClientOptions::default(),
+    )
+    .unwrap();
+    let e = bad.portal_self().await.unwrap_err().to_string();
+    assert!(e.contains("refresh_token expired"), "{e}");
+    assert!(!e.contains("not-a-refresh-token-x"), "{e}");
+}
