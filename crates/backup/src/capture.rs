@@ -17,7 +17,7 @@ use crate::progress::Progress;
 use crate::spool::Spool;
 
 /// Longest an export job may run.
-const EXPORT_TIMEOUT: Duration = Duration::from_secs(4 * 3600);
+const EXPORT_TIMEOUT: Duration = Duration::from_hours(4);
 
 /// The prefix of the titles of the temporary export items a backup creates in the source: a later
 /// run deletes any left behind by an interrupted one.

@@ -23,7 +23,7 @@ use crate::spool::Spool;
 
 /// Temporary export items older than this are left over from an interrupted backup: no export job
 /// runs that long, so deleting them cannot break a backup running beside this one.
-const STALE_EXPORT: Duration = Duration::from_secs(6 * 3600);
+const STALE_EXPORT: Duration = Duration::from_hours(6);
 
 /// What a run did.
 #[derive(Debug, Clone)]

@@ -283,3 +283,42 @@ pub fn layer(name: String, info: TableInfo) -> Layer {
         fields: info.fields,
     }
 }
+
+/// How much of a table file [`read_layers`] needs: its header and field definitions.
+pub(crate) const TABLE_PREFIX: u64 = (MAX_FIELD_SECTION + (1 << 20)) as u64;
+
+/// The layers and tables of a geodatabase into `summary`. `read(file, whole)` hands over a file
+/// of it (`a0000000N.gdbtable` …): whole (the catalog; refusing one too large to read safely) or
+/// its first [`TABLE_PREFIX`] bytes, `None` when the file is absent. `label` names the
+/// geodatabase in errors.
+pub(crate) fn read_layers(
+    label: &str,
+    summary: &mut crate::summary::Summary,
+    mut read: impl FnMut(&str, bool) -> crate::Result<Option<Vec<u8>>>,
+) -> crate::Result<()> {
+    use crate::Error;
+    let part = |name: &str| format!("{label}{name}");
+    let whole = true;
+    let missing = |name: &str| Error::corrupt(part(name), "missing: not a File Geodatabase");
+    let table = read("a00000001.gdbtable", whole)?.ok_or_else(|| missing("a00000001.gdbtable"))?;
+    let index = read("a00000001.gdbtablx", whole)?.ok_or_else(|| missing("a00000001.gdbtablx"))?;
+    let tables =
+        catalog(&table, &index).map_err(|r| Error::corrupt(part("a00000001.gdbtable"), r))?;
+    for (number, name) in tables {
+        let file = format!("a{number:08x}.gdbtable");
+        // Feature datasets and other catalog entries have no table file.
+        let Some(bytes) = read(&file, false)? else {
+            continue;
+        };
+        match parse_table(&bytes) {
+            Ok(info) => summary.layers.push(layer(name, info)),
+            Err(reason) => {
+                return Err(Error::corrupt(
+                    part(&file),
+                    format!("table `{name}`: {reason}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,8 +1,9 @@
 //! # orgpack-payload
 //!
 //! What is inside the files that hold ArcGIS data: File Geodatabase and shapefile zips (layers,
-//! geometry types, spatial references, fields, feature counts), GeoJSON and CSV (features, rows,
-//! columns), and other files by their magic bytes. Backup records the [`Summary`] with each
+//! geometry types, spatial references, fields, feature counts), service definitions (`.sd`, 7-Zip:
+//! the service's name, type and folder, and the layers of the geodatabase copied in; [`sd`]),
+//! GeoJSON and CSV (features, rows, columns), and other files by their magic bytes. Backup records the [`Summary`] with each
 //! payload; restore compares it with the target service's counts.
 //!
 //! [`inspect`] reads only what it needs (headers, field sections, the geodatabase catalog), never
@@ -16,13 +17,11 @@
 //! assert_eq!(summary.layers[0].feature_count, 2);
 //! assert_eq!(summary.layers[0].geometry_type.as_deref(), Some("Point"));
 //! ```
-//!
-//! Not read yet: the contents of Service Definition (`.sd`, 7-Zip) files, which are recognised
-//! and reported with a warning.
 
 mod bytes;
 pub mod error;
 pub mod fgdb;
+pub mod sd;
 mod shapefile;
 pub mod summary;
 mod text;
@@ -31,7 +30,7 @@ mod zipped;
 use std::io::{Read, Seek, SeekFrom};
 
 pub use error::{Error, Result};
-pub use summary::{Field, Kind, Layer, Summary};
+pub use summary::{Field, Kind, Layer, ServiceInfo, Summary};
 
 /// Inspect a payload. `name` is the file name (used for layer names of single-layer files and
 /// in messages, never as a path).
@@ -54,10 +53,7 @@ pub fn inspect<R: Read + Seek>(mut reader: R, name: &str) -> Result<Summary> {
     let kind = if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
         return zipped::inspect(reader, name);
     } else if head.starts_with(&[b'7', b'z', 0xBC, 0xAF, 0x27, 0x1C]) {
-        let mut s = Summary::plain(Kind::ServiceDefinition);
-        s.warnings
-            .push("service definition contents are not read yet".into());
-        return Ok(s);
+        return sd::inspect(reader, name);
     } else if head.starts_with(b"%PDF") {
         Kind::Pdf
     } else if head.starts_with(b"\x89PNG")

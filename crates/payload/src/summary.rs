@@ -71,6 +71,26 @@ pub struct Summary {
     /// Things worth a look that do not stop the file being read (an empty layer, stray zip
     /// entries, a part that could not be read).
     pub warnings: Vec<String>,
+    /// The service a service definition publishes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<ServiceInfo>,
+    /// How many files an archive (a service definition) holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entries: Option<u64>,
+}
+
+/// The service a service definition publishes (its `serviceconfiguration.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceInfo {
+    /// The service name.
+    pub name: String,
+    /// The service type: `MapServer`, `FeatureServer`, `ImageServer`, `GPServer` …
+    #[serde(rename = "type")]
+    pub service_type: String,
+    /// The server folder, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
 }
 
 impl Summary {
@@ -79,6 +99,8 @@ impl Summary {
             kind,
             layers: Vec::new(),
             warnings: Vec::new(),
+            service: None,
+            entries: None,
         }
     }
 

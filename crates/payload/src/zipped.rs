@@ -163,29 +163,15 @@ pub(crate) fn inspect<R: Read + Seek>(reader: R, label: &str) -> Result<Summary>
 }
 
 fn geodatabase<R: Read + Seek>(zip: &mut Zip<R>, gdb: &str, summary: &mut Summary) -> Result<()> {
-    let label = zip.label().to_owned();
-    let part = |name: &str| format!("{label} › {gdb}{name}");
-    let table = zip.read_all(&format!("{gdb}a00000001.gdbtable"))?;
-    let index = zip.read_all(&format!("{gdb}a00000001.gdbtablx"))?;
-    let tables =
-        fgdb::catalog(&table, &index).map_err(|r| Error::corrupt(part("a00000001.gdbtable"), r))?;
-    for (number, name) in tables {
-        let file = format!("a{number:08x}.gdbtable");
+    let label = format!("{} › {gdb}", zip.label());
+    fgdb::read_layers(&label, summary, |file, whole| {
         let entry = format!("{gdb}{file}");
         if !zip.entries.contains_key(&entry) {
-            // Feature datasets and other catalog entries have no table file.
-            continue;
+            Ok(None)
+        } else if whole {
+            zip.read_all(&entry).map(Some)
+        } else {
+            zip.read_prefix(&entry, fgdb::TABLE_PREFIX).map(Some)
         }
-        let bytes = zip.read_prefix(&entry, (fgdb::MAX_FIELD_SECTION + (1 << 20)) as u64)?;
-        match fgdb::parse_table(&bytes) {
-            Ok(info) => summary.layers.push(fgdb::layer(name, info)),
-            Err(reason) => {
-                return Err(Error::corrupt(
-                    part(&file),
-                    format!("table `{name}`: {reason}"),
-                ));
-            }
-        }
-    }
-    Ok(())
+    })
 }

@@ -91,9 +91,9 @@ impl Default for ClientOptions {
         Self {
             retry: RetryPolicy::default(),
             max_in_flight: 8,
-            timeout: Duration::from_secs(120),
+            timeout: Duration::from_mins(2),
             connect_timeout: Duration::from_secs(20),
-            refresh_margin: Duration::from_secs(120),
+            refresh_margin: Duration::from_mins(2),
             insecure: false,
             ca_certs: Vec::new(),
         }
@@ -182,7 +182,7 @@ impl Client {
         let http = builder
             .read_timeout(options.timeout)
             .connect_timeout(options.connect_timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_idle_timeout(Duration::from_mins(1))
             .user_agent(concat!("orgpack/", env!("CARGO_PKG_VERSION")))
             .tls_danger_accept_invalid_certs(options.insecure)
             .build()

@@ -22,7 +22,7 @@ impl Default for RetryPolicy {
             attempts: 6,
             base: Duration::from_millis(250),
             cap: Duration::from_secs(20),
-            max_retry_after: Duration::from_secs(120),
+            max_retry_after: Duration::from_mins(2),
         }
     }
 }

@@ -219,7 +219,7 @@ impl Client {
             .call("commit", Method::Post, &commit_path, &commit)
             .await?;
         ensure_success("commit", &self.absolute(&commit_path), &answer)?;
-        self.wait_for_job(owner, &id, None, None, Duration::from_secs(3600))
+        self.wait_for_job(owner, &id, None, None, Duration::from_hours(1))
             .await?;
         Ok(id)
     }

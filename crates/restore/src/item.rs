@@ -492,7 +492,7 @@ async fn republish(
                         &id,
                         published.job_id.as_deref(),
                         Some("publish"),
-                        std::time::Duration::from_secs(4 * 3600),
+                        std::time::Duration::from_hours(4),
                     )
                     .await
                     .map_err(|e| fail(format!("the publish job: {e}")))?;

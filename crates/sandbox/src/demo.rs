@@ -410,7 +410,7 @@ impl Sandbox {
                         &published.service_item_id,
                         published.job_id.as_deref(),
                         Some("publish"),
-                        std::time::Duration::from_secs(60),
+                        std::time::Duration::from_mins(1),
                     )
                     .await
                     .map_err(|e| seed_error(&what, &e))?;

@@ -78,7 +78,7 @@ impl Default for SandboxOptions {
         Self {
             data_dir: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            token_lifetime: std::time::Duration::from_secs(3600),
+            token_lifetime: std::time::Duration::from_hours(1),
             tls: false,
         }
     }

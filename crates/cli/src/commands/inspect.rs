@@ -30,6 +30,20 @@ pub fn run(args: &InspectArgs, json: bool) -> Result<u8> {
         args.file.display(),
         summary.layers.len()
     ));
+    if let Some(service) = &summary.service {
+        render::note(&format!(
+            "service: {}{} ({}){}",
+            service
+                .folder
+                .as_deref()
+                .map_or_else(String::new, |f| format!("{f}/")),
+            service.name,
+            service.service_type,
+            summary
+                .entries
+                .map_or_else(String::new, |n| format!(", {n} files inside"))
+        ));
+    }
     for w in &summary.warnings {
         render::note(&format!("warning: {w}"));
     }

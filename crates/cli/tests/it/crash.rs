@@ -59,7 +59,7 @@ fn kill_after(sandbox: &Sandbox, config: &Path, args: &[&str], after: u64) -> bo
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_mins(2);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             let mut err = String::new();

@@ -87,15 +87,10 @@ fn csv_with_coordinate_columns_and_geojson() {
 #[test]
 fn plain_files_by_magic_bytes() {
     use std::io::Cursor;
-    let cases: [(&[u8], &str, Kind); 5] = [
+    let cases: [(&[u8], &str, Kind); 4] = [
         (b"%PDF-1.7\n...", "report.pdf", Kind::Pdf),
         (b"\x89PNG\r\n\x1a\n....", "logo.png", Kind::Image),
         (b"SQLite format 3\0....", "field.geodatabase", Kind::Sqlite),
-        (
-            &[b'7', b'z', 0xBC, 0xAF, 0x27, 0x1C, 0, 4],
-            "Parcels.sd",
-            Kind::ServiceDefinition,
-        ),
         (b"just some bytes", "notes.bin", Kind::Other),
     ];
     for (bytes, name, kind) in cases {
@@ -107,4 +102,45 @@ fn plain_files_by_magic_bytes() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn service_definition_with_the_data_copied_in() {
+    let sd = inspect_file(&payloads().join("City.sd")).unwrap();
+    assert_eq!(sd.kind, Kind::ServiceDefinition);
+    let service = sd.service.as_ref().unwrap();
+    assert_eq!(
+        (service.name.as_str(), service.service_type.as_str()),
+        ("City", "MapServer")
+    );
+    assert_eq!(service.folder, None, "an empty folderName is the root");
+    assert_eq!(sd.entries, Some(27));
+    // The same layers, fields and counts as the geodatabase it was staged from.
+    let gdb = inspect_file(&payloads().join("City.gdb.zip")).unwrap();
+    assert_eq!(sd.layers, gdb.layers);
+    assert!(sd.warnings.is_empty(), "{:?}", sd.warnings);
+}
+
+#[test]
+fn a_service_definitions_geodatabase_comes_out_as_a_zip_unzip_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("City.gdb.zip");
+    let sd = std::fs::File::open(payloads().join("City.sd")).unwrap();
+    let folder = orgpack_payload::sd::extract_geodatabase(
+        std::io::BufReader::new(sd),
+        "City.sd",
+        std::fs::File::create(&out).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(folder, "City.gdb");
+    let test = std::process::Command::new("unzip")
+        .arg("-tq")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(test.status.success(), "{test:?}");
+    let extracted = inspect_file(&out).unwrap();
+    let original = inspect_file(&payloads().join("City.gdb.zip")).unwrap();
+    assert_eq!(extracted.kind, Kind::FileGeodatabase);
+    assert_eq!(extracted.layers, original.layers);
 }

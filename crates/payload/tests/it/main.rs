@@ -5,6 +5,7 @@
 mod corrupt;
 mod fixtures;
 mod gdal;
+mod sevenzip;
 
 use std::path::PathBuf;
 

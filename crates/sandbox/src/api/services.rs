@@ -32,6 +32,10 @@ const FILE_TYPES: &[(&str, orgpack_payload::Kind)] = &[
     ("shapefile", orgpack_payload::Kind::Shapefile),
     ("csv", orgpack_payload::Kind::Csv),
     ("geojson", orgpack_payload::Kind::GeoJson),
+    (
+        "serviceDefinition",
+        orgpack_payload::Kind::ServiceDefinition,
+    ),
 ];
 
 /// Export formats, with the fileType a service must have been published from to serve each, and
@@ -65,31 +69,17 @@ pub(super) fn publish(
         return Err(error(
             400,
             &format!("Publishing from fileType '{file_type}' is not supported by the sandbox."),
-            &["Supported: fileGeodatabase, shapefile, csv, geojson."],
+            &["Supported: fileGeodatabase, shapefile, csv, geojson, serviceDefinition."],
         ));
     };
     let parameters: Value = p
         .get("publishParameters")
         .and_then(|s| serde_json::from_str(s).ok())
         .unwrap_or(Value::Null);
-    let Some(name) = parameters
+    let given_name = parameters
         .get("name")
         .and_then(Value::as_str)
-        .filter(|n| !n.is_empty())
-    else {
-        return Err(error(
-            400,
-            "'name' must be specified in publishParameters.",
-            &[],
-        ));
-    };
-    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return Err(error(
-            400,
-            &format!("Service name '{name}' is invalid: use letters, digits and underscores."),
-            &[],
-        ));
-    }
+        .filter(|n| !n.is_empty());
     let source = readable(call, source_id)?;
     let store = &call.shared.store;
     let (data, data_name) = store
@@ -115,6 +105,28 @@ pub(super) fn publish(
                 "The item's file is not a {file_type} (it reads as {:?}).",
                 summary.kind
             ),
+            &[],
+        ));
+    }
+    // A service definition names its service; publishParameters may rename it.
+    let Some(name) = given_name.or(summary.service.as_ref().map(|s| s.name.as_str())) else {
+        return Err(error(
+            400,
+            "'name' must be specified in publishParameters.",
+            &[],
+        ));
+    };
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(error(
+            400,
+            &format!("Service name '{name}' is invalid: use letters, digits and underscores."),
+            &[],
+        ));
+    }
+    if expected == orgpack_payload::Kind::ServiceDefinition && summary.layers.is_empty() {
+        return Err(error(
+            400,
+            "The service definition holds no data (it references a registered data store): only services whose data is copied in can be published as hosted services.",
             &[],
         ));
     }
@@ -239,7 +251,9 @@ pub(super) fn export(call: &Call, owner: &str) -> Result<Response, Response> {
             &[],
         ));
     };
-    if needs != service.kind {
+    // A service published from a service definition exports the geodatabase copied into it.
+    let from_sd = service.kind == "serviceDefinition" && needs == "fileGeodatabase";
+    if needs != service.kind && !from_sd {
         return Err(error(
             400,
             &format!(
@@ -249,10 +263,13 @@ pub(super) fn export(call: &Call, owner: &str) -> Result<Response, Response> {
             &[],
         ));
     }
-    let payload = store
+    let mut payload = store
         .service_payload(item_id)
         .map_err(internal)?
         .unwrap_or(Stored::Inline(Vec::new()));
+    if from_sd {
+        payload = geodatabase_of(call, &payload, &service.name)?;
+    }
     let id = crate::new_id();
     let now = crate::now_ms();
     let title = p.get("title").unwrap_or(&service.name).to_owned();
@@ -289,6 +306,29 @@ pub(super) fn export(call: &Call, owner: &str) -> Result<Response, Response> {
         "type": export_type, "size": payload.len(), "jobId": crate::new_id(), "exportItemId": id,
         "serviceItemId": item_id, "exportFormat": format,
     })))
+}
+
+/// The geodatabase inside a service definition, zipped into a new blob.
+fn geodatabase_of(call: &Call, sd: &Stored, name: &str) -> Result<Stored, Response> {
+    let blobs = call.shared.store.blobs();
+    let reader = blobs.reader(sd).map_err(internal)?;
+    let mut file = tempfile::NamedTempFile::new_in(blobs.spool_dir()).map_err(internal)?;
+    let mut out = std::io::BufWriter::new(file.as_file_mut());
+    orgpack_payload::sd::extract_geodatabase(
+        std::io::BufReader::new(reader),
+        &format!("{name}.sd"),
+        &mut out,
+    )
+    .map_err(|e| error(500, &format!("Unable to export: {e}"), &[]))?;
+    std::io::Write::flush(&mut out).map_err(internal)?;
+    drop(out);
+    let size = file.as_file().metadata().map_err(internal)?.len();
+    blobs
+        .stash(crate::store::Body::File {
+            path: file.into_temp_path(),
+            size,
+        })
+        .map_err(internal)
 }
 
 /// `/<org>/server/rest/services/Hosted/<name>/FeatureServer[/<layer>[/query]]`.

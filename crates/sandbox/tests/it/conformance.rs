@@ -2105,3 +2105,74 @@ async fn authorization_code_with_pkce_gives_a_refresh_token_the_client_signs_in_
     assert!(e.contains("refresh_token expired"), "{e}");
     assert!(!e.contains("not-a-refresh-token-x"), "{e}");
 }
+
+#[tokio::test]
+async fn a_service_definition_publishes_its_data_and_exports_it_as_a_file_geodatabase() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let editor = client(&s, "source", "editor");
+    let path = payload("City.sd");
+    let sd = editor
+        .add_item(
+            "editor",
+            None,
+            &[("title", "City (staged)"), ("type", "Service Definition")],
+            Content::File {
+                path: &path,
+                name: "City.sd",
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    // No name given: the service definition's own.
+    let published = editor
+        .publish("editor", &sd, "serviceDefinition", "{}")
+        .await
+        .unwrap();
+    let url = published.service_url.clone().unwrap();
+    assert!(url.ends_with("/Hosted/City/FeatureServer"), "{url}");
+    assert_eq!(
+        editor.feature_count(&format!("{url}/0")).await.unwrap(),
+        250
+    );
+    assert_eq!(editor.feature_count(&format!("{url}/1")).await.unwrap(), 12);
+
+    let export = editor
+        .export_item(
+            "editor",
+            &published.service_item_id,
+            "File Geodatabase",
+            "City export",
+            "",
+        )
+        .await
+        .unwrap();
+    editor
+        .wait_for_job(
+            "editor",
+            &export.export_item_id,
+            Some(&export.job_id),
+            Some("export"),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    let mut bytes = Vec::new();
+    editor
+        .item_data(&export.export_item_id, &mut bytes)
+        .await
+        .unwrap();
+    let exported = orgpack_payload::inspect(std::io::Cursor::new(bytes), "City.zip").unwrap();
+    assert_eq!(exported.kind, orgpack_payload::Kind::FileGeodatabase);
+    let city = orgpack_payload::inspect(
+        std::fs::File::open(payload("City.gdb.zip")).unwrap(),
+        "City.gdb.zip",
+    )
+    .unwrap();
+    assert_eq!(exported.layers, city.layers);
+    let shp = editor
+        .export_item("editor", &published.service_item_id, "Shapefile", "x", "")
+        .await
+        .unwrap_err();
+    assert!(shp.to_string().contains("cannot convert"), "{shp}");
+}
