@@ -30,7 +30,7 @@ mod zipped;
 use std::io::{Read, Seek, SeekFrom};
 
 pub use error::{Error, Result};
-pub use summary::{Field, Kind, Layer, ServiceInfo, Summary};
+pub use summary::{Entry, Field, Kind, Layer, ServiceInfo, Summary};
 
 /// Inspect a payload. `name` is the file name (used for layer names of single-layer files and
 /// in messages, never as a path).

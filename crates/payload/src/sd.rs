@@ -1,7 +1,8 @@
 //! Service definitions (`.sd`): what ArcGIS Pro and ArcMap stage to publish a service, a 7-Zip
 //! archive. Read here:
 //!
-//! - its entries (names are checked: none may leave the folder it would be extracted to);
+//! - its entries, with their sizes (names are checked: none may leave the folder it would be
+//!   extracted to);
 //! - `serviceconfiguration.json` (at the root, or under `esriinfo/`): the service's name
 //!   (`service.serviceName`), type (`service.type`: `MapServer`, `FeatureServer` …) and folder
 //!   (`folderName`), as Esri's own tools read it;
@@ -22,7 +23,7 @@ use sevenz_rust2::{ArchiveReader, EntryDecision, Password};
 
 use crate::error::{Error, Result};
 use crate::fgdb;
-use crate::summary::{Kind, ServiceInfo, Summary};
+use crate::summary::{Entry, Kind, ServiceInfo, Summary};
 
 /// The largest decoder dictionary accepted (7-Zip's "ultra" setting uses 64 MiB).
 pub const MEMORY_LIMIT_KB: usize = 256 << 10;
@@ -68,6 +69,14 @@ pub(crate) fn inspect<R: Read + Seek>(reader: R, label: &str) -> Result<Summary>
         .collect::<std::collections::BTreeSet<_>>()
         .len();
     let gdb = geodatabase_folder(label, files)?;
+    let entries: Vec<Entry> = files
+        .iter()
+        .filter(|f| !f.is_directory)
+        .map(|f| Entry {
+            name: f.name.replace('\\', "/"),
+            size: f.size,
+        })
+        .collect();
 
     // One pass: keep the configuration and the geodatabase's table files (their catalog whole,
     // the others' headers), drain the rest, stop once everything wanted is in.
@@ -124,7 +133,7 @@ pub(crate) fn inspect<R: Read + Seek>(reader: R, label: &str) -> Result<Summary>
     }
 
     let mut summary = Summary::plain(Kind::ServiceDefinition);
-    summary.entries = Some(names.len() as u64);
+    summary.entries = entries;
     match &config {
         Some(c) => {
             let bytes = kept.get(c).map(Vec::as_slice).unwrap_or_default();

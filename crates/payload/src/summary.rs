@@ -74,9 +74,18 @@ pub struct Summary {
     /// The service a service definition publishes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<ServiceInfo>,
-    /// How many files an archive (a service definition) holds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub entries: Option<u64>,
+    /// The files an archive (a service definition) holds, with their sizes, in archive order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub entries: Vec<Entry>,
+}
+
+/// A file inside an archive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    /// Its path inside the archive (`/`-separated).
+    pub name: String,
+    /// Its size, as the archive declares it.
+    pub size: u64,
 }
 
 /// The service a service definition publishes (its `serviceconfiguration.json`).
@@ -100,7 +109,7 @@ impl Summary {
             layers: Vec::new(),
             warnings: Vec::new(),
             service: None,
-            entries: None,
+            entries: Vec::new(),
         }
     }
 

@@ -39,9 +39,11 @@ pub fn run(args: &InspectArgs, json: bool) -> Result<u8> {
                 .map_or_else(String::new, |f| format!("{f}/")),
             service.name,
             service.service_type,
-            summary
-                .entries
-                .map_or_else(String::new, |n| format!(", {n} files inside"))
+            if summary.entries.is_empty() {
+                String::new()
+            } else {
+                format!(", {} files inside", summary.entries.len())
+            }
         ));
     }
     for w in &summary.warnings {

@@ -114,7 +114,12 @@ fn service_definition_with_the_data_copied_in() {
         ("City", "MapServer")
     );
     assert_eq!(service.folder, None, "an empty folderName is the root");
-    assert_eq!(sd.entries, Some(27));
+    assert_eq!(sd.entries.len(), 27);
+    assert!(
+        sd.entries
+            .iter()
+            .any(|e| e.name == "cd/City.gdb/a00000009.gdbtable" && e.size == 13_619)
+    );
     // The same layers, fields and counts as the geodatabase it was staged from.
     let gdb = inspect_file(&payloads().join("City.gdb.zip")).unwrap();
     assert_eq!(sd.layers, gdb.layers);
