@@ -1,5 +1,6 @@
-//! Any bytes as a payload (as a geodatabase zip, a shapefile zip, GeoJSON and CSV): inspection
-//! must never panic, hang or allocate without bound. `cargo fuzz run inspect_payload`.
+//! Any bytes as a payload (as a geodatabase zip, a shapefile zip, a service definition, GeoJSON and
+//! CSV): inspection, and reading a page of a geodatabase layer's features, must never panic, hang
+//! or allocate without bound. `cargo fuzz run inspect_payload`.
 
 #![no_main]
 
@@ -7,7 +8,15 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     for name in ["x.gdb.zip", "x.geojson", "x.csv"] {
-        let _ = orgpack_payload::inspect(std::io::Cursor::new(data), name);
+        if let Ok(summary) = orgpack_payload::inspect(std::io::Cursor::new(data), name)
+            && summary.kind == orgpack_payload::Kind::FileGeodatabase
+        {
+            for layer in &summary.layers {
+                let _ = orgpack_payload::features(std::io::Cursor::new(data), name, &layer.name, 0, 50);
+            }
+        }
     }
-    let _ = orgpack_payload::fgdb::parse_table(data);
+    if let Ok(info) = orgpack_payload::fgdb::parse_table(data) {
+        let _ = orgpack_payload::rows::page(data, data, &info, 0, 50);
+    }
 });

@@ -205,6 +205,26 @@ def run_checks(urls, work):
         expect(counts == {"Hydrants": 250, "Parcels": 12}, f"counts {counts}")
         return str(counts)
 
+    @check("features: a layer's rows, and a 3,000-row table fetched by object ids in pages")
+    def _():
+        from arcgis.features import FeatureLayerCollection
+
+        hydrants = FeatureLayerCollection.fromitem(items["City"]).layers[0]
+        found = hydrants.query(where="1=1", out_fields="*")
+        expect(len(found.features) == 250, f"{len(found.features)} hydrants")
+        first = min(found.features, key=lambda f: f.attributes["OBJECTID"])
+        expect(first.attributes["hydrant_id"] == "H-0000", f"first {first.attributes}")
+        expect(abs(first.geometry["x"] + 117.2) < 1e-6 and abs(first.geometry["y"] - 34.05) < 1e-6,
+               f"first at {first.geometry}")
+        service = [i for i in gis.content.search('type:"Feature Service"', max_items=100)
+                   if (i.url or "").endswith("/Inspections/FeatureServer")]
+        expect(len(service) == 1, f"Inspections service: {service}")
+        table = FeatureLayerCollection.fromitem(service[0]).tables[0]
+        rows = table.query(where="1=1", out_fields="*")
+        ids = sorted(r.attributes["OBJECTID"] for r in rows.features)
+        expect(ids == list(range(1, 3001)), f"{len(ids)} rows, first {ids[:3]}, last {ids[-3:]}")
+        return f"250 hydrants; {len(ids)} inspection rows past the 2,000-row page"
+
     @check("export a hosted feature service to a File Geodatabase, download it, delete it")
     def _():
         exported = items["City"].export("compat export", "File Geodatabase", wait=True)

@@ -22,7 +22,28 @@ pub struct TableInfo {
     pub srs_wkt: Option<String>,
     /// How many fields may be null: rows start with one bit per such field.
     pub nullable_fields: usize,
+    /// Each field's type byte and whether it may be null, in row order (for reading rows).
+    pub columns: Vec<(u8, bool)>,
+    /// How the geometry field stores coordinates, when there is one.
+    pub geometry: Option<GeometryParams>,
 }
+
+/// How a geometry field stores coordinates: integers from an origin at a scale.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GeometryParams {
+    /// X origin.
+    pub x_origin: f64,
+    /// Y origin.
+    pub y_origin: f64,
+    /// Units per coordinate unit (x and y).
+    pub xy_scale: f64,
+    /// Z origin and scale, when the field has Z values.
+    pub z: Option<(f64, f64)>,
+    /// M origin and scale, when the field has M values.
+    pub m: Option<(f64, f64)>,
+}
+
+impl Eq for GeometryParams {}
 
 /// The most a field section may take; anything larger is refused as damage.
 pub const MAX_FIELD_SECTION: usize = 4 << 20;
@@ -75,6 +96,8 @@ pub fn parse_table(data: &[u8]) -> Result<TableInfo, String> {
     let mut fields = Vec::with_capacity(count.min(1024));
     let mut srs_wkt = None;
     let mut nullable_fields = 0;
+    let mut columns = Vec::with_capacity(count.min(1024));
+    let mut geometry = None;
     for i in 0..count {
         let what = format!("field {i}");
         let name_len = f.u8(&what)?;
@@ -102,8 +125,9 @@ pub fn parse_table(data: &[u8]) -> Result<TableInfo, String> {
                 0
             }
             7 => {
-                let (wkt, flag) = geometry_field(&mut f, &what)?;
+                let (wkt, flag, params) = geometry_field(&mut f, &what)?;
                 srs_wkt = wkt;
+                geometry = params;
                 flag
             }
             // binary: unknown, flag; GUID, GlobalID, XML: width, flag
@@ -123,6 +147,7 @@ pub fn parse_table(data: &[u8]) -> Result<TableInfo, String> {
             other => return Err(format!("{what} has unknown type {other}")),
         };
         nullable_fields += usize::from(flag & 1);
+        columns.push((ftype, flag & 1 == 1));
         fields.push(Field {
             name,
             field_type: type_name(ftype).to_owned(),
@@ -134,12 +159,18 @@ pub fn parse_table(data: &[u8]) -> Result<TableInfo, String> {
         fields,
         srs_wkt,
         nullable_fields,
+        columns,
+        geometry,
     })
 }
 
 /// The geometry field's tail: flag, SRS, origins, scales, tolerances, extent, grid sizes.
-/// Returns the SRS WKT (none for the "no SRS" GUID) and the flag byte.
-fn geometry_field(f: &mut Bytes<'_>, what: &str) -> Result<(Option<String>, u8), String> {
+/// Returns the SRS WKT (none for the "no SRS" GUID), the flag byte and the coordinate encoding.
+#[allow(clippy::type_complexity)]
+fn geometry_field(
+    f: &mut Bytes<'_>,
+    what: &str,
+) -> Result<(Option<String>, u8, Option<GeometryParams>), String> {
     f.skip(1, what)?;
     let flag = f.u8(what)?;
     let wkt_len = f.i16(what)?;
@@ -147,11 +178,31 @@ fn geometry_field(f: &mut Bytes<'_>, what: &str) -> Result<(Option<String>, u8),
     let wkt = f.utf16(wkt_len / 2, what)?;
     let flags = f.u8(what)?;
     let (has_m, has_z) = (flags & 2 != 0, flags & 4 != 0);
+    let mut double = || -> Result<f64, String> { Ok(f64::from_bits(f.i64(what)?.cast_unsigned())) };
+    let (x_origin, y_origin, xy_scale) = (double()?, double()?, double()?);
+    let m = if has_m && flags != 1 {
+        Some((double()?, double()?))
+    } else {
+        None
+    };
+    let z = if has_z && flags != 1 {
+        Some((double()?, double()?))
+    } else {
+        None
+    };
+    let params = GeometryParams {
+        x_origin,
+        y_origin,
+        xy_scale,
+        z,
+        m,
+    };
     if flags == 1 {
         // System tables: x/y origin, scale, tolerance only.
-        f.skip(4 * 8, what)?;
+        f.skip(8, what)?;
     } else {
-        let doubles = 3 + 1 + 4 + if has_m { 3 } else { 0 } + if has_z { 3 } else { 0 };
+        // Tolerances (xy, m, z) and the extent.
+        let doubles = 1 + 4 + usize::from(has_m) + usize::from(has_z);
         f.skip(doubles * 8, what)?;
         loop {
             let start = f.pos();
@@ -172,7 +223,7 @@ fn geometry_field(f: &mut Bytes<'_>, what: &str) -> Result<(Option<String>, u8),
         }
     }
     // `{B286C06B-…}` stands for "no spatial reference".
-    Ok(((!wkt.starts_with('{')).then_some(wkt), flag))
+    Ok(((!wkt.starts_with('{')).then_some(wkt), flag, Some(params)))
 }
 
 fn type_name(t: u8) -> &'static str {

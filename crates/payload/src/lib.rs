@@ -21,6 +21,7 @@
 mod bytes;
 pub mod error;
 pub mod fgdb;
+pub mod rows;
 pub mod sd;
 mod shapefile;
 pub mod summary;
@@ -83,6 +84,22 @@ pub fn inspect<R: Read + Seek>(mut reader: R, name: &str) -> Result<Summary> {
         Kind::Other
     };
     Ok(Summary::plain(kind))
+}
+
+/// A page of the features (`{"attributes", "geometry"}`, Esri JSON) of layer `layer` of a zipped
+/// File Geodatabase: rows `offset .. offset + limit` in object id order. What a hosted feature
+/// layer's `query` answers.
+///
+/// # Errors
+/// [`Error::Corrupt`] for damaged files or an unknown layer, [`Error::Refused`], [`Error::Io`].
+pub fn features<R: Read + Seek>(
+    reader: R,
+    name: &str,
+    layer: &str,
+    offset: usize,
+    limit: usize,
+) -> Result<rows::Page> {
+    zipped::fgdb_page(reader, name, layer, offset, limit)
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {

@@ -175,3 +175,36 @@ fn geodatabase<R: Read + Seek>(zip: &mut Zip<R>, gdb: &str, summary: &mut Summar
         }
     })
 }
+
+/// The most of a table's rows read for one page of features.
+const MAX_TABLE_READ: u64 = 1 << 30;
+
+/// A page of the features of layer `layer` of a zipped File Geodatabase.
+pub(crate) fn fgdb_page<R: Read + Seek>(
+    reader: R,
+    label: &str,
+    layer: &str,
+    offset: usize,
+    limit: usize,
+) -> Result<crate::rows::Page> {
+    let mut zip = Zip::open(reader, label)?;
+    let gdb = zip
+        .entries
+        .keys()
+        .find_map(|n| n.find(".gdb/").map(|i| n[..i + 5].to_owned()))
+        .ok_or_else(|| Error::corrupt(label, "no File Geodatabase inside"))?;
+    let part = |name: &str| format!("{label} › {gdb}{name}");
+    let catalog_table = zip.read_all(&format!("{gdb}a00000001.gdbtable"))?;
+    let catalog_index = zip.read_all(&format!("{gdb}a00000001.gdbtablx"))?;
+    let tables = fgdb::catalog(&catalog_table, &catalog_index)
+        .map_err(|r| Error::corrupt(part("a00000001.gdbtable"), r))?;
+    let Some((number, _)) = tables.iter().find(|(_, n)| n.eq_ignore_ascii_case(layer)) else {
+        return Err(Error::corrupt(label, format!("no layer `{layer}`")));
+    };
+    let file = format!("a{number:08x}");
+    let table = zip.read_prefix(&format!("{gdb}{file}.gdbtable"), MAX_TABLE_READ)?;
+    let index = zip.read_prefix(&format!("{gdb}{file}.gdbtablx"), MAX_TABLE_READ)?;
+    let info = fgdb::parse_table(&table).map_err(|r| Error::corrupt(part(&file), r))?;
+    crate::rows::page(&table, &index, &info, offset, limit)
+        .map_err(|r| Error::corrupt(part(&format!("{file}.gdbtable")), r))
+}

@@ -13,6 +13,7 @@ mod groups;
 pub(crate) mod oauth;
 mod parts;
 mod portal;
+mod query;
 mod search;
 mod services;
 mod sharing;

@@ -15,17 +15,18 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Served (spec/portal-api.md lists every endpoint): tokens (`generateToken`, the OAuth implicit
-//! flow and password grant; `token`, `X-Esri-Authorization` and `Authorization` bearer tokens;
+//! Served (spec/portal-api.md lists every endpoint): tokens (`generateToken`, OAuth's implicit
+//! and authorization-code flows with PKCE, refresh-token and password grants; `token`, `X-Esri-Authorization` and `Authorization` bearer tokens;
 //! expiry → 498, missing → 499), the error envelope with HTTP 200, `portals/self`, ArcGIS Online
 //! and Enterprise organizations ([`Sandbox::add_enterprise_org`]: `itemIdToCreate`), users,
 //! folders, items, resources, thumbnails, metadata, relationships, sharing, groups, search,
-//! multipart uploads, hosted feature services published from File Geodatabases, shapefiles, CSV
-//! and GeoJSON (layers and counts read by orgpack-payload), export jobs, views, HTTPS, the demo
+//! multipart uploads, hosted feature services published from File Geodatabases, shapefiles, CSV,
+//! GeoJSON and service definitions (layers and counts read by orgpack-payload; the features of
+//! File Geodatabase layers, paged), export jobs, views, HTTPS, the demo
 //! organization, and injected faults ([`Sandbox::set_faults`]). Large files are streamed to and
 //! from `<data>/blobs/` ([`store::BlobDir`]), never held whole in memory. Not yet: feature queries
-//! beyond counts, publishing from a Service Definition, exports converting formats, OAuth
-//! authorization-code grants, join views.
+//! of services published from other files than File Geodatabases (counts only) and with filters,
+//! exports converting formats (but a service definition's geodatabase), join views.
 
 mod api;
 mod demo;

@@ -1,6 +1,6 @@
 //! Integration tests of orgpack-payload: one binary.
 
-#![allow(clippy::cast_precision_loss)]
+#![allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)] // test arithmetic on small coordinates and day counts
 
 mod corrupt;
 mod fixtures;

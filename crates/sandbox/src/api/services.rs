@@ -380,9 +380,9 @@ pub(super) fn feature_server(call: &Call, name: &str, rest: &[&str]) -> Result<R
                 ["query"] if is_view => {
                     let mut live = layer.clone();
                     live["count"] = super::views::source_count(call, layer)?;
-                    query(call, &live)
+                    super::query::query(call, &service, &live)
                 }
-                ["query"] => query(call, layer),
+                ["query"] => super::query::query(call, &service, layer),
                 _ => Err(error(400, "Invalid URL", &[])),
             }
         }
@@ -406,31 +406,11 @@ pub(super) fn layer_json(service: &Service, layer: &Value) -> Value {
         "currentVersion": SERVER_VERSION, "id": layer["id"], "name": layer["name"],
         "type": if is_table { "Table" } else { "Feature Layer" },
         "serviceItemId": service.item, "geometryType": layer["geometryType"],
-        "objectIdField": "OBJECTID", "fields": fields, "maxRecordCount": 2000,
+        "objectIdField": "OBJECTID", "fields": fields, "maxRecordCount": super::query::MAX_RECORD_COUNT,
         "capabilities": "Query", "supportedQueryFormats": "JSON",
         "isView": service.kind == super::views::VIEW_KIND,
         "viewDefinitionQuery": layer.get("viewDefinitionQuery").cloned().unwrap_or(Value::Null),
     })
-}
-
-/// Counts only: `where=1=1&returnCountOnly=true`.
-fn query(call: &Call, layer: &Value) -> Result<Response, Response> {
-    let p = &call.params;
-    if !p
-        .get("returnCountOnly")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-    {
-        return Err(error(
-            400,
-            "The sandbox answers only returnCountOnly queries: it keeps no features.",
-            &[],
-        ));
-    }
-    let filter = p.get("where").unwrap_or("1=1").replace(' ', "");
-    if filter != "1=1" {
-        return Err(error(400, "The sandbox answers only where=1=1.", &[]));
-    }
-    Ok(call.reply(&json!({"count": layer["count"]})))
 }
 
 pub(super) fn service_url(call: &Call, name: &str) -> String {

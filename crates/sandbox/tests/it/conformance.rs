@@ -2176,3 +2176,80 @@ async fn a_service_definition_publishes_its_data_and_exports_it_as_a_file_geodat
         .unwrap_err();
     assert!(shp.to_string().contains("cannot convert"), "{shp}");
 }
+
+#[tokio::test]
+async fn a_layer_published_from_a_file_geodatabase_answers_its_features_page_by_page() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let editor = client(&s, "source", "editor");
+    let file = add_city_gdb(&editor).await;
+    let published = editor
+        .publish("editor", &file, "fileGeodatabase", r#"{"name":"City"}"#)
+        .await
+        .unwrap();
+    let layer = format!("{}/0/query", published.service_url.clone().unwrap());
+    let query = |params: Vec<(&'static str, String)>| {
+        let editor = &editor;
+        let layer = layer.clone();
+        async move {
+            let refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            editor
+                .call("query", orgpack_portal::Method::Get, &layer, &refs)
+                .await
+        }
+    };
+    // Pages of 100: every hydrant once, the last page says nothing is left.
+    let mut ids = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page = query(vec![
+            ("where", "1=1".into()),
+            ("outFields", "*".into()),
+            ("resultOffset", offset.to_string()),
+            ("resultRecordCount", "100".into()),
+        ])
+        .await
+        .unwrap();
+        let features = page["features"].as_array().unwrap();
+        for f in features {
+            ids.push(f["attributes"]["OBJECTID"].as_u64().unwrap());
+            assert!(
+                f["attributes"]["hydrant_id"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("H-")
+            );
+            let x = f["geometry"]["x"].as_f64().unwrap();
+            assert!((-117.21..-117.09).contains(&x), "{f}");
+        }
+        offset += features.len();
+        if page["exceededTransferLimit"] != true {
+            break;
+        }
+        assert_eq!(features.len(), 100);
+    }
+    assert_eq!(ids, (1..=250).collect::<Vec<u64>>());
+    // The first hydrant as the fixture script wrote it.
+    let first = query(vec![
+        ("where", "1=1".into()),
+        ("outFields", "hydrant_id,flow_gpm".into()),
+        ("returnGeometry", "false".into()),
+        ("resultRecordCount", "1".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(
+        first["features"][0],
+        serde_json::json!({"attributes": {"OBJECTID": 1, "hydrant_id": "H-0000", "flow_gpm": 500}})
+    );
+    let only_ids = query(vec![
+        ("where", "1=1".into()),
+        ("returnIdsOnly", "true".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(only_ids["objectIds"].as_array().unwrap().len(), 250);
+    let other = query(vec![("where", "status = 'ok'".into())])
+        .await
+        .unwrap_err();
+    assert!(other.to_string().contains("where=1=1"), "{other}");
+}
