@@ -20,6 +20,7 @@
 
 mod bytes;
 pub mod error;
+mod features;
 pub mod fgdb;
 pub mod rows;
 pub mod sd;
@@ -31,6 +32,7 @@ mod zipped;
 use std::io::{Read, Seek, SeekFrom};
 
 pub use error::{Error, Result};
+pub use features::{Format, convert, esri_geometry, features, geojson_geometry};
 pub use summary::{Entry, Field, Kind, Layer, ServiceInfo, Summary};
 
 /// Inspect a payload. `name` is the file name (used for layer names of single-layer files and
@@ -84,22 +86,6 @@ pub fn inspect<R: Read + Seek>(mut reader: R, name: &str) -> Result<Summary> {
         Kind::Other
     };
     Ok(Summary::plain(kind))
-}
-
-/// A page of the features (`{"attributes", "geometry"}`, Esri JSON) of layer `layer` of a zipped
-/// File Geodatabase: rows `offset .. offset + limit` in object id order. What a hosted feature
-/// layer's `query` answers.
-///
-/// # Errors
-/// [`Error::Corrupt`] for damaged files or an unknown layer, [`Error::Refused`], [`Error::Io`].
-pub fn features<R: Read + Seek>(
-    reader: R,
-    name: &str,
-    layer: &str,
-    offset: usize,
-    limit: usize,
-) -> Result<rows::Page> {
-    zipped::fgdb_page(reader, name, layer, offset, limit)
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {

@@ -19,6 +19,8 @@ pub struct Page {
     pub features: Vec<Value>,
     /// Whether rows remain after this page.
     pub more: bool,
+    /// The attribute names in the layer's order (features' attribute maps are sorted by name).
+    pub fields: Vec<String>,
 }
 
 /// Rows `offset .. offset + limit` (in object id order, deleted rows skipped) of the table whose
@@ -76,7 +78,18 @@ pub fn page(
         let oid = row as u64 + 1;
         features.push(read_row(table, at, info, oid).map_err(|e| format!("row {oid}: {e}"))?);
     }
-    Ok(Page { features, more })
+    let fields = info
+        .fields
+        .iter()
+        .zip(&info.columns)
+        .filter(|(_, (t, _))| *t != 7)
+        .map(|(f, _)| f.name.clone())
+        .collect();
+    Ok(Page {
+        features,
+        more,
+        fields,
+    })
 }
 
 fn read_row(table: &[u8], at: usize, info: &TableInfo, oid: u64) -> Result<Value, String> {
@@ -226,7 +239,7 @@ fn shape(blob: &[u8], params: &GeometryParams) -> Result<Option<Value>, String> 
         0 => return Ok(None),
         other => return Err(format!("shape type {other} is not read")),
     };
-    let scale = |value: f64, origin: f64, units: f64| value / units + origin;
+    let scale = |value: f64, origin: f64, units: f64| snap(value / units + origin, units);
     if kind == 1 {
         let x = reader.varuint("point x")?;
         let y = reader.varuint("point y")?;
@@ -320,4 +333,17 @@ fn shape(blob: &[u8], params: &GeometryParams) -> Result<Option<Value>, String> 
         geometry.insert("hasZ".into(), json!(true));
     }
     Ok(Some(Value::Object(geometry)))
+}
+
+/// A coordinate rounded to the grid it was stored on (one decimal beyond the resolution
+/// `1 / units`), so `-117.2` reads back as `-117.2`, not `-117.19999999999999`.
+#[allow(clippy::cast_possible_truncation)] // log10 of a positive scale, clamped
+fn snap(value: f64, units: f64) -> f64 {
+    if !(units.is_finite() && units > 0.0) {
+        return value;
+    }
+    let decimals = (units.log10().ceil() as i32 + 1).clamp(0, 15);
+    let factor = 10f64.powi(decimals);
+    let snapped = (value * factor).round() / factor;
+    if snapped.is_finite() { snapped } else { value }
 }

@@ -269,3 +269,85 @@ fn check_name(label: &str, name: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// A page of the features of layer `layer` of the geodatabase a service definition holds. Two
+/// passes over the archive: its catalog, then the layer's table (7-Zip archives are read in order).
+pub(crate) fn page<R: Read + Seek>(
+    mut reader: R,
+    label: &str,
+    layer: &str,
+    offset: usize,
+    limit: usize,
+) -> Result<crate::rows::Page> {
+    let read = |wanted: &[String], reader: &mut R| -> Result<BTreeMap<String, Vec<u8>>> {
+        reader
+            .seek(std::io::SeekFrom::Start(0))
+            .map_err(|e| Error::io(label, e))?;
+        let mut archive =
+            ArchiveReader::new_with_memory_limit(&mut *reader, Password::empty(), MEMORY_LIMIT_KB)
+                .map_err(|e| {
+                    Error::corrupt(label, format!("not a readable 7-Zip archive ({e})"))
+                })?;
+        archive.set_thread_count(1);
+        let mut kept = BTreeMap::new();
+        archive
+            .for_each_entries_with_decision(|entry, data| {
+                let name = entry.name.replace('\\', "/");
+                if !wanted.contains(&name) {
+                    return Ok(EntryDecision::Continue);
+                }
+                let mut bytes = Vec::new();
+                data.take(MAX_TABLE).read_to_end(&mut bytes)?;
+                kept.insert(name, bytes);
+                Ok(if kept.len() == wanted.len() {
+                    EntryDecision::Stop
+                } else {
+                    EntryDecision::Continue
+                })
+            })
+            .map_err(|e| Error::corrupt(label, format!("decoding the archive: {e}")))?;
+        Ok(kept)
+    };
+    let gdb = {
+        let archive =
+            ArchiveReader::new_with_memory_limit(&mut reader, Password::empty(), MEMORY_LIMIT_KB)
+                .map_err(|e| Error::corrupt(label, format!("not a readable 7-Zip archive ({e})")))?;
+        geodatabase_folder(label, &archive.archive().files)?
+            .ok_or_else(|| Error::corrupt(label, "no geodatabase inside"))?
+    };
+    let part = |name: &str| format!("{label} › {gdb}{name}");
+    let catalog_files = [
+        format!("{gdb}a00000001.gdbtable"),
+        format!("{gdb}a00000001.gdbtablx"),
+    ];
+    let catalog = read(&catalog_files, &mut reader)?;
+    let (Some(table), Some(index)) = (
+        catalog.get(&catalog_files[0]),
+        catalog.get(&catalog_files[1]),
+    ) else {
+        return Err(Error::corrupt(label, "the geodatabase has no catalog"));
+    };
+    let tables =
+        fgdb::catalog(table, index).map_err(|r| Error::corrupt(part("a00000001.gdbtable"), r))?;
+    let Some((number, _)) = tables.iter().find(|(_, n)| n.eq_ignore_ascii_case(layer)) else {
+        return Err(Error::corrupt(label, format!("no layer `{layer}`")));
+    };
+    let file = format!("a{number:08x}");
+    let files = [
+        format!("{gdb}{file}.gdbtable"),
+        format!("{gdb}{file}.gdbtablx"),
+    ];
+    let kept = read(&files, &mut reader)?;
+    let (Some(table), Some(index)) = (kept.get(&files[0]), kept.get(&files[1])) else {
+        return Err(Error::corrupt(
+            part(&file),
+            "the layer's table files are missing",
+        ));
+    };
+    let info = fgdb::parse_table(table).map_err(|r| Error::corrupt(part(&file), r))?;
+    crate::rows::page(table, index, &info, offset, limit)
+        .map_err(|r| Error::corrupt(part(&format!("{file}.gdbtable")), r))
+}
+
+/// The most of one table file kept for a page of features.
+const MAX_TABLE: u64 = 1 << 30;

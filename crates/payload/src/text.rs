@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::summary::{Field, Kind, Layer, Summary};
 
 /// Column name pairs that hold coordinates, as ArcGIS recognizes them when publishing a CSV.
-const COORDINATE_PAIRS: &[(&str, &str)] = &[
+pub(crate) const COORDINATE_PAIRS: &[(&str, &str)] = &[
     ("x", "y"),
     ("lon", "lat"),
     ("long", "lat"),

@@ -21,12 +21,12 @@
 //! and Enterprise organizations ([`Sandbox::add_enterprise_org`]: `itemIdToCreate`), users,
 //! folders, items, resources, thumbnails, metadata, relationships, sharing, groups, search,
 //! multipart uploads, hosted feature services published from File Geodatabases, shapefiles, CSV,
-//! GeoJSON and service definitions (layers and counts read by orgpack-payload; the features of
-//! File Geodatabase layers, paged), export jobs, views, HTTPS, the demo
+//! GeoJSON and service definitions (layers and counts read by orgpack-payload; their features,
+//! paged, but for shapefiles), export jobs (CSV and GeoJSON written from any of those), views, HTTPS, the demo
 //! organization, and injected faults ([`Sandbox::set_faults`]). Large files are streamed to and
-//! from `<data>/blobs/` ([`store::BlobDir`]), never held whole in memory. Not yet: feature queries
-//! of services published from other files than File Geodatabases (counts only) and with filters,
-//! exports converting formats (but a service definition's geodatabase), join views.
+//! from `<data>/blobs/` ([`store::BlobDir`]), never held whole in memory. Not yet: queries with
+//! filters (`where` other than `1=1`, spatial), features of shapefile services, exports to File
+//! Geodatabase or shapefile from other formats, join views.
 
 mod api;
 mod demo;

@@ -149,3 +149,157 @@ fn a_service_definitions_geodatabase_comes_out_as_a_zip_unzip_opens() {
     assert_eq!(extracted.kind, Kind::FileGeodatabase);
     assert_eq!(extracted.layers, original.layers);
 }
+
+fn page_of(file: &str, layer: &str, offset: usize, limit: usize) -> orgpack_payload::rows::Page {
+    orgpack_payload::features(
+        std::io::BufReader::new(std::fs::File::open(payloads().join(file)).unwrap()),
+        file,
+        layer,
+        offset,
+        limit,
+    )
+    .unwrap()
+}
+
+#[test]
+fn features_of_csv_geojson_and_a_service_definition() {
+    // CSV: strings, a point from the coordinate columns, object ids by row.
+    let first = page_of("hydrants.csv", "hydrants", 0, 2);
+    assert!(first.more);
+    assert_eq!(
+        first.features[0],
+        serde_json::json!({"attributes": {"OBJECTID": 1, "hydrant_id": "H-0000", "status": "ok",
+            "flow_gpm": "500", "lon": "-117.2", "lat": "34.05"}, "geometry": {"x": -117.2, "y": 34.05}})
+    );
+    let last = page_of("hydrants.csv", "hydrants", 249, 10);
+    assert_eq!(last.features.len(), 1);
+    assert!(!last.more);
+    assert_eq!(last.features[0]["attributes"]["OBJECTID"], 250);
+
+    // GeoJSON: properties as attributes, rings clockwise as Esri has them.
+    let parcels = page_of("parcels.geojson", "parcels", 0, 100);
+    assert_eq!(parcels.features.len(), 12);
+    assert!(!parcels.more);
+    let p = &parcels.features[4];
+    assert_eq!(p["attributes"]["parcel_id"], "P-004");
+    assert_eq!(p["attributes"]["OBJECTID"], 5);
+    let ring: Vec<(f64, f64)> = p["geometry"]["rings"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c[0].as_f64().unwrap(), c[1].as_f64().unwrap()))
+        .collect();
+    let twice_area: f64 = ring
+        .windows(2)
+        .map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1)
+        .sum();
+    assert!(twice_area < 0.0, "the outer ring runs clockwise: {ring:?}");
+    let middle = page_of("parcels.geojson", "parcels", 5, 3);
+    assert!(middle.more);
+    let ids: Vec<u64> = middle
+        .features
+        .iter()
+        .map(|f| f["attributes"]["OBJECTID"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [6, 7, 8]);
+
+    // A service definition: the geodatabase inside, the same rows as the zipped one.
+    let from_sd = page_of("City.sd", "Parcels", 3, 4);
+    let from_zip = page_of("City.gdb.zip", "Parcels", 3, 4);
+    assert_eq!(from_sd, from_zip);
+    assert_eq!(from_sd.features.len(), 4);
+
+    // Shapefiles are not read for features: said, not guessed.
+    let shp = orgpack_payload::features(
+        std::fs::File::open(payloads().join("Hydrants.shp.zip")).unwrap(),
+        "Hydrants.shp.zip",
+        "Hydrants",
+        0,
+        1,
+    )
+    .unwrap_err();
+    assert!(shp.to_string().contains("no File Geodatabase"), "{shp}");
+}
+
+#[test]
+fn a_layer_converts_to_geojson_and_csv_that_read_back_the_same() {
+    use orgpack_payload::{Format, convert};
+    let dir = tempfile::tempdir().unwrap();
+    let open = || std::fs::File::open(payloads().join("City.gdb.zip"));
+    // Parcels as GeoJSON: the polygons the fixture script wrote, in GeoJSON's orientation again.
+    let geojson = dir.path().join("parcels.geojson");
+    let n = convert(
+        open,
+        "City.gdb.zip",
+        "Parcels",
+        Format::GeoJson,
+        std::fs::File::create(&geojson).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(n, 12);
+    let back = inspect_file(&geojson).unwrap();
+    assert_eq!(shape(&back), vec![(s("parcels"), Some(s("Polygon")), 12)]);
+    let ours: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&geojson).unwrap()).unwrap();
+    let original: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(payloads().join("parcels.geojson")).unwrap())
+            .unwrap();
+    for (o, g) in ours["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(original["features"].as_array().unwrap())
+    {
+        assert_eq!(o["properties"]["parcel_id"], g["properties"]["parcel_id"]);
+        let ring = |v: &serde_json::Value| -> Vec<(i64, i64)> {
+            v["geometry"]["coordinates"][0]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    (
+                        (c[0].as_f64().unwrap() * 1e6).round() as i64,
+                        (c[1].as_f64().unwrap() * 1e6).round() as i64,
+                    )
+                })
+                .collect()
+        };
+        let (mut a, mut b) = (ring(o), ring(g));
+        // The same ring, maybe from another starting vertex: compare as sets of vertices, and
+        // the orientation (counter-clockwise, as RFC 7946 has it) by the shoelace sign.
+        let area = |r: &[(i64, i64)]| {
+            r.windows(2)
+                .map(|w| (w[0].0 * w[1].1 - w[1].0 * w[0].1) as f64)
+                .sum::<f64>()
+        };
+        assert!(area(&a) > 0.0, "GeoJSON outer rings run counter-clockwise");
+        a.sort_unstable();
+        b.sort_unstable();
+        a.dedup();
+        b.dedup();
+        assert_eq!(a, b);
+    }
+    // Hydrants as CSV: the attributes, then x and y, readable as a point CSV.
+    let csv = dir.path().join("hydrants.csv");
+    let n = convert(
+        open,
+        "City.gdb.zip",
+        "Hydrants",
+        Format::Csv,
+        std::fs::File::create(&csv).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(n, 250);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("OBJECTID,hydrant_id,status,flow_gpm,lon,lat,x,y")
+    );
+    assert_eq!(
+        lines.next(),
+        Some("1,H-0000,ok,500,-117.2,34.05,-117.2,34.05")
+    );
+    let back = inspect_file(&csv).unwrap();
+    assert_eq!(shape(&back), vec![(s("hydrants"), Some(s("Point")), 250)]);
+}

@@ -1,5 +1,6 @@
 //! A hosted feature layer's `query`: counts for every service, and for services published from a
-//! File Geodatabase the features themselves, read from the published file a page at a time
+//! File Geodatabase, a service definition, CSV or GeoJSON the features themselves, read from the
+//! published file a page at a time
 //! (orgpack-payload), with `resultOffset`/`resultRecordCount` paging, `outFields`,
 //! `returnGeometry` and `returnIdsOnly`. Only `where=1=1` is understood.
 
@@ -30,16 +31,16 @@ pub(super) fn query(call: &Call, service: &Service, layer: &Value) -> Result<Res
     if flag("returnCountOnly", false) {
         return Ok(call.reply(&json!({"count": layer["count"]})));
     }
-    if service.kind != "fileGeodatabase" {
+    let Some(extension) = feature_source(&service.kind) else {
         return Err(error(
             400,
             &format!(
-                "The sandbox answers feature queries of services published from File Geodatabases; '{}' was published from {}: ask for returnCountOnly.",
+                "The sandbox answers feature queries of services published from File Geodatabases, service definitions, CSV and GeoJSON; '{}' was published from {}: ask for returnCountOnly.",
                 service.name, service.kind
             ),
             &[],
         ));
-    }
+    };
     let number = |key: &str| -> Result<Option<usize>, Response> {
         p.get(key)
             .map(|v| {
@@ -93,7 +94,7 @@ pub(super) fn query(call: &Call, service: &Service, layer: &Value) -> Result<Res
     };
     let mut page = orgpack_payload::features(
         std::io::BufReader::new(reader),
-        &format!("{}.gdb.zip", service.name),
+        &format!("{}.{extension}", service.name),
         name,
         start,
         count,
@@ -161,4 +162,16 @@ pub(super) fn query(call: &Call, service: &Service, layer: &Value) -> Result<Res
         "features": features,
         "exceededTransferLimit": page.more,
     })))
+}
+
+/// The file extension features are read under, for the kinds of file whose features the sandbox
+/// reads.
+pub(super) fn feature_source(kind: &str) -> Option<&'static str> {
+    match kind {
+        "fileGeodatabase" => Some("gdb.zip"),
+        "serviceDefinition" => Some("sd"),
+        "csv" => Some("csv"),
+        "geojson" => Some("geojson"),
+        _ => None,
+    }
 }

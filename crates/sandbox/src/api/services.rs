@@ -253,7 +253,14 @@ pub(super) fn export(call: &Call, owner: &str) -> Result<Response, Response> {
     };
     // A service published from a service definition exports the geodatabase copied into it.
     let from_sd = service.kind == "serviceDefinition" && needs == "fileGeodatabase";
-    if needs != service.kind && !from_sd {
+    // CSV and GeoJSON are written from the features of any service whose features are read.
+    let convert_to = match needs {
+        "csv" => Some(orgpack_payload::Format::Csv),
+        "geojson" => Some(orgpack_payload::Format::GeoJson),
+        _ => None,
+    }
+    .filter(|_| needs != service.kind && super::query::feature_source(&service.kind).is_some());
+    if needs != service.kind && !from_sd && convert_to.is_none() {
         return Err(error(
             400,
             &format!(
@@ -270,15 +277,16 @@ pub(super) fn export(call: &Call, owner: &str) -> Result<Response, Response> {
     if from_sd {
         payload = geodatabase_of(call, &payload, &service.name)?;
     }
+    if let Some(to) = convert_to {
+        payload = converted(call, &service, &payload, to)?;
+    }
     let id = crate::new_id();
     let now = crate::now_ms();
     let title = p.get("title").unwrap_or(&service.name).to_owned();
-    let extension = if service.kind == "csv" {
-        "csv"
-    } else if service.kind == "geojson" {
-        "geojson"
-    } else {
-        "zip"
+    let extension = match needs {
+        "csv" => "csv",
+        "geojson" => "geojson",
+        _ => "zip",
     };
     let file_name = format!("{}.{extension}", service.name);
     let json = new_item_json(
@@ -306,6 +314,56 @@ pub(super) fn export(call: &Call, owner: &str) -> Result<Response, Response> {
         "type": export_type, "size": payload.len(), "jobId": crate::new_id(), "exportItemId": id,
         "serviceItemId": item_id, "exportFormat": format,
     })))
+}
+
+/// One layer of a service written as CSV or GeoJSON into a new blob: the only layer, or the one
+/// `exportParameters` names (`{"layers": [{"id": N}]}`).
+fn converted(
+    call: &Call,
+    service: &Service,
+    payload: &Stored,
+    to: orgpack_payload::Format,
+) -> Result<Stored, Response> {
+    let layers = service.layers.as_array().cloned().unwrap_or_default();
+    let chosen = call
+        .params
+        .get("exportParameters")
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+        .and_then(|v| v["layers"][0]["id"].as_u64());
+    let layer = match (chosen, layers.as_slice()) {
+        (Some(id), _) => layers.iter().find(|l| l["id"].as_u64() == Some(id)),
+        (None, [only]) => Some(only),
+        (None, _) => None,
+    }
+    .ok_or_else(|| {
+        error(
+            400,
+            &format!(
+                "'{}' has {} layers: name the one to export in exportParameters ({{\"layers\": [{{\"id\": N}}]}}).",
+                service.name,
+                layers.len()
+            ),
+            &[],
+        )
+    })?;
+    let extension = super::query::feature_source(&service.kind).unwrap_or("zip");
+    let blobs = call.shared.store.blobs();
+    let mut file = tempfile::NamedTempFile::new_in(blobs.spool_dir()).map_err(internal)?;
+    orgpack_payload::convert(
+        || blobs.reader(payload).map(std::io::BufReader::new),
+        &format!("{}.{extension}", service.name),
+        layer["name"].as_str().unwrap_or_default(),
+        to,
+        file.as_file_mut(),
+    )
+    .map_err(|e| error(500, &format!("Unable to export: {e}"), &[]))?;
+    let size = file.as_file().metadata().map_err(internal)?.len();
+    blobs
+        .stash(crate::store::Body::File {
+            path: file.into_temp_path(),
+            size,
+        })
+        .map_err(internal)
 }
 
 /// The geodatabase inside a service definition, zipped into a new blob.

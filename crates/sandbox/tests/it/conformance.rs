@@ -2253,3 +2253,95 @@ async fn a_layer_published_from_a_file_geodatabase_answers_its_features_page_by_
         .unwrap_err();
     assert!(other.to_string().contains("where=1=1"), "{other}");
 }
+
+#[tokio::test]
+async fn services_export_a_layer_to_csv_and_geojson_and_csv_services_answer_features() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let editor = client(&s, "source", "editor");
+    let file = add_city_gdb(&editor).await;
+    let city = editor
+        .publish("editor", &file, "fileGeodatabase", r#"{"name":"City"}"#)
+        .await
+        .unwrap();
+    let exported = |service: String, format: &'static str, parameters: &'static str| {
+        let editor = &editor;
+        async move {
+            let job = editor
+                .export_item("editor", &service, format, "export", parameters)
+                .await?;
+            editor
+                .wait_for_job(
+                    "editor",
+                    &job.export_item_id,
+                    Some(&job.job_id),
+                    Some("export"),
+                    Duration::from_secs(10),
+                )
+                .await?;
+            let mut bytes = Vec::new();
+            editor.item_data(&job.export_item_id, &mut bytes).await?;
+            let item = editor.item(&job.export_item_id).await?;
+            Ok::<_, orgpack_portal::Error>((item, bytes))
+        }
+    };
+    // Two layers: the export names one.
+    let which = exported(city.service_item_id.clone(), "GeoJson", "")
+        .await
+        .unwrap_err();
+    assert!(which.to_string().contains("has 2 layers"), "{which}");
+    let (item, bytes) = exported(
+        city.service_item_id.clone(),
+        "GeoJson",
+        r#"{"layers":[{"id":1}]}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(item["type"], "GeoJson");
+    assert_eq!(item["name"], "City.geojson");
+    let parcels = orgpack_payload::inspect(std::io::Cursor::new(bytes), "City.geojson").unwrap();
+    assert_eq!(parcels.layers[0].feature_count, 12);
+    assert_eq!(parcels.layers[0].geometry_type.as_deref(), Some("Polygon"));
+
+    // A service published from a CSV answers its features and exports them as GeoJSON.
+    let path = payload("hydrants.csv");
+    let csv = editor
+        .add_item(
+            "editor",
+            None,
+            &[("title", "Hydrant table"), ("type", "CSV")],
+            Content::File {
+                path: &path,
+                name: "hydrants.csv",
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let from_csv = editor
+        .publish("editor", &csv, "csv", r#"{"name":"HydrantPoints"}"#)
+        .await
+        .unwrap();
+    let url = from_csv.service_url.clone().unwrap();
+    let page = editor
+        .call(
+            "query",
+            orgpack_portal::Method::Get,
+            &format!("{url}/0/query"),
+            &[
+                ("where", "1=1"),
+                ("outFields", "*"),
+                ("resultOffset", "249"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page["features"].as_array().unwrap().len(), 1);
+    assert_eq!(page["features"][0]["attributes"]["hydrant_id"], "H-0249");
+    assert_eq!(page["exceededTransferLimit"], false);
+    let (_, bytes) = exported(from_csv.service_item_id.clone(), "GeoJson", "")
+        .await
+        .unwrap();
+    let points = orgpack_payload::inspect(std::io::Cursor::new(bytes), "x.geojson").unwrap();
+    assert_eq!(points.layers[0].feature_count, 250);
+    assert_eq!(points.layers[0].geometry_type.as_deref(), Some("Point"));
+}
