@@ -1,6 +1,7 @@
 //! The features of a payload's layer, a page at a time, as Esri JSON (`{"attributes",
 //! "geometry"}`): what a hosted feature layer published from the payload answers to `query`.
-//! File Geodatabases (zipped, or inside a service definition) through [`crate::rows`]; CSV rows
+//! File Geodatabases (zipped, or inside a service definition) through [`crate::rows`]; zipped
+//! shapefiles (`.dbf` attributes, `.shp` shapes through the `.shx`); CSV rows
 //! (every column a string, a point from the coordinate columns) and GeoJSON features (properties
 //! as attributes, geometries converted, polygon rings turned to Esri's orientation) streamed,
 //! keeping only the page. Each feature's `OBJECTID` is its position, from 1.
@@ -19,7 +20,7 @@ use crate::rows::Page;
 ///
 /// # Errors
 /// [`Error::Corrupt`] for damaged files, an unknown layer, or a kind whose features are not read
-/// (shapefiles, plain files); [`Error::Refused`]; [`Error::Io`].
+/// (plain files); [`Error::Refused`]; [`Error::Io`].
 pub fn features<R: Read + Seek>(
     mut reader: R,
     name: &str,
@@ -60,7 +61,7 @@ pub fn features<R: Read + Seek>(
     }
     Err(Error::corrupt(
         name,
-        "features are read from File Geodatabases, service definitions, CSV and GeoJSON",
+        "features are read from File Geodatabases, shapefiles, service definitions, CSV and GeoJSON",
     ))
 }
 

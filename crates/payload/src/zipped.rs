@@ -179,7 +179,7 @@ fn geodatabase<R: Read + Seek>(zip: &mut Zip<R>, gdb: &str, summary: &mut Summar
 /// The most of a table's rows read for one page of features.
 const MAX_TABLE_READ: u64 = 1 << 30;
 
-/// A page of the features of layer `layer` of a zipped File Geodatabase.
+/// A page of the features of layer `layer` of a zipped File Geodatabase or shapefile.
 pub(crate) fn fgdb_page<R: Read + Seek>(
     reader: R,
     label: &str,
@@ -188,11 +188,23 @@ pub(crate) fn fgdb_page<R: Read + Seek>(
     limit: usize,
 ) -> Result<crate::rows::Page> {
     let mut zip = Zip::open(reader, label)?;
-    let gdb = zip
+    let Some(gdb) = zip
         .entries
         .keys()
         .find_map(|n| n.find(".gdb/").map(|i| n[..i + 5].to_owned()))
-        .ok_or_else(|| Error::corrupt(label, "no File Geodatabase inside"))?;
+    else {
+        if zip
+            .entries
+            .keys()
+            .any(|n| n.to_ascii_lowercase().ends_with(".shp"))
+        {
+            return shapefile::page(&mut zip, layer, offset, limit);
+        }
+        return Err(Error::corrupt(
+            label,
+            "no File Geodatabase or shapefile inside",
+        ));
+    };
     let part = |name: &str| format!("{label} › {gdb}{name}");
     let catalog_table = zip.read_all(&format!("{gdb}a00000001.gdbtable"))?;
     let catalog_index = zip.read_all(&format!("{gdb}a00000001.gdbtablx"))?;

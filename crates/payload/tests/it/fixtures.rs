@@ -209,16 +209,27 @@ fn features_of_csv_geojson_and_a_service_definition() {
     assert_eq!(from_sd, from_zip);
     assert_eq!(from_sd.features.len(), 4);
 
-    // Shapefiles are not read for features: said, not guessed.
-    let shp = orgpack_payload::features(
+    // A shapefile: the .dbf's attributes (numbers as numbers), the .shp's points.
+    let shp = page_of("Hydrants.shp.zip", "Hydrants", 0, 300);
+    assert_eq!(shp.features.len(), 250);
+    assert!(!shp.more);
+    assert_eq!(
+        shp.features[0],
+        serde_json::json!({"attributes": {"OBJECTID": 1, "hydrant_id": "H-0000", "status": "ok",
+            "flow_gpm": 500, "lon": -117.2, "lat": 34.05}, "geometry": {"x": -117.2, "y": 34.05}})
+    );
+    let missing = orgpack_payload::features(
         std::fs::File::open(payloads().join("Hydrants.shp.zip")).unwrap(),
         "Hydrants.shp.zip",
-        "Hydrants",
+        "Pipes",
         0,
         1,
     )
     .unwrap_err();
-    assert!(shp.to_string().contains("no File Geodatabase"), "{shp}");
+    assert!(
+        missing.to_string().contains("no shapefile `Pipes`"),
+        "{missing}"
+    );
 }
 
 #[test]

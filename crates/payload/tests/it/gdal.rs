@@ -292,6 +292,55 @@ fn features_agree_with_gdal_on_files_gdal_writes() {
             g["geometry"]
         );
     }
+    // The same lots as a shapefile: orgpack and GDAL read the same rows.
+    let shp_dir = dir.path().join("lots_shp");
+    std::fs::create_dir_all(&shp_dir).unwrap();
+    run(Command::new("ogr2ogr")
+        .args(["-f", "ESRI Shapefile"])
+        .arg(shp_dir.join("Lots.shp"))
+        .arg(&source)
+        .args(["-nlt", "MULTIPOLYGON"]));
+    let shp_back = dir.path().join("shp_back.geojson");
+    run(Command::new("ogr2ogr")
+        .args(["-f", "GeoJSON"])
+        .arg(&shp_back)
+        .arg(shp_dir.join("Lots.shp")));
+    let gdal_shp: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&shp_back).unwrap()).unwrap();
+    let shp_zip = dir.path().join("Lots.shp.zip");
+    zip_dir(&shp_dir, &shp_zip);
+    let shp_page = orgpack_payload::features(
+        std::fs::File::open(&shp_zip).unwrap(),
+        "Lots.shp.zip",
+        "Lots",
+        0,
+        1000,
+    )
+    .unwrap();
+    let gdal_shp = gdal_shp["features"].as_array().unwrap();
+    assert_eq!(shp_page.features.len(), gdal_shp.len());
+    for (i, (o, g)) in shp_page.features.iter().zip(gdal_shp).enumerate() {
+        for field in ["name", "lanes", "area"] {
+            assert_eq!(
+                o["attributes"][field].as_f64().or(None),
+                g["properties"][field].as_f64(),
+                "row {i}: {field}"
+            );
+            assert_eq!(
+                o["attributes"][field].as_str(),
+                g["properties"][field].as_str(),
+                "row {i}: {field}"
+            );
+        }
+        assert!(
+            close(
+                &coords(&o["geometry"]["rings"]),
+                &coords(&g["geometry"]["coordinates"])
+            ),
+            "shapefile row {i}"
+        );
+    }
+
     // Past the end: an empty page.
     let past = orgpack_payload::features(std::fs::File::open(&zip).unwrap(), "x", "Lots", 5000, 10)
         .unwrap();

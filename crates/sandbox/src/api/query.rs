@@ -1,5 +1,5 @@
 //! A hosted feature layer's `query`: counts for every service, and for services published from a
-//! File Geodatabase, a service definition, CSV or GeoJSON the features themselves, read from the
+//! File Geodatabase, a service definition, a shapefile, CSV or GeoJSON the features themselves, read from the
 //! published file a page at a time
 //! (orgpack-payload), with `resultOffset`/`resultRecordCount` paging, `outFields`,
 //! `returnGeometry` and `returnIdsOnly`. Only `where=1=1` is understood.
@@ -35,7 +35,7 @@ pub(super) fn query(call: &Call, service: &Service, layer: &Value) -> Result<Res
         return Err(error(
             400,
             &format!(
-                "The sandbox answers feature queries of services published from File Geodatabases, service definitions, CSV and GeoJSON; '{}' was published from {}: ask for returnCountOnly.",
+                "The sandbox answers feature queries of services published from files (File Geodatabases, service definitions, shapefiles, CSV, GeoJSON); '{}' was published from {}: ask for returnCountOnly.",
                 service.name, service.kind
             ),
             &[],
@@ -172,6 +172,7 @@ pub(super) fn feature_source(kind: &str) -> Option<&'static str> {
         "serviceDefinition" => Some("sd"),
         "csv" => Some("csv"),
         "geojson" => Some("geojson"),
+        "shapefile" => Some("zip"),
         _ => None,
     }
 }

@@ -2344,4 +2344,41 @@ async fn services_export_a_layer_to_csv_and_geojson_and_csv_services_answer_feat
     let points = orgpack_payload::inspect(std::io::Cursor::new(bytes), "x.geojson").unwrap();
     assert_eq!(points.layers[0].feature_count, 250);
     assert_eq!(points.layers[0].geometry_type.as_deref(), Some("Point"));
+
+    // And one published from a shapefile.
+    let path = payload("Hydrants.shp.zip");
+    let shp = editor
+        .add_item(
+            "editor",
+            None,
+            &[("title", "Hydrant shapes"), ("type", "Shapefile")],
+            Content::File {
+                path: &path,
+                name: "Hydrants.shp.zip",
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let from_shp = editor
+        .publish("editor", &shp, "shapefile", r#"{"name":"HydrantShapes"}"#)
+        .await
+        .unwrap();
+    let url = from_shp.service_url.clone().unwrap();
+    let page = editor
+        .call(
+            "query",
+            orgpack_portal::Method::Get,
+            &format!("{url}/0/query"),
+            &[
+                ("where", "1=1"),
+                ("outFields", "*"),
+                ("resultRecordCount", "1"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page["features"][0]["attributes"]["flow_gpm"], 500);
+    assert_eq!(page["features"][0]["geometry"]["x"], -117.2);
+    assert_eq!(page["exceededTransferLimit"], true);
 }
