@@ -503,8 +503,9 @@ async fn set_faults(State(shared): State<Arc<Shared>>, req: Request) -> Response
     };
     match params.get("spec").unwrap_or("").parse::<crate::Faults>() {
         Ok(faults) => {
+            let shown = format!("{faults:?}");
             shared.faults.set(faults);
-            axum::Json(json!({"success": true, "faults": format!("{faults:?}")})).into_response()
+            axum::Json(json!({"success": true, "faults": shown})).into_response()
         }
         Err(e) => error(400, &format!("Invalid fault spec: {e}"), &[]),
     }

@@ -2,14 +2,14 @@
 //! skip-on-failure are tested against real HTTP (spec/portal-api.md, Faults).
 
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::response::{IntoResponse, Response};
 
 /// Which failures to inject, and how often.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Faults {
     /// Requests failed, per thousand (0: none).
     pub per_mille: u16,
@@ -24,13 +24,13 @@ pub struct Faults {
     pub expire_per_mille: u16,
     /// Requests whose path (after `/<org>/sharing/rest/`) ends with this are refused, every time,
     /// with `400 Injected failure.` in the error envelope: a target that cannot publish, say.
-    pub refuse: Option<&'static str>,
+    pub refuse: Option<Arc<str>>,
     /// With `refuse`: only requests that name this item (in their path or `itemId` parameter)
     /// are refused: one item's export or publish fails, the others' do not.
-    pub refuse_item: Option<&'static str>,
+    pub refuse_item: Option<Arc<str>>,
     /// A resource path (`images/logo.png`): reading a resource whose path ends so answers that it
     /// does not exist, as if it had been lost.
-    pub drop_resource: Option<&'static str>,
+    pub drop_resource: Option<Arc<str>>,
 }
 
 /// A number already checked to be at most 1000.
@@ -69,16 +69,9 @@ impl std::str::FromStr for Faults {
                 "expire" | "expire_per_mille" => {
                     faults.expire_per_mille = per_mille(number(1000)?);
                 }
-                // Set once per --faults or admin call: leaking it keeps `Faults` Copy.
-                "refuse" if !value.is_empty() => {
-                    faults.refuse = Some(Box::leak(value.to_owned().into_boxed_str()));
-                }
-                "item" if !value.is_empty() => {
-                    faults.refuse_item = Some(Box::leak(value.to_owned().into_boxed_str()));
-                }
-                "drop" if !value.is_empty() => {
-                    faults.drop_resource = Some(Box::leak(value.to_owned().into_boxed_str()));
-                }
+                "refuse" if !value.is_empty() => faults.refuse = Some(value.into()),
+                "item" if !value.is_empty() => faults.refuse_item = Some(value.into()),
+                "drop" if !value.is_empty() => faults.drop_resource = Some(value.into()),
                 _ => {
                     return Err(format!(
                         "unknown fault `{key}` (fail, seed, delay_ms, expire, refuse, item, drop)"
@@ -121,7 +114,8 @@ pub(crate) struct FaultState {
 
 impl FaultState {
     pub fn set(&self, faults: Faults) {
-        *self.plan.lock().expect("fault lock") = (faults, faults.seed | 1);
+        let seed = faults.seed | 1;
+        *self.plan.lock().expect("fault lock") = (faults, seed);
     }
 
     pub fn injected(&self) -> FaultsInjected {
@@ -173,11 +167,11 @@ impl FaultState {
     /// The targeted faults, once the request's parameters are known: a refused path (for one
     /// item, when `refuse_item` is set) or a dropped resource. `Some(response)` to answer instead.
     pub fn targeted(&self, path: &str, item_param: Option<&str>) -> Option<Response> {
-        let faults = self.plan.lock().expect("fault lock").0;
+        let faults = self.plan.lock().expect("fault lock").0.clone();
         let path = path.trim_end_matches('/');
         let names_item = |id: &str| item_param == Some(id) || path.split('/').any(|s| s == id);
-        if faults.refuse.is_some_and(|r| path.ends_with(r))
-            && faults.refuse_item.is_none_or(names_item)
+        if faults.refuse.as_deref().is_some_and(|r| path.ends_with(r))
+            && faults.refuse_item.as_deref().is_none_or(names_item)
         {
             self.failed.fetch_add(1, Ordering::Relaxed);
             return Some(crate::api::error(
@@ -186,7 +180,7 @@ impl FaultState {
                 &["Injected by the sandbox."],
             ));
         }
-        if let Some(dropped) = faults.drop_resource
+        if let Some(dropped) = faults.drop_resource.as_deref()
             && path.contains("/resources/")
             && path.ends_with(dropped)
         {
@@ -262,7 +256,7 @@ mod tests {
                 f.seed,
                 f.delay_ms,
                 f.expire_per_mille,
-                f.refuse
+                f.refuse.as_deref()
             ),
             (100, 7, 5, 20, Some("/publish"))
         );

@@ -381,7 +381,7 @@ async fn a_service_that_cannot_be_published_fails_alone_with_its_dependents_skip
     let (archive, snapshot) = backed_up(&s, dir.path()).await;
     let targets = [empty_target(&s, "nopub", dir.path())];
     s.sandbox.set_faults(orgpack_sandbox::Faults {
-        refuse: Some("/publish"),
+        refuse: Some("/publish".into()),
         ..orgpack_sandbox::Faults::default()
     });
     let first = restore(&archive, &snapshot, &targets, &options(dir.path()), false)
@@ -421,7 +421,7 @@ async fn a_service_that_cannot_be_published_fails_alone_with_its_dependents_skip
     // With --rollback, a failure takes back everything the run created.
     let strict = [empty_target(&s, "strict", dir.path())];
     s.sandbox.set_faults(orgpack_sandbox::Faults {
-        refuse: Some("/publish"),
+        refuse: Some("/publish".into()),
         ..orgpack_sandbox::Faults::default()
     });
     let mut opts = options(dir.path());

@@ -1600,11 +1600,11 @@ async fn targeted_faults_fail_one_items_export_and_lose_one_resource() {
             .unwrap();
         services.push(published.service_item_id);
     }
-    let refused: &'static str = Box::leak(services[0].clone().into_boxed_str());
+    let refused = services[0].as_str();
     s.set_faults(orgpack_sandbox::Faults {
-        refuse: Some("/export"),
-        refuse_item: Some(refused),
-        drop_resource: Some("images/logo.png"),
+        refuse: Some("/export".into()),
+        refuse_item: Some(refused.into()),
+        drop_resource: Some("images/logo.png".into()),
         ..orgpack_sandbox::Faults::default()
     });
     let err = editor
