@@ -2,8 +2,8 @@
 //! skip-on-failure are tested against real HTTP (spec/portal-api.md, Faults).
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::response::{IntoResponse, Response};

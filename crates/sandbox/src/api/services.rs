@@ -130,24 +130,6 @@ pub(super) fn publish(
             &[],
         ));
     }
-    if store
-        .service_named(&call.org, name)
-        .map_err(internal)?
-        .is_some()
-    {
-        return Err(error(
-            409,
-            &format!("Service name '{name}' already exists."),
-            &[],
-        ));
-    }
-    let folder = match folder {
-        Some(f) => folder_id(call, owner, f)?,
-        None => None,
-    };
-    let id = crate::new_id();
-    let now = crate::now_ms();
-    let url = service_url(call, name);
     let layers: Vec<Value> = summary
         .layers
         .iter()
@@ -165,37 +147,23 @@ pub(super) fn publish(
         .get("title")
         .and_then(Value::as_str)
         .unwrap_or(name);
-    let item = new_item_json(
+    let (id, url) = claim_service(
         call,
-        &id,
         owner,
-        now,
+        folder,
+        Service {
+            name: name.to_owned(),
+            item: String::new(),
+            kind: expected_file_type(expected).to_owned(),
+            layers: Value::Array(layers),
+        },
+        &payload,
         json!({
-            "name": name, "title": title, "type": "Feature Service",
+            "title": title,
             "typeKeywords": ["ArcGIS Server", "Data", "Feature Access", "Feature Service", "Service", "Singlelayer", "Hosted Service"],
-            "tags": list(p, "tags"), "url": url, "size": payload.len(), "ownerFolder": folder,
+            "tags": list(p, "tags"), "size": payload.len(),
         }),
-    );
-    store
-        .add_item(&call.org, owner, folder.as_deref(), &item, None, now)
-        .map_err(internal)?;
-    let service = Service {
-        name: name.to_owned(),
-        item: id.clone(),
-        kind: expected_file_type(expected).to_owned(),
-        layers: Value::Array(layers),
-    };
-    if !store
-        .add_service(&call.org, &service, &payload)
-        .map_err(internal)?
-    {
-        store.delete_item(&id).map_err(internal)?;
-        return Err(error(
-            409,
-            &format!("Service name '{name}' already exists."),
-            &[],
-        ));
-    }
+    )?;
     store
         .add_relationship(&id, source_id, "Service2Data")
         .map_err(internal)?;
@@ -205,6 +173,58 @@ pub(super) fn publish(
         "type": "Feature Service", "serviceurl": url, "encodedServiceURL": url, "size": payload.len(),
         "jobId": job, "serviceItemId": id,
     }]})))
+}
+
+/// A new hosted service: its `Feature Service` item (`fields` over the item defaults; name, type,
+/// URL and folder filled in) and the service's record (`service`, its item filled in), made
+/// together. The name is checked first and again, against a concurrent claim, when the record is
+/// added: `409 Service name '…' already exists.` Returns the item id and the service URL.
+pub(super) fn claim_service(
+    call: &Call,
+    owner: &str,
+    folder: Option<&str>,
+    mut service: Service,
+    payload: &Stored,
+    mut fields: Value,
+) -> Result<(String, String), Response> {
+    let store = &call.shared.store;
+    let name = service.name.clone();
+    let taken = || error(409, &format!("Service name '{name}' already exists."), &[]);
+    if store
+        .service_named(&call.org, &name)
+        .map_err(internal)?
+        .is_some()
+    {
+        return Err(taken());
+    }
+    let folder = match folder {
+        Some(f) => folder_id(call, owner, f)?,
+        None => None,
+    };
+    let id = crate::new_id();
+    let now = crate::now_ms();
+    let url = service_url(call, &name);
+    for (key, value) in [
+        ("name", json!(name)),
+        ("type", json!("Feature Service")),
+        ("url", json!(url)),
+        ("ownerFolder", json!(folder)),
+    ] {
+        fields[key] = value;
+    }
+    let item = new_item_json(call, &id, owner, now, fields);
+    store
+        .add_item(&call.org, owner, folder.as_deref(), &item, None, now)
+        .map_err(internal)?;
+    service.item.clone_from(&id);
+    if !store
+        .add_service(&call.org, &service, payload)
+        .map_err(internal)?
+    {
+        store.delete_item(&id).map_err(internal)?;
+        return Err(taken());
+    }
+    Ok((id, url))
 }
 
 /// `content/users/<u>/export`: `itemId`, `exportFormat`, `title`; the new item is the caller's.

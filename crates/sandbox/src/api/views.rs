@@ -9,7 +9,7 @@
 use serde_json::{Value, json};
 
 use super::auth::internal;
-use super::content::{folder_id, list, new_item_json, owner_or_admin};
+use super::content::{list, owner_or_admin};
 use super::{Call, FORBIDDEN, error};
 use crate::store::Service;
 use axum::response::Response;
@@ -57,25 +57,6 @@ pub(super) fn create_service(
     let is_view = p
         .get("isView")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let store = &call.shared.store;
-    if store
-        .service_named(&call.org, name)
-        .map_err(internal)?
-        .is_some()
-    {
-        return Err(error(
-            409,
-            &format!("Service name '{name}' already exists."),
-            &[],
-        ));
-    }
-    let folder = match folder {
-        Some(f) => folder_id(call, owner, f)?,
-        None => None,
-    };
-    let id = crate::new_id();
-    let now = crate::now_ms();
-    let url = super::services::service_url(call, name);
     let mut keywords = vec![
         "ArcGIS Server",
         "Data",
@@ -88,48 +69,28 @@ pub(super) fn create_service(
         keywords.push("View Service");
     }
     let given = list(p, "typeKeywords");
-    let mut keywords: Vec<&str> = keywords;
     for k in &given {
         if !keywords.contains(&k.as_str()) {
             keywords.push(k);
         }
     }
-    let item = new_item_json(
+    let (id, url) = super::services::claim_service(
         call,
-        &id,
         owner,
-        now,
+        folder,
+        Service {
+            name: name.to_owned(),
+            item: String::new(),
+            kind: if is_view { VIEW_KIND } else { "empty" }.to_owned(),
+            layers: json!([]),
+        },
+        &crate::store::Stored::Inline(Vec::new()),
         json!({
-            "name": name, "title": p.get("title").unwrap_or(name), "type": "Feature Service",
-            "typeKeywords": keywords, "tags": list(p, "tags"), "snippet": p.get("snippet"),
-            "description": p.get("description"),
-            "url": url, "size": -1, "ownerFolder": folder,
+            "title": p.get("title").unwrap_or(name), "typeKeywords": keywords,
+            "tags": list(p, "tags"), "snippet": p.get("snippet"),
+            "description": p.get("description"), "size": -1,
         }),
-    );
-    store
-        .add_item(&call.org, owner, folder.as_deref(), &item, None, now)
-        .map_err(internal)?;
-    let service = Service {
-        name: name.to_owned(),
-        item: id.clone(),
-        kind: if is_view { VIEW_KIND } else { "empty" }.to_owned(),
-        layers: json!([]),
-    };
-    if !store
-        .add_service(
-            &call.org,
-            &service,
-            &crate::store::Stored::Inline(Vec::new()),
-        )
-        .map_err(internal)?
-    {
-        store.delete_item(&id).map_err(internal)?;
-        return Err(error(
-            409,
-            &format!("Service name '{name}' already exists."),
-            &[],
-        ));
-    }
+    )?;
     Ok(call.reply(&json!({
         "encodedServiceURL": url, "isView": is_view, "itemId": id, "name": name,
         "serviceItemId": id, "serviceurl": url, "size": -1, "success": true,
