@@ -25,6 +25,10 @@ use crate::progress::Progress;
 use crate::relations;
 use crate::select;
 
+/// Where a view's `sources`, read while planning, wait in [`PlannedItem::cached`] for capture
+/// (a key no resource path can be: the others are `data` and resource paths).
+pub(crate) const VIEW_SOURCES: &str = "\u{0}view sources";
+
 /// JSON data and resources larger than this are not read for references while planning.
 const MAX_SCANNED: u64 = 32 << 20;
 /// Planning keeps at most this much downloaded JSON for `run` to store without a second download.
@@ -624,6 +628,9 @@ async fn explore(
             )
             .await
             .map_err(|e| ("view sources".to_owned(), e))?;
+        // Capture stores them with the view's definition: keep them rather than ask again.
+        item.cached
+            .insert(VIEW_SOURCES.to_owned(), sources.to_string().into_bytes());
         for source in sources
             .get("services")
             .and_then(Value::as_array)
