@@ -205,7 +205,7 @@ def run_checks(urls, work):
         expect(counts == {"Hydrants": 250, "Parcels": 12}, f"counts {counts}")
         return str(counts)
 
-    @check("features: a layer's rows, and a 3,000-row table fetched by object ids in pages")
+    @check("features: a layer's rows, filtered, and a 3,000-row table fetched by object ids in pages")
     def _():
         from arcgis.features import FeatureLayerCollection
 
@@ -216,6 +216,10 @@ def run_checks(urls, work):
         expect(first.attributes["hydrant_id"] == "H-0000", f"first {first.attributes}")
         expect(abs(first.geometry["x"] + 117.2) < 1e-6 and abs(first.geometry["y"] - 34.05) < 1e-6,
                f"first at {first.geometry}")
+        ok = hydrants.query(where="status = 'ok' AND flow_gpm >= 500", return_count_only=True)
+        expect(ok == 84, f"{ok} hydrants are ok")
+        repair = hydrants.query(where="status LIKE 'rep%'", out_fields="hydrant_id")
+        expect(len(repair.features) == 83, f"{len(repair.features)} in repair")
         service = [i for i in gis.content.search('type:"Feature Service"', max_items=100)
                    if (i.url or "").endswith("/Inspections/FeatureServer")]
         expect(len(service) == 1, f"Inspections service: {service}")
@@ -223,7 +227,7 @@ def run_checks(urls, work):
         rows = table.query(where="1=1", out_fields="*")
         ids = sorted(r.attributes["OBJECTID"] for r in rows.features)
         expect(ids == list(range(1, 3001)), f"{len(ids)} rows, first {ids[:3]}, last {ids[-3:]}")
-        return f"250 hydrants; {len(ids)} inspection rows past the 2,000-row page"
+        return f"250 hydrants, 84 ok; {len(ids)} inspection rows past the 2,000-row page"
 
     @check("export a hosted feature service to a File Geodatabase, download it, delete it")
     def _():

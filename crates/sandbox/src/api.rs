@@ -17,6 +17,7 @@ mod query;
 mod search;
 mod services;
 mod sharing;
+mod sql;
 mod uploads;
 mod views;
 

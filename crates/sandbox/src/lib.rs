@@ -24,9 +24,9 @@
 //! GeoJSON and service definitions (layers and counts read by orgpack-payload; their features,
 //! paged), export jobs (CSV and GeoJSON written from any of those), views, HTTPS, the demo
 //! organization, and injected faults ([`Sandbox::set_faults`]). Large files are streamed to and
-//! from `<data>/blobs/` ([`store::BlobDir`]), never held whole in memory. Not yet: queries with
-//! filters (`where` other than `1=1`, spatial), exports to File Geodatabase or shapefile from
-//! other formats, join views.
+//! from `<data>/blobs/` ([`store::BlobDir`]), never held whole in memory. Feature queries take
+//! the SQL subset clients send in `where`. Not yet: spatial queries and statistics, exports to File
+//! Geodatabase or shapefile from other formats, join views.
 
 mod api;
 mod demo;

@@ -20,16 +20,27 @@ pub(super) fn query(call: &Call, service: &Service, layer: &Value) -> Result<Res
         p.get(key)
             .map_or(default, |v| v.eq_ignore_ascii_case("true"))
     };
-    let filter = p.get("where").unwrap_or("1=1").replace(' ', "");
-    if filter != "1=1" {
-        return Err(error(
+    let clause = super::sql::parse(p.get("where").unwrap_or("")).map_err(|e| {
+        error(
             400,
-            "The sandbox answers only where=1=1.",
-            &["Unable to perform query operation."],
-        ));
-    }
-    if flag("returnCountOnly", false) {
-        return Ok(call.reply(&json!({"count": layer["count"]})));
+            "Unable to perform query operation.",
+            &[&format!("Invalid where clause: {e}")],
+        )
+    })?;
+    // A clause naming no field (`1=1`, `1=0`) is true or false for every row.
+    let (filter, nothing) = match clause {
+        Some(c) if super::sql::uses_fields(&c) => (Some(c), false),
+        Some(c) => (None, !super::sql::matches(&c, &Map::new())),
+        None => (None, false),
+    };
+    let count_only = flag("returnCountOnly", false);
+    if count_only && filter.is_none() {
+        let count = if nothing {
+            json!(0)
+        } else {
+            layer["count"].clone()
+        };
+        return Ok(call.reply(&json!({ "count": count })));
     }
     let Some(extension) = feature_source(&service.kind) else {
         return Err(error(
@@ -38,7 +49,7 @@ pub(super) fn query(call: &Call, service: &Service, layer: &Value) -> Result<Res
                 "The sandbox answers feature queries of services published from files (File Geodatabases, service definitions, shapefiles, CSV, GeoJSON); '{}' was published from {}: ask for returnCountOnly.",
                 service.name, service.kind
             ),
-            &[],
+            &["Without features, only where clauses naming no field (1=1) are answered."],
         ));
     };
     let number = |key: &str| -> Result<Option<usize>, Response> {
@@ -87,7 +98,9 @@ pub(super) fn query(call: &Call, service: &Service, layer: &Value) -> Result<Res
         .ok_or_else(|| error(500, "Unable to complete operation.", &["no published file"]))?;
     let reader = store.blobs().reader(&payload).map_err(internal)?;
     let name = layer["name"].as_str().unwrap_or_default();
-    let (start, count) = if object_ids.is_some() {
+    // Filtered queries read the whole layer, then page what is left.
+    let whole = object_ids.is_some() || filter.is_some() || count_only;
+    let (start, count) = if whole {
         (0, usize::MAX)
     } else {
         (offset, limit)
@@ -100,16 +113,26 @@ pub(super) fn query(call: &Call, service: &Service, layer: &Value) -> Result<Res
         count,
     )
     .map_err(|e| error(500, "Unable to complete operation.", &[&e.to_string()]))?;
-    if let Some(ids) = &object_ids {
+    if nothing {
+        page.features.clear();
+        page.more = false;
+    }
+    if whole {
         page.features.retain(|f| {
-            f["attributes"]["OBJECTID"]
-                .as_u64()
-                .is_some_and(|id| ids.contains(&id))
+            let attributes = f["attributes"].as_object();
+            object_ids.as_ref().is_none_or(|ids| {
+                f["attributes"]["OBJECTID"]
+                    .as_u64()
+                    .is_some_and(|id| ids.contains(&id))
+            }) && filter
+                .as_ref()
+                .is_none_or(|c| attributes.is_some_and(|a| super::sql::matches(c, a)))
         });
-        if !ids_only {
-            page.more = page.features.len() > offset + limit;
-            page.features = page.features.into_iter().skip(offset).take(limit).collect();
+        if count_only {
+            return Ok(call.reply(&json!({"count": page.features.len()})));
         }
+        page.more = page.features.len() > offset.saturating_add(limit);
+        page.features = page.features.into_iter().skip(offset).take(limit).collect();
     }
     if ids_only {
         let ids: Vec<Value> = page

@@ -2248,10 +2248,38 @@ async fn a_layer_published_from_a_file_geodatabase_answers_its_features_page_by_
     .await
     .unwrap();
     assert_eq!(only_ids["objectIds"].as_array().unwrap().len(), 250);
-    let other = query(vec![("where", "status = 'ok'".into())])
+    // Where clauses: counted, paged and listed over the matching rows only.
+    let ok = query(vec![
+        ("where", "status = 'OK' AND flow_gpm >= 500".into()),
+        ("returnCountOnly", "true".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(ok["count"], 84, "every third hydrant is ok");
+    let page = query(vec![
+        ("where", "status = 'ok'".into()),
+        ("outFields", "hydrant_id".into()),
+        ("resultOffset", "80".into()),
+        ("resultRecordCount", "10".into()),
+    ])
+    .await
+    .unwrap();
+    let ids: Vec<&str> = page["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["attributes"]["hydrant_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["H-0240", "H-0243", "H-0246", "H-0249"]);
+    assert_eq!(page["exceededTransferLimit"], false);
+    let none = query(vec![("where", "1=0".into()), ("returnCountOnly", "true".into())])
+        .await
+        .unwrap();
+    assert_eq!(none["count"], 0);
+    let bad = query(vec![("where", "status = 'ok".into())])
         .await
         .unwrap_err();
-    assert!(other.to_string().contains("where=1=1"), "{other}");
+    assert!(bad.to_string().contains("not closed"), "{bad}");
 }
 
 #[tokio::test]
