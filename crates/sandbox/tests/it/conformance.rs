@@ -2272,9 +2272,12 @@ async fn a_layer_published_from_a_file_geodatabase_answers_its_features_page_by_
         .collect();
     assert_eq!(ids, ["H-0240", "H-0243", "H-0246", "H-0249"]);
     assert_eq!(page["exceededTransferLimit"], false);
-    let none = query(vec![("where", "1=0".into()), ("returnCountOnly", "true".into())])
-        .await
-        .unwrap();
+    let none = query(vec![
+        ("where", "1=0".into()),
+        ("returnCountOnly", "true".into()),
+    ])
+    .await
+    .unwrap();
     assert_eq!(none["count"], 0);
     let bad = query(vec![("where", "status = 'ok".into())])
         .await
