@@ -1,7 +1,8 @@
 //! The `where` clauses a feature layer's `query` takes, the SQL-92 subset clients send:
 //! comparisons (`=`, `<>`, `!=`, `<`, `<=`, `>`, `>=`) of a field with a number or a quoted
 //! string, `LIKE` with `%` and `_`, `IS [NOT] NULL`, `[NOT] IN (…)`, `[NOT] BETWEEN … AND …`,
-//! `AND`, `OR`, `NOT` and parentheses, and constant comparisons such as `1=1`. Field names and
+//! `AND`, `OR`, `NOT` and parentheses, `DATE '…'` and `TIMESTAMP '…'` literals, and constant
+//! comparisons such as `1=1`. Field names and
 //! keywords are case-insensitive; strings compare case-insensitively, as on ArcGIS Online's hosted
 //! layers. Anything else is refused with the position it stopped at.
 
@@ -210,6 +211,17 @@ impl Parser {
     }
 
     fn operand(&mut self) -> Result<Operand, String> {
+        // `DATE 'yyyy-mm-dd'` and `TIMESTAMP 'yyyy-mm-dd hh:mm:ss'`: epoch milliseconds, as date
+        // attributes are answered.
+        if let (Some(Token::Word(w)), Some((_, Token::Text(t)))) =
+            (self.peek(), self.tokens.get(self.at + 1))
+            && (w.eq_ignore_ascii_case("date") || w.eq_ignore_ascii_case("timestamp"))
+        {
+            let ms =
+                epoch_ms(t).ok_or_else(|| format!("`{t}` at {} is not a date", self.here()))?;
+            self.at += 2;
+            return Ok(Operand::Number(ms));
+        }
         let operand = match self.peek() {
             Some(Token::Word(w))
                 if !["and", "or", "not", "like", "in", "is", "between", "null"]
@@ -283,6 +295,37 @@ impl Parser {
             expr
         })
     }
+}
+
+/// `yyyy-mm-dd` with an optional ` hh:mm[:ss]` (UTC) as epoch milliseconds.
+#[allow(clippy::cast_precision_loss)] // day and second counts far below 2^53
+fn epoch_ms(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let (date, time) = text.split_once([' ', 'T']).unwrap_or((text, ""));
+    let mut parts = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (year, month, day) = (parts.next()??, parts.next()??, parts.next()??);
+    if parts.next().is_some() || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let mut clock = time
+        .split(':')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<f64>().ok());
+    let (h, min, sec) = (
+        clock.next().flatten().unwrap_or(0.0),
+        clock.next().flatten().unwrap_or(0.0),
+        clock.next().flatten().unwrap_or(0.0),
+    );
+    let (yy, mm) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let days =
+        era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + (153 * mm + 2) / 5 + day - 1 - 719_468;
+    Some(days as f64 * 86_400_000.0 + ((h * 60.0 + min) * 60.0 + sec) * 1000.0)
 }
 
 /// Parse a `where` clause; an empty one matches everything.
@@ -440,10 +483,11 @@ mod tests {
     use serde_json::json;
 
     fn row() -> Map<String, Value> {
-        json!({"OBJECTID": 7, "status": "Repair", "flow_gpm": 750, "note": null, "code": "0042"})
-            .as_object()
-            .unwrap()
-            .clone()
+        json!({"OBJECTID": 7, "status": "Repair", "flow_gpm": 750, "note": null, "code": "0042",
+            "opened": 1_588_291_200_000_i64})
+        .as_object()
+        .unwrap()
+        .clone()
     }
 
     fn check(sql: &str) -> bool {
@@ -475,6 +519,12 @@ mod tests {
             ("\"flow_gpm\" = 750", true),
             ("OBJECTID > -1", true),
             ("status = 'it''s'", false),
+            (
+                "opened >= DATE '2020-05-01' AND opened < date '2020-05-02'",
+                true,
+            ),
+            ("opened = TIMESTAMP '2020-05-01 00:00:00'", true),
+            ("opened > timestamp '2020-05-01 00:00:01'", false),
         ] {
             assert_eq!(check(sql), expected, "{sql}");
         }
@@ -490,6 +540,7 @@ mod tests {
             ("(status = 'x'", "expected `)`"),
             ("status = 'x' extra", "unexpected text"),
             ("status IS 'x'", "expected NULL"),
+            ("opened > DATE '2020-13-01'", "not a date"),
         ] {
             let e = parse(sql).unwrap_err();
             assert!(e.contains(says), "{sql}: {e}");
