@@ -82,7 +82,7 @@ pub fn run(args: &LoginArgs, config_flag: Option<&Path>, json: bool) -> Result<u
     let days = granted.refresh_token_expires_in.map(|s| s / 86_400);
     if json {
         render::json(&serde_json::json!({
-            "portal": args.portal, "username": granted.username,
+            "message_type": "login", "portal": args.portal, "username": granted.username,
             "config": path.display().to_string(), "refreshTokenExpiresIn": granted.refresh_token_expires_in,
         }))?;
     } else {
