@@ -119,6 +119,7 @@ fn csv_page(reader: impl Read, label: &str, offset: usize, limit: usize) -> Resu
         features,
         more,
         fields,
+        spatial_reference: None,
     })
 }
 
@@ -132,6 +133,8 @@ fn geojson_page(reader: impl Read, label: &str, offset: usize, limit: usize) -> 
             features: Vec::new(),
             more: false,
             fields: Vec::new(),
+            // RFC 7946: GeoJSON coordinates are WGS 84.
+            spatial_reference: Some(crate::shapefile_write::WGS84_WKT.to_owned()),
         },
     };
     Top(&mut collect)
@@ -332,6 +335,9 @@ pub enum Format {
     Csv,
     /// A GeoJSON FeatureCollection (rings turned back to GeoJSON's orientation).
     GeoJson,
+    /// A zipped shapefile named after the layer (all features are gathered first: the format's
+    /// headers need the counts and extent).
+    Shapefile,
 }
 
 /// Rows read per pass when converting.
@@ -351,6 +357,24 @@ pub fn convert<R: Read + Seek, W: std::io::Write>(
     out: W,
 ) -> Result<u64> {
     let io = |e: std::io::Error| Error::io(format!("writing {layer}"), e);
+    if format == Format::Shapefile {
+        let mut features = Vec::new();
+        let (mut fields, mut srs) = (Vec::new(), None);
+        loop {
+            let reader = open().map_err(|e| Error::io(name, e))?;
+            let page = features_page(reader, name, layer, features.len())?;
+            if features.is_empty() {
+                fields.clone_from(&page.fields);
+                srs.clone_from(&page.spatial_reference);
+            }
+            features.extend(page.features);
+            if !page.more {
+                break;
+            }
+        }
+        crate::shapefile_write::write(layer, &fields, &features, srs.as_deref(), out)?;
+        return Ok(features.len() as u64);
+    }
     let mut json_out = None;
     let mut csv_out = None;
     match format {
@@ -361,13 +385,14 @@ pub fn convert<R: Read + Seek, W: std::io::Write>(
             json_out = Some(w);
         }
         Format::Csv => csv_out = Some(csv::Writer::from_writer(out)),
+        Format::Shapefile => unreachable!("written above"),
     }
     let mut header: Vec<String> = Vec::new();
     let mut written = 0u64;
     let mut offset = 0;
     loop {
         let reader = open().map_err(|e| Error::io(name, e))?;
-        let page = features(reader, name, layer, offset, CONVERT_PAGE)?;
+        let page = features_page(reader, name, layer, offset)?;
         offset += page.features.len();
         for f in &page.features {
             let attributes = f["attributes"].as_object().cloned().unwrap_or_default();
@@ -421,6 +446,15 @@ pub fn convert<R: Read + Seek, W: std::io::Write>(
         w.flush().map_err(io)?;
     }
     Ok(written)
+}
+
+fn features_page<R: Read + Seek>(
+    reader: R,
+    name: &str,
+    layer: &str,
+    offset: usize,
+) -> Result<Page> {
+    features(reader, name, layer, offset, CONVERT_PAGE)
 }
 
 /// An Esri JSON geometry as GeoJSON: rings grouped into polygons (a clockwise ring starts one,

@@ -25,6 +25,7 @@ pub mod fgdb;
 pub mod rows;
 pub mod sd;
 mod shapefile;
+mod shapefile_write;
 pub mod summary;
 mod text;
 mod zipped;

@@ -21,6 +21,8 @@ pub struct Page {
     pub more: bool,
     /// The attribute names in the layer's order (features' attribute maps are sorted by name).
     pub fields: Vec<String>,
+    /// The coordinates' spatial reference as WKT, when the file says.
+    pub spatial_reference: Option<String>,
 }
 
 /// Rows `offset .. offset + limit` (in object id order, deleted rows skipped) of the table whose
@@ -89,6 +91,7 @@ pub fn page(
         features,
         more,
         fields,
+        spatial_reference: info.srs_wkt.clone(),
     })
 }
 

@@ -229,6 +229,7 @@ pub(crate) fn page<R: Read + Seek>(
         features,
         more,
         fields,
+        spatial_reference: None,
     })
 }
 

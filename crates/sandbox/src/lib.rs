@@ -22,11 +22,11 @@
 //! folders, items, resources, thumbnails, metadata, relationships, sharing, groups, search,
 //! multipart uploads, hosted feature services published from File Geodatabases, shapefiles, CSV,
 //! GeoJSON and service definitions (layers and counts read by orgpack-payload; their features,
-//! paged), export jobs (CSV and GeoJSON written from any of those), views, HTTPS, the demo
+//! paged), export jobs (CSV, GeoJSON and shapefiles written from any of those), views, HTTPS, the demo
 //! organization, and injected faults ([`Sandbox::set_faults`]). Large files are streamed to and
 //! from `<data>/blobs/` ([`store::BlobDir`]), never held whole in memory. Feature queries take
-//! the SQL subset clients send in `where`. Not yet: spatial queries and statistics, exports to File
-//! Geodatabase or shapefile from other formats, join views.
+//! the SQL subset clients send in `where`. Not yet: spatial queries and statistics, File
+//! Geodatabases written from other formats, join views.
 
 mod api;
 mod demo;

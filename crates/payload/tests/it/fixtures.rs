@@ -314,3 +314,50 @@ fn a_layer_converts_to_geojson_and_csv_that_read_back_the_same() {
     let back = inspect_file(&csv).unwrap();
     assert_eq!(shape(&back), vec![(s("hydrants"), Some(s("Point")), 250)]);
 }
+
+#[test]
+fn a_layer_converts_to_a_shapefile_that_reads_back_the_same() {
+    use orgpack_payload::{Format, convert};
+    let dir = tempfile::tempdir().unwrap();
+    let open = || std::fs::File::open(payloads().join("City.gdb.zip"));
+    for (layer, geometry, count) in [("Hydrants", "Point", 250), ("Parcels", "Polygon", 12)] {
+        let out = dir.path().join(format!("{layer}.zip"));
+        let n = convert(
+            open,
+            "City.gdb.zip",
+            layer,
+            Format::Shapefile,
+            std::fs::File::create(&out).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(n, count);
+        let summary = inspect_file(&out).unwrap();
+        assert_eq!(summary.kind, Kind::Shapefile);
+        assert_eq!(shape(&summary), vec![(s(layer), Some(s(geometry)), count)]);
+        assert_eq!(
+            summary.layers[0].spatial_reference.as_deref(),
+            Some("GCS_WGS_1984")
+        );
+        // Row by row, the shapefile holds what the geodatabase does.
+        let page = |file: &std::path::Path, name: &str| {
+            orgpack_payload::features(std::fs::File::open(file).unwrap(), name, layer, 0, 1000)
+                .unwrap()
+                .features
+        };
+        let ours = page(&out, "x.zip");
+        let original = page(&payloads().join("City.gdb.zip"), "City.gdb.zip");
+        assert_eq!(ours.len(), original.len());
+        for (o, g) in ours.iter().zip(&original) {
+            for (k, v) in g["attributes"].as_object().unwrap() {
+                let back = &o["attributes"][k.as_str()];
+                match (v.as_f64(), back.as_f64()) {
+                    (Some(a), Some(b)) => {
+                        assert!((a - b).abs() < 1e-6, "{layer} {k}: {v} vs {back}");
+                    }
+                    _ => assert_eq!(v, back, "{layer} {k}"),
+                }
+            }
+            assert_eq!(o["geometry"], g["geometry"], "{layer}");
+        }
+    }
+}

@@ -441,3 +441,25 @@ fn point_and_line_features_with_z_agree_with_gdal() {
     );
     assert!((paths[1][1][1].as_f64().unwrap() - 4_000_090.5).abs() < 1e-3);
 }
+
+#[test]
+fn gdal_reads_the_shapefiles_orgpack_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    for (layer, geometry, count) in [("Hydrants", "Point", 250), ("Parcels", "Polygon", 12)] {
+        let out = dir.path().join(format!("{layer}.zip"));
+        orgpack_payload::convert(
+            || std::fs::File::open(crate::payloads().join("City.gdb.zip")),
+            "City.gdb.zip",
+            layer,
+            orgpack_payload::Format::Shapefile,
+            std::fs::File::create(&out).unwrap(),
+        )
+        .unwrap();
+        let vsi = std::path::PathBuf::from(format!("/vsizip/{}/{layer}.shp", out.display()));
+        assert_eq!(
+            ogrinfo(&vsi),
+            vec![(layer.to_owned(), Some(geometry.to_owned()), count)],
+            "{layer}"
+        );
+    }
+}

@@ -273,10 +273,12 @@ pub(super) fn export(call: &Call, owner: &str) -> Result<Response, Response> {
     };
     // A service published from a service definition exports the geodatabase copied into it.
     let from_sd = service.kind == "serviceDefinition" && needs == "fileGeodatabase";
-    // CSV and GeoJSON are written from the features of any service whose features are read.
+    // CSV, GeoJSON and shapefiles are written from the features of any service whose features
+    // are read.
     let convert_to = match needs {
         "csv" => Some(orgpack_payload::Format::Csv),
         "geojson" => Some(orgpack_payload::Format::GeoJson),
+        "shapefile" => Some(orgpack_payload::Format::Shapefile),
         _ => None,
     }
     .filter(|_| needs != service.kind && super::query::feature_source(&service.kind).is_some());
@@ -336,7 +338,8 @@ pub(super) fn export(call: &Call, owner: &str) -> Result<Response, Response> {
     })))
 }
 
-/// One layer of a service written as CSV or GeoJSON into a new blob: the only layer, or the one
+/// One layer of a service written as CSV, GeoJSON or a shapefile into a new blob: the only
+/// layer, or the one
 /// `exportParameters` names (`{"layers": [{"id": N}]}`).
 fn converted(
     call: &Call,

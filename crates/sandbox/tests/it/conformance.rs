@@ -1089,11 +1089,44 @@ async fn publish_a_file_then_query_counts_and_export_it_back() {
     let exported = editor.item(&export.export_item_id).await.unwrap();
     assert_eq!(exported["type"], "File Geodatabase");
     assert_eq!(exported["title"], "City export");
+    // Another format: written from the layer's features, one layer at a time.
     let shp = editor
         .export_item("editor", &published.service_item_id, "Shapefile", "x", "")
         .await
         .unwrap_err();
-    assert!(shp.to_string().contains("cannot convert"), "{shp}");
+    assert!(shp.to_string().contains("has 2 layers"), "{shp}");
+    let shp = editor
+        .export_item(
+            "editor",
+            &published.service_item_id,
+            "Shapefile",
+            "Hydrants as a shapefile",
+            r#"{"layers":[{"id":0}]}"#,
+        )
+        .await
+        .unwrap();
+    editor
+        .wait_for_job(
+            "editor",
+            &shp.export_item_id,
+            Some(&shp.job_id),
+            Some("export"),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    let mut bytes = Vec::new();
+    editor
+        .item_data(&shp.export_item_id, &mut bytes)
+        .await
+        .unwrap();
+    let read = orgpack_payload::inspect(std::io::Cursor::new(bytes), "City.zip").unwrap();
+    assert_eq!(read.kind, orgpack_payload::Kind::Shapefile);
+    assert_eq!(read.layers[0].feature_count, 250);
+    assert_eq!(
+        editor.item(&shp.export_item_id).await.unwrap()["type"],
+        "Shapefile"
+    );
 }
 
 #[tokio::test]
@@ -2174,7 +2207,7 @@ async fn a_service_definition_publishes_its_data_and_exports_it_as_a_file_geodat
         .export_item("editor", &published.service_item_id, "Shapefile", "x", "")
         .await
         .unwrap_err();
-    assert!(shp.to_string().contains("cannot convert"), "{shp}");
+    assert!(shp.to_string().contains("has 2 layers"), "{shp}");
 }
 
 #[tokio::test]
@@ -2375,6 +2408,11 @@ async fn services_export_a_layer_to_csv_and_geojson_and_csv_services_answer_feat
     let points = orgpack_payload::inspect(std::io::Cursor::new(bytes), "x.geojson").unwrap();
     assert_eq!(points.layers[0].feature_count, 250);
     assert_eq!(points.layers[0].geometry_type.as_deref(), Some("Point"));
+    // A File Geodatabase is not written from other data: said, not faked.
+    let fgdb = exported(from_csv.service_item_id.clone(), "File Geodatabase", "")
+        .await
+        .unwrap_err();
+    assert!(fgdb.to_string().contains("cannot convert"), "{fgdb}");
 
     // And one published from a shapefile.
     let path = payload("Hydrants.shp.zip");
