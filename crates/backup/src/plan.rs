@@ -47,6 +47,9 @@ pub struct PlanOptions {
     pub spool_dir: PathBuf,
     /// Labels for the snapshot.
     pub tags: Vec<String>,
+    /// Read the relationships of unchanged items again instead of taking the parent's (a
+    /// relationship edit may leave `modified` as it was); their content is still reused.
+    pub recheck_relationships: bool,
 }
 
 impl PlanOptions {
@@ -64,6 +67,7 @@ impl PlanOptions {
             concurrency: 8,
             spool_dir,
             tags: Vec::new(),
+            recheck_relationships: false,
         }
     }
 }
@@ -461,6 +465,9 @@ fn reuse_listed(
     why: &Why,
 ) -> Option<PlannedItem> {
     let (index, json) = (index?, json?);
+    if ctx.options.recheck_relationships {
+        return None; // planned through `visit`, which reads the relationships
+    }
     let parent = ctx.parent_items.get(id)?;
     if json.get("modified").and_then(Value::as_i64) != Some(parent.modified)
         || json.get("orgId").and_then(Value::as_str) != Some(ctx.org_id.as_str())
@@ -575,6 +582,15 @@ async fn visit(ctx: &Ctx<'_>, id: &str, why: Why, listed_owner: Option<&str>) ->
         item.reuse = true;
         item.dependencies.clone_from(&parent.dependencies);
         item.relationships.clone_from(&parent.relationships);
+        if ctx.options.recheck_relationships {
+            // The parent's relationship edges give way to what the portal says now.
+            item.relationships.clear();
+            item.dependencies
+                .retain(|d| d.found_in != FoundIn::Relationship);
+            if let Err((part, e)) = relationships(ctx, &mut item).await {
+                return failed(Some(&part), &e);
+            }
+        }
         return Visit::Item(Box::new(item));
     }
     if let Err((part, e)) = explore(ctx, &mut item).await {
@@ -583,8 +599,9 @@ async fn visit(ctx: &Ctx<'_>, id: &str, why: Why, listed_owner: Option<&str>) ->
     Visit::Item(Box::new(item))
 }
 
-/// Relationships, JSON data and JSON resources of a changed item, scanned for references.
-async fn explore(
+/// An item's forward relationships (the types whose origin fits its type), as relationship
+/// edges and dependencies.
+async fn relationships(
     ctx: &Ctx<'_>,
     item: &mut PlannedItem,
 ) -> Result<(), (String, orgpack_portal::Error)> {
@@ -615,6 +632,18 @@ async fn explore(
             });
         }
     }
+    Ok(())
+}
+
+/// Relationships, JSON data and JSON resources of a changed item, scanned for references.
+async fn explore(
+    ctx: &Ctx<'_>,
+    item: &mut PlannedItem,
+) -> Result<(), (String, orgpack_portal::Error)> {
+    let client = ctx.client;
+    let id = item.id.clone();
+    let item_type = item.item_type().to_owned();
+    relationships(ctx, item).await?;
     // A view reads from its source services: they come first, whatever refers to the view.
     if is_view(&item.json)
         && let Some(url) = item.json.get("url").and_then(Value::as_str)

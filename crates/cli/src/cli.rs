@@ -194,6 +194,10 @@ pub struct BackupArgs {
     /// Capture everything again, reusing nothing from earlier snapshots.
     #[arg(long, conflicts_with = "parent")]
     pub full: bool,
+    /// Read the relationships of unchanged items again (a request per relationship type and
+    /// item) instead of taking the parent snapshot's; their content is still reused.
+    #[arg(long)]
+    pub recheck_relationships: bool,
     /// A label for the snapshot (repeatable).
     #[arg(long, value_name = "TAG")]
     pub tag: Vec<String>,

@@ -36,6 +36,7 @@ fn options(selection: Selection, spool: &std::path::Path) -> PlanOptions {
         concurrency: 4,
         spool_dir: spool.to_owned(),
         tags: Vec::new(),
+        recheck_relationships: false,
     }
 }
 
@@ -54,9 +55,20 @@ async fn backup(
     selection: Selection,
     progress: &Counting,
 ) -> (orgpack_backup::Plan, orgpack_backup::Outcome) {
+    backup_with(s, repo_path, selection, progress, false).await
+}
+
+async fn backup_with(
+    s: &Seeded,
+    repo_path: &std::path::Path,
+    selection: Selection,
+    progress: &Counting,
+    recheck_relationships: bool,
+) -> (orgpack_backup::Plan, orgpack_backup::Outcome) {
     let admin = client(&s.sandbox, "admin");
     let mut repo = Repository::open_or_init(repo_path).unwrap();
     let mut opts = options(selection, &repo_path.join("tmp"));
+    opts.recheck_relationships = recheck_relationships;
     let url = admin.url().root.clone();
     let me = admin.portal_self().await.unwrap();
     opts.parent = find_parent(
@@ -400,6 +412,7 @@ async fn selections_by_owner_folder_group_and_query() {
                 concurrency: 2,
                 spool_dir: spool,
                 tags: Vec::new(),
+                recheck_relationships: false,
             };
             let p = plan(admin, &opts, &orgpack_backup::NoProgress)
                 .await
@@ -444,6 +457,7 @@ async fn selections_by_owner_folder_group_and_query() {
         concurrency: 2,
         spool_dir: spool.path().to_owned(),
         tags: Vec::new(),
+        recheck_relationships: false,
     };
     let err = plan(&admin, &missing, &orgpack_backup::NoProgress)
         .await
@@ -545,4 +559,50 @@ async fn faults_and_expiring_tokens_give_the_same_snapshot_or_name_what_failed()
     assert_eq!(faulty.groups, clean.groups);
     let report = orgpack_archive::verify(&faulty_archive, VerifyOptions::read_data()).unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relationship_added_to_an_unchanged_item_is_read_when_asked_for() {
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    backup(&s, &repo, items(&[&s.app]), &Counting::default()).await;
+    // A relationship from the map to another service; the map's `modified` stays as it was.
+    let editor = client(&s.sandbox, "editor");
+    let before = editor.item(&s.map).await.unwrap()["modified"].clone();
+    editor
+        .add_relationship("editor", &s.map, &s.city, "Map2Service")
+        .await
+        .unwrap();
+    assert_eq!(editor.item(&s.map).await.unwrap()["modified"], before);
+    let related = |plan: &orgpack_backup::Plan| {
+        let map = plan.items.iter().find(|i| i.id == s.map).unwrap();
+        assert!(map.reuse, "the map's content is reused either way");
+        map.relationships.iter().any(|r| r.item_id == s.city)
+    };
+
+    // An ordinary incremental run takes the parent's relationships.
+    let (plain, _) = backup(&s, &repo, items(&[&s.app]), &Counting::default()).await;
+    assert!(!related(&plain));
+    assert!(plain.items.iter().all(|i| i.id != s.city));
+
+    // Asked to recheck, it reads them again: the new edge, and the service it leads to.
+    let counting = Counting::default();
+    let (rechecked, outcome) = backup_with(&s, &repo, items(&[&s.app]), &counting, true).await;
+    assert!(related(&rechecked));
+    assert!(
+        rechecked.items.iter().any(|i| i.id == s.city),
+        "the service comes along"
+    );
+    let snap = Archive::open(&repo)
+        .unwrap()
+        .snapshot(&outcome.snapshot)
+        .unwrap();
+    assert!(
+        snap.item(&s.map)
+            .unwrap()
+            .relationships
+            .iter()
+            .any(|r| r.item_id == s.city && r.relationship_type == "Map2Service")
+    );
 }

@@ -100,6 +100,7 @@ async fn backup(args: &BackupArgs, client: &Client, json: bool) -> Result<u8> {
         concurrency: args.concurrency.max(1),
         spool_dir: temp.path().to_owned(),
         tags: args.tag.clone(),
+        recheck_relationships: args.recheck_relationships,
     };
     let bar = progress::for_backup(json);
     let plan = orgpack_backup::plan(client, &options, bar.as_ref()).await?;
