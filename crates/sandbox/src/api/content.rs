@@ -1,12 +1,12 @@
 //! Items and folders.
 
+use std::io::{Read as _, Seek as _};
+
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::auth::internal;
 use super::{Call, FORBIDDEN, NOT_FOUND, Params, error};
-use std::io::{Read as _, Seek as _};
-
 use crate::store::{Body, Stored, StoredItem};
 
 /// One page of `all` under `key`, by the `start` (1-based) and `num` (≤ 100) parameters.
