@@ -1,6 +1,7 @@
 //! Recreating a hosted feature layer view from its `viewDefinition` payload: `createService` with
-//! `isView`, then `addToDefinition` with each layer pointing at the *restored* source service (the
-//! source is a dependency of the view, so it is restored first). A view holds no data of its own,
+//! `isView`, then `addToDefinition` with each layer pointing at the *restored* source service, and
+//! a join view's related tables at theirs (the sources are dependencies of the view, so they are
+//! restored first). A view holds no data of its own,
 //! so nothing is uploaded; its layers' counts are checked afterwards like a republished service's.
 
 use std::collections::BTreeMap;
@@ -185,30 +186,33 @@ fn definition(admin: &Value, target_names: &BTreeMap<String, String>) -> Result<
             } else {
                 view
             };
-            if table
-                .get("relatedTables")
-                .and_then(Value::as_array)
-                .is_some_and(|r| !r.is_empty())
-            {
-                return Err(format!(
-                    "layer `{name}` is a join view (relatedTables), which orgpack does not make again yet"
-                ));
+            rename_source(table, target_names)?;
+            // A join view: its related tables read from restored services too.
+            if let Some(related) = table.get_mut("relatedTables").and_then(Value::as_array_mut) {
+                for r in related {
+                    rename_source(r, target_names)?;
+                }
             }
-            let source = table
-                .get("sourceServiceName")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            let renamed = target_names.get(&source).ok_or_else(|| {
-                format!("the view reads from `{source}`, which its definition does not name")
-            })?;
-            table["sourceServiceName"] = json!(renamed);
             if let Some(list) = out[key].as_array_mut() {
                 list.push(layer);
             }
         }
     }
     Ok(out)
+}
+
+/// Point a view table's (or related table's) `sourceServiceName` at the restored service.
+fn rename_source(table: &mut Value, target_names: &BTreeMap<String, String>) -> Result<(), String> {
+    let source = table
+        .get("sourceServiceName")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let renamed = target_names.get(&source).ok_or_else(|| {
+        format!("the view reads from `{source}`, which its definition does not name")
+    })?;
+    table["sourceServiceName"] = json!(renamed);
+    Ok(())
 }
 
 /// `…/services/[Hosted/]<name>/FeatureServer` → `<name>`.
@@ -245,11 +249,20 @@ mod tests {
         );
         let err = definition(&admin, &BTreeMap::new()).unwrap_err();
         assert!(err.contains("`City`"), "{err}");
+        // A join view: its related tables are pointed at the restored services too, and one
+        // reading from a service the view's sources do not name is refused.
         let mut join = admin.clone();
-        join["layers"][0]["adminLayerInfo"]["viewLayerDefinition"]["relatedTables"] =
-            json!([{"sourceServiceName": "Other"}]);
+        join["tables"][0]["adminLayerInfo"]["viewLayerDefinition"]["table"]["relatedTables"] =
+            json!([{"sourceServiceName": "Repairs", "sourceLayerId": 0, "type": "INNER"}]);
+        let mut both = names.clone();
+        both.insert("Repairs".into(), "Repairs_3".into());
+        let d = definition(&join, &both).unwrap();
+        let related =
+            &d["tables"][0]["adminLayerInfo"]["viewLayerDefinition"]["table"]["relatedTables"][0];
+        assert_eq!(related["sourceServiceName"], "Repairs_3");
+        assert_eq!(related["type"], "INNER");
         let err = definition(&join, &names).unwrap_err();
-        assert!(err.contains("join view"), "{err}");
+        assert!(err.contains("`Repairs`"), "{err}");
         assert_eq!(
             service_name_of("https://h/o/server/rest/services/Hosted/City_2/FeatureServer"),
             Some("City_2".into())

@@ -25,8 +25,8 @@
 //! paged), export jobs (CSV, GeoJSON and shapefiles written from any of those), views, HTTPS, the demo
 //! organization, and injected faults ([`Sandbox::set_faults`]). Large files are streamed to and
 //! from `<data>/blobs/` ([`store::BlobDir`]), never held whole in memory. Feature queries take
-//! the SQL subset clients send in `where`. Not yet: spatial queries and statistics, File
-//! Geodatabases written from other formats, join views.
+//! the SQL subset clients send in `where`; views may join services. Not yet: spatial queries and
+//! statistics, edits, File Geodatabases written from other formats.
 
 mod api;
 mod demo;

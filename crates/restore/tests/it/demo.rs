@@ -265,3 +265,150 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_view_is_made_again_on_both_restored_services() {
+    use orgpack_portal::Content;
+    let s = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    for org in ["src", "dst"] {
+        s.add_org(org, org).unwrap();
+        s.add_user(org, "admin", PW, "org_admin").unwrap();
+    }
+    let admin = client(&s, "src", "admin");
+    let payloads = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/payloads");
+    let dir = tempfile::tempdir().unwrap();
+    let publish = async |file: &std::path::Path, kind: &str, item_type: &str, name: &str| {
+        let file_name = file.file_name().unwrap().to_str().unwrap().to_owned();
+        let id = admin
+            .add_item(
+                "admin",
+                None,
+                &[("title", name), ("type", item_type)],
+                Content::File {
+                    path: file,
+                    name: &file_name,
+                },
+                1 << 20,
+            )
+            .await
+            .unwrap();
+        admin
+            .publish("admin", &id, kind, &format!(r#"{{"name":"{name}"}}"#))
+            .await
+            .unwrap()
+    };
+    publish(
+        &payloads.join("City.gdb.zip"),
+        "fileGeodatabase",
+        "File Geodatabase",
+        "City",
+    )
+    .await;
+    // (The sandbox exports services to File Geodatabases only when published from one.)
+    publish(
+        &payloads.join("Inspections.gdb.zip"),
+        "fileGeodatabase",
+        "File Geodatabase",
+        "Inspections",
+    )
+    .await;
+    let view = admin
+        .create_service("admin", None, r#"{"name":"HydrantRepairs"}"#, true, &[])
+        .await
+        .unwrap();
+    let definition = serde_json::json!({"layers": [{"name": "HydrantRepairs", "adminLayerInfo": {
+        "viewLayerDefinition": {"table": {"name": "hydrants", "sourceServiceName": "City",
+            "sourceLayerId": 0, "sourceLayerFields": "*", "relatedTables": [{"name": "inspections",
+                "sourceServiceName": "Inspections", "sourceLayerId": 0, "sourceLayerFields": "*",
+                "parentKeyFields": ["hydrant_id"], "keyFields": ["hydrant_id"], "type": "INNER"}]}}}}]});
+    admin
+        .add_to_definition(
+            view.service_url.as_deref().unwrap(),
+            &definition.to_string(),
+        )
+        .await
+        .unwrap();
+
+    let mut repo = Repository::open_or_init(&dir.path().join("repo")).unwrap();
+    let options = orgpack_backup::PlanOptions::whole_org(dir.path().join("spool"));
+    let plan = orgpack_backup::plan(&admin, &options, &orgpack_backup::NoProgress)
+        .await
+        .unwrap();
+    let outcome = orgpack_backup::run(&admin, &plan, &mut repo, &orgpack_backup::NoProgress)
+        .await
+        .unwrap();
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    let archive = Archive::open(&dir.path().join("repo")).unwrap();
+    let snapshot = archive.snapshot(&outcome.snapshot).unwrap();
+    let targets = [Target {
+        name: "dst".into(),
+        client: client(&s, "dst", "admin"),
+        journal: dir.path().join("dst.sqlite"),
+    }];
+    let reports = restore(
+        &archive,
+        &snapshot,
+        &targets,
+        &RestoreOptions {
+            staging_dir: dir.path().to_owned(),
+            ..RestoreOptions::default()
+        },
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(reports[0].is_complete(), "{:#?}", reports[0]);
+
+    // The restored view joins the restored services, and counts what the original does.
+    let c = &targets[0].client;
+    let new_view = reports[0]
+        .items
+        .iter()
+        .find(|e| e.source_id == view.service_item_id)
+        .and_then(|e| e.target_id.clone())
+        .unwrap();
+    let url = c.item(&new_view).await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(url.contains("/dst/"), "{url}");
+    // Every hydrant has inspections: the inner join keeps all 250.
+    assert_eq!(c.feature_count(&format!("{url}/0")).await.unwrap(), 250);
+    let admin_def = c
+        .call(
+            "admin",
+            orgpack_portal::Method::Get,
+            &orgpack_portal::admin_url(&url),
+            &[],
+        )
+        .await
+        .unwrap();
+    let table = &admin_def["layers"][0]["adminLayerInfo"]["viewLayerDefinition"]["table"];
+    let sources = c
+        .call(
+            "sources",
+            orgpack_portal::Method::Get,
+            &format!("{url}/sources"),
+            &[],
+        )
+        .await
+        .unwrap();
+    let restored: Vec<&str> = sources["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(restored.len(), 2);
+    assert!(restored.iter().all(|u| u.contains("/dst/")), "{restored:?}");
+    assert_eq!(table["relatedTables"][0]["type"], "INNER");
+    assert!(
+        restored.iter().any(|u| u.contains(&format!(
+            "/{}/",
+            table["relatedTables"][0]["sourceServiceName"]
+                .as_str()
+                .unwrap()
+        ))),
+        "{table}"
+    );
+}

@@ -172,6 +172,37 @@ pub(super) fn add_to_definition(call: &Call, name: &str) -> Result<Response, Res
             sources.push(source.item.clone());
             let mut entry = from;
             entry["source"] = json!({"service": source.name, "layer": source_layer});
+            // A join view: each related table must exist; its fields join the parent's.
+            let mut joins = Vec::new();
+            for related in table
+                .and_then(|t| t.get("relatedTables"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let (joined, layer_json) = related_source(call, name, related)?;
+                sources.push(joined.item.clone());
+                if let (Some(fields), Some(more)) = (
+                    entry["fields"].as_array_mut(),
+                    layer_json["fields"].as_array(),
+                ) {
+                    for f in more {
+                        if !fields.iter().any(|x| x["name"] == f["name"]) {
+                            fields.push(f.clone());
+                        }
+                    }
+                }
+                joins.push(json!({
+                    "name": related.get("name").cloned().unwrap_or(json!(joined.name)),
+                    "service": joined.name, "layer": layer_json["id"],
+                    "parentKeyFields": related.get("parentKeyFields").cloned().unwrap_or(json!([])),
+                    "keyFields": related.get("keyFields").cloned().unwrap_or(json!([])),
+                    "type": related.get("type").and_then(Value::as_str).unwrap_or("LEFT").to_ascii_uppercase(),
+                }));
+            }
+            if !joins.is_empty() {
+                entry["joins"] = Value::Array(joins);
+            }
             entry
         } else {
             json!({"geometryType": layer.get("geometryType"), "count": 0, "fields": layer.get("fields").cloned().unwrap_or(json!([]))})
@@ -201,6 +232,47 @@ pub(super) fn add_to_definition(call: &Call, name: &str) -> Result<Response, Res
     Ok(call.reply(&json!({"success": true})))
 }
 
+/// A join view's related table: its service (not a view) and layer, or `400` naming what is
+/// missing.
+fn related_source(call: &Call, layer: &str, related: &Value) -> Result<(Service, Value), Response> {
+    let name = related
+        .get("sourceServiceName")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            error(
+                400,
+                &format!("Layer '{layer}': every relatedTables entry needs a sourceServiceName."),
+                &[],
+            )
+        })?;
+    let id = related
+        .get("sourceLayerId")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    let service = call
+        .shared
+        .store
+        .service_named(&call.org, name)
+        .map_err(internal)?
+        .filter(|s| s.kind != VIEW_KIND)
+        .ok_or_else(|| error(400, &format!("Source service '{name}' not found."), &[]))?;
+    let found = service
+        .layers
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|l| l["id"].as_u64() == Some(id))
+        .cloned()
+        .ok_or_else(|| {
+            error(
+                400,
+                &format!("Source layer {id} of '{name}' not found."),
+                &[],
+            )
+        })?;
+    Ok((service, found))
+}
+
 /// `…/FeatureServer/sources` (and a layer's): the services a view reads from.
 pub(super) fn sources(call: &Call, service: &Service) -> Result<Response, Response> {
     let mut names: Vec<&str> = service
@@ -208,7 +280,17 @@ pub(super) fn sources(call: &Call, service: &Service) -> Result<Response, Respon
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|l| l.pointer("/source/service").and_then(Value::as_str))
+        .flat_map(|l| {
+            let joined = l["joins"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|j| j["service"].as_str());
+            l.pointer("/source/service")
+                .and_then(Value::as_str)
+                .into_iter()
+                .chain(joined)
+        })
         .collect();
     names.sort_unstable();
     names.dedup();
@@ -229,7 +311,9 @@ pub(super) fn sources(call: &Call, service: &Service) -> Result<Response, Respon
     Ok(call.reply(&json!({"services": out, "currentVersion": 11.3})))
 }
 
-/// A view layer's count: its source layer's.
+/// A view layer's count: its source layer's; for a join view with `INNER` joins, the source rows
+/// whose keys match a row of every such related table (read from the published files; the
+/// source's count when they cannot be read).
 pub(super) fn source_count(call: &Call, layer: &Value) -> Result<Value, Response> {
     let (Some(name), Some(id)) = (
         layer.pointer("/source/service").and_then(Value::as_str),
@@ -237,20 +321,105 @@ pub(super) fn source_count(call: &Call, layer: &Value) -> Result<Value, Response
     ) else {
         return Ok(layer["count"].clone());
     };
-    Ok(call
-        .shared
-        .store
-        .service_named(&call.org, name)
-        .map_err(internal)?
-        .and_then(|s| {
-            s.layers
+    let store = &call.shared.store;
+    let Some(parent) = store.service_named(&call.org, name).map_err(internal)? else {
+        return Ok(Value::Null);
+    };
+    let parent_layer = parent
+        .layers
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|l| l["id"].as_u64() == Some(id))
+        .cloned();
+    let Some(parent_layer) = parent_layer else {
+        return Ok(Value::Null);
+    };
+    let inner: Vec<&Value> = layer["joins"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|j| j["type"] == "INNER")
+        .collect();
+    if inner.is_empty() {
+        return Ok(parent_layer["count"].clone());
+    }
+    let Some(mut rows) = rows_of(call, &parent, &parent_layer)? else {
+        return Ok(parent_layer["count"].clone());
+    };
+    for join in inner {
+        let related = join["service"]
+            .as_str()
+            .map(|n| store.service_named(&call.org, n))
+            .transpose()
+            .map_err(internal)?
+            .flatten();
+        let related_layer = related.as_ref().and_then(|r| {
+            r.layers
                 .as_array()
                 .into_iter()
                 .flatten()
-                .find(|l| l["id"].as_u64() == Some(id))
-                .map(|l| l["count"].clone())
+                .find(|l| l["id"] == join["layer"])
+                .cloned()
+        });
+        let (Some(related), Some(related_layer)) = (related, related_layer) else {
+            return Ok(parent_layer["count"].clone());
+        };
+        let Some(other) = rows_of(call, &related, &related_layer)? else {
+            return Ok(parent_layer["count"].clone());
+        };
+        let fields = |key: &str| -> Vec<String> {
+            join[key]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f.as_str().map(str::to_owned))
+                .collect()
+        };
+        let (parent_keys, keys) = (fields("parentKeyFields"), fields("keyFields"));
+        let present: std::collections::HashSet<Vec<String>> =
+            other.iter().map(|f| key_of(f, &keys)).collect();
+        rows.retain(|f| present.contains(&key_of(f, &parent_keys)));
+    }
+    Ok(json!(rows.len()))
+}
+
+/// Every feature of a service's layer, when the sandbox reads its published file.
+fn rows_of(call: &Call, service: &Service, layer: &Value) -> Result<Option<Vec<Value>>, Response> {
+    let Some(extension) = super::query::feature_source(&service.kind) else {
+        return Ok(None);
+    };
+    let store = &call.shared.store;
+    let Some(payload) = store.service_payload(&service.item).map_err(internal)? else {
+        return Ok(None);
+    };
+    let reader = store.blobs().reader(&payload).map_err(internal)?;
+    Ok(orgpack_payload::features(
+        std::io::BufReader::new(reader),
+        &format!("{}.{extension}", service.name),
+        layer["name"].as_str().unwrap_or_default(),
+        0,
+        usize::MAX,
+    )
+    .ok()
+    .map(|p| p.features))
+}
+
+/// A feature's values of `fields` (case-insensitive names), as text, for matching join keys.
+fn key_of(feature: &Value, fields: &[String]) -> Vec<String> {
+    let attributes = feature["attributes"].as_object();
+    fields
+        .iter()
+        .map(|f| {
+            attributes
+                .and_then(|a| a.iter().find(|(k, _)| k.eq_ignore_ascii_case(f)))
+                .map(|(_, v)| match v {
+                    Value::String(s) => s.to_lowercase(),
+                    other => other.to_string(),
+                })
+                .unwrap_or_default()
         })
-        .unwrap_or(Value::Null))
+        .collect()
 }
 
 /// `/<org>/server/rest/admin/services/Hosted/<name>/FeatureServer[/<layer>]` (GET): the service's
@@ -265,10 +434,23 @@ pub(super) fn admin_service(
     let full = |l: &Value| {
         let mut json = super::services::layer_json(&service, l);
         if let Some(source) = l.get("source") {
-            json["adminLayerInfo"] = json!({"viewLayerDefinition": {
-                "sourceServiceName": source["service"], "sourceLayerId": source["layer"],
-                "sourceLayerFields": "*",
-            }});
+            json["adminLayerInfo"] = match l.get("joins").and_then(Value::as_array) {
+                // A join view's definition has the `table` form, with its related tables.
+                Some(joins) => json!({"viewLayerDefinition": {"table": {
+                    "name": l["name"], "sourceServiceName": source["service"],
+                    "sourceLayerId": source["layer"], "sourceLayerFields": "*",
+                    "relatedTables": joins.iter().map(|j| json!({
+                        "name": j["name"], "sourceServiceName": j["service"],
+                        "sourceLayerId": j["layer"], "sourceLayerFields": "*",
+                        "parentKeyFields": j["parentKeyFields"], "keyFields": j["keyFields"],
+                        "type": j["type"],
+                    })).collect::<Vec<_>>(),
+                }}}),
+                None => json!({"viewLayerDefinition": {
+                    "sourceServiceName": source["service"], "sourceLayerId": source["layer"],
+                    "sourceLayerFields": "*",
+                }}),
+            };
         }
         json
     };

@@ -2451,3 +2451,111 @@ async fn services_export_a_layer_to_csv_and_geojson_and_csv_services_answer_feat
     assert_eq!(page["features"][0]["geometry"]["x"], -117.2);
     assert_eq!(page["exceededTransferLimit"], true);
 }
+
+#[tokio::test]
+async fn a_join_view_reads_two_services_and_counts_the_inner_join() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let editor = client(&s, "source", "editor");
+    let file = add_city_gdb(&editor).await;
+    editor
+        .publish("editor", &file, "fileGeodatabase", r#"{"name":"City"}"#)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repairs.csv");
+    std::fs::write(
+        &path,
+        "hydrant_id,crew\nH-0001,A\nH-0002,B\nh-0002,C\nZ-9999,D\n",
+    )
+    .unwrap();
+    let csv = editor
+        .add_item(
+            "editor",
+            None,
+            &[("title", "Repairs"), ("type", "CSV")],
+            Content::File {
+                path: &path,
+                name: "repairs.csv",
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    editor
+        .publish("editor", &csv, "csv", r#"{"name":"Repairs"}"#)
+        .await
+        .unwrap();
+    let view = editor
+        .create_service("editor", None, r#"{"name":"HydrantRepairs"}"#, true, &[])
+        .await
+        .unwrap();
+    let url = view.service_url.clone().unwrap();
+    let definition = serde_json::json!({"layers": [{"name": "HydrantRepairs", "adminLayerInfo": {
+        "viewLayerDefinition": {"table": {"name": "hydrants", "sourceServiceName": "City",
+            "sourceLayerId": 0, "sourceLayerFields": "*", "relatedTables": [{"name": "repairs",
+                "sourceServiceName": "Repairs", "sourceLayerId": 0, "sourceLayerFields": "*",
+                "parentKeyFields": ["hydrant_id"], "keyFields": ["hydrant_id"], "type": "INNER"}]}}}}]});
+    editor
+        .add_to_definition(&url, &definition.to_string())
+        .await
+        .unwrap();
+    // Hydrants with a repair (keys compared case-insensitively), each once.
+    assert_eq!(editor.feature_count(&format!("{url}/0")).await.unwrap(), 2);
+    let sources = editor
+        .call(
+            "sources",
+            orgpack_portal::Method::Get,
+            &format!("{url}/sources"),
+            &[],
+        )
+        .await
+        .unwrap();
+    let mut names: Vec<&str> = sources["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["City", "Repairs"]);
+    let admin = editor
+        .call(
+            "admin",
+            orgpack_portal::Method::Get,
+            &orgpack_portal::admin_url(&url),
+            &[],
+        )
+        .await
+        .unwrap();
+    let table = &admin["layers"][0]["adminLayerInfo"]["viewLayerDefinition"]["table"];
+    assert_eq!(table["sourceServiceName"], "City");
+    assert_eq!(table["relatedTables"][0]["sourceServiceName"], "Repairs");
+    assert_eq!(table["relatedTables"][0]["type"], "INNER");
+    let layer = editor
+        .call(
+            "layer",
+            orgpack_portal::Method::Get,
+            &format!("{url}/0"),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(
+        layer["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "crew"),
+        "{layer}"
+    );
+    // A related table that does not exist is refused, naming it.
+    let bad = serde_json::json!({"layers": [{"name": "Broken", "adminLayerInfo": {
+        "viewLayerDefinition": {"table": {"name": "h", "sourceServiceName": "City", "sourceLayerId": 0,
+            "relatedTables": [{"sourceServiceName": "Nowhere", "sourceLayerId": 0,
+                "parentKeyFields": ["hydrant_id"], "keyFields": ["hydrant_id"]}]}}}}]});
+    let err = editor
+        .add_to_definition(&url, &bad.to_string())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("'Nowhere' not found"), "{err}");
+}
