@@ -3,7 +3,7 @@
 //! JSON resource names the source organization (its item ids, portal URL or organization id);
 //! every republished service answers its payload's feature counts.
 
-use orgpack_archive::manifest::{Obtained, Snapshot};
+use orgpack_archive::manifest::Snapshot;
 use orgpack_portal::Client;
 use serde::Serialize;
 use serde_json::Value;
@@ -123,9 +123,7 @@ pub async fn check_target(client: &Client, snapshot: &Snapshot, report: &TargetR
         }
         // Feature counts of republished services.
         if let (Some(payload), Some(url)) = (
-            item.payloads
-                .iter()
-                .find(|p| p.obtained == Obtained::FreshExport),
+            crate::plan::republish_payload(item).map(|(p, _)| p),
             json.get("url").and_then(Value::as_str),
         ) {
             for (i, layer) in payload.layers.iter().enumerate() {

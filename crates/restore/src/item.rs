@@ -7,9 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use orgpack_archive::Archive;
-use orgpack_archive::manifest::{
-    Access, Descriptor, Item, Obtained, Payload, PayloadKind, Snapshot,
-};
+use orgpack_archive::manifest::{Access, Descriptor, Item, Payload, PayloadKind, Snapshot};
 use orgpack_graph::{Context, IdMap, Part, rewrite};
 use orgpack_portal::{Client, Content};
 use serde_json::Value;
@@ -271,10 +269,20 @@ async fn restore(
             .mark(&item.id, COMPLETE)
             .map_err(|e| fail(e.to_string()))?;
     }
+    // Republished from the file it was first published from: what was edited since is not there.
+    let reason = (planned.action == Action::Republish)
+        .then(|| crate::plan::republish_payload(item))
+        .flatten()
+        .filter(|(_, original)| *original)
+        .map(|_| {
+            "republished from the file it was first published from (the backup holds no export \
+             of it): edits made to the service since are not in it"
+                .to_owned()
+        });
     Ok(Restored {
         target_id: Some(target_id),
         status,
-        reason: None,
+        reason,
         rewritten,
     })
 }
@@ -377,10 +385,7 @@ async fn republish(
     owner: &str,
     folder: Option<&str>,
 ) -> Result<String, Failed> {
-    let payload = item
-        .payloads
-        .iter()
-        .find(|p| p.obtained == Obtained::FreshExport)
+    let (payload, _) = crate::plan::republish_payload(item)
         .ok_or((None, "no export to republish from".to_owned()))?;
     if payload.kind == PayloadKind::ViewDefinition {
         let base = service_name(item);
@@ -390,6 +395,7 @@ async fn republish(
         PayloadKind::Shapefile => ("shapefile", "Shapefile"),
         PayloadKind::Csv => ("csv", "CSV"),
         PayloadKind::GeoJson => ("geojson", "GeoJson"),
+        PayloadKind::ServiceDefinition => ("serviceDefinition", "Service Definition"),
         _ => ("fileGeodatabase", "File Geodatabase"),
     };
     let payload_key = format!("{}/payload", item.id);
@@ -538,11 +544,7 @@ async fn finish_service(
         .update_item(owner, None, id, &props, Content::None)
         .await
         .map_err(|e| format!("setting the service's properties: {e}"))?;
-    if let Some(payload) = item
-        .payloads
-        .iter()
-        .find(|p| p.obtained == Obtained::FreshExport)
-    {
+    if let Some((payload, _)) = crate::plan::republish_payload(item) {
         check_counts(ctx.client, payload, &url).await?;
     }
     learn(ctx, item, id, Some(&url)).await;

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use orgpack_archive::manifest::{ExportMode, Item, Obtained, Snapshot};
+use orgpack_archive::manifest::{ExportMode, Item, Obtained, Payload, PayloadKind, Snapshot};
 use orgpack_graph::{Edge, Graph, Reason, relationship_edge};
 use orgpack_portal::Client;
 use serde_json::Value;
@@ -410,10 +410,35 @@ pub async fn plan_target(
 pub fn is_republished(snapshot: &Snapshot, item: &Item) -> bool {
     snapshot.selection.export != ExportMode::Reference
         && item.item_type == "Feature Service"
-        && item
-            .payloads
-            .iter()
-            .any(|p| p.obtained == Obtained::FreshExport)
+        && republish_payload(item).is_some()
+}
+
+/// What a hosted service is republished from: its fresh export, else (the backup could not
+/// export it) the file it was first published from, when that is a kind `publish` takes — the
+/// `bool` says so.
+#[must_use]
+pub fn republish_payload(item: &Item) -> Option<(&Payload, bool)> {
+    if let Some(fresh) = item
+        .payloads
+        .iter()
+        .find(|p| p.obtained == Obtained::FreshExport)
+    {
+        return Some((fresh, false));
+    }
+    item.payloads
+        .iter()
+        .find(|p| {
+            p.obtained == Obtained::OriginalSource
+                && matches!(
+                    p.kind,
+                    PayloadKind::FileGeodatabase
+                        | PayloadKind::Shapefile
+                        | PayloadKind::Csv
+                        | PayloadKind::GeoJson
+                        | PayloadKind::ServiceDefinition
+                )
+        })
+        .map(|p| (p, true))
 }
 
 /// Source owner → target owner: the owner map, else the same name when that user exists in the

@@ -412,3 +412,95 @@ async fn a_join_view_is_made_again_on_both_restored_services() {
         "{table}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_the_backup_could_not_export_is_republished_from_its_original_file() {
+    use orgpack_portal::Content;
+    let s = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    for org in ["src", "dst"] {
+        s.add_org(org, org).unwrap();
+        s.add_user(org, "admin", PW, "org_admin").unwrap();
+    }
+    let admin = client(&s, "src", "admin");
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("repairs.csv");
+    std::fs::write(&csv, "hydrant_id,crew,x,y\nH-0001,A,-117.2,34.05\nH-0002,B,-117.1,34.06\nH-0003,C,-117.0,34.07\n").unwrap();
+    let file = admin
+        .add_item(
+            "admin",
+            None,
+            &[("title", "Repairs"), ("type", "CSV")],
+            Content::File {
+                path: &csv,
+                name: "repairs.csv",
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let published = admin
+        .publish("admin", &file, "csv", r#"{"name":"Repairs"}"#)
+        .await
+        .unwrap();
+
+    // This portal cannot export a CSV-published service to a File Geodatabase: the backup says
+    // so, and keeps the CSV it was published from.
+    let mut repo = Repository::open_or_init(&dir.path().join("repo")).unwrap();
+    let options = orgpack_backup::PlanOptions::whole_org(dir.path().join("spool"));
+    let plan = orgpack_backup::plan(&admin, &options, &orgpack_backup::NoProgress)
+        .await
+        .unwrap();
+    let outcome = orgpack_backup::run(&admin, &plan, &mut repo, &orgpack_backup::NoProgress)
+        .await
+        .unwrap();
+    assert!(
+        outcome
+            .failures
+            .iter()
+            .any(|f| f.id == published.service_item_id && f.part.as_deref() == Some("export")),
+        "{:?}",
+        outcome.failures
+    );
+    let archive = Archive::open(&dir.path().join("repo")).unwrap();
+    let snapshot = archive.snapshot(&outcome.snapshot).unwrap();
+    let targets = [Target {
+        name: "dst".into(),
+        client: client(&s, "dst", "admin"),
+        journal: dir.path().join("dst.sqlite"),
+    }];
+    let reports = restore(
+        &archive,
+        &snapshot,
+        &targets,
+        &RestoreOptions {
+            staging_dir: dir.path().to_owned(),
+            ..RestoreOptions::default()
+        },
+        false,
+    )
+    .await
+    .unwrap();
+    let entry = reports[0]
+        .items
+        .iter()
+        .find(|e| e.source_id == published.service_item_id)
+        .unwrap();
+    assert_eq!(entry.status, Status::Created, "{entry:?}");
+    assert!(
+        entry
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("first published from")),
+        "{entry:?}"
+    );
+    let c = &targets[0].client;
+    let url = c.item(entry.target_id.as_deref().unwrap()).await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        url.contains("/dst/"),
+        "a service of its own, not a link back: {url}"
+    );
+    assert_eq!(c.feature_count(&format!("{url}/0")).await.unwrap(), 3);
+}
