@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use futures_util::StreamExt as _;
 use tokio::io::AsyncReadExt as _;
 
 use crate::client::{Client, Method};
@@ -12,6 +13,9 @@ use crate::error::{Error, ErrorKind, envelope};
 
 /// Files up to this size are sent in one request; larger ones in parts.
 pub const SINGLE_UPLOAD_LIMIT: u64 = 32 << 20;
+
+/// Parts of one file uploaded at once.
+pub const PARALLEL_PARTS: usize = 4;
 
 /// What an item is created with, besides its properties.
 #[derive(Debug, Clone, Copy)]
@@ -106,8 +110,8 @@ fn string_field(call: &str, url: &str, v: &Value, key: &str) -> Result<String, E
 
 impl Client {
     /// Create an item in `owner`'s `folder` (root when `None`); returns its id. Files over
-    /// [`SINGLE_UPLOAD_LIMIT`] go up in parts of `part_size` bytes, then the item is committed and
-    /// its status polled until complete.
+    /// [`SINGLE_UPLOAD_LIMIT`] go up in parts of `part_size` bytes, [`PARALLEL_PARTS`] at a time,
+    /// then the item is committed and its status polled until complete.
     ///
     /// # Errors
     /// As [`Client::call`]; [`ErrorKind::Transport`] when the file cannot be read.
@@ -177,24 +181,24 @@ impl Client {
             )
         })?;
         let part_size = part_size.max(1 << 10);
-        let mut buf = vec![0u8; part_size];
+        // Parts go up a few at a time (the portal joins them by number at commit): over a long
+        // round trip that is most of the time, and memory stays a few parts.
+        let mut pending = futures_util::stream::FuturesUnordered::new();
         let mut part = 0u32;
         loop {
-            let mut filled = 0;
-            while filled < part_size {
-                let n = reader.read(&mut buf[filled..]).await.map_err(|e| {
+            let mut bytes = Vec::with_capacity(part_size);
+            (&mut reader)
+                .take(part_size as u64)
+                .read_to_end(&mut bytes)
+                .await
+                .map_err(|e| {
                     Error::new(
                         "addPart",
                         &url,
                         ErrorKind::Transport(format!("reading `{}`: {e}", file.display())),
                     )
                 })?;
-                if n == 0 {
-                    break;
-                }
-                filled += n;
-            }
-            if filled == 0 {
+            if bytes.is_empty() {
                 break;
             }
             part += 1;
@@ -206,11 +210,20 @@ impl Client {
                 ));
             }
             let part_path = format!("content/users/{owner}/items/{id}/addPart?partNum={part}");
-            let bytes = buf[..filled].to_vec();
-            let answer = self
-                .upload_bytes("addPart", &part_path, &[], bytes, name)
-                .await?;
-            ensure_success("addPart", &self.absolute(&part_path), &answer)?;
+            pending.push(async move {
+                let answer = self
+                    .upload_bytes("addPart", &part_path, &[], bytes, name)
+                    .await?;
+                ensure_success("addPart", &self.absolute(&part_path), &answer)
+            });
+            if pending.len() >= PARALLEL_PARTS
+                && let Some(done) = pending.next().await
+            {
+                done?;
+            }
+        }
+        while let Some(done) = pending.next().await {
+            done?;
         }
         let commit_path = format!("content/users/{owner}/items/{id}/commit");
         let mut commit = params.to_vec();
