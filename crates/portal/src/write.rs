@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use futures_util::StreamExt as _;
+use serde_json::Value;
 use tokio::io::AsyncReadExt as _;
 
 use crate::client::{Client, Method};
