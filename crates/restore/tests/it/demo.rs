@@ -329,34 +329,8 @@ async fn a_join_view_is_made_again_on_both_restored_services() {
         .await
         .unwrap();
 
-    let mut repo = Repository::open_or_init(&dir.path().join("repo")).unwrap();
-    let options = orgpack_backup::PlanOptions::whole_org(dir.path().join("spool"));
-    let plan = orgpack_backup::plan(&admin, &options, &orgpack_backup::NoProgress)
-        .await
-        .unwrap();
-    let outcome = orgpack_backup::run(&admin, &plan, &mut repo, &orgpack_backup::NoProgress)
-        .await
-        .unwrap();
+    let (outcome, reports, targets) = back_up_and_restore(&s, &admin, dir.path()).await;
     assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
-    let archive = Archive::open(&dir.path().join("repo")).unwrap();
-    let snapshot = archive.snapshot(&outcome.snapshot).unwrap();
-    let targets = [Target {
-        name: "dst".into(),
-        client: client(&s, "dst", "admin"),
-        journal: dir.path().join("dst.sqlite"),
-    }];
-    let reports = restore(
-        &archive,
-        &snapshot,
-        &targets,
-        &RestoreOptions {
-            staging_dir: dir.path().to_owned(),
-            ..RestoreOptions::default()
-        },
-        false,
-    )
-    .await
-    .unwrap();
     assert!(reports[0].is_complete(), "{:#?}", reports[0]);
 
     // The restored view joins the restored services, and counts what the original does.
@@ -445,14 +419,7 @@ async fn a_service_the_backup_could_not_export_is_republished_from_its_original_
 
     // This portal cannot export a CSV-published service to a File Geodatabase: the backup says
     // so, and keeps the CSV it was published from.
-    let mut repo = Repository::open_or_init(&dir.path().join("repo")).unwrap();
-    let options = orgpack_backup::PlanOptions::whole_org(dir.path().join("spool"));
-    let plan = orgpack_backup::plan(&admin, &options, &orgpack_backup::NoProgress)
-        .await
-        .unwrap();
-    let outcome = orgpack_backup::run(&admin, &plan, &mut repo, &orgpack_backup::NoProgress)
-        .await
-        .unwrap();
+    let (outcome, reports, targets) = back_up_and_restore(&s, &admin, dir.path()).await;
     assert!(
         outcome
             .failures
@@ -461,25 +428,6 @@ async fn a_service_the_backup_could_not_export_is_republished_from_its_original_
         "{:?}",
         outcome.failures
     );
-    let archive = Archive::open(&dir.path().join("repo")).unwrap();
-    let snapshot = archive.snapshot(&outcome.snapshot).unwrap();
-    let targets = [Target {
-        name: "dst".into(),
-        client: client(&s, "dst", "admin"),
-        journal: dir.path().join("dst.sqlite"),
-    }];
-    let reports = restore(
-        &archive,
-        &snapshot,
-        &targets,
-        &RestoreOptions {
-            staging_dir: dir.path().to_owned(),
-            ..RestoreOptions::default()
-        },
-        false,
-    )
-    .await
-    .unwrap();
     let entry = reports[0]
         .items
         .iter()
@@ -503,4 +451,45 @@ async fn a_service_the_backup_could_not_export_is_republished_from_its_original_
         "a service of its own, not a link back: {url}"
     );
     assert_eq!(c.feature_count(&format!("{url}/0")).await.unwrap(), 3);
+}
+
+/// Back the source org (`admin`'s) up whole into `dir/repo`, then restore the snapshot into the
+/// sandbox's `dst` organization.
+async fn back_up_and_restore(
+    s: &Sandbox,
+    admin: &Client,
+    dir: &std::path::Path,
+) -> (
+    orgpack_backup::Outcome,
+    Vec<orgpack_restore::TargetReport>,
+    [Target; 1],
+) {
+    let mut repo = Repository::open_or_init(&dir.join("repo")).unwrap();
+    let options = orgpack_backup::PlanOptions::whole_org(dir.join("spool"));
+    let plan = orgpack_backup::plan(admin, &options, &orgpack_backup::NoProgress)
+        .await
+        .unwrap();
+    let outcome = orgpack_backup::run(admin, &plan, &mut repo, &orgpack_backup::NoProgress)
+        .await
+        .unwrap();
+    let archive = Archive::open(&dir.join("repo")).unwrap();
+    let snapshot = archive.snapshot(&outcome.snapshot).unwrap();
+    let targets = [Target {
+        name: "dst".into(),
+        client: client(s, "dst", "admin"),
+        journal: dir.join("dst.sqlite"),
+    }];
+    let reports = restore(
+        &archive,
+        &snapshot,
+        &targets,
+        &RestoreOptions {
+            staging_dir: dir.to_owned(),
+            ..RestoreOptions::default()
+        },
+        false,
+    )
+    .await
+    .unwrap();
+    (outcome, reports, targets)
 }
