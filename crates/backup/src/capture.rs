@@ -234,12 +234,8 @@ async fn view_definition(env: &Env<'_>, planned: &PlannedItem) -> Result<Payload
         .call("view definition", Method::Get, &admin_url, &[])
         .await
         .map_err(|e| e.to_string())?;
-    let cached = planned
-        .cached
-        .get(crate::plan::VIEW_SOURCES)
-        .and_then(|b| serde_json::from_slice::<Value>(b).ok());
-    let sources = match cached {
-        Some(sources) => sources,
+    let sources = match &planned.view_sources {
+        Some(sources) => sources.clone(),
         None => env
             .client
             .call("view sources", Method::Get, &format!("{url}/sources"), &[])

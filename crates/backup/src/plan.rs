@@ -25,10 +25,6 @@ use crate::progress::Progress;
 use crate::relations;
 use crate::select;
 
-/// Where a view's `sources`, read while planning, wait in [`PlannedItem::cached`] for capture
-/// (a key no resource path can be: the others are `data` and resource paths).
-pub(crate) const VIEW_SOURCES: &str = "\u{0}view sources";
-
 /// JSON data and resources larger than this are not read for references while planning.
 const MAX_SCANNED: u64 = 32 << 20;
 /// Planning keeps at most this much downloaded JSON for `run` to store without a second download.
@@ -115,6 +111,8 @@ pub struct PlannedItem {
     pub resources: Vec<(String, u64)>,
     /// Documents downloaded while planning (`data`, or a resource path), for `run` to store.
     pub cached: BTreeMap<String, Vec<u8>>,
+    /// A view's `sources`, read while planning for its dependencies, kept for capture.
+    pub view_sources: Option<Value>,
 }
 
 impl PlannedItem {
@@ -499,6 +497,7 @@ fn reuse_listed(
         export: false,
         resources: Vec::new(),
         cached: BTreeMap::new(),
+        view_sources: None,
         json: json.clone(),
     };
     item.export = ctx.options.selection.export != ExportMode::Reference
@@ -571,6 +570,7 @@ async fn visit(ctx: &Ctx<'_>, id: &str, why: Why, listed_owner: Option<&str>) ->
         export: false,
         resources: Vec::new(),
         cached: BTreeMap::new(),
+        view_sources: None,
         json,
     };
     item.export = ctx.options.selection.export != ExportMode::Reference
@@ -657,9 +657,6 @@ async fn explore(
             )
             .await
             .map_err(|e| ("view sources".to_owned(), e))?;
-        // Capture stores them with the view's definition: keep them rather than ask again.
-        item.cached
-            .insert(VIEW_SOURCES.to_owned(), sources.to_string().into_bytes());
         for source in sources
             .get("services")
             .and_then(Value::as_array)
@@ -677,6 +674,8 @@ async fn explore(
                 });
             }
         }
+        // Capture stores them with the view's definition: kept rather than asked for again.
+        item.view_sources = Some(sources);
     }
     let keywords = orgpack_graph::type_keywords(&item.json);
     let graph_ctx = Context {
