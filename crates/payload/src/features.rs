@@ -73,13 +73,7 @@ fn csv_page(reader: impl Read, label: &str, offset: usize, limit: usize) -> Resu
         .iter()
         .map(str::to_owned)
         .collect();
-    let lower: Vec<String> = headers.iter().map(|h| h.to_ascii_lowercase()).collect();
-    let coordinates = crate::text::COORDINATE_PAIRS.iter().find_map(|(x, y)| {
-        Some((
-            lower.iter().position(|h| h == x)?,
-            lower.iter().position(|h| h == y)?,
-        ))
-    });
+    let coordinates = crate::text::coordinate_columns(&headers);
     let mut features = Vec::new();
     let mut more = false;
     let mut record = csv::StringRecord::new();

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::summary::{Field, Kind, Layer, Summary};
 
 /// Column name pairs that hold coordinates, as ArcGIS recognizes them when publishing a CSV.
-pub(crate) const COORDINATE_PAIRS: &[(&str, &str)] = &[
+const COORDINATE_PAIRS: &[(&str, &str)] = &[
     ("x", "y"),
     ("lon", "lat"),
     ("long", "lat"),
@@ -19,6 +19,15 @@ pub(crate) const COORDINATE_PAIRS: &[(&str, &str)] = &[
     ("point_x", "point_y"),
     ("easting", "northing"),
 ];
+
+/// The (x, y) column positions of the first pair of [`COORDINATE_PAIRS`] the headers hold
+/// (names compared case-insensitively).
+pub(crate) fn coordinate_columns(headers: &[String]) -> Option<(usize, usize)> {
+    let position = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    COORDINATE_PAIRS
+        .iter()
+        .find_map(|(x, y)| Some((position(x)?, position(y)?)))
+}
 
 pub(crate) fn csv(reader: impl Read, label: &str, name: &str) -> Result<Summary> {
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
@@ -37,10 +46,7 @@ pub(crate) fn csv(reader: impl Read, label: &str, name: &str) -> Result<Summary>
             Err(e) => return Err(Error::corrupt(label, format!("row {}: {e}", rows + 1))),
         }
     }
-    let lower: Vec<String> = headers.iter().map(|h| h.to_ascii_lowercase()).collect();
-    let coordinates = COORDINATE_PAIRS
-        .iter()
-        .find(|(x, y)| lower.iter().any(|h| h == x) && lower.iter().any(|h| h == y));
+    let coordinates = coordinate_columns(&headers);
     let mut summary = Summary::plain(Kind::Csv);
     let fields = headers
         .iter()

@@ -52,12 +52,17 @@ pub fn random_string(n: usize) -> Result<String, Error> {
 /// When the system has no randomness to give.
 pub fn pkce() -> Result<Pkce, Error> {
     let verifier = random_string(32)?;
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let challenge = challenge_of(&verifier);
     Ok(Pkce {
         verifier,
         challenge,
     })
+}
+
+/// The S256 challenge of a verifier: base64url (no padding) of its SHA-256.
+fn challenge_of(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()))
 }
 
 /// The page to open in a browser: `oauth2/authorize` for a code, with the PKCE challenge.
@@ -167,11 +172,14 @@ mod tests {
 
     #[test]
     fn the_challenge_is_the_verifiers_s256() {
+        // RFC 7636, appendix B.
+        assert_eq!(
+            challenge_of("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
         let p = pkce().unwrap();
         assert_eq!(p.verifier.len(), 43);
-        let again = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(sha2::Sha256::digest(p.verifier.as_bytes()));
-        assert_eq!(p.challenge, again);
+        assert_eq!(p.challenge, challenge_of(&p.verifier));
         assert_ne!(pkce().unwrap().verifier, p.verifier, "fresh each time");
         assert!(!format!("{p:?}").contains(&p.verifier));
     }

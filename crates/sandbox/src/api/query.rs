@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::auth::internal;
 use super::{Call, error};
-use crate::store::Service;
+use crate::store::{ReadSeek, Service};
 
 /// The most features one query answers, as the layer JSON's `maxRecordCount` says.
 pub(super) const MAX_RECORD_COUNT: usize = 2000;
@@ -42,7 +42,7 @@ pub(super) fn query(call: &Call, service: &Service, layer: &Value) -> Result<Res
         };
         return Ok(call.reply(&json!({ "count": count })));
     }
-    let Some(extension) = feature_source(&service.kind) else {
+    if feature_source(&service.kind).is_none() {
         return Err(error(
             400,
             &format!(
@@ -51,7 +51,7 @@ pub(super) fn query(call: &Call, service: &Service, layer: &Value) -> Result<Res
             ),
             &["Without features, only where clauses naming no field (1=1) are answered."],
         ));
-    };
+    }
     let number = |key: &str| -> Result<Option<usize>, Response> {
         p.get(key)
             .map(|v| {
@@ -91,13 +91,8 @@ pub(super) fn query(call: &Call, service: &Service, layer: &Value) -> Result<Res
             .unwrap_or(MAX_RECORD_COUNT)
             .min(MAX_RECORD_COUNT)
     };
-    let store = &call.shared.store;
-    let payload = store
-        .service_payload(&service.item)
-        .map_err(internal)?
+    let (reader, file_name) = source_file(call, service)?
         .ok_or_else(|| error(500, "Unable to complete operation.", &["no published file"]))?;
-    let reader = store.blobs().reader(&payload).map_err(internal)?;
-    let name = layer["name"].as_str().unwrap_or_default();
     // Filtered queries read the whole layer, then page what is left.
     let whole = object_ids.is_some() || filter.is_some() || count_only;
     let (start, count) = if whole {
@@ -107,8 +102,8 @@ pub(super) fn query(call: &Call, service: &Service, layer: &Value) -> Result<Res
     };
     let mut page = orgpack_payload::features(
         std::io::BufReader::new(reader),
-        &format!("{}.{extension}", service.name),
-        name,
+        &file_name,
+        layer["name"].as_str().unwrap_or_default(),
         start,
         count,
     )
@@ -185,6 +180,24 @@ pub(super) fn query(call: &Call, service: &Service, layer: &Value) -> Result<Res
         "features": features,
         "exceededTransferLimit": page.more,
     })))
+}
+
+/// An opened published file and the name it is read under.
+pub(super) type SourceFile = (Box<dyn ReadSeek + Send>, String);
+
+/// The file a service was published from, opened, and the name it is read under (its kind's
+/// extension); `None` for services whose features the sandbox does not read (views, services
+/// made with `createService`) or that hold no file.
+pub(super) fn source_file(call: &Call, service: &Service) -> Result<Option<SourceFile>, Response> {
+    let Some(extension) = feature_source(&service.kind) else {
+        return Ok(None);
+    };
+    let store = &call.shared.store;
+    let Some(payload) = store.service_payload(&service.item).map_err(internal)? else {
+        return Ok(None);
+    };
+    let reader = store.blobs().reader(&payload).map_err(internal)?;
+    Ok(Some((reader, format!("{}.{extension}", service.name))))
 }
 
 /// The file extension features are read under, for the kinds of file whose features the sandbox

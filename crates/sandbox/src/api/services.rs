@@ -371,49 +371,37 @@ fn converted(
     })?;
     let extension = super::query::feature_source(&service.kind).unwrap_or("zip");
     let blobs = call.shared.store.blobs();
-    new_blob(call, |file| {
-        orgpack_payload::convert(
-            || blobs.reader(payload).map(std::io::BufReader::new),
-            &format!("{}.{extension}", service.name),
-            layer["name"].as_str().unwrap_or_default(),
-            to,
-            file,
-        )
-        .map(|_| ())
+    blobs
+        .write_new(|file| {
+            orgpack_payload::convert(
+                || blobs.reader(payload).map(std::io::BufReader::new),
+                &format!("{}.{extension}", service.name),
+                layer["name"].as_str().unwrap_or_default(),
+                to,
+                file,
+            )
+            .map(|_| ())
+            .map_err(std::io::Error::other)
+        })
         .map_err(|e| error(500, &format!("Unable to export: {e}"), &[]))
-    })
 }
 
 /// The geodatabase inside a service definition, zipped into a new blob.
 fn geodatabase_of(call: &Call, sd: &Stored, name: &str) -> Result<Stored, Response> {
-    let reader = call.shared.store.blobs().reader(sd).map_err(internal)?;
-    new_blob(call, |file| {
-        let mut out = std::io::BufWriter::new(file);
-        orgpack_payload::sd::extract_geodatabase(
-            std::io::BufReader::new(reader),
-            &format!("{name}.sd"),
-            &mut out,
-        )
-        .map_err(|e| error(500, &format!("Unable to export: {e}"), &[]))?;
-        std::io::Write::flush(&mut out).map_err(internal)
-    })
-}
-
-/// A new blob written by `write` into a spooled file, then kept (renamed, not copied).
-fn new_blob(
-    call: &Call,
-    write: impl FnOnce(&mut std::fs::File) -> Result<(), Response>,
-) -> Result<Stored, Response> {
     let blobs = call.shared.store.blobs();
-    let mut file = tempfile::NamedTempFile::new_in(blobs.spool_dir()).map_err(internal)?;
-    write(file.as_file_mut())?;
-    let size = file.as_file().metadata().map_err(internal)?.len();
+    let reader = blobs.reader(sd).map_err(internal)?;
     blobs
-        .stash(crate::store::Body::File {
-            path: file.into_temp_path(),
-            size,
+        .write_new(|file| {
+            let mut out = std::io::BufWriter::new(file);
+            orgpack_payload::sd::extract_geodatabase(
+                std::io::BufReader::new(reader),
+                &format!("{name}.sd"),
+                &mut out,
+            )
+            .map_err(std::io::Error::other)?;
+            std::io::Write::flush(&mut out)
         })
-        .map_err(internal)
+        .map_err(|e| error(500, &format!("Unable to export: {e}"), &[]))
 }
 
 /// `/<org>/server/rest/services/Hosted/<name>/FeatureServer[/<layer>[/query]]`.

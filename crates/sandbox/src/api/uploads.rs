@@ -101,22 +101,17 @@ fn join(call: &Call, parts: &[Stored]) -> std::io::Result<Stored> {
         }
         return blobs.stash(Body::Memory(bytes));
     }
-    let mut file = tempfile::NamedTempFile::new_in(blobs.spool_dir())?;
-    for part in parts {
-        match part {
-            // File to file: the kernel copies (copy_file_range), no buffer in between.
-            Stored::Blob { key, .. } => {
-                std::io::copy(
-                    &mut std::fs::File::open(blobs.path(key))?,
-                    file.as_file_mut(),
-                )?;
+    blobs.write_new(|file| {
+        for part in parts {
+            match part {
+                // File to file: the kernel copies (copy_file_range), no buffer in between.
+                Stored::Blob { key, .. } => {
+                    std::io::copy(&mut std::fs::File::open(blobs.path(key))?, file)?;
+                }
+                Stored::Inline(bytes) => file.write_all(bytes)?,
             }
-            Stored::Inline(bytes) => file.as_file_mut().write_all(bytes)?,
         }
-    }
-    blobs.stash(Body::File {
-        path: file.into_temp_path(),
-        size: total,
+        Ok(())
     })
 }
 

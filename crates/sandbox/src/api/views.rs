@@ -386,17 +386,12 @@ pub(super) fn source_count(call: &Call, layer: &Value) -> Result<Value, Response
 
 /// Every feature of a service's layer, when the sandbox reads its published file.
 fn rows_of(call: &Call, service: &Service, layer: &Value) -> Result<Option<Vec<Value>>, Response> {
-    let Some(extension) = super::query::feature_source(&service.kind) else {
+    let Some((reader, file_name)) = super::query::source_file(call, service)? else {
         return Ok(None);
     };
-    let store = &call.shared.store;
-    let Some(payload) = store.service_payload(&service.item).map_err(internal)? else {
-        return Ok(None);
-    };
-    let reader = store.blobs().reader(&payload).map_err(internal)?;
     Ok(orgpack_payload::features(
         std::io::BufReader::new(reader),
-        &format!("{}.{extension}", service.name),
+        &file_name,
         layer["name"].as_str().unwrap_or_default(),
         0,
         usize::MAX,

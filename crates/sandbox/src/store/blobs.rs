@@ -82,17 +82,31 @@ impl BlobDir {
     pub fn stash(&self, body: Body) -> io::Result<Stored> {
         match body {
             Body::Memory(bytes) if bytes.len() <= INLINE_LIMIT => Ok(Stored::Inline(bytes)),
-            Body::Memory(bytes) => {
-                let mut file = tempfile::NamedTempFile::new_in(&self.spool)?;
-                file.write_all(&bytes)?;
-                self.keep(file.into_temp_path(), bytes.len() as u64)
-            }
+            Body::Memory(bytes) => self.write_new(|file| file.write_all(&bytes)),
             Body::File { path, size } if size <= INLINE_LIMIT as u64 => {
                 Ok(Stored::Inline(std::fs::read(&path)?))
             }
             Body::File { path, size } => self.keep(path, size),
             Body::Stored(stored) => Ok(stored),
         }
+    }
+
+    /// New data written by `write` into a spooled file, then stashed (small data read back
+    /// inline, large data renamed into place, not copied).
+    ///
+    /// # Errors
+    /// `write`'s errors, and when the file cannot be made or moved.
+    pub fn write_new(
+        &self,
+        write: impl FnOnce(&mut std::fs::File) -> io::Result<()>,
+    ) -> io::Result<Stored> {
+        let mut file = tempfile::NamedTempFile::new_in(&self.spool)?;
+        write(file.as_file_mut())?;
+        let size = file.as_file().metadata()?.len();
+        self.stash(Body::File {
+            path: file.into_temp_path(),
+            size,
+        })
     }
 
     fn keep(&self, path: TempPath, size: u64) -> io::Result<Stored> {
