@@ -3,8 +3,8 @@
 //! string, `LIKE` with `%` and `_`, `IS [NOT] NULL`, `[NOT] IN (…)`, `[NOT] BETWEEN … AND …`,
 //! `AND`, `OR`, `NOT` and parentheses, `DATE '…'` and `TIMESTAMP '…'` literals, and constant
 //! comparisons such as `1=1`. Field names and
-//! keywords are case-insensitive; strings compare case-insensitively, as on ArcGIS Online's hosted
-//! layers. Anything else is refused with the position it stopped at.
+//! keywords are case-insensitive; strings compare case-insensitively, as hosted layers are believed
+//! to (not confirmed). Anything else is refused with the position it stopped at.
 
 use serde_json::{Map, Value};
 
