@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::journal::{Journal, Kind};
 use crate::plan::{Facts, FoundBy, PlannedItem, RestoreOptions, SharingMode, source_keyword};
 use crate::report::{Action, Status};
-use crate::staging::{StagedFile, Stager};
+use crate::staging::{StagedFile, TargetStaging};
 
 /// What every item's restore in one target shares.
 pub struct Ctx<'a> {
@@ -43,7 +43,7 @@ pub struct Ctx<'a> {
     /// Source group id → target group id.
     pub groups: &'a BTreeMap<String, String>,
     /// Files staged for upload, shared with the other targets.
-    pub stager: &'a Stager,
+    pub stager: &'a TargetStaging<'a>,
 }
 
 /// What a graph [`Context`] for an archived item borrows: its type, keywords, id, and the source

@@ -83,9 +83,12 @@ pub async fn restore(
             options.staging_dir.display()
         ))
     })?;
+    // Every target registered before any stages, so a file is kept for those still to ask.
+    let staging: Vec<_> = targets.iter().map(|_| stager.target()).collect();
     let runs = targets
         .iter()
-        .map(|t| restore_target(archive, snapshot, t, options, dry_run, &stager));
+        .zip(staging)
+        .map(|(t, staging)| restore_target(archive, snapshot, t, options, dry_run, staging));
     Ok(futures_util::future::join_all(runs).await)
 }
 
@@ -95,7 +98,7 @@ async fn restore_target(
     target: &Target,
     options: &RestoreOptions,
     dry_run: bool,
-    stager: &crate::staging::Stager,
+    staging: crate::staging::TargetStaging<'_>,
 ) -> TargetReport {
     let started = Instant::now();
     let mut report = TargetReport {
@@ -114,13 +117,15 @@ async fn restore_target(
         target,
         options,
         dry_run,
-        stager,
+        &staging,
         &mut report,
     )
     .await
     {
         report.error = Some(e.to_string());
     }
+    // Done: the files kept for this target are released now, not when the others finish.
+    drop(staging);
     report.seconds = started.elapsed().as_secs_f64();
     report
 }
@@ -131,7 +136,7 @@ async fn run_target(
     target: &Target,
     options: &RestoreOptions,
     dry_run: bool,
-    stager: &crate::staging::Stager,
+    stager: &crate::staging::TargetStaging<'_>,
     report: &mut TargetReport,
 ) -> Result<()> {
     let client = &target.client;

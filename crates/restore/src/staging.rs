@@ -3,11 +3,16 @@
 //! A file item's data, a service's payload, a thumbnail or metadata is streamed out of the archive
 //! (decompressed, every chunk re-hashed) into a file the portal client uploads from. Restoring into
 //! three organizations at once would do that three times; here the first target to need a part
-//! stages it and the others, asking while it is still in use, upload the same file. A staged file
-//! is removed when the last target holding it lets go, so the disk used stays that of the parts
-//! being uploaded at the moment, not the archive's.
+//! stages it and the others upload the same file.
+//!
+//! Targets do not move in step: one may reach a payload seconds after another has uploaded it. So
+//! a staged file is kept, after its holders let go, until every target still running has asked for
+//! it (or finished), within a byte budget ([`Stager::with_budget`]); beyond the budget a file lives
+//! only while held, and a target asking later stages it again. A file is removed when the last
+//! holder lets go and no target is waiting for it, so the disk used stays bounded by the budget
+//! plus the parts being uploaded at the moment, not the archive's size.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -15,13 +20,36 @@ use std::sync::{Arc, Mutex, Weak};
 use orgpack_archive::Archive;
 use orgpack_archive::manifest::Descriptor;
 
+/// Bytes of staged files kept for targets that have not asked for them yet, by default.
+pub const DEFAULT_BUDGET: u64 = 1 << 30;
+
 /// The staging area of one restore.
 #[derive(Debug)]
 pub struct Stager {
     dir: tempfile::TempDir,
-    files: Mutex<HashMap<(String, u64), Weak<StagedFile>>>,
+    budget: u64,
+    state: Mutex<State>,
     next: AtomicU64,
     staged: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    parts: HashMap<(String, u64), Entry>,
+    /// Targets still running.
+    running: BTreeSet<usize>,
+    targets: usize,
+    /// Bytes of the files in `Entry::kept`.
+    kept_bytes: u64,
+}
+
+#[derive(Debug, Default)]
+struct Entry {
+    file: Weak<StagedFile>,
+    /// Held for targets that have not asked yet.
+    kept: Option<Arc<StagedFile>>,
+    /// Targets that have asked for this part.
+    asked: BTreeSet<usize>,
 }
 
 /// A part of the archive on disk, removed when the last holder drops it.
@@ -45,24 +73,134 @@ impl Drop for StagedFile {
     }
 }
 
+/// One target's use of the [`Stager`]; dropping it says the target is done, releasing the files
+/// kept for it.
+#[derive(Debug)]
+pub struct TargetStaging<'a> {
+    stager: &'a Stager,
+    id: usize,
+}
+
 impl Stager {
-    /// A staging area in a new directory under `parent`.
+    /// A staging area in a new directory under `parent`, keeping up to [`DEFAULT_BUDGET`] bytes
+    /// for targets that have not asked yet.
     ///
     /// # Errors
     /// When the directory cannot be made.
     pub fn new(parent: &Path) -> std::io::Result<Self> {
+        Self::with_budget(parent, DEFAULT_BUDGET)
+    }
+
+    /// A staging area keeping up to `budget` bytes of files for targets that have not asked yet
+    /// (0: a file lives only while held).
+    ///
+    /// # Errors
+    /// When the directory cannot be made.
+    pub fn with_budget(parent: &Path, budget: u64) -> std::io::Result<Self> {
         Ok(Self {
             dir: tempfile::Builder::new()
                 .prefix("orgpack-restore-")
                 .tempdir_in(parent)?,
-            files: Mutex::new(HashMap::new()),
+            budget,
+            state: Mutex::new(State::default()),
             next: AtomicU64::new(0),
             staged: AtomicU64::new(0),
         })
     }
 
-    /// The part `d` of `archive` as a file: staged now, or shared with a target that staged it
-    /// and still holds it.
+    /// A new target. Register every target before any of them stages: a file is kept only for
+    /// targets registered when it is asked for.
+    pub fn target(&self) -> TargetStaging<'_> {
+        let mut state = self.lock();
+        let id = state.targets;
+        state.targets += 1;
+        state.running.insert(id);
+        TargetStaging { stager: self, id }
+    }
+
+    /// How many parts were written to disk (for tests: fewer than asked for when targets share).
+    pub fn staged(&self) -> u64 {
+        self.staged.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of staged files kept for targets that have not asked for them yet.
+    pub fn kept_bytes(&self) -> u64 {
+        self.lock().kept_bytes
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("staging lock poisoned")
+    }
+
+    /// The file for `d` asked for by target `id`: the one already staged, or a new one to stage.
+    fn claim(&self, id: usize, d: &Descriptor) -> Arc<StagedFile> {
+        let mut state = self.lock();
+        let state = &mut *state;
+        let entry = state
+            .parts
+            .entry((d.digest.to_string(), d.size))
+            .or_default();
+        entry.asked.insert(id);
+        let file = entry.file.upgrade().unwrap_or_else(|| {
+            let n = self.next.fetch_add(1, Ordering::Relaxed);
+            let file = Arc::new(StagedFile {
+                path: self.dir.path().join(n.to_string()),
+                ready: tokio::sync::OnceCell::new(),
+            });
+            entry.file = Arc::downgrade(&file);
+            file
+        });
+        let waiting = state.running.iter().any(|t| !entry.asked.contains(t));
+        if !waiting {
+            // Not the last holder (the caller has `file`): nothing is removed under the lock.
+            if entry.kept.take().is_some() {
+                state.kept_bytes -= d.size;
+            }
+        } else if entry.kept.is_none() && state.kept_bytes + d.size <= self.budget {
+            state.kept_bytes += d.size;
+            entry.kept = Some(Arc::clone(&file));
+        }
+        file
+    }
+
+    /// Stop keeping `d`'s file (its staging failed: a target asking later tries again).
+    fn forget(&self, d: &Descriptor) {
+        let released = {
+            let mut state = self.lock();
+            let state = &mut *state;
+            let entry = state.parts.get_mut(&(d.digest.to_string(), d.size));
+            let kept = entry.and_then(|e| {
+                e.file = Weak::new();
+                e.kept.take()
+            });
+            if kept.is_some() {
+                state.kept_bytes -= d.size;
+            }
+            kept
+        };
+        drop(released);
+    }
+
+    /// Target `id` is done: release the files kept only for it (removed outside the lock).
+    fn finish(&self, id: usize) {
+        let mut released = Vec::new();
+        {
+            let mut state = self.lock();
+            let state = &mut *state;
+            state.running.remove(&id);
+            for ((_, size), entry) in &mut state.parts {
+                if entry.kept.is_some() && state.running.iter().all(|t| entry.asked.contains(t)) {
+                    state.kept_bytes -= *size;
+                    released.extend(entry.kept.take());
+                }
+            }
+        }
+        drop(released);
+    }
+}
+
+impl TargetStaging<'_> {
+    /// The part `d` of `archive` as a file: staged now, or shared with a target that staged it.
     ///
     /// # Errors
     /// When the part cannot be read from the archive or written.
@@ -71,25 +209,12 @@ impl Stager {
         archive: &Archive,
         d: &Descriptor,
     ) -> Result<Arc<StagedFile>, String> {
-        let file = {
-            let mut files = self.files.lock().expect("staging lock poisoned");
-            files.retain(|_, f| f.strong_count() > 0);
-            let key = (d.digest.to_string(), d.size);
-            if let Some(file) = files.get(&key).and_then(Weak::upgrade) {
-                file
-            } else {
-                let n = self.next.fetch_add(1, Ordering::Relaxed);
-                let file = Arc::new(StagedFile {
-                    path: self.dir.path().join(n.to_string()),
-                    ready: tokio::sync::OnceCell::new(),
-                });
-                files.insert(key, Arc::downgrade(&file));
-                file
-            }
-        };
-        file.ready
+        let stager = self.stager;
+        let file = stager.claim(self.id, d);
+        let ready = file
+            .ready
             .get_or_init(|| async {
-                self.staged.fetch_add(1, Ordering::Relaxed);
+                stager.staged.fetch_add(1, Ordering::Relaxed);
                 // On the blocking pool, so this target's other items and the other targets go
                 // on meanwhile (the archive is shared, not copied, by the clone).
                 let (archive, d, path) = (archive.clone(), *d, file.path.clone());
@@ -98,13 +223,18 @@ impl Stager {
                     .unwrap_or_else(|e| Err(format!("staging stopped: {e}")))
             })
             .await
-            .clone()?;
+            .clone();
+        if let Err(e) = ready {
+            stager.forget(d);
+            return Err(e);
+        }
         Ok(file)
     }
+}
 
-    /// How many parts were written to disk (for tests: fewer than asked for when targets share).
-    pub fn staged(&self) -> u64 {
-        self.staged.load(Ordering::Relaxed)
+impl Drop for TargetStaging<'_> {
+    fn drop(&mut self) {
+        self.stager.finish(self.id);
     }
 }
 

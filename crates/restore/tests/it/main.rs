@@ -464,12 +464,11 @@ async fn a_staged_part_is_shared_while_held_and_removed_with_its_last_holder() {
         .max_by_key(|p| p.descriptor.size)
         .unwrap()
         .descriptor;
-    let stager = Stager::new(dir.path()).unwrap();
+    // No budget: a file lives only while held.
+    let stager = Stager::with_budget(dir.path(), 0).unwrap();
+    let (one, two) = (stager.target(), stager.target());
     // Two targets asking at once get one file, written once, holding the part's bytes.
-    let (a, b) = tokio::join!(
-        stager.stage(&archive, biggest),
-        stager.stage(&archive, biggest)
-    );
+    let (a, b) = tokio::join!(one.stage(&archive, biggest), two.stage(&archive, biggest));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.path(), b.path());
     assert_eq!(stager.staged(), 1);
@@ -482,7 +481,46 @@ async fn a_staged_part_is_shared_while_held_and_removed_with_its_last_holder() {
     drop(b);
     assert!(!path.exists(), "removed with its last holder");
     // Asked again later, it is staged again.
-    let again = stager.stage(&archive, biggest).await.unwrap();
+    let again = one.stage(&archive, biggest).await.unwrap();
     assert!(again.path().exists());
     assert_eq!(stager.staged(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staged_part_waits_for_the_targets_still_to_ask_within_the_budget() {
+    use orgpack_restore::staging::Stager;
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, snapshot) = backed_up(&s, dir.path()).await;
+    let mut parts: Vec<_> = snapshot.parts().iter().map(|p| p.descriptor).collect();
+    parts.sort_by_key(|d| std::cmp::Reverse(d.size));
+    parts.dedup_by_key(|d| (d.digest, d.size));
+    let (big, small) = (parts[0], parts[1]);
+    assert!(big.size > small.size, "{big:?} {small:?}");
+    // Room for the big part only.
+    let stager = Stager::with_budget(dir.path(), big.size).unwrap();
+    let (one, two, three) = (stager.target(), stager.target(), stager.target());
+    // The first target uploads and lets go; the file stays for the two still to ask.
+    let path = one.stage(&archive, big).await.unwrap().path().to_owned();
+    assert!(path.exists(), "kept for the targets that have not asked");
+    assert_eq!(stager.kept_bytes(), big.size);
+    let later = two.stage(&archive, big).await.unwrap();
+    assert_eq!(later.path(), path, "the second target reuses it");
+    drop(later);
+    assert!(path.exists(), "still kept for the third");
+    // Over the budget, a part lives only while held.
+    let small_path = one.stage(&archive, small).await.unwrap().path().to_owned();
+    assert!(!small_path.exists(), "not kept: the budget is spent");
+    // The third target finishing without asking releases the file; nobody waits for it now.
+    drop(three);
+    assert!(
+        !path.exists(),
+        "released when the last target waiting for it is done"
+    );
+    assert_eq!(stager.kept_bytes(), 0);
+    assert_eq!(
+        stager.staged(),
+        2,
+        "the big part written once for two targets"
+    );
 }
