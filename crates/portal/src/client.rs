@@ -123,7 +123,8 @@ enum Payload<'a> {
     /// A multipart form: the parameters and bytes as the field `file`.
     Bytes {
         params: &'a [(&'a str, &'a str)],
-        bytes: Vec<u8>,
+        /// Shared, so a retry resends it without copying.
+        bytes: bytes::Bytes,
         name: &'a str,
     },
 }
@@ -272,7 +273,7 @@ impl Client {
             path,
             &Payload::Bytes {
                 params,
-                bytes,
+                bytes: bytes.into(),
                 name,
             },
         )
@@ -587,8 +588,11 @@ impl Client {
                 bytes,
                 name,
             } => {
-                let part =
-                    reqwest::multipart::Part::bytes(bytes.clone()).file_name((*name).to_owned());
+                let part = reqwest::multipart::Part::stream_with_length(
+                    reqwest::Body::from(bytes.clone()),
+                    bytes.len() as u64,
+                )
+                .file_name((*name).to_owned());
                 let mut form = reqwest::multipart::Form::new();
                 for (k, v) in *params {
                     form = form.text((*k).to_owned(), (*v).to_owned());

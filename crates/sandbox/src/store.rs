@@ -16,6 +16,7 @@ fn schema() -> String {
     String::from(
         "
 PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;       -- a stand-in, not a store of record: no fsync per commit (the WAL still survives a killed process)
 PRAGMA foreign_keys = ON;
 PRAGMA recursive_triggers = ON;
 CREATE TABLE IF NOT EXISTS orgs (
