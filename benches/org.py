@@ -17,6 +17,9 @@ resources), 100 dashboards, 200 CSV files and 360 links and documents. Then:
 2. the same again with nothing changed (must export nothing and download no payload);
 3. `orgpack restore R --to one` into an empty organization;
 4. `orgpack restore R --to a --to b --to c` into three empty organizations at once;
+5. 3 and 4 again into empty organizations whose sandboxes answer every request LATENCY ms late
+   (`--faults delay_ms=…`), as portals across a network do: the one-target run then waits on the
+   portal, not on this machine's two cores, and the three-target run shows what the fan-out costs;
 
 and, with the official client (arcgis 2.4.4): `gis.content.offline.export_items` of every item of
 the same organization (after orgpack's backups, so both see the same content), and
@@ -24,7 +27,8 @@ the same organization (after orgpack's backups, so both see the same content), a
 Every sandbox serves HTTPS (the official client needs it).
 
 Environment: ORGPACK_BIN (default target/release/orgpack), ORGPACK_BENCH_ITEMS (default 1000),
-ORGPACK_BENCH_MAX_MB (largest payload, default 50), ORGPACK_BENCH_PYTHON (the official client's
+ORGPACK_BENCH_MAX_MB (largest payload, default 50), ORGPACK_BENCH_LATENCY_MS (step 5's delay,
+default 50; 0 skips step 5), ORGPACK_BENCH_PYTHON (the official client's
 interpreter, default target/compat-venv/bin/python), ORGPACK_BENCH_WRAP (a command to run orgpack
 under, e.g. `perf record -g -o /tmp/restore.perf --`, to profile a run; its figures then include
 the wrapper's cost).
@@ -54,7 +58,8 @@ ITEMS = int(os.environ.get("ORGPACK_BENCH_ITEMS", "1000"))
 MAX_MB = int(os.environ.get("ORGPACK_BENCH_MAX_MB", "50"))
 PYTHON = os.environ.get("ORGPACK_BENCH_PYTHON", os.path.join(ROOT, "target", "compat-venv", "bin", "python"))
 PASSWORD = "bench-" + uuid.uuid4().hex[:12]
-TARGETS = ["one", "py", "a", "b", "c"]
+LATENCY_MS = int(os.environ.get("ORGPACK_BENCH_LATENCY_MS", "50"))
+TARGETS = ["one", "py", "a", "b", "c"] + (["far", "far_a", "far_b", "far_c"] if LATENCY_MS else [])
 TLS = ssl.create_default_context()  # trusts each sandbox's certificate once it is started
 
 
@@ -182,10 +187,12 @@ def run(args, command=None, env=None):
 
 
 def start_sandbox(work, name, orgs):
-    """One sandbox process (a portal of its own) serving `orgs`; returns (process, portal URLs)."""
+    """One sandbox process (a portal of its own) serving `orgs`; returns (process, portal URLs).
+    The `far…` ones answer every request LATENCY_MS late."""
     proc = subprocess.Popen(
         [BIN, "--json", "sandbox", "--tls", "--data", os.path.join(work, f"sandbox-{name}")]
-        + sum((["--org", o] for o in orgs), []),
+        + sum((["--org", o] for o in orgs), [])
+        + (["--faults", f"delay_ms={LATENCY_MS}"] if name.startswith("far") else []),
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=dict(os.environ, ORGPACK_SANDBOX_PASSWORD=PASSWORD))
     text = ""
     while True:
@@ -291,6 +298,18 @@ def main():
         created = sum(x["counts"]["created"] for x in three["targets"])
         rows.append(("restore into 3 targets at once", t4, m4, created, None, r4,
                      f"{t4 / t3:.2f}x the time of one" + ("" if three["complete"] else ", INCOMPLETE") + f", {run.cpu_note}"))
+        if LATENCY_MS:
+            t5, m5, one, r5 = counted(["far"], ["--config", config, "restore", repo, "--to", "far", "--journal-dir", work])
+            created = sum(x["counts"]["created"] for x in one["targets"])
+            rows.append((f"1 target, {LATENCY_MS} ms away", t5, m5, created, None, r5,
+                         ("complete" if one["complete"] else "INCOMPLETE") + f", {run.cpu_note}"))
+            far = ["far_a", "far_b", "far_c"]
+            t6, m6, three, r6 = counted(far, ["--config", config, "restore", repo, "--journal-dir", work]
+                                        + sum((["--to", f] for f in far), []))
+            created = sum(x["counts"]["created"] for x in three["targets"])
+            rows.append((f"3 targets at once, {LATENCY_MS} ms away", t6, m6, created, None, r6,
+                         f"{t6 / t5:.2f}x the time of one" + ("" if three["complete"] else ", INCOMPLETE")
+                         + f", {run.cpu_note}"))
     finally:
         for proc in sandboxes:
             proc.terminate()
