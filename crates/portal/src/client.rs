@@ -113,12 +113,14 @@ pub enum Method {
 enum Payload<'a> {
     /// `f=json` and the parameters, in the query (GET) or as a form (POST).
     Params(Method, &'a [(&'a str, &'a str)]),
-    /// A multipart form: the parameters and one file from disk.
+    /// A multipart form: the parameters and one file from disk, whole or the byte range
+    /// `(offset, length)` of it, streamed (opened again for each attempt).
     File {
         params: &'a [(&'a str, &'a str)],
         field: &'a str,
         file: &'a std::path::Path,
         name: &'a str,
+        range: Option<(u64, u64)>,
     },
     /// A multipart form: the parameters and bytes as the field `file`.
     Bytes {
@@ -251,6 +253,34 @@ impl Client {
                 field,
                 file,
                 name,
+                range: None,
+            },
+        )
+        .await
+    }
+
+    /// Post a multipart form with `params` and `length` bytes of `file` from `offset`, streamed,
+    /// as the field `file` (upload parts: memory stays a buffer, whatever the part size).
+    ///
+    /// # Errors
+    /// As [`Client::call`]; [`ErrorKind::Transport`] when the file cannot be read.
+    pub async fn upload_file_range(
+        &self,
+        call: &str,
+        path: &str,
+        file: &std::path::Path,
+        (offset, length): (u64, u64),
+        name: &str,
+    ) -> Result<Value, Error> {
+        self.send(
+            call,
+            path,
+            &Payload::File {
+                params: &[],
+                field: "file",
+                file,
+                name,
+                range: Some((offset, length)),
             },
         )
         .await
@@ -560,6 +590,7 @@ impl Client {
                 field,
                 file,
                 name,
+                range,
             } => {
                 let failed = |e: std::io::Error| {
                     Error::new(
@@ -568,10 +599,19 @@ impl Client {
                         ErrorKind::Transport(format!("reading `{}`: {e}", file.display())),
                     )
                 };
-                let opened = tokio::fs::File::open(file).await.map_err(failed)?;
-                let len = opened.metadata().await.map_err(failed)?.len();
-                let part = reqwest::multipart::Part::stream_with_length(file_body(opened), len)
-                    .file_name((*name).to_owned());
+                let mut opened = tokio::fs::File::open(file).await.map_err(failed)?;
+                let part = if let Some((offset, len)) = *range {
+                    use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
+                    opened
+                        .seek(std::io::SeekFrom::Start(offset))
+                        .await
+                        .map_err(failed)?;
+                    reqwest::multipart::Part::stream_with_length(file_body(opened.take(len)), len)
+                } else {
+                    let len = opened.metadata().await.map_err(failed)?.len();
+                    reqwest::multipart::Part::stream_with_length(file_body(opened), len)
+                }
+                .file_name((*name).to_owned());
                 let mut form = reqwest::multipart::Form::new();
                 for (k, v) in *params {
                     form = form.text((*k).to_owned(), (*v).to_owned());
@@ -798,7 +838,7 @@ fn with_query(url: &str, params: &[(&str, &str)]) -> String {
 
 /// A file as a request body, read in 1 MiB pieces: tokio reads files on its blocking pool, one
 /// hand-off a read, so small reads (reqwest's default) cost a thread switch every 8 KiB.
-fn file_body(file: tokio::fs::File) -> reqwest::Body {
+fn file_body(file: impl tokio::io::AsyncRead + Unpin + Send + Sync + 'static) -> reqwest::Body {
     use tokio::io::AsyncReadExt as _;
     let chunks = futures_util::stream::unfold(Some(file), |file| async move {
         let mut file = file?;

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 use serde_json::Value;
-use tokio::io::AsyncReadExt as _;
 
 use crate::client::{Client, Method};
 use crate::error::{Error, ErrorKind, envelope};
@@ -111,6 +110,7 @@ fn string_field(call: &str, url: &str, v: &Value, key: &str) -> Result<String, E
 impl Client {
     /// Create an item in `owner`'s `folder` (root when `None`); returns its id. Files over
     /// [`SINGLE_UPLOAD_LIMIT`] go up in parts of `part_size` bytes, [`PARALLEL_PARTS`] at a time,
+    /// each streamed from its range of the file (memory stays a buffer a part),
     /// then the item is committed and its status polled until complete.
     ///
     /// # Errors
@@ -166,6 +166,28 @@ impl Client {
         part_size: usize,
     ) -> Result<String, Error> {
         let url = self.absolute(path);
+        let size = tokio::fs::metadata(file)
+            .await
+            .map_err(|e| {
+                Error::new(
+                    "addPart",
+                    &url,
+                    ErrorKind::Transport(format!("reading `{}`: {e}", file.display())),
+                )
+            })?
+            .len();
+        let part_size = part_size.max(1 << 10) as u64;
+        let parts = size.div_ceil(part_size).max(1);
+        if parts > 10_000 {
+            // Said before the item is made, so nothing is left behind.
+            return Err(Error::new(
+                "addPart",
+                &url,
+                ErrorKind::Decode(format!(
+                    "{parts} parts of {part_size} bytes, more than 10 000: use a larger part size"
+                )),
+            ));
+        }
         let mut start = params.to_vec();
         start.extend([("multipart", "true"), ("filename", name)]);
         let answer = self
@@ -173,57 +195,25 @@ impl Client {
             .await?;
         ensure_success("addItem (multipart)", &url, &answer)?;
         let id = string_field("addItem (multipart)", &url, &answer, "id")?;
-        let mut reader = tokio::fs::File::open(file).await.map_err(|e| {
-            Error::new(
-                "addPart",
-                &url,
-                ErrorKind::Transport(format!("opening `{}`: {e}", file.display())),
-            )
-        })?;
-        let part_size = part_size.max(1 << 10);
         // Parts go up a few at a time (the portal joins them by number at commit): over a long
-        // round trip that is most of the time, and memory stays a few parts.
-        let mut pending = futures_util::stream::FuturesUnordered::new();
-        let mut part = 0u32;
-        loop {
-            let mut bytes = Vec::with_capacity(part_size);
-            (&mut reader)
-                .take(part_size as u64)
-                .read_to_end(&mut bytes)
-                .await
-                .map_err(|e| {
-                    Error::new(
-                        "addPart",
-                        &url,
-                        ErrorKind::Transport(format!("reading `{}`: {e}", file.display())),
-                    )
-                })?;
-            if bytes.is_empty() {
-                break;
-            }
-            part += 1;
-            if part > 10_000 {
-                return Err(Error::new(
-                    "addPart",
-                    &url,
-                    ErrorKind::Decode("more than 10 000 parts: use a larger part size".into()),
-                ));
-            }
+        // round trip that is most of the time. Each is streamed from its range of the file, so
+        // memory stays a buffer a part whatever the part size.
+        let uploads = (1..=parts).map(|part| {
+            let offset = (part - 1) * part_size;
+            let length = part_size.min(size - offset);
             let part_path = format!("content/users/{owner}/items/{id}/addPart?partNum={part}");
-            pending.push(async move {
+            async move {
                 let answer = self
-                    .upload_bytes("addPart", &part_path, &[], bytes, name)
+                    .upload_file_range("addPart", &part_path, file, (offset, length), name)
                     .await?;
                 ensure_success("addPart", &self.absolute(&part_path), &answer)
-            });
-            if pending.len() >= PARALLEL_PARTS
-                && let Some(done) = pending.next().await
-            {
+            }
+        });
+        {
+            let mut pending = futures_util::stream::iter(uploads).buffer_unordered(PARALLEL_PARTS);
+            while let Some(done) = pending.next().await {
                 done?;
             }
-        }
-        while let Some(done) = pending.next().await {
-            done?;
         }
         let commit_path = format!("content/users/{owner}/items/{id}/commit");
         let mut commit = params.to_vec();

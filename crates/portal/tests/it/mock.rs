@@ -38,7 +38,8 @@ pub struct Counters {
 pub struct Added {
     pub params: HashMap<String, String>,
     pub file_bytes: usize,
-    pub parts: Vec<(u32, usize)>,
+    /// Upload parts as they arrived: number and bytes.
+    pub parts: Vec<(u32, Vec<u8>)>,
     pub committed: bool,
     pub status_polls: u32,
 }
@@ -225,7 +226,7 @@ async fn related(State(s): State<S>, Query(p): Query<HashMap<String, String>>) -
 }
 
 /// The form fields and total file bytes of a request, whether a form or multipart.
-async fn fields(req: axum::extract::Request) -> (HashMap<String, String>, usize) {
+async fn fields(req: axum::extract::Request) -> (HashMap<String, String>, Vec<u8>) {
     use axum::extract::FromRequest;
     let multipart = req
         .headers()
@@ -236,11 +237,11 @@ async fn fields(req: axum::extract::Request) -> (HashMap<String, String>, usize)
         let mut m = axum::extract::Multipart::from_request(req, &())
             .await
             .unwrap();
-        let (mut fields, mut bytes) = (HashMap::new(), 0);
+        let (mut fields, mut bytes) = (HashMap::new(), Vec::new());
         while let Some(field) = m.next_field().await.unwrap() {
             let name = field.name().unwrap_or_default().to_owned();
             if field.file_name().is_some() {
-                bytes += field.bytes().await.unwrap().len();
+                bytes.extend_from_slice(&field.bytes().await.unwrap());
             } else {
                 fields.insert(name, field.text().await.unwrap());
             }
@@ -250,7 +251,7 @@ async fn fields(req: axum::extract::Request) -> (HashMap<String, String>, usize)
         let Form(f) = Form::<HashMap<String, String>>::from_request(req, &())
             .await
             .unwrap();
-        (f, 0)
+        (f, Vec::new())
     }
 }
 
@@ -274,7 +275,7 @@ async fn add_item(
         id.clone(),
         Added {
             params,
-            file_bytes,
+            file_bytes: file_bytes.len(),
             committed: !multipart,
             ..Added::default()
         },

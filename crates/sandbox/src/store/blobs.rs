@@ -350,7 +350,10 @@ mod tests {
                 Body::File { path, size } => {
                     assert!(len > INLINE_LIMIT, "{len} bytes went to a file");
                     assert_eq!(size, len as u64);
-                    assert!(std::fs::read(&path).unwrap() == data[..len], "{len} in {chunk}s");
+                    assert!(
+                        std::fs::read(&path).unwrap() == data[..len],
+                        "{len} in {chunk}s"
+                    );
                 }
                 Body::Stored(_) => panic!("a spool makes new bodies"),
             }
