@@ -28,7 +28,8 @@ Every sandbox serves HTTPS (the official client needs it).
 
 Environment: ORGPACK_BIN (default target/release/orgpack), ORGPACK_BENCH_ITEMS (default 1000),
 ORGPACK_BENCH_MAX_MB (largest payload, default 50), ORGPACK_BENCH_LATENCY_MS (step 5's delay,
-default 50; 0 skips step 5), ORGPACK_BENCH_PYTHON (the official client's
+default 50; 0 skips step 5), ORGPACK_BENCH_RESTORE_FLAGS (added to every `orgpack restore`, e.g.
+`--concurrency 8`), ORGPACK_BENCH_PYTHON (the official client's
 interpreter, default target/compat-venv/bin/python), ORGPACK_BENCH_WRAP (a command to run orgpack
 under, e.g. `perf record -g -o /tmp/restore.perf --`, to profile a run; its figures then include
 the wrapper's cost).
@@ -59,6 +60,7 @@ MAX_MB = int(os.environ.get("ORGPACK_BENCH_MAX_MB", "50"))
 PYTHON = os.environ.get("ORGPACK_BENCH_PYTHON", os.path.join(ROOT, "target", "compat-venv", "bin", "python"))
 PASSWORD = "bench-" + uuid.uuid4().hex[:12]
 LATENCY_MS = int(os.environ.get("ORGPACK_BENCH_LATENCY_MS", "50"))
+RESTORE_FLAGS = os.environ.get("ORGPACK_BENCH_RESTORE_FLAGS", "").split()
 TARGETS = ["one", "py", "a", "b", "c"] + (["far", "far_a", "far_b", "far_c"] if LATENCY_MS else [])
 TLS = ssl.create_default_context()  # trusts each sandbox's certificate once it is started
 
@@ -284,7 +286,7 @@ def main():
                                            command=[PYTHON, os.path.join(ROOT, "benches", "arcgis_offline.py")], env=py_env)
             rows.append(("OfflineContentManager export", tp, mp, exported["items"], exported["bytes"], rp,
                          f"{tp / t:.1f}x orgpack's first backup, {exported['listed']} in the package, {run.cpu_note}"))
-        t3, m3, one, r3 = counted(["one"], ["--config", config, "restore", repo, "--to", "one", "--journal-dir", work])
+        t3, m3, one, r3 = counted(["one"], ["--config", config, "restore", repo, *RESTORE_FLAGS, "--to", "one", "--journal-dir", work])
         created = sum(x["counts"]["created"] for x in one["targets"])
         rows.append(("restore into 1 target", t3, m3, created, None, r3,
                      ("complete" if one["complete"] else "INCOMPLETE") + f", {run.cpu_note}"))
@@ -293,18 +295,18 @@ def main():
                                            command=[PYTHON, os.path.join(ROOT, "benches", "arcgis_offline.py")], env=py_env)
             rows.append(("OfflineContentManager import", ti, mi, imported["created"], None, ri,
                          f"{ti / t3:.1f}x orgpack's 1-target restore, {run.cpu_note}"))
-        t4, m4, three, r4 = counted(["a", "b", "c"], ["--config", config, "restore", repo, "--to", "a", "--to", "b", "--to", "c",
+        t4, m4, three, r4 = counted(["a", "b", "c"], ["--config", config, "restore", repo, *RESTORE_FLAGS, "--to", "a", "--to", "b", "--to", "c",
                                                       "--journal-dir", work])
         created = sum(x["counts"]["created"] for x in three["targets"])
         rows.append(("restore into 3 targets at once", t4, m4, created, None, r4,
                      f"{t4 / t3:.2f}x the time of one" + ("" if three["complete"] else ", INCOMPLETE") + f", {run.cpu_note}"))
         if LATENCY_MS:
-            t5, m5, one, r5 = counted(["far"], ["--config", config, "restore", repo, "--to", "far", "--journal-dir", work])
+            t5, m5, one, r5 = counted(["far"], ["--config", config, "restore", repo, *RESTORE_FLAGS, "--to", "far", "--journal-dir", work])
             created = sum(x["counts"]["created"] for x in one["targets"])
             rows.append((f"1 target, {LATENCY_MS} ms away", t5, m5, created, None, r5,
                          ("complete" if one["complete"] else "INCOMPLETE") + f", {run.cpu_note}"))
             far = ["far_a", "far_b", "far_c"]
-            t6, m6, three, r6 = counted(far, ["--config", config, "restore", repo, "--journal-dir", work]
+            t6, m6, three, r6 = counted(far, ["--config", config, "restore", repo, *RESTORE_FLAGS, "--journal-dir", work]
                                         + sum((["--to", f] for f in far), []))
             created = sum(x["counts"]["created"] for x in three["targets"])
             rows.append((f"3 targets at once, {LATENCY_MS} ms away", t6, m6, created, None, r6,

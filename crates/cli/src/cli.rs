@@ -267,8 +267,8 @@ pub struct RestoreArgs {
     /// When anything fails in a target, delete what this run created there.
     #[arg(long)]
     pub rollback: bool,
-    /// Items restored at once per target.
-    #[arg(long, value_name = "N", default_value_t = 4)]
+    /// Items restored at once per target (a large file's parts go up four at a time besides).
+    #[arg(long, value_name = "N", default_value_t = 8)]
     pub concurrency: usize,
     /// Where the per-target journals live (default: beside the archive).
     #[arg(long, value_name = "DIR")]

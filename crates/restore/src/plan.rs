@@ -73,7 +73,7 @@ impl Default for RestoreOptions {
             preserve_ids: false,
             sharing: SharingMode::Keep,
             rollback: false,
-            concurrency: 4,
+            concurrency: 8,
             staging_dir: std::env::temp_dir(),
         }
     }
