@@ -17,9 +17,10 @@ resources), 100 dashboards, 200 CSV files and 360 links and documents. Then:
 2. the same again with nothing changed (must export nothing and download no payload);
 3. `orgpack restore R --to one` into an empty organization;
 4. `orgpack restore R --to a --to b --to c` into three empty organizations at once;
-5. 3 and 4 again into empty organizations whose sandboxes answer every request LATENCY ms late
-   (`--faults delay_ms=…`), as portals across a network do: the one-target run then waits on the
-   portal, not on this machine's two cores, and the three-target run shows what the fan-out costs;
+5. 1, 3 and 4 again with portals that answer every request LATENCY ms late (`--faults
+   delay_ms=…`, the source's set for the one backup through `POST /_sandbox/faults`), as portals
+   across a network do: the runs then wait on the portal, not on this machine's two cores, and the
+   three-target run shows what the fan-out costs;
 
 and, with the official client (arcgis 2.4.4): `gis.content.offline.export_items` of every item of
 the same organization (after orgpack's backups, so both see the same content), and
@@ -222,6 +223,15 @@ def portal_cpu(names):
     return total
 
 
+def set_faults(url, spec):
+    """Replace a sandbox's fault plan (`POST /_sandbox/faults`)."""
+    root = urllib.parse.urlsplit(url)
+    req = urllib.request.Request(f"{root.scheme}://{root.netloc}/_sandbox/faults",
+                                 data=urllib.parse.urlencode({"spec": spec}).encode(), method="POST")
+    with urllib.request.urlopen(req, context=TLS) as r:
+        json.loads(r.read())
+
+
 def requests_made(urls, names):
     """How many requests the sandboxes serving `names` have received so far."""
     total = 0
@@ -301,6 +311,12 @@ def main():
         rows.append(("restore into 3 targets at once", t4, m4, created, None, r4,
                      f"{t4 / t3:.2f}x the time of one" + ("" if three["complete"] else ", INCOMPLETE") + f", {run.cpu_note}"))
         if LATENCY_MS:
+            set_faults(urls["source"], f"delay_ms={LATENCY_MS}")
+            tf, mf, far_backup, rf = counted(["source"], ["--config", config, "backup", "--from", "source",
+                                                          "--repo", os.path.join(work, "repo-far"), "--all"])
+            set_faults(urls["source"], "none")
+            rows.append((f"first backup, {LATENCY_MS} ms away", tf, mf, far_backup["items"], far_backup["bytesIn"], rf,
+                         f"{far_backup['exports']} exports, {run.cpu_note}"))
             t5, m5, one, r5 = counted(["far"], ["--config", config, "restore", repo, *RESTORE_FLAGS, "--to", "far", "--journal-dir", work])
             created = sum(x["counts"]["created"] for x in one["targets"])
             rows.append((f"1 target, {LATENCY_MS} ms away", t5, m5, created, None, r5,

@@ -317,28 +317,12 @@ pub async fn plan_target(
         .collect();
     let mut waves: BTreeMap<String, usize> = BTreeMap::new();
     let mut items = Vec::new();
-    // Looking for items restored before is one search per item: many at once, since against a
-    // real portal each takes a round trip.
-    let found: BTreeMap<String, Option<(String, FoundBy)>> = {
-        use futures_util::StreamExt as _;
-        futures_util::stream::iter(&order.order)
-            .map(|id| {
-                let item = &snapshot.items[index[id.as_str()]];
-                let facts = &facts;
-                async move {
-                    (
-                        id.clone(),
-                        find_existing(client, journal, facts, item, options).await,
-                    )
-                }
-            })
-            .buffer_unordered(options.concurrency.max(1) * 2)
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .map(|(id, r)| r.map(|f| (id, f)))
-            .collect::<Result<_>>()?
-    };
+    let chosen_items: Vec<&Item> = order
+        .order
+        .iter()
+        .map(|id| &snapshot.items[index[id.as_str()]])
+        .collect();
+    let found = find_existing(client, journal, &facts, &chosen_items, options).await?;
     for id in &order.order {
         let i = index[id.as_str()];
         let item = &snapshot.items[i];
@@ -542,45 +526,128 @@ async fn map_groups(
     Ok(out)
 }
 
-/// The item in the target restored from `item` before: the journal's, else one carrying the
-/// typeKeyword `source-<id>`, else (keeping ids on Enterprise) one with the same id.
+/// Source ids looked up with one search: `typekeywords:"source-<id>"` terms joined by `OR` keep
+/// the query (and the URL it goes in) around 1.5 KB.
+const KEYWORD_BATCH: usize = 20;
+
+/// The items in the target restored from `items` before, by source id: the journal's (if that
+/// item still exists), else one carrying the typeKeyword `source-<id>`, else (keeping ids on
+/// Enterprise) one with the same id. Against a real portal each request is a round trip, so the
+/// keyword lookups go [`KEYWORD_BATCH`] to a search, and everything runs several at once.
 async fn find_existing(
     client: &Client,
     journal: Option<&Journal>,
     facts: &Facts,
-    item: &Item,
+    items: &[&Item],
     options: &RestoreOptions,
-) -> Result<Option<(String, FoundBy)>> {
-    if let Some(j) = journal
-        && let Some(id) = j.id(Kind::Item, &item.id)?
-    {
-        match client.item(&id).await {
-            Ok(_) => return Ok(Some((id, FoundBy::Journal))),
-            Err(e) if e.is_not_found() => j.forget(Kind::Item, &item.id)?,
-            Err(e) => return Err(e.into()),
+) -> Result<BTreeMap<String, Option<(String, FoundBy)>>> {
+    use futures_util::StreamExt as _;
+    let at_once = options.concurrency.max(1) * 2;
+    let mut found: BTreeMap<String, Option<(String, FoundBy)>> = BTreeMap::new();
+    if let Some(j) = journal {
+        let checked: Vec<(String, Option<String>)> = futures_util::stream::iter(items)
+            .map(|item| async move {
+                let Some(id) = j.id(Kind::Item, &item.id)? else {
+                    return Ok((item.id.clone(), None));
+                };
+                match client.item(&id).await {
+                    Ok(_) => Ok((item.id.clone(), Some(id))),
+                    Err(e) if e.is_not_found() => {
+                        j.forget(Kind::Item, &item.id)?;
+                        Ok((item.id.clone(), None))
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            })
+            .buffer_unordered(at_once)
+            .collect::<Vec<Result<_>>>()
+            .await
+            .into_iter()
+            .collect::<Result<_>>()?;
+        for (source, id) in checked {
+            if let Some(id) = id {
+                found.insert(source, Some((id, FoundBy::Journal)));
+            }
         }
     }
-    let q = format!(
-        "typekeywords:\"{}\" AND orgid:{}",
-        source_keyword(&item.id),
-        facts.org_id
-    );
-    if let Some(found) = client
-        .search_all(&q, 10)
-        .await?
-        .into_iter()
-        .find_map(|r| r.get("id").and_then(Value::as_str).map(str::to_owned))
-    {
-        return Ok(Some((found, FoundBy::Keyword)));
+    let rest: Vec<&str> = items
+        .iter()
+        .map(|i| i.id.as_str())
+        .filter(|id| !found.contains_key(*id))
+        .collect();
+    let by_keyword: Vec<BTreeMap<String, String>> =
+        futures_util::stream::iter(rest.chunks(KEYWORD_BATCH))
+            .map(|batch| search_keywords(client, facts, batch))
+            .buffer_unordered(at_once)
+            .collect::<Vec<Result<_>>>()
+            .await
+            .into_iter()
+            .collect::<Result<_>>()?;
+    for (source, id) in by_keyword.into_iter().flatten() {
+        found.insert(source, Some((id, FoundBy::Keyword)));
     }
-    if options.preserve_ids
-        && facts.is_portal
-        && let Ok(same) = client.item(&item.id).await
-        && same.get("orgId").and_then(Value::as_str) == Some(facts.org_id.as_str())
-    {
-        return Ok(Some((item.id.clone(), FoundBy::SameId)));
+    // Keeping ids on Enterprise: an item with the same id in this organization.
+    let unfound: Vec<&&Item> = items
+        .iter()
+        .filter(|i| !found.contains_key(&i.id))
+        .collect();
+    let same: Vec<(String, Option<(String, FoundBy)>)> = futures_util::stream::iter(unfound)
+        .map(|item| async move {
+            let same = if options.preserve_ids && facts.is_portal {
+                client.item(&item.id).await.ok().filter(|same| {
+                    same.get("orgId").and_then(Value::as_str) == Some(facts.org_id.as_str())
+                })
+            } else {
+                None
+            };
+            (
+                item.id.clone(),
+                same.map(|_| (item.id.clone(), FoundBy::SameId)),
+            )
+        })
+        .buffer_unordered(at_once)
+        .collect()
+        .await;
+    found.extend(same);
+    Ok(found)
+}
+
+/// One search for the items of the target organization carrying `source-<id>` for any of
+/// `sources`: source id → the target item's id. A result counts only when its typeKeywords hold
+/// the keyword exactly (search is fuzzy: `source-<id>-payload` must not match); when several
+/// items carry it, the one created first.
+async fn search_keywords(
+    client: &Client,
+    facts: &Facts,
+    sources: &[&str],
+) -> Result<BTreeMap<String, String>> {
+    let terms: Vec<String> = sources
+        .iter()
+        .map(|id| format!("typekeywords:\"{}\"", source_keyword(id)))
+        .collect();
+    let q = format!("orgid:{} AND ({})", facts.org_id, terms.join(" OR "));
+    let mut results = client.search_all(&q, 100).await?;
+    results.sort_by_key(|r| r.get("created").and_then(Value::as_i64).unwrap_or(i64::MAX));
+    let mut out = BTreeMap::new();
+    for r in &results {
+        let (Some(id), Some(keywords)) = (
+            r.get("id").and_then(Value::as_str),
+            r.get("typeKeywords").and_then(Value::as_array),
+        ) else {
+            continue;
+        };
+        for source in sources {
+            let keyword = source_keyword(source);
+            if keywords
+                .iter()
+                .any(|k| k.as_str() == Some(keyword.as_str()))
+            {
+                out.entry((*source).to_owned())
+                    .or_insert_with(|| id.to_owned());
+            }
+        }
     }
-    Ok(None)
+    Ok(out)
 }
 
 /// The typeKeyword that marks an item restored from `id` (the convention of Esri's tools).

@@ -78,7 +78,7 @@ async fn a_fan_out_through_failing_requests_and_expiring_tokens_ends_as_a_clean_
     bad.set_faults(Faults {
         per_mille: 100,
         seed: 11,
-        expire_per_mille: 30,
+        expire_per_mille: 50,
         ..Faults::default()
     });
     let targets = [

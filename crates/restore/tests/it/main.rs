@@ -524,3 +524,62 @@ async fn a_staged_part_waits_for_the_targets_still_to_ask_within_the_budget() {
         "the big part written once for two targets"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_restored_before_is_found_by_keyword_without_its_journal() {
+    let s = seeded().await;
+    // More items than one keyword search looks up, so the lookups span several searches.
+    let source = client_of(&s, "source");
+    for n in 0..45 {
+        source
+            .add_item(
+                "admin",
+                None,
+                &[("type", "Document Link"), ("title", &format!("Link {n}"))],
+                orgpack_portal::write::Content::Url(&format!("https://example.com/{n}")),
+                8 << 20,
+            )
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, snapshot) = backed_up(&s, dir.path()).await;
+    assert!(snapshot.items.len() > 45, "{}", snapshot.items.len());
+    let first = [empty_target(&s, "kw", dir.path())];
+    let done = restore(&archive, &snapshot, &first, &options(dir.path()), false)
+        .await
+        .unwrap();
+    assert!(done[0].is_complete(), "{:#?}", done[0]);
+    let count = org_items(&first[0].client).await.len();
+
+    // The same organization with a journal that knows nothing (another machine, a lost file):
+    // every item is found by its `source-<id>` keyword, as the one the first run made, and
+    // finished there (the journal cannot say it was) rather than made again.
+    let again = [Target {
+        journal: dir.path().join("another-machine.sqlite"),
+        ..target(&s, "kw", dir.path())
+    }];
+    let rerun = restore(&archive, &snapshot, &again, &options(dir.path()), false)
+        .await
+        .unwrap();
+    assert!(rerun[0].is_complete(), "{:#?}", rerun[0]);
+    for e in &rerun[0].items {
+        assert_eq!(e.action, Action::Skip, "{e:?}");
+        assert_eq!(
+            e.target_id,
+            entry(&done[0], &e.source_id).target_id,
+            "{} found as the item the first run made",
+            e.title
+        );
+    }
+    assert_eq!(org_items(&again[0].client).await.len(), count);
+    // That journal now knows them all: a third run only skips.
+    let third = restore(&archive, &snapshot, &again, &options(dir.path()), false)
+        .await
+        .unwrap();
+    assert!(
+        third[0].items.iter().all(|e| e.status == Status::Skipped),
+        "{:#?}",
+        third[0]
+    );
+}
