@@ -147,7 +147,7 @@ impl Client {
                         .await?
                 } else {
                     return self
-                        .add_item_in_parts(owner, &path, &all, file, name, part_size)
+                        .add_item_in_parts(owner, &path, &all, (file, size), name, part_size)
                         .await;
                 }
             }
@@ -161,21 +161,11 @@ impl Client {
         owner: &str,
         path: &str,
         params: &[(&str, &str)],
-        file: &Path,
+        (file, size): (&Path, u64),
         name: &str,
         part_size: usize,
     ) -> Result<String, Error> {
         let url = self.absolute(path);
-        let size = tokio::fs::metadata(file)
-            .await
-            .map_err(|e| {
-                Error::new(
-                    "addPart",
-                    &url,
-                    ErrorKind::Transport(format!("reading `{}`: {e}", file.display())),
-                )
-            })?
-            .len();
         let part_size = part_size.max(1 << 10) as u64;
         let parts = size.div_ceil(part_size).max(1);
         if parts > 10_000 {
