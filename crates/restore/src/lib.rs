@@ -8,14 +8,15 @@
 //! - [`plan::plan_target`] orders the items dependencies first (orgpack-graph; cycles broken into a
 //!   patching pass), maps owners (the owner map, the same user, else the restoring user, said in
 //!   the notes) and groups (the group map, the same id, the same title, else created), and finds
-//!   items restored before: through the journal, then the `source-<id>` typeKeyword, then, keeping
-//!   ids on ArcGIS Enterprise, the same id. Those are skipped (or updated with
-//!   [`plan::OnExisting::Update`]).
+//!   items restored before: through the journal, then the `source-<id>` typeKeyword (twenty ids to
+//!   a search), then, keeping ids on ArcGIS Enterprise, the same id. Those are skipped (or updated
+//!   with [`plan::OnExisting::Update`]).
 //! - [`run::restore`] restores each target wave by wave, items of a wave concurrently: hosted
 //!   services republished from their export and checked against its feature counts, other items
 //!   created with their data streamed from the archive, every reference rewritten from the
 //!   growing id map; then resources, thumbnails, metadata and sharing (never broader than the
-//!   source). A failed item's dependents are skipped; the rest goes on. Each finished step is in
+//!   source). Files go up from [`staging`], written once for all targets. A failed item's
+//!   dependents are skipped; the rest goes on. Each finished step is in
 //!   the target's [`journal::Journal`], so a killed run, started again, continues without
 //!   duplicates. With `rollback`, what a run created in a target is deleted when anything in it
 //!   failed.
