@@ -33,9 +33,9 @@ pub struct Ctx<'a> {
     pub facts: &'a Facts,
     /// The id map, growing as items are created.
     pub map: &'a Mutex<IdMap>,
-    /// The id map as it stood when the current wave started: what its items rewrite with.
-    /// Nothing in a wave depends on another item of the same wave, so this is all they need,
-    /// and taking it costs one clone a wave, not one an item (which made large restores
+    /// A snapshot of the id map that includes everything the items now starting need (taken
+    /// again only when a ready item needs later finishes, [`crate::schedule`]): what they
+    /// rewrite with. One clone serves many items, not one an item (which made large restores
     /// quadratic).
     pub wave_map: &'a std::sync::RwLock<std::sync::Arc<IdMap>>,
     /// (owner, folder title) → folder id in the target.

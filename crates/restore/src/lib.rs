@@ -11,7 +11,8 @@
 //!   items restored before: through the journal, then the `source-<id>` typeKeyword (twenty ids to
 //!   a search), then, keeping ids on ArcGIS Enterprise, the same id. Those are skipped (or updated
 //!   with [`plan::OnExisting::Update`]).
-//! - [`run::restore`] restores each target wave by wave, items of a wave concurrently: hosted
+//! - [`run::restore`] restores each target's items concurrently, each as soon as what it needs
+//!   has finished ([`schedule`]), not when its whole wave has: hosted
 //!   services republished from their export and checked against its feature counts, other items
 //!   created with their data streamed from the archive, every reference rewritten from the
 //!   growing id map; then resources, thumbnails, metadata and sharing (never broader than the
@@ -34,6 +35,7 @@ pub mod plan;
 pub mod preview;
 pub mod report;
 pub mod run;
+pub mod schedule;
 pub mod staging;
 pub mod view;
 

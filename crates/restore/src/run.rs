@@ -1,12 +1,12 @@
 //! `run`: validate the snapshot, then restore it into every target at once, each with its own
-//! journal, id map and report. Within a target, items are restored wave by wave (a wave's items
-//! need only earlier waves), concurrently; cycles are patched after the last wave; relationships
-//! are added when both ends exist.
+//! journal, id map and report. Within a target, items are restored concurrently, each as soon as
+//! what it needs has finished ([`crate::schedule`]); cycles are patched after the last item;
+//! relationships are added when both ends exist.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 use orgpack_archive::Archive;
@@ -20,6 +20,7 @@ use crate::item::{self, COMPLETE, Ctx, Restored};
 use crate::journal::{Journal, Kind};
 use crate::plan::{GroupAction, RestoreOptions, TargetPlan, plan_target};
 use crate::report::{Action, Entry, Status, TargetReport};
+use crate::schedule::{Next, Schedule};
 
 /// One organization to restore into.
 pub struct Target {
@@ -231,55 +232,7 @@ async fn run_target(
         stager,
     };
 
-    // Waves, each restored concurrently; an item whose dependency failed is skipped.
-    let mut results: BTreeMap<String, Restored> = BTreeMap::new();
-    let mut broken: BTreeMap<String, String> = BTreeMap::new();
-    let last_wave = plan.items.iter().map(|p| p.wave).max().unwrap_or(0);
-    for wave in 0..=last_wave {
-        *wave_map.write().expect("wave map lock") =
-            std::sync::Arc::new(map.lock().expect("id map lock").clone());
-        let members: Vec<&crate::plan::PlannedItem> =
-            plan.items.iter().filter(|p| p.wave == wave).collect();
-        let mut runnable = Vec::new();
-        for p in members {
-            if let Some(bad) = p.needs.iter().find(|n| broken.contains_key(*n)) {
-                let root = broken[bad].clone();
-                broken.insert(p.id.clone(), root.clone());
-                results.insert(
-                    p.id.clone(),
-                    Restored {
-                        target_id: None,
-                        status: Status::Skipped,
-                        reason: Some(format!(
-                            "depends on {bad}, which failed{}",
-                            if &root == bad {
-                                String::new()
-                            } else {
-                                format!(" (because {root} failed)")
-                            }
-                        )),
-                        rewritten: 0,
-                    },
-                );
-            } else {
-                runnable.push(p);
-            }
-        }
-        let done: Vec<(String, Restored)> = futures_util::stream::iter(runnable)
-            .map(|p| {
-                let ctx = &ctx;
-                async move { (p.id.clone(), item::restore_item(ctx, p).await) }
-            })
-            .buffer_unordered(options.concurrency.max(1))
-            .collect()
-            .await;
-        for (id, r) in done {
-            if r.status == Status::Failed {
-                broken.insert(id.clone(), id.clone());
-            }
-            results.insert(id, r);
-        }
-    }
+    let mut results = restore_items(&ctx, &plan, &wave_map).await;
 
     patch_cycles(&ctx, &plan, &mut results).await;
     relate(&ctx, &plan, &mut results).await;
@@ -411,6 +364,83 @@ async fn make_folders(
         out.insert((owner, title), id);
     }
     Ok(out)
+}
+
+/// Restore a target's items, each as soon as what it needs has finished ([`Schedule`]), at most
+/// `concurrency` at once; an item whose dependency failed is skipped. Items rewrite from the
+/// snapshot in `wave_map`, taken again when a ready item needs later finishes: at once when
+/// nothing runs, else no more often than ten times what the last snapshot took, so cloning the
+/// map stays a small share of the work however many items there are.
+async fn restore_items(
+    ctx: &Ctx<'_>,
+    plan: &TargetPlan,
+    wave_map: &std::sync::RwLock<std::sync::Arc<IdMap>>,
+) -> BTreeMap<String, Restored> {
+    let mut results: BTreeMap<String, Restored> = BTreeMap::new();
+    let mut broken: BTreeMap<String, String> = BTreeMap::new();
+    let mut schedule = Schedule::new(&plan.items);
+    let mut running = futures_util::stream::FuturesUnordered::new();
+    let (mut seen, mut snapshot_at, mut snapshot_cost) = (0, Instant::now(), Duration::ZERO);
+    loop {
+        while running.len() < ctx.options.concurrency.max(1) {
+            match schedule.next(seen) {
+                Next::Start(i) => {
+                    let p = &plan.items[i];
+                    if let Some(bad) = p.needs.iter().find(|n| broken.contains_key(*n)) {
+                        let root = broken[bad].clone();
+                        broken.insert(p.id.clone(), root.clone());
+                        let reason = if &root == bad {
+                            format!("depends on {bad}, which failed")
+                        } else {
+                            format!("depends on {bad}, which failed (because {root} failed)")
+                        };
+                        results.insert(
+                            p.id.clone(),
+                            Restored {
+                                target_id: None,
+                                status: Status::Skipped,
+                                reason: Some(reason),
+                                rewritten: 0,
+                            },
+                        );
+                        schedule.finish(i, true, false);
+                        continue;
+                    }
+                    running.push(async move { (i, item::restore_item(ctx, p).await) });
+                }
+                Next::Stale
+                    if running.is_empty() || snapshot_at.elapsed() >= snapshot_cost * 10 =>
+                {
+                    let started = Instant::now();
+                    let fresh = std::sync::Arc::new(ctx.map.lock().expect("id map lock").clone());
+                    *wave_map.write().expect("wave map lock") = fresh;
+                    seen = schedule.changes();
+                    (snapshot_at, snapshot_cost) = (Instant::now(), started.elapsed());
+                }
+                Next::Stale | Next::Wait | Next::Done => break,
+            }
+        }
+        if running.is_empty() {
+            break;
+        }
+        // A finish, or the moment a new snapshot is allowed for items waiting on one.
+        let refresh = tokio::time::sleep_until((snapshot_at + snapshot_cost * 10).into());
+        // (Only with room for another item: at capacity, only a finish lets anything start.)
+        let waiting = running.len() < ctx.options.concurrency.max(1) && schedule.stale(seen);
+        tokio::select! {
+            Some((i, r)) = running.next() => {
+                let p = &plan.items[i];
+                let failed = r.status == Status::Failed;
+                if failed {
+                    broken.insert(p.id.clone(), p.id.clone());
+                }
+                results.insert(p.id.clone(), r);
+                schedule.finish(i, true, !failed);
+            }
+            () = refresh, if waiting => {}
+        }
+    }
+    results
 }
 
 /// The second pass: items whose references to later items were left unmapped get their data
