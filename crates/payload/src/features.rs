@@ -66,16 +66,10 @@ pub fn features<R: Read + Seek>(
 }
 
 fn csv_page(reader: impl Read, label: &str, offset: usize, limit: usize) -> Result<Page> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-    let headers: Vec<String> = rdr
-        .headers()
-        .map_err(|e| Error::corrupt(label, format!("no CSV header ({e})")))?
-        .iter()
-        .map(str::to_owned)
-        .collect();
+    let (mut rdr, headers) = crate::text::csv_reader(reader, label)?;
     let coordinates = crate::text::coordinate_columns(&headers);
     let mut features = Vec::new();
-    let mut more = false;
+    let mut window = crate::rows::Window::new(offset, limit);
     let mut record = csv::StringRecord::new();
     let mut row = 0usize;
     loop {
@@ -85,12 +79,10 @@ fn csv_page(reader: impl Read, label: &str, offset: usize, limit: usize) -> Resu
             Err(e) => return Err(Error::corrupt(label, format!("row {}: {e}", row + 1))),
         }
         row += 1;
-        if row <= offset {
-            continue;
-        }
-        if features.len() == limit {
-            more = true;
-            break;
+        match window.admit() {
+            crate::rows::Admit::Skip => continue,
+            crate::rows::Admit::Stop => break,
+            crate::rows::Admit::Take => {}
         }
         let mut attributes = Map::new();
         attributes.insert("OBJECTID".into(), json!(row));
@@ -111,7 +103,7 @@ fn csv_page(reader: impl Read, label: &str, offset: usize, limit: usize) -> Resu
     fields.extend(headers);
     Ok(Page {
         features,
-        more,
+        more: window.more,
         fields,
         spatial_reference: None,
     })

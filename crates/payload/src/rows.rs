@@ -25,6 +25,54 @@ pub struct Page {
     pub spatial_reference: Option<String>,
 }
 
+/// Which rows a page takes: the live rows after the first `offset`, at most `limit` of them, and
+/// whether any follow. Every format's pager counts through one.
+pub(crate) struct Window {
+    offset: usize,
+    limit: usize,
+    seen: usize,
+    taken: usize,
+    /// Live rows remain after the page.
+    pub(crate) more: bool,
+}
+
+/// What a page does with the next live row.
+pub(crate) enum Admit {
+    /// Before the offset: read past it.
+    Skip,
+    /// In the page.
+    Take,
+    /// The page is full (and [`Window::more`] now says so): stop reading.
+    Stop,
+}
+
+impl Window {
+    pub(crate) fn new(offset: usize, limit: usize) -> Self {
+        Self {
+            offset,
+            limit,
+            seen: 0,
+            taken: 0,
+            more: false,
+        }
+    }
+
+    /// Count the next live row (deleted rows are not shown to it).
+    pub(crate) fn admit(&mut self) -> Admit {
+        if self.seen < self.offset {
+            self.seen += 1;
+            Admit::Skip
+        } else if self.taken == self.limit {
+            self.more = true;
+            Admit::Stop
+        } else {
+            self.seen += 1;
+            self.taken += 1;
+            Admit::Take
+        }
+    }
+}
+
 /// Rows `offset .. offset + limit` (in object id order, deleted rows skipped) of the table whose
 /// `.gdbtable` bytes are `table` and `.gdbtablx` bytes `index`. `names` are the field names
 /// (`info.fields`, in order); the object id goes in under `oid_name`.
@@ -57,8 +105,7 @@ pub fn page(
     #[allow(clippy::cast_sign_loss)] // checked non-negative above
     let (count, width) = (count as usize, width as usize);
     let mut features = Vec::new();
-    let mut seen = 0usize;
-    let mut more = false;
+    let mut window = Window::new(offset, limit);
     for row in 0..count {
         let raw = x.take(width, "table index offsets")?;
         let mut buf = [0u8; 8];
@@ -67,15 +114,11 @@ pub fn page(
         if at == 0 {
             continue; // deleted
         }
-        if seen < offset {
-            seen += 1;
-            continue;
+        match window.admit() {
+            Admit::Skip => continue,
+            Admit::Stop => break,
+            Admit::Take => {}
         }
-        if features.len() == limit {
-            more = true;
-            break;
-        }
-        seen += 1;
         let at = usize::try_from(at).map_err(|_| "row offset too large".to_owned())?;
         let oid = row as u64 + 1;
         features.push(read_row(table, at, info, oid).map_err(|e| format!("row {oid}: {e}"))?);
@@ -89,7 +132,7 @@ pub fn page(
         .collect();
     Ok(Page {
         features,
-        more,
+        more: window.more,
         fields,
         spatial_reference: info.srs_wkt.clone(),
     })

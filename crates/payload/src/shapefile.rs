@@ -186,8 +186,7 @@ pub(crate) fn page<R: Read + Seek>(
         None => dbf_bytes.get(29).is_none_or(|ldid| *ldid == 0),
     };
     let mut features = Vec::new();
-    let mut seen = 0usize;
-    let mut more = false;
+    let mut window = crate::rows::Window::new(offset, limit);
     for i in 0..records {
         let at = start + i * width;
         let record = dbf_bytes
@@ -196,15 +195,11 @@ pub(crate) fn page<R: Read + Seek>(
         if record[0] == b'*' {
             continue; // deleted
         }
-        if seen < offset {
-            seen += 1;
-            continue;
+        match window.admit() {
+            crate::rows::Admit::Skip => continue,
+            crate::rows::Admit::Stop => break,
+            crate::rows::Admit::Take => {}
         }
-        if features.len() == limit {
-            more = true;
-            break;
-        }
-        seen += 1;
         let mut attributes = serde_json::Map::new();
         attributes.insert("OBJECTID".into(), serde_json::json!(i + 1));
         let mut pos = 1;
@@ -227,7 +222,7 @@ pub(crate) fn page<R: Read + Seek>(
     fields.extend(names);
     Ok(crate::rows::Page {
         features,
-        more,
+        more: window.more,
         fields,
         spatial_reference: None,
     })

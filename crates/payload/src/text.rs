@@ -29,7 +29,8 @@ pub(crate) fn coordinate_columns(headers: &[String]) -> Option<(usize, usize)> {
         .find_map(|(x, y)| Some((position(x)?, position(y)?)))
 }
 
-pub(crate) fn csv(reader: impl Read, label: &str, name: &str) -> Result<Summary> {
+/// A CSV reader (rows of any length) and its header row.
+pub(crate) fn csv_reader<R: Read>(reader: R, label: &str) -> Result<(csv::Reader<R>, Vec<String>)> {
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let headers: Vec<String> = rdr
         .headers()
@@ -37,6 +38,11 @@ pub(crate) fn csv(reader: impl Read, label: &str, name: &str) -> Result<Summary>
         .iter()
         .map(str::to_owned)
         .collect();
+    Ok((rdr, headers))
+}
+
+pub(crate) fn csv(reader: impl Read, label: &str, name: &str) -> Result<Summary> {
+    let (mut rdr, headers) = csv_reader(reader, label)?;
     let mut rows = 0u64;
     let mut record = csv::ByteRecord::new();
     loop {
