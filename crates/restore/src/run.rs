@@ -381,8 +381,9 @@ async fn restore_items(
     let mut schedule = Schedule::new(&plan.items);
     let mut running = futures_util::stream::FuturesUnordered::new();
     let (mut seen, mut snapshot_at, mut snapshot_cost) = (0, Instant::now(), Duration::ZERO);
+    let at_once = ctx.options.concurrency.max(1);
     loop {
-        while running.len() < ctx.options.concurrency.max(1) {
+        while running.len() < at_once {
             match schedule.next(seen) {
                 Next::Start(i) => {
                     let p = &plan.items[i];
@@ -426,7 +427,7 @@ async fn restore_items(
         // A finish, or the moment a new snapshot is allowed for items waiting on one.
         let refresh = tokio::time::sleep_until((snapshot_at + snapshot_cost * 10).into());
         // (Only with room for another item: at capacity, only a finish lets anything start.)
-        let waiting = running.len() < ctx.options.concurrency.max(1) && schedule.stale(seen);
+        let waiting = running.len() < at_once && schedule.stale(seen);
         tokio::select! {
             Some((i, r)) = running.next() => {
                 let p = &plan.items[i];
