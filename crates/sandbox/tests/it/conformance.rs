@@ -955,6 +955,33 @@ fn payload(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
+/// Export `service` as `format` (export parameters `parameters`), wait for the job, and return the
+/// export item's id, JSON and data.
+async fn exported(
+    editor: &Client,
+    service: &str,
+    format: &str,
+    title: &str,
+    parameters: &str,
+) -> Result<(String, serde_json::Value, Vec<u8>), orgpack_portal::Error> {
+    let job = editor
+        .export_item("editor", service, format, title, parameters)
+        .await?;
+    editor
+        .wait_for_job(
+            "editor",
+            &job.export_item_id,
+            Some(&job.job_id),
+            Some("export"),
+            Duration::from_secs(10),
+        )
+        .await?;
+    let mut bytes = Vec::new();
+    editor.item_data(&job.export_item_id, &mut bytes).await?;
+    let item = editor.item(&job.export_item_id).await?;
+    Ok((job.export_item_id, item, bytes))
+}
+
 /// `City.gdb.zip` as the editor's File Geodatabase item; its id.
 async fn add_city_gdb(editor: &Client) -> String {
     let path = payload("City.gdb.zip");
@@ -1060,73 +1087,37 @@ async fn publish_a_file_then_query_counts_and_export_it_back() {
     assert!(again.to_string().contains("already exists"), "{again}");
 
     // Export: a new item holding the file, after an export job; other formats are refused.
-    let export = editor
-        .export_item(
-            "editor",
-            &published.service_item_id,
-            "File Geodatabase",
-            "City export",
-            "",
-        )
-        .await
-        .unwrap();
-    editor
-        .wait_for_job(
-            "editor",
-            &export.export_item_id,
-            Some(&export.job_id),
-            Some("export"),
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
-    let mut bytes = Vec::new();
-    editor
-        .item_data(&export.export_item_id, &mut bytes)
-        .await
-        .unwrap();
+    let (_, export, bytes) = exported(
+        &editor,
+        &published.service_item_id,
+        "File Geodatabase",
+        "City export",
+        "",
+    )
+    .await
+    .unwrap();
     assert_eq!(bytes, std::fs::read(payload("City.gdb.zip")).unwrap());
-    let exported = editor.item(&export.export_item_id).await.unwrap();
-    assert_eq!(exported["type"], "File Geodatabase");
-    assert_eq!(exported["title"], "City export");
+    assert_eq!(export["type"], "File Geodatabase");
+    assert_eq!(export["title"], "City export");
     // Another format: written from the layer's features, one layer at a time.
     let shp = editor
         .export_item("editor", &published.service_item_id, "Shapefile", "x", "")
         .await
         .unwrap_err();
     assert!(shp.to_string().contains("has 2 layers"), "{shp}");
-    let shp = editor
-        .export_item(
-            "editor",
-            &published.service_item_id,
-            "Shapefile",
-            "Hydrants as a shapefile",
-            r#"{"layers":[{"id":0}]}"#,
-        )
-        .await
-        .unwrap();
-    editor
-        .wait_for_job(
-            "editor",
-            &shp.export_item_id,
-            Some(&shp.job_id),
-            Some("export"),
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
-    let mut bytes = Vec::new();
-    editor
-        .item_data(&shp.export_item_id, &mut bytes)
-        .await
-        .unwrap();
+    let (_, item, bytes) = exported(
+        &editor,
+        &published.service_item_id,
+        "Shapefile",
+        "Hydrants as a shapefile",
+        r#"{"layers":[{"id":0}]}"#,
+    )
+    .await
+    .unwrap();
     let read = orgpack_payload::inspect(std::io::Cursor::new(bytes), "City.zip").unwrap();
     assert_eq!(read.kind, orgpack_payload::Kind::Shapefile);
     assert_eq!(read.layers[0].feature_count, 250);
-    assert_eq!(
-        editor.item(&shp.export_item_id).await.unwrap()["type"],
-        "Shapefile"
-    );
+    assert_eq!(item["type"], "Shapefile");
 }
 
 #[tokio::test]
@@ -2170,31 +2161,15 @@ async fn a_service_definition_publishes_its_data_and_exports_it_as_a_file_geodat
     );
     assert_eq!(editor.feature_count(&format!("{url}/1")).await.unwrap(), 12);
 
-    let export = editor
-        .export_item(
-            "editor",
-            &published.service_item_id,
-            "File Geodatabase",
-            "City export",
-            "",
-        )
-        .await
-        .unwrap();
-    editor
-        .wait_for_job(
-            "editor",
-            &export.export_item_id,
-            Some(&export.job_id),
-            Some("export"),
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
-    let mut bytes = Vec::new();
-    editor
-        .item_data(&export.export_item_id, &mut bytes)
-        .await
-        .unwrap();
+    let (_, _, bytes) = exported(
+        &editor,
+        &published.service_item_id,
+        "File Geodatabase",
+        "City export",
+        "",
+    )
+    .await
+    .unwrap();
     let exported = orgpack_payload::inspect(std::io::Cursor::new(bytes), "City.zip").unwrap();
     assert_eq!(exported.kind, orgpack_payload::Kind::FileGeodatabase);
     let city = orgpack_payload::inspect(
@@ -2330,21 +2305,7 @@ async fn services_export_a_layer_to_csv_and_geojson_and_csv_services_answer_feat
     let exported = |service: String, format: &'static str, parameters: &'static str| {
         let editor = &editor;
         async move {
-            let job = editor
-                .export_item("editor", &service, format, "export", parameters)
-                .await?;
-            editor
-                .wait_for_job(
-                    "editor",
-                    &job.export_item_id,
-                    Some(&job.job_id),
-                    Some("export"),
-                    Duration::from_secs(10),
-                )
-                .await?;
-            let mut bytes = Vec::new();
-            editor.item_data(&job.export_item_id, &mut bytes).await?;
-            let item = editor.item(&job.export_item_id).await?;
+            let (_, item, bytes) = exported(editor, &service, format, "export", parameters).await?;
             Ok::<_, orgpack_portal::Error>((item, bytes))
         }
     };
