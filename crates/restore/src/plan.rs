@@ -336,7 +336,7 @@ pub async fn plan_target(
             .max()
             .map_or(0, |w| w + 1);
         waves.insert(id.clone(), wave);
-        let (existing, found_by) = match found.get(id).cloned().flatten() {
+        let (existing, found_by) = match found.get(id).cloned() {
             Some((id, how)) => (Some(id), Some(how)),
             None => (None, None),
         };
@@ -530,20 +530,21 @@ async fn map_groups(
 /// the query (and the URL it goes in) around 1.5 KB.
 const KEYWORD_BATCH: usize = 20;
 
-/// The items in the target restored from `items` before, by source id: the journal's (if that
-/// item still exists), else one carrying the typeKeyword `source-<id>`, else (keeping ids on
-/// Enterprise) one with the same id. Against a real portal each request is a round trip, so the
-/// keyword lookups go [`KEYWORD_BATCH`] to a search, and everything runs several at once.
+/// The items in the target restored from `items` before, by source id (absent: not there): the
+/// journal's (if that item still exists), else one carrying the typeKeyword `source-<id>`, else
+/// (keeping ids on Enterprise) one with the same id. Against a real portal each request is a round
+/// trip, so the keyword lookups go [`KEYWORD_BATCH`] to a search, and everything runs several at
+/// once.
 async fn find_existing(
     client: &Client,
     journal: Option<&Journal>,
     facts: &Facts,
     items: &[&Item],
     options: &RestoreOptions,
-) -> Result<BTreeMap<String, Option<(String, FoundBy)>>> {
+) -> Result<BTreeMap<String, (String, FoundBy)>> {
     use futures_util::StreamExt as _;
     let at_once = options.concurrency.max(1) * 2;
-    let mut found: BTreeMap<String, Option<(String, FoundBy)>> = BTreeMap::new();
+    let mut found: BTreeMap<String, (String, FoundBy)> = BTreeMap::new();
     if let Some(j) = journal {
         let checked: Vec<(String, Option<String>)> = futures_util::stream::iter(items)
             .map(|item| async move {
@@ -566,7 +567,7 @@ async fn find_existing(
             .collect::<Result<_>>()?;
         for (source, id) in checked {
             if let Some(id) = id {
-                found.insert(source, Some((id, FoundBy::Journal)));
+                found.insert(source, (id, FoundBy::Journal));
             }
         }
     }
@@ -584,31 +585,31 @@ async fn find_existing(
             .into_iter()
             .collect::<Result<_>>()?;
     for (source, id) in by_keyword.into_iter().flatten() {
-        found.insert(source, Some((id, FoundBy::Keyword)));
+        found.insert(source, (id, FoundBy::Keyword));
+    }
+    if !(options.preserve_ids && facts.is_portal) {
+        return Ok(found);
     }
     // Keeping ids on Enterprise: an item with the same id in this organization.
-    let unfound: Vec<&&Item> = items
+    let unfound: Vec<&str> = items
         .iter()
-        .filter(|i| !found.contains_key(&i.id))
+        .map(|i| i.id.as_str())
+        .filter(|id| !found.contains_key(*id))
         .collect();
-    let same: Vec<(String, Option<(String, FoundBy)>)> = futures_util::stream::iter(unfound)
-        .map(|item| async move {
-            let same = if options.preserve_ids && facts.is_portal {
-                client.item(&item.id).await.ok().filter(|same| {
-                    same.get("orgId").and_then(Value::as_str) == Some(facts.org_id.as_str())
-                })
-            } else {
-                None
-            };
-            (
-                item.id.clone(),
-                same.map(|_| (item.id.clone(), FoundBy::SameId)),
-            )
+    let same: Vec<Option<String>> = futures_util::stream::iter(unfound)
+        .map(|id| async move {
+            let same = client.item(id).await.ok()?;
+            (same.get("orgId").and_then(Value::as_str) == Some(facts.org_id.as_str()))
+                .then(|| id.to_owned())
         })
         .buffer_unordered(at_once)
         .collect()
         .await;
-    found.extend(same);
+    found.extend(
+        same.into_iter()
+            .flatten()
+            .map(|id| (id.clone(), (id, FoundBy::SameId))),
+    );
     Ok(found)
 }
 
