@@ -52,6 +52,13 @@ struct Entry {
     asked: BTreeSet<usize>,
 }
 
+impl Entry {
+    /// Whether a target still `running` has not asked for this part yet.
+    fn awaited_by(&self, running: &BTreeSet<usize>) -> bool {
+        running.iter().any(|t| !self.asked.contains(t))
+    }
+}
+
 /// A part of the archive on disk, removed when the last holder drops it.
 #[derive(Debug)]
 pub struct StagedFile {
@@ -150,7 +157,7 @@ impl Stager {
             entry.file = Arc::downgrade(&file);
             file
         });
-        let waiting = state.running.iter().any(|t| !entry.asked.contains(t));
+        let waiting = entry.awaited_by(&state.running);
         if !waiting {
             // Not the last holder (the caller has `file`): nothing is removed under the lock.
             if entry.kept.take().is_some() {
@@ -189,7 +196,7 @@ impl Stager {
             let state = &mut *state;
             state.running.remove(&id);
             for ((_, size), entry) in &mut state.parts {
-                if entry.kept.is_some() && state.running.iter().all(|t| entry.asked.contains(t)) {
+                if entry.kept.is_some() && !entry.awaited_by(&state.running) {
                     state.kept_bytes -= *size;
                     released.extend(entry.kept.take());
                 }
