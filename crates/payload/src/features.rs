@@ -342,69 +342,120 @@ pub fn convert<R: Read + Seek, W: std::io::Write>(
     format: Format,
     out: W,
 ) -> Result<u64> {
-    let io = |e: std::io::Error| Error::io(format!("writing {layer}"), e);
-    if format == Format::Shapefile {
-        let mut features = Vec::new();
-        let (mut fields, mut srs) = (Vec::new(), None);
-        loop {
-            let reader = open().map_err(|e| Error::io(name, e))?;
-            let page = features_page(reader, name, layer, features.len())?;
-            if features.is_empty() {
-                fields.clone_from(&page.fields);
-                srs.clone_from(&page.spatial_reference);
-            }
-            features.extend(page.features);
-            if !page.more {
-                break;
-            }
-        }
-        crate::shapefile_write::write(layer, &fields, &features, srs.as_deref(), out)?;
-        return Ok(features.len() as u64);
-    }
-    let mut json_out = None;
-    let mut csv_out = None;
-    match format {
-        Format::GeoJson => {
-            let mut w = std::io::BufWriter::new(out);
-            w.write_all(br#"{"type":"FeatureCollection","features":["#)
-                .map_err(io)?;
-            json_out = Some(w);
-        }
-        Format::Csv => csv_out = Some(csv::Writer::from_writer(out)),
-        Format::Shapefile => unreachable!("written above"),
-    }
-    let mut header: Vec<String> = Vec::new();
-    let mut written = 0u64;
+    let mut writer: Option<FeatureWriter<W>> = None;
+    let mut out = Some(out);
     let mut offset = 0;
     loop {
         let reader = open().map_err(|e| Error::io(name, e))?;
         let page = features_page(reader, name, layer, offset)?;
         offset += page.features.len();
+        let w = match writer.as_mut() {
+            Some(w) => w,
+            None => writer.insert(FeatureWriter::new(
+                layer,
+                &page.fields,
+                page.spatial_reference.as_deref(),
+                format,
+                out.take().expect("taken once"),
+            )?),
+        };
         for f in &page.features {
-            let attributes = f["attributes"].as_object().cloned().unwrap_or_default();
-            if let Some(w) = json_out.as_mut() {
+            w.feature(f)?;
+        }
+        if !page.more {
+            break;
+        }
+    }
+    writer.expect("one page at least").finish()
+}
+
+/// Features written one at a time as CSV, GeoJSON or a zipped shapefile (which is gathered and
+/// written at [`FeatureWriter::finish`]: its headers need the counts and extent). What exports
+/// of hosted layers are made with, whether the features come from a file or from a store.
+pub struct FeatureWriter<W: std::io::Write> {
+    layer: String,
+    fields: Vec<String>,
+    srs: Option<String>,
+    sink: Sink<W>,
+    written: u64,
+}
+
+enum Sink<W: std::io::Write> {
+    Json(std::io::BufWriter<W>),
+    Csv(Box<csv::Writer<W>>, bool),
+    Shapefile(W, Vec<Value>),
+}
+
+impl<W: std::io::Write> FeatureWriter<W> {
+    /// Start writing layer `layer` with `fields` (attribute names in order; `OBJECTID` among them
+    /// when it is to be written) in spatial reference `srs_wkt`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when `out` cannot be written.
+    pub fn new(
+        layer: &str,
+        fields: &[String],
+        srs_wkt: Option<&str>,
+        format: Format,
+        out: W,
+    ) -> Result<Self> {
+        let sink = match format {
+            Format::GeoJson => {
+                let mut w = std::io::BufWriter::new(out);
+                w.write_all(br#"{"type":"FeatureCollection","features":["#)
+                    .map_err(|e| Error::io(format!("writing {layer}"), e))?;
+                Sink::Json(w)
+            }
+            Format::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(out)), false),
+            Format::Shapefile => Sink::Shapefile(out, Vec::new()),
+        };
+        Ok(Self {
+            layer: layer.to_owned(),
+            fields: fields.to_vec(),
+            srs: srs_wkt.map(str::to_owned),
+            sink,
+            written: 0,
+        })
+    }
+
+    /// Write one feature (`{"attributes", "geometry"}`, Esri JSON).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the output cannot be written.
+    pub fn feature(&mut self, f: &Value) -> Result<()> {
+        let layer = &self.layer;
+        let io = |e: std::io::Error| Error::io(format!("writing {layer}"), e);
+        let attributes = f["attributes"].as_object().cloned().unwrap_or_default();
+        match &mut self.sink {
+            Sink::Json(w) => {
                 let feature = json!({
                     "type": "Feature",
                     "id": attributes.get("OBJECTID"),
                     "geometry": f.get("geometry").and_then(geojson_geometry),
                     "properties": attributes,
                 });
-                if written > 0 {
+                if self.written > 0 {
                     w.write_all(b",").map_err(io)?;
                 }
                 serde_json::to_writer(&mut *w, &feature).map_err(|e| io(e.into()))?;
             }
-            if let Some(w) = csv_out.as_mut() {
-                let point = f.get("geometry").filter(|g| g.get("x").is_some());
-                if written == 0 {
-                    header.clone_from(&page.fields);
-                    let mut names = header.clone();
+            Sink::Csv(w, header_written) => {
+                // Points add x and y columns, unless the fields have them already.
+                let has_xy = self.fields.iter().any(|n| n.eq_ignore_ascii_case("x"))
+                    && self.fields.iter().any(|n| n.eq_ignore_ascii_case("y"));
+                let point = f
+                    .get("geometry")
+                    .filter(|g| g.get("x").is_some() && !has_xy);
+                if !*header_written {
+                    let mut names = self.fields.clone();
                     if point.is_some() {
                         names.extend(["x".to_owned(), "y".to_owned()]);
                     }
                     w.write_record(&names).map_err(|e| io(e.into()))?;
+                    *header_written = true;
                 }
-                let mut record: Vec<String> = header
+                let mut record: Vec<String> = self
+                    .fields
                     .iter()
                     .map(|k| match attributes.get(k) {
                         None | Some(Value::Null) => String::new(),
@@ -418,20 +469,42 @@ pub fn convert<R: Read + Seek, W: std::io::Write>(
                 }
                 w.write_record(&record).map_err(|e| io(e.into()))?;
             }
-            written += 1;
+            Sink::Shapefile(_, gathered) => gathered.push(f.clone()),
         }
-        if !page.more {
-            break;
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Finish the file; returns how many features were written.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the output cannot be written.
+    pub fn finish(self) -> Result<u64> {
+        let layer = &self.layer;
+        let io = |e: std::io::Error| Error::io(format!("writing {layer}"), e);
+        match self.sink {
+            Sink::Json(mut w) => {
+                w.write_all(b"]}").map_err(io)?;
+                w.flush().map_err(io)?;
+            }
+            Sink::Csv(mut w, header_written) => {
+                if !header_written {
+                    w.write_record(&self.fields).map_err(|e| io(e.into()))?;
+                }
+                w.flush().map_err(io)?;
+            }
+            Sink::Shapefile(out, features) => {
+                crate::shapefile_write::write(
+                    layer,
+                    &self.fields,
+                    &features,
+                    self.srs.as_deref(),
+                    out,
+                )?;
+            }
         }
+        Ok(self.written)
     }
-    if let Some(mut w) = json_out {
-        w.write_all(b"]}").map_err(io)?;
-        w.flush().map_err(io)?;
-    }
-    if let Some(mut w) = csv_out {
-        w.flush().map_err(io)?;
-    }
-    Ok(written)
 }
 
 fn features_page<R: Read + Seek>(

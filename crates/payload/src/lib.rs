@@ -33,7 +33,7 @@ mod zipped;
 use std::io::{Read, Seek, SeekFrom};
 
 pub use error::{Error, Result};
-pub use features::{Format, convert, esri_geometry, features, geojson_geometry};
+pub use features::{FeatureWriter, Format, convert, esri_geometry, features, geojson_geometry};
 pub use summary::{Entry, Field, Kind, Layer, ServiceInfo, Summary};
 
 /// Inspect a payload. `name` is the file name (used for layer names of single-layer files and

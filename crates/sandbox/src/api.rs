@@ -7,9 +7,13 @@
 
 #![allow(clippy::result_large_err)]
 
+mod admin;
 mod auth;
 mod content;
+mod edits;
+mod geometry;
 mod groups;
+mod layers;
 pub(crate) mod oauth;
 mod parts;
 mod portal;
@@ -18,6 +22,7 @@ mod search;
 mod services;
 mod sharing;
 mod sql;
+mod statistics;
 mod uploads;
 mod views;
 
@@ -352,30 +357,40 @@ async fn handle(
         .filter(|s| !s.is_empty())
         .collect();
     if services {
+        let post = method == axum::http::Method::POST;
         return match segments.as_slice() {
             ["Hosted", name, "FeatureServer", rest @ ..] => {
-                services::feature_server(&call, name, rest)
+                services::feature_server(&call, name, rest, post)
             }
-            ["admin", "Hosted", name, "FeatureServer"] => views::admin_service(&call, name, None),
+            ["admin", "Hosted", name, "FeatureServer"] => admin::admin_service(&call, name, None),
             ["admin", "Hosted", _, "FeatureServer", "refresh"]
             | ["admin", "Hosted", _, "FeatureServer", _, "refresh"] => {
                 Ok(call.reply(&serde_json::json!({"success": true})))
+            }
+            ["admin", "Hosted", name, "FeatureServer", "addToDefinition"] if post => {
+                admin::add_to_definition(&call, name)
+            }
+            ["admin", "Hosted", name, "FeatureServer", "updateDefinition"] if post => {
+                admin::update_definition(&call, name)
             }
             [
                 "admin",
                 "Hosted",
                 name,
                 "FeatureServer",
-                layer,
-                "updateDefinition",
-            ] if method == axum::http::Method::POST => views::update_definition(&call, name, layer),
-            ["admin", "Hosted", name, "FeatureServer", layer] if !layer.ends_with("Definition") => {
-                views::admin_service(&call, name, Some(layer))
+                "deleteFromDefinition",
+            ] if post => admin::delete_from_definition(&call, name),
+            ["admin", "Hosted", name, "FeatureServer", layer, operation] if post => {
+                match *operation {
+                    "addToDefinition" => admin::add_to_layer(&call, name, layer),
+                    "updateDefinition" => admin::update_layer(&call, name, layer),
+                    "deleteFromDefinition" => admin::delete_from_layer(&call, name, layer),
+                    _ => Err(error(400, "Invalid URL", &[])),
+                }
             }
-            ["admin", "Hosted", name, "FeatureServer", "addToDefinition"]
-                if method == axum::http::Method::POST =>
-            {
-                views::add_to_definition(&call, name)
+            // The official client reads a layer's admin definition with a POST.
+            ["admin", "Hosted", name, "FeatureServer", layer] if layer.parse::<u32>().is_ok() => {
+                admin::admin_service(&call, name, Some(layer))
             }
             _ => Err(error(400, "Invalid URL", &[])),
         }

@@ -20,13 +20,17 @@
 //! expiry → 498, missing → 499), the error envelope with HTTP 200, `portals/self`, ArcGIS Online
 //! and Enterprise organizations ([`Sandbox::add_enterprise_org`]: `itemIdToCreate`), users,
 //! folders, items, resources, thumbnails, metadata, relationships, sharing, groups, search,
-//! multipart uploads, hosted feature services published from File Geodatabases, shapefiles, CSV,
-//! GeoJSON and service definitions (layers and counts read by orgpack-payload; their features,
-//! paged), export jobs (CSV, GeoJSON and shapefiles written from any of those), views, HTTPS, the demo
-//! organization, and injected faults ([`Sandbox::set_faults`]). Large files are streamed to and
-//! from `<data>/blobs/` ([`store::BlobDir`]), never held whole in memory. Feature queries take
-//! the SQL subset clients send in `where`; views may join services. Not yet: spatial queries and
-//! statistics, edits, File Geodatabases written from other formats.
+//! multipart uploads, hosted feature services as live data (features in SQLite, loaded when
+//! published from File Geodatabases, shapefiles, CSV, GeoJSON and service definitions read by
+//! orgpack-payload, or added with `applyEdits`; queries with `where`, spatial filters, ordering,
+//! statistics and GeoJSON; edits that move `editingInfo`; definitions stored whole and changed by
+//! the admin `addToDefinition`/`updateDefinition`/`deleteFromDefinition`), export jobs (CSV,
+//! GeoJSON and shapefiles written from the features as they are), views (windows on their
+//! source's features), HTTPS, the demo organization, and injected faults
+//! ([`Sandbox::set_faults`]). Large files are streamed to and from `<data>/blobs/`
+//! ([`store::BlobDir`]), never held whole in memory. Not yet: attachments, relationship classes,
+//! `append`/`truncate`, File Geodatabases written from the features (spec/portal-api.md, "Not
+//! served yet").
 
 mod api;
 mod demo;

@@ -2,8 +2,10 @@
 //! and a rehearsal can be inspected with any SQLite client.
 
 mod blobs;
+mod features;
 mod services;
 pub use blobs::{BlobDir, Body, INLINE_LIMIT, ReadSeek, Spool, Stored};
+pub use features::{Edit, EditDates, Feature, Selection, envelope};
 pub use services::Service;
 
 use std::path::Path;
@@ -120,7 +122,27 @@ CREATE TABLE IF NOT EXISTS services (
     payload BLOB,                    -- the file published, which export hands back
     payload_blob TEXT,               -- (the same file as the source item's data, not a copy)
     payload_size INTEGER NOT NULL,
+    definition TEXT NOT NULL DEFAULT '{}', -- JSON: the service's own properties (capabilities, editorTrackingInfo, …)
+    server_gen INTEGER NOT NULL DEFAULT 1,  -- serverGens.serverGen: moved by every edit
     PRIMARY KEY (org, name)
+);
+-- The features of every layer and table of hosted services (views read their source's).
+CREATE TABLE IF NOT EXISTS features (
+    service TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+    layer INTEGER NOT NULL,
+    oid INTEGER NOT NULL,
+    attributes TEXT NOT NULL,        -- JSON object: every field but the object id
+    geometry TEXT,                   -- Esri JSON, no spatial reference
+    xmin REAL, ymin REAL, xmax REAL, ymax REAL, -- the geometry's envelope, for spatial filters
+    PRIMARY KEY (service, layer, oid)
+);
+CREATE TABLE IF NOT EXISTS layer_state (
+    service TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+    layer INTEGER NOT NULL,
+    next_oid INTEGER NOT NULL,       -- object ids are never reused
+    data_edited INTEGER NOT NULL,    -- editingInfo.dataLastEditDate (epoch ms)
+    schema_edited INTEGER NOT NULL,  -- editingInfo.schemaLastEditDate
+    PRIMARY KEY (service, layer)
 );
 CREATE TABLE IF NOT EXISTS group_members (
     grp TEXT NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
@@ -143,7 +165,7 @@ CREATE INDEX IF NOT EXISTS blobs_unreferenced ON blobs (refs) WHERE refs <= 0;
 
 /// The schema's version (`PRAGMA user_version`): a data directory made by an earlier sandbox is
 /// refused with a clear error rather than read wrongly.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// Triggers counting the rows of `table` whose `column` names a blob.
 fn blob_triggers(table: &str, column: &str) -> String {

@@ -1,12 +1,8 @@
-//! Hosted feature services: `publish` from a file item, `export` back to a file, and the
-//! FeatureServer's root, layer and count-query documents under
+//! Hosted feature services: `publish` from a file item (its layers' definitions made from what
+//! orgpack-payload reads, and every feature loaded into the store), `export` back to a file
+//! written from the features as they are now, and the FeatureServer's resources under
 //! `/<org>/server/rest/services/Hosted/<name>/FeatureServer` (spec/portal-api.md, "Hosted
-//! services").
-//!
-//! The sandbox keeps no features: a service remembers the file it was published from and what
-//! orgpack-payload read from it (layers, geometry types, fields, feature counts). Queries answer
-//! counts; an export hands back the published file when the format asked for is the one it was
-//! published from, and says plainly that it cannot convert otherwise.
+//! services"): the service and layer JSON, `query`, and the edit operations.
 
 use serde_json::{Value, json};
 
@@ -15,15 +11,6 @@ use super::content::{can_read, folder_id, list, new_item_json, owner_or_admin, r
 use super::{Call, FORBIDDEN, error};
 use crate::store::{Service, Stored};
 use axum::response::Response;
-
-/// The extent the FeatureServer documents report: the world in WGS 84 (the sandbox does not
-/// compute extents from the data).
-fn world() -> Value {
-    json!({"xmin": -180.0, "ymin": -90.0, "xmax": 180.0, "ymax": 90.0, "spatialReference": {"wkid": 4326, "latestWkid": 4326}})
-}
-
-/// The ArcGIS Server version the FeatureServer documents report.
-const SERVER_VERSION: f64 = 11.3;
 
 /// fileType values publish accepts, with the payload kind each must be and the item types it
 /// comes from.
@@ -38,13 +25,12 @@ const FILE_TYPES: &[(&str, orgpack_payload::Kind)] = &[
     ),
 ];
 
-/// Export formats, with the fileType a service must have been published from to serve each, and
-/// the item type of the export.
+/// Export formats, with the item type and file extension of the export.
 const EXPORTS: &[(&str, &str, &str)] = &[
-    ("File Geodatabase", "fileGeodatabase", "File Geodatabase"),
-    ("Shapefile", "shapefile", "Shapefile"),
-    ("CSV", "csv", "CSV"),
-    ("GeoJson", "geojson", "GeoJson"),
+    ("File Geodatabase", "File Geodatabase", "zip"),
+    ("Shapefile", "Shapefile", "zip"),
+    ("CSV", "CSV", "csv"),
+    ("GeoJson", "GeoJson", "geojson"),
 ];
 
 /// `content/users/<u>[/<folder>]/publish`: `itemId` (or `itemid`/`itemID`), `fileType`
@@ -130,17 +116,12 @@ pub(super) fn publish(
             &[],
         ));
     }
+    let spatial_reference = super::layers::spatial_reference(None);
     let layers: Vec<Value> = summary
         .layers
         .iter()
         .enumerate()
-        .map(|(i, l)| {
-            json!({
-                "id": i, "name": l.name, "geometryType": l.geometry_type.as_deref().map(esri_geometry),
-                "count": l.feature_count,
-                "fields": l.fields.iter().map(|f| json!({"name": f.name, "type": f.field_type})).collect::<Vec<_>>(),
-            })
-        })
+        .map(|(i, l)| super::layers::from_payload(i as u64, l, &spatial_reference, false))
         .collect();
     let title = source
         .json
@@ -156,6 +137,7 @@ pub(super) fn publish(
             item: String::new(),
             kind: expected_file_type(expected).to_owned(),
             layers: Value::Array(layers),
+            definition: super::layers::new_service(&json!({}), &spatial_reference),
         },
         &payload,
         json!({
@@ -164,6 +146,10 @@ pub(super) fn publish(
             "tags": list(p, "tags"), "size": payload.len(),
         }),
     )?;
+    if let Err(e) = load_features(call, &id, &payload, &file_name) {
+        store.delete_item(&id).map_err(internal)?;
+        return Err(error(400, &format!("Unable to publish: {e}"), &[]));
+    }
     store
         .add_relationship(&id, source_id, "Service2Data")
         .map_err(internal)?;
@@ -173,6 +159,99 @@ pub(super) fn publish(
         "type": "Feature Service", "serviceurl": url, "encodedServiceURL": url, "size": payload.len(),
         "jobId": job, "serviceItemId": id,
     }]})))
+}
+
+/// Rows read from a published file per pass while loading it.
+const LOAD_PAGE: usize = 10_000;
+
+/// Load every feature of a just-published service from its file into the store, object ids as
+/// the file numbers them, and set on each layer the spatial reference and Z-awareness the file
+/// shows (on the service too: its first layer's).
+fn load_features(call: &Call, item: &str, payload: &Stored, file_name: &str) -> Result<(), String> {
+    let store = &call.shared.store;
+    let mut service = store
+        .service_of(&call.org, item)
+        .map_err(|e| e.to_string())?
+        .ok_or("the service is gone")?;
+    let now = crate::now_ms();
+    let mut layers = service.layers.as_array().cloned().unwrap_or_default();
+    let mut service_sr = None;
+    for layer in &mut layers {
+        let id = super::layers::id_of(layer);
+        let table = super::layers::is_table(layer);
+        store
+            .add_layer_state(item, id, now)
+            .map_err(|e| e.to_string())?;
+        let name = layer["name"].as_str().unwrap_or_default().to_owned();
+        let (mut offset, mut has_z) = (0, false);
+        loop {
+            let reader = store.blobs().reader(payload).map_err(|e| e.to_string())?;
+            let page = orgpack_payload::features(
+                std::io::BufReader::new(reader),
+                file_name,
+                &name,
+                offset,
+                LOAD_PAGE,
+            )
+            .map_err(|e| format!("layer '{name}': {e}"))?;
+            if offset == 0
+                && !table
+                && let Some(wkt) = &page.spatial_reference
+            {
+                let sr = super::layers::spatial_reference(Some(wkt));
+                layer["spatialReference"] = sr.clone();
+                layer["sourceWkt"] = json!(wkt);
+                service_sr.get_or_insert(sr);
+            }
+            store
+                .edit(item, now, |e| {
+                    for (n, f) in page.features.iter().enumerate() {
+                        let mut attributes =
+                            f["attributes"].as_object().cloned().unwrap_or_default();
+                        let oid = attributes
+                            .iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(super::layers::OBJECT_ID))
+                            .and_then(|(_, v)| v.as_i64())
+                            .unwrap_or_else(|| i64::try_from(offset + n + 1).unwrap_or(i64::MAX));
+                        attributes.retain(|k, _| !k.eq_ignore_ascii_case(super::layers::OBJECT_ID));
+                        let geometry =
+                            f.get("geometry")
+                                .filter(|g| !table && !g.is_null())
+                                .map(|g| {
+                                    let mut g = g.clone();
+                                    if let Some(o) = g.as_object_mut() {
+                                        o.remove("spatialReference");
+                                    }
+                                    g
+                                });
+                        has_z |= geometry
+                            .as_ref()
+                            .is_some_and(|g| g.get("z").is_some() || g["hasZ"] == json!(true));
+                        e.insert_as(id, oid, &attributes, geometry.as_ref())?;
+                    }
+                    Ok::<_, rusqlite::Error>(())
+                })
+                .map_err(|e| e.to_string())?;
+            offset += page.features.len();
+            if !page.more {
+                break;
+            }
+        }
+        if !table {
+            layer["hasZ"] = json!(has_z);
+        }
+    }
+    service.layers = Value::Array(layers);
+    store
+        .set_service_layers(&call.org, &service.name, &service.layers)
+        .map_err(|e| e.to_string())?;
+    if let Some(sr) = service_sr {
+        service.definition = super::layers::new_service(&json!({"spatialReference": sr}), &sr);
+        store
+            .set_service_definition(&call.org, &service.name, &service.definition)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// A new hosted service: its `Feature Service` item (`fields` over the item defaults; name, type,
@@ -251,17 +330,7 @@ pub(super) fn export(call: &Call, owner: &str) -> Result<Response, Response> {
             &[],
         ));
     };
-    if service.kind == super::views::VIEW_KIND || service.kind == "empty" {
-        return Err(error(
-            400,
-            &format!(
-                "The sandbox cannot export '{}': it keeps no features of views or of services made with createService.",
-                service.name
-            ),
-            &[],
-        ));
-    }
-    let Some(&(format, needs, export_type)) = EXPORTS
+    let Some(&(format, export_type, extension)) = EXPORTS
         .iter()
         .find(|(f, _, _)| f.eq_ignore_ascii_case(format))
     else {
@@ -271,45 +340,15 @@ pub(super) fn export(call: &Call, owner: &str) -> Result<Response, Response> {
             &[],
         ));
     };
-    // A service published from a service definition exports the geodatabase copied into it.
-    let from_sd = service.kind == "serviceDefinition" && needs == "fileGeodatabase";
-    // CSV, GeoJSON and shapefiles are written from the features of any service whose features
-    // are read.
-    let convert_to = match needs {
-        "csv" => Some(orgpack_payload::Format::Csv),
-        "geojson" => Some(orgpack_payload::Format::GeoJson),
-        "shapefile" => Some(orgpack_payload::Format::Shapefile),
-        _ => None,
-    }
-    .filter(|_| needs != service.kind && super::query::feature_source(&service.kind).is_some());
-    if needs != service.kind && !from_sd && convert_to.is_none() {
-        return Err(error(
-            400,
-            &format!(
-                "The sandbox cannot convert: service '{}' was published from {} and exports only to that format, not {format}.",
-                service.name, service.kind
-            ),
-            &[],
-        ));
-    }
-    let mut payload = store
-        .service_payload(item_id)
-        .map_err(internal)?
-        .unwrap_or(Stored::Inline(Vec::new()));
-    if from_sd {
-        payload = geodatabase_of(call, &payload, &service.name)?;
-    }
-    if let Some(to) = convert_to {
-        payload = converted(call, &service, &payload, to)?;
-    }
+    let payload = match format {
+        "CSV" => written(call, &service, orgpack_payload::Format::Csv)?,
+        "GeoJson" => written(call, &service, orgpack_payload::Format::GeoJson)?,
+        "Shapefile" => written(call, &service, orgpack_payload::Format::Shapefile)?,
+        _ => published_geodatabase(call, &service)?,
+    };
     let id = crate::new_id();
     let now = crate::now_ms();
     let title = p.get("title").unwrap_or(&service.name).to_owned();
-    let extension = match needs {
-        "csv" => "csv",
-        "geojson" => "geojson",
-        _ => "zip",
-    };
     let file_name = format!("{}.{extension}", service.name);
     let json = new_item_json(
         call,
@@ -338,23 +377,21 @@ pub(super) fn export(call: &Call, owner: &str) -> Result<Response, Response> {
     })))
 }
 
-/// One layer of a service written as CSV, GeoJSON or a shapefile into a new blob: the only
-/// layer, or the one
-/// `exportParameters` names (`{"layers": [{"id": N}]}`).
-fn converted(
-    call: &Call,
-    service: &Service,
-    payload: &Stored,
-    to: orgpack_payload::Format,
-) -> Result<Stored, Response> {
-    let layers = service.layers.as_array().cloned().unwrap_or_default();
+/// The layer an export writes: the only one, or the one `exportParameters` names
+/// (`{"layers": [{"id": N}]}`).
+fn export_layer<'a>(call: &Call, service: &'a Service) -> Result<&'a Value, Response> {
+    let layers = service
+        .layers
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let chosen = call
         .params
         .get("exportParameters")
         .and_then(|s| serde_json::from_str::<Value>(s).ok())
-        .and_then(|v| v["layers"][0]["id"].as_u64());
-    let layer = match (chosen, layers.as_slice()) {
-        (Some(id), _) => layers.iter().find(|l| l["id"].as_u64() == Some(id)),
+        .and_then(|v| v["layers"][0]["id"].as_i64());
+    match (chosen, layers) {
+        (Some(id), _) => layers.iter().find(|l| super::layers::id_of(l) == id),
         (None, [only]) => Some(only),
         (None, _) => None,
     }
@@ -368,22 +405,97 @@ fn converted(
             ),
             &[],
         )
-    })?;
-    let extension = super::query::feature_source(&service.kind).unwrap_or("zip");
+    })
+}
+
+/// One layer's features as they are now (a view's through its definition query), written as
+/// CSV, GeoJSON or a zipped shapefile into a new blob.
+fn written(
+    call: &Call,
+    service: &Service,
+    to: orgpack_payload::Format,
+) -> Result<Stored, Response> {
+    let layer = export_layer(call, service)?;
+    let (_, data_layer) = super::query::data_of(call, service, layer)?;
+    let oid_field = super::layers::object_id_field(layer).to_owned();
+    let rows = super::query::matching(call, service, layer, None, None, None)?;
+    let fields = super::query::field_names(layer);
+    let wkt = data_layer["sourceWkt"]
+        .as_str()
+        .map(str::to_owned)
+        .or_else(|| {
+            (data_layer
+                .pointer("/spatialReference/wkid")
+                .and_then(Value::as_i64)
+                == Some(4326))
+            .then(|| WGS84_WKT.to_owned())
+        });
+    let name = layer["name"].as_str().unwrap_or(&service.name).to_owned();
     let blobs = call.shared.store.blobs();
     blobs
         .write_new(|file| {
-            orgpack_payload::convert(
-                || blobs.reader(payload).map(std::io::BufReader::new),
-                &format!("{}.{extension}", service.name),
-                layer["name"].as_str().unwrap_or_default(),
-                to,
-                file,
-            )
-            .map(|_| ())
-            .map_err(std::io::Error::other)
+            let mut w =
+                orgpack_payload::FeatureWriter::new(&name, &fields, wkt.as_deref(), to, file)
+                    .map_err(std::io::Error::other)?;
+            for f in &rows {
+                let attributes = super::query::attributes_of(f, &oid_field);
+                let mut feature = json!({"attributes": attributes});
+                if let Some(g) = &f.geometry {
+                    feature["geometry"] = g.clone();
+                }
+                w.feature(&feature).map_err(std::io::Error::other)?;
+            }
+            w.finish().map(|_| ()).map_err(std::io::Error::other)
         })
         .map_err(|e| error(500, &format!("Unable to export: {e}"), &[]))
+}
+
+/// The WKT of WGS 84, for the `.prj` of shapefiles of layers known by wkid 4326.
+const WGS84_WKT: &str = r#"GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]"#;
+
+/// A File Geodatabase export. The sandbox does not write File Geodatabases yet: it hands back
+/// the geodatabase the service was published from (a service definition's, zipped) while no
+/// layer's data or schema has changed since publishing, and refuses otherwise rather than
+/// answer with data that is not the service's.
+fn published_geodatabase(call: &Call, service: &Service) -> Result<Stored, Response> {
+    let store = &call.shared.store;
+    let cannot = |why: &str| {
+        error(
+            400,
+            &format!(
+                "The sandbox cannot export '{}' to File Geodatabase: {why}.",
+                service.name
+            ),
+            &[
+                "It writes File Geodatabases only as the file first published, unchanged; CSV, GeoJson and Shapefile exports are written from the features as they are.",
+            ],
+        )
+    };
+    if !matches!(
+        service.kind.as_str(),
+        "fileGeodatabase" | "serviceDefinition"
+    ) {
+        return Err(cannot(&format!(
+            "it was not published from a File Geodatabase ({})",
+            service.kind
+        )));
+    }
+    for layer in service.layers.as_array().into_iter().flatten() {
+        let dates = store
+            .edit_dates(&service.item, super::layers::id_of(layer))
+            .map_err(internal)?;
+        if dates.is_none_or(|d| d.data != d.schema) {
+            return Err(cannot("its data or layers changed since it was published"));
+        }
+    }
+    let payload = store
+        .service_payload(&service.item)
+        .map_err(internal)?
+        .ok_or_else(|| cannot("its published file is gone"))?;
+    if service.kind == "serviceDefinition" {
+        return geodatabase_of(call, &payload, &service.name);
+    }
+    Ok(payload)
 }
 
 /// The geodatabase inside a service definition, zipped into a new blob.
@@ -404,8 +516,9 @@ fn geodatabase_of(call: &Call, sd: &Stored, name: &str) -> Result<Stored, Respon
         .map_err(|e| error(500, &format!("Unable to export: {e}"), &[]))
 }
 
-/// `/<org>/server/rest/services/Hosted/<name>/FeatureServer[/<layer>[/query]]`.
-pub(super) fn feature_server(call: &Call, name: &str, rest: &[&str]) -> Result<Response, Response> {
+/// Whether a service can be read by the caller: `Ok` with the service, or the answer a server
+/// gives (`499` without a token, `498` with a bad one, `403` for another user's).
+fn readable_service(call: &Call, name: &str) -> Result<Service, Response> {
     let store = &call.shared.store;
     let Some(service) = store.service_named(&call.org, name).map_err(internal)? else {
         return Err(error(400, "Service not found.", &[]));
@@ -421,69 +534,38 @@ pub(super) fn feature_server(call: &Call, name: &str, rest: &[&str]) -> Result<R
             Some(_) => error(403, FORBIDDEN, &[]),
         });
     }
-    let layers = service.layers.as_array().cloned().unwrap_or_default();
+    Ok(service)
+}
+
+/// `/<org>/server/rest/services/Hosted/<name>/FeatureServer[/…]`: the service and layer
+/// resources, `query`, and the edit operations (POST).
+pub(super) fn feature_server(
+    call: &Call,
+    name: &str,
+    rest: &[&str],
+    post: bool,
+) -> Result<Response, Response> {
+    let service = readable_service(call, name)?;
     let is_view = service.kind == super::views::VIEW_KIND;
     match rest {
         ["sources"] | [_, "sources"] if is_view => super::views::sources(call, &service),
-        [] => {
-            let (features, tables): (Vec<&Value>, Vec<&Value>) = layers
-                .iter()
-                .partition(|l| l.get("geometryType").is_some_and(|g| !g.is_null()));
-            let entry = |l: &Value| json!({"id": l["id"], "name": l["name"], "parentLayerId": -1, "defaultVisibility": true, "subLayerIds": null, "minScale": 0, "maxScale": 0, "geometryType": l["geometryType"]});
-            Ok(call.reply(&json!({
-                "currentVersion": SERVER_VERSION, "serviceItemId": service.item, "serviceDescription": "",
-                "hasVersionedData": false, "supportsDisconnectedEditing": false, "hasStaticData": false,
-                "maxRecordCount": 2000, "supportedQueryFormats": "JSON", "capabilities": "Query",
-                "description": "", "copyrightText": "", "spatialReference": {"wkid": 4326, "latestWkid": 4326},
-                "allowGeometryUpdates": true, "units": "esriDecimalDegrees",
-                "initialExtent": world(), "fullExtent": world(),
-                "layers": features.into_iter().map(entry).collect::<Vec<_>>(),
-                "tables": tables.into_iter().map(|t| json!({"id": t["id"], "name": t["name"]})).collect::<Vec<_>>(),
-                "isView": is_view,
-            })))
-        }
+        [] => Ok(call.reply(&super::layers::served_service(call, &service)?)),
+        ["applyEdits"] if post => super::edits::apply_service_edits(call, &service),
         [index, tail @ ..] => {
-            let layer = index
-                .parse::<u64>()
-                .ok()
-                .and_then(|i| layers.iter().find(|l| l["id"].as_u64() == Some(i)))
-                .ok_or_else(|| error(400, "Invalid or missing input parameters.", &[]))?;
+            let layer = super::layers::find(&service, index).ok_or_else(super::layers::no_layer)?;
             match tail {
-                [] => Ok(call.reply(&layer_json(&service, layer))),
-                ["query"] if is_view => {
-                    let mut live = layer.clone();
-                    live["count"] = super::views::source_count(call, layer)?;
-                    super::query::query(call, &service, &live)
-                }
+                [] => Ok(call.reply(&super::layers::served_layer(call, &service, layer)?)),
                 ["query"] => super::query::query(call, &service, layer),
+                ["applyEdits"] if post => super::edits::apply_edits(call, &service, layer),
+                ["addFeatures"] if post => super::edits::add_or_update(call, &service, layer, true),
+                ["updateFeatures"] if post => {
+                    super::edits::add_or_update(call, &service, layer, false)
+                }
+                ["deleteFeatures"] if post => super::edits::delete_features(call, &service, layer),
                 _ => Err(error(400, "Invalid URL", &[])),
             }
         }
     }
-}
-
-pub(super) fn layer_json(service: &Service, layer: &Value) -> Value {
-    let is_table = layer.get("geometryType").is_none_or(Value::is_null);
-    let mut fields =
-        vec![json!({"name": "OBJECTID", "type": "esriFieldTypeOID", "alias": "OBJECTID"})];
-    for f in layer["fields"].as_array().into_iter().flatten() {
-        if f["name"]
-            .as_str()
-            .is_some_and(|n| n.eq_ignore_ascii_case("OBJECTID"))
-        {
-            continue;
-        }
-        fields.push(json!({"name": f["name"], "type": f["type"], "alias": f["name"]}));
-    }
-    json!({
-        "currentVersion": SERVER_VERSION, "id": layer["id"], "name": layer["name"],
-        "type": if is_table { "Table" } else { "Feature Layer" },
-        "serviceItemId": service.item, "geometryType": layer["geometryType"],
-        "objectIdField": "OBJECTID", "fields": fields, "maxRecordCount": super::query::MAX_RECORD_COUNT,
-        "capabilities": "Query", "supportedQueryFormats": "JSON",
-        "isView": service.kind == super::views::VIEW_KIND,
-        "viewDefinitionQuery": layer.get("viewDefinitionQuery").cloned().unwrap_or(Value::Null),
-    })
 }
 
 pub(super) fn service_url(call: &Call, name: &str) -> String {
@@ -498,17 +580,4 @@ fn expected_file_type(kind: orgpack_payload::Kind) -> &'static str {
         .iter()
         .find(|(_, k)| *k == kind)
         .map_or("unknown", |(t, _)| t)
-}
-
-/// `Point` → `esriGeometryPoint`.
-fn esri_geometry(g: &str) -> String {
-    match g {
-        "Point" => "esriGeometryPoint",
-        "Multipoint" => "esriGeometryMultipoint",
-        "Polyline" => "esriGeometryPolyline",
-        "Polygon" => "esriGeometryPolygon",
-        "MultiPatch" => "esriGeometryMultiPatch",
-        other => return format!("esriGeometry{other}"),
-    }
-    .to_owned()
 }

@@ -414,17 +414,41 @@ fn like(text: &str, pattern: &str) -> bool {
     pi == p.len()
 }
 
-/// Whether the clause names a field (else it is the same for every row: `1=1`).
-pub(crate) fn uses_fields(expr: &Expr) -> bool {
-    let field = |o: &Operand| matches!(o, Operand::Field(_));
-    match expr {
-        Expr::And(l, r) | Expr::Or(l, r) => uses_fields(l) || uses_fields(r),
-        Expr::Not(e) => uses_fields(e),
-        Expr::Compare(l, _, r) => field(l) || field(r),
-        Expr::Like(l, _) | Expr::IsNull(l) => field(l),
-        Expr::In(l, list) => field(l) || list.iter().any(field),
-        Expr::Between(l, low, high) => field(l) || field(low) || field(high),
+/// The field names a clause uses, in order of appearance.
+pub(crate) fn fields(expr: &Expr) -> Vec<&str> {
+    fn walk<'a>(e: &'a Expr, out: &mut Vec<&'a str>) {
+        let operand = |o: &'a Operand, out: &mut Vec<&'a str>| {
+            if let Operand::Field(f) = o {
+                out.push(f);
+            }
+        };
+        match e {
+            Expr::And(l, r) | Expr::Or(l, r) => {
+                walk(l, out);
+                walk(r, out);
+            }
+            Expr::Not(e) => walk(e, out),
+            Expr::Compare(l, _, r) => {
+                operand(l, out);
+                operand(r, out);
+            }
+            Expr::Like(l, _) | Expr::IsNull(l) => operand(l, out),
+            Expr::In(l, list) => {
+                operand(l, out);
+                for o in list {
+                    operand(o, out);
+                }
+            }
+            Expr::Between(l, low, high) => {
+                operand(l, out);
+                operand(low, out);
+                operand(high, out);
+            }
+        }
     }
+    let mut out = Vec::new();
+    walk(expr, &mut out);
+    out
 }
 
 /// Whether a feature's attributes satisfy the clause (SQL's unknown counts as false).

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 const PW: &str = "Sandbox-pw-7";
 
-async fn sandbox_with(options: SandboxOptions) -> Sandbox {
+pub(crate) async fn sandbox_with(options: SandboxOptions) -> Sandbox {
     let s = Sandbox::start(options).await.unwrap();
     s.add_org("source", "Source County").unwrap();
     s.add_user("source", "admin", PW, "org_admin").unwrap();
@@ -18,7 +18,7 @@ async fn sandbox_with(options: SandboxOptions) -> Sandbox {
     s
 }
 
-fn client(s: &Sandbox, org: &str, user: &str) -> Client {
+pub(crate) fn client(s: &Sandbox, org: &str, user: &str) -> Client {
     let creds = Credentials::Password {
         username: user.into(),
         password: PW.into(),
@@ -949,7 +949,7 @@ async fn group_membership_in_batches_with_refusals_named() {
     );
 }
 
-fn payload(name: &str) -> std::path::PathBuf {
+pub(crate) fn payload(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../fixtures/payloads")
         .join(name)
@@ -957,7 +957,7 @@ fn payload(name: &str) -> std::path::PathBuf {
 
 /// Export `service` as `format` (export parameters `parameters`), wait for the job, and return the
 /// export item's id, JSON and data.
-async fn exported(
+pub(crate) async fn exported(
     editor: &Client,
     service: &str,
     format: &str,
@@ -983,7 +983,7 @@ async fn exported(
 }
 
 /// `City.gdb.zip` as the editor's File Geodatabase item; its id.
-async fn add_city_gdb(editor: &Client) -> String {
+pub(crate) async fn add_city_gdb(editor: &Client) -> String {
     let path = payload("City.gdb.zip");
     editor
         .add_item(
@@ -1527,12 +1527,25 @@ async fn a_view_on_a_hosted_service_reads_its_layers_and_counts_from_the_source(
         .unwrap();
     assert_eq!(layer["viewDefinitionQuery"], "STATUS = 'ok'");
     assert_eq!(layer["geometryType"], "esriGeometryPoint");
+    // The view's count follows its definition query over the source's features.
+    let ok = editor
+        .call(
+            "ok hydrants",
+            Method::Get,
+            &format!("{}/0/query", source.service_url.clone().unwrap()),
+            &[("where", "STATUS = 'ok'"), ("returnCountOnly", "true")],
+        )
+        .await
+        .unwrap()["count"]
+        .as_u64()
+        .unwrap();
+    assert!(ok > 0 && ok < 250, "{ok}");
     assert_eq!(
         editor
             .feature_count(&format!("{view_url}/0"))
             .await
             .unwrap(),
-        250
+        ok
     );
     let admin_url = view_url.replace("/rest/services/", "/rest/admin/services/");
     let admin = editor
@@ -1689,7 +1702,7 @@ fn blob_files(data: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 #[tokio::test]
-async fn large_data_is_one_file_shared_by_its_service_and_export_and_goes_with_the_last_of_them() {
+async fn large_data_is_one_file_shared_by_its_item_and_service_and_goes_with_the_last_of_them() {
     let dir = tempfile::tempdir().unwrap();
     let options = SandboxOptions {
         data_dir: Some(dir.path().to_owned()),
@@ -1748,26 +1761,31 @@ async fn large_data_is_one_file_shared_by_its_service_and_export_and_goes_with_t
         .unwrap();
     assert_eq!(
         blob_files(dir.path()).len(),
-        1,
-        "the service and the export refer to the uploaded file, not copies"
+        2,
+        "the service refers to the uploaded file, not a copy; the export, written from the features, is a file of its own"
     );
     drop(s);
 
     // After a restart the data is all there; a file a stopped sandbox left unreferenced is not.
     std::fs::write(dir.path().join("blobs").join("left-by-a-crash"), b"x").unwrap();
     let s = Sandbox::start(options.clone()).await.unwrap();
-    assert_eq!(blob_files(dir.path()).len(), 1);
+    assert_eq!(blob_files(dir.path()).len(), 2);
     let editor = client(&s, "source", "editor");
     let mut back = Vec::new();
     editor
         .item_data(&export.export_item_id, &mut back)
         .await
         .unwrap();
-    assert!(back == csv.as_bytes(), "the export hands back the file");
-    for id in [&file, &service] {
-        editor.delete_item("editor", id).await.unwrap();
-        assert_eq!(blob_files(dir.path()).len(), 1, "still used");
-    }
+    let exported = orgpack_payload::inspect(std::io::Cursor::new(&back), "x.csv").unwrap();
+    assert_eq!(exported.layers[0].feature_count, i, "every row exported");
+    assert!(
+        String::from_utf8_lossy(&back).starts_with("OBJECTID,id,name,x,y\n"),
+        "the layer's fields, the coordinates once"
+    );
+    editor.delete_item("editor", &file).await.unwrap();
+    assert_eq!(blob_files(dir.path()).len(), 2, "still used by the service");
+    editor.delete_item("editor", &service).await.unwrap();
+    assert_eq!(blob_files(dir.path()).len(), 1, "the export's");
     editor
         .delete_item("editor", &export.export_item_id)
         .await
@@ -2373,7 +2391,7 @@ async fn services_export_a_layer_to_csv_and_geojson_and_csv_services_answer_feat
     let fgdb = exported(from_csv.service_item_id.clone(), "File Geodatabase", "")
         .await
         .unwrap_err();
-    assert!(fgdb.to_string().contains("cannot convert"), "{fgdb}");
+    assert!(fgdb.to_string().contains("cannot export"), "{fgdb}");
 
     // And one published from a shapefile.
     let path = payload("Hydrants.shp.zip");

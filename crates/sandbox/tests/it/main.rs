@@ -2,3 +2,4 @@
 //! client would hide what is being checked (headers, expiry, the envelope).
 
 mod conformance;
+mod features;
