@@ -4,7 +4,7 @@
 //! call(name, path, params)
 //!   └ for each attempt:  permit (≤ max_in_flight) ─► token (sign in / refresh before expiry)
 //!        ─► GET or POST with f=json ─► body ─► JSON ─► error envelope?
-//!        ├ 498/499 with a password: forget the token, sign in again, once
+//!        ├ 498/499 with a password: forget the token (unless replaced), sign in again (≤ 3 a call)
 //!        ├ retryable (429, 5xx, transport, timeout): wait backoff ∨ Retry-After, try again
 //!        └ otherwise: the error, naming the call and the redacted URL
 //! ```
@@ -19,6 +19,9 @@ use crate::error::{Error, ErrorKind, envelope};
 use crate::redact::redact;
 use crate::retry::RetryPolicy;
 use crate::url::PortalUrl;
+
+/// How many times one call may meet a rejected token (each time with a new one) before failing.
+const TOKEN_RETRIES: u32 = 3;
 
 /// How to sign in.
 #[derive(Clone)]
@@ -313,32 +316,48 @@ impl Client {
     /// The retry loop every JSON request goes through.
     async fn send(&self, call: &str, path: &str, payload: &Payload<'_>) -> Result<Value, Error> {
         let url = self.absolute(path);
-        let mut relogged = false;
+        let mut rejected = 0;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let error = match self.attempt(call, &url, payload).await {
+            let token = self.token(&url).await?;
+            let error = match self.attempt(call, &url, payload, token.as_deref()).await {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
-            if !self.recover(&error, &mut relogged, attempt).await {
+            if !self
+                .recover(&error, token.as_deref(), &mut rejected, attempt)
+                .await
+            {
                 return Err(error);
             }
         }
     }
 
-    /// After a failed attempt: sign in again once on a rejected token, or wait and say "again"
-    /// for what can succeed later. Returns whether to try again.
-    async fn recover(&self, error: &Error, relogged: &mut bool, attempt: u32) -> bool {
+    /// After a failed attempt: on a rejected token, forget it (unless another request has replaced
+    /// it already) and try again with a new one, up to [`TOKEN_RETRIES`] times a call; or wait and
+    /// say "again" for what can succeed later. Returns whether to try again.
+    async fn recover(
+        &self,
+        error: &Error,
+        used: Option<&str>,
+        rejected: &mut u32,
+        attempt: u32,
+    ) -> bool {
         if error.is_token_problem()
-            && !*relogged
+            && *rejected < TOKEN_RETRIES
             && matches!(
                 self.credentials,
                 Credentials::Password { .. } | Credentials::OAuth { .. }
             )
         {
-            *relogged = true;
-            *self.token.lock().await = None;
+            *rejected += 1;
+            let mut slot = self.token.lock().await;
+            // Requests in flight share a token: when it is rejected, the first to hear signs in
+            // again; the others find the new token and use it rather than sign in once more.
+            if slot.as_ref().map(|t| t.value.as_str()) == used {
+                *slot = None;
+            }
             return true;
         }
         if !error.is_retryable() {
@@ -357,14 +376,19 @@ impl Client {
         }
     }
 
-    async fn attempt(&self, call: &str, url: &str, payload: &Payload<'_>) -> Result<Value, Error> {
-        let token = self.token(url).await?;
+    async fn attempt(
+        &self,
+        call: &str,
+        url: &str,
+        payload: &Payload<'_>,
+        token: Option<&str>,
+    ) -> Result<Value, Error> {
         let _permit = self
             .permits
             .acquire()
             .await
             .expect("the semaphore is never closed");
-        let (request, shown) = self.build(call, url, payload, token.as_deref()).await?;
+        let (request, shown) = self.build(call, url, payload, token).await?;
         let response = request
             .send()
             .await
@@ -678,7 +702,7 @@ impl Client {
         use futures_util::StreamExt as _;
         use tokio::io::AsyncWriteExt as _;
         let url = self.absolute(path);
-        let mut relogged = false;
+        let mut rejected = 0;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -811,7 +835,11 @@ impl Client {
                 Err(e) => e,
             };
             // Once bytes have reached the sink only the caller can start over.
-            if wrote || !self.recover(&error, &mut relogged, attempt).await {
+            if wrote
+                || !self
+                    .recover(&error, token.as_deref(), &mut rejected, attempt)
+                    .await
+            {
                 return Err(error);
             }
         }

@@ -69,6 +69,28 @@ async fn an_expired_token_is_replaced_transparently() {
 }
 
 #[tokio::test]
+async fn calls_in_flight_that_meet_a_revoked_token_sign_in_again_once_between_them() {
+    let (c, state) = client().await;
+    c.portal_self().await.unwrap();
+    assert_eq!(state.sign_ins.load(Ordering::SeqCst), 1);
+    // Every token issued so far is revoked while sixteen calls hold it: the first to hear signs in
+    // again, the others use the new token instead of each signing in (and of throwing the new
+    // one away, which could make a call fail after its one retry).
+    state
+        .revoked_below
+        .store(state.issued.load(Ordering::SeqCst) + 1, Ordering::SeqCst);
+    let calls: Vec<_> = (0..16).map(|_| c.portal_self()).collect();
+    for result in futures_util::future::join_all(calls).await {
+        result.unwrap();
+    }
+    assert_eq!(
+        state.sign_ins.load(Ordering::SeqCst),
+        2,
+        "one sign-in for the sixteen rejected calls"
+    );
+}
+
+#[tokio::test]
 async fn paging_collects_every_result_and_the_ceiling_is_refused() {
     let (c, _) = client().await;
     let all = c.search_all("owner:admin", 10).await.unwrap();
