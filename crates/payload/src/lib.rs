@@ -6,6 +6,10 @@
 //! GeoJSON and CSV (features, rows, columns), and other files by their magic bytes. Backup records the [`Summary`] with each
 //! payload; restore compares it with the target service's counts.
 //!
+//! It also writes: features as CSV, GeoJSON and zipped shapefiles ([`FeatureWriter`], [`convert`])
+//! and as File Geodatabases ([`write_geodatabase`]: tables with their object ids, fields,
+//! aliases, domains and shapes, read back by GDAL), which is how the sandbox exports hosted layers.
+//!
 //! [`inspect`] reads only what it needs (headers, field sections, the geodatabase catalog), never
 //! loads a whole file, never uses a name from an archive as a path, and bounds every read, so
 //! damaged or hostile files give an [`Error`] naming the part, never a panic, a hang or an
@@ -22,6 +26,7 @@ mod bytes;
 pub mod error;
 mod features;
 pub mod fgdb;
+mod fgdb_write;
 pub mod rows;
 pub mod sd;
 mod shapefile;
@@ -34,6 +39,7 @@ use std::io::{Read, Seek, SeekFrom};
 
 pub use error::{Error, Result};
 pub use features::{FeatureWriter, Format, convert, esri_geometry, features, geojson_geometry};
+pub use fgdb_write::{FieldSpec, TableSpec, write_geodatabase};
 pub use summary::{Entry, Field, Kind, Layer, ServiceInfo, Summary};
 
 /// Inspect a payload. `name` is the file name (used for layer names of single-layer files and

@@ -24,13 +24,12 @@
 //! published from File Geodatabases, shapefiles, CSV, GeoJSON and service definitions read by
 //! orgpack-payload, or added with `applyEdits`; queries with `where`, spatial filters, ordering,
 //! statistics and GeoJSON; edits that move `editingInfo`; definitions stored whole and changed by
-//! the admin `addToDefinition`/`updateDefinition`/`deleteFromDefinition`), export jobs (CSV,
-//! GeoJSON and shapefiles written from the features as they are), views (windows on their
+//! the admin `addToDefinition`/`updateDefinition`/`deleteFromDefinition`), export jobs (File
+//! Geodatabases, CSV, GeoJSON and shapefiles written from the features as they are), views (windows on their
 //! source's features), HTTPS, the demo organization, and injected faults
 //! ([`Sandbox::set_faults`]). Large files are streamed to and from `<data>/blobs/`
 //! ([`store::BlobDir`]), never held whole in memory. Not yet: attachments, relationship classes,
-//! `append`/`truncate`, File Geodatabases written from the features (spec/portal-api.md, "Not
-//! served yet").
+//! `append`/`truncate` (spec/portal-api.md, "Not served yet").
 
 mod api;
 mod demo;

@@ -3,6 +3,7 @@
 #![allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)] // test arithmetic on small coordinates and day counts
 
 mod corrupt;
+mod fgdb_write;
 mod fixtures;
 mod gdal;
 mod sevenzip;

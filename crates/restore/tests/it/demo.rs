@@ -417,8 +417,13 @@ async fn a_service_the_backup_could_not_export_is_republished_from_its_original_
         .await
         .unwrap();
 
-    // This portal cannot export a CSV-published service to a File Geodatabase: the backup says
-    // so, and keeps the CSV it was published from.
+    // The portal refuses to export the service (as one whose export is disabled, or a failing
+    // export job, would): the backup says so, and keeps the CSV it was published from.
+    s.set_faults(orgpack_sandbox::Faults {
+        refuse: Some("export".into()),
+        refuse_item: Some(published.service_item_id.as_str().into()),
+        ..orgpack_sandbox::Faults::default()
+    });
     let (outcome, reports, targets) = back_up_and_restore(&s, &admin, dir.path()).await;
     assert!(
         outcome

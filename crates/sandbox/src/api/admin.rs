@@ -19,14 +19,7 @@ fn bad(message: &str) -> Response {
 
 /// The service `name` of this organization, when the caller owns it or is an administrator.
 pub(super) fn owned_service(call: &Call, name: &str) -> Result<Service, Response> {
-    let store = &call.shared.store;
-    let Some(service) = store.service_named(&call.org, name).map_err(internal)? else {
-        return Err(error(400, "Service not found.", &[]));
-    };
-    let item = store
-        .item(&call.org, &service.item)
-        .map_err(internal)?
-        .ok_or_else(|| error(400, "Service not found.", &[]))?;
+    let (service, item) = super::services::service_named(call, name)?;
     let user = call.require_user()?;
     if item.owner != user.username && !call.is_admin() {
         return Err(error(403, FORBIDDEN, &[]));
@@ -297,19 +290,51 @@ fn add_global_ids(call: &Call, service: &Service, layer: &mut Value) -> Result<(
         );
     }
     layer["globalIdField"] = json!(field);
-    let id = id_of(layer);
-    let rows = call
-        .shared
-        .store
-        .features(&service.item, id, &crate::store::Selection::default())
+    rewrite_rows(call, service, id_of(layer), false, |f| {
+        f.attributes
+            .insert(field.to_owned(), json!(super::edits::new_global_id()));
+    })
+}
+
+/// What a layer-level operation works on: the service (owned by the caller), the JSON parameter
+/// `key`, the service's layers and the position of layer `index` among them.
+fn layer_change(
+    call: &Call,
+    name: &str,
+    index: &str,
+    key: &str,
+) -> Result<(Service, Value, Vec<Value>, usize), Response> {
+    let service = owned_service(call, name)?;
+    let update = json_param(call, key)?;
+    let all = service.layers.as_array().cloned().unwrap_or_default();
+    let at = all
+        .iter()
+        .position(|l| index.parse::<i64>().ok() == Some(id_of(l)))
+        .ok_or_else(layers::no_layer)?;
+    Ok((service, update, all, at))
+}
+
+/// Change every row of a layer in one transaction (a field added or removed); with `schema`, the
+/// layer's schema date moves.
+fn rewrite_rows(
+    call: &Call,
+    service: &Service,
+    layer: i64,
+    schema: bool,
+    mut change: impl FnMut(&mut crate::store::Feature),
+) -> Result<(), Response> {
+    let store = &call.shared.store;
+    let rows = store
+        .features(&service.item, layer, &crate::store::Selection::default())
         .map_err(internal)?;
-    call.shared
-        .store
+    store
         .edit(&service.item, crate::now_ms(), |e| {
             for mut f in rows {
-                f.attributes
-                    .insert(field.to_owned(), json!(super::edits::new_global_id()));
-                e.update(id, f.oid, &f.attributes, f.geometry.as_ref())?;
+                change(&mut f);
+                e.update(layer, f.oid, &f.attributes, f.geometry.as_ref())?;
+            }
+            if schema {
+                e.touch(layer, true)?;
             }
             Ok::<_, rusqlite::Error>(())
         })
@@ -320,15 +345,8 @@ fn add_global_ids(call: &Call, service: &Service, layer: &mut Value) -> Result<(
 /// change the named fields' properties (alias, domain, …); a view's field with `visible: false`
 /// leaves the view.
 pub(super) fn update_layer(call: &Call, name: &str, index: &str) -> Result<Response, Response> {
-    let mut service = owned_service(call, name)?;
-    let update = json_param(call, "updateDefinition")?;
-    let mut all = service.layers.as_array().cloned().unwrap_or_default();
-    let Some(layer) = all
-        .iter_mut()
-        .find(|l| index.parse::<i64>().ok() == Some(id_of(l)))
-    else {
-        return Err(layers::no_layer());
-    };
+    let (mut service, update, mut all, at) = layer_change(call, name, index, "updateDefinition")?;
+    let layer = &mut all[at];
     let id = id_of(layer);
     let mut schema = false;
     for (k, v) in update.as_object().into_iter().flatten() {
@@ -383,18 +401,11 @@ pub(super) fn update_layer(call: &Call, name: &str, index: &str) -> Result<Respo
 
 /// `POST …/FeatureServer/<layer>/addToDefinition`: new `fields` (and `indexes`) of a layer.
 pub(super) fn add_to_layer(call: &Call, name: &str, index: &str) -> Result<Response, Response> {
-    let mut service = owned_service(call, name)?;
+    let (mut service, update, mut all, at) = layer_change(call, name, index, "addToDefinition")?;
     if service.kind == VIEW_KIND {
         return Err(bad("Fields are added to a view's source, not to the view."));
     }
-    let update = json_param(call, "addToDefinition")?;
-    let mut all = service.layers.as_array().cloned().unwrap_or_default();
-    let Some(layer) = all
-        .iter_mut()
-        .find(|l| index.parse::<i64>().ok() == Some(id_of(l)))
-    else {
-        return Err(layers::no_layer());
-    };
+    let layer = &mut all[at];
     let id = id_of(layer);
     for given in update["fields"].as_array().into_iter().flatten() {
         let field_name = given["name"]
@@ -475,15 +486,9 @@ pub(super) fn delete_from_layer(
     name: &str,
     index: &str,
 ) -> Result<Response, Response> {
-    let mut service = owned_service(call, name)?;
-    let update = json_param(call, "deleteFromDefinition")?;
-    let mut all = service.layers.as_array().cloned().unwrap_or_default();
-    let Some(layer) = all
-        .iter_mut()
-        .find(|l| index.parse::<i64>().ok() == Some(id_of(l)))
-    else {
-        return Err(layers::no_layer());
-    };
+    let (mut service, update, mut all, at) =
+        layer_change(call, name, index, "deleteFromDefinition")?;
+    let layer = &mut all[at];
     let id = id_of(layer);
     let oid = layers::object_id_field(layer).to_owned();
     let global = layers::global_id_field(layer).map(str::to_owned);
@@ -521,22 +526,10 @@ pub(super) fn delete_from_layer(
     service.layers = Value::Array(all);
     save_layers(call, &service)?;
     if service.kind != VIEW_KIND && !removed.is_empty() {
-        let rows = call
-            .shared
-            .store
-            .features(&service.item, id, &crate::store::Selection::default())
-            .map_err(internal)?;
-        call.shared
-            .store
-            .edit(&service.item, crate::now_ms(), |e| {
-                for mut f in rows {
-                    f.attributes
-                        .retain(|k, _| !removed.iter().any(|r| r.eq_ignore_ascii_case(k)));
-                    e.update(id, f.oid, &f.attributes, f.geometry.as_ref())?;
-                }
-                e.touch(id, true)
-            })
-            .map_err(internal)?;
+        rewrite_rows(call, &service, id, true, |f| {
+            f.attributes
+                .retain(|k, _| !removed.iter().any(|r| r.eq_ignore_ascii_case(k)));
+        })?;
     }
     Ok(success(call))
 }

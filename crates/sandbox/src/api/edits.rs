@@ -654,18 +654,24 @@ pub(super) fn apply_edits(
         updates: json_list(p.get("updates"), "updates")?,
         deletes: delete_list(p.get("deletes")),
     };
-    let target = Target::of(call, service, layer)?;
-    require_for(&target, &edits)?;
-    let mut results = apply_all(
-        call,
-        &[(target, edits)],
-        rollback(call),
-        use_global_ids(call),
-    )?;
-    let r = results.pop().unwrap_or_default();
+    let r = apply_one(call, service, layer, edits, use_global_ids(call))?;
     Ok(call.reply(
         &json!({"addResults": r.adds, "updateResults": r.updates, "deleteResults": r.deletes}),
     ))
+}
+
+/// One layer's edits, once the layer allows each kind of them.
+fn apply_one(
+    call: &Call,
+    service: &Service,
+    layer: &Value,
+    edits: Edits,
+    use_global_ids: bool,
+) -> Result<Results, Response> {
+    let target = Target::of(call, service, layer)?;
+    require_for(&target, &edits)?;
+    let mut results = apply_all(call, &[(target, edits)], rollback(call), use_global_ids)?;
+    Ok(results.pop().unwrap_or_default())
 }
 
 fn require_for(target: &Target, edits: &Edits) -> Result<(), Response> {
@@ -738,15 +744,7 @@ pub(super) fn add_or_update(
             deletes: Vec::new(),
         }
     };
-    let target = Target::of(call, service, layer)?;
-    target.require(if adding { "Create" } else { "Update" })?;
-    let mut results = apply_all(
-        call,
-        &[(target, edits)],
-        rollback(call),
-        use_global_ids(call),
-    )?;
-    let r = results.pop().unwrap_or_default();
+    let r = apply_one(call, service, layer, edits, use_global_ids(call))?;
     Ok(call.reply(&if adding {
         json!({"addResults": r.adds})
     } else {
@@ -768,8 +766,8 @@ pub(super) fn delete_features(
             "'objectIds', 'where' or 'geometry' must be specified.",
         ));
     }
-    let target = Target::of(call, service, layer)?;
-    target.require("Delete")?;
+    // Refused before the rows are looked for, as the server does.
+    Target::of(call, service, layer)?.require("Delete")?;
     let fields = super::query::field_names(layer);
     let clause = super::query::where_clause(p.get("where").unwrap_or(""), &fields)?;
     let ids = p
@@ -799,7 +797,6 @@ pub(super) fn delete_features(
         updates: Vec::new(),
         deletes: rows.iter().map(|f| json!(f.oid)).collect(),
     };
-    let mut results = apply_all(call, &[(target, edits)], rollback(call), false)?;
-    let r = results.pop().unwrap_or_default();
+    let r = apply_one(call, service, layer, edits, false)?;
     Ok(call.reply(&json!({"deleteResults": r.deletes})))
 }

@@ -342,16 +342,7 @@ pub(super) fn served_layer(
     out["serviceItemId"] = json!(service.item);
     out["isView"] = json!(is_view);
     if is_view {
-        out["isUpdatableView"] = json!(
-            service.definition["isUpdatableView"]
-                .as_bool()
-                .unwrap_or(true)
-        );
-        out["sourceSchemaChangesAllowed"] = json!(
-            service.definition["sourceSchemaChangesAllowed"]
-                .as_bool()
-                .unwrap_or(true)
-        );
+        view_flags(&mut out, service);
     }
     if let Some(dates) = store
         .edit_dates(&data_service.item, id_of(&data_layer))
@@ -376,6 +367,14 @@ pub(super) fn served_layer(
         );
     }
     Ok(out)
+}
+
+/// A view's `isUpdatableView` and `sourceSchemaChangesAllowed`: as its properties set them,
+/// true otherwise.
+fn view_flags(out: &mut Value, service: &Service) {
+    for flag in ["isUpdatableView", "sourceSchemaChangesAllowed"] {
+        out[flag] = json!(service.definition[flag].as_bool().unwrap_or(true));
+    }
 }
 
 /// An envelope as Esri JSON (an empty one when there is nothing to bound).
@@ -442,16 +441,7 @@ pub(super) fn served_service(call: &Call, service: &Service) -> Result<Value, Re
     );
     out["isView"] = json!(is_view);
     if is_view {
-        out["isUpdatableView"] = json!(
-            service.definition["isUpdatableView"]
-                .as_bool()
-                .unwrap_or(true)
-        );
-        out["sourceSchemaChangesAllowed"] = json!(
-            service.definition["sourceSchemaChangesAllowed"]
-                .as_bool()
-                .unwrap_or(true)
-        );
+        view_flags(&mut out, service);
     }
     out["serverGens"] = json!({"minServerGen": 1, "serverGen": generation});
     Ok(out)

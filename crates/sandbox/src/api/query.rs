@@ -66,31 +66,26 @@ pub(super) fn data_of(
     ) else {
         return Ok((service.clone(), layer.clone()));
     };
-    let source = call
+    linked(call, name, &json!(id), "the view's source")
+}
+
+/// The service `name` and its layer `id`, which a view or a join names; a `500` saying which is
+/// gone otherwise.
+fn linked(call: &Call, name: &str, id: &Value, what: &str) -> Result<(Service, Value), Response> {
+    let gone = |detail: String| error(500, "Unable to complete operation.", &[&detail]);
+    let service = call
         .shared
         .store
         .service_named(&call.org, name)
         .map_err(internal)?
-        .ok_or_else(|| {
-            error(
-                500,
-                "Unable to complete operation.",
-                &[&format!("the view's source service '{name}' is gone")],
-            )
-        })?;
-    let source_layer = source
+        .ok_or_else(|| gone(format!("{what} service '{name}' is gone")))?;
+    let layer = service
         .layers
         .as_array()
-        .and_then(|l| l.iter().find(|l| id_of(l) == id))
+        .and_then(|l| l.iter().find(|l| l["id"].as_i64() == id.as_i64()))
         .cloned()
-        .ok_or_else(|| {
-            error(
-                500,
-                "Unable to complete operation.",
-                &[&format!("the view's source layer {id} is gone")],
-            )
-        })?;
-    Ok((source, source_layer))
+        .ok_or_else(|| gone(format!("{what} layer {id} of '{name}' is gone")))?;
+    Ok((service, layer))
 }
 
 /// The names of a layer's fields.
@@ -177,31 +172,7 @@ fn join(
     let store = &call.shared.store;
     for j in layer["joins"].as_array().into_iter().flatten() {
         let name = j["service"].as_str().unwrap_or_default();
-        let related = store
-            .service_named(&call.org, name)
-            .map_err(internal)?
-            .ok_or_else(|| {
-                error(
-                    500,
-                    "Unable to complete operation.",
-                    &[&format!("the joined service '{name}' is gone")],
-                )
-            })?;
-        let related_layer = related
-            .layers
-            .as_array()
-            .and_then(|l| l.iter().find(|l| l["id"] == j["layer"]))
-            .cloned()
-            .ok_or_else(|| {
-                error(
-                    500,
-                    "Unable to complete operation.",
-                    &[&format!(
-                        "the joined layer {} of '{name}' is gone",
-                        j["layer"]
-                    )],
-                )
-            })?;
+        let (related, related_layer) = linked(call, name, &j["layer"], "the joined")?;
         let related_oid = object_id_field(&related_layer).to_owned();
         let keys = |key: &str| -> Vec<String> {
             j[key]

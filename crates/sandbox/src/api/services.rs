@@ -344,7 +344,7 @@ pub(super) fn export(call: &Call, owner: &str) -> Result<Response, Response> {
         "CSV" => written(call, &service, orgpack_payload::Format::Csv)?,
         "GeoJson" => written(call, &service, orgpack_payload::Format::GeoJson)?,
         "Shapefile" => written(call, &service, orgpack_payload::Format::Shapefile)?,
-        _ => published_geodatabase(call, &service)?,
+        _ => geodatabase(call, &service)?,
     };
     let id = crate::new_id();
     let now = crate::now_ms();
@@ -453,80 +453,117 @@ fn written(
 /// The WKT of WGS 84, for the `.prj` of shapefiles of layers known by wkid 4326.
 const WGS84_WKT: &str = r#"GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]"#;
 
-/// A File Geodatabase export. The sandbox does not write File Geodatabases yet: it hands back
-/// the geodatabase the service was published from (a service definition's, zipped) while no
-/// layer's data or schema has changed since publishing, and refuses otherwise rather than
-/// answer with data that is not the service's.
-fn published_geodatabase(call: &Call, service: &Service) -> Result<Stored, Response> {
-    let store = &call.shared.store;
-    let cannot = |why: &str| {
-        error(
-            400,
-            &format!(
-                "The sandbox cannot export '{}' to File Geodatabase: {why}.",
-                service.name
-            ),
-            &[
-                "It writes File Geodatabases only as the file first published, unchanged; CSV, GeoJson and Shapefile exports are written from the features as they are.",
-            ],
-        )
-    };
-    if !matches!(
-        service.kind.as_str(),
-        "fileGeodatabase" | "serviceDefinition"
-    ) {
-        return Err(cannot(&format!(
-            "it was not published from a File Geodatabase ({})",
-            service.kind
-        )));
-    }
+/// A File Geodatabase export: every layer and table of the service (or those `exportParameters`
+/// names) with its features as they are now (a view's through its definition query and
+/// fields), its fields' aliases, lengths and domains, and object ids as they are.
+fn geodatabase(call: &Call, service: &Service) -> Result<Stored, Response> {
+    let chosen: Option<Vec<i64>> = call
+        .params
+        .get("exportParameters")
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+        .and_then(|v| {
+            v["layers"]
+                .as_array()
+                .map(|l| l.iter().filter_map(|x| x["id"].as_i64()).collect())
+        });
+    let mut tables = Vec::new();
+    let mut domains: Vec<Value> = Vec::new();
     for layer in service.layers.as_array().into_iter().flatten() {
-        let dates = store
-            .edit_dates(&service.item, super::layers::id_of(layer))
-            .map_err(internal)?;
-        if dates.is_none_or(|d| d.data != d.schema) {
-            return Err(cannot("its data or layers changed since it was published"));
+        let id = super::layers::id_of(layer);
+        if chosen.as_ref().is_some_and(|c| !c.contains(&id)) {
+            continue;
         }
+        let (_, data_layer) = super::query::data_of(call, service, layer)?;
+        let oid_field = super::layers::object_id_field(layer).to_owned();
+        let mut fields = Vec::new();
+        for f in layer["fields"].as_array().into_iter().flatten() {
+            let name = f["name"].as_str().unwrap_or_default();
+            let kind = f["type"].as_str().unwrap_or("esriFieldTypeString");
+            if name.eq_ignore_ascii_case(&oid_field)
+                || matches!(kind, "esriFieldTypeOID" | "esriFieldTypeGeometry")
+            {
+                continue;
+            }
+            let domain = f.get("domain").filter(|d| d.is_object());
+            if let Some(d) = domain
+                && !domains.iter().any(|x| x["name"] == d["name"])
+            {
+                let mut d = d.clone();
+                d["fieldType"] = json!(kind);
+                domains.push(d);
+            }
+            fields.push(orgpack_payload::FieldSpec {
+                name: name.to_owned(),
+                alias: f["alias"].as_str().unwrap_or(name).to_owned(),
+                field_type: kind.to_owned(),
+                length: f["length"].as_u64().and_then(|l| u32::try_from(l).ok()),
+                nullable: f["nullable"].as_bool().unwrap_or(true),
+                domain: domain.and_then(|d| d["name"].as_str()).map(str::to_owned),
+            });
+        }
+        let rows = super::query::matching(call, service, layer, None, None, None)?
+            .into_iter()
+            .map(|f| (f.oid, f.attributes, f.geometry))
+            .collect();
+        let geometry_type = layer["geometryType"].as_str().map(str::to_owned);
+        let sr = data_layer
+            .get("spatialReference")
+            .unwrap_or(&service.definition["spatialReference"]);
+        tables.push(orgpack_payload::TableSpec {
+            name: layer["name"].as_str().unwrap_or_default().to_owned(),
+            alias: None,
+            has_z: geometry_type.is_some() && layer["hasZ"].as_bool().unwrap_or(false),
+            geometry_type,
+            srs_wkt: data_layer["sourceWkt"]
+                .as_str()
+                .or(sr["wkt"].as_str())
+                .map(str::to_owned),
+            wkid: sr["latestWkid"].as_i64().or(sr["wkid"].as_i64()),
+            object_id_field: oid_field,
+            fields,
+            rows,
+        });
     }
-    let payload = store
-        .service_payload(&service.item)
-        .map_err(internal)?
-        .ok_or_else(|| cannot("its published file is gone"))?;
-    if service.kind == "serviceDefinition" {
-        return geodatabase_of(call, &payload, &service.name);
-    }
-    Ok(payload)
-}
-
-/// The geodatabase inside a service definition, zipped into a new blob.
-fn geodatabase_of(call: &Call, sd: &Stored, name: &str) -> Result<Stored, Response> {
     let blobs = call.shared.store.blobs();
-    let reader = blobs.reader(sd).map_err(internal)?;
     blobs
         .write_new(|file| {
-            let mut out = std::io::BufWriter::new(file);
-            orgpack_payload::sd::extract_geodatabase(
-                std::io::BufReader::new(reader),
-                &format!("{name}.sd"),
-                &mut out,
-            )
-            .map_err(std::io::Error::other)?;
-            std::io::Write::flush(&mut out)
+            orgpack_payload::write_geodatabase(&service.name, &tables, &domains, file)
+                .map_err(std::io::Error::other)
         })
-        .map_err(|e| error(500, &format!("Unable to export: {e}"), &[]))
+        .map_err(|e| {
+            error(
+                400,
+                &format!(
+                    "Unable to export '{}' to File Geodatabase: {e}",
+                    service.name
+                ),
+                &[],
+            )
+        })
+}
+
+/// The service `name` of this organization and its item; `400 Service not found.` otherwise.
+pub(super) fn service_named(
+    call: &Call,
+    name: &str,
+) -> Result<(Service, crate::store::StoredItem), Response> {
+    let store = &call.shared.store;
+    let not_found = || error(400, "Service not found.", &[]);
+    let service = store
+        .service_named(&call.org, name)
+        .map_err(internal)?
+        .ok_or_else(not_found)?;
+    let item = store
+        .item(&call.org, &service.item)
+        .map_err(internal)?
+        .ok_or_else(not_found)?;
+    Ok((service, item))
 }
 
 /// Whether a service can be read by the caller: `Ok` with the service, or the answer a server
 /// gives (`499` without a token, `498` with a bad one, `403` for another user's).
 fn readable_service(call: &Call, name: &str) -> Result<Service, Response> {
-    let store = &call.shared.store;
-    let Some(service) = store.service_named(&call.org, name).map_err(internal)? else {
-        return Err(error(400, "Service not found.", &[]));
-    };
-    let item = store
-        .item(&call.org, &service.item)
-        .map_err(internal)?
-        .ok_or_else(|| error(400, "Service not found.", &[]))?;
+    let (service, item) = service_named(call, name)?;
     if !can_read(call, &item)? {
         return Err(match &call.user {
             None if call.params.token().is_none() => error(499, "Token Required.", &[]),

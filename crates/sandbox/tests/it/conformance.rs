@@ -982,6 +982,36 @@ pub(crate) async fn exported(
     Ok((job.export_item_id, item, bytes))
 }
 
+/// A layer's name, geometry type, count and attribute fields (name, type).
+pub(crate) type LayerShape = (String, Option<String>, u64, Vec<(String, String)>);
+
+/// What an export must keep of a payload: each layer's name, geometry type, count and attribute
+/// fields (the object id and shape fields may come in another order).
+pub(crate) fn same_shape(s: &orgpack_payload::Summary) -> Vec<LayerShape> {
+    s.layers
+        .iter()
+        .map(|l| {
+            let fields = l
+                .fields
+                .iter()
+                .filter(|f| {
+                    !matches!(
+                        f.field_type.as_str(),
+                        "esriFieldTypeOID" | "esriFieldTypeGeometry"
+                    )
+                })
+                .map(|f| (f.name.clone(), f.field_type.clone()))
+                .collect();
+            (
+                l.name.clone(),
+                l.geometry_type.clone(),
+                l.feature_count,
+                fields,
+            )
+        })
+        .collect()
+}
+
 /// `City.gdb.zip` as the editor's File Geodatabase item; its id.
 pub(crate) async fn add_city_gdb(editor: &Client) -> String {
     let path = payload("City.gdb.zip");
@@ -1096,7 +1126,17 @@ async fn publish_a_file_then_query_counts_and_export_it_back() {
     )
     .await
     .unwrap();
-    assert_eq!(bytes, std::fs::read(payload("City.gdb.zip")).unwrap());
+    // Written from the features: the published file's layers, fields and counts.
+    assert_eq!(
+        same_shape(&orgpack_payload::inspect(std::io::Cursor::new(bytes), "x.gdb.zip").unwrap()),
+        same_shape(
+            &orgpack_payload::inspect(
+                std::fs::File::open(payload("City.gdb.zip")).unwrap(),
+                "City.gdb.zip"
+            )
+            .unwrap()
+        )
+    );
     assert_eq!(export["type"], "File Geodatabase");
     assert_eq!(export["title"], "City export");
     // Another format: written from the layer's features, one layer at a time.
@@ -1605,12 +1645,21 @@ async fn a_view_on_a_hosted_service_reads_its_layers_and_counts_from_the_source(
         .await
         .unwrap();
     assert_eq!(related[0]["id"], source.service_item_id.as_str());
-    // A view cannot be exported (the sandbox keeps no features of its own for it).
-    let export = editor
-        .export_item("editor", &view.service_item_id, "File Geodatabase", "x", "")
+    // A view exports its source's features through its definition query.
+    let (_, _, bytes) = exported(&editor, &view.service_item_id, "File Geodatabase", "x", "")
         .await
-        .unwrap_err();
-    assert!(export.to_string().contains("cannot export"), "{export}");
+        .unwrap();
+    let view_export = orgpack_payload::inspect(std::io::Cursor::new(bytes), "x.gdb.zip").unwrap();
+    assert_eq!(view_export.layers[0].name, "Hydrants");
+    // (Its definition query is `STATUS = 'new'` by now: no hydrant is.)
+    assert_eq!(
+        view_export.layers[0].feature_count,
+        editor
+            .feature_count(&format!("{view_url}/0"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(view_export.layers[0].feature_count, 0);
     // Names are unique with the published services.
     let taken = editor
         .create_service("editor", None, r#"{"name":"city"}"#, true, &[])
@@ -2195,7 +2244,7 @@ async fn a_service_definition_publishes_its_data_and_exports_it_as_a_file_geodat
         "City.gdb.zip",
     )
     .unwrap();
-    assert_eq!(exported.layers, city.layers);
+    assert_eq!(same_shape(&exported), same_shape(&city));
     let shp = editor
         .export_item("editor", &published.service_item_id, "Shapefile", "x", "")
         .await
@@ -2387,11 +2436,13 @@ async fn services_export_a_layer_to_csv_and_geojson_and_csv_services_answer_feat
     let points = orgpack_payload::inspect(std::io::Cursor::new(bytes), "x.geojson").unwrap();
     assert_eq!(points.layers[0].feature_count, 250);
     assert_eq!(points.layers[0].geometry_type.as_deref(), Some("Point"));
-    // A File Geodatabase is not written from other data: said, not faked.
-    let fgdb = exported(from_csv.service_item_id.clone(), "File Geodatabase", "")
+    // A File Geodatabase is written from the features, whatever the service was published from.
+    let (_, fgdb) = exported(from_csv.service_item_id.clone(), "File Geodatabase", "")
         .await
-        .unwrap_err();
-    assert!(fgdb.to_string().contains("cannot export"), "{fgdb}");
+        .unwrap();
+    let gdb = orgpack_payload::inspect(std::io::Cursor::new(fgdb), "x.gdb.zip").unwrap();
+    assert_eq!(gdb.layers[0].feature_count, 250);
+    assert_eq!(gdb.layers[0].geometry_type.as_deref(), Some("Point"));
 
     // And one published from a shapefile.
     let path = payload("Hydrants.shp.zip");

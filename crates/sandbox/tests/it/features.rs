@@ -459,15 +459,29 @@ async fn an_export_after_edits_holds_the_edits() {
     .unwrap();
     let read = orgpack_payload::inspect(std::io::Cursor::new(geojson), "x.geojson").unwrap();
     assert_eq!(read.layers[0].feature_count, 85);
-    // The File Geodatabase first published no longer holds the data: refused, not handed back.
-    let refused = exported(&editor, &item, "File Geodatabase", "after edits", "")
+    // The File Geodatabase is written from the features as they are: both layers, the edits in.
+    let (_, _, fgdb) = exported(&editor, &item, "File Geodatabase", "after edits", "")
         .await
-        .unwrap_err();
-    assert!(
-        refused
-            .to_string()
-            .contains("changed since it was published"),
-        "{refused}"
+        .unwrap();
+    let read = orgpack_payload::inspect(std::io::Cursor::new(&fgdb), "City.gdb.zip").unwrap();
+    let counts: Vec<(&str, u64)> = read
+        .layers
+        .iter()
+        .map(|l| (l.name.as_str(), l.feature_count))
+        .collect();
+    assert_eq!(counts, [("Hydrants", 85), ("Parcels", 12)]);
+    let rows = orgpack_payload::features(
+        std::io::Cursor::new(&fgdb),
+        "City.gdb.zip",
+        "Hydrants",
+        84,
+        1,
+    )
+    .unwrap();
+    assert_eq!(rows.features[0]["attributes"]["hydrant_id"], "H-NEW");
+    assert_eq!(
+        rows.features[0]["attributes"]["OBJECTID"], 251,
+        "object ids as the layer has them"
     );
 }
 
@@ -688,6 +702,25 @@ async fn an_updatable_views_edits_reach_its_source_and_its_count_follows_its_que
         1
     );
     assert_eq!(count(&editor, &format!("{view_url}/0"), "1=1").await, 85);
+    let view_item = view.service_item_id.clone();
+    let (_, _, fgdb) = exported(&editor, &view_item, "File Geodatabase", "ok hydrants", "")
+        .await
+        .unwrap();
+    let read = orgpack_payload::inspect(std::io::Cursor::new(&fgdb), "x.gdb.zip").unwrap();
+    assert_eq!(
+        read.layers[0].feature_count, 85,
+        "the view's export: its features, through its query"
+    );
+    let names: Vec<&str> = read.layers[0]
+        .fields
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["OBJECTID", "SHAPE", "hydrant_id", "status"],
+        "and its fields only"
+    );
     let hidden = post(
         &editor,
         &format!("{view_url}/0/addFeatures"),
