@@ -59,12 +59,36 @@ pub struct TableSpec {
     pub rows: Vec<(i64, Map<String, Value>, Option<Value>)>,
 }
 
+/// A relationship class between two tables written in the same geodatabase: rows of
+/// `destination` whose `foreign_key` equals the `primary_key` of a row of `origin`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelationshipSpec {
+    /// Its name.
+    pub name: String,
+    /// The origin table.
+    pub origin: String,
+    /// The destination table.
+    pub destination: String,
+    /// The origin's key field.
+    pub primary_key: String,
+    /// The destination's field holding the origin's key.
+    pub foreign_key: String,
+    /// `esriRelCardinalityOneToOne`, `esriRelCardinalityOneToMany` or
+    /// `esriRelCardinalityManyToMany`.
+    pub cardinality: String,
+    /// Whether deleting an origin row deletes its destination rows (composite).
+    pub composite: bool,
+    /// Whether it ties a feature class to its attachment table.
+    pub attachment: bool,
+}
+
 /// The feature class and table item types of `GDB_Items`.
 const FEATURE_CLASS: &str = "{70737809-852C-4A03-9E22-2CECEA5B9BFA}";
 const TABLE: &str = "{CD06BC3B-789D-4C51-AAFA-A467912B8965}";
 const WORKSPACE: &str = "{C673FE0F-7280-404F-8532-20755DD8FC06}";
 const CODED_DOMAIN: &str = "{8C368B12-A12E-4C7E-9638-C9C64E69E98F}";
 const RANGE_DOMAIN: &str = "{C29DA988-8C3E-45F7-8B5C-18E51EE7BEB4}";
+const RELATIONSHIP: &str = "{B606A7E1-FA5B-439C-849C-6E9C2481537B}";
 
 /// The system tables, numbered as every geodatabase numbers them; user tables follow.
 const SYSTEM_TABLES: [&str; 8] = [
@@ -142,8 +166,9 @@ impl Grid {
     }
 }
 
-/// Write `tables` (and the `domains` their fields name, as Esri JSON domains) as the geodatabase
-/// `<name>.gdb` zipped into `out`.
+/// Write `tables` (with the `domains` their fields name, as Esri JSON domains, and the
+/// `relationships` between them) as the geodatabase `<name>.gdb` zipped into `out`. A field of
+/// type `esriFieldTypeBlob` takes its values as Base64 text, as feature services send them.
 ///
 /// # Errors
 /// [`Error::Refused`] for a shape that cannot be encoded (coordinates that are not numbers, or
@@ -152,6 +177,7 @@ pub fn write_geodatabase<W: Write + Seek>(
     name: &str,
     tables: &[TableSpec],
     domains: &[Value],
+    relationships: &[RelationshipSpec],
     out: W,
 ) -> Result<()> {
     let io = |e: std::io::Error| Error::io(format!("writing {name}.gdb"), e);
@@ -231,6 +257,18 @@ pub fn write_geodatabase<W: Write + Seek>(
             Cell::Text(domain_name.to_uppercase()),
             Cell::Text(String::new()),
             Cell::Text(xml),
+            Cell::Null,
+            Cell::Null,
+        ]);
+    }
+    for r in relationships {
+        items.push(vec![
+            Cell::Guid(guid_for(&format!("{name}/relationship/{}", r.name))),
+            Cell::Guid(parse_guid(RELATIONSHIP).unwrap_or_default()),
+            Cell::Text(r.name.clone()),
+            Cell::Text(r.name.to_uppercase()),
+            Cell::Text(format!("\\{}", r.name)),
+            Cell::Text(relationship_xml(r)),
             Cell::Null,
             Cell::Null,
         ]);
@@ -418,7 +456,13 @@ fn cell(ftype: u8, v: &Value) -> Cell {
             .as_str()
             .and_then(parse_guid)
             .map_or(Cell::Null, Cell::Guid),
-        ft::BINARY => Cell::Null,
+        ft::BINARY => v
+            .as_str()
+            .and_then(|b| {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD.decode(b).ok()
+            })
+            .map_or(Cell::Null, Cell::Bytes),
         _ => Cell::Text(match v {
             Value::String(s) => s.clone(),
             other => other.to_string(),
@@ -868,6 +912,34 @@ fn definition_xml(t: &TableSpec, dsid: usize) -> String {
             )
         }
     }
+}
+
+/// A relationship class's `GDB_Items` definition.
+fn relationship_xml(r: &RelationshipSpec) -> String {
+    let name = escape(&r.name);
+    let key = |field: &str, role: &str| {
+        format!(
+            "<RelationshipClassKey xsi:type=\"typens:RelationshipClassKey\"><ObjectKeyName>{}</ObjectKeyName><ClassKeyName></ClassKeyName><KeyRole>{role}</KeyRole></RelationshipClassKey>",
+            escape(field)
+        )
+    };
+    let (forward, backward) = if r.attachment {
+        ("attachment", "object")
+    } else {
+        (r.destination.as_str(), r.origin.as_str())
+    };
+    format!(
+        "<DERelationshipClassInfo {XML_HEAD} xsi:type=\"typens:DERelationshipClassInfo\"><CatalogPath>\\{name}</CatalogPath><Name>{name}</Name><ChildrenExpanded>false</ChildrenExpanded><DatasetType>esriDTRelationshipClass</DatasetType><Versioned>false</Versioned><CanVersion>false</CanVersion><ConfigurationKeyword></ConfigurationKeyword><RequiredGeodatabaseClientVersion>10.0</RequiredGeodatabaseClientVersion><HasOID>false</HasOID><GPFieldInfoExs xsi:type=\"typens:ArrayOfGPFieldInfoEx\"></GPFieldInfoExs><OIDFieldName></OIDFieldName><CLSID></CLSID><EXTCLSID></EXTCLSID><RelationshipClassNames xsi:type=\"typens:Names\"></RelationshipClassNames><AliasName></AliasName><ModelName></ModelName><HasGlobalID>false</HasGlobalID><GlobalIDFieldName></GlobalIDFieldName><RasterFieldName></RasterFieldName><ExtensionProperties xsi:type=\"typens:PropertySet\"><PropertyArray xsi:type=\"typens:ArrayOfPropertySetProperty\"></PropertyArray></ExtensionProperties><ControllerMemberships xsi:type=\"typens:ArrayOfControllerMembership\"></ControllerMemberships><EditorTrackingEnabled>false</EditorTrackingEnabled><CreatorFieldName></CreatorFieldName><CreatedAtFieldName></CreatedAtFieldName><EditorFieldName></EditorFieldName><EditedAtFieldName></EditedAtFieldName><IsTimeInUTC>true</IsTimeInUTC><Cardinality>{}</Cardinality><Notification>esriRelNotificationNone</Notification><IsAttributed>false</IsAttributed><IsComposite>{}</IsComposite><OriginClassNames xsi:type=\"typens:Names\"><Name>{}</Name></OriginClassNames><DestinationClassNames xsi:type=\"typens:Names\"><Name>{}</Name></DestinationClassNames><KeyType>esriRelKeyTypeSingle</KeyType><ClassKey>esriRelClassKeyUndefined</ClassKey><ForwardPathLabel>{}</ForwardPathLabel><BackwardPathLabel>{}</BackwardPathLabel><IsReflexive>false</IsReflexive><OriginClassKeys xsi:type=\"typens:ArrayOfRelationshipClassKey\">{}{}</OriginClassKeys><RelationshipRules xsi:type=\"typens:ArrayOfRelationshipRule\"></RelationshipRules><IsAttachmentRelationship>{}</IsAttachmentRelationship><ChangeTracked>false</ChangeTracked><ReplicaTracked>false</ReplicaTracked></DERelationshipClassInfo>",
+        escape(&r.cardinality),
+        r.composite,
+        escape(&r.origin),
+        escape(&r.destination),
+        escape(forward),
+        escape(backward),
+        key(&r.primary_key, "esriRelKeyRoleOriginPrimary"),
+        key(&r.foreign_key, "esriRelKeyRoleOriginForeign"),
+        r.attachment,
+    )
 }
 
 /// A domain's `GDB_Items` type and definition, from its Esri JSON (`codedValue` or `range`).

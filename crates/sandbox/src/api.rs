@@ -8,9 +8,11 @@
 #![allow(clippy::result_large_err)]
 
 mod admin;
+mod attachments;
 mod auth;
 mod content;
 mod edits;
+mod export;
 mod geometry;
 mod groups;
 mod layers;
@@ -468,7 +470,7 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
         ["content", "users", u] => content::user_content(call, u, None),
         ["content", "users", u, "publish"] if post => services::publish(call, u, None),
         ["content", "users", u, "createService"] if post => views::create_service(call, u, None),
-        ["content", "users", u, "export"] if post => services::export(call, u),
+        ["content", "users", u, "export"] if post => export::export(call, u),
         ["content", "users", u, "createFolder"] if post => content::create_folder(call, u),
         ["content", "users", u, "addItem"] if post => content::add_item(call, u, None),
         ["content", "users", u, op @ ("shareItems" | "unshareItems")] if post => {

@@ -5,7 +5,7 @@ mod blobs;
 mod features;
 mod services;
 pub use blobs::{BlobDir, Body, INLINE_LIMIT, ReadSeek, Spool, Stored};
-pub use features::{Edit, EditDates, Feature, Selection, envelope};
+pub use features::{Attachment, Edit, EditDates, Feature, NewAttachment, Selection, envelope};
 pub use services::Service;
 
 use std::path::Path;
@@ -136,10 +136,27 @@ CREATE TABLE IF NOT EXISTS features (
     xmin REAL, ymin REAL, xmax REAL, ymax REAL, -- the geometry's envelope, for spatial filters
     PRIMARY KEY (service, layer, oid)
 );
+-- Files attached to features (layers with hasAttachments).
+CREATE TABLE IF NOT EXISTS attachments (
+    service TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+    layer INTEGER NOT NULL,
+    id INTEGER NOT NULL,             -- the attachment's object id, unique in its layer
+    parent INTEGER NOT NULL,         -- the feature's object id
+    globalid TEXT NOT NULL,
+    name TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    keywords TEXT NOT NULL DEFAULT '',
+    data BLOB,                       -- up to 1 MiB; larger in blobs/
+    blob TEXT,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (service, layer, id)
+);
+CREATE INDEX IF NOT EXISTS attachments_of ON attachments (service, layer, parent);
 CREATE TABLE IF NOT EXISTS layer_state (
     service TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
     layer INTEGER NOT NULL,
     next_oid INTEGER NOT NULL,       -- object ids are never reused
+    next_attachment INTEGER NOT NULL DEFAULT 1,
     data_edited INTEGER NOT NULL,    -- editingInfo.dataLastEditDate (epoch ms)
     schema_edited INTEGER NOT NULL,  -- editingInfo.schemaLastEditDate
     PRIMARY KEY (service, layer)
@@ -161,6 +178,7 @@ CREATE INDEX IF NOT EXISTS blobs_unreferenced ON blobs (refs) WHERE refs <= 0;
     ) + &blob_triggers("items", "data_blob")
         + &blob_triggers("services", "payload_blob")
         + &blob_triggers("upload_parts", "blob")
+        + &blob_triggers("attachments", "blob")
 }
 
 /// The schema's version (`PRAGMA user_version`): a data directory made by an earlier sandbox is

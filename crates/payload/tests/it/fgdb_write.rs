@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use orgpack_payload::{FieldSpec, TableSpec, write_geodatabase};
+use orgpack_payload::{FieldSpec, RelationshipSpec, TableSpec, write_geodatabase};
 use serde_json::{Map, Value, json};
 
 fn field(name: &str, kind: &str, domain: Option<&str>) -> FieldSpec {
@@ -135,17 +135,64 @@ fn sample() -> (Vec<TableSpec>, Vec<Value>) {
             })
             .collect(),
     };
+    // Two photos of hydrant 1, as a hosted layer's attachment table holds them (DATA in Base64).
+    let photos = TableSpec {
+        name: "Hydrants__ATTACH".into(),
+        alias: None,
+        geometry_type: None,
+        has_z: false,
+        srs_wkt: None,
+        wkid: None,
+        object_id_field: "ATTACHMENTID".into(),
+        fields: vec![
+            field("REL_GLOBALID", "esriFieldTypeGUID", None),
+            field("CONTENT_TYPE", "esriFieldTypeString", None),
+            field("ATT_NAME", "esriFieldTypeString", None),
+            field("DATA_SIZE", "esriFieldTypeInteger", None),
+            field("DATA", "esriFieldTypeBlob", None),
+            field("GLOBALID", "esriFieldTypeGlobalID", None),
+        ],
+        rows: vec![
+            (
+                1,
+                attrs(
+                    json!({"REL_GLOBALID": "{8F2B5D1A-1C3E-4A5B-9C7D-0E1F2A3B4C5D}", "CONTENT_TYPE": "image/jpeg", "ATT_NAME": "front.jpg", "DATA_SIZE": 5, "DATA": "aGVsbG8=", "GLOBALID": "{00000000-0000-4000-8000-0000000000A1}"}),
+                ),
+                None,
+            ),
+            (
+                2,
+                attrs(
+                    json!({"REL_GLOBALID": "{8F2B5D1A-1C3E-4A5B-9C7D-0E1F2A3B4C5D}", "CONTENT_TYPE": "text/plain", "ATT_NAME": "notes.txt", "DATA_SIZE": 3, "DATA": "YWJj", "GLOBALID": "{00000000-0000-4000-8000-0000000000A2}"}),
+                ),
+                None,
+            ),
+        ],
+    };
     let domains = vec![
         json!({"type": "codedValue", "name": "Statuses", "fieldType": "esriFieldTypeString", "codedValues": [{"name": "In service", "code": "ok"}, {"name": "Needs repair", "code": "repair"}]}),
     ];
-    (vec![points, parcels, mains, inspections], domains)
+    (vec![points, parcels, mains, inspections, photos], domains)
+}
+
+fn relationships() -> Vec<RelationshipSpec> {
+    vec![RelationshipSpec {
+        name: "Hydrants__ATTACHREL".into(),
+        origin: "Hydrants".into(),
+        destination: "Hydrants__ATTACH".into(),
+        primary_key: "GlobalID".into(),
+        foreign_key: "REL_GLOBALID".into(),
+        cardinality: "esriRelCardinalityOneToMany".into(),
+        composite: true,
+        attachment: true,
+    }]
 }
 
 fn written(dir: &std::path::Path) -> std::path::PathBuf {
     let (tables, domains) = sample();
     let path = dir.join("City.gdb.zip");
     let file = std::fs::File::create(&path).unwrap();
-    write_geodatabase("City", &tables, &domains, file).unwrap();
+    write_geodatabase("City", &tables, &domains, &relationships(), file).unwrap();
     path
 }
 
@@ -161,6 +208,7 @@ fn orgpack_reads_back_what_it_writes() {
             ("Parcels".into(), Some("Polygon".into()), 1),
             ("Mains".into(), Some("Polyline".into()), 1),
             ("Inspections".into(), None, 2500),
+            ("Hydrants__ATTACH".into(), None, 2),
         ]
     );
     let read = |layer: &str| {
@@ -277,6 +325,10 @@ fn gdal_reads_the_file_geodatabases_orgpack_writes() {
         info.contains("repair") && info.contains("Needs repair"),
         "{info}"
     );
+    // An attachment's bytes, as GDAL reads the blob.
+    let photos = ogr(&["ogrinfo", "-ro", "-al", &vsi, "Hydrants__ATTACH"]);
+    assert!(photos.contains("DATA (Binary) = 68656C6C6F"), "{photos}");
+    assert!(photos.contains("ATT_NAME (String) = notes.txt"), "{photos}");
     // Every feature as GDAL reads it.
     let out = dir.path().join("hydrants.geojson");
     ogr(&[

@@ -510,7 +510,11 @@ fn apply(
                         })
                     })
                 });
-                edit.delete(layer, o)?.then_some((o, global))
+                let removed = edit.delete(layer, o)?;
+                if removed {
+                    edit.detach_all(layer, o)?;
+                }
+                removed.then_some((o, global))
             }
             None => None,
         };
@@ -601,6 +605,8 @@ pub(super) fn apply_all(
         }
         Ok(all)
     });
+    // Attachments of deleted features leave their files behind until swept.
+    call.shared.store.sweep_data().map_err(internal)?;
     match outcome {
         Ok(all) => Ok(all),
         Err(Abort::RolledBack(mut all)) => {

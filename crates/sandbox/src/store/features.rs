@@ -306,7 +306,7 @@ impl Store {
         })
     }
 
-    /// Drop a layer: its features and bookkeeping (`deleteFromDefinition`).
+    /// Drop a layer: its features, attachments and bookkeeping (`deleteFromDefinition`).
     ///
     /// # Errors
     /// SQLite errors.
@@ -320,7 +320,11 @@ impl Store {
                 "DELETE FROM layer_state WHERE service = ?1 AND layer = ?2",
                 params![service, layer],
             )?;
-            Ok(())
+            c.execute(
+                "DELETE FROM attachments WHERE service = ?1 AND layer = ?2",
+                params![service, layer],
+            )?;
+            self.sweep(c)
         })
     }
 
@@ -438,6 +442,187 @@ impl Store {
                     })
                 },
             )
+        })
+    }
+}
+
+/// A file attached to a feature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// Its id, unique in its layer.
+    pub id: i64,
+    /// The feature's object id.
+    pub parent: i64,
+    /// Its GlobalID.
+    pub global_id: String,
+    /// Its file name.
+    pub name: String,
+    /// Its MIME type.
+    pub content_type: String,
+    /// Its keywords.
+    pub keywords: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// A file being attached to feature `parent`.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAttachment<'a> {
+    /// The feature's object id.
+    pub parent: i64,
+    /// The attachment's GlobalID.
+    pub global_id: &'a str,
+    /// Its file name.
+    pub name: &'a str,
+    /// Its MIME type.
+    pub content_type: &'a str,
+    /// Its keywords.
+    pub keywords: &'a str,
+}
+
+fn attachment_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Attachment> {
+    Ok(Attachment {
+        id: r.get(0)?,
+        parent: r.get(1)?,
+        global_id: r.get(2)?,
+        name: r.get(3)?,
+        content_type: r.get(4)?,
+        keywords: r.get(5)?,
+        size: u64::try_from(r.get::<_, i64>(6)?).unwrap_or(0),
+    })
+}
+
+const ATTACHMENT_COLUMNS: &str = "id, parent, globalid, name, content_type, keywords, size";
+
+impl Edit<'_> {
+    /// Attach a file to a feature; returns the attachment's id. The data must have been
+    /// registered ([`Store::register_data`]) in this transaction.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn attach(
+        &self,
+        layer: i64,
+        file: &NewAttachment<'_>,
+        data: &super::Stored,
+    ) -> rusqlite::Result<i64> {
+        let id: i64 = self.tx.query_row(
+            "UPDATE layer_state SET next_attachment = next_attachment + 1 WHERE service = ?1 AND layer = ?2 RETURNING next_attachment - 1",
+            params![self.service, layer],
+            |r| r.get(0),
+        )?;
+        let (inline, key) = data.columns();
+        self.tx.execute(
+            "INSERT INTO attachments (service, layer, id, parent, globalid, name, content_type, keywords, data, blob, size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![self.service, layer, id, file.parent, file.global_id, file.name, file.content_type, file.keywords, inline, key, i64::try_from(data.len()).unwrap_or(i64::MAX)],
+        )?;
+        Ok(id)
+    }
+
+    /// Replace an attachment's file; `false` when feature `parent` has no such attachment.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn replace_attachment(
+        &self,
+        layer: i64,
+        parent: i64,
+        id: i64,
+        name: &str,
+        content_type: &str,
+        data: &super::Stored,
+    ) -> rusqlite::Result<bool> {
+        let (inline, key) = data.columns();
+        Ok(self.tx.execute(
+            "UPDATE attachments SET name = ?5, content_type = ?6, data = ?7, blob = ?8, size = ?9 WHERE service = ?1 AND layer = ?2 AND parent = ?3 AND id = ?4",
+            params![self.service, layer, parent, id, name, content_type, inline, key, i64::try_from(data.len()).unwrap_or(i64::MAX)],
+        )? == 1)
+    }
+
+    /// Remove an attachment of feature `parent`; `false` when there is none by that id.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn detach(&self, layer: i64, parent: i64, id: i64) -> rusqlite::Result<bool> {
+        Ok(self.tx.execute(
+            "DELETE FROM attachments WHERE service = ?1 AND layer = ?2 AND parent = ?3 AND id = ?4",
+            params![self.service, layer, parent, id],
+        )? == 1)
+    }
+
+    /// Remove every attachment of a feature (it is being deleted).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn detach_all(&self, layer: i64, parent: i64) -> rusqlite::Result<usize> {
+        self.tx.execute(
+            "DELETE FROM attachments WHERE service = ?1 AND layer = ?2 AND parent = ?3",
+            params![self.service, layer, parent],
+        )
+    }
+}
+
+impl Store {
+    /// Record new data about to be referred to by an attachment (inside its transaction).
+    ///
+    /// # Errors
+    /// SQLite errors, or the blob file missing.
+    pub fn register_data(&self, edit: &Edit<'_>, data: &super::Stored) -> rusqlite::Result<()> {
+        self.register(edit.tx, data)
+    }
+
+    /// Remove data files nothing refers to any more (after attachments were replaced or removed).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn sweep_data(&self) -> rusqlite::Result<()> {
+        self.with(|c| self.sweep(c))
+    }
+
+    /// The attachments of a layer's features (`parents`: only those features'), by feature then id.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn attachments(
+        &self,
+        service: &str,
+        layer: i64,
+        parents: Option<&[i64]>,
+    ) -> rusqlite::Result<Vec<Attachment>> {
+        let ids = parents.map(|p| Value::from(p.to_vec()).to_string());
+        self.with(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE service = ?1 AND layer = ?2 AND (?3 IS NULL OR parent IN (SELECT value FROM json_each(?3))) ORDER BY parent, id"
+            ))?;
+            stmt.query_map(params![service, layer, ids], attachment_row)?
+                .collect()
+        })
+    }
+
+    /// One attachment's description and data.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn attachment(
+        &self,
+        service: &str,
+        layer: i64,
+        parent: i64,
+        id: i64,
+    ) -> rusqlite::Result<Option<(Attachment, super::Stored)>> {
+        self.with(|c| {
+            c.query_row(
+                &format!("SELECT {ATTACHMENT_COLUMNS}, data, blob FROM attachments WHERE service = ?1 AND layer = ?2 AND parent = ?3 AND id = ?4"),
+                params![service, layer, parent, id],
+                |r| {
+                    let a = attachment_row(r)?;
+                    let size = i64::try_from(a.size).unwrap_or(i64::MAX);
+                    let stored = super::Stored::from_columns(r.get(7)?, r.get(8)?, Some(size))
+                        .unwrap_or(super::Stored::Inline(Vec::new()));
+                    Ok((a, stored))
+                },
+            )
+            .optional()
         })
     }
 }

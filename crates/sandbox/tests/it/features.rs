@@ -733,3 +733,228 @@ async fn an_updatable_views_edits_reach_its_source_and_its_count_follows_its_que
         "a field the view hides is not edited through it: {hidden}"
     );
 }
+
+#[tokio::test]
+async fn attachments_are_added_listed_downloaded_queried_exported_and_go_with_their_feature() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let editor = client(&s, "source", "editor");
+    let made = editor
+        .create_service(
+            "editor",
+            None,
+            r#"{"name":"Photos","capabilities":"Create,Delete,Query,Update,Editing"}"#,
+            false,
+            &[("title", "Photos")],
+        )
+        .await
+        .unwrap();
+    let url = made.service_url.clone().unwrap();
+    let item = made.service_item_id.clone();
+    let layer = json!({"layers": [{"id": 0, "name": "Hydrants", "geometryType": "esriGeometryPoint",
+        "hasAttachments": true, "globalIdField": "GlobalID",
+        "fields": [{"name": "OBJECTID", "type": "esriFieldTypeOID"},
+                   {"name": "GlobalID", "type": "esriFieldTypeGlobalID"},
+                   {"name": "hydrant_id", "type": "esriFieldTypeString", "length": 20}]}]});
+    post(
+        &editor,
+        &format!("{}/addToDefinition", admin(&url)),
+        &[("addToDefinition", &layer.to_string())],
+    )
+    .await
+    .unwrap();
+    let hydrants = format!("{url}/0");
+    let added = post(&editor, &format!("{hydrants}/addFeatures"), &[("features", r#"[{"geometry":{"x":1,"y":2},"attributes":{"hydrant_id":"H-1"}},{"geometry":{"x":3,"y":4},"attributes":{"hydrant_id":"H-2"}}]"#)]).await.unwrap();
+    let parent_global = added["addResults"][0]["globalId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("front.jpg");
+    std::fs::write(&photo, b"\xFF\xD8\xFFjpeg bytes").unwrap();
+    let before = get(&editor, &hydrants, &[]).await["editingInfo"]["dataLastEditDate"]
+        .as_i64()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let attached = editor
+        .upload_form(
+            "addAttachment",
+            &format!("{hydrants}/1/addAttachment"),
+            &[("keywords", "front")],
+            "attachment",
+            &photo,
+            "front.jpg",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        attached["addAttachmentResult"]["success"], true,
+        "{attached}"
+    );
+    assert_eq!(attached["addAttachmentResult"]["objectId"], 1);
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, b"valve stiff").unwrap();
+    editor
+        .upload_form(
+            "addAttachment",
+            &format!("{hydrants}/1/addAttachment"),
+            &[],
+            "attachment",
+            &notes,
+            "notes.txt",
+        )
+        .await
+        .unwrap();
+    assert!(
+        get(&editor, &hydrants, &[]).await["editingInfo"]["dataLastEditDate"]
+            .as_i64()
+            .unwrap()
+            > before,
+        "an attachment is a data edit"
+    );
+    // Listed, downloaded byte for byte, queried.
+    let infos = get(&editor, &format!("{hydrants}/1/attachments"), &[]).await;
+    let infos = infos["attachmentInfos"].as_array().unwrap().clone();
+    assert_eq!(infos.len(), 2);
+    assert_eq!(infos[0]["name"], "front.jpg");
+    assert_eq!(infos[0]["contentType"], "image/jpeg");
+    assert_eq!(infos[0]["size"], 13);
+    assert_eq!(infos[0]["parentGlobalId"], parent_global.as_str());
+    let mut bytes = Vec::new();
+    editor
+        .download(
+            "attachment",
+            &format!("{hydrants}/1/attachments/1"),
+            &mut bytes,
+        )
+        .await
+        .unwrap();
+    assert_eq!(bytes, b"\xFF\xD8\xFFjpeg bytes");
+    let q = get(
+        &editor,
+        &format!("{hydrants}/queryAttachments"),
+        &[
+            ("definitionExpression", "hydrant_id = 'H-1'"),
+            ("attachmentTypes", "image"),
+            ("returnUrl", "true"),
+        ],
+    )
+    .await;
+    let groups = q["attachmentGroups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{q}");
+    assert_eq!(groups[0]["parentObjectId"], 1);
+    assert_eq!(
+        groups[0]["attachmentInfos"].as_array().unwrap().len(),
+        1,
+        "images only"
+    );
+    assert!(
+        groups[0]["attachmentInfos"][0]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/0/1/attachments/1")
+    );
+    // Updated and deleted.
+    std::fs::write(&notes, b"valve replaced").unwrap();
+    let updated = editor
+        .upload_form(
+            "updateAttachment",
+            &format!("{hydrants}/1/updateAttachment"),
+            &[("attachmentId", "2")],
+            "attachment",
+            &notes,
+            "notes.txt",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        updated["updateAttachmentResult"]["success"], true,
+        "{updated}"
+    );
+    let missing = editor
+        .upload_form(
+            "addAttachment",
+            &format!("{hydrants}/99/addAttachment"),
+            &[],
+            "attachment",
+            &notes,
+            "notes.txt",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        missing["addAttachmentResult"]["success"], false,
+        "{missing}"
+    );
+    // The File Geodatabase export holds them in the attachment table, tied by GlobalID.
+    let (_, _, fgdb) = exported(&editor, &item, "File Geodatabase", "with photos", "")
+        .await
+        .unwrap();
+    let read = orgpack_payload::inspect(std::io::Cursor::new(&fgdb), "Photos.gdb.zip").unwrap();
+    let counts: Vec<(&str, u64)> = read
+        .layers
+        .iter()
+        .map(|l| (l.name.as_str(), l.feature_count))
+        .collect();
+    assert_eq!(counts, [("Hydrants", 2), ("Hydrants__ATTACH", 2)]);
+    let rows = orgpack_payload::features(
+        std::io::Cursor::new(&fgdb),
+        "Photos.gdb.zip",
+        "Hydrants__ATTACH",
+        0,
+        10,
+    )
+    .unwrap();
+    assert_eq!(
+        rows.features[1]["attributes"]["REL_GLOBALID"],
+        parent_global.as_str()
+    );
+    assert_eq!(
+        rows.features[1]["attributes"]["DATA_SIZE"], 14,
+        "the updated file"
+    );
+    let deleted = post(
+        &editor,
+        &format!("{hydrants}/1/deleteAttachments"),
+        &[("attachmentIds", "1,7")],
+    )
+    .await
+    .unwrap();
+    let results = deleted["deleteAttachmentResults"].as_array().unwrap();
+    assert_eq!(
+        (results[0]["success"].clone(), results[1]["success"].clone()),
+        (json!(true), json!(false))
+    );
+    // Deleting the feature takes its attachments.
+    post(
+        &editor,
+        &format!("{hydrants}/deleteFeatures"),
+        &[("objectIds", "1")],
+    )
+    .await
+    .unwrap();
+    let q = get(
+        &editor,
+        &format!("{hydrants}/queryAttachments"),
+        &[("objectIds", "1,2")],
+    )
+    .await;
+    assert_eq!(q["attachmentGroups"], json!([]));
+    // A layer without attachments serves none.
+    post(
+        &editor,
+        &format!("{}/0/updateDefinition", admin(&url)),
+        &[("updateDefinition", r#"{"hasAttachments":false}"#)],
+    )
+    .await
+    .unwrap();
+    let refused = editor
+        .call(
+            "list",
+            Method::Get,
+            &format!("{hydrants}/2/attachments"),
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("not supported"), "{refused}");
+}
