@@ -20,6 +20,7 @@ pub(crate) mod oauth;
 mod parts;
 mod portal;
 mod query;
+mod related;
 mod search;
 mod services;
 mod sharing;

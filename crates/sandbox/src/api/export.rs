@@ -244,6 +244,43 @@ fn geodatabase(call: &Call, service: &Service) -> Result<Stored, Response> {
             rows,
         });
     }
+    // Relationship classes between the layers written, from their origin ends.
+    for layer in service.layers.as_array().into_iter().flatten() {
+        for r in layer["relationships"].as_array().into_iter().flatten() {
+            if r["role"] != "esriRelRoleOrigin" {
+                continue;
+            }
+            let Ok(relation) =
+                super::related::relation(service, layer, r["id"].as_i64().unwrap_or(-1))
+            else {
+                continue;
+            };
+            let (origin, destination) = (
+                layer["name"].as_str().unwrap_or_default(),
+                relation.related["name"].as_str().unwrap_or_default(),
+            );
+            if !tables.iter().any(|t| t.name == origin)
+                || !tables.iter().any(|t| t.name == destination)
+            {
+                continue;
+            }
+            relationships.push(orgpack_payload::RelationshipSpec {
+                name: r["name"]
+                    .as_str()
+                    .map_or_else(|| format!("{origin}_{destination}"), str::to_owned),
+                origin: origin.to_owned(),
+                destination: destination.to_owned(),
+                primary_key: relation.key,
+                foreign_key: relation.related_key,
+                cardinality: r["cardinality"]
+                    .as_str()
+                    .unwrap_or("esriRelCardinalityOneToMany")
+                    .to_owned(),
+                composite: r["composite"].as_bool().unwrap_or(false),
+                attachment: false,
+            });
+        }
+    }
     tables.extend(attachment_tables);
     let blobs = call.shared.store.blobs();
     blobs

@@ -356,6 +356,7 @@ pub(super) fn feature_server(
                 }
                 ["deleteFeatures"] if post => super::edits::delete_features(call, &service, layer),
                 ["queryAttachments"] => super::attachments::query(call, &service, layer),
+                ["queryRelatedRecords"] => super::related::query(call, &service, layer),
                 [oid, "attachments"] => super::attachments::list(call, &service, layer, oid),
                 [oid, "attachments", id] => {
                     super::attachments::download(call, &service, layer, oid, id)

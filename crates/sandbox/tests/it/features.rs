@@ -958,3 +958,144 @@ async fn attachments_are_added_listed_downloaded_queried_exported_and_go_with_th
         .unwrap_err();
     assert!(refused.to_string().contains("not supported"), "{refused}");
 }
+
+#[tokio::test]
+async fn related_records_are_found_through_the_layers_relationship_classes_and_exported() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let editor = client(&s, "source", "editor");
+    let made = editor
+        .create_service(
+            "editor",
+            None,
+            r#"{"name":"Inspected","capabilities":"Create,Delete,Query,Update,Editing"}"#,
+            false,
+            &[("title", "Inspected")],
+        )
+        .await
+        .unwrap();
+    let url = made.service_url.clone().unwrap();
+    let definition = json!({
+        "layers": [{"id": 0, "name": "Hydrants", "geometryType": "esriGeometryPoint",
+            "fields": [{"name": "OBJECTID", "type": "esriFieldTypeOID"},
+                       {"name": "GlobalID", "type": "esriFieldTypeGlobalID"},
+                       {"name": "hydrant_id", "type": "esriFieldTypeString"}],
+            "relationships": [{"id": 0, "name": "Hydrant inspections", "relatedTableId": 1,
+                "cardinality": "esriRelCardinalityOneToMany", "role": "esriRelRoleOrigin",
+                "keyField": "GlobalID", "composite": false}]}],
+        "tables": [{"id": 1, "name": "Inspections",
+            "fields": [{"name": "OBJECTID", "type": "esriFieldTypeOID"},
+                       {"name": "hydrant_guid", "type": "esriFieldTypeGUID"},
+                       {"name": "passed", "type": "esriFieldTypeSmallInteger"}],
+            "relationships": [{"id": 0, "name": "Hydrant inspections", "relatedTableId": 0,
+                "cardinality": "esriRelCardinalityOneToMany", "role": "esriRelRoleDestination",
+                "keyField": "hydrant_guid", "composite": false}]}],
+    });
+    post(
+        &editor,
+        &format!("{}/addToDefinition", admin(&url)),
+        &[("addToDefinition", &definition.to_string())],
+    )
+    .await
+    .unwrap();
+    let added = post(&editor, &format!("{url}/0/addFeatures"), &[("features", r#"[{"geometry":{"x":1,"y":2},"attributes":{"hydrant_id":"H-1"}},{"geometry":{"x":3,"y":4},"attributes":{"hydrant_id":"H-2"}}]"#)]).await.unwrap();
+    let (g1, g2) = (
+        added["addResults"][0]["globalId"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        added["addResults"][1]["globalId"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
+    let rows = json!([
+        {"attributes": {"hydrant_guid": g1, "passed": 1}},
+        {"attributes": {"hydrant_guid": g1.to_lowercase(), "passed": 0}},
+        {"attributes": {"hydrant_guid": g2, "passed": 1}},
+    ]);
+    post(
+        &editor,
+        &format!("{url}/1/addFeatures"),
+        &[("features", &rows.to_string())],
+    )
+    .await
+    .unwrap();
+    let layer = get(&editor, &format!("{url}/0"), &[]).await;
+    assert_eq!(layer["relationships"][0]["relatedTableId"], 1);
+    let related = get(
+        &editor,
+        &format!("{url}/0/queryRelatedRecords"),
+        &[
+            ("objectIds", "1,2"),
+            ("relationshipId", "0"),
+            ("outFields", "passed"),
+            ("orderByFields", "passed"),
+        ],
+    )
+    .await;
+    let groups = related["relatedRecordGroups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2, "{related}");
+    assert_eq!(groups[0]["objectId"], 1);
+    let passed: Vec<i64> = groups[0]["relatedRecords"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["attributes"]["passed"].as_i64().unwrap())
+        .collect();
+    assert_eq!(passed, [0, 1], "GUIDs match whatever their case, ordered");
+    let counts = get(
+        &editor,
+        &format!("{url}/0/queryRelatedRecords"),
+        &[
+            ("objectIds", "1,2"),
+            ("relationshipId", "0"),
+            ("returnCountOnly", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        counts["relatedRecordGroups"],
+        json!([{"objectId": 1, "count": 2}, {"objectId": 2, "count": 1}])
+    );
+    let filtered = get(
+        &editor,
+        &format!("{url}/0/queryRelatedRecords"),
+        &[
+            ("objectIds", "1"),
+            ("relationshipId", "0"),
+            ("definitionExpression", "passed = 1"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        filtered["relatedRecordGroups"][0]["relatedRecords"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let refused = editor
+        .call(
+            "related",
+            Method::Get,
+            &format!("{url}/0/queryRelatedRecords"),
+            &[("objectIds", "1"), ("relationshipId", "5")],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("no relationship 5"),
+        "{refused}"
+    );
+    // The export writes the relationship class; GDAL and orgpack read both tables.
+    let (_, _, fgdb) = exported(&editor, &made.service_item_id, "File Geodatabase", "x", "")
+        .await
+        .unwrap();
+    let read = orgpack_payload::inspect(std::io::Cursor::new(&fgdb), "x.gdb.zip").unwrap();
+    let counts: Vec<(&str, u64)> = read
+        .layers
+        .iter()
+        .map(|l| (l.name.as_str(), l.feature_count))
+        .collect();
+    assert_eq!(counts, [("Hydrants", 2), ("Inspections", 3)]);
+}
