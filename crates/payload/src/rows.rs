@@ -188,10 +188,11 @@ fn read_row(table: &[u8], at: usize, info: &TableInfo, oid: u64) -> Result<Value
                 geometry = shape(blob, &params).map_err(|e| format!("{what}: {e}"))?;
                 continue;
             }
+            // Blobs as Base64 text, as feature services send them.
             8 => {
+                use base64::Engine as _;
                 let n = sized(&mut r, what)?;
-                r.skip(n, what)?;
-                Value::Null
+                json!(base64::engine::general_purpose::STANDARD.encode(r.take(n, what)?))
             }
             10 | 11 => guid(r.take(16, what)?),
             13 => json!(i64::from_le_bytes(fixed(&mut r, what)?)),

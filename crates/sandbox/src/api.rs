@@ -295,6 +295,15 @@ async fn dispatch_admin(
     handle(shared, org, &format!("admin/{rest}"), req, true).await
 }
 
+/// `/<org>/server/rest/info`: the hosted server's description, served as `server-info`.
+async fn dispatch_server_info(
+    State(shared): State<Arc<Shared>>,
+    Path(org): Path<String>,
+    req: Request,
+) -> Response {
+    handle(shared, org, "server-info", req, true).await
+}
+
 async fn handle(
     shared: Arc<Shared>,
     org: String,
@@ -362,6 +371,7 @@ async fn handle(
     if services {
         let post = method == axum::http::Method::POST;
         return match segments.as_slice() {
+            ["server-info"] => Ok(auth::server_info(&call)),
             ["Hosted", name, "FeatureServer", rest @ ..] => {
                 services::feature_server(&call, name, rest, post)
             }
@@ -545,6 +555,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/{org}/server/rest/admin/services/{*rest}",
             any(dispatch_admin),
         )
+        .route("/{org}/server/rest/info", any(dispatch_server_info))
         .route("/", get(|| async { "orgpack sandbox" }))
         .route("/_sandbox/stats", get(stats))
         .route("/_sandbox/faults", axum::routing::post(set_faults))

@@ -485,3 +485,128 @@ pub(super) fn query(call: &Call, service: &Service, layer: &Value) -> Result<Res
         "attachmentGroups": groups,
     })))
 }
+
+/// The attachment tables of a file's layers: `(layer, table)` for each `<layer>__ATTACH` table
+/// with `ATT_NAME` and `DATA` fields whose layer the file has.
+pub(super) fn tables_of(layers: &[orgpack_payload::Layer]) -> Vec<(String, String)> {
+    layers
+        .iter()
+        .filter_map(|t| {
+            let parent = t.name.strip_suffix("__ATTACH")?;
+            let has = |f: &str| t.fields.iter().any(|x| x.name.eq_ignore_ascii_case(f));
+            (has("ATT_NAME") && has("DATA") && layers.iter().any(|l| l.name == parent))
+                .then(|| (parent.to_owned(), t.name.clone()))
+        })
+        .collect()
+}
+
+/// Load the attachments of a just-published service from its file's attachment tables: each
+/// row attached to the feature its `REL_OBJECTID` or `REL_GLOBALID` names (rows naming no
+/// feature are left out), with its name, content type, keywords, GlobalID and bytes.
+pub(super) fn load(
+    call: &Call,
+    item: &str,
+    payload: &Stored,
+    file_name: &str,
+    tables: &[(String, String)],
+) -> Result<(), String> {
+    use base64::Engine as _;
+    let store = &call.shared.store;
+    let Some(service) = store
+        .service_of(&call.org, item)
+        .map_err(|e| e.to_string())?
+    else {
+        return Err("the service is gone".into());
+    };
+    for (parent, table) in tables {
+        let Some(layer) = service
+            .layers
+            .as_array()
+            .and_then(|l| l.iter().find(|l| l["name"] == parent.as_str()))
+        else {
+            continue;
+        };
+        let layer_id = id_of(layer);
+        let reader = store.blobs().reader(payload).map_err(|e| e.to_string())?;
+        let rows = orgpack_payload::features(
+            std::io::BufReader::new(reader),
+            file_name,
+            table,
+            0,
+            usize::MAX,
+        )
+        .map_err(|e| format!("attachments '{table}': {e}"))?
+        .features;
+        let by_global: std::collections::HashMap<String, i64> = match global_id_field(layer) {
+            Some(g) => store
+                .features(item, layer_id, &crate::store::Selection::default())
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .filter_map(|f| {
+                    f.attributes
+                        .get(g)
+                        .and_then(Value::as_str)
+                        .map(|v| (v.to_ascii_uppercase(), f.oid))
+                })
+                .collect(),
+            None => std::collections::HashMap::new(),
+        };
+        let text = |a: &serde_json::Map<String, Value>, k: &str| {
+            a.iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(k))
+                .and_then(|(_, v)| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        store
+            .edit(item, crate::now_ms(), |e| {
+                for row in &rows {
+                    let Some(a) = row["attributes"].as_object() else {
+                        continue;
+                    };
+                    let parent_oid = a
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case("REL_OBJECTID"))
+                        .and_then(|(_, v)| v.as_i64())
+                        .or_else(|| {
+                            by_global
+                                .get(&text(a, "REL_GLOBALID").to_ascii_uppercase())
+                                .copied()
+                        });
+                    let Some(parent_oid) =
+                        parent_oid.filter(|o| e.get(layer_id, *o).ok().flatten().is_some())
+                    else {
+                        continue;
+                    };
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(text(a, "DATA"))
+                        .unwrap_or_default();
+                    let stored = store
+                        .blobs()
+                        .stash(crate::store::Body::Memory(bytes))
+                        .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?;
+                    store.register_data(e, &stored)?;
+                    let global = Some(text(a, "GLOBALID"))
+                        .filter(|g| !g.is_empty())
+                        .unwrap_or_else(super::edits::new_global_id);
+                    let name = text(a, "ATT_NAME");
+                    let given_type = text(a, "CONTENT_TYPE");
+                    let file = crate::store::NewAttachment {
+                        parent: parent_oid,
+                        global_id: &global,
+                        name: &name,
+                        content_type: if given_type.is_empty() {
+                            content_type(&name)
+                        } else {
+                            &given_type
+                        },
+                        keywords: &text(a, "KEYWORDS"),
+                    };
+                    e.attach(layer_id, &file, &stored)?;
+                }
+                Ok::<_, rusqlite::Error>(())
+            })
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

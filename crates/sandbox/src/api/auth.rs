@@ -10,6 +10,11 @@ use crate::store::User;
 /// `generateToken`: username and password (form) for a token valid `expiration` minutes (capped
 /// by the sandbox's token lifetime).
 pub(super) fn generate_token(call: &Call) -> Result<Response, Response> {
+    if let Some(server) = call.params.get("serverUrl")
+        && call.params.get("username").is_none()
+    {
+        return server_token(call, server);
+    }
     let (Some(username), Some(password)) =
         (call.params.get("username"), call.params.get("password"))
     else {
@@ -41,6 +46,51 @@ pub(super) fn generate_token(call: &Call) -> Result<Response, Response> {
         .clamp(1, 20_160);
     let issued = issue_token(call, &user.username, minutes * 60_000)?;
     Ok(call.reply(&json!({"token": issued.token, "expires": issued.expires, "ssl": false})))
+}
+
+/// `generateToken` with `token` and `serverUrl`: a token for the organization's hosted server,
+/// for the signed-in user, as a portal exchanges its token for a federated server's. The server
+/// must be this organization's (`…/<org>/server`).
+fn server_token(call: &Call, server: &str) -> Result<Response, Response> {
+    let user = call.require_user()?;
+    let own = format!("{}/server", call.rest.trim_end_matches("/sharing/rest"));
+    let host = |u: &str| {
+        u.split_once("://")
+            .map_or(u, |(_, rest)| rest)
+            .to_ascii_lowercase()
+    };
+    if !host(server).starts_with(&host(&own)) {
+        return Err(error(
+            400,
+            "Unable to generate token.",
+            &[&format!(
+                "'{server}' is not a server of this portal ({own})."
+            )],
+        ));
+    }
+    let minutes: i64 = call
+        .params
+        .get("expiration")
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(60)
+        .clamp(1, 20_160);
+    let issued = issue_token(call, &user.username, minutes * 60_000)?;
+    Ok(call.reply(&json!({"token": issued.token, "expires": issued.expires, "ssl": call.shared.scheme == "https"})))
+}
+
+/// `GET /<org>/server/rest/info`: the hosted server's description, naming the portal that owns
+/// it (`owningSystemUrl`) and where its tokens come from, as a federated server answers.
+pub(super) fn server_info(call: &Call) -> Response {
+    let portal = call.rest.trim_end_matches("/sharing/rest");
+    call.reply(&json!({
+        "currentVersion": super::layers::SERVER_VERSION, "fullVersion": "11.3.0",
+        "owningSystemUrl": portal, "owningTenant": call.org_id,
+        "authInfo": {
+            "isTokenBasedSecurity": true,
+            "tokenServicesUrl": format!("{}/generateToken", call.rest),
+            "shortLivedTokenValidity": 60,
+        },
+    }))
 }
 
 /// A token just issued.

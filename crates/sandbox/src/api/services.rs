@@ -109,11 +109,21 @@ pub(super) fn publish(
         ));
     }
     let spatial_reference = super::layers::spatial_reference(None);
+    // A File Geodatabase's attachment tables (`<layer>__ATTACH`) become their layer's
+    // attachments, as publishing does, not tables of their own.
+    let attachment_tables = super::attachments::tables_of(&summary.layers);
     let layers: Vec<Value> = summary
         .layers
         .iter()
+        .filter(|l| !attachment_tables.iter().any(|(_, t)| *t == l.name))
         .enumerate()
-        .map(|(i, l)| super::layers::from_payload(i as u64, l, &spatial_reference, false))
+        .map(|(i, l)| {
+            let mut def = super::layers::from_payload(i as u64, l, &spatial_reference, false);
+            if attachment_tables.iter().any(|(p, _)| *p == l.name) {
+                def["hasAttachments"] = json!(true);
+            }
+            def
+        })
         .collect();
     let title = source
         .json
@@ -138,7 +148,9 @@ pub(super) fn publish(
             "tags": list(p, "tags"), "size": payload.len(),
         }),
     )?;
-    if let Err(e) = load_features(call, &id, &payload, &file_name) {
+    if let Err(e) = load_features(call, &id, &payload, &file_name).and_then(|()| {
+        super::attachments::load(call, &id, &payload, &file_name, &attachment_tables)
+    }) {
         store.delete_item(&id).map_err(internal)?;
         return Err(error(400, &format!("Unable to publish: {e}"), &[]));
     }

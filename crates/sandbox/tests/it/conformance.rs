@@ -2589,3 +2589,68 @@ async fn a_join_view_reads_two_services_and_counts_the_inner_join() {
         .unwrap_err();
     assert!(err.to_string().contains("'Nowhere' not found"), "{err}");
 }
+
+#[tokio::test]
+async fn the_hosted_server_names_its_portal_and_takes_a_token_exchanged_for_the_portals() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let http = reqwest::Client::new();
+    let portal = s.portal_url("source");
+    let info: Value = http
+        .get(format!("{portal}/server/rest/info?f=json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["owningSystemUrl"], portal.as_str());
+    let token_url = info["authInfo"]["tokenServicesUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(token_url, format!("{portal}/sharing/rest/generateToken"));
+    let signed: Value = http
+        .post(&token_url)
+        .form(&[("username", "editor"), ("password", PW), ("f", "json")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let portal_token = signed["token"].as_str().unwrap();
+    let exchange = |server: String| {
+        let http = &http;
+        let token_url = &token_url;
+        async move {
+            http.post(token_url)
+                .form(&[
+                    ("token", portal_token),
+                    ("serverUrl", server.as_str()),
+                    ("f", "json"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let server = exchange(format!("{portal}/server")).await;
+    let server_token = server["token"].as_str().unwrap();
+    assert_ne!(server_token, portal_token, "a token of its own");
+    let me: Value = http
+        .get(format!(
+            "{portal}/sharing/rest/community/self?f=json&token={server_token}"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["username"], "editor", "for the same user");
+    let elsewhere = exchange("https://example.com/arcgis".into()).await;
+    assert_eq!(elsewhere["error"]["code"], 400, "{elsewhere}");
+}

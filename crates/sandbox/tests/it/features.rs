@@ -912,6 +912,64 @@ async fn attachments_are_added_listed_downloaded_queried_exported_and_go_with_th
         rows.features[1]["attributes"]["DATA_SIZE"], 14,
         "the updated file"
     );
+    // Published elsewhere, the export gives the layer back with its attachments (not a table).
+    let gdb_path = dir.path().join("Photos.gdb.zip");
+    std::fs::write(&gdb_path, &fgdb).unwrap();
+    let file = editor
+        .add_item(
+            "editor",
+            None,
+            &[("title", "Photos export"), ("type", "File Geodatabase")],
+            orgpack_portal::Content::File {
+                path: &gdb_path,
+                name: "Photos.gdb.zip",
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let again = editor
+        .publish(
+            "editor",
+            &file,
+            "fileGeodatabase",
+            r#"{"name":"PhotosAgain"}"#,
+        )
+        .await
+        .unwrap();
+    let again_url = again.service_url.clone().unwrap();
+    let root = get(&editor, &again_url, &[]).await;
+    assert_eq!(root["layers"].as_array().unwrap().len(), 1, "{root}");
+    assert_eq!(
+        root["tables"],
+        json!([]),
+        "the attachment table is not a table of the service"
+    );
+    assert_eq!(
+        get(&editor, &format!("{again_url}/0"), &[]).await["hasAttachments"],
+        true
+    );
+    let q = get(
+        &editor,
+        &format!("{again_url}/0/queryAttachments"),
+        &[("objectIds", "1")],
+    )
+    .await;
+    let infos = q["attachmentGroups"][0]["attachmentInfos"]
+        .as_array()
+        .unwrap();
+    let names: Vec<&str> = infos.iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["front.jpg", "notes.txt"]);
+    let mut bytes = Vec::new();
+    editor
+        .download(
+            "attachment",
+            &format!("{again_url}/0/1/attachments/{}", infos[0]["id"]),
+            &mut bytes,
+        )
+        .await
+        .unwrap();
+    assert_eq!(bytes, b"\xFF\xD8\xFFjpeg bytes", "byte for byte");
     let deleted = post(
         &editor,
         &format!("{hydrants}/1/deleteAttachments"),
