@@ -125,6 +125,11 @@ pub struct SandboxArgs {
     /// that reads as missing). Changed at run time with `POST /_sandbox/faults` (`spec=…`).
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<String>,
+    /// How long asynchronous jobs (publish, export, append, truncate) take before they report
+    /// completion, in milliseconds, so that clients really poll (default 0: done at the second
+    /// look).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub job_latency: u64,
     /// Write a config file with a `[portal.NAME]` for every organization served (password from
     /// $ORGPACK_SANDBOX_PASSWORD), so `orgpack backup --from NAME` works at once.
     #[arg(long, value_name = "FILE")]

@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)]
 
 mod admin;
+mod append;
 mod attachments;
 mod auth;
 mod content;
@@ -15,6 +16,7 @@ mod edits;
 mod export;
 mod geometry;
 mod groups;
+pub(crate) mod jobs;
 mod layers;
 pub(crate) mod oauth;
 mod parts;
@@ -395,6 +397,7 @@ async fn handle(
             ] if post => admin::delete_from_definition(&call, name),
             ["admin", "Hosted", name, "FeatureServer", layer, operation] if post => {
                 match *operation {
+                    "truncate" => append::truncate(&call, name, layer),
                     "addToDefinition" => admin::add_to_layer(&call, name, layer),
                     "updateDefinition" => admin::update_layer(&call, name, layer),
                     "deleteFromDefinition" => admin::delete_from_layer(&call, name, layer),
@@ -449,6 +452,9 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
         ["oauth2", "signin"] if post => oauth::signin(call),
         ["portals", "self", "roles"] => Ok(call.reply(&content::page(&call.params, Vec::new(), "roles"))),
         ["portals", "self"] => portal::portal_self(call),
+        ["portals", id, "isServiceNameAvailable"] if *id == "self" || *id == call.org_id => {
+            services::name_available(call)
+        }
         ["portals", "self", "users"] => portal::org_users(call),
         ["community", "self"] => portal::community_self(call),
         ["community", "users", u] => portal::community_user(call, u),

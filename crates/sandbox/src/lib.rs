@@ -28,8 +28,8 @@
 //! Geodatabases, CSV, GeoJSON and shapefiles written from the features as they are), views (windows on their
 //! source's features), HTTPS, the demo organization, and injected faults
 //! ([`Sandbox::set_faults`]). Large files are streamed to and from `<data>/blobs/`
-//! ([`store::BlobDir`]), never held whole in memory. Not yet: attachments, relationship classes,
-//! `append`/`truncate` (spec/portal-api.md, "Not served yet").
+//! ([`store::BlobDir`]), never held whole in memory. Attachments, relationship classes (`queryRelatedRecords`), `append`
+//! and `truncate` as jobs that take `job_latency`. Not yet: spec/portal-api.md, "Not served yet".
 
 mod api;
 mod demo;
@@ -75,6 +75,9 @@ pub struct SandboxOptions {
     /// Serve HTTPS with a self-signed certificate for 127.0.0.1 and localhost (kept in the data
     /// directory, so it survives restarts); see [`Sandbox::certificate_pem`].
     pub tls: bool,
+    /// How long asynchronous jobs (publish, export, append, truncate) take before they report
+    /// completion: zero completes them at the second look.
+    pub job_latency: std::time::Duration,
 }
 
 impl Default for SandboxOptions {
@@ -84,6 +87,7 @@ impl Default for SandboxOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             token_lifetime: std::time::Duration::from_hours(1),
             tls: false,
+            job_latency: std::time::Duration::ZERO,
         }
     }
 }
@@ -94,6 +98,10 @@ pub(crate) struct Shared {
     pub oauth: api::oauth::Pending,
     pub token_lifetime_ms: i64,
     pub scheme: &'static str,
+    /// How long asynchronous jobs take (ms).
+    pub job_latency_ms: i64,
+    /// Jobs of the services (append, truncate): id → (organization, when done (epoch ms), answer).
+    pub jobs: std::sync::Mutex<std::collections::HashMap<String, api::jobs::Job>>,
     /// Requests answered (portal and services), for tests and benchmarks.
     pub requests: std::sync::atomic::AtomicU64,
 }
@@ -129,6 +137,8 @@ impl Sandbox {
             oauth: api::oauth::Pending::default(),
             token_lifetime_ms: lifetime,
             scheme: if options.tls { "https" } else { "http" },
+            job_latency_ms: i64::try_from(options.job_latency.as_millis()).unwrap_or(i64::MAX),
+            jobs: std::sync::Mutex::default(),
         });
         let listener = tokio::net::TcpListener::bind(options.listen).await?;
         let addr = listener.local_addr()?;

@@ -106,7 +106,8 @@ CREATE TABLE IF NOT EXISTS upload_parts (
 );
 CREATE TABLE IF NOT EXISTS item_status (
     item TEXT PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
-    status TEXT NOT NULL             -- partial | processing | completed | failed
+    status TEXT NOT NULL,            -- partial | processing | completed | failed
+    ready INTEGER NOT NULL DEFAULT 0 -- epoch ms: processing is reported until then (--job-latency)
 );
 CREATE TABLE IF NOT EXISTS groups (
     id TEXT PRIMARY KEY,
@@ -1156,12 +1157,36 @@ impl Store {
     /// # Errors
     /// SQLite errors.
     pub fn set_status(&self, item: &str, status: &str) -> rusqlite::Result<()> {
+        self.set_status_until(item, status, 0)
+    }
+
+    /// Set an item's asynchronous status, to be reported as it is until `ready` (epoch ms).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn set_status_until(&self, item: &str, status: &str, ready: i64) -> rusqlite::Result<()> {
         self.with(|c| {
             c.execute(
-                "INSERT OR REPLACE INTO item_status (item, status) VALUES (?1, ?2)",
-                [item, status],
+                "INSERT OR REPLACE INTO item_status (item, status, ready) VALUES (?1, ?2, ?3)",
+                params![item, status, ready],
             )
             .map(|_| ())
+        })
+    }
+
+    /// When an item's asynchronous status may move on (epoch ms; 0 when it may at once).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn status_ready(&self, item: &str) -> rusqlite::Result<i64> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT ready FROM item_status WHERE item = ?1",
+                [item],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(Option::unwrap_or_default)
         })
     }
 

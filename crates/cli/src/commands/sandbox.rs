@@ -37,6 +37,7 @@ async fn serve(args: &SandboxArgs, json: bool) -> Result<u8> {
         data_dir: args.data.clone(),
         listen,
         tls: args.tls,
+        job_latency: std::time::Duration::from_millis(args.job_latency),
         ..SandboxOptions::default()
     };
     let sandbox = Sandbox::start(options)

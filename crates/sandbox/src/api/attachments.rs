@@ -500,15 +500,17 @@ pub(super) fn tables_of(layers: &[orgpack_payload::Layer]) -> Vec<(String, Strin
         .collect()
 }
 
-/// Load the attachments of a just-published service from its file's attachment tables: each
-/// row attached to the feature its `REL_OBJECTID` or `REL_GLOBALID` names (rows naming no
-/// feature are left out), with its name, content type, keywords, GlobalID and bytes.
+/// Load attachments into layers of a service from a file's attachment tables (`(layer id,
+/// table)`): each row attached to the feature its `REL_OBJECTID` (through `oids`, the file's
+/// object ids to the layer's, when they differ) or `REL_GLOBALID` names — rows naming no feature
+/// are left out —, with its name, content type, keywords, GlobalID and bytes.
 pub(super) fn load(
     call: &Call,
     item: &str,
     payload: &Stored,
     file_name: &str,
-    tables: &[(String, String)],
+    tables: &[(i64, String)],
+    oids: Option<&std::collections::HashMap<i64, i64>>,
 ) -> Result<(), String> {
     use base64::Engine as _;
     let store = &call.shared.store;
@@ -518,11 +520,11 @@ pub(super) fn load(
     else {
         return Err("the service is gone".into());
     };
-    for (parent, table) in tables {
+    for (layer_id, table) in tables {
         let Some(layer) = service
             .layers
             .as_array()
-            .and_then(|l| l.iter().find(|l| l["name"] == parent.as_str()))
+            .and_then(|l| l.iter().find(|l| id_of(l) == *layer_id))
         else {
             continue;
         };
@@ -568,6 +570,7 @@ pub(super) fn load(
                         .iter()
                         .find(|(n, _)| n.eq_ignore_ascii_case("REL_OBJECTID"))
                         .and_then(|(_, v)| v.as_i64())
+                        .map(|o| oids.and_then(|m| m.get(&o).copied()).unwrap_or(o))
                         .or_else(|| {
                             by_global
                                 .get(&text(a, "REL_GLOBALID").to_ascii_uppercase())

@@ -82,7 +82,9 @@ pub(super) fn export(call: &Call, owner: &str) -> Result<Response, Response> {
             now,
         )
         .map_err(internal)?;
-    store.set_status(&id, "processing").map_err(internal)?;
+    store
+        .set_status_until(&id, "processing", super::jobs::ready_at(call))
+        .map_err(internal)?;
     Ok(call.reply(&json!({
         "type": export_type, "size": payload.len(), "jobId": crate::new_id(), "exportItemId": id,
         "serviceItemId": item_id, "exportFormat": format,

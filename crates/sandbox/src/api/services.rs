@@ -125,6 +125,16 @@ pub(super) fn publish(
             def
         })
         .collect();
+    // Attachment tables load into their layer, numbered as the layers are.
+    let attachment_layers: Vec<(i64, String)> = attachment_tables
+        .iter()
+        .filter_map(|(parent, table)| {
+            layers
+                .iter()
+                .find(|l| l["name"] == parent.as_str())
+                .map(|l| (super::layers::id_of(l), table.clone()))
+        })
+        .collect();
     let title = source
         .json
         .get("title")
@@ -149,7 +159,7 @@ pub(super) fn publish(
         }),
     )?;
     if let Err(e) = load_features(call, &id, &payload, &file_name).and_then(|()| {
-        super::attachments::load(call, &id, &payload, &file_name, &attachment_tables)
+        super::attachments::load(call, &id, &payload, &file_name, &attachment_layers, None)
     }) {
         store.delete_item(&id).map_err(internal)?;
         return Err(error(400, &format!("Unable to publish: {e}"), &[]));
@@ -157,7 +167,9 @@ pub(super) fn publish(
     store
         .add_relationship(&id, source_id, "Service2Data")
         .map_err(internal)?;
-    store.set_status(&id, "processing").map_err(internal)?;
+    store
+        .set_status_until(&id, "processing", super::jobs::ready_at(call))
+        .map_err(internal)?;
     let job = crate::new_id();
     Ok(call.reply(&json!({"services": [{
         "type": "Feature Service", "serviceurl": url, "encodedServiceURL": url, "size": payload.len(),
@@ -356,6 +368,8 @@ pub(super) fn feature_server(
         ["sources"] | [_, "sources"] if is_view => super::views::sources(call, &service),
         [] => Ok(call.reply(&super::layers::served_service(call, &service)?)),
         ["applyEdits"] if post => super::edits::apply_service_edits(call, &service),
+        ["append"] if post => super::append::append(call, &service, None),
+        ["jobs", id] => super::jobs::status(call, id),
         [index, tail @ ..] => {
             let layer = super::layers::find(&service, index).ok_or_else(super::layers::no_layer)?;
             match tail {
@@ -369,6 +383,7 @@ pub(super) fn feature_server(
                 ["deleteFeatures"] if post => super::edits::delete_features(call, &service, layer),
                 ["queryAttachments"] => super::attachments::query(call, &service, layer),
                 ["queryRelatedRecords"] => super::related::query(call, &service, layer),
+                ["append"] if post => super::append::append(call, &service, Some(layer)),
                 [oid, "attachments"] => super::attachments::list(call, &service, layer, oid),
                 [oid, "attachments", id] => {
                     super::attachments::download(call, &service, layer, oid, id)
@@ -386,6 +401,31 @@ pub(super) fn feature_server(
             }
         }
     }
+}
+
+/// `portals/<self|orgId>/isServiceNameAvailable`: `name`, `type` (`Feature Service`; the
+/// sandbox hosts no other) → `{"available"}`: no service of the organization has the name,
+/// whatever its case.
+pub(super) fn name_available(call: &Call) -> Result<Response, Response> {
+    call.require_user()?;
+    let p = &call.params;
+    let (Some(name), Some(kind)) = (p.get("name"), p.get("type")) else {
+        return Err(error(400, "'name' and 'type' must be specified.", &[]));
+    };
+    if !kind.eq_ignore_ascii_case("Feature Service") {
+        return Err(error(
+            400,
+            &format!("The sandbox hosts feature services only; type '{kind}' is not served."),
+            &[],
+        ));
+    }
+    let taken = call
+        .shared
+        .store
+        .service_named(&call.org, name)
+        .map_err(internal)?
+        .is_some();
+    Ok(call.reply(&json!({"available": !taken})))
 }
 
 pub(super) fn service_url(call: &Call, name: &str) -> String {

@@ -115,7 +115,8 @@ fn join(call: &Call, parts: &[Stored]) -> std::io::Result<Stored> {
     })
 }
 
-/// `…/items/<id>/status`: `{status, statusMessage, itemId}`. Processing completes when looked at.
+/// `…/items/<id>/status`: `{status, statusMessage, itemId}`. Processing completes when looked at
+/// once the job is as old as the sandbox's job latency.
 pub(super) fn status(call: &Call, owner: &str, id: &str) -> Result<Response, Response> {
     owner_or_admin(call, owner)?;
     let store = &call.shared.store;
@@ -126,7 +127,8 @@ pub(super) fn status(call: &Call, owner: &str, id: &str) -> Result<Response, Res
         .status(id)
         .map_err(internal)?
         .unwrap_or_else(|| "completed".to_owned());
-    if status == "processing" {
+    // Processing is reported at the first look, and until the job is as old as --job-latency.
+    if status == "processing" && crate::now_ms() >= store.status_ready(id).map_err(internal)? {
         store.set_status(id, "completed").map_err(internal)?;
     }
     Ok(call.reply(&json!({"status": status, "statusMessage": "", "itemId": id})))

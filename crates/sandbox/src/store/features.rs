@@ -201,13 +201,25 @@ impl Edit<'_> {
         )? == 1)
     }
 
-    /// Delete every feature of a layer; how many there were.
+    /// Delete every feature of a layer, with their attachments; how many there were.
     ///
     /// # Errors
     /// SQLite errors.
     pub fn delete_all(&self, layer: i64) -> rusqlite::Result<usize> {
+        self.detach_layer(layer)?;
         self.tx.execute(
             "DELETE FROM features WHERE service = ?1 AND layer = ?2",
+            params![self.service, layer],
+        )
+    }
+
+    /// Remove every attachment of a layer; how many there were.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn detach_layer(&self, layer: i64) -> rusqlite::Result<usize> {
+        self.tx.execute(
+            "DELETE FROM attachments WHERE service = ?1 AND layer = ?2",
             params![self.service, layer],
         )
     }

@@ -489,11 +489,29 @@ async fn an_export_after_edits_holds_the_edits() {
 async fn a_service_made_with_create_service_keeps_its_definition_whole() {
     let s = sandbox_with(SandboxOptions::default()).await;
     let editor = client(&s, "source", "editor");
+    let available = |name: &'static str| {
+        let editor = &editor;
+        async move {
+            get(
+                editor,
+                "portals/self/isServiceNameAvailable",
+                &[("name", name), ("type", "Feature Service")],
+            )
+            .await["available"]
+                .clone()
+        }
+    };
+    assert_eq!(available("Inspections").await, true);
     let made = editor
         .create_service("editor", None, r#"{"name":"Inspections","capabilities":"Create,Delete,Query,Update,Editing","maxRecordCount":1000,"serviceDescription":"Field inspections","spatialReference":{"wkid":4326}}"#, false, &[("title", "Inspections")])
         .await
         .unwrap();
     let url = made.service_url.clone().unwrap();
+    assert_eq!(
+        available("inspections").await,
+        false,
+        "names are taken whatever their case"
+    );
     let layer = json!({"layers": [{
         "id": 7, "name": "Visits", "type": "Feature Layer", "geometryType": "esriGeometryPoint",
         "displayField": "inspector", "description": "One point per visit",
@@ -1156,4 +1174,297 @@ async fn related_records_are_found_through_the_layers_relationship_classes_and_e
         .map(|l| (l.name.as_str(), l.feature_count))
         .collect();
     assert_eq!(counts, [("Hydrants", 2), ("Inspections", 3)]);
+}
+
+/// Poll a job's status URL until it ends; its last answer and how many times it was pending.
+async fn finished(c: &Client, status_url: &str) -> (Value, u32) {
+    for pending in 0..200 {
+        let status = get(c, status_url, &[]).await;
+        if status["status"] != "Pending" {
+            return (status, pending);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the job at {status_url} never ended");
+}
+
+#[tokio::test]
+async fn append_loads_and_upserts_from_uploaded_files_and_truncate_empties_as_jobs_that_take_time()
+{
+    let s = sandbox_with(SandboxOptions {
+        job_latency: Duration::from_millis(200),
+        ..SandboxOptions::default()
+    })
+    .await;
+    let editor = client(&s, "source", "editor");
+    let (_, city_url) = city(&editor).await;
+    let source_layer = get(&editor, &format!("{city_url}/0"), &[]).await;
+    let made = editor
+        .create_service(
+            "editor",
+            None,
+            r#"{"name":"Loaded"}"#,
+            false,
+            &[("title", "Loaded")],
+        )
+        .await
+        .unwrap();
+    let url = made.service_url.clone().unwrap();
+    let mut layer = source_layer.clone();
+    for k in [
+        "currentVersion",
+        "serviceItemId",
+        "editingInfo",
+        "extent",
+        "isView",
+    ] {
+        layer.as_object_mut().unwrap().remove(k);
+    }
+    post(
+        &editor,
+        &format!("{}/addToDefinition", admin(&url)),
+        &[("addToDefinition", &json!({"layers": [layer]}).to_string())],
+    )
+    .await
+    .unwrap();
+    let target = format!("{url}/0");
+    // The City File Geodatabase, appended: a job that reports Pending first.
+    let gdb = super::conformance::add_city_gdb(&editor).await;
+    let submitted = post(
+        &editor,
+        &format!("{target}/append"),
+        &[
+            ("appendItemId", &gdb),
+            ("appendUploadFormat", "filegdb"),
+            ("sourceTableName", "Hydrants"),
+        ],
+    )
+    .await
+    .unwrap();
+    let status_url = submitted["statusUrl"].as_str().unwrap().to_owned();
+    let (status, pending) = finished(&editor, &status_url).await;
+    assert_eq!(status["status"], "Completed", "{status}");
+    assert!(pending > 0, "the job took the configured time");
+    assert_eq!(count(&editor, &target, "1=1").await, 250);
+    assert_eq!(count(&editor, &target, "status = 'ok'").await, 84);
+    // An upsert from a CSV matched on hydrant_id: one row updated, one added.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("fixes.csv");
+    std::fs::write(
+        &csv,
+        "hydrant_id,status,lon,lat\nH-0000,replaced,-117.2,34.05\nH-9999,ok,-117.1,34.1\n",
+    )
+    .unwrap();
+    let item = editor
+        .add_item(
+            "editor",
+            None,
+            &[("title", "Fixes"), ("type", "CSV")],
+            orgpack_portal::Content::File {
+                path: &csv,
+                name: "fixes.csv",
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let upsert = post(
+        &editor,
+        &format!("{target}/append"),
+        &[
+            ("appendItemId", &item),
+            ("appendUploadFormat", "csv"),
+            ("upsert", "true"),
+            ("upsertMatchingField", "hydrant_id"),
+            ("async", "false"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(upsert["recordCount"], 2, "{upsert}");
+    assert_eq!(count(&editor, &target, "1=1").await, 251);
+    assert_eq!(
+        count(
+            &editor,
+            &target,
+            "hydrant_id = 'H-0000' AND status = 'replaced'"
+        )
+        .await,
+        1
+    );
+    // Wrong inputs fail clearly.
+    let wrong = post(
+        &editor,
+        &format!("{target}/append"),
+        &[("appendItemId", &item), ("appendUploadFormat", "filegdb")],
+    )
+    .await
+    .unwrap_err();
+    assert!(wrong.to_string().contains("is not filegdb"), "{wrong}");
+    let missing = post(
+        &editor,
+        &format!("{target}/append"),
+        &[
+            ("appendItemId", &gdb),
+            ("appendUploadFormat", "filegdb"),
+            ("sourceTableName", "Nothing"),
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        missing.to_string().contains("no table 'Nothing'"),
+        "{missing}"
+    );
+    // Truncate, as a job: every feature gone, the data date moved.
+    let before = get(&editor, &target, &[]).await["editingInfo"]["dataLastEditDate"]
+        .as_i64()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let truncated = post(
+        &editor,
+        &format!("{}/0/truncate", admin(&url)),
+        &[("async", "true")],
+    )
+    .await
+    .unwrap();
+    let (status, _) = finished(&editor, truncated["statusURL"].as_str().unwrap()).await;
+    assert_eq!(status["status"], "Completed");
+    assert_eq!(count(&editor, &target, "1=1").await, 0);
+    assert!(
+        get(&editor, &target, &[]).await["editingInfo"]["dataLastEditDate"]
+            .as_i64()
+            .unwrap()
+            > before
+    );
+    // A view cannot be truncated.
+    let view = editor
+        .create_service("editor", None, r#"{"name":"LoadedView"}"#, true, &[])
+        .await
+        .unwrap();
+    post(&editor, &format!("{}/addToDefinition", admin(&view.service_url.clone().unwrap())), &[("addToDefinition", r#"{"layers":[{"id":0,"name":"V","adminLayerInfo":{"viewLayerDefinition":{"sourceServiceName":"Loaded","sourceLayerId":0}}}]}"#)]).await.unwrap();
+    let refused = post(
+        &editor,
+        &format!("{}/0/truncate", admin(&view.service_url.clone().unwrap())),
+        &[],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        refused.to_string().contains("not supported on views"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn append_brings_a_geodatabases_attachments_with_their_features() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let editor = client(&s, "source", "editor");
+    let definition = json!({"layers": [{"id": 0, "name": "Hydrants", "geometryType": "esriGeometryPoint", "hasAttachments": true,
+        "fields": [{"name": "OBJECTID", "type": "esriFieldTypeOID"}, {"name": "GlobalID", "type": "esriFieldTypeGlobalID"}, {"name": "hydrant_id", "type": "esriFieldTypeString"}]}]});
+    let mut urls = Vec::new();
+    for name in ["Origin", "Copy"] {
+        let made = editor
+            .create_service(
+                "editor",
+                None,
+                &format!(
+                    r#"{{"name":"{name}","capabilities":"Create,Delete,Query,Update,Editing"}}"#
+                ),
+                false,
+                &[("title", name)],
+            )
+            .await
+            .unwrap();
+        let url = made.service_url.clone().unwrap();
+        post(
+            &editor,
+            &format!("{}/addToDefinition", admin(&url)),
+            &[("addToDefinition", &definition.to_string())],
+        )
+        .await
+        .unwrap();
+        urls.push((made.service_item_id.clone(), url));
+    }
+    let origin = format!("{}/0", urls[0].1);
+    let added = post(&editor, &format!("{origin}/addFeatures"), &[("features", r#"[{"geometry":{"x":1,"y":2},"attributes":{"hydrant_id":"H-1"}},{"geometry":{"x":3,"y":4},"attributes":{"hydrant_id":"H-2"}}]"#)]).await.unwrap();
+    let globals: Vec<String> = added["addResults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["globalId"].as_str().unwrap().to_owned())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("valve.png");
+    std::fs::write(&photo, b"\x89PNG valve").unwrap();
+    editor
+        .upload_form(
+            "addAttachment",
+            &format!("{origin}/2/addAttachment"),
+            &[],
+            "attachment",
+            &photo,
+            "valve.png",
+        )
+        .await
+        .unwrap();
+    let (_, _, fgdb) = exported(&editor, &urls[0].0, "File Geodatabase", "origin", "")
+        .await
+        .unwrap();
+    let path = dir.path().join("Origin.gdb.zip");
+    std::fs::write(&path, &fgdb).unwrap();
+    let item = editor
+        .add_item(
+            "editor",
+            None,
+            &[("title", "Origin export"), ("type", "File Geodatabase")],
+            orgpack_portal::Content::File {
+                path: &path,
+                name: "Origin.gdb.zip",
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    // Appended with GlobalIDs kept: the features, their GlobalIDs and the attachment arrive.
+    let copy = format!("{}/0", urls[1].1);
+    let answer = post(
+        &editor,
+        &format!("{copy}/append"),
+        &[
+            ("appendItemId", &item),
+            ("appendUploadFormat", "filegdb"),
+            ("sourceTableName", "Hydrants"),
+            ("useGlobalIds", "true"),
+            ("async", "false"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer["recordCount"], 2, "{answer}");
+    let rows = get(
+        &editor,
+        &format!("{copy}/query"),
+        &[("outFields", "*"), ("orderByFields", "hydrant_id")],
+    )
+    .await;
+    let copied: Vec<String> = rows["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["attributes"]["GlobalID"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(copied, globals, "GlobalIDs kept");
+    let q = get(
+        &editor,
+        &format!("{copy}/queryAttachments"),
+        &[("globalIds", &globals[1])],
+    )
+    .await;
+    let infos = q["attachmentGroups"][0]["attachmentInfos"]
+        .as_array()
+        .unwrap();
+    assert_eq!(infos.len(), 1, "{q}");
+    assert_eq!(infos[0]["name"], "valve.png");
+    assert_eq!(infos[0]["size"], 10);
 }
