@@ -126,15 +126,27 @@ pub async fn check_target(client: &Client, snapshot: &Snapshot, report: &TargetR
             crate::plan::republish_payload(item).map(|(p, _)| p),
             json.get("url").and_then(Value::as_str),
         ) {
-            for (i, layer) in payload.layers.iter().enumerate() {
+            let paired = match crate::item::layers_by_name(client, payload, url).await {
+                Ok(p) => p,
+                Err(e) => {
+                    out.problems
+                        .push(format!("{}: reading the service: {e}", entry.title));
+                    continue;
+                }
+            };
+            for (layer, layer_url) in paired {
                 let Some(expected) = layer.feature_count else {
                     continue;
                 };
                 out.layers += 1;
-                match client
-                    .feature_count(&format!("{}/{i}", url.trim_end_matches('/')))
-                    .await
-                {
+                let Some(layer_url) = layer_url else {
+                    out.problems.push(format!(
+                        "{} layer `{}`: missing from the target",
+                        entry.title, layer.name
+                    ));
+                    continue;
+                };
+                match client.feature_count(&layer_url).await {
                     Ok(n) if n == expected => {}
                     Ok(n) => out.problems.push(format!(
                         "{} layer `{}`: {n} features, the backup {expected}",

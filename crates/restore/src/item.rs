@@ -553,12 +553,17 @@ async fn finish_service(
 
 /// Each layer of the new service holds as many features as the payload says.
 async fn check_counts(client: &Client, payload: &Payload, url: &str) -> Result<(), String> {
-    for (i, layer) in payload.layers.iter().enumerate() {
+    for (layer, layer_url) in layers_by_name(client, payload, url)
+        .await
+        .map_err(|e| format!("reading the new service: {e}"))?
+    {
         let Some(expected) = layer.feature_count else {
             continue;
         };
+        let layer_url = layer_url
+            .ok_or_else(|| format!("layer `{}` is missing from the target", layer.name))?;
         let got = client
-            .feature_count(&format!("{}/{i}", url.trim_end_matches('/')))
+            .feature_count(&layer_url)
             .await
             .map_err(|e| format!("counting layer `{}`: {e}", layer.name))?;
         if got != expected {
@@ -569,6 +574,42 @@ async fn check_counts(client: &Client, payload: &Payload, url: &str) -> Result<(
         }
     }
     Ok(())
+}
+
+/// The payload's layers and tables paired with the URL of the service's layer or table of the
+/// same name (`None` when it has none). Attachment tables (`<layer>__ATTACH` of a layer the
+/// payload has) are left out: publishing makes them the layer's attachments.
+pub(crate) async fn layers_by_name<'a>(
+    client: &Client,
+    payload: &'a Payload,
+    url: &str,
+) -> Result<Vec<(&'a orgpack_archive::manifest::PayloadLayer, Option<String>)>, orgpack_portal::Error>
+{
+    let url = url.trim_end_matches('/');
+    let service = client
+        .call("service", orgpack_portal::Method::Get, url, &[])
+        .await?;
+    let ids: Vec<(String, u64)> = ["layers", "tables"]
+        .iter()
+        .flat_map(|k| service[*k].as_array().cloned().unwrap_or_default())
+        .filter_map(|l| Some((l["name"].as_str()?.to_lowercase(), l["id"].as_u64()?)))
+        .collect();
+    Ok(payload
+        .layers
+        .iter()
+        .filter(|l| {
+            !l.name
+                .strip_suffix("__ATTACH")
+                .is_some_and(|parent| payload.layers.iter().any(|p| p.name == parent))
+        })
+        .map(|l| {
+            let id = ids
+                .iter()
+                .find(|(n, _)| *n == l.name.to_lowercase())
+                .map(|(_, id)| *id);
+            (l, id.map(|id| format!("{url}/{id}")))
+        })
+        .collect())
 }
 
 /// The service name: the `…/services/[Hosted/]<name>/FeatureServer` part of the item URL.

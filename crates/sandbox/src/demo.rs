@@ -18,6 +18,18 @@ const FILES: &[(&str, &[u8])] = &[
         include_bytes!("../../../fixtures/demo-org/org.json"),
     ),
     (
+        "city-service.json",
+        include_bytes!("../../../fixtures/demo-org/city-service.json"),
+    ),
+    (
+        "city-popups.json",
+        include_bytes!("../../../fixtures/demo-org/city-popups.json"),
+    ),
+    (
+        "hydrant-photo.png",
+        include_bytes!("../../../fixtures/demo-org/hydrant-photo.png"),
+    ),
+    (
         "city-map.json",
         include_bytes!("../../../fixtures/demo-org/city-map.json"),
     ),
@@ -166,6 +178,9 @@ struct PublishDef {
     from: String,
     name: String,
     file_type: String,
+    /// A seed file of what the service gains once published (`demo_services`).
+    #[serde(default)]
+    service: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -430,6 +445,21 @@ impl Sandbox {
                         .move_item(&item.owner, &published.service_item_id, Some(folder))
                         .await
                         .map_err(|e| seed_error(&what, &e))?;
+                }
+                if let (Some(name), Some(url)) = (&p.service, &published.service_url) {
+                    let def: serde_json::Value =
+                        serde_json::from_slice(&file(name)?).map_err(|e| seed_error(&what, &e))?;
+                    crate::demo_services::finish(
+                        client,
+                        &item.owner,
+                        &published.service_item_id,
+                        url,
+                        &def,
+                        |n| file(n).map(std::borrow::Cow::into_owned),
+                        &staging,
+                    )
+                    .await
+                    .map_err(|e| seed_error(&what, &e))?;
                 }
                 if let Some(u) = published.service_url {
                     out.urls.insert(item.key.clone(), u);

@@ -33,6 +33,7 @@
 
 mod api;
 mod demo;
+mod demo_services;
 mod faults;
 pub mod store;
 mod tls;

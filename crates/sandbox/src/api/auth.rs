@@ -38,14 +38,20 @@ pub(super) fn generate_token(call: &Call) -> Result<Response, Response> {
             &["Invalid username or password."],
         ));
     };
+    answer_token(call, &user.username, false)
+}
+
+/// A token for `username` valid `expiration` minutes (default 60, at most two weeks), answered as
+/// `generateToken` answers.
+fn answer_token(call: &Call, username: &str, ssl: bool) -> Result<Response, Response> {
     let minutes: i64 = call
         .params
         .get("expiration")
         .and_then(|e| e.parse().ok())
         .unwrap_or(60)
         .clamp(1, 20_160);
-    let issued = issue_token(call, &user.username, minutes * 60_000)?;
-    Ok(call.reply(&json!({"token": issued.token, "expires": issued.expires, "ssl": false})))
+    let issued = issue_token(call, username, minutes * 60_000)?;
+    Ok(call.reply(&json!({"token": issued.token, "expires": issued.expires, "ssl": ssl})))
 }
 
 /// `generateToken` with `token` and `serverUrl`: a token for the organization's hosted server,
@@ -68,14 +74,7 @@ fn server_token(call: &Call, server: &str) -> Result<Response, Response> {
             )],
         ));
     }
-    let minutes: i64 = call
-        .params
-        .get("expiration")
-        .and_then(|e| e.parse().ok())
-        .unwrap_or(60)
-        .clamp(1, 20_160);
-    let issued = issue_token(call, &user.username, minutes * 60_000)?;
-    Ok(call.reply(&json!({"token": issued.token, "expires": issued.expires, "ssl": call.shared.scheme == "https"})))
+    answer_token(call, &user.username, call.shared.scheme == "https")
 }
 
 /// `GET /<org>/server/rest/info`: the hosted server's description, naming the portal that owns

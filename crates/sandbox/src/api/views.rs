@@ -175,6 +175,8 @@ pub(super) fn view_layer(
         }
     }
     entry["source"] = json!({"service": source.name, "layer": source_layer});
+    // The source's relationship classes name tables the view does not have.
+    entry["relationships"] = json!([]);
     let mut joins = Vec::new();
     for related in table
         .and_then(|t| t.get("relatedTables"))

@@ -1277,6 +1277,55 @@ async fn the_demo_organization_seeds_through_the_api() {
     let app: Value = serde_json::from_slice(&data).unwrap();
     assert_eq!(app["values"]["webmap"], demo.items["city-map"].as_str());
     assert_eq!(app["values"]["group"], demo.groups["public-works"].as_str());
+    // City has what real services have: attachments, a related table, domains,
+    // a renderer, a template, and popups in its item's data.
+    let url = &demo.urls["city"];
+    let get = |path: String, params: Vec<(&'static str, &'static str)>| {
+        let admin = &admin;
+        async move {
+            admin
+                .call("get", orgpack_portal::Method::Get, &path, &params)
+                .await
+                .unwrap()
+        }
+    };
+    let root = get(url.clone(), vec![]).await;
+    assert_eq!(root["tables"][0]["name"], "Flow_tests");
+    assert_eq!(root["capabilities"], "Create,Delete,Query,Update,Editing");
+    let hydrants = get(format!("{url}/0"), vec![]).await;
+    assert_eq!(hydrants["hasAttachments"], true);
+    assert_eq!(hydrants["drawingInfo"]["renderer"]["type"], "uniqueValue");
+    assert_eq!(hydrants["templates"][0]["name"], "New hydrant");
+    let status = hydrants["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "status")
+        .unwrap();
+    assert_eq!(status["domain"]["name"], "HydrantStatus");
+    assert_eq!(status["alias"], "Status");
+    let photos = get(format!("{url}/0/1/attachments"), vec![]).await;
+    assert_eq!(photos["attachmentInfos"][0]["name"], "hydrant-photo.png");
+    let related = get(
+        format!("{url}/0/queryRelatedRecords"),
+        vec![
+            ("objectIds", "1"),
+            ("relationshipId", "0"),
+            ("returnCountOnly", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(related["relatedRecordGroups"][0]["count"], 2);
+    let mut data = Vec::new();
+    admin
+        .item_data(&demo.items["city"], &mut data)
+        .await
+        .unwrap();
+    let popups: Value = serde_json::from_slice(&data).unwrap();
+    assert_eq!(
+        popups["layers"][0]["popupInfo"]["title"],
+        "Hydrant {hydrant_id}"
+    );
     assert!(
         s.seed_demo("demo", PW).await.is_err(),
         "seeding twice is refused"
