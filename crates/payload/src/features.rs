@@ -330,8 +330,8 @@ pub enum Format {
 const CONVERT_PAGE: usize = 10_000;
 
 /// Write every feature of layer `layer` to `out` as `format`, reading a page at a time from a
-/// fresh reader (`open`); returns how many were written. What an export of a hosted layer to CSV
-/// or GeoJSON hands back.
+/// fresh reader (`open`); returns how many were written, through the [`FeatureWriter`] the
+/// sandbox's exports write with.
 ///
 /// # Errors
 /// As [`features`]; [`Error::Io`] when `out` cannot be written.

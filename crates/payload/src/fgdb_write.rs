@@ -16,6 +16,7 @@ use std::io::{Seek, Write};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::shapefile_write::WGS84_WKT;
 
 /// A field of a table to write (besides the object id and the shape).
 #[derive(Debug, Clone, PartialEq)]
@@ -354,7 +355,7 @@ fn encode_user_table(t: &TableSpec) -> std::result::Result<(Vec<u8>, Vec<u8>), S
         Some(other) => return Err(format!("{other} layers are not written")),
     };
     let wkt = t.srs_wkt.clone().unwrap_or_else(|| match t.wkid {
-        Some(4326) | None => WGS84.to_owned(),
+        Some(4326) | None => WGS84_WKT.to_owned(),
         Some(_) => String::new(),
     });
     let geographic = wkt.trim_start().to_ascii_uppercase().starts_with("GEOGCS");
@@ -827,9 +828,6 @@ fn encode_table(
 const M_ORIGIN: f64 = -100_000.0;
 const M_SCALE: f64 = 10_000.0;
 
-/// The WKT of WGS 84, for layers known only by wkid 4326.
-pub(crate) const WGS84: &str = r#"GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]"#;
-
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -894,7 +892,7 @@ fn definition_xml(t: &TableSpec, dsid: usize) -> String {
             "<DETableInfo {XML_HEAD} xsi:type=\"typens:DETableInfo\"><DatasetType>esriDTTable</DatasetType>{common}</DETableInfo>"
         ),
         Some(g) => {
-            let wkt = t.srs_wkt.as_deref().unwrap_or(WGS84);
+            let wkt = t.srs_wkt.as_deref().unwrap_or(WGS84_WKT);
             let geographic = wkt.trim_start().to_ascii_uppercase().starts_with("GEOGCS");
             let sr_type = if geographic {
                 "GeographicCoordinateSystem"

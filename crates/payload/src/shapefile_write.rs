@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 
 /// WGS 84, for layers whose coordinates are known to be in it (GeoJSON).
-pub(crate) const WGS84_WKT: &str = r#"GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]"#;
+pub const WGS84_WKT: &str = r#"GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]"#;
 
 /// One field of the `.dbf`.
 struct Column {

@@ -69,6 +69,12 @@ impl Params {
             .remove(field)
     }
 
+    /// A boolean parameter: `true` when given as `true` (any case), `default` when absent.
+    pub fn flag(&self, key: &str, default: bool) -> bool {
+        self.get(key)
+            .map_or(default, |v| v.eq_ignore_ascii_case("true"))
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
         self.fields
             .get(key)

@@ -118,9 +118,9 @@ CREATE TABLE IF NOT EXISTS services (
     org TEXT NOT NULL,
     name TEXT NOT NULL COLLATE NOCASE, -- /<org>/server/rest/services/Hosted/<name>/FeatureServer
     item TEXT NOT NULL UNIQUE REFERENCES items(id) ON DELETE CASCADE,
-    kind TEXT NOT NULL,              -- what it was published from: fileGeodatabase | shapefile | csv | geojson
-    layers TEXT NOT NULL,            -- JSON: what orgpack-payload read from the file
-    payload BLOB,                    -- the file published, which export hands back
+    kind TEXT NOT NULL,              -- what it was published from (fileGeodatabase | shapefile | csv | geojson | serviceDefinition), or empty | view
+    layers TEXT NOT NULL,            -- JSON: every layer's and table's definition, stored whole
+    payload BLOB,                    -- the file published (kept as the service's source; exports are written from the features)
     payload_blob TEXT,               -- (the same file as the source item's data, not a copy)
     payload_size INTEGER NOT NULL,
     definition TEXT NOT NULL DEFAULT '{}', -- JSON: the service's own properties (capabilities, editorTrackingInfo, …)

@@ -365,11 +365,7 @@ pub(super) fn update_layer(call: &Call, name: &str, index: &str) -> Result<Respo
                     let fields = layer["fields"]
                         .as_array_mut()
                         .ok_or_else(layers::no_layer)?;
-                    let Some(at) = fields.iter().position(|f| {
-                        f["name"]
-                            .as_str()
-                            .is_some_and(|n| n.eq_ignore_ascii_case(field_name))
-                    }) else {
+                    let Some(at) = layers::field_index(fields, field_name) else {
                         return Err(bad(&format!(
                             "Field '{field_name}' does not exist in the layer."
                         )));
@@ -415,11 +411,7 @@ pub(super) fn add_to_layer(call: &Call, name: &str, index: &str) -> Result<Respo
         let fields = layer["fields"]
             .as_array_mut()
             .ok_or_else(layers::no_layer)?;
-        if fields.iter().any(|f| {
-            f["name"]
-                .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(field_name))
-        }) {
+        if layers::field_index(fields, field_name).is_some() {
             return Err(bad(&format!(
                 "Field '{field_name}' already exists in the layer."
             )));
@@ -507,11 +499,7 @@ pub(super) fn delete_from_layer(
         let fields = layer["fields"]
             .as_array_mut()
             .ok_or_else(layers::no_layer)?;
-        let Some(at) = fields.iter().position(|f| {
-            f["name"]
-                .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(field_name))
-        }) else {
+        let Some(at) = layers::field_index(fields, field_name) else {
             return Err(bad(&format!(
                 "Field '{field_name}' does not exist in the layer."
             )));

@@ -19,12 +19,6 @@ fn bad(detail: &str) -> Response {
     error(400, "Unable to complete operation.", &[detail])
 }
 
-fn flag(call: &Call, key: &str, default: bool) -> bool {
-    call.params
-        .get(key)
-        .map_or(default, |v| v.eq_ignore_ascii_case("true"))
-}
-
 /// The upload formats `append` takes, with the payload kind each must read as.
 const FORMATS: &[(&str, orgpack_payload::Kind)] = &[
     ("filegdb", orgpack_payload::Kind::FileGeodatabase),
@@ -115,7 +109,7 @@ pub(super) fn append(
         }
     }
     let outcome = run(call, service, &mappings, &payload, &file_name, &summary);
-    if !flag(call, "async", true) {
+    if !call.params.flag("async", true) {
         return match outcome {
             Ok(answer) => Ok(call.reply(&answer)),
             Err(e) => Ok(call.reply(&json!({"error": e}))),
@@ -125,11 +119,13 @@ pub(super) fn append(
     Ok(call.reply(&json!({"statusUrl": status})))
 }
 
+/// The file's one layer or table (its attachment tables aside).
 fn only_table(summary: &orgpack_payload::Summary) -> Result<String, Response> {
+    let attachments = super::attachments::tables_of(&summary.layers);
     let tables: Vec<&orgpack_payload::Layer> = summary
         .layers
         .iter()
-        .filter(|l| !l.name.ends_with("__ATTACH"))
+        .filter(|l| !attachments.iter().any(|(_, t)| *t == l.name))
         .collect();
     match tables.as_slice() {
         [one] => Ok(one.name.clone()),
@@ -151,11 +147,11 @@ fn run(
 ) -> Result<Value, Value> {
     let fail = |message: String| json!({"code": 400, "message": message, "details": []});
     let p = &call.params;
-    let upsert = flag(call, "upsert", false);
-    let skip_updates = flag(call, "skipUpdates", false);
-    let skip_inserts = flag(call, "skipInserts", false);
-    let use_global_ids = flag(call, "useGlobalIds", false);
-    let update_geometry = flag(call, "updateGeometry", true);
+    let upsert = call.params.flag("upsert", false);
+    let skip_updates = call.params.flag("skipUpdates", false);
+    let skip_inserts = call.params.flag("skipInserts", false);
+    let use_global_ids = call.params.flag("useGlobalIds", false);
+    let update_geometry = call.params.flag("updateGeometry", true);
     let field_mappings: Vec<(String, String)> = p
         .get("fieldMappings")
         .and_then(|m| serde_json::from_str::<Vec<Value>>(m).ok())
@@ -212,7 +208,7 @@ fn run(
                         .iter()
                         .find(|(k, _)| k.eq_ignore_ascii_case(m))
                         .map(|(_, v)| v)?;
-                    Some((key(v)?, f.oid))
+                    Some((super::query::match_key(v)?, f.oid))
                 })
                 .collect(),
             _ => HashMap::new(),
@@ -261,7 +257,7 @@ fn run(
                     .iter()
                     .find(|(k, _)| k.eq_ignore_ascii_case(m))
                     .map(|(_, v)| v)?;
-                existing.get(&key(v)?).copied()
+                existing.get(&super::query::match_key(v)?).copied()
             });
             match existing_oid {
                 Some(oid) => {
@@ -295,7 +291,7 @@ fn run(
     let results = super::edits::apply_all(
         call,
         &work,
-        flag(call, "rollbackOnFailure", true),
+        call.params.flag("rollbackOnFailure", true),
         use_global_ids,
     )
     .map_err(|_| fail("Unable to apply the append.".into()))?;
@@ -341,15 +337,6 @@ fn run(
     Ok(json!({"recordCount": added + updated}))
 }
 
-/// A value as a matching key (GUIDs whatever their case).
-fn key(v: &Value) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::String(s) => Some(s.to_ascii_uppercase()),
-        other => Some(other.to_string()),
-    }
-}
-
 /// `POST …/admin/…/FeatureServer/<layer>/truncate`: every feature and attachment deleted (only
 /// attachments with `attachmentOnly`); `async` answers with a job's `statusURL`.
 pub(super) fn truncate(call: &Call, name: &str, index: &str) -> Result<Response, Response> {
@@ -364,7 +351,7 @@ pub(super) fn truncate(call: &Call, name: &str, index: &str) -> Result<Response,
     }
     let layer = find(&service, index).ok_or_else(super::layers::no_layer)?;
     let id = id_of(layer);
-    let attachments_only = flag(call, "attachmentOnly", false);
+    let attachments_only = call.params.flag("attachmentOnly", false);
     let store = &call.shared.store;
     let done = store
         .edit(&service.item, crate::now_ms(), |e| {
@@ -377,7 +364,7 @@ pub(super) fn truncate(call: &Call, name: &str, index: &str) -> Result<Response,
         })
         .map_err(internal);
     store.sweep_data().map_err(internal)?;
-    if flag(call, "async", false) {
+    if call.params.flag("async", false) {
         let outcome = done
             .map(|()| json!({}))
             .map_err(|_| json!({"code": 500, "message": "Unable to truncate.", "details": []}));

@@ -276,7 +276,7 @@ pub(super) fn add_or_update(
                 }
                 Some(id) => e
                     .replace_attachment(layer_id, oid, id, &name, kind, &stored)?
-                    .then(|| (id, String::new())),
+                    .map(|global| (id, global)),
             };
             let Some(done) = done else {
                 return Ok(Err((
@@ -295,19 +295,7 @@ pub(super) fn add_or_update(
         "updateAttachmentResult"
     };
     let answer = match outcome {
-        Ok((id, global)) => {
-            let global = if global.is_empty() {
-                store
-                    .attachments(&data_service.item, layer_id, Some(&[oid]))
-                    .map_err(internal)?
-                    .into_iter()
-                    .find(|a| a.id == id)
-                    .map(|a| a.global_id)
-            } else {
-                Some(global)
-            };
-            result(id, global.as_deref(), None)
-        }
+        Ok((id, global)) => result(id, Some(&global), None),
         Err((code, description)) => result(id.unwrap_or(-1), None, Some((code, description))),
     };
     Ok(call.reply(&json!({ key: answer })))
@@ -430,9 +418,7 @@ pub(super) fn query(call: &Call, service: &Service, layer: &Value) -> Result<Res
         .store
         .attachments(&data_service.item, id_of(&data_layer), Some(&parents))
         .map_err(internal)?;
-    let return_url = p
-        .get("returnUrl")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let return_url = p.flag("returnUrl", false);
     let layer_url = format!(
         "{}/{}",
         super::services::service_url(call, &service.name),

@@ -618,9 +618,7 @@ pub(super) fn apply_all(
 }
 
 fn use_global_ids(call: &Call) -> bool {
-    call.params
-        .get("useGlobalIds")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    call.params.flag("useGlobalIds", false)
 }
 
 fn rollback(call: &Call) -> bool {

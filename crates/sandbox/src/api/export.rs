@@ -142,7 +142,7 @@ fn written(
                 .pointer("/spatialReference/wkid")
                 .and_then(Value::as_i64)
                 == Some(4326))
-            .then(|| WGS84_WKT.to_owned())
+            .then(|| orgpack_payload::WGS84_WKT.to_owned())
         });
     let name = layer["name"].as_str().unwrap_or(&service.name).to_owned();
     let blobs = call.shared.store.blobs();
@@ -163,9 +163,6 @@ fn written(
         })
         .map_err(|e| error(500, &format!("Unable to export: {e}"), &[]))
 }
-
-/// The WKT of WGS 84, for the `.prj` of shapefiles of layers known by wkid 4326.
-const WGS84_WKT: &str = r#"GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]"#;
 
 /// A File Geodatabase export: every layer and table of the service (or those `exportParameters`
 /// names) with its features as they are now (a view's through its definition query and
@@ -188,7 +185,7 @@ fn geodatabase(call: &Call, service: &Service) -> Result<Stored, Response> {
         if chosen.as_ref().is_some_and(|c| !c.contains(&id)) {
             continue;
         }
-        let (_, data_layer) = super::query::data_of(call, service, layer)?;
+        let (data_service, data_layer) = super::query::data_of(call, service, layer)?;
         let oid_field = super::layers::object_id_field(layer).to_owned();
         let mut fields = Vec::new();
         for f in layer["fields"].as_array().into_iter().flatten() {
@@ -219,7 +216,7 @@ fn geodatabase(call: &Call, service: &Service) -> Result<Stored, Response> {
         let features = super::query::matching(call, service, layer, None, None, None)?;
         if layer["hasAttachments"] == json!(true) && data_layer["hasAttachments"] == json!(true) {
             let (table, relationship) =
-                attachment_table(call, service, layer, &data_layer, &features)?;
+                attachment_table(call, layer, (&data_service, &data_layer), &features)?;
             attachment_tables.push(table);
             relationships.push(relationship);
         }
@@ -313,9 +310,8 @@ fn geodatabase(call: &Call, service: &Service) -> Result<Stored, Response> {
 /// `DATA_SIZE`, `DATA`, `GLOBALID`, `KEYWORDS`) and the attachment relationship class tying them.
 fn attachment_table(
     call: &Call,
-    service: &Service,
     layer: &Value,
-    data_layer: &Value,
+    (data_service, data_layer): (&Service, &Value),
     features: &[crate::store::Feature],
 ) -> Result<
     (
@@ -325,7 +321,6 @@ fn attachment_table(
     Response,
 > {
     use base64::Engine as _;
-    let (data_service, _) = super::query::data_of(call, service, layer)?;
     let store = &call.shared.store;
     let layer_name = layer["name"].as_str().unwrap_or_default().to_owned();
     let global_field = super::layers::global_id_field(data_layer).map(str::to_owned);

@@ -299,6 +299,15 @@ pub(super) fn find<'a>(service: &'a Service, id: &str) -> Option<&'a Value> {
     service.layers.as_array()?.iter().find(|l| id_of(l) == id)
 }
 
+/// Where field `name` (whatever its case) is among a layer's `fields`.
+pub(super) fn field_index(fields: &[Value], name: &str) -> Option<usize> {
+    fields.iter().position(|f| {
+        f["name"]
+            .as_str()
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+    })
+}
+
 /// The layer's object id field.
 pub(super) fn object_id_field(layer: &Value) -> &str {
     layer["objectIdField"].as_str().unwrap_or(OBJECT_ID)

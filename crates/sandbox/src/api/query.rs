@@ -48,12 +48,6 @@ fn bad(detail: &str) -> Response {
     error(400, "Unable to perform query operation.", &[detail])
 }
 
-fn flag(call: &Call, key: &str, default: bool) -> bool {
-    call.params
-        .get(key)
-        .map_or(default, |v| v.eq_ignore_ascii_case("true"))
-}
-
 /// The service and layer whose features a layer shows: its own, or a view's source's.
 pub(super) fn data_of(
     call: &Call,
@@ -213,21 +207,30 @@ fn join(
     Ok(())
 }
 
-/// A row's values of `fields` (case-insensitive names), as lowercase text, to match join keys.
+/// A row's values of `fields` (case-insensitive names), as match keys, to match join keys.
 fn key_of(attributes: &Map<String, Value>, fields: &[String]) -> Vec<String> {
     fields
         .iter()
-        .map(|f| {
-            attributes
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(f))
-                .map(|(_, v)| match v {
-                    Value::String(s) => s.to_lowercase(),
-                    other => other.to_string(),
-                })
-                .unwrap_or_default()
-        })
+        .map(|f| match_key(value_of(attributes, f)).unwrap_or_default())
         .collect()
+}
+
+/// A row's value of field `name` (case-insensitive); null when it has none.
+pub(super) fn value_of<'a>(attributes: &'a Map<String, Value>, name: &str) -> &'a Value {
+    attributes
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map_or(&Value::Null, |(_, v)| v)
+}
+
+/// A value as a key rows are matched on (joins, related records, upserts): text whatever its
+/// case (GUIDs come in either), other values as written; `None` for null.
+pub(super) fn match_key(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.to_lowercase()),
+        other => Some(other.to_string()),
+    }
 }
 
 /// A comma list of object ids.
@@ -319,8 +322,8 @@ pub(super) fn query(call: &Call, service: &Service, layer: &Value) -> Result<Res
     let geojson = p
         .get("f")
         .is_some_and(|f| f.eq_ignore_ascii_case("geojson"));
-    let count_only = flag(call, "returnCountOnly", false);
-    if flag(call, "returnExtentOnly", false) {
+    let count_only = call.params.flag("returnCountOnly", false);
+    if call.params.flag("returnExtentOnly", false) {
         let mut env: Option<[f64; 4]> = None;
         for e in rows
             .iter()
@@ -345,7 +348,7 @@ pub(super) fn query(call: &Call, service: &Service, layer: &Value) -> Result<Res
     if count_only {
         return Ok(call.reply(&json!({"count": rows.len()})));
     }
-    if flag(call, "returnIdsOnly", false) {
+    if call.params.flag("returnIdsOnly", false) {
         let ids: Vec<i64> = rows.iter().map(|f| f.oid).collect();
         return Ok(call.reply(&json!({"objectIdFieldName": oid_field, "objectIds": ids})));
     }
@@ -367,7 +370,7 @@ pub(super) fn query(call: &Call, service: &Service, layer: &Value) -> Result<Res
         let keys = order_by(order, &fields)?;
         features.sort_by(|a, b| compare(&a.0, &b.0, &keys));
     }
-    if flag(call, "returnDistinctValues", false) {
+    if call.params.flag("returnDistinctValues", false) {
         let Some(wanted) = &wanted else {
             return Err(bad(
                 "'returnDistinctValues' needs 'outFields' naming the fields.",
@@ -402,8 +405,8 @@ pub(super) fn query(call: &Call, service: &Service, layer: &Value) -> Result<Res
     let limit =
         usize::try_from(number("resultRecordCount")?.unwrap_or(max).min(max)).unwrap_or(usize::MAX);
     let more = features.len() > offset.saturating_add(limit);
-    let with_geometry = flag(call, "returnGeometry", true) && !is_table(layer);
-    let with_z = flag(call, "returnZ", false);
+    let with_geometry = call.params.flag("returnGeometry", true) && !is_table(layer);
+    let with_z = call.params.flag("returnZ", false);
     let page: Vec<Value> = features
         .into_iter()
         .skip(offset)
@@ -574,13 +577,8 @@ pub(super) fn compare(
     b: &Map<String, Value>,
     keys: &[(String, bool)],
 ) -> Ordering {
-    let get = |m: &Map<String, Value>, k: &str| {
-        m.iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(k))
-            .map_or(Value::Null, |(_, v)| v.clone())
-    };
     for (key, descending) in keys {
-        let ordering = value_order(&get(a, key), &get(b, key));
+        let ordering = value_order(value_of(a, key), value_of(b, key));
         let ordering = if *descending {
             ordering.reverse()
         } else {

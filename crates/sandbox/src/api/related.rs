@@ -7,6 +7,7 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::layers::{find, id_of, object_id_field};
+use super::query::{match_key, value_of};
 use super::{Call, error};
 use crate::store::Service;
 
@@ -63,20 +64,6 @@ pub(super) fn relation<'a>(
         related,
         related_key,
     })
-}
-
-fn key_text(v: &Value) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::String(s) => Some(s.to_ascii_uppercase()),
-        other => Some(other.to_string()),
-    }
-}
-
-fn get<'a>(a: &'a Map<String, Value>, k: &str) -> &'a Value {
-    a.iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(k))
-        .map_or(&Value::Null, |(_, v)| v)
 }
 
 /// `…/{layer}/queryRelatedRecords`: `objectIds`, `relationshipId`, `outFields`,
@@ -142,7 +129,7 @@ pub(super) fn query(call: &Call, service: &Service, layer: &Value) -> Result<Res
     let mut groups = Vec::new();
     for origin in &origins {
         let attributes = super::query::attributes_of(origin, &oid_field);
-        let Some(key) = key_text(get(&attributes, &relation.key)) else {
+        let Some(key) = match_key(value_of(&attributes, &relation.key)) else {
             continue;
         };
         let mut records: Vec<(Map<String, Value>, Option<Value>)> = candidates
@@ -153,7 +140,7 @@ pub(super) fn query(call: &Call, service: &Service, layer: &Value) -> Result<Res
                     f.geometry.clone(),
                 )
             })
-            .filter(|(a, _)| key_text(get(a, &relation.related_key)).as_ref() == Some(&key))
+            .filter(|(a, _)| match_key(value_of(a, &relation.related_key)).as_ref() == Some(&key))
             .collect();
         if records.is_empty() {
             continue;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
+use super::query::value_of;
 use super::{Call, error};
 use crate::store::Feature;
 
@@ -51,23 +52,17 @@ fn parse(text: &str, fields: &[String]) -> Result<Vec<Statistic>, Response> {
         .collect()
 }
 
-fn get<'a>(a: &'a Map<String, Value>, k: &str) -> &'a Value {
-    a.iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(k))
-        .map_or(&Value::Null, |(_, v)| v)
-}
-
 fn compute(s: &Statistic, rows: &[&Map<String, Value>]) -> Value {
     if s.kind == "count" {
         let n = rows
             .iter()
-            .filter(|a| s.field.is_empty() || !get(a, &s.field).is_null())
+            .filter(|a| s.field.is_empty() || !value_of(a, &s.field).is_null())
             .count();
         return json!(n);
     }
     let values: Vec<&Value> = rows
         .iter()
-        .map(|a| get(a, &s.field))
+        .map(|a| value_of(a, &s.field))
         .filter(|v| !v.is_null())
         .collect();
     if values.is_empty() {
@@ -135,7 +130,7 @@ pub(super) fn answer(
     for a in &attributes {
         let key: Map<String, Value> = group_by
             .iter()
-            .map(|g| (g.clone(), get(a, g).clone()))
+            .map(|g| (g.clone(), value_of(a, g).clone()))
             .collect();
         groups
             .entry(Value::Object(key.clone()).to_string())

@@ -53,9 +53,7 @@ pub(super) fn create_service(
             &[],
         ));
     }
-    let is_view = p
-        .get("isView")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let is_view = p.flag("isView", false);
     let mut keywords = vec![
         "ArcGIS Server",
         "Data",

@@ -1,7 +1,7 @@
 //! Files kept beside the database. Item data, upload parts and published payloads larger than
 //! [`INLINE_LIMIT`] live as files under `<data>/blobs/`, each named by a random key; smaller ones
-//! stay in SQLite. A file is never copied inside the sandbox: an export item, the service it came
-//! from and the item it was published from refer to one file. SQL triggers count the rows that
+//! stay in SQLite. A file is never copied inside the sandbox: a service and the item it was
+//! published from refer to one file (exports are new files, written from the features). SQL triggers count the rows that
 //! refer to each file (`blobs.refs`); a file nothing refers to any more is removed.
 //!
 //! Uploads arrive through a [`Spool`]: the first [`INLINE_LIMIT`] bytes in memory, the rest

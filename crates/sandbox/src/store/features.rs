@@ -108,7 +108,27 @@ pub struct Edit<'a> {
     now: i64,
 }
 
+/// The ids a layer hands out, never reused.
+#[derive(Clone, Copy)]
+enum Counter {
+    ObjectId,
+    Attachment,
+}
+
 impl Edit<'_> {
+    /// The layer's next id of `counter`, taken.
+    fn take_next(&self, layer: i64, counter: Counter) -> rusqlite::Result<i64> {
+        let column = match counter {
+            Counter::ObjectId => "next_oid",
+            Counter::Attachment => "next_attachment",
+        };
+        self.tx.query_row(
+            &format!("UPDATE layer_state SET {column} = {column} + 1 WHERE service = ?1 AND layer = ?2 RETURNING {column} - 1"),
+            params![self.service, layer],
+            |r| r.get(0),
+        )
+    }
+
     /// Add a feature under the layer's next object id; returns that id.
     ///
     /// # Errors
@@ -119,11 +139,7 @@ impl Edit<'_> {
         attributes: &Map<String, Value>,
         geometry: Option<&Value>,
     ) -> rusqlite::Result<i64> {
-        let oid: i64 = self.tx.query_row(
-            "UPDATE layer_state SET next_oid = next_oid + 1 WHERE service = ?1 AND layer = ?2 RETURNING next_oid - 1",
-            params![self.service, layer],
-            |r| r.get(0),
-        )?;
+        let oid = self.take_next(layer, Counter::ObjectId)?;
         self.put(layer, oid, attributes, geometry)?;
         Ok(oid)
     }
@@ -375,21 +391,6 @@ impl Store {
         })
     }
 
-    /// How many features a layer has.
-    ///
-    /// # Errors
-    /// SQLite errors.
-    pub fn feature_count(&self, service: &str, layer: i64) -> rusqlite::Result<u64> {
-        self.with(|c| {
-            c.query_row(
-                "SELECT COUNT(*) FROM features WHERE service = ?1 AND layer = ?2",
-                params![service, layer],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| u64::try_from(n).unwrap_or(0))
-        })
-    }
-
     /// A layer's features in object id order, narrowed by `selection`.
     ///
     /// # Errors
@@ -518,11 +519,7 @@ impl Edit<'_> {
         file: &NewAttachment<'_>,
         data: &super::Stored,
     ) -> rusqlite::Result<i64> {
-        let id: i64 = self.tx.query_row(
-            "UPDATE layer_state SET next_attachment = next_attachment + 1 WHERE service = ?1 AND layer = ?2 RETURNING next_attachment - 1",
-            params![self.service, layer],
-            |r| r.get(0),
-        )?;
+        let id = self.take_next(layer, Counter::Attachment)?;
         let (inline, key) = data.columns();
         self.tx.execute(
             "INSERT INTO attachments (service, layer, id, parent, globalid, name, content_type, keywords, data, blob, size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -531,7 +528,8 @@ impl Edit<'_> {
         Ok(id)
     }
 
-    /// Replace an attachment's file; `false` when feature `parent` has no such attachment.
+    /// Replace an attachment's file; its GlobalID, `None` when feature `parent` has no such
+    /// attachment.
     ///
     /// # Errors
     /// SQLite errors.
@@ -543,12 +541,15 @@ impl Edit<'_> {
         name: &str,
         content_type: &str,
         data: &super::Stored,
-    ) -> rusqlite::Result<bool> {
+    ) -> rusqlite::Result<Option<String>> {
         let (inline, key) = data.columns();
-        Ok(self.tx.execute(
-            "UPDATE attachments SET name = ?5, content_type = ?6, data = ?7, blob = ?8, size = ?9 WHERE service = ?1 AND layer = ?2 AND parent = ?3 AND id = ?4",
-            params![self.service, layer, parent, id, name, content_type, inline, key, i64::try_from(data.len()).unwrap_or(i64::MAX)],
-        )? == 1)
+        self.tx
+            .query_row(
+                "UPDATE attachments SET name = ?5, content_type = ?6, data = ?7, blob = ?8, size = ?9 WHERE service = ?1 AND layer = ?2 AND parent = ?3 AND id = ?4 RETURNING globalid",
+                params![self.service, layer, parent, id, name, content_type, inline, key, i64::try_from(data.len()).unwrap_or(i64::MAX)],
+                |r| r.get(0),
+            )
+            .optional()
     }
 
     /// Remove an attachment of feature `parent`; `false` when there is none by that id.

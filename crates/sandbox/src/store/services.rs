@@ -1,5 +1,6 @@
 //! Hosted feature services: their definitions (service and layers, stored whole), and the file
-//! each was published from (which a service-definition export still reads).
+//! each was published from (kept with the service, as its source; exports are written from the
+//! features, not from it).
 
 use rusqlite::{OptionalExtension as _, params};
 use serde_json::Value;
@@ -99,22 +100,6 @@ impl Store {
     /// SQLite errors.
     pub fn service_of(&self, org: &str, item: &str) -> rusqlite::Result<Option<Service>> {
         self.service_where("org = ?1 AND item = ?2", [org, item])
-    }
-
-    /// The file a service was published from.
-    ///
-    /// # Errors
-    /// SQLite errors.
-    pub fn service_payload(&self, item: &str) -> rusqlite::Result<Option<Stored>> {
-        self.with(|c| {
-            c.query_row(
-                "SELECT payload, payload_blob, payload_size FROM services WHERE item = ?1",
-                [item],
-                |r| Ok(Stored::from_columns(r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map(Option::flatten)
-        })
     }
 
     fn service_where(&self, filter: &str, args: [&str; 2]) -> rusqlite::Result<Option<Service>> {

@@ -50,6 +50,31 @@ fn admin(url: &str) -> String {
     url.replace("/rest/services/", "/rest/admin/services/")
 }
 
+/// An editable service `name` the editor makes with `createService`, given `definition`'s layers
+/// and tables with `addToDefinition`: (item id, service URL).
+async fn editable(editor: &Client, name: &str, definition: &Value) -> (String, String) {
+    let made = editor
+        .create_service(
+            "editor",
+            None,
+            &json!({"name": name, "capabilities": "Create,Delete,Query,Update,Editing"})
+                .to_string(),
+            false,
+            &[("title", name)],
+        )
+        .await
+        .unwrap();
+    let url = made.service_url.clone().unwrap();
+    post(
+        editor,
+        &format!("{}/addToDefinition", admin(&url)),
+        &[("addToDefinition", &definition.to_string())],
+    )
+    .await
+    .unwrap();
+    (made.service_item_id.clone(), url)
+}
+
 const EDITABLE: &str = r#"{"capabilities":"Create,Delete,Query,Update,Editing"}"#;
 
 #[tokio::test]
@@ -756,30 +781,12 @@ async fn an_updatable_views_edits_reach_its_source_and_its_count_follows_its_que
 async fn attachments_are_added_listed_downloaded_queried_exported_and_go_with_their_feature() {
     let s = sandbox_with(SandboxOptions::default()).await;
     let editor = client(&s, "source", "editor");
-    let made = editor
-        .create_service(
-            "editor",
-            None,
-            r#"{"name":"Photos","capabilities":"Create,Delete,Query,Update,Editing"}"#,
-            false,
-            &[("title", "Photos")],
-        )
-        .await
-        .unwrap();
-    let url = made.service_url.clone().unwrap();
-    let item = made.service_item_id.clone();
     let layer = json!({"layers": [{"id": 0, "name": "Hydrants", "geometryType": "esriGeometryPoint",
         "hasAttachments": true, "globalIdField": "GlobalID",
         "fields": [{"name": "OBJECTID", "type": "esriFieldTypeOID"},
                    {"name": "GlobalID", "type": "esriFieldTypeGlobalID"},
                    {"name": "hydrant_id", "type": "esriFieldTypeString", "length": 20}]}]});
-    post(
-        &editor,
-        &format!("{}/addToDefinition", admin(&url)),
-        &[("addToDefinition", &layer.to_string())],
-    )
-    .await
-    .unwrap();
+    let (item, url) = editable(&editor, "Photos", &layer).await;
     let hydrants = format!("{url}/0");
     let added = post(&editor, &format!("{hydrants}/addFeatures"), &[("features", r#"[{"geometry":{"x":1,"y":2},"attributes":{"hydrant_id":"H-1"}},{"geometry":{"x":3,"y":4},"attributes":{"hydrant_id":"H-2"}}]"#)]).await.unwrap();
     let parent_global = added["addResults"][0]["globalId"]
@@ -1039,17 +1046,6 @@ async fn attachments_are_added_listed_downloaded_queried_exported_and_go_with_th
 async fn related_records_are_found_through_the_layers_relationship_classes_and_exported() {
     let s = sandbox_with(SandboxOptions::default()).await;
     let editor = client(&s, "source", "editor");
-    let made = editor
-        .create_service(
-            "editor",
-            None,
-            r#"{"name":"Inspected","capabilities":"Create,Delete,Query,Update,Editing"}"#,
-            false,
-            &[("title", "Inspected")],
-        )
-        .await
-        .unwrap();
-    let url = made.service_url.clone().unwrap();
     let definition = json!({
         "layers": [{"id": 0, "name": "Hydrants", "geometryType": "esriGeometryPoint",
             "fields": [{"name": "OBJECTID", "type": "esriFieldTypeOID"},
@@ -1066,13 +1062,7 @@ async fn related_records_are_found_through_the_layers_relationship_classes_and_e
                 "cardinality": "esriRelCardinalityOneToMany", "role": "esriRelRoleDestination",
                 "keyField": "hydrant_guid", "composite": false}]}],
     });
-    post(
-        &editor,
-        &format!("{}/addToDefinition", admin(&url)),
-        &[("addToDefinition", &definition.to_string())],
-    )
-    .await
-    .unwrap();
+    let (made_item, url) = editable(&editor, "Inspected", &definition).await;
     let added = post(&editor, &format!("{url}/0/addFeatures"), &[("features", r#"[{"geometry":{"x":1,"y":2},"attributes":{"hydrant_id":"H-1"}},{"geometry":{"x":3,"y":4},"attributes":{"hydrant_id":"H-2"}}]"#)]).await.unwrap();
     let (g1, g2) = (
         added["addResults"][0]["globalId"]
@@ -1164,7 +1154,7 @@ async fn related_records_are_found_through_the_layers_relationship_classes_and_e
         "{refused}"
     );
     // The export writes the relationship class; GDAL and orgpack read both tables.
-    let (_, _, fgdb) = exported(&editor, &made.service_item_id, "File Geodatabase", "x", "")
+    let (_, _, fgdb) = exported(&editor, &made_item, "File Geodatabase", "x", "")
         .await
         .unwrap();
     let read = orgpack_payload::inspect(std::io::Cursor::new(&fgdb), "x.gdb.zip").unwrap();
@@ -1364,27 +1354,7 @@ async fn append_brings_a_geodatabases_attachments_with_their_features() {
         "fields": [{"name": "OBJECTID", "type": "esriFieldTypeOID"}, {"name": "GlobalID", "type": "esriFieldTypeGlobalID"}, {"name": "hydrant_id", "type": "esriFieldTypeString"}]}]});
     let mut urls = Vec::new();
     for name in ["Origin", "Copy"] {
-        let made = editor
-            .create_service(
-                "editor",
-                None,
-                &format!(
-                    r#"{{"name":"{name}","capabilities":"Create,Delete,Query,Update,Editing"}}"#
-                ),
-                false,
-                &[("title", name)],
-            )
-            .await
-            .unwrap();
-        let url = made.service_url.clone().unwrap();
-        post(
-            &editor,
-            &format!("{}/addToDefinition", admin(&url)),
-            &[("addToDefinition", &definition.to_string())],
-        )
-        .await
-        .unwrap();
-        urls.push((made.service_item_id.clone(), url));
+        urls.push(editable(&editor, name, &definition).await);
     }
     let origin = format!("{}/0", urls[0].1);
     let added = post(&editor, &format!("{origin}/addFeatures"), &[("features", r#"[{"geometry":{"x":1,"y":2},"attributes":{"hydrant_id":"H-1"}},{"geometry":{"x":3,"y":4},"attributes":{"hydrant_id":"H-2"}}]"#)]).await.unwrap();
