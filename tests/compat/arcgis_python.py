@@ -238,6 +238,51 @@ def run_checks(urls, work):
         expect(exported.delete(), "delete the export")
         return f"{os.path.getsize(path)} bytes"
 
+    @check("people: members' groups and roles, custom roles, a new member, a disabled one")
+    def _():
+        lead = gis.users.get("crew.lead")
+        roles = {r.name: r for r in gis.users.roles.all()}
+        expect({"Viewer", "Data Editor", "Field Lead"} <= set(roles), f"roles {sorted(roles)}")
+        # The client shows a custom role by its name (it looks `roleId` up in the roles).
+        expect(lead.role == "Field Lead" and lead.roleId == roles["Field Lead"].role_id,
+               f"crew.lead is {lead.role} with {lead.get('roleId')}")
+        expect("features:user:edit" in roles["Field Lead"].privileges,
+               f"privileges {roles['Field Lead'].privileges}")
+        expect([g.title for g in lead.groups] == ["Hydrant Editors"], f"groups {lead.groups}")
+        expect(gis.users.get("former.staff").disabled, "former.staff is disabled")
+        editors = gis.groups.search('title:"Hydrant Editors"')[0]
+        expect("updateitemcontrol" in editors.capabilities, f"capabilities {editors.capabilities}")
+        members = editors.get_members()
+        expect(members["owner"] == "admin" and "editor" in members["admins"]
+               and "crew.lead" in members["users"], f"members {members}")
+        council = gis.groups.search('title:"Council Briefings"')[0]
+        expect(council.isInvitationOnly, "Council Briefings is invitation only")
+        made = gis.users.create(username="new.analyst", password=PASSWORD, firstname="New",
+                                lastname="Analyst", email="new.analyst@example.org",
+                                role="org_user", user_type="creatorUT")
+        expect(made is not None and made.username == "new.analyst", f"created {made}")
+        signed_in = GIS(urls["demo"], "new.analyst", PASSWORD, use_gen_token=True)
+        expect(signed_in.users.me.fullName == "New Analyst", "the new member signs in")
+        return (f"roles {sorted(roles)}; Hydrant Editors managers {members['admins']}; "
+                f"new.analyst is {made.role}")
+
+    @check("the recycle bin: the demo's retired map listed, restored with its id; a delete recycles")
+    def _():
+        editor = gis.users.get("editor")
+        recycled = {i.properties["title"]: i for i in editor.recyclebin.content}
+        old = recycled.get("Hydrants 2019 (retired)")
+        expect(old is not None, f"recycled {sorted(recycled)}")
+        expect(gis.content.get(old.properties["id"]) is None, "a recycled item is not served")
+        back = old.restore(None)  # the root folder
+        expect(back is not None and back.id == old.properties["id"], f"restored {back}")
+        expect(gis.content.get(back.id).title == "Hydrants 2019 (retired)", "served again")
+        expect(back.delete(), "delete again")
+        again = [i for i in editor.recyclebin.content if i.properties["id"] == back.id]
+        expect(len(again) == 1, "back in the bin")
+        expect(again[0].delete(), "purged")
+        expect(not any(i.properties["id"] == back.id for i in editor.recyclebin.content), "gone")
+        return f"{back.id} restored, recycled and purged"
+
     @check("folders, JSON and file uploads, update, share, move, protect, delete")
     def _():
         folder = gis.content.folders.create("Compat")

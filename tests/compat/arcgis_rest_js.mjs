@@ -2,8 +2,10 @@
 // -feature-service 4.x, pinned in tests/compat/js/package.json) against `orgpack sandbox --tls
 // --demo`, as scripts/compat runs it: the client signs in, gets a token for the hosted server the
 // standard way (server/rest/info, then generateToken with serverUrl), pages and filters features,
-// computes statistics, edits features and attachments, and copies a service as solution.js does
-// (createFeatureService, addToServiceDefinition, applyEdits). One line per check.
+// computes statistics, edits features and attachments, copies a service as solution.js does
+// (createFeatureService, addToServiceDefinition, applyEdits), shares and unshares as an
+// administrator without disturbing anyone's group membership, is refused what the portal refuses,
+// and brings an item back from the recycle bin. One line per check.
 //
 // Usage: node arcgis_rest_js.mjs path/to/orgpack   (run from the directory holding node_modules)
 
@@ -95,7 +97,8 @@ const {
   ArcGISIdentityManager,
   request,
 } = await import("@esri/arcgis-rest-request");
-const { searchItems, getItem } = await import("@esri/arcgis-rest-portal");
+const portalApi = await import("@esri/arcgis-rest-portal");
+const { searchItems, getItem } = portalApi;
 const fs = await import("@esri/arcgis-rest-feature-service");
 const { createFeatureService, addToServiceDefinition } = fs;
 const pkg = JSON.parse(readFileSync(new URL("./node_modules/@esri/arcgis-rest-feature-service/package.json", import.meta.url)));
@@ -219,6 +222,82 @@ await check("copy a service as solution.js does: createFeatureService, addToServ
   expect(JSON.stringify(copy.fields) === JSON.stringify(source.fields), "the copy's fields are the source's");
   expect(JSON.stringify(copy.drawingInfo) === JSON.stringify(source.drawingInfo), "and its drawing info");
   return `50 features copied into ${created.serviceurl.split("/").slice(-2, -1)}`;
+});
+
+async function memberships() {
+  const out = {};
+  for (const username of ["admin", "editor", "viewer", "crew.lead"]) {
+    const user = await portalApi.getUser({ username, authentication: state.auth });
+    out[username] = (user.groups ?? []).map((g) => `${g.title}:${g.userMembership.memberType}`).sort().join(",");
+  }
+  return JSON.stringify(out);
+}
+
+async function demoItem(title) {
+  const found = await searchItems({ q: `title:"${title}"`, authentication: state.auth });
+  const item = found.results.find((i) => i.title === title);
+  expect(item, `${title} not found`);
+  return item;
+}
+
+async function demoGroup(title) {
+  const found = await portalApi.searchGroups({ q: `title:"${title}"`, authentication: state.auth });
+  const group = found.results.find((g) => g.title === title);
+  expect(group, `group ${title} not found`);
+  return group;
+}
+
+await check("shareItemWithGroup and unshareItemWithGroup as an administrator leave every membership as it was", async () => {
+  const before = await memberships();
+  expect(before.includes("Field Crews:member"), `the administrator is a member of Field Crews: ${before}`);
+  const map = await demoItem("City overview");
+  const crews = await demoGroup("Field Crews");
+  expect(!(await portalApi.isItemSharedWithGroup({ id: map.id, groupId: crews.id, authentication: state.auth })), "not shared yet");
+  const shared = await portalApi.shareItemWithGroup({ id: map.id, groupId: crews.id, owner: map.owner, authentication: state.auth });
+  expect(shared.notSharedWith.length === 0, JSON.stringify(shared));
+  expect(await portalApi.isItemSharedWithGroup({ id: map.id, groupId: crews.id, authentication: state.auth }), "shared (found by `id: X AND group: Y`)");
+  const unshared = await portalApi.unshareItemWithGroup({ id: map.id, groupId: crews.id, owner: map.owner, authentication: state.auth });
+  expect(!unshared.shortcut && unshared.notUnsharedFrom.length === 0, JSON.stringify(unshared));
+  expect(!(await portalApi.isItemSharedWithGroup({ id: map.id, groupId: crews.id, authentication: state.auth })), "unshared");
+  const after = await memberships();
+  expect(after === before, `memberships changed: ${before} → ${after}`);
+  return after;
+});
+
+await check("a private item is refused a group its owner cannot reach, and nothing changes", async () => {
+  const before = await memberships();
+  const csv = await demoItem("Hydrant list");
+  const council = await demoGroup("Council Briefings");
+  try {
+    await portalApi.shareItemWithGroup({ id: csv.id, groupId: council.id, owner: csv.owner, authentication: state.auth });
+  } catch (e) {
+    expect(/could not be shared/.test(e.message), e.message);
+    const item = await getItem(csv.id, { authentication: state.auth });
+    expect(item.access === "private", `access ${item.access}`);
+    expect((await memberships()) === before, "memberships changed");
+    return e.message;
+  }
+  throw new Error("shared");
+});
+
+await check("the demo's recycled map is listed in the recycle bin and restored with its id", async () => {
+  const bin = await request(`${portal}/content/users/editor`, { params: { inRecycleBin: true }, authentication: state.auth });
+  const old = bin.items.find((i) => i.title === "Hydrants 2019 (retired)");
+  expect(old && old.recycledDate, JSON.stringify(bin.items.map((i) => i.title)));
+  let hidden = false;
+  try {
+    await getItem(old.id, { authentication: state.auth });
+  } catch {
+    hidden = true;
+  }
+  expect(hidden, "a recycled item is not served");
+  const can = await request(`${portal}/content/users/editor/items/${old.id}/canRestore`, { httpMethod: "GET", authentication: state.auth });
+  expect(can.success, JSON.stringify(can));
+  const restored = await request(`${portal}/content/users/editor/items/${old.id}/restore`, { authentication: state.auth });
+  expect(restored.success, JSON.stringify(restored));
+  const back = await getItem(old.id, { authentication: state.auth });
+  expect(back.id === old.id && back.title === old.title, JSON.stringify(back));
+  return `${old.id} back`;
 });
 
 const failed = results.filter(([, ok]) => !ok);

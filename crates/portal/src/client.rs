@@ -528,10 +528,19 @@ impl Client {
                 })?;
                 if let Some(kind) = envelope(&v) {
                     let kind = match kind {
-                        ErrorKind::Portal { code, message, .. }
-                            if !matches!(code, 429 | 500..=504) =>
-                        {
-                            ErrorKind::Auth(format!("{message} (code {code})"))
+                        ErrorKind::Portal {
+                            code,
+                            message,
+                            details,
+                        } if !matches!(code, 429 | 500..=504) => {
+                            // The details say why ("Invalid username or password.", "This
+                            // account has been disabled."); the message alone does not.
+                            let why = if details.is_empty() {
+                                String::new()
+                            } else {
+                                format!(": {}", details.join("; "))
+                            };
+                            ErrorKind::Auth(format!("{message}{why} (code {code})"))
                         }
                         other => other,
                     };

@@ -340,13 +340,24 @@ impl Client {
         ensure_success(op, &self.absolute(&path), &answer)
     }
 
-    /// Delete an item.
+    /// Delete an item for good. orgpack deletes only what it made itself (temporary exports, a
+    /// rolled-back restore's items), so `permanentDelete=true`: on ArcGIS Online a deleted item
+    /// would otherwise sit in the recycle bin for 14 days, counted against storage and keeping
+    /// its service name taken, so a retried restore could not publish under it. (ArcGIS
+    /// Enterprise deletes permanently anyway.)
     ///
     /// # Errors
     /// As [`Client::call`].
     pub async fn delete_item(&self, owner: &str, id: &str) -> Result<(), Error> {
         let path = format!("content/users/{owner}/items/{id}/delete");
-        let answer = self.call("delete", Method::Post, &path, &[]).await?;
+        let answer = self
+            .call(
+                "delete",
+                Method::Post,
+                &path,
+                &[("permanentDelete", "true")],
+            )
+            .await?;
         ensure_success("delete", &self.absolute(&path), &answer)
     }
 

@@ -201,7 +201,11 @@ async fn run_target(
     };
     report.journal = Some(journal.path().display().to_string());
 
-    let groups = make_groups(archive, snapshot, client, &journal, &plan, report).await?;
+    let people = Members {
+        owner_map: &options.owner_map,
+        restoring_user: &facts.user,
+    };
+    let groups = make_groups(archive, snapshot, client, &journal, &plan, &people, report).await?;
     let folders = make_folders(client, &journal, &plan).await?;
     let mut map = IdMap::default();
     map.portal_urls
@@ -253,14 +257,63 @@ async fn run_target(
     Ok(())
 }
 
+/// Who a created group's members are in the target.
+struct Members<'a> {
+    /// Source username → target username (`--owner-map`); others keep their name.
+    owner_map: &'a BTreeMap<String, String>,
+    /// The restoring user, who owns the groups it creates.
+    restoring_user: &'a str,
+}
+
+/// Add a created group's recorded members (owner and managers as managers, members as
+/// members), mapped to the target's users: a portal lets an item into a group only when its
+/// owner may share there, so sharing an item of a mapped owner needs them in the group. Users the
+/// target lacks are named in the notes.
+async fn add_members(
+    client: &Client,
+    group: &orgpack_archive::manifest::Group,
+    target: &str,
+    people: &Members<'_>,
+    report: &mut TargetReport,
+) -> Result<()> {
+    let (mut admins, mut users) = (Vec::new(), Vec::new());
+    for m in &group.members {
+        let name = people
+            .owner_map
+            .get(&m.username)
+            .map_or(m.username.as_str(), String::as_str);
+        if name == people.restoring_user {
+            continue;
+        }
+        if m.member_type == "member" {
+            users.push(name);
+        } else {
+            admins.push(name);
+        }
+    }
+    if users.is_empty() && admins.is_empty() {
+        return Ok(());
+    }
+    let missing = client.add_group_users(target, &users, &admins).await?;
+    if !missing.is_empty() {
+        report.notes.push(format!(
+            "group `{}`: not in the target, so not added as members: {}",
+            group.title,
+            missing.join(", ")
+        ));
+    }
+    Ok(())
+}
+
 /// Groups the plan creates: title, access (never broader than the source), tags, description
-/// and snippet from the archived group JSON.
+/// and snippet from the archived group JSON, and their members.
 async fn make_groups(
     archive: &Archive,
     snapshot: &Snapshot,
     client: &Client,
     journal: &Journal,
     plan: &TargetPlan,
+    people: &Members<'_>,
     report: &mut TargetReport,
 ) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
@@ -312,6 +365,7 @@ async fn make_groups(
                     }
                     let new = client.create_group(&params).await?;
                     journal.set_id(Kind::Group, id, &new, true)?;
+                    add_members(client, group, &new, people, report).await?;
                     report
                         .notes
                         .push(format!("created group `{}` ({new})", group.title));

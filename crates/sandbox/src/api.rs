@@ -18,17 +18,21 @@ mod geometry;
 mod groups;
 pub(crate) mod jobs;
 mod layers;
+mod members;
 pub(crate) mod oauth;
 mod parts;
 mod portal;
 mod query;
+mod recycle;
 mod related;
+mod roles;
 mod search;
 mod services;
 mod sharing;
 mod sql;
 mod statistics;
 mod uploads;
+mod users;
 mod views;
 
 use std::collections::HashMap;
@@ -421,6 +425,15 @@ async fn handle(
     route(&call, &method, &segments).unwrap_or_else(|r| r)
 }
 
+/// `/<org>/portaladmin/…` (ArcGIS Enterprise's portal admin API): served as `portaladmin/…`.
+async fn dispatch_portaladmin(
+    state: State<Arc<Shared>>,
+    Path((org, rest)): Path<(String, String)>,
+    req: Request,
+) -> Response {
+    dispatch(state, Path((org, format!("portaladmin/{rest}"))), req).await
+}
+
 /// `/<org>/sharing/oauth2/…` (the sign-in form posts outside `/rest`): served as `oauth2/…`.
 async fn dispatch_oauth(
     state: State<Arc<Shared>>,
@@ -447,6 +460,18 @@ async fn root(
 
 fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Response, Response> {
     let post = *method == axum::http::Method::POST;
+    // `portals/<orgId>/…` is `portals/self/…` for this organization's id.
+    let own: Vec<&str>;
+    let s = match s {
+        ["portals", id, rest @ ..] if *id == call.org_id => {
+            own = ["portals", "self"]
+                .into_iter()
+                .chain(rest.iter().copied())
+                .collect();
+            own.as_slice()
+        }
+        _ => s,
+    };
     match s {
         ["generateToken"] => auth::generate_token(call),
         ["info"] => Ok(call.reply(&serde_json::json!({
@@ -456,22 +481,56 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
         ["oauth2", "authorize"] => oauth::authorize(call),
         ["oauth2", "token"] => oauth::token(call),
         ["oauth2", "signin"] if post => oauth::signin(call),
-        ["portals", "self", "roles"] => Ok(call.reply(&content::page(&call.params, Vec::new(), "roles"))),
         ["portals", "self"] => portal::portal_self(call),
-        ["portals", id, "isServiceNameAvailable"] if *id == "self" || *id == call.org_id => {
-            services::name_available(call)
+        ["portals", "self", "isServiceNameAvailable"] => services::name_available(call),
+        ["portals", "self", "users"] | ["portals", "self", "users", "search"] => {
+            users::org_users(call)
         }
-        ["portals", "self", "users"] => portal::org_users(call),
-        ["community", "self"] => portal::community_self(call),
-        ["community", "users", u] => portal::community_user(call, u),
-        ["community", "createGroup"] if post => portal::create_group(call),
+        ["portals", "self", "invite"] if post => users::invite(call),
+        ["portals", "self", "userDefaultSettings"] => users::default_settings(call),
+        ["portals", "self", "updateuserrole" | "updateUserRole"] if post => {
+            users::update_role(call)
+        }
+        ["portals", "self", "roles"] => roles::list(call),
+        ["portals", "self", "createRole"] if post => roles::create(call),
+        ["portals", "self", "roles", id] => roles::get(call, id),
+        ["portals", "self", "roles", id, "privileges" | "getPrivileges"] => {
+            roles::get_privileges(call, id)
+        }
+        ["portals", "self", "roles", id, "setPrivileges"] if post => {
+            roles::set_privileges(call, id)
+        }
+        ["portals", "self", "roles", id, "update"] if post => roles::update(call, id),
+        ["portals", "self", "roles", id, "delete"] if post => roles::delete(call, id),
+        ["portaladmin", "security", "users", "createUser"] if post => users::create_user(call),
+        ["community", "self"] => users::community_self(call),
+        ["community", "users"] => users::search_community(call),
+        ["community", "users", u] => users::community_user(call, u),
+        ["community", "users", u, "update"] if post => users::update(call, u),
+        ["community", "users", u, "disable"] if post => users::set_disabled(call, u, true),
+        ["community", "users", u, "enable"] if post => users::set_disabled(call, u, false),
+        ["community", "users", u, "delete"] if post => users::delete(call, u),
+        ["community", "users", u, "reassign"] if post => users::reassign(call, u),
+        ["community", "createGroup"] if post => groups::create(call),
         ["community", "groups"] => search::search_groups(call),
-        ["community", "groups", id] => portal::group(call, id),
-        ["community", "groups", id, "users"] => portal::group_users(call, id),
-        ["community", "groups", id, "addUsers"] if post => groups::add_users(call, id),
-        ["community", "groups", id, "removeUsers"] if post => groups::remove_users(call, id),
-        ["community", "groups", id, "delete"] if post => groups::delete(call, id),
-        ["community", "groups", id, "update"] if post => groups::update(call, id),
+        ["community", "groups", id] => groups::get(call, id),
+        ["community", "groups", id, "users"] => members::users(call, id),
+        ["community", "groups", id, "categorySchema"] => groups::category_schema(call, id),
+        ["community", "groups", id, op] if post => match *op {
+            "addUsers" => members::add(call, id),
+            "removeUsers" => members::remove(call, id),
+            "updateUsers" => members::update(call, id),
+            "invite" => members::invite(call, id),
+            "join" => members::join(call, id),
+            "leave" => members::leave(call, id),
+            "reassign" => members::reassign(call, id),
+            "delete" => groups::delete(call, id),
+            "update" => groups::update(call, id),
+            "protect" => groups::protect(call, id, true),
+            "unprotect" => groups::protect(call, id, false),
+            "assignCategorySchema" => groups::assign_category_schema(call, id),
+            _ => Err(error(400, "Invalid URL", &[])),
+        },
         ["search"] => search::search(call),
         ["content", "items", id] => content::item(call, id),
         ["content", "items", id, "data"] => content::data(call, id),
@@ -502,6 +561,12 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
         ["content", "users", u, "items", id] => content::user_item(call, u, id),
         ["content", "users", u, "items", id, "status"] => uploads::status(call, u, id),
         ["content", "users", u, "items", id, "parts"] => uploads::parts(call, u, id),
+        ["content", "users", u, "items", id, "canRecycle"]
+        | ["content", "users", u, _, "items", id, "canRecycle"] => recycle::can_recycle(call, u, id),
+        ["content", "users", u, "items", id, "canRestore"]
+        | ["content", "users", u, _, "items", id, "canRestore"] => recycle::can_restore(call, u, id),
+        ["content", "users", u, "deleteItems"] if post => recycle::delete_items(call, u),
+        ["content", "portals", id] if *id == call.org_id => recycle::org_content(call),
         ["content", "users", u, "items", id, op] if post => content::item_op(call, u, id, op),
         ["content", "users", u, folder, "addItem"] if post => {
             content::add_item(call, u, Some(folder))
@@ -568,6 +633,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             any(dispatch_admin),
         )
         .route("/{org}/server/rest/info", any(dispatch_server_info))
+        .route("/{org}/portaladmin/{*rest}", any(dispatch_portaladmin))
         .route("/", get(|| async { "orgpack sandbox" }))
         .route("/_sandbox/stats", get(stats))
         .route("/_sandbox/faults", axum::routing::post(set_faults))

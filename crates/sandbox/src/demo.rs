@@ -96,6 +96,8 @@ struct OrgDef {
     /// The organization's name (`portals/self` `name`).
     #[serde(default)]
     name: Option<String>,
+    #[serde(default)]
+    roles: Vec<RoleDef>,
     users: Vec<UserDef>,
     groups: Vec<GroupDef>,
     folders: Vec<FolderDef>,
@@ -106,10 +108,24 @@ struct OrgDef {
 #[serde(rename_all = "camelCase")]
 struct UserDef {
     username: String,
+    /// `org_admin`, `org_publisher`, `org_user`, or the name of a role in `roles`.
     role: String,
+    /// Disabled once everything is seeded.
+    #[serde(default)]
+    disabled: bool,
+}
+
+/// A custom role, made by the administrator.
+#[derive(Deserialize)]
+struct RoleDef {
+    name: String,
+    #[serde(default)]
+    description: String,
+    privileges: Vec<String>,
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct GroupDef {
     key: String,
     title: String,
@@ -119,6 +135,14 @@ struct GroupDef {
     tags: String,
     #[serde(default)]
     members: Vec<String>,
+    /// Managers besides the owner.
+    #[serde(default)]
+    admins: Vec<String>,
+    /// `updateitemcontrol` for a shared-update group.
+    #[serde(default)]
+    capabilities: String,
+    #[serde(default)]
+    is_invitation_only: bool,
 }
 
 #[derive(Deserialize)]
@@ -149,6 +173,8 @@ struct ItemDef {
     publish: Option<PublishDef>,
     view: Option<ViewDef>,
     protect: bool,
+    /// Deleted once seeded: left in the recycle bin.
+    recycle: bool,
 }
 
 /// A hosted feature layer view of a service seeded before it.
@@ -199,6 +225,8 @@ pub struct DemoOrg {
     pub items: BTreeMap<String, String>,
     /// Group ids by key.
     pub groups: BTreeMap<String, String>,
+    /// Items left in the recycle bin, by key (not in `items`: nothing sees them).
+    pub recycled: BTreeMap<String, String>,
     /// Service URLs by item key.
     pub urls: BTreeMap<String, String>,
 }
@@ -280,8 +308,11 @@ impl Sandbox {
         }
         let name = def.name.clone().unwrap_or_else(|| format!("Sandbox {org}"));
         self.add_org(org, &name)?;
+        let custom = |role: &str| !matches!(role, "org_admin" | "org_publisher" | "org_user");
         for u in &def.users {
-            self.add_user(org, &u.username, password, &u.role)?;
+            // A custom role is given through the API once the roles exist.
+            let base = if custom(&u.role) { "org_user" } else { &u.role };
+            self.add_user(org, &u.username, password, base)?;
         }
         let url = PortalUrl::parse(&self.portal_url(org))
             .map_err(|e| seed_error("the portal URL", &e))?;
@@ -316,19 +347,35 @@ impl Sandbox {
             org: org.to_owned(),
             ..DemoOrg::default()
         };
+        let admin_name = def
+            .users
+            .iter()
+            .find(|u| u.role == "org_admin")
+            .map(|u| u.username.clone())
+            .ok_or_else(|| Error::Invalid("the demo organization has no org_admin".into()))?;
+        let admin = as_user(&admin_name)?;
+        seed_roles(admin, &def).await?;
         for g in &def.groups {
             let owner = as_user(&g.owner)?;
+            let invitation_only = if g.is_invitation_only {
+                "true"
+            } else {
+                "false"
+            };
             let id = owner
                 .create_group(&[
                     ("title", &g.title),
                     ("access", &g.access),
                     ("tags", &g.tags),
+                    ("capabilities", &g.capabilities),
+                    ("isInvitationOnly", invitation_only),
                 ])
                 .await
                 .map_err(|e| seed_error(&format!("group {}", g.title), &e))?;
             let members: Vec<&str> = g.members.iter().map(String::as_str).collect();
+            let admins: Vec<&str> = g.admins.iter().map(String::as_str).collect();
             owner
-                .add_group_users(&id, &members, &[])
+                .add_group_users(&id, &members, &admins)
                 .await
                 .map_err(|e| seed_error(&format!("members of {}", g.title), &e))?;
             out.groups.insert(g.key.clone(), id);
@@ -552,11 +599,75 @@ impl Sandbox {
                     .await
                     .map_err(|e| seed_error(&what, &e))?;
             }
+            if item.recycle {
+                client
+                    .call(
+                        &what,
+                        orgpack_portal::Method::Post,
+                        &format!("content/users/{}/items/{id}/delete", item.owner),
+                        &[("permanentDelete", "false")],
+                    )
+                    .await
+                    .map_err(|e| seed_error(&what, &e))?;
+                out.recycled.insert(item.key.clone(), id);
+                continue;
+            }
             out.items.insert(item.key.clone(), id);
         }
         let _ = std::fs::remove_dir_all(&staging);
+        for u in def.users.iter().filter(|u| u.disabled) {
+            admin
+                .call(
+                    "disable",
+                    orgpack_portal::Method::Post,
+                    &format!("community/users/{}/disable", u.username),
+                    &[],
+                )
+                .await
+                .map_err(|e| seed_error(&format!("disabling {}", u.username), &e))?;
+        }
         Ok(out)
     }
+}
+
+/// The custom roles, and the users that hold them (made `org_user` first).
+async fn seed_roles(admin: &Client, def: &OrgDef) -> Result<(), Error> {
+    let post = |path: String, params: Vec<(&'static str, String)>| async move {
+        let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        admin
+            .call("role", orgpack_portal::Method::Post, &path, &params)
+            .await
+            .map_err(|e| seed_error(&path, &e))
+    };
+    let mut ids = BTreeMap::new();
+    for r in &def.roles {
+        let made = post(
+            "portals/self/createRole".into(),
+            vec![
+                ("name", r.name.clone()),
+                ("description", r.description.clone()),
+            ],
+        )
+        .await?;
+        let id = made["id"].as_str().unwrap_or_default().to_owned();
+        let privileges = serde_json::json!({"privileges": r.privileges}).to_string();
+        post(
+            format!("portals/self/roles/{id}/setPrivileges"),
+            vec![("privileges", privileges)],
+        )
+        .await?;
+        ids.insert(r.name.clone(), id);
+    }
+    for u in &def.users {
+        if let Some(id) = ids.get(&u.role) {
+            post(
+                "portals/self/updateuserrole".into(),
+                vec![("user", u.username.clone()), ("role", id.clone())],
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Replace the fixture's placeholders with what seeding made.

@@ -3,9 +3,11 @@
 
 mod blobs;
 mod features;
+mod people;
 mod services;
 pub use blobs::{BlobDir, Body, INLINE_LIMIT, ReadSeek, Spool, Stored};
 pub use features::{Attachment, Edit, EditDates, Feature, NewAttachment, Selection, envelope};
+pub use people::{NewUser, Role, User};
 pub use services::Service;
 
 use std::path::Path;
@@ -31,10 +33,27 @@ CREATE TABLE IF NOT EXISTS users (
     org TEXT NOT NULL REFERENCES orgs(key),
     username TEXT NOT NULL,
     password_sha256 TEXT NOT NULL,
-    role TEXT NOT NULL,              -- org_admin | org_publisher | org_user
+    role TEXT NOT NULL,              -- org_admin | org_publisher | org_user (a custom role's base)
     full_name TEXT NOT NULL,
     created INTEGER NOT NULL,
+    role_id TEXT,                    -- a custom role's id (roles.id), NULL for the three built-in roles
+    user_type TEXT NOT NULL DEFAULT 'creatorUT',
+    disabled INTEGER NOT NULL DEFAULT 0,
+    profile TEXT NOT NULL DEFAULT '{}', -- JSON: email, firstName, lastName, description, tags, culture, region, thumbnail
+    modified INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (org, username)
+);
+-- Custom roles (portals/self/roles): a base role and the privileges they grant.
+CREATE TABLE IF NOT EXISTS roles (
+    org TEXT NOT NULL,
+    id TEXT NOT NULL,
+    name TEXT NOT NULL COLLATE NOCASE,
+    description TEXT NOT NULL DEFAULT '',
+    privileges TEXT NOT NULL DEFAULT '[]', -- JSON array of privilege names
+    created INTEGER NOT NULL,
+    modified INTEGER NOT NULL,
+    PRIMARY KEY (org, id),
+    UNIQUE (org, name)
 );
 CREATE TABLE IF NOT EXISTS tokens (
     token TEXT PRIMARY KEY,
@@ -68,7 +87,8 @@ CREATE TABLE IF NOT EXISTS items (
     data_size INTEGER,
     data_name TEXT,
     created INTEGER NOT NULL,
-    modified INTEGER NOT NULL
+    modified INTEGER NOT NULL,
+    recycled INTEGER                 -- epoch ms: in the recycle bin since then (ArcGIS Online); NULL: live
 );
 CREATE INDEX IF NOT EXISTS items_listed ON items (org, owner, folder, json_extract(json, '$.created'), id);
 CREATE TABLE IF NOT EXISTS item_groups (
@@ -112,7 +132,8 @@ CREATE TABLE IF NOT EXISTS item_status (
 CREATE TABLE IF NOT EXISTS groups (
     id TEXT PRIMARY KEY,
     org TEXT NOT NULL,
-    json TEXT NOT NULL
+    json TEXT NOT NULL,
+    category_schema TEXT             -- JSON: the group's content categories (assignCategorySchema)
 );
 CREATE TABLE IF NOT EXISTS services (
     org TEXT NOT NULL,
@@ -184,7 +205,7 @@ CREATE INDEX IF NOT EXISTS blobs_unreferenced ON blobs (refs) WHERE refs <= 0;
 
 /// The schema's version (`PRAGMA user_version`): a data directory made by an earlier sandbox is
 /// refused with a clear error rather than read wrongly.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 /// Triggers counting the rows of `table` whose `column` names a blob.
 fn blob_triggers(table: &str, column: &str) -> String {
@@ -205,19 +226,6 @@ BEGIN UPDATE blobs SET refs = refs + 1 WHERE key = NEW.{column};
 pub struct Store {
     conn: Mutex<Connection>,
     blobs: BlobDir,
-}
-
-/// A user row.
-#[derive(Debug, Clone)]
-pub struct User {
-    /// The username.
-    pub username: String,
-    /// `org_admin`, `org_publisher` or `org_user`.
-    pub role: String,
-    /// The full name.
-    pub full_name: String,
-    /// Creation time, epoch ms.
-    pub created: i64,
 }
 
 /// An item's data (when it has any) and its file name.
@@ -353,75 +361,6 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
-        })
-    }
-
-    /// Add a user (no-op when it exists).
-    ///
-    /// # Errors
-    /// SQLite errors.
-    pub fn add_user(
-        &self,
-        org: &str,
-        username: &str,
-        password: &str,
-        role: &str,
-        full_name: &str,
-        now: i64,
-    ) -> rusqlite::Result<()> {
-        self.with(|c| {
-            c.execute(
-                "INSERT OR IGNORE INTO users (org, username, password_sha256, role, full_name, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![org, username, password_hash(org, username, password), role, full_name, now],
-            )
-            .map(|_| ())
-        })
-    }
-
-    /// The user when `password` is theirs.
-    ///
-    /// # Errors
-    /// SQLite errors.
-    pub fn check_password(
-        &self,
-        org: &str,
-        username: &str,
-        password: &str,
-    ) -> rusqlite::Result<Option<User>> {
-        let user = self.user(org, username)?;
-        let stored: Option<String> = self.with(|c| {
-            c.query_row(
-                "SELECT password_sha256 FROM users WHERE org = ?1 AND username = ?2",
-                [org, username],
-                |r| r.get(0),
-            )
-            .optional()
-        })?;
-        Ok(user
-            .filter(|_| stored.as_deref() == Some(password_hash(org, username, password).as_str())))
-    }
-
-    /// A user.
-    ///
-    /// # Errors
-    /// SQLite errors.
-    pub fn user(&self, org: &str, username: &str) -> rusqlite::Result<Option<User>> {
-        self.with(|c| {
-            c.query_row("SELECT username, role, full_name, created FROM users WHERE org = ?1 AND username = ?2", [org, username], |r| {
-                Ok(User { username: r.get(0)?, role: r.get(1)?, full_name: r.get(2)?, created: r.get(3)? })
-            })
-            .optional()
-        })
-    }
-
-    /// Every user of an organization.
-    ///
-    /// # Errors
-    /// SQLite errors.
-    pub fn users(&self, org: &str) -> rusqlite::Result<Vec<User>> {
-        self.with(|c| {
-            let mut stmt = c.prepare("SELECT username, role, full_name, created FROM users WHERE org = ?1 ORDER BY username")?;
-            stmt.query_map([org], |r| Ok(User { username: r.get(0)?, role: r.get(1)?, full_name: r.get(2)?, created: r.get(3)? }))?.collect()
         })
     }
 
@@ -608,33 +547,15 @@ impl Store {
         })
     }
 
-    /// An item of an organization.
+    /// An item of an organization (not one in the recycle bin).
     ///
     /// # Errors
     /// SQLite errors.
     pub fn item(&self, org: &str, id: &str) -> rusqlite::Result<Option<StoredItem>> {
-        let row: Option<(String, String, Option<String>)> = self.with(|c| {
-            c.query_row(
-                "SELECT json, owner, folder FROM items WHERE org = ?1 AND id = ?2",
-                [org, id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-        })?;
-        let Some((json, owner, folder)) = row else {
-            return Ok(None);
-        };
-        let groups = self.with(|c| {
-            let mut stmt = c.prepare("SELECT grp FROM item_groups WHERE item = ?1 ORDER BY grp")?;
-            stmt.query_map([id], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<String>>>()
-        })?;
-        Ok(Some(StoredItem {
-            json: serde_json::from_str(&json).unwrap_or(Value::Null),
-            owner,
-            folder,
-            groups,
-        }))
+        Ok(self
+            .item_anywhere(org, id)?
+            .filter(|(_, recycled)| recycled.is_none())
+            .map(|(item, _)| item))
     }
 
     /// An item's data and its file name.
@@ -644,7 +565,7 @@ impl Store {
     pub fn item_data(&self, org: &str, id: &str) -> rusqlite::Result<Option<DataRow>> {
         self.with(|c| {
             c.query_row(
-                "SELECT data, data_blob, data_size, data_name FROM items WHERE org = ?1 AND id = ?2",
+                "SELECT data, data_blob, data_size, data_name FROM items WHERE org = ?1 AND id = ?2 AND recycled IS NULL",
                 [org, id],
                 |r| Ok((Stored::from_columns(r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?)),
             )
@@ -718,13 +639,15 @@ impl Store {
         // column after `data` is read (not even to sort): each would walk the data's overflow
         // pages, megabytes an item.
         let rows: Vec<(String, String, String, Option<String>)> = self.with(|c| {
-            let mut stmt = c.prepare("SELECT id, json, owner, folder FROM items WHERE org = ?1")?;
+            let mut stmt = c.prepare(
+                "SELECT id, json, owner, folder FROM items WHERE org = ?1 AND recycled IS NULL",
+            )?;
             stmt.query_map([org], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
                 .collect()
         })?;
         let mut groups: std::collections::HashMap<String, Vec<String>> = self.with(|c| {
             let mut stmt = c.prepare(
-                "SELECT g.item, g.grp FROM item_groups g JOIN items i ON i.id = g.item WHERE i.org = ?1 ORDER BY g.grp",
+                "SELECT g.item, g.grp FROM item_groups g JOIN items i ON i.id = g.item WHERE i.org = ?1 AND i.recycled IS NULL ORDER BY g.grp",
             )?;
             let mut out: std::collections::HashMap<String, Vec<String>> =
                 std::collections::HashMap::new();
@@ -773,12 +696,12 @@ impl Store {
     ) -> rusqlite::Result<(usize, Vec<Value>)> {
         self.with(|c| {
             let total: i64 = c.query_row(
-                "SELECT COUNT(*) FROM items WHERE org = ?1 AND owner = ?2 AND folder IS ?3",
+                "SELECT COUNT(*) FROM items WHERE org = ?1 AND owner = ?2 AND folder IS ?3 AND recycled IS NULL",
                 params![org, owner, folder],
                 |r| r.get(0),
             )?;
             let mut stmt = c.prepare(
-                "SELECT json FROM items WHERE org = ?1 AND owner = ?2 AND folder IS ?3
+                "SELECT json FROM items WHERE org = ?1 AND owner = ?2 AND folder IS ?3 AND recycled IS NULL
                  ORDER BY json_extract(json, '$.created'), id LIMIT ?4 OFFSET ?5",
             )?;
             let rows = stmt

@@ -38,6 +38,13 @@ pub(super) fn generate_token(call: &Call) -> Result<Response, Response> {
             &["Invalid username or password."],
         ));
     };
+    if user.disabled {
+        return Err(error(
+            400,
+            "Unable to generate token.",
+            &["This account has been disabled."],
+        ));
+    }
     answer_token(call, &user.username, false)
 }
 
@@ -135,6 +142,7 @@ pub(super) fn user_for_token(shared: &Shared, org: &str, token: &str) -> Result<
         .store
         .user(org, &username)
         .map_err(internal)?
+        .filter(|u| !u.disabled)
         .ok_or_else(|| error(498, "Invalid token.", &[]))
 }
 

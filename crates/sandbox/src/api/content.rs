@@ -131,6 +131,9 @@ pub(super) fn user_content(
     owner: &str,
     folder: Option<&str>,
 ) -> Result<Response, Response> {
+    if call.params.flag("inRecycleBin", false) {
+        return super::recycle::listing(call, Some(owner));
+    }
     owner_or_admin(call, owner)?;
     let folder = match folder {
         Some(f) => folder_id(call, owner, f)?,
@@ -405,8 +408,15 @@ fn owned(call: &Call, owner: &str, id: &str) -> Result<StoredItem, Response> {
     }
 }
 
-/// `content/users/<u>[/<folder>]/items/<id>/<op>` for `update`, `delete` and `share`.
+/// `content/users/<u>[/<folder>]/items/<id>/<op>`: `update`, `delete` and `restore` (the recycle
+/// bin), sharing, protection, resources, `move`, `reassign`, upload parts.
 pub(super) fn item_op(call: &Call, owner: &str, id: &str, op: &str) -> Result<Response, Response> {
+    match op {
+        // These reach recycled items too.
+        "delete" => return super::recycle::delete(call, owner, id),
+        "restore" => return super::recycle::restore(call, owner, id),
+        _ => {}
+    }
     owner_or_admin(call, owner)?;
     let mut item = owned(call, owner, id)?;
     let store = &call.shared.store;
@@ -461,17 +471,6 @@ pub(super) fn item_op(call: &Call, owner: &str, id: &str, op: &str) -> Result<Re
                 .map_err(internal)?;
             super::parts::store_info_files(call, id)?;
             Ok(call.reply(&json!({"success": true, "id": id})))
-        }
-        "delete" => {
-            if item.json.get("protected").and_then(Value::as_bool) == Some(true) {
-                return Err(error(
-                    400,
-                    "Unable to delete item. Delete protection is turned on.",
-                    &[],
-                ));
-            }
-            store.delete_item(id).map_err(internal)?;
-            Ok(call.reply(&json!({"success": true, "itemId": id})))
         }
         "share" | "unshare" => super::sharing::item(call, &mut item, op),
         "protect" | "unprotect" => {

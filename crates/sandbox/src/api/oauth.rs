@@ -130,6 +130,7 @@ pub(super) fn signin(call: &Call) -> Result<Response, Response> {
         .store
         .check_password(&call.org, username, password)
         .map_err(internal)?
+        .filter(|u| !u.disabled)
     else {
         return Err(page_error("OAUTH_0015 Invalid username or password."));
     };
@@ -197,6 +198,7 @@ fn password_grant(call: &Call) -> Result<Response, Response> {
         .store
         .check_password(&call.org, username, password)
         .map_err(internal)?
+        .filter(|u| !u.disabled)
     else {
         return Err(error(400, "Invalid username or password.", &[]));
     };

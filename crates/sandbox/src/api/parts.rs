@@ -341,8 +341,31 @@ pub(super) fn reassign(
         return Err(error(400, "'targetUsername' must be specified.", &[]));
     };
     let store = &call.shared.store;
-    if store.user(&call.org, target).map_err(internal)?.is_none() {
-        return Err(error(400, &format!("User not found: '{target}'"), &[]));
+    match store.user(&call.org, target).map_err(internal)? {
+        None => return Err(error(400, &format!("User not found: '{target}'"), &[])),
+        Some(u) if u.disabled => {
+            return Err(error(
+                400,
+                &format!("User '{target}' is disabled and cannot receive content."),
+                &[],
+            ));
+        }
+        Some(_) => {}
+    }
+    // A private item may go only to someone who can reach every group it is shared with.
+    let wide = matches!(item.json["access"].as_str(), Some("org" | "public"));
+    if !wide {
+        for g in &item.groups {
+            if super::groups::membership(call, g, target)?.is_none() {
+                return Err(error(
+                    400,
+                    &format!("Unable to reassign item '{id}'."),
+                    &[&format!(
+                        "The item is shared with group '{g}', which '{target}' is not a member of: items with a private sharing level may only go to a user with sharing access to all its groups."
+                    )],
+                ));
+            }
+        }
     }
     let folder = match call.params.get("targetFolderName").filter(|f| *f != "/") {
         Some(title) => {

@@ -13,7 +13,7 @@ use super::{Call, error};
 use crate::store::StoredItem;
 
 #[derive(Debug, Clone, PartialEq)]
-enum Query {
+pub(super) enum Query {
     Term(Option<String>, String),
     And(Box<Query>, Box<Query>),
     Or(Box<Query>, Box<Query>),
@@ -118,11 +118,77 @@ impl Parser {
             }
             Token::Word(w) => {
                 self.at += 1;
-                if let Some(rest) = w.strip_prefix('-').filter(|r| !r.is_empty()) {
-                    return Some(Query::Not(Box::new(term(rest))));
-                }
-                Some(term(&w))
+                let (negated, w) = match w.strip_prefix('-').filter(|r| !r.is_empty()) {
+                    Some(rest) => (true, rest.to_owned()),
+                    None => (false, w),
+                };
+                let q = match w
+                    .strip_suffix(':')
+                    .filter(|f| !f.is_empty() && !w.starts_with('"'))
+                {
+                    // `field: value` (a space after the colon, as Lucene allows) and
+                    // `field:(a OR b)`: the field applies to what follows.
+                    Some(field) => match self.tokens.get(self.at)?.clone() {
+                        Token::Word(v) if !matches!(v.as_str(), "AND" | "OR" | "NOT") => {
+                            self.at += 1;
+                            term(&format!("{field}:{v}"))
+                        }
+                        Token::Open => {
+                            let inner = self.unary()?;
+                            with_field(inner, &field.to_ascii_lowercase())
+                        }
+                        _ => return None,
+                    },
+                    None => term(&w),
+                };
+                Some(if negated { Query::Not(Box::new(q)) } else { q })
             }
+        }
+    }
+}
+
+/// `field:(…)`: the terms inside that name no field take `field`.
+fn with_field(q: Query, field: &str) -> Query {
+    match q {
+        Query::Term(None, v) => Query::Term(Some(field.to_owned()), v),
+        Query::Term(..) => q,
+        Query::And(a, b) => Query::And(
+            Box::new(with_field(*a, field)),
+            Box::new(with_field(*b, field)),
+        ),
+        Query::Or(a, b) => Query::Or(
+            Box::new(with_field(*a, field)),
+            Box::new(with_field(*b, field)),
+        ),
+        Query::Not(a) => Query::Not(Box::new(with_field(*a, field))),
+    }
+}
+
+/// Parse `q`, or the portal's error for what cannot be parsed.
+pub(super) fn parse(q: &str) -> Result<Query, Response> {
+    let mut parser = Parser {
+        tokens: tokenize(q),
+        at: 0,
+    };
+    match parser.or() {
+        Some(query) if parser.at == parser.tokens.len() => Ok(query),
+        _ => Err(error(
+            400,
+            &format!("Unable to parse the query '{q}'."),
+            &[],
+        )),
+    }
+}
+
+impl Query {
+    /// Whether the query holds, given whether one term holds (`term(field, value)`, the field
+    /// lower-case, `None` for a bare term).
+    pub(super) fn eval(&self, term: &impl Fn(Option<&str>, &str) -> bool) -> bool {
+        match self {
+            Query::And(a, b) => a.eval(term) && b.eval(term),
+            Query::Or(a, b) => a.eval(term) || b.eval(term),
+            Query::Not(a) => !a.eval(term),
+            Query::Term(field, value) => term(field.as_deref(), value),
         }
     }
 }
@@ -157,35 +223,30 @@ fn matches(query: &Query, item: &StoredItem) -> bool {
     };
     let contains = |hay: &str, needle: &str| glob(hay, needle, false);
     let equals = |hay: &str, pattern: &str| glob(hay, pattern, true);
-    match query {
-        Query::And(a, b) => matches(a, item) && matches(b, item),
-        Query::Or(a, b) => matches(a, item) || matches(b, item),
-        Query::Not(a) => !matches(a, item),
-        Query::Term(field, value) => match field.as_deref() {
-            Some("id") => equals(&text("id"), value),
-            Some("owner") => equals(&text("owner"), value),
-            Some("orgid" | "accountid") => text("orgId") == *value,
-            Some("type") => equals(&text("type"), value),
-            Some("typekeywords") => list("typeKeywords").iter().any(|k| equals(k, value)),
-            Some("tags") => list("tags").iter().any(|k| equals(k, value)),
-            Some("group") => item.groups.iter().any(|g| g == value),
-            Some("title") => contains(&text("title"), value),
-            Some("access") => equals(&text("access"), value),
-            Some(_) => false,
-            None => {
-                contains(&text("title"), value)
-                    || contains(&text("snippet"), value)
-                    || contains(&text("type"), value)
-                    || list("tags").iter().any(|t| contains(t, value))
-            }
-        },
-    }
+    query.eval(&|field, value| match field {
+        Some("id") => equals(&text("id"), value),
+        Some("owner") => equals(&text("owner"), value),
+        Some("orgid" | "accountid") => text("orgId") == *value,
+        Some("type") => equals(&text("type"), value),
+        Some("typekeywords") => list("typeKeywords").iter().any(|k| equals(k, value)),
+        Some("tags") => list("tags").iter().any(|k| equals(k, value)),
+        Some("group") => item.groups.iter().any(|g| g == value),
+        Some("title") => contains(&text("title"), value),
+        Some("access") => equals(&text("access"), value),
+        Some(_) => false,
+        None => {
+            contains(&text("title"), value)
+                || contains(&text("snippet"), value)
+                || contains(&text("type"), value)
+                || list("tags").iter().any(|t| contains(t, value))
+        }
+    })
 }
 
 /// Whether `hay` matches `pattern`, case-insensitively: the whole of it when `whole`, else
 /// anywhere in it. `*` in the pattern stands for any run of characters, so `*` alone matches
 /// everything and `Park*` what starts with "Park", as the portal's Lucene syntax has it.
-fn glob(hay: &str, pattern: &str, whole: bool) -> bool {
+pub(super) fn glob(hay: &str, pattern: &str, whole: bool) -> bool {
     let hay = hay.to_lowercase();
     let pattern = pattern.to_lowercase();
     let parts: Vec<&str> = pattern.split('*').collect();
@@ -220,19 +281,7 @@ fn glob(hay: &str, pattern: &str, whole: bool) -> bool {
 /// `owner`, `title`, `tags`, `access` and bare terms apply), paged, sorted by title.
 pub(super) fn search_groups(call: &Call) -> Result<Response, Response> {
     let q = call.params.get("q").unwrap_or("*");
-    let query = if q == "*" {
-        None
-    } else {
-        let mut parser = Parser {
-            tokens: tokenize(q),
-            at: 0,
-        };
-        Some(
-            parser
-                .or()
-                .ok_or_else(|| error(400, &format!("Unable to parse the query '{q}'."), &[]))?,
-        )
-    };
+    let query = if q == "*" { None } else { Some(parse(q)?) };
     let mut found = Vec::new();
     for group in call.shared.store.groups(&call.org).map_err(internal)? {
         let id = group
@@ -251,7 +300,7 @@ pub(super) fn search_groups(call: &Call) -> Result<Response, Response> {
             groups: Vec::new(),
         };
         if query.as_ref().is_none_or(|q| matches(q, &as_item))
-            && super::portal::visible_group(call, &id)?.is_some()
+            && super::groups::visible_group(call, &id)?.is_some()
         {
             found.push(as_item.json);
         }
@@ -274,17 +323,7 @@ pub(super) fn search(call: &Call) -> Result<Response, Response> {
             &[],
         ));
     };
-    let mut parser = Parser {
-        tokens: tokenize(q),
-        at: 0,
-    };
-    let Some(query) = parser.or() else {
-        return Err(error(
-            400,
-            &format!("Unable to parse the query '{q}'."),
-            &[],
-        ));
-    };
+    let query = parse(q)?;
     let mut found: Vec<StoredItem> = Vec::new();
     for item in call.shared.store.items(&call.org).map_err(internal)? {
         if matches(&query, &item) && can_read(call, &item)? {
@@ -340,12 +379,34 @@ mod tests {
     use super::*;
 
     fn parse(q: &str) -> Query {
-        Parser {
-            tokens: tokenize(q),
-            at: 0,
-        }
-        .or()
-        .unwrap()
+        super::parse(q).unwrap()
+    }
+
+    #[test]
+    fn a_field_may_be_followed_by_a_space_or_a_group() {
+        let term = |f: &str, v: &str| Query::Term(Some(f.into()), v.into());
+        assert_eq!(
+            parse("id: abc AND group: g1"),
+            Query::And(Box::new(term("id", "abc")), Box::new(term("group", "g1")))
+        );
+        assert_eq!(parse(r#"title: "Parcel map""#), term("title", "Parcel map"));
+        assert_eq!(
+            parse("owner:(ann OR bob)"),
+            Query::Or(
+                Box::new(term("owner", "ann")),
+                Box::new(term("owner", "bob"))
+            )
+        );
+        assert_eq!(
+            parse("-owner: ann"),
+            Query::Not(Box::new(term("owner", "ann")))
+        );
+        assert!(super::parse("id: AND x").is_err(), "a field with no value");
+        assert!(
+            super::parse("(a OR b").is_ok(),
+            "an unclosed group closes at the end"
+        );
+        assert!(super::parse("a) b").is_err(), "a stray closing parenthesis");
     }
 
     #[test]

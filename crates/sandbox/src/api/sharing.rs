@@ -56,41 +56,122 @@ pub(super) fn bulk(call: &Call, owner: &str, op: &str) -> Result<Response, Respo
     Ok(call.reply(&json!({"results": results})))
 }
 
+/// How the caller reaches the item: as its owner or an administrator on the owner's behalf
+/// (`content/users/<owner>/…/share`, `shareItems`), or as a group manager
+/// (`content/items/<id>/share`).
+#[derive(Clone, Copy, PartialEq)]
+enum Via {
+    OwnerPath,
+    GroupAdmin,
+}
+
+/// Whether `username` may share into `group` as a member: any member, but only the owner and
+/// managers of a view-only group.
+fn may_share_into(kind: Option<&str>, group: &Value) -> bool {
+    let view_only = group.get("isViewOnly") == Some(&json!(true));
+    match kind {
+        Some("owner" | "admin") => true,
+        Some(_) => !view_only,
+        None => false,
+    }
+}
+
+/// Whether the caller may share `item` into `group` (spec/portal-api.md, Sharing rules):
+/// - the owner shares into groups they may share into (member; manager of a view-only group),
+///   with `portal:user:shareToGroup`;
+/// - an administrator (`portal:admin:shareToGroup`) shares any item of the organization (their
+///   own too): one that is not shared with the organization or everyone only into groups its
+///   owner may share into;
+/// - a group's manager shares items they can see into that group (`content/items/<id>/share`);
+/// - a shared-update group (`updateitemcontrol`) takes an item only with `confirmItemControl`,
+///   and only when its owner is a member.
+fn may_share(
+    call: &Call,
+    item: &StoredItem,
+    group: &Value,
+    id: &str,
+    via: Via,
+    wide: bool,
+) -> Result<bool, Response> {
+    let caller = call.require_user()?;
+    let owner_kind = super::groups::membership(call, id, &item.owner)?;
+    let caller_kind = super::groups::membership(call, id, &caller.username)?;
+    let shared_update = group
+        .get("capabilities")
+        .and_then(Value::as_array)
+        .is_some_and(|c| c.iter().any(|c| c == "updateitemcontrol"));
+    if shared_update && !(call.params.flag("confirmItemControl", false) && owner_kind.is_some()) {
+        return Ok(false);
+    }
+    if call.may("portal:admin:shareToGroup")?
+        && (wide || may_share_into(owner_kind.as_deref(), group))
+    {
+        return Ok(true);
+    }
+    if caller.username == item.owner && call.may("portal:user:shareToGroup")? {
+        return Ok(may_share_into(caller_kind.as_deref(), group));
+    }
+    Ok(via == Via::GroupAdmin && matches!(caller_kind.as_deref(), Some("owner" | "admin")))
+}
+
+/// Whether the caller may take `item` out of group `id`: its owner, an administrator, or the
+/// group's manager.
+fn may_unshare(call: &Call, item: &StoredItem, id: &str) -> Result<bool, Response> {
+    let caller = call.require_user()?;
+    if caller.username == item.owner || call.may("portal:admin:shareToGroup")? {
+        return Ok(true);
+    }
+    let kind = super::groups::membership(call, id, &caller.username)?;
+    Ok(matches!(kind.as_deref(), Some("owner" | "admin")))
+}
+
 /// Shares `item` to (or unshares it from) the groups in `groups`, and, when `levels` and the
 /// flags are given, sets `everyone`/`org`. Groups the caller may not share to are answered in
-/// `notSharedWith` (`notUnsharedFrom`).
+/// `notSharedWith` (`notUnsharedFrom`); a level the caller may not grant fails the request and
+/// nothing changes.
 fn apply(call: &Call, item: &mut StoredItem, share: bool, levels: bool) -> Result<Value, Response> {
     let p = &call.params;
-    let user = call.require_user()?;
+    let via = if levels {
+        Via::OwnerPath
+    } else {
+        Via::GroupAdmin
+    };
+    let caller = call.require_user()?.username.clone();
+    let on_behalf = caller != item.owner;
     let id = item.json["id"].as_str().unwrap_or_default().to_owned();
+    let flag = |key: &str| p.get(key).map(|v| v.eq_ignore_ascii_case("true"));
+    let was = item.json["access"].as_str().unwrap_or("private").to_owned();
+    let (mut everyone, mut org) = (was == "public", was == "public" || was == "org");
+    if levels && share {
+        let scope = if on_behalf { "admin" } else { "user" };
+        if let Some(e) = flag("everyone") {
+            if e && !everyone && !call.may(&format!("portal:{scope}:shareToPublic"))? {
+                return Err(error(403, FORBIDDEN, &[]));
+            }
+            everyone = e;
+        }
+        if let Some(o) = flag("org") {
+            if o && !org && !call.may(&format!("portal:{scope}:shareToOrg"))? {
+                return Err(error(403, FORBIDDEN, &[]));
+            }
+            org = o || everyone;
+        }
+    }
     let mut groups = item.groups.clone();
     let mut refused = Vec::new();
     for g in list(p, "groups") {
-        let store = &call.shared.store;
-        let exists = store.group(&call.org, &g).map_err(internal)?.is_some();
-        let member = exists
-            && store
-                .group_members(&g)
-                .map_err(internal)?
-                .iter()
-                .any(|m| m.0 == user.username);
-        if !(exists && (member || call.is_admin())) {
+        let group = call.shared.store.group(&call.org, &g).map_err(internal)?;
+        let allowed = match &group {
+            None => false,
+            Some(group) if share => may_share(call, item, group, &g, via, everyone || org)?,
+            Some(_) => may_unshare(call, item, &g)?,
+        };
+        if !allowed {
             refused.push(g);
         } else if share && !groups.contains(&g) {
             groups.push(g);
         } else if !share {
             groups.retain(|have| *have != g);
-        }
-    }
-    let flag = |key: &str| p.get(key).map(|v| v.eq_ignore_ascii_case("true"));
-    let was = item.json["access"].as_str().unwrap_or("private").to_owned();
-    let (mut everyone, mut org) = (was == "public", was == "public" || was == "org");
-    if levels && share {
-        if let Some(e) = flag("everyone") {
-            everyone = e;
-        }
-        if let Some(o) = flag("org") {
-            org = o;
         }
     }
     let access = if everyone {

@@ -32,7 +32,7 @@ pub(crate) fn client(s: &Sandbox, org: &str, user: &str) -> Client {
 }
 
 /// `add_item` with text data in the root folder, as most tests here need it.
-trait AddText {
+pub(crate) trait AddText {
     async fn add_text(
         &self,
         owner: &str,
@@ -51,6 +51,24 @@ impl AddText for Client {
         self.add_item(owner, None, params, Content::Text(text), 1 << 20)
             .await
     }
+}
+
+/// `username` added to `group` by `by` (its owner or an administrator).
+pub(crate) async fn add_member(by: &Client, group: &str, username: &str) {
+    let answer = by
+        .call(
+            "addUsers",
+            orgpack_portal::Method::Post,
+            &format!("community/groups/{group}/addUsers"),
+            &[("users", username)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        answer["notAdded"],
+        serde_json::json!([]),
+        "{username} added"
+    );
 }
 
 #[tokio::test]
@@ -286,9 +304,23 @@ async fn items_folders_sharing_visibility_and_search() {
         .share_item("editor", &file, false, false, &[&group])
         .await
         .unwrap();
+    assert_eq!(
+        refused,
+        vec![group.clone()],
+        "a private item goes only into groups its owner can reach, even from an administrator"
+    );
+    assert_eq!(
+        admin.user_item("editor", &file).await.unwrap()["sharing"]["access"],
+        "private"
+    );
+    add_member(&admin, &group, "editor").await;
+    let refused = admin
+        .share_item("editor", &file, false, false, &[&group])
+        .await
+        .unwrap();
     assert!(
         refused.is_empty(),
-        "administrators share on the owner's behalf"
+        "administrators share on the owner's behalf into the owner's groups"
     );
     let view = admin.user_item("editor", &file).await.unwrap();
     assert_eq!(view["sharing"]["access"], "shared");
@@ -488,6 +520,7 @@ async fn resources_relationships_files_groups_moves() {
         .create_group(&[("title", "Team"), ("access", "org")])
         .await
         .unwrap();
+    add_member(&admin, &group, "editor").await;
     admin
         .share_item("editor", &map, false, false, &[&group])
         .await

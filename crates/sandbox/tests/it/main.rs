@@ -3,3 +3,5 @@
 
 mod conformance;
 mod features;
+mod groups;
+mod people;
