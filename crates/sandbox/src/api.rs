@@ -507,6 +507,7 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
         ["community", "users"] => users::search_community(call),
         ["community", "users", u] => users::community_user(call, u),
         ["community", "users", u, "update"] if post => users::update(call, u),
+        ["community", "users", u, "info", file] => users::thumbnail(call, u, file),
         ["community", "users", u, "disable"] if post => users::set_disabled(call, u, true),
         ["community", "users", u, "enable"] if post => users::set_disabled(call, u, false),
         ["community", "users", u, "delete"] if post => users::delete(call, u),
@@ -516,6 +517,7 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
         ["community", "groups", id] => groups::get(call, id),
         ["community", "groups", id, "users"] => members::users(call, id),
         ["community", "groups", id, "categorySchema"] => groups::category_schema(call, id),
+        ["community", "groups", id, "info", file] => groups::thumbnail(call, id, file),
         ["community", "groups", id, op] if post => match *op {
             "addUsers" => members::add(call, id),
             "removeUsers" => members::remove(call, id),

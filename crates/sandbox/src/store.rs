@@ -43,6 +43,14 @@ CREATE TABLE IF NOT EXISTS users (
     modified INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (org, username)
 );
+-- Thumbnails of groups (key: the group id) and users (key: '<org>/<username>').
+CREATE TABLE IF NOT EXISTS portraits (
+    kind TEXT NOT NULL,              -- group | user
+    key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (kind, key)
+);
 -- Custom roles (portals/self/roles): a base role and the privileges they grant.
 CREATE TABLE IF NOT EXISTS roles (
     org TEXT NOT NULL,
@@ -982,6 +990,10 @@ impl Store {
             )?;
             tx.execute("DELETE FROM item_groups WHERE grp = ?1", [id])?;
             tx.execute("DELETE FROM groups WHERE id = ?1", [id])?;
+            tx.execute(
+                "DELETE FROM portraits WHERE kind = 'group' AND key = ?1",
+                [id],
+            )?;
             tx.commit()
         })
     }

@@ -236,6 +236,7 @@ pub(super) fn add_item(
     folder: Option<&str>,
 ) -> Result<Response, Response> {
     owner_or_admin(call, owner)?;
+    call.require("portal:user:createItem")?;
     let p = &call.params;
     let (Some(item_type), Some(title)) = (p.get("type"), p.get("title")) else {
         return Err(error(400, "'type' and 'title' property required.", &[]));

@@ -154,12 +154,18 @@ pub(super) fn create(call: &Call) -> Result<Response, Response> {
         "protected": false, "hasCategorySchema": false,
     });
     apply_settings(call, group.as_object_mut().expect("object"), true)?;
-    if let Some(thumb) = call.params.take_file("thumbnail") {
-        group["thumbnail"] = json!(thumb.name);
+    let thumbnail = take_thumbnail(call)?;
+    if let Some((name, _)) = &thumbnail {
+        group["thumbnail"] = json!(name);
     }
     store
         .add_group(&call.org, &group, &user.username)
         .map_err(internal)?;
+    if let Some((name, bytes)) = thumbnail {
+        store
+            .put_portrait("group", &id, &name, &bytes)
+            .map_err(internal)?;
+    }
     Ok(call.reply(&json!({"success": true, "group": group})))
 }
 
@@ -239,8 +245,12 @@ pub(super) fn update(call: &Call, id: &str) -> Result<Response, Response> {
     let (mut group, _) = managed(call, id, "portal:admin:updateGroups")?;
     let o = group.as_object_mut().expect("group JSON is an object");
     apply_settings(call, o, false)?;
-    if let Some(thumb) = call.params.take_file("thumbnail") {
-        o.insert("thumbnail".into(), json!(thumb.name));
+    if let Some((name, bytes)) = take_thumbnail(call)? {
+        o.insert("thumbnail".into(), json!(name));
+        call.shared
+            .store
+            .put_portrait("group", id, &name, &bytes)
+            .map_err(internal)?;
     }
     o.insert("modified".into(), json!(crate::now_ms()));
     call.shared
@@ -316,4 +326,29 @@ pub(super) fn assign_category_schema(call: &Call, id: &str) -> Result<Response, 
         .set_category_schema(id, &schema)
         .map_err(internal)?;
     Ok(call.reply(&json!({"success": true})))
+}
+
+/// The `thumbnail` file part, read whole (thumbnails are small: at most 10 MiB).
+pub(super) fn take_thumbnail(call: &Call) -> Result<Option<(String, Vec<u8>)>, Response> {
+    let Some(upload) = call.params.take_file("thumbnail") else {
+        return Ok(None);
+    };
+    if upload.body.len() > 10 << 20 {
+        return Err(error(400, "The thumbnail is larger than 10 MB.", &[]));
+    }
+    let bytes = upload.body.to_vec().map_err(internal)?;
+    Ok(Some((upload.name, bytes)))
+}
+
+/// `community/groups/<id>/info/<file>`: the group's thumbnail, by the name its JSON gives.
+pub(super) fn thumbnail(call: &Call, id: &str, file: &str) -> Result<Response, Response> {
+    if visible_group(call, id)?.is_none() {
+        return Err(error(400, NO_GROUP, &[]));
+    }
+    match call.shared.store.portrait("group", id).map_err(internal)? {
+        Some((name, data)) if name == file => {
+            Ok(super::parts::bytes(super::parts::content_type(&name), data))
+        }
+        _ => Err(error(400, "File does not exist or is inaccessible.", &[])),
+    }
 }

@@ -37,7 +37,7 @@ pub(super) fn store_info_files(call: &Call, id: &str) -> Result<(), Response> {
     Ok(())
 }
 
-fn bytes(content_type: &str, data: Vec<u8>) -> Response {
+pub(super) fn bytes(content_type: &str, data: Vec<u8>) -> Response {
     ([("content-type", content_type.to_owned())], data).into_response()
 }
 
@@ -97,7 +97,7 @@ pub(super) fn info(call: &Call, id: &str, path: &str) -> Result<Response, Respon
     }
 }
 
-fn content_type(name: &str) -> &'static str {
+pub(super) fn content_type(name: &str) -> &'static str {
     match name
         .rsplit('.')
         .next()

@@ -33,6 +33,7 @@ pub(super) fn publish(
     folder: Option<&str>,
 ) -> Result<Response, Response> {
     owner_or_admin(call, owner)?;
+    call.require("portal:publisher:publishFeatures")?;
     let p = &call.params;
     let Some(source_id) = p.get("itemId").or(p.get("itemid")).or(p.get("itemID")) else {
         return Err(error(400, "'itemId' must be specified.", &[]));

@@ -344,8 +344,8 @@ fn self_or(call: &Call, username: &str, privilege: &str) -> Result<User, Respons
 }
 
 /// `community/users/<u>/update`: `fullName`, `firstName`, `lastName`, `email`, `description`,
-/// `tags`, `culture`, `region`, `userType` (Esri access: `arcgisonly` | `both`); the member or an
-/// administrator.
+/// `tags`, `culture`, `region`, `userType` (Esri access: `arcgisonly` | `both`), a `thumbnail`
+/// file part; the member or an administrator.
 pub(super) fn update(call: &Call, username: &str) -> Result<Response, Response> {
     let mut u = self_or(call, username, "portal:admin:updateUsers")?;
     let p = &call.params;
@@ -367,6 +367,18 @@ pub(super) fn update(call: &Call, username: &str) -> Result<Response, Response> 
     }
     if p.fields.contains_key("tags") {
         profile.insert("tags".into(), json!(super::content::list(p, "tags")));
+    }
+    if let Some((name, bytes)) = super::groups::take_thumbnail(call)? {
+        profile.insert("thumbnail".into(), json!(name));
+        call.shared
+            .store
+            .put_portrait(
+                "user",
+                &format!("{}/{}", call.org, u.username),
+                &name,
+                &bytes,
+            )
+            .map_err(internal)?;
     }
     if let Some(access) = p.get("userType") {
         if !matches!(access, "arcgisonly" | "both") {
@@ -491,4 +503,21 @@ pub(super) fn default_settings(call: &Call) -> Result<Response, Response> {
         &json!({"role": "org_user", "userLicenseType": "creatorUT", "userType": "arcgisonly",
         "groups": [], "categories": [], "apps": [], "appBundles": []}),
     ))
+}
+
+/// `community/users/<u>/info/<file>`: the member's thumbnail, by the name their JSON gives.
+pub(super) fn thumbnail(call: &Call, username: &str, file: &str) -> Result<Response, Response> {
+    call.require_user()?;
+    let u = member(call, username)?;
+    match call
+        .shared
+        .store
+        .portrait("user", &format!("{}/{}", call.org, u.username))
+        .map_err(internal)?
+    {
+        Some((name, data)) if name == file => {
+            Ok(super::parts::bytes(super::parts::content_type(&name), data))
+        }
+        _ => Err(error(400, "File does not exist or is inaccessible.", &[])),
+    }
 }

@@ -25,6 +25,7 @@ pub(super) fn create_service(
     folder: Option<&str>,
 ) -> Result<Response, Response> {
     owner_or_admin(call, owner)?;
+    call.require("portal:publisher:publishFeatures")?;
     let p = &call.params;
     let parameters: Value = p
         .get("createParameters")

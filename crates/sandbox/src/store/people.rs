@@ -258,6 +258,10 @@ impl Store {
                 "DELETE FROM users WHERE org = ?1 AND username = ?2",
                 [org, username],
             )?;
+            tx.execute(
+                "DELETE FROM portraits WHERE kind = 'user' AND key = ?1",
+                [format!("{org}/{username}")],
+            )?;
             tx.commit()
         })
     }
@@ -628,6 +632,44 @@ impl Store {
             )?;
             self.sweep(c)?;
             Ok(n)
+        })
+    }
+}
+
+impl Store {
+    /// Set a group's (`kind` `group`, `key` its id) or a user's (`user`, `<org>/<username>`)
+    /// thumbnail.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn put_portrait(
+        &self,
+        kind: &str,
+        key: &str,
+        name: &str,
+        data: &[u8],
+    ) -> rusqlite::Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO portraits (kind, key, name, data) VALUES (?1, ?2, ?3, ?4)",
+                params![kind, key, name, data],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// A group's or user's thumbnail: (file name, bytes).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn portrait(&self, kind: &str, key: &str) -> rusqlite::Result<Option<(String, Vec<u8>)>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT name, data FROM portraits WHERE kind = ?1 AND key = ?2",
+                [kind, key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
         })
     }
 }

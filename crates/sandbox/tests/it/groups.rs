@@ -145,6 +145,35 @@ async fn groups_keep_every_setting_and_membership_changes_as_the_portal_allows()
     let (code, _) = refused(&pat, &format!("community/groups/{team}/leave"), &[]).await;
     assert_eq!(code, 403);
 
+    // A thumbnail, served by the name the group's JSON gives.
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("team.png");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\nteam").unwrap();
+    admin
+        .upload_form(
+            "thumb",
+            &format!("community/groups/{team}/update"),
+            &[],
+            "thumbnail",
+            &png,
+            "team.png",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        get(&admin, &format!("community/groups/{team}"), &[]).await["thumbnail"],
+        "team.png"
+    );
+    let mut back = Vec::new();
+    pat.download(
+        "thumb",
+        &format!("community/groups/{team}/info/team.png"),
+        &mut back,
+    )
+    .await
+    .unwrap();
+    assert_eq!(back, b"\x89PNG\r\n\x1a\nteam");
+
     // Ownership, protection, categories.
     ok(
         &admin,

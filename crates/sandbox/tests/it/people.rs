@@ -170,6 +170,32 @@ async fn members_are_created_the_two_real_ways_disabled_and_deleted_only_when_th
         "org_publisher"
     );
 
+    // A thumbnail, kept and served by the name the member's JSON gives.
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("pat.png");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\nportrait").unwrap();
+    admin
+        .upload_form(
+            "thumb",
+            "community/users/pat.field/update",
+            &[],
+            "thumbnail",
+            &png,
+            "pat.png",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        get(&admin, "community/users/pat.field", &[]).await["thumbnail"],
+        "pat.png"
+    );
+    let mut back = Vec::new();
+    admin
+        .download("thumb", "community/users/pat.field/info/pat.png", &mut back)
+        .await
+        .unwrap();
+    assert_eq!(back, b"\x89PNG\r\n\x1a\nportrait");
+
     // Update, disable, enable.
     ok(
         &admin,
@@ -339,6 +365,20 @@ async fn custom_roles_grant_exactly_their_privileges() {
     )
     .await;
     assert_eq!(code, 403, "the role does not grant createGroup");
+    let (code, _) = refused(
+        &editor,
+        "content/users/editor/createService",
+        &[
+            ("createParameters", r#"{"name":"NotAllowed"}"#),
+            ("outputType", "featureService"),
+        ],
+    )
+    .await;
+    assert_eq!(code, 403, "nor publishing");
+    editor
+        .add_text("editor", &[("title", "Allowed"), ("type", "Web Map")], "{}")
+        .await
+        .expect("the role grants createItem");
     let (_, message) = refused(&admin, &format!("portals/self/roles/{role}/delete"), &[]).await;
     assert!(message.contains("assigned"), "{message}");
     ok(
@@ -351,6 +391,14 @@ async fn custom_roles_grant_exactly_their_privileges() {
     assert_eq!(
         (viewer["roleId"].as_str(), viewer["level"].as_str()),
         (Some("iAAAAAAAAAAAAAAA"), Some("1"))
+    );
+    let err = editor
+        .add_text("editor", &[("title", "Refused"), ("type", "Web Map")], "{}")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.kind, ErrorKind::Portal { code: 403, .. }),
+        "a viewer creates no items: {err}"
     );
     ok(&admin, &format!("portals/self/roles/{role}/delete"), &[]).await;
     let (code, _) = refused(
