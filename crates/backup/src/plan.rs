@@ -600,7 +600,7 @@ async fn visit(ctx: &Ctx<'_>, id: &str, why: Why, listed_owner: Option<&str>) ->
 }
 
 /// An item's forward relationships (the types whose origin fits its type), as relationship
-/// edges and dependencies.
+/// edges and (but for a service's views, `Service2Service`) dependencies.
 async fn relationships(
     ctx: &Ctx<'_>,
     item: &mut PlannedItem,
@@ -622,6 +622,11 @@ async fn relationships(
                 direction: Direction::Forward,
                 item_id: other_id.to_owned(),
             });
+            // A service's Service2Service leads to a view made from it: the view depends on the
+            // service (found in its source, `viewSource`), not the service on the view.
+            if kind == "Service2Service" {
+                continue;
+            }
             item.dependencies.push(Dependency {
                 kind: DependencyKind::Item,
                 target: other_id.to_owned(),

@@ -22,6 +22,10 @@ const FILES: &[(&str, &[u8])] = &[
         include_bytes!("../../../fixtures/demo-org/city-service.json"),
     ),
     (
+        "inspections-service.json",
+        include_bytes!("../../../fixtures/demo-org/inspections-service.json"),
+    ),
+    (
         "city-popups.json",
         include_bytes!("../../../fixtures/demo-org/city-popups.json"),
     ),

@@ -131,8 +131,9 @@ pub(super) fn add_to_definition(call: &Call, name: &str) -> Result<Response, Res
 
 /// Add the `layers` and `tables` of a definition to service `name`: each under its own `id`
 /// (the next free one when it has none), kept whole. For a view each names its source
-/// (`views::view_layer`) and the view gets a `Service2Service` relationship to each service it
-/// reads (the view is the origin, as the official client expects).
+/// (`views::view_layer`) and each service it reads gets a `Service2Service` relationship to the
+/// view (the source is the origin, as the REST reference's relationship types have it and Esri's
+/// apps read it: `related_items("Service2Service", "forward")` of a layer lists its views).
 pub(super) fn add_layers(call: &Call, name: &str, definition: &Value) -> Result<(), Response> {
     let store = &call.shared.store;
     let mut service = owned_service(call, name)?;
@@ -186,7 +187,7 @@ pub(super) fn add_layers(call: &Call, name: &str, definition: &Value) -> Result<
     sources.dedup();
     for source in &sources {
         store
-            .add_relationship(&service.item, source, "Service2Service")
+            .add_relationship(source, &service.item, "Service2Service")
             .map_err(internal)?;
     }
     Ok(())
@@ -195,6 +196,34 @@ pub(super) fn add_layers(call: &Call, name: &str, definition: &Value) -> Result<
 /// `POST …/FeatureServer/updateDefinition`: the service's own properties. `capabilities` reach
 /// every layer too; enabling editor tracking gives each layer its four fields and
 /// `editFieldsInfo`; enabling sync gives each layer without one a GlobalID field.
+/// The service properties a hosted feature service's `updateDefinition` takes.
+const SERVICE_UPDATABLE: &[&str] = &[
+    "allowGeometryUpdates",
+    "allowTrueCurvesUpdates",
+    "allowUpdateWithoutMValues",
+    "capabilities",
+    "copyrightText",
+    "datumTransformations",
+    "description",
+    "editorTrackingInfo",
+    "enableZDefaults",
+    "fullExtent",
+    "hasStaticData",
+    "initialExtent",
+    "isUpdatableView",
+    "maxRecordCount",
+    "onlyAllowTrueCurveUpdatesByTrueCurveClients",
+    "preferredTimeReference",
+    "serviceDescription",
+    "sourceSchemaChangesAllowed",
+    "supportsApplyEditsWithGlobalIds",
+    "syncCapabilities",
+    "syncEnabled",
+    "units",
+    "xssPreventionInfo",
+    "zDefault",
+];
+
 pub(super) fn update_definition(call: &Call, name: &str) -> Result<Response, Response> {
     let mut service = owned_service(call, name)?;
     let update = json_param(call, "updateDefinition")?;
@@ -204,6 +233,17 @@ pub(super) fn update_definition(call: &Call, name: &str) -> Result<Response, Res
                 "'{key}' cannot be changed by updateDefinition: use addToDefinition or deleteFromDefinition."
             )));
         }
+    }
+    if let Some(k) = update
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k)
+        .find(|k| !SERVICE_UPDATABLE.contains(&k.as_str()))
+    {
+        // As hosted servers answer a property they do not take (Esri/solution.js#424,
+        // Esri/arcgis-python-api#2381); nothing changes.
+        return Err(error(500, &format!("Field '{k}' cannot be updated."), &[]));
     }
     if !service.definition.is_object() {
         service.definition = json!({});

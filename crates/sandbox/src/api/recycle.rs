@@ -50,12 +50,12 @@ fn bin_only(call: &Call) -> Result<(), Response> {
     }
 }
 
-/// Live items that depend on `id`: views of its service (`Service2Service` from them).
+/// Live items that depend on `id`: views of its service (`Service2Service` to them).
 fn dependents(call: &Call, id: &str) -> Result<Vec<String>, Response> {
     let store = &call.shared.store;
     let mut out = Vec::new();
     for view in store
-        .related(id, "Service2Service", false)
+        .related(id, "Service2Service", true)
         .map_err(internal)?
     {
         if store.item(&call.org, &view).map_err(internal)?.is_some() {
@@ -69,7 +69,7 @@ fn dependents(call: &Call, id: &str) -> Result<Vec<String>, Response> {
 fn recycled_source(call: &Call, id: &str) -> Result<Option<String>, Response> {
     let store = &call.shared.store;
     for source in store
-        .related(id, "Service2Service", true)
+        .related(id, "Service2Service", false)
         .map_err(internal)?
     {
         if let Some((_, Some(_))) = store.item_anywhere(&call.org, &source).map_err(internal)? {

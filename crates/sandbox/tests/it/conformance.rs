@@ -1359,6 +1359,51 @@ async fn the_demo_organization_seeds_through_the_api() {
         popups["layers"][0]["popupInfo"]["title"],
         "Hydrant {hydrant_id}"
     );
+    // Inspections keeps editor tracking.
+    let inspections = get(format!("{}/0", demo.urls["inspections"]), vec![]).await;
+    assert_eq!(
+        inspections["editFieldsInfo"]["creatorField"], "Creator",
+        "{inspections}"
+    );
+    let names: Vec<&str> = inspections["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    for field in ["CreationDate", "Creator", "EditDate", "Editor"] {
+        assert!(names.contains(&field), "{field} in {names:?}");
+    }
+    // The people: a custom role, a shared-update group, a disabled member, a recycled map.
+    let lead = admin
+        .call(
+            "u",
+            orgpack_portal::Method::Get,
+            "community/users/crew.lead",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(lead["roleId"].as_str().is_some(), "{lead}");
+    let editors = admin.group(&demo.groups["hydrant-editors"]).await.unwrap();
+    assert_eq!(
+        editors["capabilities"],
+        serde_json::json!(["updateitemcontrol"])
+    );
+    let former = admin
+        .call(
+            "u",
+            orgpack_portal::Method::Get,
+            "community/users/former.staff",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(former["disabled"], true);
+    assert!(
+        admin.item(&demo.recycled["old-map"]).await.is_err(),
+        "recycled"
+    );
     assert!(
         s.seed_demo("demo", PW).await.is_err(),
         "seeding twice is refused"
@@ -1722,11 +1767,17 @@ async fn a_view_on_a_hosted_service_reads_its_layers_and_counts_from_the_source(
         sources["services"][0]["serviceItemId"],
         source.service_item_id
     );
+    // The source is the origin of Service2Service: its forward relationship lists its views.
     let related = editor
-        .related_items(&view.service_item_id, "Service2Service", true)
+        .related_items(&view.service_item_id, "Service2Service", false)
         .await
         .unwrap();
     assert_eq!(related[0]["id"], source.service_item_id.as_str());
+    let views = editor
+        .related_items(&source.service_item_id, "Service2Service", true)
+        .await
+        .unwrap();
+    assert_eq!(views[0]["id"], view.service_item_id.as_str());
     // A view exports its source's features through its definition query.
     let (_, _, bytes) = exported(&editor, &view.service_item_id, "File Geodatabase", "x", "")
         .await

@@ -580,6 +580,26 @@ async fn a_service_made_with_create_service_keeps_its_definition_whole() {
     .unwrap_err();
     assert!(again.to_string().contains("already exists"), "{again}");
 
+    // A property the service does not take is refused, as hosted servers answer it.
+    let before = get(&editor, &url, &[]).await;
+    let refused = post(
+        &editor,
+        &format!("{}/updateDefinition", admin(&url)),
+        &[(
+            "updateDefinition",
+            r#"{"maxRecordCount":50,"colour":"red"}"#,
+        )],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("Field 'colour' cannot be updated."),
+        "{refused}"
+    );
+    assert_eq!(get(&editor, &url, &[]).await, before, "nothing changed");
+
     // Editor tracking fills who and when.
     post(
         &editor,
