@@ -78,8 +78,10 @@ impl Index {
             return false;
         }
         self.snapshots.push(entry);
-        self.snapshots
-            .sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
+        // A stable sort by time: snapshots of the same second keep the order they were
+        // committed in, so the newest stays last (a backup's parent is the last of its kind;
+        // ordering ties by id would make it a coin toss).
+        self.snapshots.sort_by(|a, b| a.created.cmp(&b.created));
         true
     }
 

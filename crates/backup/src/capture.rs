@@ -105,7 +105,14 @@ pub async fn capture(env: &Env<'_>, planned: &PlannedItem) -> Captured {
         payloads: Vec::new(),
         annotations: std::collections::BTreeMap::new(),
     };
+    if let Some(state) = &planned.service_state {
+        item.annotations.extend(state.annotations());
+    }
     if let Some(parent) = reusable(env, planned) {
+        if planned.service_state.is_none() {
+            // Not read this time (`--export reference`, or unreadable): what the parent knew.
+            item.annotations.clone_from(&parent.annotations);
+        }
         item.data = parent.data.clone();
         item.thumbnail = parent.thumbnail.clone();
         item.metadata = parent.metadata;

@@ -8,7 +8,8 @@
 //!   owner's view (sharing, folder), and follows its dependencies within the organization: item
 //!   ids and service URLs in its JSON, data and JSON resources (orgpack-graph's rules), and its
 //!   forward relationships. Content of other organizations is recorded as external and not
-//!   fetched. Items whose `modified` equals the parent snapshot's are marked for reuse.
+//!   fetched. Items whose `modified` equals the parent snapshot's are marked for reuse, but for a
+//!   hosted feature service whose layers were edited or redefined since ([`service_state`]).
 //! - [`run`] captures every planned item concurrently (bounded by the plan's concurrency and the
 //!   client's requests in flight): item JSON, data, thumbnail, metadata, every resource with its
 //!   full path, and a fresh File Geodatabase or shapefile export of each hosted feature service,
@@ -31,6 +32,7 @@ pub mod progress;
 pub mod relations;
 pub mod run;
 pub mod select;
+pub mod service_state;
 pub mod sharing;
 pub mod spool;
 

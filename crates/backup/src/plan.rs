@@ -19,6 +19,8 @@ use orgpack_graph::{Context, Part as GraphPart, RefKind, Reference};
 use orgpack_portal::Client;
 use serde_json::Value;
 
+use crate::service_state::ServiceState;
+
 use crate::error::Result;
 use crate::fetch::{self, Part};
 use crate::progress::Progress;
@@ -113,6 +115,12 @@ pub struct PlannedItem {
     pub cached: BTreeMap<String, Vec<u8>>,
     /// A view's `sources`, read while planning for its dependencies, kept for capture.
     pub view_sources: Option<Value>,
+    /// A hosted feature service's layers' state (edit dates, definitions), recorded in the
+    /// snapshot to tell the next backup whether it changed.
+    pub service_state: Option<crate::service_state::ServiceState>,
+    /// Why an item whose `modified` equals the parent's is captured again (its service's layers
+    /// were edited or redefined).
+    pub changed: Option<String>,
 }
 
 impl PlannedItem {
@@ -322,6 +330,7 @@ pub async fn plan(client: &Client, options: &PlanOptions, progress: &dyn Progres
             .collect()
             .await;
         visits.append(&mut quick);
+        check_services(&ctx, &mut visits).await;
         let first = items.len();
         for (id, why, visit) in visits {
             match visit {
@@ -498,6 +507,8 @@ fn reuse_listed(
         resources: Vec::new(),
         cached: BTreeMap::new(),
         view_sources: None,
+        service_state: None,
+        changed: None,
         json: json.clone(),
     };
     item.export = ctx.options.selection.export != ExportMode::Reference
@@ -571,6 +582,8 @@ async fn visit(ctx: &Ctx<'_>, id: &str, why: Why, listed_owner: Option<&str>) ->
         resources: Vec::new(),
         cached: BTreeMap::new(),
         view_sources: None,
+        service_state: None,
+        changed: None,
         json,
     };
     item.export = ctx.options.selection.export != ExportMode::Reference
@@ -867,6 +880,40 @@ pub(crate) fn is_view(json: &Value) -> bool {
             .get("typeKeywords")
             .and_then(Value::as_array)
             .is_some_and(|k| k.iter().any(|k| k.as_str() == Some("View Service")))
+}
+
+/// Read the state of every hosted feature service among `visits` (one request each, at the
+/// plan's concurrency); one reused from the parent whose state changed is captured again. Not
+/// with `--export reference`, which captures no service data. A service whose layers cannot be
+/// read keeps the decision its `modified` gave (its export, if any, will say what is wrong).
+async fn check_services(ctx: &Ctx<'_>, visits: &mut [(String, Why, Visit)]) {
+    if ctx.options.selection.export == ExportMode::Reference {
+        return;
+    }
+    let states: Vec<(usize, Option<ServiceState>)> =
+        futures_util::stream::iter(visits.iter().enumerate().filter_map(|(i, (_, _, v))| {
+            let Visit::Item(item) = v else { return None };
+            let url = item.field("url")?;
+            is_hosted_feature_service(&item.json).then(|| (i, url.to_owned()))
+        }))
+        .map(|(i, url)| async move { (i, crate::service_state::read(ctx.client, &url).await.ok()) })
+        .buffer_unordered(ctx.options.concurrency.max(1))
+        .collect()
+        .await;
+    for (i, state) in states {
+        let Visit::Item(item) = &mut visits[i].2 else {
+            continue;
+        };
+        let Some(state) = state else { continue };
+        let parent = ctx.parent_items.get(item.id.as_str());
+        if item.reuse
+            && let Some(why) = parent.and_then(|p| state.changed_since(&p.annotations))
+        {
+            item.reuse = false;
+            item.changed = Some(why);
+        }
+        item.service_state = Some(state);
+    }
 }
 
 fn is_hosted_feature_service(json: &Value) -> bool {

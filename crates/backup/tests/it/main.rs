@@ -606,3 +606,90 @@ async fn a_relationship_added_to_an_unchanged_item_is_read_when_asked_for() {
             .any(|r| r.item_id == s.city && r.relationship_type == "Map2Service")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn field_edits_between_nightlies_are_exported_though_the_item_did_not_change() {
+    let s = seeded().await;
+    let editor = client(&s.sandbox, "editor");
+    let url = editor.item(&s.city).await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let admin_url = url.replace("/rest/services/", "/rest/admin/services/");
+    let post = |path: String, params: Vec<(&'static str, String)>| {
+        let editor = &editor;
+        async move {
+            let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            editor
+                .call("edit", orgpack_portal::Method::Post, &path, &params)
+                .await
+                .unwrap()
+        }
+    };
+    post(
+        format!("{admin_url}/updateDefinition"),
+        vec![(
+            "updateDefinition",
+            r#"{"capabilities":"Create,Delete,Query,Update,Editing"}"#.into(),
+        )],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let (_, one) = backup(&s, &repo, items(&[&s.city]), &Counting::default()).await;
+    let before = editor.feature_count(&format!("{url}/0")).await.unwrap();
+    let modified = editor.item(&s.city).await.unwrap()["modified"].clone();
+
+    // A week of field work: features added and deleted; the item's `modified` stays.
+    post(
+        format!("{url}/0/applyEdits"),
+        vec![
+            (
+                "adds",
+                r#"[{"geometry":{"x":-117.1,"y":34.1},"attributes":{}}]"#.into(),
+            ),
+            ("deletes", "1,2,3".into()),
+        ],
+    )
+    .await;
+    assert_eq!(editor.item(&s.city).await.unwrap()["modified"], modified);
+    let after = editor.feature_count(&format!("{url}/0")).await.unwrap();
+    assert_eq!(after, before - 2);
+
+    let (planned, two) = backup(&s, &repo, items(&[&s.city]), &Counting::default()).await;
+    let city = planned.items.iter().find(|i| i.id == s.city).unwrap();
+    assert!(!city.reuse, "edited since the parent: captured again");
+    let why = city.changed.as_deref().unwrap();
+    assert!(why.starts_with("layer 0 edited"), "{why}");
+    let archive = Archive::open(&repo).unwrap();
+    let snapshot = archive.snapshot(&two.snapshot).unwrap();
+    let export = snapshot
+        .item(&s.city)
+        .unwrap()
+        .payloads
+        .iter()
+        .find(|p| p.obtained == Obtained::FreshExport)
+        .unwrap();
+    let layer = &export.layers[0];
+    assert_eq!(
+        layer.feature_count,
+        Some(after),
+        "the export holds the edits"
+    );
+    assert_ne!(
+        archive
+            .snapshot(&one.snapshot)
+            .unwrap()
+            .item(&s.city)
+            .unwrap()
+            .payloads,
+        snapshot.item(&s.city).unwrap().payloads
+    );
+    let state = &snapshot.item(&s.city).unwrap().annotations;
+    assert!(state["orgpack.serviceState"].starts_with("sha256:"));
+
+    // Nothing changed since: reused again, with the state the second backup recorded.
+    let (planned, _) = backup(&s, &repo, items(&[&s.city]), &Counting::default()).await;
+    let city = planned.items.iter().find(|i| i.id == s.city).unwrap();
+    assert!(city.reuse, "{:?}", city.changed);
+}

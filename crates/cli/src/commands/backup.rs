@@ -218,6 +218,7 @@ fn show_plan(plan: &Plan, json: bool) -> Result<()> {
                     "why": i.why,
                     "reuse": i.reuse,
                     "export": i.export && !i.reuse,
+                    "changed": i.changed,
                     "size": i.size(),
                     "dependencies": i.dependencies,
                 })
@@ -256,10 +257,13 @@ fn show_plan(plan: &Plan, json: bool) -> Result<()> {
             } else {
                 "fetch"
             };
-            let why = match &i.why {
+            let mut why = match &i.why {
                 Why::Selected { by } => by.clone(),
                 Why::Dependency { of, path } => format!("used by {of} ({path})"),
             };
+            if let Some(changed) = &i.changed {
+                why = format!("changed: {changed}; {why}");
+            }
             vec![
                 i.id.clone(),
                 render::clip(i.item_type(), 24),

@@ -330,6 +330,21 @@ pub(super) fn capabilities(service: &Service, layer: &Value) -> Vec<String> {
         .collect()
 }
 
+/// `…/FeatureServer/layers`: every layer and table as its own resource serves it,
+/// `{"layers": [...], "tables": [...]}`.
+pub(super) fn served_all(call: &Call, service: &Service) -> Result<Response, Response> {
+    let (mut layers, mut tables) = (Vec::new(), Vec::new());
+    for layer in service.layers.as_array().into_iter().flatten() {
+        let served = served_layer(call, service, layer)?;
+        if is_table(layer) {
+            tables.push(served);
+        } else {
+            layers.push(served);
+        }
+    }
+    Ok(call.reply(&json!({"layers": layers, "tables": tables})))
+}
+
 /// A layer as its resource serves it: the stored definition, the sandbox's own keys removed,
 /// with `currentVersion`, `serviceItemId`, the view flags, `editingInfo` (its data's and its
 /// schema's last edit, of the source for a view) and its extent.

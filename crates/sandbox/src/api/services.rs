@@ -368,6 +368,7 @@ pub(super) fn feature_server(
     match rest {
         ["sources"] | [_, "sources"] if is_view => super::views::sources(call, &service),
         [] => Ok(call.reply(&super::layers::served_service(call, &service)?)),
+        ["layers"] => super::layers::served_all(call, &service),
         ["applyEdits"] if post => super::edits::apply_service_edits(call, &service),
         ["append"] if post => super::append::append(call, &service, None),
         ["jobs", id] => super::jobs::status(call, id),
