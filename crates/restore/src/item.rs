@@ -159,7 +159,16 @@ async fn restore(
     let gctx = item_context.context();
     let rewritten_json = rewrite(&gctx, Part::Item, &json, &map);
     let mut rewritten = rewritten_json.changed;
-    let params = item_params(&rewritten_json.doc, &item.id, planned.keep_id);
+    let mut params = item_params(&rewritten_json.doc, &item.id, planned.keep_id);
+    // An item with data and a URL (a registered service with its popups, an app with its
+    // configuration) keeps both: the data is the content, the URL a property.
+    if item.data.is_some()
+        && planned.action != Action::Republish
+        && let Some((url, changed)) = rewritten_url(&gctx, item, &map)
+    {
+        rewritten += changed;
+        params.push(("url", url));
+    }
     let param_refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let folder = planned
         .folder
@@ -203,8 +212,9 @@ async fn restore(
         (id, Status::Created, content.url())
     };
     let fail = |e: String| (Some(target_id.clone()), e);
-    let finishing = crate::plan::is_republished(ctx.snapshot, item)
-        && planned.action != Action::Update
+    let republished =
+        crate::plan::is_republished(ctx.snapshot, item) && planned.action != Action::Update;
+    let finishing = republished
         && !ctx
             .journal
             .done(&item.id, "published")
@@ -232,6 +242,18 @@ async fn restore(
         .done(&item.id, "content")
         .map_err(|e| fail(e.to_string()))?
     {
+        if republished && item.data.is_some() {
+            // A republished service's item data (popups, table settings): publishing gave it
+            // none.
+            let (content, changed) = content_of(ctx, item, &gctx, &map)
+                .await
+                .map_err(|(_, e)| fail(e))?;
+            rewritten += changed;
+            ctx.client
+                .update_item(owner, None, &target_id, &[], content.as_content())
+                .await
+                .map_err(|e| fail(format!("the service's item data: {e}")))?;
+        }
         rewritten += restore_parts(ctx, item, owner, &target_id, &gctx, &map)
             .await
             .map_err(fail)?;
@@ -368,13 +390,18 @@ async fn content_of(
             }
         });
     }
-    if let Some(url) = &item.url {
-        let doc = Value::String(url.clone());
-        let r = rewrite(gctx, Part::Item, &serde_json::json!({ "url": doc }), map);
-        let new = r.doc["url"].as_str().unwrap_or(url).to_owned();
-        return Ok((Staged::Url(new), r.changed));
+    if let Some((new, changed)) = rewritten_url(gctx, item, map) {
+        return Ok((Staged::Url(new), changed));
     }
     Ok((Staged::None, 0))
+}
+
+/// The item's URL with the id map applied, and how many references that rewrote.
+fn rewritten_url(gctx: &Context<'_>, item: &Item, map: &IdMap) -> Option<(String, usize)> {
+    let url = item.url.as_ref()?;
+    let r = rewrite(gctx, Part::Item, &serde_json::json!({ "url": url }), map);
+    let new = r.doc["url"].as_str().unwrap_or(url).to_owned();
+    Some((new, r.changed))
 }
 
 /// Upload the fresh export and publish it; returns the new service's item once the publish job
@@ -517,8 +544,8 @@ async fn republish(
     Err((None, format!("publishing: {last}")))
 }
 
-/// Give a republished service the source item's properties, and check each layer's count
-/// against the payload.
+/// Give a republished service the source item's properties, check each layer's count against
+/// the payload, and delete the export uploaded to publish from.
 async fn finish_service(
     ctx: &Ctx<'_>,
     item: &Item,
@@ -546,6 +573,24 @@ async fn finish_service(
         .map_err(|e| format!("setting the service's properties: {e}"))?;
     if let Some((payload, _)) = crate::plan::republish_payload(item) {
         check_counts(ctx.client, payload, &url).await?;
+    }
+    // The export uploaded to publish from has served: the source organization never had it, and
+    // it would double the service's storage. Deleted for good (not to the recycle bin).
+    let payload_key = format!("{}/payload", item.id);
+    if let Some(upload) = ctx
+        .journal
+        .id(Kind::Item, &payload_key)
+        .map_err(|e| e.to_string())?
+    {
+        match ctx.client.delete_item(owner, &upload).await {
+            Ok(()) => {}
+            // Gone already (a resumed run deleted it before it could note so).
+            Err(e) if e.to_string().contains("does not exist") => {}
+            Err(e) => return Err(format!("deleting the uploaded export {upload}: {e}")),
+        }
+        ctx.journal
+            .forget(Kind::Item, &payload_key)
+            .map_err(|e| e.to_string())?;
     }
     learn(ctx, item, id, Some(&url)).await;
     Ok(())

@@ -30,6 +30,23 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
         .as_str()
         .unwrap()
         .to_owned();
+    // A registered (not hosted) service with popups in its data: an item with a URL and data.
+    let popups = r#"{"layers":[{"id":0,"popupInfo":{"title":"Road {name}"}}]}"#;
+    let roads_url = "https://services.example.com/arcgis/rest/services/Roads/FeatureServer";
+    let roads = source
+        .add_item(
+            "admin",
+            None,
+            &[
+                ("title", "Roads (registered)"),
+                ("type", "Feature Service"),
+                ("url", roads_url),
+            ],
+            orgpack_portal::Content::Text(popups),
+            1 << 20,
+        )
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut repo = Repository::open_or_init(&dir.path().join("repo")).unwrap();
     let options = orgpack_backup::PlanOptions::whole_org(dir.path().join("spool"));
@@ -75,7 +92,7 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
 
     for (report, target) in reports.iter().zip(&targets) {
         assert!(report.is_complete(), "{report:#?}");
-        assert_eq!(report.counts().created, 15);
+        assert_eq!(report.counts().created, 16);
         let new = |key: &str| {
             report
                 .items
@@ -85,6 +102,36 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
                 .unwrap()
         };
         let c = &target.client;
+        // The target holds the source's items and nothing else (no uploaded exports left).
+        let me = c.portal_self().await.unwrap();
+        let all = c
+            .search_all(&format!("orgid:{}", me["id"].as_str().unwrap()), 100)
+            .await
+            .unwrap();
+        let titles: Vec<&str> = all.iter().map(|i| i["title"].as_str().unwrap()).collect();
+        assert_eq!(all.len(), 16, "{titles:?}");
+        // An item with a URL and data keeps both.
+        let restored = report
+            .items
+            .iter()
+            .find(|e| e.source_id == roads)
+            .and_then(|e| e.target_id.clone())
+            .unwrap();
+        assert_eq!(c.item(&restored).await.unwrap()["url"], roads_url);
+        let mut data = Vec::new();
+        c.item_data(&restored, &mut data).await.unwrap();
+        assert_eq!(
+            serde_json::from_slice::<Value>(&data).unwrap()["layers"][0]["popupInfo"]["title"],
+            "Road {name}"
+        );
+        // A republished service's item data (its popups) comes back.
+        let mut data = Vec::new();
+        c.item_data(&new("city"), &mut data).await.unwrap();
+        let popups: Value = serde_json::from_slice(&data).unwrap();
+        assert_eq!(
+            popups["layers"][0]["popupInfo"]["title"],
+            "Hydrant {hydrant_id}"
+        );
         // Owners and folders as in the source.
         let map = c.item(&new("city-map")).await.unwrap();
         assert_eq!(map["owner"], "editor");
@@ -219,7 +266,7 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
         // The library's own read-back check agrees.
         let checked = orgpack_restore::check_target(c, &snapshot, report).await;
         assert!(checked.problems.is_empty(), "{:?}", checked.problems);
-        assert_eq!(checked.items, 15);
+        assert_eq!(checked.items, 16);
         // Counted by name: City's related table Flow_tests among them; its attachment table is
         // the Hydrants layer's attachments, not a layer of its own.
         assert_eq!(checked.layers, 5);
