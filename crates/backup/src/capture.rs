@@ -210,6 +210,12 @@ pub async fn capture(env: &Env<'_>, planned: &PlannedItem) -> Captured {
     if planned.export {
         match export(env, planned).await {
             Ok(payload) => {
+                // With the data, its definition (read after: a service that cannot be exported
+                // is one failure, not two).
+                match service_definition(env, planned).await {
+                    Ok(definition) => item.payloads.push(definition),
+                    Err(message) => failures.push("service definition", message),
+                }
                 item.payloads.push(payload);
                 exported = true;
             }
@@ -289,6 +295,43 @@ async fn view_definition(env: &Env<'_>, planned: &PlannedItem) -> Result<Payload
     Ok(Payload {
         file_name: "view.json".into(),
         kind: PayloadKind::ViewDefinition,
+        obtained: Obtained::FreshExport,
+        source_item: None,
+        content,
+        layers,
+    })
+}
+
+/// A hosted feature service's definition: the admin service JSON, every layer and table defined
+/// whole (fields, domains, drawing info, templates, relationships, indexes, editor tracking),
+/// stored as a `featureServiceDefinition` payload. Restore rebuilds the service from it.
+async fn service_definition(env: &Env<'_>, planned: &PlannedItem) -> Result<Payload, String> {
+    let url = planned
+        .field("url")
+        .ok_or("the service has no URL")?
+        .trim_end_matches('/')
+        .to_owned();
+    let admin = env
+        .client
+        .admin_definition(&url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let layers = ["layers", "tables"]
+        .iter()
+        .flat_map(|k| admin[*k].as_array().cloned().unwrap_or_default())
+        .map(|l| PayloadLayer {
+            name: l["name"].as_str().unwrap_or_default().to_owned(),
+            geometry_type: l["geometryType"].as_str().map(str::to_owned),
+            feature_count: None,
+            fields: Vec::new(),
+        })
+        .collect();
+    let doc = serde_json::json!({ "admin": admin });
+    let content = tokio::task::block_in_place(|| env.blobs.put_json(&doc))
+        .map_err(|e| format!("storing the service definition: {e}"))?;
+    Ok(Payload {
+        file_name: "service.json".into(),
+        kind: PayloadKind::FeatureServiceDefinition,
         obtained: Obtained::FreshExport,
         source_item: None,
         content,

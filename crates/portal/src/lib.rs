@@ -19,7 +19,8 @@
 //! folders, ownership, relationships, resources; export and publish jobs; feature counts).
 //!
 //! [`org`] reads users, folders, an owner's view of an item with its sharing, groups with their
-//! content and members, and creates groups.
+//! content and members, and creates groups. [`hosted`] reads and changes hosted services' admin
+//! definitions and loads and empties their layers.
 //!
 //! Not yet here: OAuth sign-in, custom CA certificates, createService for views, and the
 //! conformance suite against the sandbox.
@@ -27,6 +28,7 @@
 pub mod calls;
 pub mod client;
 pub mod error;
+pub mod hosted;
 pub mod oauth;
 pub mod org;
 pub mod redact;

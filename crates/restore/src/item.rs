@@ -226,6 +226,20 @@ async fn restore(
         crate::view::ensure_defined(ctx, item, &target_id)
             .await
             .map_err(fail)?;
+        if let Some(definition) = crate::plan::definition_payload(item)
+            && let Some((payload, _)) = crate::plan::republish_payload(item)
+            && payload.kind == PayloadKind::FileGeodatabase
+        {
+            // Created by a run cut short: define, load and settle what it left undone.
+            let admin = crate::rebuild::admin_of(ctx, definition).map_err(fail)?;
+            crate::rebuild::complete(ctx, item, &admin, &target_id, || async {
+                upload_payload(ctx, item, payload, owner, folder.as_deref())
+                    .await
+                    .map_err(|(_, e)| e)
+            })
+            .await
+            .map_err(fail)?;
+        }
     }
     if finishing {
         // Reads the new service's URL, checks its counts and learns it.
@@ -291,8 +305,21 @@ async fn restore(
             .mark(&item.id, COMPLETE)
             .map_err(|e| fail(e.to_string()))?;
     }
-    // Republished from the file it was first published from: what was edited since is not there.
-    let reason = (planned.action == Action::Republish)
+    // Which way a service came back, and for one republished from the file it was first
+    // published from, that what was edited since is not there.
+    let is_view = crate::plan::republish_payload(item)
+        .is_some_and(|(p, _)| p.kind == PayloadKind::ViewDefinition);
+    let path = if planned.action != Action::Republish || is_view {
+        None
+    } else if rebuilt(ctx, item).map_err(fail)? {
+        Some("rebuilt from its definition, loaded from its export".to_owned())
+    } else {
+        Some(
+            "republished from its export (the backup holds no definition to rebuild from)"
+                .to_owned(),
+        )
+    };
+    let original = (planned.action == Action::Republish)
         .then(|| crate::plan::republish_payload(item))
         .flatten()
         .filter(|(_, original)| *original)
@@ -304,7 +331,7 @@ async fn restore(
     Ok(Restored {
         target_id: Some(target_id),
         status,
-        reason,
+        reason: original.or(path),
         rewritten,
     })
 }
@@ -418,41 +445,29 @@ async fn republish(
         let base = service_name(item);
         return crate::view::recreate(ctx, item, payload, owner, folder, &base).await;
     }
-    let (file_type, item_type) = match payload.kind {
-        PayloadKind::Shapefile => ("shapefile", "Shapefile"),
-        PayloadKind::Csv => ("csv", "CSV"),
-        PayloadKind::GeoJson => ("geojson", "GeoJson"),
-        PayloadKind::ServiceDefinition => ("serviceDefinition", "Service Definition"),
-        _ => ("fileGeodatabase", "File Geodatabase"),
+    let file_type = match payload.kind {
+        PayloadKind::Shapefile => "shapefile",
+        PayloadKind::Csv => "csv",
+        PayloadKind::GeoJson => "geojson",
+        PayloadKind::ServiceDefinition => "serviceDefinition",
+        _ => "fileGeodatabase",
     };
-    let payload_key = format!("{}/payload", item.id);
-    let payload_keyword = source_keyword(&format!("{}-payload", item.id));
-    // Uploaded before, by a run that may have been killed before writing the journal?
-    let known = if let Some(id) = ctx
-        .journal
-        .id(Kind::Item, &payload_key)
-        .map_err(|e| (None, e.to_string()))?
+    if let Some(definition) = crate::plan::definition_payload(item)
+        && payload.kind == PayloadKind::FileGeodatabase
     {
-        Some(id)
-    } else {
-        let q = format!(
-            "typekeywords:\"{payload_keyword}\" AND orgid:{}",
-            ctx.facts.org_id
-        );
-        let found = ctx
-            .client
-            .search_all(&q, 10)
-            .await
-            .map_err(|e| (None, format!("looking for an earlier upload: {e}")))?
-            .into_iter()
-            .find_map(|r| r.get("id").and_then(Value::as_str).map(str::to_owned));
-        if let Some(id) = &found {
-            ctx.journal
-                .set_id(Kind::Item, &payload_key, id, true)
-                .map_err(|e| (None, e.to_string()))?;
-        }
-        found
-    };
+        let admin = crate::rebuild::admin_of(ctx, definition).map_err(|e| (None, e))?;
+        let base = service_name(item);
+        let id = crate::rebuild::create(ctx, item, &admin, owner, folder, &base).await?;
+        crate::rebuild::complete(ctx, item, &admin, &id, || async {
+            upload_payload(ctx, item, payload, owner, folder)
+                .await
+                .map_err(|(_, e)| e)
+        })
+        .await
+        .map_err(|e| (Some(id.clone()), e))?;
+        return Ok(id);
+    }
+    let known = find_upload(ctx, item).await?;
     let uploaded = if let Some(id) = known {
         // Published from it before, by a run killed before writing the journal: adopt that
         // service rather than publish a second one.
@@ -472,32 +487,7 @@ async fn republish(
         }
         id
     } else {
-        let file = stage(ctx, &payload.content).await.map_err(|e| (None, e))?;
-        let path = file.path();
-        let keywords = format!("{payload_keyword},orgpack-payload");
-        let title = format!("{} (data)", item.title);
-        let id = ctx
-            .client
-            .add_item(
-                owner,
-                folder,
-                &[
-                    ("title", &title),
-                    ("type", item_type),
-                    ("typeKeywords", &keywords),
-                ],
-                Content::File {
-                    path,
-                    name: &payload.file_name,
-                },
-                8 << 20,
-            )
-            .await
-            .map_err(|e| (None, format!("uploading the export: {e}")))?;
-        ctx.journal
-            .set_id(Kind::Item, &payload_key, &id, true)
-            .map_err(|e| (None, e.to_string()))?;
-        id
+        upload_payload(ctx, item, payload, owner, folder).await?
     };
     let base = service_name(item);
     let mut last = String::new();
@@ -544,6 +534,86 @@ async fn republish(
     Err((None, format!("publishing: {last}")))
 }
 
+/// The export uploaded for `item` by this run or one cut short before it (by the journal, else
+/// by its `source-<id>-payload` keyword).
+async fn find_upload(ctx: &Ctx<'_>, item: &Item) -> Result<Option<String>, Failed> {
+    let payload_key = format!("{}/payload", item.id);
+    if let Some(id) = ctx
+        .journal
+        .id(Kind::Item, &payload_key)
+        .map_err(|e| (None, e.to_string()))?
+    {
+        return Ok(Some(id));
+    }
+    let payload_keyword = source_keyword(&format!("{}-payload", item.id));
+    let q = format!(
+        "typekeywords:\"{payload_keyword}\" AND orgid:{}",
+        ctx.facts.org_id
+    );
+    let found = ctx
+        .client
+        .search_all(&q, 10)
+        .await
+        .map_err(|e| (None, format!("looking for an earlier upload: {e}")))?
+        .into_iter()
+        .find_map(|r| r.get("id").and_then(Value::as_str).map(str::to_owned));
+    if let Some(id) = &found {
+        ctx.journal
+            .set_id(Kind::Item, &payload_key, id, true)
+            .map_err(|e| (None, e.to_string()))?;
+    }
+    Ok(found)
+}
+
+/// The export of `item` as a file item in the target (uploaded now unless an earlier upload is
+/// found), typeKeywords `source-<id>-payload` and `orgpack-payload`; deleted once the service is
+/// checked.
+async fn upload_payload(
+    ctx: &Ctx<'_>,
+    item: &Item,
+    payload: &Payload,
+    owner: &str,
+    folder: Option<&str>,
+) -> Result<String, Failed> {
+    if let Some(id) = find_upload(ctx, item).await? {
+        return Ok(id);
+    }
+    let item_type = match payload.kind {
+        PayloadKind::Shapefile => "Shapefile",
+        PayloadKind::Csv => "CSV",
+        PayloadKind::GeoJson => "GeoJson",
+        PayloadKind::ServiceDefinition => "Service Definition",
+        _ => "File Geodatabase",
+    };
+    let payload_keyword = source_keyword(&format!("{}-payload", item.id));
+    let file = stage(ctx, &payload.content).await.map_err(|e| (None, e))?;
+    let path = file.path();
+    let keywords = format!("{payload_keyword},orgpack-payload");
+    let title = format!("{} (data)", item.title);
+    let id = ctx
+        .client
+        .add_item(
+            owner,
+            folder,
+            &[
+                ("title", &title),
+                ("type", item_type),
+                ("typeKeywords", &keywords),
+            ],
+            Content::File {
+                path,
+                name: &payload.file_name,
+            },
+            8 << 20,
+        )
+        .await
+        .map_err(|e| (None, format!("uploading the export: {e}")))?;
+    ctx.journal
+        .set_id(Kind::Item, &format!("{}/payload", item.id), &id, true)
+        .map_err(|e| (None, e.to_string()))?;
+    Ok(id)
+}
+
 /// Give a republished service the source item's properties, check each layer's count against
 /// the payload, and delete the export uploaded to publish from.
 async fn finish_service(
@@ -571,8 +641,16 @@ async fn finish_service(
         .update_item(owner, None, id, &props, Content::None)
         .await
         .map_err(|e| format!("setting the service's properties: {e}"))?;
-    if let Some((payload, _)) = crate::plan::republish_payload(item) {
-        check_counts(ctx.client, payload, &url).await?;
+    match (
+        crate::plan::definition_payload(item),
+        crate::plan::republish_payload(item),
+    ) {
+        (Some(definition), Some((export, _))) if rebuilt(ctx, item)? => {
+            let admin = crate::rebuild::admin_of(ctx, definition)?;
+            crate::rebuild::check_by_id(ctx, &admin, export, &url).await?;
+        }
+        (_, Some((payload, _))) => check_counts(ctx.client, payload, &url).await?,
+        _ => {}
     }
     // The export uploaded to publish from has served: the source organization never had it, and
     // it would double the service's storage. Deleted for good (not to the recycle bin).
@@ -594,6 +672,13 @@ async fn finish_service(
     }
     learn(ctx, item, id, Some(&url)).await;
     Ok(())
+}
+
+/// Whether the service was rebuilt from its definition (rather than republished).
+fn rebuilt(ctx: &Ctx<'_>, item: &Item) -> Result<bool, String> {
+    ctx.journal
+        .done(&item.id, "defined")
+        .map_err(|e| e.to_string())
 }
 
 /// Each layer of the new service holds as many features as the payload says.

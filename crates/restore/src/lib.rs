@@ -12,8 +12,9 @@
 //!   a search), then, keeping ids on ArcGIS Enterprise, the same id. Those are skipped (or updated
 //!   with [`plan::OnExisting::Update`]).
 //! - [`run::restore`] restores each target's items concurrently, each as soon as what it needs
-//!   has finished ([`schedule`]), not when its whole wave has: hosted
-//!   services republished from their export and checked against its feature counts, other items
+//!   has finished ([`schedule`]), not when its whole wave has: hosted services rebuilt from their
+//!   captured definition and loaded from their export ([`rebuild`]; republished from the export
+//!   when the backup holds no definition) and checked against its feature counts, other items
 //!   created with their data streamed from the archive, every reference rewritten from the
 //!   growing id map; then resources, thumbnails, metadata and sharing (never broader than the
 //!   source). Files go up from [`staging`], written once for all targets. A failed item's
@@ -33,6 +34,7 @@ pub mod item;
 pub mod journal;
 pub mod plan;
 pub mod preview;
+pub mod rebuild;
 pub mod report;
 pub mod run;
 pub mod schedule;

@@ -402,11 +402,9 @@ pub fn is_republished(snapshot: &Snapshot, item: &Item) -> bool {
 /// `bool` says so.
 #[must_use]
 pub fn republish_payload(item: &Item) -> Option<(&Payload, bool)> {
-    if let Some(fresh) = item
-        .payloads
-        .iter()
-        .find(|p| p.obtained == Obtained::FreshExport)
-    {
+    if let Some(fresh) = item.payloads.iter().find(|p| {
+        p.obtained == Obtained::FreshExport && p.kind != PayloadKind::FeatureServiceDefinition
+    }) {
         return Some((fresh, false));
     }
     item.payloads
@@ -423,6 +421,14 @@ pub fn republish_payload(item: &Item) -> Option<(&Payload, bool)> {
                 )
         })
         .map(|p| (p, true))
+}
+
+/// A hosted service's captured definition (`featureServiceDefinition`), when the backup took one.
+#[must_use]
+pub fn definition_payload(item: &Item) -> Option<&Payload> {
+    item.payloads
+        .iter()
+        .find(|p| p.kind == PayloadKind::FeatureServiceDefinition)
 }
 
 /// Source owner → target owner: the owner map, else the same name when that user exists in the

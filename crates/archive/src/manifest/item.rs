@@ -254,6 +254,11 @@ pub enum PayloadKind {
     /// service definition, every layer with its adminLayerInfo.viewLayerDefinition>, "sources":
     /// <the services it reads from>}`. Restore recreates the view on the restored source.
     ViewDefinition,
+    /// The definition of a hosted feature service (since 1.3.0): JSON `{"admin": <the admin
+    /// service definition: the service's properties, every layer and table defined whole>}`,
+    /// captured with its export. Restore rebuilds the service from it (every layer and table
+    /// under its own id, its settings) and loads the export's data into it.
+    FeatureServiceDefinition,
     /// Anything else.
     #[serde(other)]
     Other,

@@ -60,6 +60,10 @@ fn describe(snapshot: &Snapshot, demo: &DemoOrg, id: &str) -> BTreeMap<String, S
                 Obtained::OriginalSource => "original",
                 Obtained::Download => "download",
             };
+            if p.kind == orgpack_archive::manifest::PayloadKind::FeatureServiceDefinition {
+                let names: Vec<&str> = p.layers.iter().map(|l| l.name.as_str()).collect();
+                return format!("definition {}", names.join(" "));
+            }
             let layers: Vec<String> = p
                 .layers
                 .iter()

@@ -7,6 +7,7 @@ mod hostile;
 #[allow(dead_code)]
 #[path = "../../../backup/tests/it/seed.rs"]
 mod seed;
+mod whole;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -378,13 +379,14 @@ async fn a_restore_cut_short_anywhere_is_finished_by_a_rerun_without_duplicates(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_service_that_cannot_be_published_fails_alone_with_its_dependents_skipped() {
+async fn a_service_that_cannot_be_loaded_fails_alone_with_its_dependents_skipped() {
     let s = seeded().await;
     let dir = tempfile::tempdir().unwrap();
     let (archive, snapshot) = backed_up(&s, dir.path()).await;
     let targets = [empty_target(&s, "nopub", dir.path())];
+    // The service is created and defined, then its data cannot be loaded.
     s.sandbox.set_faults(orgpack_sandbox::Faults {
-        refuse: Some("/publish".into()),
+        refuse: Some("/append".into()),
         ..orgpack_sandbox::Faults::default()
     });
     let first = restore(&archive, &snapshot, &targets, &options(dir.path()), false)
@@ -412,7 +414,8 @@ async fn a_service_that_cannot_be_published_fails_alone_with_its_dependents_skip
     {
         assert_eq!(e.status, Status::Created, "{e:?}");
     }
-    // The portal publishes again: a rerun finishes the service and its map, nothing else.
+    // The portal loads again: a rerun finishes the service it created (loaded, settled) and its
+    // map, nothing else.
     let second = restore(&archive, &snapshot, &targets, &options(dir.path()), false)
         .await
         .unwrap();
@@ -424,7 +427,7 @@ async fn a_service_that_cannot_be_published_fails_alone_with_its_dependents_skip
     // With --rollback, a failure takes back everything the run created.
     let strict = [empty_target(&s, "strict", dir.path())];
     s.sandbox.set_faults(orgpack_sandbox::Faults {
-        refuse: Some("/publish".into()),
+        refuse: Some("/append".into()),
         ..orgpack_sandbox::Faults::default()
     });
     let mut opts = options(dir.path());

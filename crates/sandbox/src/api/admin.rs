@@ -301,11 +301,14 @@ fn add_tracking_fields(layer: &mut Value) {
     let mut info = Map::new();
     if let Some(fields) = layer["fields"].as_array_mut() {
         for (key, name, kind) in names {
-            if !fields.iter().any(|f| {
+            // A field of that name already there becomes the tracking field, read-only.
+            if let Some(f) = fields.iter_mut().find(|f| {
                 f["name"]
                     .as_str()
                     .is_some_and(|n| n.eq_ignore_ascii_case(name))
             }) {
+                f["editable"] = json!(false);
+            } else {
                 let mut f = json!({"name": name, "type": kind, "alias": name, "sqlType": "sqlTypeOther",
                     "nullable": true, "editable": false, "domain": null, "defaultValue": null});
                 if kind == "esriFieldTypeString" {

@@ -392,11 +392,12 @@ fn apply(
             attributes.insert(field.clone(), json!(id));
             global = Some(id);
         }
+        // A field not given takes its default, else null: every row has every field, as a
+        // table's columns do.
         for f in target.layer["fields"].as_array().into_iter().flatten() {
             if let Some(name) = f["name"].as_str()
                 && name != oid_field
                 && !attributes.contains_key(name)
-                && !f["defaultValue"].is_null()
             {
                 attributes.insert(name.to_owned(), f["defaultValue"].clone());
             }

@@ -363,7 +363,14 @@ pub(super) fn query(call: &Call, service: &Service, layer: &Value) -> Result<Res
         .into_iter()
         .map(|f| {
             let geometry = f.geometry.clone();
-            (attributes_of(&f, &oid_field), geometry)
+            let mut attributes = attributes_of(&f, &oid_field);
+            // A field added after the row was written is null in it, as a new column is.
+            for name in &fields {
+                if !attributes.contains_key(name) {
+                    attributes.insert(name.clone(), Value::Null);
+                }
+            }
+            (attributes, geometry)
         })
         .collect();
     if let Some(order) = p.get("orderByFields") {
