@@ -15,7 +15,9 @@ resources), 100 dashboards, 200 CSV files and 360 links and documents. Then:
 
 1. `orgpack backup --all --repo R` (the first, full backup: every service exported);
 2. the same again with nothing changed (must export nothing and download no payload);
-3. `orgpack restore R --to one` into an empty organization;
+3. `orgpack restore R --to one` into an empty organization (services rebuilt from their
+   definition), and the same with `--republish` into another (services republished from their
+   export), the two paths' times side by side;
 4. `orgpack restore R --to a --to b --to c` into three empty organizations at once;
 5. 1, 3 and 4 again with portals that answer every request LATENCY ms late (`--faults
    delay_ms=…`, the source's set for the one backup through `POST /_sandbox/faults`), as portals
@@ -62,7 +64,7 @@ PYTHON = os.environ.get("ORGPACK_BENCH_PYTHON", os.path.join(ROOT, "target", "co
 PASSWORD = "bench-" + uuid.uuid4().hex[:12]
 LATENCY_MS = int(os.environ.get("ORGPACK_BENCH_LATENCY_MS", "50"))
 RESTORE_FLAGS = os.environ.get("ORGPACK_BENCH_RESTORE_FLAGS", "").split()
-TARGETS = ["one", "py", "a", "b", "c"] + (["far", "far_a", "far_b", "far_c"] if LATENCY_MS else [])
+TARGETS = ["one", "rep", "py", "a", "b", "c"] + (["far", "far_a", "far_b", "far_c"] if LATENCY_MS else [])
 TLS = ssl.create_default_context()  # trusts each sandbox's certificate once it is started
 
 
@@ -299,7 +301,12 @@ def main():
         t3, m3, one, r3 = counted(["one"], ["--config", config, "restore", repo, *RESTORE_FLAGS, "--to", "one", "--journal-dir", work])
         created = sum(x["counts"]["created"] for x in one["targets"])
         rows.append(("restore into 1 target", t3, m3, created, None, r3,
-                     ("complete" if one["complete"] else "INCOMPLETE") + f", {run.cpu_note}"))
+                     ("complete" if one["complete"] else "INCOMPLETE") + f", services rebuilt, {run.cpu_note}"))
+        tr, mr, rep, rr = counted(["rep"], ["--config", config, "restore", repo, *RESTORE_FLAGS, "--republish", "--to", "rep",
+                                            "--journal-dir", work])
+        created = sum(x["counts"]["created"] for x in rep["targets"])
+        rows.append(("restore into 1 target, --republish", tr, mr, created, None, rr,
+                     ("complete" if rep["complete"] else "INCOMPLETE") + f", {tr / t3:.2f}x the rebuild's time, {run.cpu_note}"))
         if official:
             ti, mi, imported, ri = counted(["py"], ["import", urls["py"], exported["package"]],
                                            command=[PYTHON, os.path.join(ROOT, "benches", "arcgis_offline.py")], env=py_env)

@@ -272,6 +272,10 @@ pub struct RestoreArgs {
     /// When anything fails in a target, delete what this run created there.
     #[arg(long)]
     pub rollback: bool,
+    /// Republish hosted feature services from their export instead of rebuilding them from
+    /// their definition (for targets without `append`; layer ids and settings are not kept).
+    #[arg(long)]
+    pub republish: bool,
     /// Items restored at once per target (a large file's parts go up four at a time besides).
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub concurrency: usize,

@@ -117,6 +117,28 @@ impl Client {
         }
     }
 
+    /// How many attachments a layer's features hold (`queryAttachments` over every feature).
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn attachment_count(&self, layer_url: &str) -> Result<u64, Error> {
+        let url = format!("{}/queryAttachments", layer_url.trim_end_matches('/'));
+        let answer = self
+            .call(
+                "queryAttachments",
+                Method::Get,
+                &url,
+                &[("definitionExpression", "1=1")],
+            )
+            .await?;
+        Ok(answer["attachmentGroups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|g| g["attachmentInfos"].as_array().map_or(0, Vec::len) as u64)
+            .sum())
+    }
+
     /// Delete every feature of a layer or table (`truncate` on its admin endpoint).
     ///
     /// # Errors

@@ -44,6 +44,9 @@ pub struct Ctx<'a> {
     pub groups: &'a BTreeMap<String, String>,
     /// Files staged for upload, shared with the other targets.
     pub stager: &'a TargetStaging<'a>,
+    /// Views are made one at a time: ArcGIS Enterprise answers "service is locked" to views of
+    /// one source defined at once.
+    pub views: &'a tokio::sync::Mutex<()>,
 }
 
 /// What a graph [`Context`] for an archived item borrows: its type, keywords, id, and the source
@@ -313,6 +316,8 @@ async fn restore(
         None
     } else if rebuilt(ctx, item).map_err(fail)? {
         Some("rebuilt from its definition, loaded from its export".to_owned())
+    } else if crate::plan::definition_payload(item).is_some() && ctx.options.republish {
+        Some("republished from its export (--republish)".to_owned())
     } else {
         Some(
             "republished from its export (the backup holds no definition to rebuild from)"
@@ -454,6 +459,7 @@ async fn republish(
     };
     if let Some(definition) = crate::plan::definition_payload(item)
         && payload.kind == PayloadKind::FileGeodatabase
+        && !ctx.options.republish
     {
         let admin = crate::rebuild::admin_of(ctx, definition).map_err(|e| (None, e))?;
         let base = service_name(item);

@@ -56,6 +56,9 @@ pub struct RestoreOptions {
     pub sharing: SharingMode,
     /// Delete what this run created in a target when anything in it fails.
     pub rollback: bool,
+    /// Republish hosted services from their export even when the backup holds their definition
+    /// (for targets without `append`).
+    pub republish: bool,
     /// Items restored at once per target.
     pub concurrency: usize,
     /// Where files are staged for upload.
@@ -73,6 +76,7 @@ impl Default for RestoreOptions {
             preserve_ids: false,
             sharing: SharingMode::Keep,
             rollback: false,
+            republish: false,
             concurrency: 8,
             staging_dir: std::env::temp_dir(),
         }

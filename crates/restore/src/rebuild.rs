@@ -260,7 +260,7 @@ where
 }
 
 /// Each layer and table of the definition, by id: in the target under the same id and name, with
-/// as many features as the export holds for it.
+/// as many features (and attachments) as the export holds for it.
 pub async fn check_by_id(
     ctx: &Ctx<'_>,
     admin: &Value,
@@ -301,6 +301,25 @@ pub async fn check_by_id(
             return Err(format!(
                 "layer {id} (`{name}`) has {got} features in the target, the backup {expected}"
             ));
+        }
+        // Its attachments: as many as the export's attachment table has rows.
+        let attached = format!("{name}__ATTACH");
+        if let Some(expected) = export
+            .layers
+            .iter()
+            .find(|l| l.name.eq_ignore_ascii_case(&attached))
+            .and_then(|l| l.feature_count)
+        {
+            let got = ctx
+                .client
+                .attachment_count(&format!("{url}/{id}"))
+                .await
+                .map_err(|e| format!("counting the attachments of layer {id} (`{name}`): {e}"))?;
+            if got != expected {
+                return Err(format!(
+                    "layer {id} (`{name}`) has {got} attachments in the target, the backup {expected}"
+                ));
+            }
         }
     }
     Ok(())

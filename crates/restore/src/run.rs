@@ -222,6 +222,7 @@ async fn run_target(
     }
     let wave_map = std::sync::RwLock::new(std::sync::Arc::new(map.clone()));
     let map = Mutex::new(map);
+    let views = tokio::sync::Mutex::new(());
     let ctx = Ctx {
         archive,
         snapshot,
@@ -234,6 +235,7 @@ async fn run_target(
         folders: &folders,
         groups: &groups,
         stager,
+        views: &views,
     };
 
     let mut results = restore_items(&ctx, &plan, &wave_map).await;

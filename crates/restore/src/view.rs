@@ -28,6 +28,9 @@ pub async fn recreate(
     let target_names = target_names(ctx, &doc).await?;
     let admin = doc.get("admin").cloned().unwrap_or(Value::Null);
     let definition = definition(&admin, &target_names).map_err(|e| (None, e))?;
+    // One view at a time in this target (ArcGIS Enterprise locks a source while a view of it is
+    // defined); other items go on.
+    let _one_at_a_time = ctx.views.lock().await;
     let mut last = String::new();
     for attempt in 0..5 {
         let name = if attempt == 0 {
@@ -78,6 +81,20 @@ pub async fn recreate(
             .add_to_definition(&url, &definition.to_string())
             .await
             .map_err(|e| (Some(id.clone()), format!("defining the view's layers: {e}")))?;
+        // Whether edits through the view reach the source, and whether the source's schema may
+        // change under it: the view's own settings.
+        let mut settings = serde_json::Map::new();
+        for key in ["isUpdatableView", "sourceSchemaChangesAllowed"] {
+            if let Some(v) = admin.get(key).filter(|v| v.is_boolean()) {
+                settings.insert(key.to_owned(), v.clone());
+            }
+        }
+        if !settings.is_empty() {
+            ctx.client
+                .update_definition(&url, &Value::Object(settings).to_string())
+                .await
+                .map_err(|e| (Some(id.clone()), format!("the view's settings: {e}")))?;
+        }
         return Ok(id);
     }
     Err((None, format!("creating the view: {last}")))

@@ -1,5 +1,6 @@
 //! `orgpack restore ARCHIVE [--snapshot ID] --to PORTAL… [--item ID]… [--owner-map FILE]
 //! [--group-map FILE] [--folder F] [--on-existing …] [--preserve-ids] [--sharing …] [--rollback]
+//! [--republish]
 //! [--journal-dir DIR] [--report FILE] [--dry-run]`
 
 use std::collections::BTreeMap;
@@ -63,6 +64,7 @@ pub fn run(args: &RestoreArgs, config_flag: Option<&Path>, json: bool) -> Result
             SharingArg::None => SharingMode::None,
         },
         rollback: args.rollback,
+        republish: args.republish,
         concurrency: args.concurrency.max(1),
         staging_dir: staging.path().to_owned(),
     };

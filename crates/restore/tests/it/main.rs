@@ -589,3 +589,31 @@ async fn a_target_restored_before_is_found_by_keyword_without_its_journal() {
         third[0]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn republish_is_kept_for_targets_without_append() {
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, snapshot) = backed_up(&s, dir.path()).await;
+    let targets = [empty_target(&s, "older", dir.path())];
+    let mut opts = options(dir.path());
+    opts.republish = true;
+    let report = restore(&archive, &snapshot, &targets, &opts, false)
+        .await
+        .unwrap();
+    assert!(report[0].is_complete(), "{:#?}", report[0]);
+    let city = entry(&report[0], &s.city);
+    assert_eq!(
+        city.reason.as_deref(),
+        Some("republished from its export (--republish)")
+    );
+    // Without the flag the same snapshot rebuilds.
+    let rebuilt = [empty_target(&s, "newer", dir.path())];
+    let report = restore(&archive, &snapshot, &rebuilt, &options(dir.path()), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        entry(&report[0], &s.city).reason.as_deref(),
+        Some("rebuilt from its definition, loaded from its export")
+    );
+}

@@ -95,6 +95,17 @@ async fn edited_services_come_back_with_their_edits_attachments_relations_and_se
     let s = Sandbox::start(SandboxOptions::default()).await.unwrap();
     let demo = s.seed_demo("demo", PW).await.unwrap();
     let source = client(&s, "demo");
+    // The view is read-only: edits through it must not reach its source.
+    let view_admin = demo.urls["hydrants-view"].replace("/rest/services/", "/rest/admin/services/");
+    source
+        .call(
+            "updateDefinition",
+            Method::Post,
+            &format!("{view_admin}/updateDefinition"),
+            &[("updateDefinition", r#"{"isUpdatableView":false}"#)],
+        )
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
     nightly(&source, &repo).await;
@@ -150,6 +161,33 @@ async fn edited_services_come_back_with_their_edits_attachments_relations_and_se
     let report = &reports[0];
     assert!(report.is_complete(), "{report:#?}");
     let c = &target.client;
+
+    let view = report
+        .items
+        .iter()
+        .find(|e| e.source_id == demo.items["hydrants-view"])
+        .unwrap();
+    let view_url = c.item(view.target_id.as_deref().unwrap()).await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let view_root = get(c, &view_url, &[]).await;
+    assert_eq!(view_root["isUpdatableView"], false, "{view_root}");
+    assert_eq!(
+        get(
+            c,
+            &format!("{view_url}/0/query"),
+            &[("where", "1=1"), ("returnCountOnly", "true")]
+        )
+        .await["count"],
+        get(
+            &source,
+            &format!("{}/0/query", demo.urls["hydrants-view"]),
+            &[("where", "1=1"), ("returnCountOnly", "true")]
+        )
+        .await["count"],
+        "the view's count follows its definition query in both"
+    );
 
     for key in ["city", "inspections"] {
         let entry = report
