@@ -198,6 +198,7 @@ pub fn build_sample(
             source_item: None,
             content: export,
             layers: vec![PayloadLayer {
+                id: None,
                 name: "Parcels".into(),
                 geometry_type: Some("esriGeometryPolygon".into()),
                 feature_count: Some(1250),

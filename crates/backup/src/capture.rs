@@ -276,6 +276,7 @@ async fn view_definition(env: &Env<'_>, planned: &PlannedItem) -> Result<Payload
             .await
             .map_err(|e| format!("counting layer {id}: {e}"))?;
         layers.push(PayloadLayer {
+            id: Some(id),
             name: layer
                 .get("name")
                 .and_then(Value::as_str)
@@ -320,6 +321,7 @@ async fn service_definition(env: &Env<'_>, planned: &PlannedItem) -> Result<Payl
         .iter()
         .flat_map(|k| admin[*k].as_array().cloned().unwrap_or_default())
         .map(|l| PayloadLayer {
+            id: l["id"].as_u64(),
             name: l["name"].as_str().unwrap_or_default().to_owned(),
             geometry_type: l["geometryType"].as_str().map(str::to_owned),
             feature_count: None,
@@ -523,6 +525,7 @@ fn layers_of(summary: &orgpack_payload::Summary) -> Vec<PayloadLayer> {
         .layers
         .iter()
         .map(|l| PayloadLayer {
+            id: None,
             name: l.name.clone(),
             geometry_type: l.geometry_type.clone(),
             feature_count: Some(l.feature_count),

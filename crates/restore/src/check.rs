@@ -121,6 +121,20 @@ pub async fn check_target(client: &Client, snapshot: &Snapshot, report: &TargetR
                 ));
             }
         }
+        // A rebuilt service: every layer and table of its definition by id.
+        if let (Some(definition), Some((export, _)), Some(url)) = (
+            crate::plan::definition_payload(item),
+            crate::plan::republish_payload(item),
+            json.get("url").and_then(Value::as_str),
+        ) && definition.layers.iter().all(|l| l.id.is_some())
+            && entry
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("rebuilt"))
+        {
+            by_id(client, entry, &definition.layers, export, url, &mut out).await;
+            continue;
+        }
         // Feature counts of republished services.
         if let (Some(payload), Some(url)) = (
             crate::plan::republish_payload(item).map(|(p, _)| p),
@@ -160,4 +174,66 @@ pub async fn check_target(client: &Client, snapshot: &Snapshot, report: &TargetR
         }
     }
     out
+}
+
+/// A rebuilt service's layers and tables, each by its id: there under the same name, with the
+/// export's count of features.
+async fn by_id(
+    client: &Client,
+    entry: &crate::report::Entry,
+    layers: &[orgpack_archive::manifest::PayloadLayer],
+    export: &orgpack_archive::manifest::Payload,
+    url: &str,
+    out: &mut Checked,
+) {
+    let url = url.trim_end_matches('/');
+    for layer in layers {
+        let Some(id) = layer.id else { continue };
+        out.layers += 1;
+        let layer_url = format!("{url}/{id}");
+        match client
+            .call("layer", orgpack_portal::Method::Get, &layer_url, &[])
+            .await
+        {
+            Ok(v)
+                if v["name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&layer.name)) => {}
+            Ok(v) => {
+                out.problems.push(format!(
+                    "{} layer {id}: `{}` in the target, `{}` in the backup",
+                    entry.title,
+                    v["name"].as_str().unwrap_or_default(),
+                    layer.name
+                ));
+                continue;
+            }
+            Err(e) => {
+                out.problems.push(format!(
+                    "{} layer {id} (`{}`): {e}",
+                    entry.title, layer.name
+                ));
+                continue;
+            }
+        }
+        let Some(expected) = export
+            .layers
+            .iter()
+            .find(|l| l.name.eq_ignore_ascii_case(&layer.name))
+            .and_then(|l| l.feature_count)
+        else {
+            continue;
+        };
+        match client.feature_count(&layer_url).await {
+            Ok(n) if n == expected => {}
+            Ok(n) => out.problems.push(format!(
+                "{} layer {id} (`{}`): {n} features, the backup {expected}",
+                entry.title, layer.name
+            )),
+            Err(e) => out.problems.push(format!(
+                "{} layer {id} (`{}`): {e}",
+                entry.title, layer.name
+            )),
+        }
+    }
 }

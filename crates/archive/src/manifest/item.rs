@@ -280,6 +280,10 @@ pub enum Obtained {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PayloadLayer {
+    /// The layer's or table's id in its service (the layers of a `featureServiceDefinition` or
+    /// `viewDefinition`, since 1.3.0); absent for what a file holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
     /// The layer or table name.
     pub name: String,
     /// The geometry type (`esriGeometryPoint`, `Polygon`, …), absent for tables.

@@ -161,6 +161,13 @@ async fn edited_services_come_back_with_their_edits_attachments_relations_and_se
     let report = &reports[0];
     assert!(report.is_complete(), "{report:#?}");
     let c = &target.client;
+    // The read-back check pairs the rebuilt services' layers and tables by id.
+    let checked = orgpack_restore::check_target(c, &snapshot, report).await;
+    assert!(checked.problems.is_empty(), "{:?}", checked.problems);
+    assert_eq!(
+        checked.layers, 5,
+        "City's 3 and Inspections' 1 by id, the view's 1"
+    );
 
     let view = report
         .items
