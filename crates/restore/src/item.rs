@@ -235,7 +235,7 @@ async fn restore(
         {
             // Created by a run cut short: define, load and settle what it left undone.
             let admin = crate::rebuild::admin_of(ctx, definition).map_err(fail)?;
-            crate::rebuild::complete(ctx, item, &admin, &target_id, || async {
+            crate::rebuild::complete(ctx, item, &admin, payload, &target_id, || async {
                 upload_payload(ctx, item, payload, owner, folder.as_deref())
                     .await
                     .map_err(|(_, e)| e)
@@ -464,7 +464,7 @@ async fn republish(
         let admin = crate::rebuild::admin_of(ctx, definition).map_err(|e| (None, e))?;
         let base = service_name(item);
         let id = crate::rebuild::create(ctx, item, &admin, owner, folder, &base).await?;
-        crate::rebuild::complete(ctx, item, &admin, &id, || async {
+        crate::rebuild::complete(ctx, item, &admin, payload, &id, || async {
             upload_payload(ctx, item, payload, owner, folder)
                 .await
                 .map_err(|(_, e)| e)
@@ -629,15 +629,7 @@ async fn finish_service(
     id: &str,
     params: &[(&str, &str)],
 ) -> Result<(), String> {
-    let url = ctx
-        .client
-        .item(id)
-        .await
-        .map_err(|e| e.to_string())?
-        .get("url")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or("the new service has no URL")?;
+    let url = service_url(ctx, id).await?;
     let props: Vec<(&str, &str)> = params
         .iter()
         .filter(|(k, _)| *k != "type" && *k != "itemIdToCreate")
@@ -678,6 +670,18 @@ async fn finish_service(
     }
     learn(ctx, item, id, Some(&url)).await;
     Ok(())
+}
+
+/// The URL of the service (or view) the target knows as item `id`.
+pub(crate) async fn service_url(ctx: &Ctx<'_>, id: &str) -> Result<String, String> {
+    ctx.client
+        .item(id)
+        .await
+        .map_err(|e| e.to_string())?
+        .get("url")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| format!("the new service {id} has no URL"))
 }
 
 /// Whether the service was rebuilt from its definition (rather than republished).

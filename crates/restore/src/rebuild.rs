@@ -173,6 +173,7 @@ pub async fn complete<F, Fut>(
     ctx: &Ctx<'_>,
     item: &Item,
     admin: &Value,
+    export: &Payload,
     target_id: &str,
     upload: F,
 ) -> Result<(), String>
@@ -180,15 +181,7 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<String, String>>,
 {
-    let url = ctx
-        .client
-        .item(target_id)
-        .await
-        .map_err(|e| e.to_string())?
-        .get("url")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or("the new service has no URL")?;
+    let url = crate::item::service_url(ctx, target_id).await?;
     let journal = |step: &str| ctx.journal.done(&item.id, step).map_err(|e| e.to_string());
     let mark = |step: &str| ctx.journal.mark(&item.id, step).map_err(|e| e.to_string());
     if !journal("defined")? {
@@ -208,37 +201,10 @@ where
         }
         mark("defined")?;
     }
-    if !journal("loaded")? {
-        let layers = ids_and_names(admin);
-        // A load cut short may have gone through on the server: start from empty layers.
-        for (id, name) in &layers {
-            let count = ctx
-                .client
-                .feature_count(&format!("{url}/{id}"))
-                .await
-                .map_err(|e| format!("counting `{name}`: {e}"))?;
-            if count > 0 {
-                ctx.client
-                    .truncate(&url, *id)
-                    .await
-                    .map_err(|e| format!("emptying `{name}` before loading: {e}"))?;
-            }
-        }
-        let upload_id = upload().await?;
-        let mappings: Vec<Value> = layers
-            .iter()
-            .map(|(id, name)| json!({"id": id, "sourceTableName": name}))
-            .collect();
-        ctx.client
-            .append(
-                &url,
-                &upload_id,
-                "filegdb",
-                &Value::Array(mappings).to_string(),
-                std::time::Duration::from_hours(4),
-            )
-            .await
-            .map_err(|e| format!("loading the export (append): {e}"))?;
+    // Loaded by a run cut short, but not as the export has it (an earlier run's append landed
+    // late): loaded again.
+    if !journal("loaded")? || mismatch(ctx, admin, export, &url).await?.is_some() {
+        load(ctx, admin, export, &url, upload).await?;
         mark("loaded")?;
     }
     if !journal("settled")? {
@@ -257,6 +223,91 @@ where
         mark("settled")?;
     }
     Ok(())
+}
+
+/// Load the export into the service's layers: emptied first (a load cut short may have gone
+/// through on the server), appended, then counted against the export. A count above the export's
+/// means an earlier run's append landed after this one looked (a job goes on when its client is
+/// killed): emptied and loaded again, at most three times.
+async fn load<F, Fut>(
+    ctx: &Ctx<'_>,
+    admin: &Value,
+    export: &Payload,
+    url: &str,
+    upload: F,
+) -> Result<(), String>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<String, String>>,
+{
+    let layers = ids_and_names(admin);
+    let upload_id = upload().await?;
+    let mappings: Vec<Value> = layers
+        .iter()
+        .map(|(id, name)| json!({"id": id, "sourceTableName": name}))
+        .collect();
+    let mut last = String::new();
+    for _ in 0..3 {
+        for (id, name) in &layers {
+            let count = ctx
+                .client
+                .feature_count(&format!("{url}/{id}"))
+                .await
+                .map_err(|e| format!("counting `{name}`: {e}"))?;
+            if count > 0 {
+                ctx.client
+                    .truncate(url, *id)
+                    .await
+                    .map_err(|e| format!("emptying `{name}` before loading: {e}"))?;
+            }
+        }
+        ctx.client
+            .append(
+                url,
+                &upload_id,
+                "filegdb",
+                &Value::Array(mappings.clone()).to_string(),
+                std::time::Duration::from_hours(4),
+            )
+            .await
+            .map_err(|e| format!("loading the export (append): {e}"))?;
+        match mismatch(ctx, admin, export, url).await? {
+            None => return Ok(()),
+            Some(why) => last = why,
+        }
+    }
+    Err(last)
+}
+
+/// The first layer or table whose count differs from the export's, in words; `None` when all
+/// agree.
+async fn mismatch(
+    ctx: &Ctx<'_>,
+    admin: &Value,
+    export: &Payload,
+    url: &str,
+) -> Result<Option<String>, String> {
+    for (id, name) in ids_and_names(admin) {
+        let Some(expected) = export
+            .layers
+            .iter()
+            .find(|l| l.name.eq_ignore_ascii_case(&name))
+            .and_then(|l| l.feature_count)
+        else {
+            continue;
+        };
+        let got = ctx
+            .client
+            .feature_count(&format!("{url}/{id}"))
+            .await
+            .map_err(|e| format!("counting `{name}`: {e}"))?;
+        if got != expected {
+            return Ok(Some(format!(
+                "layer {id} (`{name}`) has {got} features after loading, the backup {expected}"
+            )));
+        }
+    }
+    Ok(None)
 }
 
 /// Each layer and table of the definition, by id: in the target under the same id and name, with

@@ -150,15 +150,7 @@ pub async fn ensure_defined(ctx: &Ctx<'_>, item: &Item, target_id: &str) -> Resu
     else {
         return Ok(());
     };
-    let url = ctx
-        .client
-        .item(target_id)
-        .await
-        .map_err(|e| e.to_string())?
-        .get("url")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or("the view has no URL")?;
+    let url = crate::item::service_url(ctx, target_id).await?;
     let root = ctx
         .client
         .call("view", orgpack_portal::Method::Get, &url, &[])

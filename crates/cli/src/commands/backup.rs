@@ -136,6 +136,15 @@ async fn backup(args: &BackupArgs, client: &Client, json: bool) -> Result<u8> {
     } else {
         exit::PARTIAL
     };
+    // Services captured again though their item did not change, and why.
+    let changed: Vec<serde_json::Value> = plan
+        .items
+        .iter()
+        .filter_map(|i| {
+            let why = i.changed.as_ref()?;
+            Some(serde_json::json!({"id": i.id, "title": i.title(), "changed": why}))
+        })
+        .collect();
     if json {
         render::json(&serde_json::json!({
             "message_type": "backup",
@@ -150,6 +159,7 @@ async fn backup(args: &BackupArgs, client: &Client, json: bool) -> Result<u8> {
             "blobsWritten": outcome.stats.blobs_written,
             "blobsReused": outcome.stats.blobs_reused,
             "staleExportsDeleted": outcome.stale_exports_deleted,
+            "changed": changed,
             "seconds": elapsed,
             "skipped": plan.skipped,
             "failures": outcome.failures,
@@ -167,6 +177,14 @@ async fn backup(args: &BackupArgs, client: &Client, json: bool) -> Result<u8> {
         render::size(outcome.stats.bytes_stored),
         elapsed
     ));
+    for c in &changed {
+        render::note(&format!(
+            "captured again, its item unchanged: {} ({}): {}",
+            c["title"].as_str().unwrap_or_default(),
+            c["id"].as_str().unwrap_or_default(),
+            c["changed"].as_str().unwrap_or_default()
+        ));
+    }
     if outcome.stale_exports_deleted > 0 {
         render::note(&format!(
             "deleted {} temporary export items left by an interrupted backup",

@@ -55,18 +55,19 @@ fn finish(config: &Path, args: &[&str]) -> Value {
 fn kill_after(sandbox: &Sandbox, config: &Path, args: &[&str], after: u64) -> bool {
     let start = sandbox.requests();
     let mut child: Child = orgpack(config, args)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_mins(2);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
+            let (mut err, mut out) = (String::new(), String::new());
             std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
             assert!(
                 status.success(),
-                "{args:?} failed before it was killed: {err}"
+                "{args:?} failed before it was killed: {err}\n{out}"
             );
             return false;
         }
