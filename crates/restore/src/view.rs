@@ -27,7 +27,8 @@ pub async fn recreate(
     let doc = read_json(ctx.archive, &payload.content).map_err(|e| (None, e))?;
     let target_names = target_names(ctx, &doc).await?;
     let admin = doc.get("admin").cloned().unwrap_or(Value::Null);
-    let definition = definition(&admin, &target_names).map_err(|e| (None, e))?;
+    let mut definition = definition(&admin, &target_names).map_err(|e| (None, e))?;
+    remap_layer_ids(&mut definition, &layer_ids(ctx, &doc, &target_names).await);
     // One view at a time in this target (ArcGIS Enterprise locks a source while a view of it is
     // defined); other items go on.
     let _one_at_a_time = ctx.views.lock().await;
@@ -167,7 +168,8 @@ pub async fn ensure_defined(ctx: &Ctx<'_>, item: &Item, target_id: &str) -> Resu
     let doc = read_json(ctx.archive, &payload.content)?;
     let names = target_names(ctx, &doc).await.map_err(|(_, e)| e)?;
     let admin = doc.get("admin").cloned().unwrap_or(Value::Null);
-    let definition = definition(&admin, &names)?;
+    let mut definition = definition(&admin, &names)?;
+    remap_layer_ids(&mut definition, &layer_ids(ctx, &doc, &names).await);
     ctx.client
         .add_to_definition(&url, &definition.to_string())
         .await
@@ -224,6 +226,101 @@ fn rename_source(table: &mut Value, target_names: &BTreeMap<String, String>) -> 
     Ok(())
 }
 
+/// Per restored source service (by its target name), the layer ids that changed: source id →
+/// target id, paired by name. A rebuilt source keeps its ids (nothing to remap); a republished one
+/// numbers its layers as its export lists them. Sources without a recorded definition (ids
+/// unknown) are left as they are.
+async fn layer_ids(
+    ctx: &Ctx<'_>,
+    doc: &Value,
+    target_names: &BTreeMap<String, String>,
+) -> BTreeMap<String, BTreeMap<u64, u64>> {
+    let mut out = BTreeMap::new();
+    for s in doc
+        .pointer("/sources/services")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let (Some(name), Some(source_id)) = (
+            s.get("name").and_then(Value::as_str),
+            s.get("serviceItemId").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        let Some(source) = ctx
+            .snapshot
+            .items
+            .iter()
+            .find(|i| i.id == source_id)
+            .and_then(crate::plan::definition_payload)
+        else {
+            continue;
+        };
+        let (Some(target_name), Ok(Some(target_id))) = (
+            target_names.get(name),
+            ctx.journal.id(Kind::Item, source_id),
+        ) else {
+            continue;
+        };
+        let Ok(url) = crate::item::service_url(ctx, &target_id).await else {
+            continue;
+        };
+        let Ok(root) = ctx
+            .client
+            .call("service", orgpack_portal::Method::Get, &url, &[])
+            .await
+        else {
+            continue;
+        };
+        let there = crate::rebuild::ids_and_names(&root);
+        let mut ids = BTreeMap::new();
+        for layer in &source.layers {
+            let Some(id) = layer.id else { continue };
+            if let Some((new, _)) = there
+                .iter()
+                .find(|(_, n)| n.eq_ignore_ascii_case(&layer.name))
+                && *new != id
+            {
+                ids.insert(id, *new);
+            }
+        }
+        if !ids.is_empty() {
+            out.insert(target_name.clone(), ids);
+        }
+    }
+    out
+}
+
+/// Point each `sourceLayerId` (of a view table and its related tables) at the restored source's
+/// layer of the same name, where its id changed.
+fn remap_layer_ids(definition: &mut Value, ids: &BTreeMap<String, BTreeMap<u64, u64>>) {
+    fn fix(table: &mut Value, ids: &BTreeMap<String, BTreeMap<u64, u64>>) {
+        let service = table["sourceServiceName"].as_str().unwrap_or_default();
+        if let (Some(map), Some(old)) = (ids.get(service), table["sourceLayerId"].as_u64())
+            && let Some(new) = map.get(&old)
+        {
+            table["sourceLayerId"] = json!(new);
+        }
+        if let Some(related) = table.get_mut("relatedTables").and_then(Value::as_array_mut) {
+            for r in related {
+                fix(r, ids);
+            }
+        }
+    }
+    for key in ["layers", "tables"] {
+        for layer in definition[key].as_array_mut().into_iter().flatten() {
+            if let Some(view) = layer.pointer_mut("/adminLayerInfo/viewLayerDefinition") {
+                if view.get("table").is_some() {
+                    fix(&mut view["table"], ids);
+                } else {
+                    fix(view, ids);
+                }
+            }
+        }
+    }
+}
+
 /// `…/services/[Hosted/]<name>/FeatureServer` → `<name>`.
 pub(crate) fn service_name_of(url: &str) -> Option<String> {
     let parts: Vec<&str> = url.trim_end_matches('/').split('/').collect();
@@ -236,6 +333,40 @@ pub(crate) fn service_name_of(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn source_layer_ids_follow_a_renumbered_source() {
+        let mut d = json!({"layers": [
+            {"id": 0, "name": "Hydrants",
+             "adminLayerInfo": {"viewLayerDefinition": {"sourceServiceName": "City_2", "sourceLayerId": 3}}},
+            {"id": 1, "name": "Other",
+             "adminLayerInfo": {"viewLayerDefinition": {"sourceServiceName": "Roads", "sourceLayerId": 3}}},
+        ], "tables": [
+            {"id": 2, "name": "J", "adminLayerInfo": {"viewLayerDefinition": {"table": {
+                "sourceServiceName": "City_2", "sourceLayerId": 5,
+                "relatedTables": [{"sourceServiceName": "City_2", "sourceLayerId": 3}]}}}},
+        ]});
+        let ids = BTreeMap::from([("City_2".to_owned(), BTreeMap::from([(3, 1), (5, 2)]))]);
+        remap_layer_ids(&mut d, &ids);
+        let at = |p: &str| d.pointer(p).cloned().unwrap();
+        assert_eq!(
+            at("/layers/0/adminLayerInfo/viewLayerDefinition/sourceLayerId"),
+            1
+        );
+        assert_eq!(
+            at("/layers/1/adminLayerInfo/viewLayerDefinition/sourceLayerId"),
+            3,
+            "another service"
+        );
+        assert_eq!(
+            at("/tables/0/adminLayerInfo/viewLayerDefinition/table/sourceLayerId"),
+            2
+        );
+        assert_eq!(
+            at("/tables/0/adminLayerInfo/viewLayerDefinition/table/relatedTables/0/sourceLayerId"),
+            1
+        );
+    }
 
     #[test]
     fn layers_are_pointed_at_the_restored_source() {
