@@ -374,24 +374,39 @@ impl Client {
         org: bool,
         groups: &[&str],
     ) -> Result<Vec<String>, Error> {
+        self.share_item_with(owner, id, everyone, org, groups, false)
+            .await
+    }
+
+    /// [`Client::share_item`], with `confirmItemControl` when `confirm_item_control`: what a
+    /// shared-update group (`updateitemcontrol`) asks before it takes an item.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn share_item_with(
+        &self,
+        owner: &str,
+        id: &str,
+        everyone: bool,
+        org: bool,
+        groups: &[&str],
+        confirm_item_control: bool,
+    ) -> Result<Vec<String>, Error> {
         let path = format!("content/users/{owner}/items/{id}/share");
         let groups = if groups.is_empty() {
             " ".to_owned()
         } else {
             groups.join(",")
         };
-        let answer = self
-            .call(
-                "share",
-                Method::Post,
-                &path,
-                &[
-                    ("everyone", if everyone { "true" } else { "false" }),
-                    ("org", if org || everyone { "true" } else { "false" }),
-                    ("groups", &groups),
-                ],
-            )
-            .await?;
+        let mut params = vec![
+            ("everyone", if everyone { "true" } else { "false" }),
+            ("org", if org || everyone { "true" } else { "false" }),
+            ("groups", groups.as_str()),
+        ];
+        if confirm_item_control {
+            params.push(("confirmItemControl", "true"));
+        }
+        let answer = self.call("share", Method::Post, &path, &params).await?;
         Ok(answer
             .get("notSharedWith")
             .and_then(Value::as_array)

@@ -835,9 +835,22 @@ async fn share(ctx: &Ctx<'_>, item: &Item, owner: &str, target_id: &str) -> Resu
     if !everyone && !org && groups.is_empty() {
         return Ok(());
     }
+    // A shared-update group (`updateitemcontrol`) takes an item only when asked to confirm it.
+    let confirm = item.sharing.groups.iter().any(|g| {
+        ctx.groups.contains_key(&g.id)
+            && ctx
+                .snapshot
+                .groups
+                .iter()
+                .find(|s| s.id == g.id)
+                .and_then(|s| read_json(ctx.archive, &s.group).ok())
+                .and_then(|j| j.get("capabilities").cloned())
+                .and_then(|c| c.as_array().cloned())
+                .is_some_and(|c| c.iter().any(|c| c == "updateitemcontrol"))
+    });
     let refused = ctx
         .client
-        .share_item(owner, target_id, everyone, org, &groups)
+        .share_item_with(owner, target_id, everyone, org, &groups, confirm)
         .await
         .map_err(|e| format!("sharing: {e}"))?;
     if refused.is_empty() {

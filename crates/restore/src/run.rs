@@ -259,6 +259,46 @@ async fn run_target(
     Ok(())
 }
 
+/// A group's settings from its archived JSON, as `createGroup` takes them: membership rules,
+/// shared update (`capabilities`), sorting, display settings, phone.
+fn group_settings(json: &Value) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for key in [
+        "isInvitationOnly",
+        "isViewOnly",
+        "autoJoin",
+        "hiddenMembers",
+        "leavingDisallowed",
+    ] {
+        if let Some(b) = json.get(key).and_then(Value::as_bool) {
+            out.push((key, b.to_string()));
+        }
+    }
+    for key in ["sortField", "sortOrder", "membershipAccess", "phone"] {
+        if let Some(v) = json
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+        {
+            out.push((key, v.to_owned()));
+        }
+    }
+    let caps: Vec<&str> = json
+        .get("capabilities")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if !caps.is_empty() {
+        out.push(("capabilities", caps.join(",")));
+    }
+    if let Some(d) = json.get("displaySettings").filter(|d| d.is_object()) {
+        out.push(("displaySettings", d.to_string()));
+    }
+    out
+}
+
 /// Who a created group's members are in the target.
 struct Members<'a> {
     /// Source username → target username (`--owner-map`); others keep their name.
@@ -307,8 +347,9 @@ async fn add_members(
     Ok(())
 }
 
-/// Groups the plan creates: title, access (never broader than the source), tags, description
-/// and snippet from the archived group JSON, and their members.
+/// Groups the plan creates: title, access (never broader than the source), tags, description,
+/// snippet and settings (membership rules, shared update, sorting) from the archived group JSON,
+/// and their members.
 async fn make_groups(
     archive: &Archive,
     snapshot: &Snapshot,
@@ -355,7 +396,9 @@ async fn make_groups(
                         _ => "private",
                     };
                     let (description, snippet) = (text("description"), text("snippet"));
+                    let settings = group_settings(&json);
                     let mut params = vec![("title", group.title.as_str()), ("access", access)];
+                    params.extend(settings.iter().map(|(k, v)| (*k, v.as_str())));
                     if !tags.is_empty() {
                         params.push(("tags", &tags));
                     }

@@ -47,6 +47,29 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
         )
         .await
         .unwrap();
+    // The Inspections service shared into the shared-update group Hydrant Editors (its owner,
+    // editor, manages it), as a field team sets it up.
+    let editor = Client::new(
+        PortalUrl::parse(&s.portal_url("demo")).unwrap(),
+        Credentials::Password {
+            username: "editor".into(),
+            password: PW.into(),
+        },
+        ClientOptions::default(),
+    )
+    .unwrap();
+    let refused = editor
+        .share_item_with(
+            "editor",
+            &demo.items["inspections"],
+            false,
+            false,
+            &[&demo.groups["field-crews"], &demo.groups["hydrant-editors"]],
+            true,
+        )
+        .await
+        .unwrap();
+    assert!(refused.is_empty(), "{refused:?}");
     let dir = tempfile::tempdir().unwrap();
     let mut repo = Repository::open_or_init(&dir.path().join("repo")).unwrap();
     let options = orgpack_backup::PlanOptions::whole_org(dir.path().join("spool"));
@@ -167,6 +190,19 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
         }
         titles.sort();
         assert_eq!(titles, ["Field Crews", "Public Works"]);
+        // The shared-update group comes back as one, with the service shared into it.
+        let shared = c.user_item("editor", &new("inspections")).await.unwrap();
+        let mut update_groups = Vec::new();
+        for g in shared["sharing"]["groups"].as_array().unwrap() {
+            let group = c.group(g.as_str().unwrap()).await.unwrap();
+            if group["title"] == "Hydrant Editors" {
+                update_groups.push(group["capabilities"].clone());
+            }
+        }
+        assert_eq!(
+            update_groups,
+            vec![serde_json::json!(["updateitemcontrol"])]
+        );
         // A created group has the source's members: its owner (editor) as a manager under the
         // restoring administrator, and its members (viewer; admin, the restoring user, owns it).
         for g in view["sharing"]["groups"].as_array().unwrap() {
