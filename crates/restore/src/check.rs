@@ -187,30 +187,34 @@ async fn by_id(
     out: &mut Checked,
 ) {
     let url = url.trim_end_matches('/');
+    // The service's own listing names every layer and table: one request, not one a layer.
+    let there = match client
+        .call("service", orgpack_portal::Method::Get, url, &[])
+        .await
+    {
+        Ok(root) => crate::rebuild::ids_and_names(&root),
+        Err(e) => {
+            out.problems
+                .push(format!("{}: reading the service: {e}", entry.title));
+            return;
+        }
+    };
     for layer in layers {
         let Some(id) = layer.id else { continue };
         out.layers += 1;
         let layer_url = format!("{url}/{id}");
-        match client
-            .call("layer", orgpack_portal::Method::Get, &layer_url, &[])
-            .await
-        {
-            Ok(v)
-                if v["name"]
-                    .as_str()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(&layer.name)) => {}
-            Ok(v) => {
+        match there.iter().find(|(i, _)| *i == id) {
+            Some((_, n)) if n.eq_ignore_ascii_case(&layer.name) => {}
+            Some((_, n)) => {
                 out.problems.push(format!(
-                    "{} layer {id}: `{}` in the target, `{}` in the backup",
-                    entry.title,
-                    v["name"].as_str().unwrap_or_default(),
-                    layer.name
+                    "{} layer {id}: `{n}` in the target, `{}` in the backup",
+                    entry.title, layer.name
                 ));
                 continue;
             }
-            Err(e) => {
+            None => {
                 out.problems.push(format!(
-                    "{} layer {id} (`{}`): {e}",
+                    "{} layer {id} (`{}`): missing from the target",
                     entry.title, layer.name
                 ));
                 continue;

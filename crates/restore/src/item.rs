@@ -3,7 +3,7 @@
 //! thumbnail, metadata and sharing. Each finished step is written to the journal, so a rerun
 //! continues where a killed run stopped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use orgpack_archive::Archive;
@@ -47,6 +47,9 @@ pub struct Ctx<'a> {
     /// Views are made one at a time: ArcGIS Enterprise answers "service is locked" to views of
     /// one source defined at once.
     pub views: &'a tokio::sync::Mutex<()>,
+    /// The source groups that are shared-update groups (`updateitemcontrol`): sharing into one
+    /// asks `confirmItemControl`. Read from the archive once per target, not per item.
+    pub update_groups: &'a BTreeSet<String>,
 }
 
 /// What a graph [`Context`] for an archived item borrows: its type, keywords, id, and the source
@@ -493,16 +496,11 @@ async fn republish(
         }
         id
     } else {
-        upload_payload(ctx, item, payload, owner, folder).await?
+        upload_export(ctx, item, payload, owner, folder).await?
     };
     let base = service_name(item);
     let mut last = String::new();
-    for attempt in 0..5 {
-        let name = if attempt == 0 {
-            base.clone()
-        } else {
-            format!("{base}_{}", attempt + 1)
-        };
+    for name in crate::item::service_names(&base) {
         let parameters = serde_json::json!({ "name": name }).to_string();
         match ctx
             .client
@@ -584,6 +582,17 @@ async fn upload_payload(
     if let Some(id) = find_upload(ctx, item).await? {
         return Ok(id);
     }
+    upload_export(ctx, item, payload, owner, folder).await
+}
+
+/// Upload the export of `item` (the caller knows no earlier upload) and note it in the journal.
+async fn upload_export(
+    ctx: &Ctx<'_>,
+    item: &Item,
+    payload: &Payload,
+    owner: &str,
+    folder: Option<&str>,
+) -> Result<String, Failed> {
     let item_type = match payload.kind {
         PayloadKind::Shapefile => "Shapefile",
         PayloadKind::Csv => "CSV",
@@ -670,6 +679,11 @@ async fn finish_service(
     }
     learn(ctx, item, id, Some(&url)).await;
     Ok(())
+}
+
+/// The service names to try, in order: `base`, then `base_2` … `base_5` (while taken).
+pub(crate) fn service_names(base: &str) -> impl Iterator<Item = String> + '_ {
+    std::iter::once(base.to_owned()).chain((2..=5).map(move |n| format!("{base}_{n}")))
 }
 
 /// The URL of the service (or view) the target knows as item `id`.
@@ -836,18 +850,11 @@ async fn share(ctx: &Ctx<'_>, item: &Item, owner: &str, target_id: &str) -> Resu
         return Ok(());
     }
     // A shared-update group (`updateitemcontrol`) takes an item only when asked to confirm it.
-    let confirm = item.sharing.groups.iter().any(|g| {
-        ctx.groups.contains_key(&g.id)
-            && ctx
-                .snapshot
-                .groups
-                .iter()
-                .find(|s| s.id == g.id)
-                .and_then(|s| read_json(ctx.archive, &s.group).ok())
-                .and_then(|j| j.get("capabilities").cloned())
-                .and_then(|c| c.as_array().cloned())
-                .is_some_and(|c| c.iter().any(|c| c == "updateitemcontrol"))
-    });
+    let confirm = item
+        .sharing
+        .groups
+        .iter()
+        .any(|g| ctx.update_groups.contains(&g.id));
     let refused = ctx
         .client
         .share_item_with(owner, target_id, everyone, org, &groups, confirm)

@@ -71,12 +71,7 @@ pub async fn create(
     base: &str,
 ) -> Result<String, Failed> {
     let mut last = String::new();
-    for attempt in 0..5 {
-        let name = if attempt == 0 {
-            base.to_owned()
-        } else {
-            format!("{base}_{}", attempt + 1)
-        };
+    for name in crate::item::service_names(base) {
         let mut parameters = json!({"name": name,
             "capabilities": "Create,Delete,Query,Update,Editing"});
         for key in CREATE_KEYS {
@@ -249,12 +244,7 @@ where
     let mut last = String::new();
     for _ in 0..3 {
         for (id, name) in &layers {
-            let count = ctx
-                .client
-                .feature_count(&format!("{url}/{id}"))
-                .await
-                .map_err(|e| format!("counting `{name}`: {e}"))?;
-            if count > 0 {
+            if count(ctx, url, *id, name).await? > 0 {
                 ctx.client
                     .truncate(url, *id)
                     .await
@@ -288,19 +278,10 @@ async fn mismatch(
     url: &str,
 ) -> Result<Option<String>, String> {
     for (id, name) in ids_and_names(admin) {
-        let Some(expected) = export
-            .layers
-            .iter()
-            .find(|l| l.name.eq_ignore_ascii_case(&name))
-            .and_then(|l| l.feature_count)
-        else {
+        let Some(expected) = exported(export, &name) else {
             continue;
         };
-        let got = ctx
-            .client
-            .feature_count(&format!("{url}/{id}"))
-            .await
-            .map_err(|e| format!("counting `{name}`: {e}"))?;
+        let got = count(ctx, url, id, &name).await?;
         if got != expected {
             return Ok(Some(format!(
                 "layer {id} (`{name}`) has {got} features after loading, the backup {expected}"
@@ -308,6 +289,23 @@ async fn mismatch(
         }
     }
     Ok(None)
+}
+
+/// How many rows the export holds in its table `name` (its layer or an attachment table).
+fn exported(export: &Payload, name: &str) -> Option<u64> {
+    export
+        .layers
+        .iter()
+        .find(|l| l.name.eq_ignore_ascii_case(name))
+        .and_then(|l| l.feature_count)
+}
+
+/// The features of layer `id` (`name`) of the service at `url`.
+async fn count(ctx: &Ctx<'_>, url: &str, id: u64, name: &str) -> Result<u64, String> {
+    ctx.client
+        .feature_count(&format!("{url}/{id}"))
+        .await
+        .map_err(|e| format!("counting layer {id} (`{name}`): {e}"))
 }
 
 /// Each layer and table of the definition, by id: in the target under the same id and name, with
@@ -335,32 +333,17 @@ pub async fn check_by_id(
             }
             None => return Err(format!("layer {id} (`{name}`) is missing from the target")),
         }
-        let Some(expected) = export
-            .layers
-            .iter()
-            .find(|l| l.name.eq_ignore_ascii_case(&name))
-            .and_then(|l| l.feature_count)
-        else {
+        let Some(expected) = exported(export, &name) else {
             continue;
         };
-        let got = ctx
-            .client
-            .feature_count(&format!("{url}/{id}"))
-            .await
-            .map_err(|e| format!("counting layer {id} (`{name}`): {e}"))?;
+        let got = count(ctx, url, id, &name).await?;
         if got != expected {
             return Err(format!(
                 "layer {id} (`{name}`) has {got} features in the target, the backup {expected}"
             ));
         }
         // Its attachments: as many as the export's attachment table has rows.
-        let attached = format!("{name}__ATTACH");
-        if let Some(expected) = export
-            .layers
-            .iter()
-            .find(|l| l.name.eq_ignore_ascii_case(&attached))
-            .and_then(|l| l.feature_count)
-        {
+        if let Some(expected) = exported(export, &format!("{name}__ATTACH")) {
             let got = ctx
                 .client
                 .attachment_count(&format!("{url}/{id}"))

@@ -223,6 +223,19 @@ async fn run_target(
     let wave_map = std::sync::RwLock::new(std::sync::Arc::new(map.clone()));
     let map = Mutex::new(map);
     let views = tokio::sync::Mutex::new(());
+    let update_groups: BTreeSet<String> = snapshot
+        .groups
+        .iter()
+        .filter(|g| groups.contains_key(&g.id))
+        .filter(|g| {
+            item::read_json(archive, &g.group).is_ok_and(|j| {
+                j["capabilities"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c == "updateitemcontrol"))
+            })
+        })
+        .map(|g| g.id.clone())
+        .collect();
     let ctx = Ctx {
         archive,
         snapshot,
@@ -236,6 +249,7 @@ async fn run_target(
         groups: &groups,
         stager,
         views: &views,
+        update_groups: &update_groups,
     };
 
     let mut results = restore_items(&ctx, &plan, &wave_map).await;

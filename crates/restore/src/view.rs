@@ -33,12 +33,7 @@ pub async fn recreate(
     // defined); other items go on.
     let _one_at_a_time = ctx.views.lock().await;
     let mut last = String::new();
-    for attempt in 0..5 {
-        let name = if attempt == 0 {
-            base.to_owned()
-        } else {
-            format!("{base}_{}", attempt + 1)
-        };
+    for name in crate::item::service_names(base) {
         let mut parameters = json!({"name": name});
         for key in [
             "capabilities",
