@@ -125,9 +125,10 @@ enum Payload<'a> {
         name: &'a str,
         range: Option<(u64, u64)>,
     },
-    /// A multipart form: the parameters and bytes as the field `file`.
+    /// A multipart form: the parameters and bytes as the field `field`.
     Bytes {
         params: &'a [(&'a str, &'a str)],
+        field: &'a str,
         /// Shared, so a retry resends it without copying.
         bytes: bytes::Bytes,
         name: &'a str,
@@ -289,7 +290,8 @@ impl Client {
         .await
     }
 
-    /// Post a multipart form with `params` and bytes as the field `file` (upload parts, resources).
+    /// Post a multipart form with `params` and bytes as the file field `field` (`file` for
+    /// resources, `thumbnail` for group and user thumbnails).
     ///
     /// # Errors
     /// As [`Client::call`].
@@ -298,7 +300,7 @@ impl Client {
         call: &str,
         path: &str,
         params: &[(&str, &str)],
-        bytes: Vec<u8>,
+        (field, bytes): (&str, Vec<u8>),
         name: &str,
     ) -> Result<Value, Error> {
         self.send(
@@ -306,6 +308,7 @@ impl Client {
             path,
             &Payload::Bytes {
                 params,
+                field,
                 bytes: bytes.into(),
                 name,
             },
@@ -658,6 +661,7 @@ impl Client {
             }
             Payload::Bytes {
                 params,
+                field,
                 bytes,
                 name,
             } => {
@@ -670,7 +674,7 @@ impl Client {
                 for (k, v) in *params {
                     form = form.text((*k).to_owned(), (*v).to_owned());
                 }
-                let form = form.part("file", part);
+                let form = form.part((*field).to_owned(), part);
                 (
                     self.http
                         .post(url)

@@ -20,7 +20,9 @@
 //!
 //! [`org`] reads users, folders, an owner's view of an item with its sharing, groups with their
 //! content and members, and creates groups. [`hosted`] reads and changes hosted services' admin
-//! definitions and loads and empties their layers.
+//! definitions and loads and empties their layers. [`people`] reads and makes custom roles,
+//! members (invitations, Enterprise built-in accounts), profiles, group owners, thumbnails,
+//! category schemas and the organization's settings.
 //!
 //! Not yet here: OAuth sign-in, custom CA certificates, createService for views, and the
 //! conformance suite against the sandbox.
@@ -31,6 +33,7 @@ pub mod error;
 pub mod hosted;
 pub mod oauth;
 pub mod org;
+pub mod people;
 pub mod redact;
 pub mod retry;
 pub mod url;
@@ -39,6 +42,7 @@ pub mod write;
 pub use calls::ResourceInfo;
 pub use client::{Client, ClientOptions, Credentials, Method};
 pub use error::{Error, ErrorKind, envelope};
+pub use people::NewMember;
 pub use redact::redact;
 pub use retry::RetryPolicy;
 pub use url::{Flavor, PortalUrl};

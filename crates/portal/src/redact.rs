@@ -29,8 +29,8 @@ pub fn redact(text: &str) -> String {
             );
         if at_boundary
             && let Some(param) = SECRET_PARAMS.iter().find(|p| {
-                text[i..].len() > p.len()
-                    && text[i..i + p.len()].eq_ignore_ascii_case(p)
+                bytes.len() - i > p.len()
+                    && bytes[i..i + p.len()].eq_ignore_ascii_case(p.as_bytes())
                     && matches!(bytes[i + p.len()], b'=' | b':')
             })
         {
@@ -43,7 +43,7 @@ pub fn redact(text: &str) -> String {
             i = value_end;
             continue;
         }
-        if text[i..].len() > 7 && text[i..i + 7].eq_ignore_ascii_case("bearer ") {
+        if bytes.len() - i > 7 && bytes[i..i + 7].eq_ignore_ascii_case(b"bearer ") {
             let value_end = text[i + 7..]
                 .find([' ', '"', ',', '\n'])
                 .map_or(text.len(), |e| i + 7 + e);
@@ -85,7 +85,23 @@ mod tests {
         );
     }
 
+    #[test]
+    fn text_beyond_ascii_is_kept_whole() {
+        // A message with a multi-byte character where a parameter name could start used to
+        // panic slicing inside the character.
+        let text = "Invalid featuredGroups: expected [{\"title\": …, \"owner\": …}] – café token=x";
+        assert_eq!(
+            redact(text),
+            "Invalid featuredGroups: expected [{\"title\": …, \"owner\": …}] – café token=REDACTED"
+        );
+    }
+
     proptest! {
+        #[test]
+        fn any_text_is_redacted_without_panic(text in "\\PC{0,60}") {
+            let _ = redact(&text);
+        }
+
         #[test]
         fn a_secret_never_survives(secret in "[A-Za-z0-9._~!*-]{8,40}", before in "[a-z=&?/]{0,12}") {
             for param in ["token", "password", "access_token", "apikey"] {

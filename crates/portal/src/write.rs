@@ -82,7 +82,7 @@ fn user_path(owner: &str, folder: Option<&str>) -> String {
 }
 
 /// `success: false` without an error envelope is a failure too.
-fn ensure_success(call: &str, url: &str, v: &Value) -> Result<(), Error> {
+pub(crate) fn ensure_success(call: &str, url: &str, v: &Value) -> Result<(), Error> {
     if v.get("success").and_then(Value::as_bool) == Some(false) {
         return Err(Error::new(
             call,
@@ -552,7 +552,7 @@ impl Client {
             params.push(("resourcesPrefix", prefix));
         }
         let answer = self
-            .upload_bytes("addResources", &path, &params, bytes, file_name)
+            .upload_bytes("addResources", &path, &params, ("file", bytes), file_name)
             .await?;
         ensure_success("addResources", &self.absolute(&path), &answer)
     }

@@ -482,6 +482,11 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
         ["oauth2", "token"] => oauth::token(call),
         ["oauth2", "signin"] if post => oauth::signin(call),
         ["portals", "self"] => portal::portal_self(call),
+        ["portals", "self", "update"] if post => portal::update(call),
+        ["portals", "self", "categorySchema"] => portal::category_schema(call),
+        ["portals", "self", "assignCategorySchema"] if post => {
+            portal::assign_category_schema(call)
+        }
         ["portals", "self", "isServiceNameAvailable"] => services::name_available(call),
         ["portals", "self", "users"] | ["portals", "self", "users", "search"] => {
             users::org_users(call)

@@ -106,6 +106,12 @@ struct OrgDef {
     groups: Vec<GroupDef>,
     folders: Vec<FolderDef>,
     items: Vec<ItemDef>,
+    /// `portals/self/update` parameters, set last (`{{group:KEY}}` placeholders filled).
+    #[serde(default)]
+    settings: BTreeMap<String, serde_json::Value>,
+    /// The organization's content category schema.
+    #[serde(default)]
+    category_schema: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -117,6 +123,12 @@ struct UserDef {
     /// Disabled once everything is seeded.
     #[serde(default)]
     disabled: bool,
+    /// `community/users/<u>/update` parameters (`fullName`, `email`, `description`, `tags`, …).
+    #[serde(default)]
+    profile: BTreeMap<String, String>,
+    /// A thumbnail file of the fixture.
+    #[serde(default)]
+    thumbnail: Option<String>,
 }
 
 /// A custom role, made by the administrator.
@@ -147,6 +159,12 @@ struct GroupDef {
     capabilities: String,
     #[serde(default)]
     is_invitation_only: bool,
+    /// A thumbnail file of the fixture.
+    #[serde(default)]
+    thumbnail: Option<String>,
+    /// The group's content category schema.
+    #[serde(default)]
+    category_schema: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -166,6 +184,8 @@ struct ItemDef {
     title: Option<String>,
     tags: Option<String>,
     type_keywords: Option<String>,
+    /// Content categories, comma-separated paths (`/Categories/Water`).
+    categories: Option<String>,
     file: Option<String>,
     data: Option<String>,
     url: Option<String>,
@@ -359,6 +379,13 @@ impl Sandbox {
             .ok_or_else(|| Error::Invalid("the demo organization has no org_admin".into()))?;
         let admin = as_user(&admin_name)?;
         seed_roles(admin, &def).await?;
+        seed_profiles(admin, &def, &file).await?;
+        if let Some(schema) = &def.category_schema {
+            admin
+                .assign_category_schema(None, schema)
+                .await
+                .map_err(|e| seed_error("the category schema", &e))?;
+        }
         for g in &def.groups {
             let owner = as_user(&g.owner)?;
             let invitation_only = if g.is_invitation_only {
@@ -382,6 +409,22 @@ impl Sandbox {
                 .add_group_users(&id, &members, &admins)
                 .await
                 .map_err(|e| seed_error(&format!("members of {}", g.title), &e))?;
+            if let Some(name) = &g.thumbnail {
+                owner
+                    .set_thumbnail(
+                        &format!("community/groups/{id}/update"),
+                        file(name)?.into_owned(),
+                        name,
+                    )
+                    .await
+                    .map_err(|e| seed_error(&format!("thumbnail of {}", g.title), &e))?;
+            }
+            if let Some(schema) = &g.category_schema {
+                owner
+                    .assign_category_schema(Some(&id), schema)
+                    .await
+                    .map_err(|e| seed_error(&format!("categories of {}", g.title), &e))?;
+            }
             out.groups.insert(g.key.clone(), id);
         }
         let mut folders = BTreeMap::new();
@@ -527,6 +570,9 @@ impl Sandbox {
                 if let Some(k) = &item.type_keywords {
                     params.push(("typeKeywords", k.clone()));
                 }
+                if let Some(c) = &item.categories {
+                    params.push(("categories", c.clone()));
+                }
                 let refs: Vec<(&str, &str)> =
                     params.iter().map(|(k, v)| (*k, v.as_str())).collect();
                 let text;
@@ -619,6 +665,27 @@ impl Sandbox {
             out.items.insert(item.key.clone(), id);
         }
         let _ = std::fs::remove_dir_all(&staging);
+        if !def.settings.is_empty() {
+            let values: Vec<(String, String)> = def
+                .settings
+                .iter()
+                .map(|(k, v)| {
+                    let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                    (
+                        k.clone(),
+                        fill(text.as_bytes(), &out, &self.portal_url(org), &org_id),
+                    )
+                })
+                .collect();
+            let params: Vec<(&str, &str)> = values
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            admin
+                .update_portal(&params)
+                .await
+                .map_err(|e| seed_error("the organization's settings", &e))?;
+        }
         for u in def.users.iter().filter(|u| u.disabled) {
             admin
                 .call(
@@ -669,6 +736,39 @@ async fn seed_roles(admin: &Client, def: &OrgDef) -> Result<(), Error> {
                 vec![("user", u.username.clone()), ("role", id.clone())],
             )
             .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The members' profiles and thumbnails, set by the administrator.
+async fn seed_profiles<'f>(
+    admin: &Client,
+    def: &OrgDef,
+    file: &impl Fn(&str) -> Result<std::borrow::Cow<'f, [u8]>, Error>,
+) -> Result<(), Error> {
+    for u in &def.users {
+        let what = format!("profile of {}", u.username);
+        if !u.profile.is_empty() {
+            let params: Vec<(&str, &str)> = u
+                .profile
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            admin
+                .update_user(&u.username, &params)
+                .await
+                .map_err(|e| seed_error(&what, &e))?;
+        }
+        if let Some(name) = &u.thumbnail {
+            admin
+                .set_thumbnail(
+                    &format!("community/users/{}/update", u.username),
+                    file(name)?.into_owned(),
+                    name,
+                )
+                .await
+                .map_err(|e| seed_error(&what, &e))?;
         }
     }
     Ok(())

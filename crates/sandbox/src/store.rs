@@ -197,6 +197,14 @@ CREATE TABLE IF NOT EXISTS group_members (
     member_type TEXT NOT NULL,       -- owner | admin | member
     PRIMARY KEY (grp, username)
 );
+-- The organization's settings `portals/self/update` changes (featured groups, gallery group
+-- queries) and its content category schema (key `categorySchema`): JSON values by key.
+CREATE TABLE IF NOT EXISTS org_settings (
+    org TEXT NOT NULL REFERENCES orgs(key),
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (org, key)
+);
 -- Files in blobs/ and how many rows refer to each; kept by the triggers below.
 CREATE TABLE IF NOT EXISTS blobs (
     key TEXT PRIMARY KEY,
@@ -213,7 +221,7 @@ CREATE INDEX IF NOT EXISTS blobs_unreferenced ON blobs (refs) WHERE refs <= 0;
 
 /// The schema's version (`PRAGMA user_version`): a data directory made by an earlier sandbox is
 /// refused with a clear error rather than read wrongly.
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 /// Triggers counting the rows of `table` whose `column` names a blob.
 fn blob_triggers(table: &str, column: &str) -> String {

@@ -278,7 +278,7 @@ pub(super) fn add_item(
             "description": p.get("description"), "tags": list(p, "tags"), "snippet": p.get("snippet"),
             "spatialReference": p.get("spatialReference"), "accessInformation": p.get("accessInformation"),
             "licenseInfo": p.get("licenseInfo"), "culture": p.get("culture").unwrap_or("en-us"),
-            "properties": properties, "url": p.get("url"),
+            "properties": properties, "url": p.get("url"), "categories": list(p, "categories"),
             "size": data.as_ref().map_or(0, Stored::len), "ownerFolder": folder,
         }),
     );
@@ -439,7 +439,7 @@ pub(super) fn item_op(call: &Call, owner: &str, id: &str, op: &str) -> Result<Re
                     o.insert(key.into(), json!(v));
                 }
             }
-            for key in ["tags", "typeKeywords"] {
+            for key in ["tags", "typeKeywords", "categories"] {
                 if p.fields.contains_key(key) {
                     o.insert(key.into(), json!(list(p, key)));
                 }

@@ -306,6 +306,16 @@ pub(super) fn category_schema(call: &Call, id: &str) -> Result<Response, Respons
 /// [{"title", "categories": [...]}]}` (or the bare list); each top level needs a `title`.
 pub(super) fn assign_category_schema(call: &Call, id: &str) -> Result<Response, Response> {
     managed(call, id, "portal:admin:updateGroups")?;
+    let schema = parse_category_schema(call)?;
+    call.shared
+        .store
+        .set_category_schema(id, &schema)
+        .map_err(internal)?;
+    Ok(call.reply(&json!({"success": true})))
+}
+
+/// The `categorySchema` parameter of a group's or the organization's `assignCategorySchema`.
+pub(super) fn parse_category_schema(call: &Call) -> Result<Value, Response> {
     let raw = call.params.get("categorySchema").unwrap_or("");
     let parsed: Option<Value> = serde_json::from_str::<Value>(raw)
         .ok()
@@ -314,18 +324,14 @@ pub(super) fn assign_category_schema(call: &Call, id: &str) -> Result<Response, 
         a.iter()
             .all(|c| c.get("title").and_then(Value::as_str).is_some())
     });
-    let (true, Some(schema)) = (valid, parsed) else {
-        return Err(error(
+    match (valid, parsed) {
+        (true, Some(schema)) => Ok(schema),
+        _ => Err(error(
             400,
             "Invalid categorySchema: expected {\"categorySchema\": [{\"title\": …, \"categories\": […]}]}.",
             &[],
-        ));
-    };
-    call.shared
-        .store
-        .set_category_schema(id, &schema)
-        .map_err(internal)?;
-    Ok(call.reply(&json!({"success": true})))
+        )),
+    }
 }
 
 /// The `thumbnail` file part, read whole (thumbnails are small: at most 10 MiB).

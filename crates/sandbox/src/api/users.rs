@@ -231,9 +231,15 @@ fn create(call: &Call, inv: &Invitation<'_>) -> Result<Result<(), String>, Respo
                         "description": inv.description}),
     };
     let store = &call.shared.store;
-    if !store
-        .create_user(&call.org, &user, crate::now_ms())
-        .map_err(internal)?
+    // ArcGIS Online's usernames are unique across all of ArcGIS Online, not per organization.
+    let taken_online = !call.is_portal
+        && store
+            .username_taken_online(inv.username)
+            .map_err(internal)?;
+    if taken_online
+        || !store
+            .create_user(&call.org, &user, crate::now_ms())
+            .map_err(internal)?
     {
         return Ok(Err(format!(
             "Username '{}' is not available.",

@@ -154,6 +154,22 @@ impl Store {
         })
     }
 
+    /// Whether any ArcGIS Online-style organization has a member of this name (in any case):
+    /// ArcGIS Online's usernames are unique across every organization.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn username_taken_online(&self, username: &str) -> rusqlite::Result<bool> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT COUNT(*) > 0 FROM users JOIN orgs ON orgs.key = users.org
+                 WHERE orgs.is_portal = 0 AND lower(users.username) = lower(?1)",
+                [username],
+                |r| r.get(0),
+            )
+        })
+    }
+
     /// The user when `password` is theirs (disabled or not: the caller decides).
     ///
     /// # Errors
@@ -670,6 +686,50 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
+        })
+    }
+}
+
+impl Store {
+    /// The organization's settings set through `portals/self/update` and its category schema,
+    /// by key (values are JSON).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn org_settings(&self, org: &str) -> rusqlite::Result<serde_json::Map<String, Value>> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT key, value FROM org_settings WHERE org = ?1")?;
+            let rows = stmt.query_map([org], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            let mut out = serde_json::Map::new();
+            for row in rows {
+                let (k, v) = row?;
+                out.insert(k, serde_json::from_str(&v).unwrap_or(Value::String(v)));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Set some of the organization's settings at once.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn set_org_settings(
+        &self,
+        org: &str,
+        settings: &[(String, Value)],
+    ) -> rusqlite::Result<()> {
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            for (k, v) in settings {
+                tx.execute(
+                    "INSERT INTO org_settings (org, key, value) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (org, key) DO UPDATE SET value = excluded.value",
+                    params![org, k, v.to_string()],
+                )?;
+            }
+            tx.commit()
         })
     }
 }

@@ -426,3 +426,114 @@ async fn the_organization_answers_by_its_id_too() {
     let (_, message) = refused(&admin, "portals/0123456789abcdef/users", &[]).await;
     assert_eq!(message, "Invalid URL");
 }
+
+#[tokio::test]
+async fn organization_settings_and_categories_are_kept_and_refused_by_name() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let admin = client(&s, "source", "admin");
+    let editor = client(&s, "source", "editor");
+    let group = admin
+        .create_group(&[("title", "Basemaps"), ("access", "org")])
+        .await
+        .unwrap();
+    let me = get(&admin, "portals/self", &[]).await;
+    assert_eq!(me["featuredGroups"], json!([]));
+    assert_eq!(me["hasCategorySchema"], false);
+
+    let featured = json!([{"title": "Basemaps", "owner": "admin"}]).to_string();
+    let query = format!("id:{group}");
+    ok(
+        &admin,
+        "portals/self/update",
+        &[
+            ("featuredGroups", &featured),
+            ("basemapGalleryGroupQuery", &query),
+        ],
+    )
+    .await;
+    let me = get(&admin, "portals/self", &[]).await;
+    assert_eq!(me["featuredGroups"][0]["title"], "Basemaps");
+    assert_eq!(me["basemapGalleryGroupQuery"], query.as_str());
+
+    let (code, message) = refused(&admin, "portals/self/update", &[("name", "Renamed")]).await;
+    assert_eq!(
+        (code, message.as_str()),
+        (400, "Unable to update organization.")
+    );
+    assert_eq!(get(&admin, "portals/self", &[]).await["name"], me["name"]);
+    let (code, _) = refused(&admin, "portals/self/update", &[("featuredGroups", "[1]")]).await;
+    assert_eq!(code, 400, "a featured group needs a title and an owner");
+    let (code, _) = refused(
+        &editor,
+        "portals/self/update",
+        &[("basemapGalleryGroupQuery", "x")],
+    )
+    .await;
+    assert_eq!(code, 403, "only an administrator changes the organization");
+
+    let schema =
+        json!({"categorySchema": [{"title": "Categories", "categories": [{"title": "Water"}]}]})
+            .to_string();
+    let (code, _) = refused(
+        &editor,
+        "portals/self/assignCategorySchema",
+        &[("categorySchema", &schema)],
+    )
+    .await;
+    assert_eq!(code, 403);
+    ok(
+        &admin,
+        "portals/self/assignCategorySchema",
+        &[("categorySchema", &schema)],
+    )
+    .await;
+    let read = get(&editor, "portals/self/categorySchema", &[]).await;
+    assert_eq!(read["categorySchema"][0]["categories"][0]["title"], "Water");
+    assert_eq!(
+        get(&admin, "portals/self", &[]).await["hasCategorySchema"],
+        true
+    );
+
+    let id = editor
+        .add_text(
+            "editor",
+            &[
+                ("title", "Map"),
+                ("type", "Web Map"),
+                ("categories", "/Categories/Water"),
+            ],
+            "{}",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        get(&editor, &format!("content/items/{id}"), &[]).await["categories"],
+        json!(["/Categories/Water"])
+    );
+    ok(
+        &editor,
+        &format!("content/users/editor/items/{id}/update"),
+        &[("categories", "")],
+    )
+    .await;
+    assert_eq!(
+        get(&editor, &format!("content/items/{id}"), &[]).await["categories"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn online_usernames_are_unique_across_organizations() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let target = client(&s, "target", "admin");
+    let list = json!({"invitations": [{"username": "editor", "password": PW, "firstname": "Dana",
+        "lastname": "Editor", "email": "dana@example.org", "role": "org_user"}]})
+    .to_string();
+    let answer = ok(&target, "portals/self/invite", &[("invitationList", &list)]).await;
+    assert_eq!(
+        answer["notInvited"],
+        json!(["editor"]),
+        "`editor` is a member of another ArcGIS Online organization"
+    );
+    invite(&target, "editor_target", "org_user").await;
+}
