@@ -10,7 +10,7 @@ pub const LAYOUT_FILE: &str = "orgpack-layout";
 /// The name of the commit point.
 pub const INDEX_FILE: &str = "index.json";
 /// The format version this build writes.
-pub const FORMAT_VERSION: &str = "1.3.0";
+pub const FORMAT_VERSION: &str = "1.4.0";
 /// The major format version this build reads.
 pub const FORMAT_MAJOR: u64 = 1;
 /// The value of [`Layout::format`].

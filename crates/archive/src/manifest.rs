@@ -6,6 +6,7 @@
 
 mod group;
 mod item;
+mod people;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ pub use item::{
     Access, Dependency, DependencyKind, Direction, Folder, FoundIn, GroupRef, Item, NamedPart,
     Obtained, Payload, PayloadField, PayloadKind, PayloadLayer, Relationship, Resource, Sharing,
 };
+pub use people::{People, Role};
 pub use validate::{check_relative_path, is_portal_id};
 
 /// One backup run: where it came from, what was selected, and every item, group and user captured.
@@ -47,9 +49,13 @@ pub struct Snapshot {
     /// Every group that selected items are shared with or that was selected.
     #[serde(default)]
     pub groups: Vec<Group>,
-    /// The users who own captured items or groups.
+    /// The users who own captured items or groups; every member when `people.members`.
     #[serde(default)]
     pub users: Vec<User>,
+    /// What was captured of the organization's people and settings (since 1.4.0); absent when
+    /// only the owners of content were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub people: Option<People>,
     /// What could not be captured, and why (since 1.1.0). A snapshot with failures is complete
     /// for everything else; the next backup fetches what is listed here again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -183,6 +189,13 @@ impl Snapshot {
                     owner: Owner::User(&user.username),
                     part: "user".into(),
                     descriptor: d,
+                });
+            }
+            if let Some(t) = &user.thumbnail {
+                out.push(PartRef {
+                    owner: Owner::User(&user.username),
+                    part: "thumbnail".into(),
+                    descriptor: &t.content,
                 });
             }
         }

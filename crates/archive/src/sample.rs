@@ -11,7 +11,7 @@ use crate::manifest::{
     Obtained, Payload, PayloadField, PayloadKind, PayloadLayer, Relationship, Resource, Selection,
     Sharing, Snapshot, Source, Tool, User,
 };
-use crate::manifest::{Direction, GroupMember, PortalKind};
+use crate::manifest::{Direction, GroupMember, People, PortalKind, Role};
 use crate::repository::SnapshotWriter;
 use crate::writer::WriteOptions;
 
@@ -223,6 +223,7 @@ pub fn build_sample(
             username: "gis_admin".into(),
             member_type: "owner".into(),
         }],
+        category_schema: None,
         annotations: BTreeMap::new(),
     };
     Ok(Snapshot {
@@ -253,16 +254,38 @@ pub fn build_sample(
             User {
                 username: "editor".into(),
                 full_name: Some("Map Editor".into()),
-                role: Some("org_publisher".into()),
-                user: None,
+                role: Some("org_user".into()),
+                role_id: Some("fRmLd0aGcWkPeUqS".into()),
+                user_type: Some("creatorUT".into()),
+                email: Some("editor@example.org".into()),
+                ..User::default()
             },
             User {
                 username: "gis_admin".into(),
                 full_name: Some("GIS Administrator".into()),
                 role: Some("org_admin".into()),
-                user: None,
+                user_type: Some("creatorUT".into()),
+                ..User::default()
             },
         ],
+        people: Some(People {
+            members: true,
+            roles: vec![Role {
+                id: "fRmLd0aGcWkPeUqS".into(),
+                name: "Field Lead".into(),
+                description: "Edits features; publishes nothing.".into(),
+                privileges: vec![
+                    "features:user:edit".into(),
+                    "portal:user:createItem".into(),
+                    "portal:user:shareToGroup".into(),
+                ],
+            }],
+            settings: BTreeMap::from([(
+                "featuredGroups".into(),
+                serde_json::json!([{"title": "Planning team", "owner": "gis_admin"}]),
+            )]),
+            category_schema: None,
+        }),
         failures: Vec::new(),
         annotations: BTreeMap::new(),
     })

@@ -15,8 +15,10 @@
 //!   full path, and a fresh File Geodatabase or shapefile export of each hosted feature service,
 //!   whose temporary export item is deleted whatever happens. Downloads stream through a
 //!   [`spool::Spool`] (memory, then a temporary file) into the archive's blob writer, so memory
-//!   does not grow with payload size. Then the groups (JSON, thumbnail, members) and owners, and
-//!   one snapshot is committed.
+//!   does not grow with payload size. Then [`people`]: the groups (JSON, thumbnail, category
+//!   schema, members), the owners, and unless `--people none` every member with their picture,
+//!   the custom roles and the organization's group settings and category schema; and one
+//!   snapshot is committed.
 //! - A part or item that fails is recorded in the snapshot's `failures` and the run goes on; the
 //!   next backup fetches it again. Reused items need no download and no export.
 //!
@@ -27,6 +29,7 @@ pub mod error;
 pub mod fetch;
 pub mod ledger;
 pub mod parent;
+pub mod people;
 pub mod plan;
 pub mod progress;
 pub mod relations;

@@ -48,6 +48,9 @@ pub struct PlanOptions {
     /// Read the relationships of unchanged items again instead of taking the parent's (a
     /// relationship edit may leave `modified` as it was); their content is still reused.
     pub recheck_relationships: bool,
+    /// Capture the organization's people (members, custom roles, group settings; with `--all`
+    /// every group); `false` is `--people none`: only the owners of captured content.
+    pub people: bool,
 }
 
 impl PlanOptions {
@@ -66,6 +69,7 @@ impl PlanOptions {
             spool_dir,
             tags: Vec::new(),
             recheck_relationships: false,
+            people: true,
         }
     }
 }
@@ -195,6 +199,8 @@ pub struct Plan {
     pub concurrency: usize,
     /// Labels for the snapshot.
     pub tags: Vec<String>,
+    /// Capture the organization's people ([`PlanOptions::people`]).
+    pub people: bool,
 }
 
 impl Plan {
@@ -387,6 +393,28 @@ pub async fn plan(client: &Client, options: &PlanOptions, progress: &dyn Progres
     }
     items.sort_by(|a, b| a.id.cmp(&b.id));
     name_folders(client, &mut items, &mut failures).await;
+    // The whole organization with its people: every group, shared into or not.
+    if options.people && options.selection.all {
+        match &index {
+            Some(index) => groups.extend(index.groups.iter().cloned()),
+            None => match client
+                .search_groups(&format!("orgid:{}", source.org_id))
+                .await
+            {
+                Ok(found) => groups.extend(
+                    found
+                        .iter()
+                        .filter_map(|g| g.get("id").and_then(Value::as_str).map(str::to_owned)),
+                ),
+                Err(e) => failures.push(Failure {
+                    subject: orgpack_archive::manifest::FailureSubject::Group,
+                    id: "(organization groups)".into(),
+                    part: None,
+                    message: e.to_string(),
+                }),
+            },
+        }
+    }
     failures.sort_by(|a: &Failure, b| a.id.cmp(&b.id));
     skipped.sort_by(|a, b| a.target.cmp(&b.target));
     Ok(Plan {
@@ -401,6 +429,7 @@ pub async fn plan(client: &Client, options: &PlanOptions, progress: &dyn Progres
         spool_dir: options.spool_dir.clone(),
         concurrency: options.concurrency.max(1),
         tags: options.tags.clone(),
+        people: options.people,
     })
 }
 

@@ -2,16 +2,13 @@
 //! one snapshot. Failures of single items or parts are recorded in the snapshot; only a failure
 //! to write the archive stops the run.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use orgpack_archive::digest::Digest;
-use orgpack_archive::manifest::{
-    Access, Failure, FailureSubject, Group, GroupMember, Item, NamedPart, Obtained, Payload,
-    Snapshot, Tool, User,
-};
-use orgpack_archive::{BlobWriter, SnapshotWriter, WriteOptions, WriteStats};
+use orgpack_archive::manifest::{Failure, Item, Obtained, Payload, Snapshot, Tool};
+use orgpack_archive::{SnapshotWriter, WriteOptions, WriteStats};
 use orgpack_portal::Client;
 use serde_json::Value;
 
@@ -19,7 +16,6 @@ use crate::capture::{self, Captured, EXPORT_TITLE_PREFIX, Env};
 use crate::error::Result;
 use crate::plan::Plan;
 use crate::progress::Progress;
-use crate::spool::Spool;
 
 /// Temporary export items older than this are left over from an interrupted backup: no export job
 /// runs that long, so deleting them cannot break a backup running beside this one.
@@ -110,9 +106,11 @@ pub async fn run(
         }
         items.sort_by(|a, b| a.id.cmp(&b.id));
         link_original_sources(&mut items);
-        let groups = capture_groups(client, &blobs, plan, &mut failures).await;
-        name_groups(&mut items, &groups);
-        let users = capture_users(client, &blobs, &items, &groups, &mut failures).await;
+        let groups = crate::people::capture_groups(client, &blobs, plan, &mut failures).await;
+        crate::people::name_groups(&mut items, &groups);
+        let (users, people) =
+            crate::people::capture_people(client, &blobs, plan, &items, &groups, &mut failures)
+                .await;
         failures.sort_by(|a, b| {
             (a.subject as u8, &a.id, &a.part).cmp(&(b.subject as u8, &b.id, &b.part))
         });
@@ -130,6 +128,7 @@ pub async fn run(
             items,
             groups,
             users,
+            people,
             failures,
             annotations: BTreeMap::new(),
         };
@@ -207,188 +206,6 @@ fn link_original_sources(items: &mut [Item]) {
             }
         }
     }
-}
-
-/// Groups selected, shared into or referenced: JSON, thumbnail and members.
-async fn capture_groups(
-    client: &Client,
-    blobs: &BlobWriter<'_>,
-    plan: &Plan,
-    failures: &mut Vec<Failure>,
-) -> Vec<Group> {
-    let mut out = Vec::new();
-    for id in &plan.groups {
-        let fail = |part: Option<&str>, message: String| Failure {
-            subject: FailureSubject::Group,
-            id: id.clone(),
-            part: part.map(str::to_owned),
-            message,
-        };
-        let json = match client.group(id).await {
-            Ok(j) => j,
-            Err(e) => {
-                failures.push(fail(None, e.to_string()));
-                continue;
-            }
-        };
-        let bytes = serde_json::to_vec(&json).unwrap_or_default();
-        let group = match tokio::task::block_in_place(|| blobs.put_bytes(&bytes)) {
-            Ok(d) => d,
-            Err(e) => {
-                failures.push(fail(None, format!("storing the group JSON: {e}")));
-                continue;
-            }
-        };
-        let text = |k: &str| json.get(k).and_then(Value::as_str).unwrap_or_default();
-        let mut captured = Group {
-            id: id.clone(),
-            title: text("title").to_owned(),
-            owner: text("owner").to_owned(),
-            access: match text("access") {
-                "public" => Access::Public,
-                "org" | "account" => Access::Org,
-                _ => Access::Private,
-            },
-            group,
-            thumbnail: None,
-            members: Vec::new(),
-            annotations: BTreeMap::new(),
-        };
-        if let Some(thumb) = json
-            .get("thumbnail")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-        {
-            let mut spool = Spool::new(&plan.spool_dir);
-            let got = client
-                .download(
-                    &format!("thumbnail of group {id}"),
-                    &format!("community/groups/{id}/info/{thumb}"),
-                    &mut spool,
-                )
-                .await;
-            match got {
-                Ok(Some(_)) => {
-                    let stored = spool
-                        .into_reader()
-                        .map_err(|e| e.to_string())
-                        .and_then(|r| {
-                            tokio::task::block_in_place(|| blobs.put_reader(r, "group thumbnail"))
-                                .map_err(|e| e.to_string())
-                        });
-                    match stored {
-                        Ok(content) => {
-                            captured.thumbnail = Some(NamedPart {
-                                name: thumb.rsplit('/').next().map(str::to_owned),
-                                content,
-                            });
-                        }
-                        Err(e) => failures.push(fail(Some("thumbnail"), e)),
-                    }
-                }
-                Ok(None) => {}
-                Err(e) => failures.push(fail(Some("thumbnail"), e.to_string())),
-            }
-        }
-        match client.group_members(id).await {
-            Ok(m) => captured.members = members_of(&m),
-            Err(e) => failures.push(fail(Some("members"), e.to_string())),
-        }
-        out.push(captured);
-    }
-    out
-}
-
-fn members_of(answer: &Value) -> Vec<GroupMember> {
-    let mut out = Vec::new();
-    let mut add = |name: &str, kind: &str| {
-        if !out.iter().any(|m: &GroupMember| m.username == name) {
-            out.push(GroupMember {
-                username: name.to_owned(),
-                member_type: kind.to_owned(),
-            });
-        }
-    };
-    if let Some(owner) = answer.get("owner").and_then(Value::as_str) {
-        add(owner, "owner");
-    }
-    for (key, kind) in [("admins", "admin"), ("users", "member")] {
-        for name in answer
-            .get(key)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
-            add(name, kind);
-        }
-    }
-    out.sort_by(|a, b| a.username.cmp(&b.username));
-    out
-}
-
-/// Fill in the titles of the groups items are shared with, so a restore can map them by title.
-fn name_groups(items: &mut [Item], groups: &[Group]) {
-    let titles: BTreeMap<&str, &str> = groups
-        .iter()
-        .map(|g| (g.id.as_str(), g.title.as_str()))
-        .collect();
-    for item in items {
-        for g in &mut item.sharing.groups {
-            if let Some(t) = titles.get(g.id.as_str()) {
-                (*t).clone_into(&mut g.title);
-            }
-        }
-    }
-}
-
-/// The owners of captured items and groups.
-async fn capture_users(
-    client: &Client,
-    blobs: &BlobWriter<'_>,
-    items: &[Item],
-    groups: &[Group],
-    failures: &mut Vec<Failure>,
-) -> Vec<User> {
-    let names: BTreeSet<&str> = items
-        .iter()
-        .map(|i| i.owner.as_str())
-        .chain(groups.iter().map(|g| g.owner.as_str()))
-        .filter(|n| !n.is_empty())
-        .collect();
-    let mut out = Vec::new();
-    for name in names {
-        match client.user(name).await {
-            Ok(json) => {
-                let bytes = serde_json::to_vec(&json).unwrap_or_default();
-                let user = tokio::task::block_in_place(|| blobs.put_bytes(&bytes)).ok();
-                out.push(User {
-                    username: name.to_owned(),
-                    full_name: json
-                        .get("fullName")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
-                    role: json.get("role").and_then(Value::as_str).map(str::to_owned),
-                    user,
-                });
-            }
-            Err(e) => {
-                failures.push(Failure {
-                    subject: FailureSubject::User,
-                    id: name.to_owned(),
-                    part: None,
-                    message: e.to_string(),
-                });
-                out.push(User {
-                    username: name.to_owned(),
-                    full_name: None,
-                    role: None,
-                    user: None,
-                });
-            }
-        }
-    }
-    out
 }
 
 /// Delete this user's temporary export items left by interrupted backups. Returns how many.

@@ -203,6 +203,11 @@ pub struct BackupArgs {
     /// item) instead of taking the parent snapshot's; their content is still reused.
     #[arg(long)]
     pub recheck_relationships: bool,
+    /// The organization's people: `all` captures every member (role, user type, picture; never
+    /// a password), the custom roles, and the organization's group settings and category
+    /// schema (with `--all`, every group too); `none` only the owners of what is backed up.
+    #[arg(long, value_enum, value_name = "WHAT", default_value = "all")]
+    pub people: PeopleBackupArg,
     /// A label for the snapshot (repeatable).
     #[arg(long, value_name = "TAG")]
     pub tag: Vec<String>,
@@ -212,6 +217,28 @@ pub struct BackupArgs {
     /// Print the plan (items, why each is included, exports, estimated size) and touch nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// What a backup captures of the organization's people (`backup --people`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PeopleBackupArg {
+    /// Every member, the custom roles, the group settings and category schema.
+    All,
+    /// Only the owners of captured items and groups.
+    None,
+}
+
+/// How a restore brings people (`restore --people`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PeopleRestoreArg {
+    /// Create the custom roles and the members the target lacks (Enterprise: built-in accounts
+    /// with the initial password; Online: invitations), then map as `map` does.
+    Create,
+    /// Match users by username or `--owner-map`; items and groups of unmatched users go to the
+    /// restoring administrator (listed in the plan and report).
+    Map,
+    /// Restore no people: everything is owned by the restoring user, groups get no members.
+    None,
 }
 
 /// What to do with items already in the target (`--on-existing`).

@@ -96,6 +96,7 @@ const FILES: &[(&str, &[u8])] = &[
 ];
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct OrgDef {
     /// The organization's name (`portals/self` `name`).
     #[serde(default)]

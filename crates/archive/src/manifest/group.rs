@@ -26,6 +26,9 @@ pub struct Group {
     /// The members, when they could be read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<GroupMember>,
+    /// The group's content category schema, when it has one (since 1.4.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category_schema: Option<serde_json::Value>,
     /// Extension data.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
@@ -41,8 +44,8 @@ pub struct GroupMember {
     pub member_type: String,
 }
 
-/// A user who owns captured items or groups.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+/// A user who owns captured items or groups, or (when the snapshot captured people) any member.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     /// The username.
@@ -56,6 +59,22 @@ pub struct User {
     /// The user JSON as the portal returned it, credentials never included.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<Descriptor>,
+    /// The role's id (`roleId`) when the role is a custom one (or a built-in role with an id such
+    /// as Viewer), since 1.4.0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_id: Option<String>,
+    /// The user type (license: `creatorUT`, `viewerUT`, …), since 1.4.0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<String>,
+    /// The email, since 1.4.0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The account is disabled, since 1.4.0.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+    /// The profile picture, since 1.4.0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<NamedPart>,
 }
 
 /// Something a backup could not capture: a whole item, group or user, or one part of it.

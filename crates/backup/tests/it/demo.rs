@@ -137,6 +137,125 @@ async fn the_same_over_https() {
     backup_and_check(true).await;
 }
 
+/// What a backup with people holds of the demo organization's people (fixtures/demo-org/org.json).
+fn check_people(snapshot: &Snapshot) {
+    let users: Vec<&str> = snapshot.users.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(
+        users,
+        ["admin", "crew.lead", "editor", "former.staff", "viewer"],
+        "every member, not only owners"
+    );
+    let people = snapshot.people.as_ref().expect("people captured");
+    assert!(people.members);
+    let [role] = people.roles.as_slice() else {
+        panic!("one custom role: {:?}", people.roles)
+    };
+    assert_eq!(role.name, "Field Lead");
+    assert!(role.privileges.contains(&"features:user:edit".to_owned()));
+    assert!(
+        !role
+            .privileges
+            .iter()
+            .any(|p| p.starts_with("portal:admin:"))
+    );
+    let user = |name: &str| snapshot.users.iter().find(|u| u.username == name).unwrap();
+    let lead = user("crew.lead");
+    assert_eq!(lead.role_id.as_deref(), Some(role.id.as_str()));
+    assert_eq!(lead.role.as_deref(), Some("org_user"));
+    assert_eq!(lead.email.as_deref(), Some("casey.lead@democity.example"));
+    let editor = user("editor");
+    assert_eq!(editor.role.as_deref(), Some("org_publisher"));
+    assert_eq!(editor.role_id, None, "a built-in role has no role id");
+    assert_eq!(editor.user_type.as_deref(), Some("creatorUT"));
+    assert_eq!(
+        editor.thumbnail.as_ref().and_then(|t| t.name.as_deref()),
+        Some("logo.png")
+    );
+    assert!(user("former.staff").disabled);
+    assert!(!editor.disabled);
+    assert_eq!(
+        people.settings["featuredGroups"],
+        serde_json::json!([{"title": "Public Works", "owner": "editor"}])
+    );
+    let works = snapshot
+        .groups
+        .iter()
+        .find(|g| g.title == "Public Works")
+        .unwrap();
+    assert_eq!(
+        people.settings["homePageFeaturedContent"],
+        format!("id:{}", works.id).as_str()
+    );
+    assert_eq!(
+        people.category_schema.as_ref().unwrap()[0]["categories"][0]["title"],
+        "Water"
+    );
+    assert!(works.thumbnail.is_some(), "group thumbnail");
+    assert_eq!(
+        works.category_schema.as_ref().unwrap()[0]["categories"][1]["title"],
+        "Apps"
+    );
+    let editors = snapshot
+        .groups
+        .iter()
+        .find(|g| g.title == "Hydrant Editors")
+        .unwrap();
+    let mut members: Vec<(&str, &str)> = editors
+        .members
+        .iter()
+        .map(|m| (m.username.as_str(), m.member_type.as_str()))
+        .collect();
+    members.sort_unstable();
+    assert_eq!(
+        members,
+        [
+            ("admin", "owner"),
+            ("crew.lead", "member"),
+            ("editor", "admin")
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_people_only_the_owners_are_kept() {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    sandbox.seed_demo("demo", PW).await.unwrap();
+    let admin = Client::new(
+        PortalUrl::parse(&sandbox.portal_url("demo")).unwrap(),
+        Credentials::Password {
+            username: "admin".into(),
+            password: PW.into(),
+        },
+        ClientOptions::default(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut repo = Repository::open_or_init(&dir.path().join("repo")).unwrap();
+    let options = PlanOptions {
+        people: false,
+        ..PlanOptions::whole_org(dir.path().join("spool"))
+    };
+    let planned = plan(&admin, &options, &NoProgress).await.unwrap();
+    let outcome = run(&admin, &planned, &mut repo, &NoProgress).await.unwrap();
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    let snapshot = Archive::open(&dir.path().join("repo"))
+        .unwrap()
+        .snapshot(&outcome.snapshot)
+        .unwrap();
+    assert_eq!(snapshot.people, None);
+    let users: Vec<&str> = snapshot.users.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(users, ["admin", "editor", "viewer"], "the owners only");
+    let mut groups: Vec<&str> = snapshot.groups.iter().map(|g| g.title.as_str()).collect();
+    groups.sort_unstable();
+    assert_eq!(
+        groups,
+        ["Field Crews", "Public Works"],
+        "groups shared into"
+    );
+    // A member's picture is only taken with people.
+    assert!(snapshot.users.iter().all(|u| u.thumbnail.is_none()));
+}
+
 async fn backup_and_check(tls: bool) {
     let sandbox = Sandbox::start(SandboxOptions {
         tls,
@@ -204,9 +323,17 @@ async fn backup_and_check(tls: bool) {
         .map(|g| (g.title.as_str(), g.members.len()))
         .collect();
     groups.sort_unstable();
-    assert_eq!(groups, [("Field Crews", 3), ("Public Works", 2)]);
-    let users: Vec<&str> = snapshot.users.iter().map(|u| u.username.as_str()).collect();
-    assert_eq!(users, ["admin", "editor", "viewer"]);
+    // Every group of the organization, shared into or not, with its members.
+    assert_eq!(
+        groups,
+        [
+            ("Council Briefings", 2),
+            ("Field Crews", 3),
+            ("Hydrant Editors", 3),
+            ("Public Works", 2)
+        ]
+    );
+    check_people(&snapshot);
     let mut external: Vec<&str> = snapshot
         .items
         .iter()

@@ -37,6 +37,7 @@ fn options(selection: Selection, spool: &std::path::Path) -> PlanOptions {
         spool_dir: spool.to_owned(),
         tags: Vec::new(),
         recheck_relationships: false,
+        people: true,
     }
 }
 
@@ -174,8 +175,10 @@ async fn an_app_with_its_map_and_service_and_everything_they_hold() {
             .iter()
             .any(|m| m.username == "editor" && m.member_type == "owner")
     );
+    // Every member with people (the default), though only the editor owns what was selected.
     let users: Vec<&str> = snap.users.iter().map(|u| u.username.as_str()).collect();
-    assert_eq!(users, ["editor"]);
+    assert_eq!(users, ["admin", "editor"]);
+    assert!(snap.people.as_ref().is_some_and(|p| p.members));
 
     // Nothing secret anywhere in the repository, stored or decoded.
     assert_no_secret(&repo, seed::PW);
@@ -415,6 +418,7 @@ async fn selections_by_owner_folder_group_and_query() {
                 spool_dir: spool,
                 tags: Vec::new(),
                 recheck_relationships: false,
+                people: true,
             };
             let p = plan(admin, &opts, &orgpack_backup::NoProgress)
                 .await
@@ -460,6 +464,7 @@ async fn selections_by_owner_folder_group_and_query() {
         spool_dir: spool.path().to_owned(),
         tags: Vec::new(),
         recheck_relationships: false,
+        people: true,
     };
     let err = plan(&admin, &missing, &orgpack_backup::NoProgress)
         .await

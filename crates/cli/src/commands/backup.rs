@@ -101,6 +101,7 @@ async fn backup(args: &BackupArgs, client: &Client, json: bool) -> Result<u8> {
         spool_dir: temp.path().to_owned(),
         tags: args.tag.clone(),
         recheck_relationships: args.recheck_relationships,
+        people: args.people == crate::cli::PeopleBackupArg::All,
     };
     let bar = progress::for_backup(json);
     let plan = orgpack_backup::plan(client, &options, bar.as_ref()).await?;
