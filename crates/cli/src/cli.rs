@@ -284,6 +284,16 @@ pub struct RestoreArgs {
     /// A CSV file of `source_group_id,target_group_id` lines.
     #[arg(long, value_name = "FILE")]
     pub group_map: Option<PathBuf>,
+    /// People: `map` matches users by username or --owner-map (unmatched users' content goes to
+    /// you, listed in the plan); `create` also makes the custom roles and members the target
+    /// lacks; `none` maps nobody.
+    #[arg(long, value_enum, value_name = "HOW", default_value = "map")]
+    pub people: PeopleRestoreArg,
+    /// A file holding the initial password of members `--people create` makes on ArcGIS
+    /// Enterprise (else the environment variable ORGPACK_INITIAL_PASSWORD). Never printed or
+    /// stored; members are told to change it.
+    #[arg(long, value_name = "FILE")]
+    pub initial_password_file: Option<PathBuf>,
     /// Put every item in this folder of its owner (created when missing).
     #[arg(long, value_name = "TITLE")]
     pub folder: Option<String>,

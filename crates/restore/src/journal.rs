@@ -13,7 +13,7 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ids (
-    kind TEXT NOT NULL,     -- item | group | folder | service
+    kind TEXT NOT NULL,     -- item | group | folder | service | user | role
     source TEXT NOT NULL,   -- the id (or URL) in the source organization
     target TEXT NOT NULL,   -- the id (or URL) in the target
     run INTEGER NOT NULL,   -- the run that created it
@@ -38,6 +38,10 @@ pub enum Kind {
     Folder,
     /// A service URL.
     Service,
+    /// A member, by source username (created by `--people create`).
+    User,
+    /// A custom role, by source role id.
+    Role,
 }
 
 impl Kind {
@@ -47,6 +51,8 @@ impl Kind {
             Kind::Group => "group",
             Kind::Folder => "folder",
             Kind::Service => "service",
+            Kind::User => "user",
+            Kind::Role => "role",
         }
     }
 }
@@ -215,6 +221,8 @@ impl Journal {
                         "group" => Kind::Group,
                         "folder" => Kind::Folder,
                         "service" => Kind::Service,
+                        "user" => Kind::User,
+                        "role" => Kind::Role,
                         _ => Kind::Item,
                     },
                     r.get(1)?,

@@ -6,12 +6,15 @@
 //! - [`run::validate`] reads every byte the snapshot references (each re-hashed) and checks its
 //!   invariants: a damaged archive sends nothing to any target.
 //! - [`plan::plan_target`] orders the items dependencies first (orgpack-graph; cycles broken into a
-//!   patching pass), maps owners (the owner map, the same user, else the restoring user, said in
-//!   the notes) and groups (the group map, the same id, the same title, else created), and finds
+//!   patching pass), maps people ([`people`]: the owner map or the same username among the
+//!   target's members, made with `--people create`, else the restoring user, said in the notes)
+//!   and groups (the group map, the same id, the same title, else created), and finds
 //!   items restored before: through the journal, then the `source-<id>` typeKeyword (twenty ids to
 //!   a search), then, keeping ids on ArcGIS Enterprise, the same id. Those are skipped (or updated
 //!   with [`plan::OnExisting::Update`]).
-//! - [`run::restore`] restores each target's items concurrently, each as soon as what it needs
+//! - [`run::restore`] first makes the people `--people create` asks for ([`people::make`]) and
+//!   the groups ([`groups`]: settings, thumbnail, categories, members, then the mapped owner),
+//!   then restores each target's items concurrently, each as soon as what it needs
 //!   has finished ([`schedule`]), not when its whole wave has: hosted services rebuilt from their
 //!   captured definition and loaded from their export ([`rebuild`]; republished from the export
 //!   when the backup holds no definition) and checked against its feature counts, other items
@@ -31,7 +34,9 @@
 pub mod check;
 pub mod error;
 pub mod item;
+pub mod groups;
 pub mod journal;
+pub mod people;
 pub mod plan;
 pub mod preview;
 pub mod rebuild;
@@ -43,6 +48,7 @@ pub mod view;
 
 pub use check::{Checked, check_target};
 pub use error::{Error, Result};
+pub use people::{InitialPassword, PeopleMode};
 pub use plan::{OnExisting, RestoreOptions, SharingMode};
 pub use report::{Action, Status, TargetReport};
 pub use run::{Target, restore, validate};

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::journal::{Journal, Kind};
+use crate::people::{InitialPassword, PeopleMode, PeoplePlan};
 use crate::report::Action;
 
 /// What to do when an item is already in the target.
@@ -63,6 +64,10 @@ pub struct RestoreOptions {
     pub concurrency: usize,
     /// Where files are staged for upload.
     pub staging_dir: std::path::PathBuf,
+    /// How people come back (`--people`).
+    pub people: PeopleMode,
+    /// The initial password of members made on ArcGIS Enterprise.
+    pub initial_password: Option<InitialPassword>,
 }
 
 impl Default for RestoreOptions {
@@ -79,6 +84,8 @@ impl Default for RestoreOptions {
             republish: false,
             concurrency: 8,
             staging_dir: std::env::temp_dir(),
+            people: PeopleMode::Map,
+            initial_password: None,
         }
     }
 }
@@ -156,6 +163,8 @@ pub struct TargetPlan {
     pub notes: Vec<String>,
     /// Cycles broken into the patching pass.
     pub cycles: Vec<Vec<String>>,
+    /// Who is who in the target.
+    pub people: PeoplePlan,
 }
 
 /// The target's facts from `portals/self`.
@@ -310,7 +319,8 @@ pub async fn plan_target(
     }
 
     let mut notes = Vec::new();
-    let owners = map_owners(snapshot, &chosen, client, &facts, options, &mut notes).await;
+    let people =
+        crate::people::plan(snapshot, &chosen, client, &facts, options, &mut notes).await;
     let groups = map_groups(snapshot, &chosen, client, options, &mut notes).await?;
 
     let index: BTreeMap<&str, usize> = snapshot
@@ -364,10 +374,7 @@ pub async fn plan_target(
             existing,
             found_by,
             keep_id,
-            owner: owners
-                .get(&item.owner)
-                .cloned()
-                .unwrap_or_else(|| facts.user.clone()),
+            owner: people.owner(&item.owner, &facts.user),
             folder: options.folder.clone().or_else(|| {
                 item.folder
                     .as_ref()
@@ -390,6 +397,7 @@ pub async fn plan_target(
         groups,
         notes,
         cycles: order.cycles,
+        people,
     })
 }
 
@@ -435,41 +443,9 @@ pub fn definition_payload(item: &Item) -> Option<&Payload> {
         .find(|p| p.kind == PayloadKind::FeatureServiceDefinition)
 }
 
-/// Source owner → target owner: the owner map, else the same name when that user exists in the
-/// target, else the restoring user (said in the notes).
-async fn map_owners(
-    snapshot: &Snapshot,
-    chosen: &BTreeSet<String>,
-    client: &Client,
-    facts: &Facts,
-    options: &RestoreOptions,
-    notes: &mut Vec<String>,
-) -> BTreeMap<String, String> {
-    let names: BTreeSet<&str> = snapshot
-        .items
-        .iter()
-        .filter(|i| chosen.contains(&i.id))
-        .map(|i| i.owner.as_str())
-        .collect();
-    let mut out = BTreeMap::new();
-    for name in names {
-        let wanted = options.owner_map.get(name).map_or(name, String::as_str);
-        let target = if client.user(wanted).await.is_ok() {
-            wanted.to_owned()
-        } else {
-            notes.push(format!(
-                "user `{wanted}` does not exist in the target: `{name}`'s items go to `{}`",
-                facts.user
-            ));
-            facts.user.clone()
-        };
-        out.insert(name.to_owned(), target);
-    }
-    out
-}
-
-/// Groups the chosen items are shared with: the group map, else the same id when the target has
-/// it, else a group with the same title, else created at run time. Only groups the snapshot
+/// Groups the chosen items are shared with (and, restoring a whole snapshot that captured people,
+/// every group it holds): the group map, else the same id when the target has it, else a group
+/// with the same title, else created at run time. Only groups the snapshot
 /// holds (or the group map names): an archive naming any other group cannot share into it, so
 /// it cannot widen sharing in the target (said in the notes).
 async fn map_groups(
@@ -483,12 +459,16 @@ async fn map_groups(
     if options.sharing == SharingMode::None {
         return Ok(out);
     }
-    let ids: BTreeSet<&str> = snapshot
+    let mut ids: BTreeSet<&str> = snapshot
         .items
         .iter()
         .filter(|i| chosen.contains(&i.id))
         .flat_map(|i| i.sharing.groups.iter().map(|g| g.id.as_str()))
         .collect();
+    if options.items.is_empty() && options.people != PeopleMode::None && snapshot.people.is_some()
+    {
+        ids.extend(snapshot.groups.iter().map(|g| g.id.as_str()));
+    }
     for id in ids {
         if let Some(mapped) = options.group_map.get(id) {
             out.insert(id.to_owned(), GroupAction::Use(mapped.clone()));

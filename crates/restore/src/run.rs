@@ -151,7 +151,7 @@ async fn run_target(
             &facts.org_id,
         )?)
     };
-    let plan = plan_target(snapshot, client, journal.as_ref(), options).await?;
+    let mut plan = plan_target(snapshot, client, journal.as_ref(), options).await?;
     report.notes.extend(plan.notes.iter().cloned());
     for cycle in &plan.cycles {
         report.notes.push(format!(
@@ -201,11 +201,38 @@ async fn run_target(
     };
     report.journal = Some(journal.path().display().to_string());
 
-    let people = Members {
-        owner_map: &options.owner_map,
-        restoring_user: &facts.user,
+    let maker = crate::people::Make {
+        archive,
+        snapshot,
+        client,
+        journal: &journal,
+        facts: &facts,
+        options,
     };
-    let groups = make_groups(archive, snapshot, client, &journal, &plan, &people, report).await?;
+    let mut people = std::mem::take(&mut plan.people);
+    crate::people::make(&maker, &mut people, report).await?;
+    // Members who could not be made own nothing: their items go to the restoring user.
+    for p in &mut plan.items {
+        p.owner = people.owner(&snapshot.items[p.index].owner, &facts.user);
+    }
+    let keep_me: BTreeSet<String> = plan
+        .items
+        .iter()
+        .filter(|p| p.owner == facts.user)
+        .flat_map(|p| snapshot.items[p.index].sharing.groups.iter())
+        .map(|g| g.id.clone())
+        .collect();
+    let makes = crate::groups::Groups {
+        archive,
+        snapshot,
+        client,
+        journal: &journal,
+        me: &facts.user,
+        people: &people,
+        keep_me: &keep_me,
+    };
+    let groups = crate::groups::make_groups(&makes, &plan, report).await?;
+    plan.people = people;
     let folders = make_folders(client, &journal, &plan).await?;
     let mut map = IdMap::default();
     map.portal_urls
@@ -256,6 +283,7 @@ async fn run_target(
 
     patch_cycles(&ctx, &plan, &mut results).await;
     relate(&ctx, &plan, &mut results).await;
+    crate::people::finish(&maker, &plan.people, &groups, report).await?;
 
     report.groups = groups;
     let failed = results.values().any(|r| r.status == Status::Failed);
@@ -271,170 +299,6 @@ async fn run_target(
         })
         .collect();
     Ok(())
-}
-
-/// A group's settings from its archived JSON, as `createGroup` takes them: membership rules,
-/// shared update (`capabilities`), sorting, display settings, phone.
-fn group_settings(json: &Value) -> Vec<(&'static str, String)> {
-    let mut out = Vec::new();
-    for key in [
-        "isInvitationOnly",
-        "isViewOnly",
-        "autoJoin",
-        "hiddenMembers",
-        "leavingDisallowed",
-    ] {
-        if let Some(b) = json.get(key).and_then(Value::as_bool) {
-            out.push((key, b.to_string()));
-        }
-    }
-    for key in ["sortField", "sortOrder", "membershipAccess", "phone"] {
-        if let Some(v) = json
-            .get(key)
-            .and_then(Value::as_str)
-            .filter(|v| !v.is_empty())
-        {
-            out.push((key, v.to_owned()));
-        }
-    }
-    let caps: Vec<&str> = json
-        .get("capabilities")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    if !caps.is_empty() {
-        out.push(("capabilities", caps.join(",")));
-    }
-    if let Some(d) = json.get("displaySettings").filter(|d| d.is_object()) {
-        out.push(("displaySettings", d.to_string()));
-    }
-    out
-}
-
-/// Who a created group's members are in the target.
-struct Members<'a> {
-    /// Source username → target username (`--owner-map`); others keep their name.
-    owner_map: &'a BTreeMap<String, String>,
-    /// The restoring user, who owns the groups it creates.
-    restoring_user: &'a str,
-}
-
-/// Add a created group's recorded members (owner and managers as managers, members as
-/// members), mapped to the target's users: a portal lets an item into a group only when its
-/// owner may share there, so sharing an item of a mapped owner needs them in the group. Users the
-/// target lacks are named in the notes.
-async fn add_members(
-    client: &Client,
-    group: &orgpack_archive::manifest::Group,
-    target: &str,
-    people: &Members<'_>,
-    report: &mut TargetReport,
-) -> Result<()> {
-    let (mut admins, mut users) = (Vec::new(), Vec::new());
-    for m in &group.members {
-        let name = people
-            .owner_map
-            .get(&m.username)
-            .map_or(m.username.as_str(), String::as_str);
-        if name == people.restoring_user {
-            continue;
-        }
-        if m.member_type == "member" {
-            users.push(name);
-        } else {
-            admins.push(name);
-        }
-    }
-    if users.is_empty() && admins.is_empty() {
-        return Ok(());
-    }
-    let missing = client.add_group_users(target, &users, &admins).await?;
-    if !missing.is_empty() {
-        report.notes.push(format!(
-            "group `{}`: not in the target, so not added as members: {}",
-            group.title,
-            missing.join(", ")
-        ));
-    }
-    Ok(())
-}
-
-/// Groups the plan creates: title, access (never broader than the source), tags, description,
-/// snippet and settings (membership rules, shared update, sorting) from the archived group JSON,
-/// and their members.
-async fn make_groups(
-    archive: &Archive,
-    snapshot: &Snapshot,
-    client: &Client,
-    journal: &Journal,
-    plan: &TargetPlan,
-    people: &Members<'_>,
-    report: &mut TargetReport,
-) -> Result<BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
-    for (id, action) in &plan.groups {
-        let target = match action {
-            GroupAction::Use(t) => t.clone(),
-            GroupAction::Create => {
-                if let Some(t) = journal.id(Kind::Group, id)? {
-                    t
-                } else {
-                    let Some(group) = snapshot.groups.iter().find(|g| g.id == *id) else {
-                        report.notes.push(format!(
-                            "group {id} is not in the snapshot: items are not shared with it"
-                        ));
-                        continue;
-                    };
-                    let json = item::read_json(archive, &group.group).unwrap_or(Value::Null);
-                    let text = |k: &str| {
-                        json.get(k)
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_owned()
-                    };
-                    let tags = json
-                        .get("tags")
-                        .and_then(Value::as_array)
-                        .map(|t| {
-                            t.iter()
-                                .filter_map(Value::as_str)
-                                .collect::<Vec<_>>()
-                                .join(",")
-                        })
-                        .unwrap_or_default();
-                    let access = match group.access {
-                        orgpack_archive::manifest::Access::Public => "public",
-                        orgpack_archive::manifest::Access::Org => "org",
-                        _ => "private",
-                    };
-                    let (description, snippet) = (text("description"), text("snippet"));
-                    let settings = group_settings(&json);
-                    let mut params = vec![("title", group.title.as_str()), ("access", access)];
-                    params.extend(settings.iter().map(|(k, v)| (*k, v.as_str())));
-                    if !tags.is_empty() {
-                        params.push(("tags", &tags));
-                    }
-                    if !description.is_empty() {
-                        params.push(("description", &description));
-                    }
-                    if !snippet.is_empty() {
-                        params.push(("snippet", &snippet));
-                    }
-                    let new = client.create_group(&params).await?;
-                    journal.set_id(Kind::Group, id, &new, true)?;
-                    add_members(client, group, &new, people, report).await?;
-                    report
-                        .notes
-                        .push(format!("created group `{}` ({new})", group.title));
-                    new
-                }
-            }
-        };
-        out.insert(id.clone(), target);
-    }
-    Ok(out)
 }
 
 /// The folders items go into, found by title in their owner's content or created.

@@ -1,6 +1,6 @@
 //! `orgpack restore ARCHIVE [--snapshot ID] --to PORTAL… [--item ID]… [--owner-map FILE]
-//! [--group-map FILE] [--folder F] [--on-existing …] [--preserve-ids] [--sharing …] [--rollback]
-//! [--republish]
+//! [--group-map FILE] [--people create|map|none] [--initial-password-file FILE] [--folder F]
+//! [--on-existing …] [--preserve-ids] [--sharing …] [--rollback] [--republish]
 //! [--journal-dir DIR] [--report FILE] [--dry-run]`
 
 use std::collections::BTreeMap;
@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use orgpack_archive::Archive;
 use orgpack_portal::Client;
-use orgpack_restore::{OnExisting, RestoreOptions, SharingMode, Target, TargetReport};
+use orgpack_restore::{
+    InitialPassword, OnExisting, PeopleMode, RestoreOptions, SharingMode, Target, TargetReport,
+};
 
-use crate::cli::{OnExistingArg, RestoreArgs, SharingArg};
+use crate::cli::{OnExistingArg, PeopleRestoreArg, RestoreArgs, SharingArg};
 use crate::config::{self, Overrides};
 use crate::exit;
 use crate::files::{safe_name, write_atomic};
@@ -67,6 +69,12 @@ pub fn run(args: &RestoreArgs, config_flag: Option<&Path>, json: bool) -> Result
         republish: args.republish,
         concurrency: args.concurrency.max(1),
         staging_dir: staging.path().to_owned(),
+        people: match args.people {
+            PeopleRestoreArg::Create => PeopleMode::Create,
+            PeopleRestoreArg::Map => PeopleMode::Map,
+            PeopleRestoreArg::None => PeopleMode::None,
+        },
+        initial_password: initial_password(args.initial_password_file.as_deref())?,
     };
     if !json {
         render::note(&format!(
@@ -111,6 +119,28 @@ pub fn run(args: &RestoreArgs, config_flag: Option<&Path>, json: bool) -> Result
     } else {
         exit::PARTIAL
     })
+}
+
+/// The initial password for members made on ArcGIS Enterprise: the file's first line (a trailing
+/// newline is not part of it), else `ORGPACK_INITIAL_PASSWORD`. Errors name the file, never the
+/// password.
+fn initial_password(file: Option<&Path>) -> Result<Option<InitialPassword>> {
+    let text = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the initial password file {}", path.display()))?;
+            let first = text.lines().next().unwrap_or_default().to_owned();
+            if first.is_empty() {
+                bail!("the initial password file {} is empty", path.display());
+            }
+            first
+        }
+        None => match std::env::var("ORGPACK_INITIAL_PASSWORD") {
+            Ok(p) if !p.is_empty() => p,
+            _ => return Ok(None),
+        },
+    };
+    Ok(Some(InitialPassword::new(text)))
 }
 
 /// `<dir>/<archive name>.restore-<target>.sqlite`, the directory being `--journal-dir` or the

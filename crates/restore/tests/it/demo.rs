@@ -203,15 +203,15 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
             update_groups,
             vec![serde_json::json!(["updateitemcontrol"])]
         );
-        // A created group has the source's members: its owner (editor) as a manager under the
-        // restoring administrator, and its members (viewer; admin, the restoring user, owns it).
+        // A created group has the source's owner (editor, to whom the restoring administrator
+        // handed it) and members (viewer, and admin as the plain member the source had).
         for g in view["sharing"]["groups"].as_array().unwrap() {
             let g = g.as_str().unwrap();
             if c.group(g).await.unwrap()["title"] == "Field Crews" {
                 let members = c.group_members(g).await.unwrap();
-                assert_eq!(members["owner"], "admin");
-                assert_eq!(members["admins"], serde_json::json!(["admin", "editor"]));
-                assert_eq!(members["users"], serde_json::json!(["viewer"]));
+                assert_eq!(members["owner"], "editor");
+                assert_eq!(members["admins"], serde_json::json!(["editor"]), "the owner only");
+                assert_eq!(members["users"], serde_json::json!(["admin", "viewer"]));
             }
         }
         assert_eq!(

@@ -221,7 +221,7 @@ async fn a_snapshot_into_two_organizations_at_once_then_again_without_duplicates
                 report
                     .notes
                     .iter()
-                    .any(|n| n.contains("`editor` does not exist")),
+                    .any(|n| n.contains("user `editor` is not in the target")),
                 "{:?}",
                 report.notes
             );

@@ -1,0 +1,329 @@
+//! `groups`: the groups a target's plan creates, with every setting of the source's, their
+//! thumbnail and category schema, their members (mapped to the target's people, before any item
+//! is shared into them: a portal lets an item into a group only when its owner is a member), and
+//! then their mapped owner; and the missing members of groups the target already had.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use orgpack_archive::Archive;
+use orgpack_archive::manifest::{Access, Group, Snapshot};
+use orgpack_portal::Client;
+use serde_json::Value;
+
+use crate::error::Result;
+use crate::item;
+use crate::journal::{Journal, Kind};
+use crate::people::{PeopleMode, PeoplePlan};
+use crate::plan::{GroupAction, TargetPlan};
+use crate::report::TargetReport;
+
+/// A group's settings from its archived JSON, as `createGroup` takes them: membership rules,
+/// shared update (`capabilities`), sorting, display settings, phone.
+fn group_settings(json: &Value) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for key in [
+        "isInvitationOnly",
+        "isViewOnly",
+        "autoJoin",
+        "hiddenMembers",
+        "leavingDisallowed",
+    ] {
+        if let Some(b) = json.get(key).and_then(Value::as_bool) {
+            out.push((key, b.to_string()));
+        }
+    }
+    for key in ["sortField", "sortOrder", "membershipAccess", "phone"] {
+        if let Some(v) = json
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+        {
+            out.push((key, v.to_owned()));
+        }
+    }
+    let caps: Vec<&str> = json
+        .get("capabilities")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if !caps.is_empty() {
+        out.push(("capabilities", caps.join(",")));
+    }
+    if let Some(d) = json.get("displaySettings").filter(|d| d.is_object()) {
+        out.push(("displaySettings", d.to_string()));
+    }
+    out
+}
+
+/// What making groups needs.
+pub struct Groups<'a> {
+    /// The archive.
+    pub archive: &'a Archive,
+    /// The snapshot.
+    pub snapshot: &'a Snapshot,
+    /// The target.
+    pub client: &'a Client,
+    /// Its journal.
+    pub journal: &'a Journal,
+    /// The restoring user (who creates groups, and so first owns them).
+    pub me: &'a str,
+    /// Who is who.
+    pub people: &'a PeoplePlan,
+    /// Source groups the restoring user must stay in: items they own there are shared into them.
+    pub keep_me: &'a BTreeSet<String>,
+}
+
+/// The groups of the plan: found ones used (their missing members added, unless `--people none`),
+/// the others created. Returns source id → target id.
+///
+/// # Errors
+/// Portal errors creating a group; journal errors.
+pub async fn make_groups(
+    g: &Groups<'_>,
+    plan: &TargetPlan,
+    report: &mut TargetReport,
+) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for (id, action) in &plan.groups {
+        let source = g.snapshot.groups.iter().find(|s| s.id == *id);
+        let target = match action {
+            GroupAction::Use(t) => {
+                if let Some(source) = source.filter(|_| g.people.mode != PeopleMode::None) {
+                    add_members(g, source, t, report).await?;
+                }
+                t.clone()
+            }
+            GroupAction::Create => {
+                if let Some(t) = g.journal.id(Kind::Group, id)? {
+                    t
+                } else {
+                    let Some(source) = source else {
+                        report.notes.push(format!(
+                            "group {id} is not in the snapshot: items are not shared with it"
+                        ));
+                        continue;
+                    };
+                    let new = create(g, source).await?;
+                    g.journal.set_id(Kind::Group, id, &new, true)?;
+                    report
+                        .notes
+                        .push(format!("created group `{}` ({new})", source.title));
+                    new
+                }
+            }
+        };
+        if let (GroupAction::Create, Some(source)) = (action, source) {
+            settle(g, source, &target, report).await?;
+        }
+        out.insert(id.clone(), target);
+    }
+    Ok(out)
+}
+
+/// Create a group: title, access (never broader than the source), tags, description, snippet
+/// and settings from the archived group JSON.
+async fn create(g: &Groups<'_>, group: &Group) -> Result<String> {
+    let json = item::read_json(g.archive, &group.group).unwrap_or(Value::Null);
+    let text = |k: &str| {
+        json.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let tags = json
+        .get("tags")
+        .and_then(Value::as_array)
+        .map(|t| {
+            t.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let access = match group.access {
+        Access::Public => "public",
+        Access::Org => "org",
+        Access::Private | Access::Shared => "private",
+    };
+    let (description, snippet) = (text("description"), text("snippet"));
+    let settings = group_settings(&json);
+    let mut params = vec![("title", group.title.as_str()), ("access", access)];
+    params.extend(settings.iter().map(|(k, v)| (*k, v.as_str())));
+    if !tags.is_empty() {
+        params.push(("tags", &tags));
+    }
+    if !description.is_empty() {
+        params.push(("description", &description));
+    }
+    if !snippet.is_empty() {
+        params.push(("snippet", &snippet));
+    }
+    Ok(g.client.create_group(&params).await?)
+}
+
+/// A created group's thumbnail, category schema, members and owner, each step once (the
+/// journal): a run cut short finishes the group it created.
+async fn settle(
+    g: &Groups<'_>,
+    source: &Group,
+    target: &str,
+    report: &mut TargetReport,
+) -> Result<()> {
+    let key = format!("group:{}", source.id);
+    if g.journal.done(&key, "settled")? {
+        return Ok(());
+    }
+    if let Some(t) = &source.thumbnail {
+        let sent = match item::read(g.archive, &t.content) {
+            Ok(bytes) => g
+                .client
+                .set_thumbnail(
+                    &format!("community/groups/{target}/update"),
+                    bytes,
+                    t.name.as_deref().unwrap_or("thumbnail.png"),
+                )
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
+            report.notes.push(format!(
+                "group `{}`: the thumbnail could not be set: {e}",
+                source.title
+            ));
+        }
+    }
+    if let Some(schema) = &source.category_schema
+        && let Err(e) = g.client.assign_category_schema(Some(target), schema).await
+    {
+        report.notes.push(format!(
+            "group `{}`: the category schema could not be set: {e}",
+            source.title
+        ));
+    }
+    if g.people.mode != PeopleMode::None {
+        add_members(g, source, target, report).await?;
+        hand_over(g, source, target, report).await?;
+    }
+    g.journal.mark(&key, "settled")?;
+    Ok(())
+}
+
+/// Add a group's recorded members the target group lacks (owner and managers as managers,
+/// members as members), mapped to the target's people; users the target lacks are named in a
+/// note.
+async fn add_members(
+    g: &Groups<'_>,
+    group: &Group,
+    target: &str,
+    report: &mut TargetReport,
+) -> Result<()> {
+    let present: BTreeSet<String> = match g.client.group_members(target).await {
+        Ok(m) => ["owner", "admins", "users"]
+            .iter()
+            .flat_map(|k| match m.get(*k) {
+                Some(Value::String(s)) => vec![s.to_lowercase()],
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_lowercase))
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect(),
+        Err(_) => BTreeSet::new(),
+    };
+    let (mut admins, mut users, mut missing) = (Vec::new(), Vec::new(), Vec::new());
+    for m in &group.members {
+        let Some(name) = g.people.target(&m.username) else {
+            missing.push(m.username.as_str());
+            continue;
+        };
+        if name == g.me || present.contains(&name.to_lowercase()) {
+            continue;
+        }
+        if m.member_type == "member" {
+            users.push(name);
+        } else {
+            admins.push(name);
+        }
+    }
+    if !users.is_empty() || !admins.is_empty() {
+        let refused = g.client.add_group_users(target, &users, &admins).await?;
+        missing.extend(refused.iter().map(String::as_str));
+        if !missing.is_empty() {
+            report.notes.push(format!(
+                "group `{}`: not in the target, so not members: {}",
+                group.title,
+                missing.join(", ")
+            ));
+        }
+    } else if !missing.is_empty() {
+        report.notes.push(format!(
+            "group `{}`: not in the target, so not members: {}",
+            group.title,
+            missing.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// Give a created group to its source owner's member in the target, and take the restoring user
+/// out of it when the source group did not have them (unless items they own are shared there).
+async fn hand_over(
+    g: &Groups<'_>,
+    group: &Group,
+    target: &str,
+    report: &mut TargetReport,
+) -> Result<()> {
+    let owner = g.people.owner(&group.owner, g.me);
+    if owner != g.me {
+        if let Err(e) = g.client.reassign_group(target, &owner).await {
+            report.notes.push(format!(
+                "warning: group `{}` stays owned by `{}`: it could not be given to `{owner}`: {e}",
+                group.title, g.me
+            ));
+            return Ok(());
+        }
+        let was_member = group
+            .members
+            .iter()
+            .any(|m| g.people.target(&m.username) == Some(g.me));
+        if was_member {
+            // The source had them as a member, not a manager.
+            if let Some(m) = group
+                .members
+                .iter()
+                .find(|m| g.people.target(&m.username) == Some(g.me))
+                && m.member_type == "member"
+            {
+                let _ = g
+                    .client
+                    .call(
+                        "updateUsers",
+                        orgpack_portal::Method::Post,
+                        &format!("community/groups/{target}/updateUsers"),
+                        &[("users", g.me)],
+                    )
+                    .await;
+            }
+        } else if g.keep_me.contains(&group.id) {
+            report.notes.push(format!(
+                "group `{}`: `{}` stays a member, since items it owns here are shared into it",
+                group.title, g.me
+            ));
+        } else if let Err(e) = g.client.remove_group_users(target, &[g.me]).await {
+            report.notes.push(format!(
+                "group `{}`: `{}` could not leave it: {e}",
+                group.title, g.me
+            ));
+        }
+    } else if group.owner != g.me && g.people.target(&group.owner).is_none() {
+        report.notes.push(format!(
+            "warning: group `{}` is owned by `{}`: its owner `{}` is not in the target",
+            group.title, g.me, group.owner
+        ));
+    }
+    Ok(())
+}
