@@ -898,6 +898,10 @@ fn item_params(json: &Value, source_id: &str, keep_id: bool) -> Vec<(&'static st
     if let Some(tags) = list("tags") {
         out.push(("tags", tags));
     }
+    // Content categories, as paths of the organization's category schema.
+    if let Some(categories) = list("categories").filter(|c| !c.is_empty()) {
+        out.push(("categories", categories));
+    }
     let mut keywords: Vec<String> = orgpack_graph::type_keywords(json)
         .into_iter()
         .filter(|k| !k.starts_with("source-"))

@@ -33,8 +33,8 @@
 
 pub mod check;
 pub mod error;
-pub mod item;
 pub mod groups;
+pub mod item;
 pub mod journal;
 pub mod people;
 pub mod plan;

@@ -319,8 +319,7 @@ pub async fn plan_target(
     }
 
     let mut notes = Vec::new();
-    let people =
-        crate::people::plan(snapshot, &chosen, client, &facts, options, &mut notes).await;
+    let people = crate::people::plan(snapshot, &chosen, client, &facts, options, &mut notes).await;
     let groups = map_groups(snapshot, &chosen, client, options, &mut notes).await?;
 
     let index: BTreeMap<&str, usize> = snapshot
@@ -465,8 +464,7 @@ async fn map_groups(
         .filter(|i| chosen.contains(&i.id))
         .flat_map(|i| i.sharing.groups.iter().map(|g| g.id.as_str()))
         .collect();
-    if options.items.is_empty() && options.people != PeopleMode::None && snapshot.people.is_some()
-    {
+    if options.items.is_empty() && options.people != PeopleMode::None && snapshot.people.is_some() {
         ids.extend(snapshot.groups.iter().map(|g| g.id.as_str()));
     }
     for id in ids {

@@ -222,7 +222,7 @@ async fn run_target(
         .flat_map(|p| snapshot.items[p.index].sharing.groups.iter())
         .map(|g| g.id.clone())
         .collect();
-    let makes = crate::groups::Groups {
+    let group_maker = crate::groups::Groups {
         archive,
         snapshot,
         client,
@@ -231,7 +231,7 @@ async fn run_target(
         people: &people,
         keep_me: &keep_me,
     };
-    let groups = crate::groups::make_groups(&makes, &plan, report).await?;
+    let groups = crate::groups::make_groups(&group_maker, &plan, report).await?;
     plan.people = people;
     let folders = make_folders(client, &journal, &plan).await?;
     let mut map = IdMap::default();

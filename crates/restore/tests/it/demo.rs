@@ -210,7 +210,11 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
             if c.group(g).await.unwrap()["title"] == "Field Crews" {
                 let members = c.group_members(g).await.unwrap();
                 assert_eq!(members["owner"], "editor");
-                assert_eq!(members["admins"], serde_json::json!(["editor"]), "the owner only");
+                assert_eq!(
+                    members["admins"],
+                    serde_json::json!(["editor"]),
+                    "the owner only"
+                );
                 assert_eq!(members["users"], serde_json::json!(["admin", "viewer"]));
             }
         }

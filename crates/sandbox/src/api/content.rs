@@ -125,6 +125,36 @@ pub(super) fn owner_or_admin(call: &Call, owner: &str) -> Result<(), Response> {
     Ok(())
 }
 
+/// Whether the caller, not the owner, is a member of a shared-update group (`updateitemcontrol`)
+/// the item `id` of `owner` is shared with: such members may update it (`itemControl` `update`).
+pub(super) fn may_update_shared(call: &Call, owner: &str, id: &str) -> Result<bool, Response> {
+    let Some(user) = &call.user else {
+        return Ok(false);
+    };
+    if user.username == owner {
+        return Ok(false);
+    }
+    let Some(item) = call.shared.store.item(&call.org, id).map_err(internal)? else {
+        return Ok(false);
+    };
+    if item.owner != owner {
+        return Ok(false);
+    }
+    let groups = call
+        .shared
+        .store
+        .user_groups(&call.org, &user.username)
+        .map_err(internal)?;
+    Ok(groups.iter().any(|(g, _)| {
+        g["id"]
+            .as_str()
+            .is_some_and(|gid| item.groups.iter().any(|i| i == gid))
+            && g["capabilities"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c == "updateitemcontrol"))
+    }))
+}
+
 /// `content/users/<u>[/<folder>]`: the user's items in one folder, paged, and their folders.
 pub(super) fn user_content(
     call: &Call,
@@ -418,7 +448,15 @@ pub(super) fn item_op(call: &Call, owner: &str, id: &str, op: &str) -> Result<Re
         "restore" => return super::recycle::restore(call, owner, id),
         _ => {}
     }
-    owner_or_admin(call, owner)?;
+    // Members of a shared-update group the item is shared with change its properties, data and
+    // resources as its owner does; nothing else (sharing, moving, ownership, deleting).
+    let shared_update = matches!(
+        op,
+        "update" | "addResources" | "updateResources" | "removeResources"
+    ) && may_update_shared(call, owner, id)?;
+    if !shared_update {
+        owner_or_admin(call, owner)?;
+    }
     let mut item = owned(call, owner, id)?;
     let store = &call.shared.store;
     match op {

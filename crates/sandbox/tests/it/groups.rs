@@ -321,6 +321,27 @@ async fn sharing_follows_the_portals_rules_and_unsharing_works_from_every_endpoi
         shared_with(&admin, "editor", &map).await,
         ("shared".into(), both)
     );
+    // Its members update each other's items there, and do nothing else to them.
+    invite(&admin, "sam.crew", "org_user").await;
+    let sam = client(&s, "source", "sam.crew");
+    let update = format!("content/users/editor/items/{map}/update");
+    let (code, _) = refused(&sam, &update, &[("title", "Sam's")]).await;
+    assert_eq!(code, 403, "not a member of the shared-update group yet");
+    add_member(&admin, &team, "sam.crew").await;
+    ok(&sam, &update, &[("title", "Edited by the team")]).await;
+    assert_eq!(
+        get(&admin, &format!("content/items/{map}"), &[]).await["title"],
+        "Edited by the team"
+    );
+    let (code, _) = refused(
+        &sam,
+        &format!("content/users/editor/items/{map}/delete"),
+        &[],
+    )
+    .await;
+    assert_eq!(code, 403, "shared update does not delete");
+    let (code, _) = refused(&sam, &owner_path, &[("everyone", "true")]).await;
+    assert_eq!(code, 403, "shared update does not share");
 
     // An item shared with the organization goes into any group from an administrator.
     ok(&editor, &owner_path, &[("org", "true"), ("groups", " ")]).await;
