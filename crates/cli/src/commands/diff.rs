@@ -27,6 +27,14 @@ pub fn run(args: &DiffArgs, json: bool) -> Result<u8> {
             "groupsAdded": d.groups_added,
             "groupsRemoved": d.groups_removed,
             "groupsChanged": d.groups_changed,
+            "groupChanges": d.group_changes,
+            "usersAdded": d.users_added,
+            "usersRemoved": d.users_removed,
+            "userChanges": d.user_changes,
+            "rolesAdded": d.roles_added,
+            "rolesRemoved": d.roles_removed,
+            "rolesChanged": d.roles_changed,
+            "settingsChanged": d.settings_changed,
             "byOwner": d.by_owner(),
             "byType": d.by_type(),
         }))?;
@@ -75,14 +83,72 @@ pub fn run(args: &DiffArgs, json: bool) -> Result<u8> {
     };
     section("OWNER", &d.by_owner())?;
     section("TYPE", &d.by_type())?;
-    for (label, ids) in [
-        ("group added", &d.groups_added),
-        ("group removed", &d.groups_removed),
-        ("group changed", &d.groups_changed),
+    let title = |id: &str| {
+        b.groups
+            .iter()
+            .chain(&a.groups)
+            .find(|g| g.id == id)
+            .map_or_else(String::new, |g| g.title.clone())
+    };
+    let mut people: Vec<Vec<String>> = Vec::new();
+    for id in &d.groups_added {
+        people.push(vec!["+".into(), "group".into(), title(id), "added".into()]);
+    }
+    for id in &d.groups_removed {
+        people.push(vec![
+            "-".into(),
+            "group".into(),
+            title(id),
+            "removed".into(),
+        ]);
+    }
+    for c in &d.group_changes {
+        people.push(vec![
+            "M".into(),
+            "group".into(),
+            c.name.clone(),
+            c.parts.join(", "),
+        ]);
+    }
+    for (mark, names, what) in [
+        ("+", &d.users_added, "added"),
+        ("-", &d.users_removed, "removed"),
     ] {
-        for id in ids {
-            render::note(&format!("{label}: {id}"));
+        for n in names {
+            people.push(vec![mark.into(), "user".into(), n.clone(), what.into()]);
         }
+    }
+    for c in &d.user_changes {
+        people.push(vec![
+            "M".into(),
+            "user".into(),
+            c.id.clone(),
+            c.parts.join(", "),
+        ]);
+    }
+    for (mark, names, what) in [
+        ("+", &d.roles_added, "added"),
+        ("-", &d.roles_removed, "removed"),
+        ("M", &d.roles_changed, "privileges or description"),
+    ] {
+        for n in names {
+            people.push(vec![mark.into(), "role".into(), n.clone(), what.into()]);
+        }
+    }
+    for key in &d.settings_changed {
+        people.push(vec![
+            "M".into(),
+            "setting".into(),
+            key.clone(),
+            "changed".into(),
+        ]);
+    }
+    if !people.is_empty() {
+        for r in &mut people {
+            r[2] = render::clip(&r[2], 32);
+            r[3] = render::clip(&r[3], 70);
+        }
+        render::table(&["", "KIND", "NAME", "WHAT"], &people, &[])?;
     }
     Ok(exit::OK)
 }

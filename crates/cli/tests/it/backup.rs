@@ -80,6 +80,38 @@ fn json(out: &Output) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(out), stderr(out)))
 }
 
+/// Invite a member into the served `source` organization.
+fn invite(served: &Served, username: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let admin = Client::new(
+            PortalUrl::parse(&served.url).unwrap(),
+            Credentials::Password {
+                username: "admin".into(),
+                password: PW.into(),
+            },
+            ClientOptions {
+                ca_certs: served.certificate.iter().cloned().collect(),
+                ..ClientOptions::default()
+            },
+        )
+        .unwrap();
+        let member = orgpack_portal::NewMember {
+            username,
+            full_name: "New Analyst",
+            email: "analyst@example.org",
+            role: "org_user",
+            user_type: "creatorUT",
+            ..orgpack_portal::NewMember::default()
+        };
+        let refused = admin.invite(&[member]).await.unwrap();
+        assert!(refused.is_empty(), "{refused:?}");
+    });
+}
+
 /// A web map using a service item, a hosted service, shared into a group.
 fn seed(served: &Served) -> (String, String, String) {
     let url = served.url.as_str();
@@ -241,6 +273,44 @@ fn backup_incrementally_then_diff_then_a_single_file() {
         stderr(&table).contains("0 added, 0 removed, 0 changed, 3 unchanged"),
         "{}",
         stderr(&table)
+    );
+
+    // A new member and a group membership: the next nightly's diff names them, `ls` lists
+    // the members.
+    invite(&served, "new.analyst");
+    let third = json(&orgpack_with(&config, &args));
+    let diff = json(&orgpack_with(
+        &config,
+        &[
+            "--json",
+            "diff",
+            repo_s,
+            second["snapshot"].as_str().unwrap(),
+            third["snapshot"].as_str().unwrap(),
+        ],
+    ));
+    assert_eq!(diff["usersAdded"], serde_json::json!(["new.analyst"]));
+    assert_eq!(diff["changed"].as_array().unwrap().len(), 0);
+    let table = orgpack_with(
+        &config,
+        &[
+            "diff",
+            repo_s,
+            second["snapshot"].as_str().unwrap(),
+            third["snapshot"].as_str().unwrap(),
+        ],
+    );
+    let text = stdout(&table);
+    assert!(
+        text.lines()
+            .any(|l| l.contains("user") && l.contains("new.analyst") && l.contains("added")),
+        "{text}"
+    );
+    let ls = stdout(&orgpack_with(&config, &["ls", repo_s]));
+    assert!(
+        ls.lines()
+            .any(|l| l.starts_with("new.analyst") && l.contains("org_user")),
+        "{ls}"
     );
 
     // A fresh export is the default: this portal cannot export, so the snapshot is saved with
