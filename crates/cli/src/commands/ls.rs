@@ -130,8 +130,8 @@ fn people(snapshot: &orgpack_archive::manifest::Snapshot) -> Result<()> {
     if !rows.is_empty() {
         render::table(&["USER", "NAME", "ROLE", "TYPE", "STATE"], &rows, &[])?;
     }
-    match &snapshot.people {
-        Some(p) if p.members => render::note(&format!(
+    let captured = match &snapshot.people {
+        Some(p) if p.members => format!(
             "people: every member ({}), {} custom roles, {} organization settings{}",
             snapshot.users.len(),
             p.roles.len(),
@@ -141,12 +141,13 @@ fn people(snapshot: &orgpack_archive::manifest::Snapshot) -> Result<()> {
             } else {
                 ""
             }
-        )),
-        Some(_) => render::note("people: the owners only (the backup user could not list members)"),
+        ),
+        Some(_) => "people: the owners only (the backup user could not list members)".to_owned(),
         None => {
-            render::note("people: the owners only (backed up with --people none, or before 1.4.0)")
+            "people: the owners only (backed up with --people none, or before 1.4.0)".to_owned()
         }
-    }
+    };
+    render::note(&captured);
     Ok(())
 }
 
