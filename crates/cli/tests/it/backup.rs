@@ -26,16 +26,14 @@ impl Drop for Served {
 }
 
 fn serve(config: &Path, tls: bool) -> Served {
+    serve_orgs(config, tls, &["--org", "source", "--org", "target"])
+}
+
+fn serve_orgs(config: &Path, tls: bool, orgs: &[&str]) -> Served {
     let mut child = Command::new(env!("CARGO_BIN_EXE_orgpack"))
-        .args([
-            "--json",
-            "sandbox",
-            "--org",
-            "source",
-            "--org",
-            "target",
-            "--write-config",
-        ])
+        .args(["--json", "sandbox"])
+        .args(orgs)
+        .arg("--write-config")
         .arg(config)
         .args(if tls { &["--tls"][..] } else { &[][..] })
         .env("ORGPACK_SANDBOX_PASSWORD", PW)
@@ -580,4 +578,101 @@ fn login_keeps_a_refresh_token_that_backups_then_sign_in_with() {
         .unwrap();
     assert!(backup.status.success(), "{}", stderr(&backup));
     assert!(!stdout(&backup).contains(&refresh) && !stderr(&backup).contains(&refresh));
+}
+
+#[test]
+fn members_made_on_enterprise_with_an_initial_password_that_is_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("orgpack.toml");
+    let served = serve_orgs(
+        &config,
+        false,
+        &["--org", "source", "--enterprise-org", "dr"],
+    );
+    seed(&served);
+    invite(&served, "new.analyst");
+    let repo = dir.path().join("repo");
+    let repo_s = repo.to_str().unwrap();
+    let backup = orgpack_with(
+        &config,
+        &[
+            "backup",
+            "--from",
+            "source",
+            "--repo",
+            repo_s,
+            "--all",
+            "--export",
+            "reference",
+        ],
+    );
+    assert_eq!(backup.status.code(), Some(0), "{}", stderr(&backup));
+
+    let initial = "Temp-Initial-pw-77";
+    let file = dir.path().join("initial.txt");
+    std::fs::write(&file, format!("{initial}\n")).unwrap();
+    let report = dir.path().join("restore.json");
+    let restore = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_orgpack"))
+            .arg("--config")
+            .arg(&config)
+            .args(["restore", repo_s, "--to", "dr", "--people", "create"])
+            .args(extra)
+            .env("ORGPACK_SANDBOX_PASSWORD", PW)
+            .env_remove("ORGPACK_INITIAL_PASSWORD")
+            .output()
+            .unwrap()
+    };
+    // Without a password, the plan says no account can be made.
+    let plan = restore(&["--dry-run"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let text = format!("{}{}", stdout(&plan), stderr(&plan));
+    assert!(text.contains("need an initial password"), "{text}");
+
+    let out = restore(&[
+        "--initial-password-file",
+        file.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for text in [
+        stdout(&out),
+        stderr(&out),
+        std::fs::read_to_string(&report).unwrap(),
+    ] {
+        assert!(!text.contains(initial), "the password is shown: {text}");
+    }
+    for entry in std::fs::read_dir(dir.path()).unwrap().flatten() {
+        if entry.path().is_file() && entry.path() != file {
+            let bytes = std::fs::read(entry.path()).unwrap();
+            assert!(
+                !bytes
+                    .windows(initial.len())
+                    .any(|w| w == initial.as_bytes()),
+                "{} holds the password",
+                entry.path().display()
+            );
+        }
+    }
+    // The member was made with it, and signs in.
+    let url = served.url.replace("/source", "/dr");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let analyst = Client::new(
+            PortalUrl::parse(&url).unwrap(),
+            Credentials::Password {
+                username: "new.analyst".into(),
+                password: initial.into(),
+            },
+            ClientOptions::default(),
+        )
+        .unwrap();
+        let me = analyst.portal_self().await.unwrap();
+        assert_eq!(me["user"]["username"], "new.analyst");
+        assert_eq!(me["user"]["role"], "org_user");
+    });
 }
