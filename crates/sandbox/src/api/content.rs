@@ -351,7 +351,7 @@ pub(super) fn new_item_json(call: &Call, id: &str, owner: &str, now: i64, fields
 
 /// The new item's id: `itemIdToCreate` where the organization answers as ArcGIS Enterprise
 /// (10.8.1+), which keeps ids across a restore; ArcGIS Online ignores the parameter.
-fn id_to_create(call: &Call) -> Result<String, Response> {
+pub(super) fn id_to_create(call: &Call) -> Result<String, Response> {
     let Some(wanted) = call.params.get("itemIdToCreate").filter(|_| call.is_portal) else {
         return Ok(crate::new_id());
     };

@@ -297,7 +297,8 @@ pub(super) fn claim_service(
         Some(f) => folder_id(call, owner, f)?,
         None => None,
     };
-    let id = crate::new_id();
+    // `itemIdToCreate`, as `addItem` takes it: ArcGIS Enterprise keeps a service's item id too.
+    let id = super::content::id_to_create(call)?;
     let now = crate::now_ms();
     let url = service_url(call, &name);
     for (key, value) in [
@@ -311,7 +312,12 @@ pub(super) fn claim_service(
     let item = new_item_json(call, &id, owner, now, fields);
     store
         .add_item(&call.org, owner, folder.as_deref(), &item, None, now)
-        .map_err(internal)?;
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                error(409, &format!("Item with id '{id}' already exists."), &[])
+            }
+            _ => internal(e),
+        })?;
     service.item.clone_from(&id);
     if !store
         .add_service(&call.org, &service, payload)

@@ -837,6 +837,40 @@ async fn enterprise_keeps_item_ids_online_assigns_its_own() {
             other => panic!("{id}: {other:?}"),
         }
     }
+    // A hosted service keeps its id too (createService and publish take itemIdToCreate).
+    let service_id = "fedcba9876543210fedcba9876543210";
+    let created = site
+        .create_service(
+            "admin",
+            None,
+            r#"{"name": "Kept_service"}"#,
+            false,
+            &[("itemIdToCreate", service_id)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.service_item_id, service_id);
+    let again = site
+        .create_service(
+            "admin",
+            None,
+            r#"{"name": "Another_service"}"#,
+            false,
+            &[("itemIdToCreate", service_id)],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again.kind, ErrorKind::Portal { code: 409, .. }),
+        "{again}"
+    );
+    assert!(
+        site.search_all("title:Another_service", 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a refused service leaves nothing"
+    );
 }
 
 #[tokio::test]
