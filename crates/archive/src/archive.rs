@@ -145,6 +145,17 @@ impl Archive {
                 .map(|e| e.id)
                 .ok_or_else(not_found);
         }
+        // A date (`2026-11-20`): the last snapshot created on or before that day (UTC).
+        if let Some(day) = as_date(spec) {
+            return self
+                .index
+                .snapshots
+                .iter()
+                .rev()
+                .find(|e| e.created.get(..10).is_some_and(|d| d <= day))
+                .map(|e| e.id)
+                .ok_or_else(not_found);
+        }
         let prefix = spec
             .strip_prefix("sha256:")
             .unwrap_or(spec)
@@ -419,4 +430,12 @@ fn check_version(path: &Path, version: &str) -> Result<()> {
             supported: FORMAT_MAJOR,
         }),
     }
+}
+
+/// `YYYY-MM-DD`, as written (RFC 3339's full-date).
+fn as_date(spec: &str) -> Option<&str> {
+    let b = spec.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    (b.len() == 10 && b[4] == b'-' && b[7] == b'-' && digits(0..4) && digits(5..7) && digits(8..10))
+        .then_some(spec)
 }

@@ -294,9 +294,30 @@ pub struct RestoreArgs {
     /// stored; members are told to change it.
     #[arg(long, value_name = "FILE")]
     pub initial_password_file: Option<PathBuf>,
-    /// Put every item in this folder of its owner (created when missing).
+    /// Put every item in this folder of its owner (created when missing); in place, only the
+    /// items of this folder (`TITLE` or `OWNER/TITLE`) and what they depend on.
     #[arg(long, value_name = "TITLE")]
     pub folder: Option<String>,
+    /// Only the items of this owner and what they depend on (repeatable).
+    #[arg(long, value_name = "USER")]
+    pub owner: Vec<String>,
+    /// Only the items shared with this group (its id) and what they depend on (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub group: Vec<String>,
+    /// Put the snapshot's organization back as it was: items matched by their own id, changed
+    /// ones put back, deleted ones brought back (recycle bin, same id, else a new id with every
+    /// reference re-pointed). Chosen on its own when the target is the snapshot's organization.
+    /// Before the first change, what is about to change is backed up (tag `pre-restore`).
+    #[arg(long)]
+    pub in_place: bool,
+    /// In place: put the snapshot's features back into hosted feature layers edited since
+    /// (discards those edits; ids, URL and layer ids kept).
+    #[arg(long)]
+    pub revert_data: bool,
+    /// In place: delete the items created since the snapshot (into the recycle bin where there
+    /// is one). Only with a backup of the whole organization.
+    #[arg(long)]
+    pub delete_new: bool,
     /// Items already in the target (restored before): leave, update or duplicate them.
     #[arg(long, value_enum, default_value_t = OnExistingArg::Skip)]
     pub on_existing: OnExistingArg,

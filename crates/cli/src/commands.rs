@@ -10,6 +10,7 @@ mod graph;
 mod inspect;
 mod login;
 mod ls;
+mod pre_restore;
 mod prune;
 pub mod restore;
 pub mod sandbox;

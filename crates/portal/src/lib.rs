@@ -22,7 +22,8 @@
 //! content and members, and creates groups. [`hosted`] reads and changes hosted services' admin
 //! definitions and loads and empties their layers. [`people`] reads and makes custom roles,
 //! members (invitations, Enterprise built-in accounts), profiles, group owners, thumbnails,
-//! category schemas and the organization's settings.
+//! category schemas and the organization's settings. [`recover`] brings items back from the
+//! recycle bin, deletes into it, unshares and removes resources.
 //!
 //! Not yet here: OAuth sign-in, custom CA certificates, createService for views, and the
 //! conformance suite against the sandbox.
@@ -34,6 +35,7 @@ pub mod hosted;
 pub mod oauth;
 pub mod org;
 pub mod people;
+pub mod recover;
 pub mod redact;
 pub mod retry;
 pub mod url;

@@ -593,19 +593,30 @@ impl Client {
         file_type: &str,
         publish_parameters: &str,
     ) -> Result<Published, Error> {
+        self.publish_with(owner, item_id, file_type, publish_parameters, &[])
+            .await
+    }
+
+    /// [`Client::publish`] with more parameters (`itemIdToCreate` on ArcGIS Enterprise).
+    ///
+    /// # Errors
+    /// As [`Client::publish`].
+    pub async fn publish_with(
+        &self,
+        owner: &str,
+        item_id: &str,
+        file_type: &str,
+        publish_parameters: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<Published, Error> {
         let path = format!("content/users/{owner}/publish");
-        let answer = self
-            .call(
-                "publish",
-                Method::Post,
-                &path,
-                &[
-                    ("itemId", item_id),
-                    ("fileType", file_type),
-                    ("publishParameters", publish_parameters),
-                ],
-            )
-            .await?;
+        let mut params = vec![
+            ("itemId", item_id),
+            ("fileType", file_type),
+            ("publishParameters", publish_parameters),
+        ];
+        params.extend_from_slice(extra);
+        let answer = self.call("publish", Method::Post, &path, &params).await?;
         let url = self.absolute(&path);
         let service = answer
             .get("services")

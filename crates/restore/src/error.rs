@@ -21,6 +21,9 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// An in-place restore could not compare an item of the target with the snapshot.
+    #[error("{0}")]
+    Compare(String),
     /// The options name something the snapshot does not hold.
     #[error("{0}")]
     Options(String),

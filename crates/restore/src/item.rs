@@ -50,6 +50,21 @@ pub struct Ctx<'a> {
     /// The source groups that are shared-update groups (`updateitemcontrol`): sharing into one
     /// asks `confirmItemControl`. Read from the archive once per target, not per item.
     pub update_groups: &'a BTreeSet<String>,
+    /// Items made again with their own id (`itemIdToCreate`: `--preserve-ids`, or in place on
+    /// ArcGIS Enterprise), services and views included.
+    pub keep_ids: &'a BTreeSet<String>,
+}
+
+impl Ctx<'_> {
+    /// `itemIdToCreate` for an item made with its own id, else nothing.
+    #[must_use]
+    pub fn keep_id<'i>(&self, item: &'i Item) -> Vec<(&'static str, &'i str)> {
+        if self.keep_ids.contains(&item.id) {
+            vec![("itemIdToCreate", item.id.as_str())]
+        } else {
+            Vec::new()
+        }
+    }
 }
 
 /// What a graph [`Context`] for an archived item borrows: its type, keywords, id, and the source
@@ -97,7 +112,7 @@ pub struct Restored {
 }
 
 impl Restored {
-    fn failed(target_id: Option<String>, reason: String) -> Self {
+    pub(crate) fn failed(target_id: Option<String>, reason: String) -> Self {
         Self {
             target_id,
             status: Status::Failed,
@@ -129,19 +144,30 @@ pub async fn restore_item(ctx: &Ctx<'_>, planned: &PlannedItem) -> Restored {
         },
         Err(e) => return Restored::failed(None, e.to_string()),
     };
+    if matches!(planned.action, Action::PutBack | Action::Undelete) {
+        let r = crate::inplace::apply::put_back(ctx, planned, item).await;
+        if let Some(id) = &r.target_id {
+            learn(ctx, item, id, None).await;
+        }
+        return r;
+    }
     if planned.action == Action::Skip && resumed.is_none() {
         let existing = planned.existing.clone();
         if let Some(id) = &existing {
             learn(ctx, item, id, None).await;
             let _ = ctx.journal.set_id(Kind::Item, &item.id, id, false);
         }
+        let reason = match &planned.in_place {
+            Some(i) => i.reason.clone(),
+            None => Some(format!(
+                "already in the target as {}",
+                existing.clone().unwrap_or_default()
+            )),
+        };
         return Restored {
             target_id: existing.clone(),
             status: Status::Skipped,
-            reason: Some(format!(
-                "already in the target as {}",
-                existing.unwrap_or_default()
-            )),
+            reason,
             rewritten: 0,
         };
     }
@@ -368,7 +394,7 @@ pub async fn learn(ctx: &Ctx<'_>, item: &Item, target_id: &str, known_url: Optio
 }
 
 /// What an item is created with.
-enum Staged {
+pub(crate) enum Staged {
     None,
     Text(String),
     Url(String),
@@ -384,7 +410,7 @@ impl Staged {
         }
     }
 
-    fn as_content(&self) -> Content<'_> {
+    pub(crate) fn as_content(&self) -> Content<'_> {
         match self {
             Staged::None => Content::None,
             Staged::Text(t) => Content::Text(t),
@@ -398,7 +424,7 @@ impl Staged {
 }
 
 /// The item's data (rewritten when it is JSON), its file staged on disk, or its URL.
-async fn content_of(
+pub(crate) async fn content_of(
     ctx: &Ctx<'_>,
     item: &Item,
     gctx: &Context<'_>,
@@ -432,7 +458,11 @@ async fn content_of(
 }
 
 /// The item's URL with the id map applied, and how many references that rewrote.
-fn rewritten_url(gctx: &Context<'_>, item: &Item, map: &IdMap) -> Option<(String, usize)> {
+pub(crate) fn rewritten_url(
+    gctx: &Context<'_>,
+    item: &Item,
+    map: &IdMap,
+) -> Option<(String, usize)> {
     let url = item.url.as_ref()?;
     let r = rewrite(gctx, Part::Item, &serde_json::json!({ "url": url }), map);
     let new = r.doc["url"].as_str().unwrap_or(url).to_owned();
@@ -504,7 +534,7 @@ async fn republish(
         let parameters = serde_json::json!({ "name": name }).to_string();
         match ctx
             .client
-            .publish(owner, &uploaded, file_type, &parameters)
+            .publish_with(owner, &uploaded, file_type, &parameters, &ctx.keep_id(item))
             .await
         {
             Ok(published) => {
@@ -572,7 +602,7 @@ async fn find_upload(ctx: &Ctx<'_>, item: &Item) -> Result<Option<String>, Faile
 /// The export of `item` as a file item in the target (uploaded now unless an earlier upload is
 /// found), typeKeywords `source-<id>-payload` and `orgpack-payload`; deleted once the service is
 /// checked.
-async fn upload_payload(
+pub(crate) async fn upload_payload(
     ctx: &Ctx<'_>,
     item: &Item,
     payload: &Payload,
@@ -831,7 +861,12 @@ async fn restore_parts(
 }
 
 /// Share as the source did, narrowed by the sharing mode; groups through the group map.
-async fn share(ctx: &Ctx<'_>, item: &Item, owner: &str, target_id: &str) -> Result<(), String> {
+pub(crate) async fn share(
+    ctx: &Ctx<'_>,
+    item: &Item,
+    owner: &str,
+    target_id: &str,
+) -> Result<(), String> {
     let (everyone, org) = match ctx.options.sharing {
         SharingMode::None => return Ok(()),
         SharingMode::Private => (false, false),
@@ -871,7 +906,11 @@ async fn share(ctx: &Ctx<'_>, item: &Item, owner: &str, target_id: &str) -> Resu
 }
 
 /// `addItem` parameters from the (rewritten) item JSON: properties, the source keyword.
-fn item_params(json: &Value, source_id: &str, keep_id: bool) -> Vec<(&'static str, String)> {
+pub(crate) fn item_params(
+    json: &Value,
+    source_id: &str,
+    keep_id: bool,
+) -> Vec<(&'static str, String)> {
     let text = |k: &str| json.get(k).and_then(Value::as_str).map(str::to_owned);
     let list = |k: &str| {
         json.get(k).and_then(Value::as_array).map(|a| {
@@ -906,7 +945,10 @@ fn item_params(json: &Value, source_id: &str, keep_id: bool) -> Vec<(&'static st
         .into_iter()
         .filter(|k| !k.starts_with("source-"))
         .collect();
-    keywords.push(source_keyword(source_id));
+    // A kept id finds the item again by itself; otherwise `source-<id>` does.
+    if !keep_id {
+        keywords.push(source_keyword(source_id));
+    }
     out.push(("typeKeywords", keywords.join(",")));
     if let Some(extent) = json
         .get("extent")
@@ -946,6 +988,6 @@ pub fn read_json(archive: &Archive, d: &Descriptor) -> Result<Value, String> {
 }
 
 /// A part of the archive as a file to upload, staged once for every target.
-async fn stage(ctx: &Ctx<'_>, d: &Descriptor) -> Result<Arc<StagedFile>, String> {
+pub(crate) async fn stage(ctx: &Ctx<'_>, d: &Descriptor) -> Result<Arc<StagedFile>, String> {
     ctx.stager.stage(ctx.archive, d).await
 }

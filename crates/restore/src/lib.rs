@@ -34,6 +34,7 @@
 pub mod check;
 pub mod error;
 pub mod groups;
+pub mod inplace;
 pub mod item;
 pub mod journal;
 pub mod people;

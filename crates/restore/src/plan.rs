@@ -40,6 +40,7 @@ pub enum SharingMode {
 
 /// How to restore.
 #[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools)]
 pub struct RestoreOptions {
     /// Only these items (and what they depend on); all when empty.
     pub items: Vec<String>,
@@ -66,6 +67,20 @@ pub struct RestoreOptions {
     pub staging_dir: std::path::PathBuf,
     /// How people come back (`--people`).
     pub people: PeopleMode,
+    /// Restore into the snapshot's own organization, items matched by their own id
+    /// (`--in-place`; chosen on its own when the target is the snapshot's organization).
+    pub in_place: bool,
+    /// In place: put the snapshot's features back into hosted feature layers edited since.
+    pub revert_data: bool,
+    /// In place: delete the items created since the snapshot (into the recycle bin where there
+    /// is one).
+    pub delete_new: bool,
+    /// Only items of these owners (and what they depend on).
+    pub owners: Vec<String>,
+    /// Only items in these folders (`owner/title` or a title), and what they depend on.
+    pub folders: Vec<String>,
+    /// Only items shared with these groups (ids), and what they depend on.
+    pub groups: Vec<String>,
     /// The initial password of members made on ArcGIS Enterprise.
     pub initial_password: Option<InitialPassword>,
 }
@@ -86,6 +101,12 @@ impl Default for RestoreOptions {
             staging_dir: std::env::temp_dir(),
             people: PeopleMode::Map,
             initial_password: None,
+            in_place: false,
+            revert_data: false,
+            delete_new: false,
+            owners: Vec::new(),
+            folders: Vec::new(),
+            groups: Vec::new(),
         }
     }
 }
@@ -99,6 +120,8 @@ pub struct Facts {
     pub org_id: String,
     /// ArcGIS Enterprise.
     pub is_portal: bool,
+    /// Deleted items go to a recycle bin first (ArcGIS Online).
+    pub recycle_bin: bool,
     /// The restoring user.
     pub user: String,
 }
@@ -128,6 +151,19 @@ pub struct PlannedItem {
     pub patch_later: Vec<String>,
     /// Its wave: every item of a wave can be restored at once.
     pub wave: usize,
+    /// In place: what differs from the snapshot, and why the item is left (when it is).
+    pub in_place: Option<InPlaceItem>,
+}
+
+/// An item of an in-place plan.
+#[derive(Debug, Clone, Default)]
+pub struct InPlaceItem {
+    /// What differs (a live item).
+    pub differences: crate::inplace::Differences,
+    /// In the recycle bin, owned by this user.
+    pub recycled: Option<String>,
+    /// Why it is left as it is.
+    pub reason: Option<String>,
 }
 
 /// How an item already in the target was found.
@@ -165,6 +201,10 @@ pub struct TargetPlan {
     pub cycles: Vec<Vec<String>>,
     /// Who is who in the target.
     pub people: PeoplePlan,
+    /// Restoring into the snapshot's own organization ([`crate::inplace`]).
+    pub in_place: bool,
+    /// In place: items of the organization the snapshot does not hold (id, title, type, owner).
+    pub created_since: Vec<(String, String, String, String)>,
 }
 
 /// The target's facts from `portals/self`.
@@ -183,6 +223,7 @@ pub async fn facts(client: &Client) -> Result<Facts> {
         portal_url: client.url().root.clone(),
         org_id: text("/id"),
         is_portal: me.get("isPortal").and_then(Value::as_bool) == Some(true),
+        recycle_bin: me.get("recycleBinEnabled").and_then(Value::as_bool) == Some(true),
         user: text("/user/username"),
     })
 }
@@ -198,7 +239,7 @@ pub fn selected(snapshot: &Snapshot, wanted: &[String]) -> Result<BTreeSet<Strin
     }
     let mut out = BTreeSet::new();
     let mut stack: Vec<String> = Vec::new();
-    for id in wanted {
+    for id in wanted.iter().filter(|id| !id.is_empty()) {
         if !all.contains(id) {
             return Err(Error::Options(format!("item {id} is not in the snapshot")));
         }
@@ -217,6 +258,39 @@ pub fn selected(snapshot: &Snapshot, wanted: &[String]) -> Result<BTreeSet<Strin
         }
     }
     Ok(out)
+}
+
+/// The items `--item`, `--owner`, `--folder` (with `--in-place`) and `--group` name: every item
+/// when none is given. An owner, folder or group that names no item of the snapshot names none.
+fn narrowed(snapshot: &Snapshot, options: &RestoreOptions, in_place: bool) -> Vec<String> {
+    let folders = if in_place {
+        options.folders.as_slice()
+    } else {
+        &[]
+    };
+    if options.owners.is_empty() && folders.is_empty() && options.groups.is_empty() {
+        return options.items.clone();
+    }
+    let mut out = options.items.clone();
+    for item in &snapshot.items {
+        let folder = item.folder.as_ref().map(|f| f.title.as_str());
+        let hit = options.owners.contains(&item.owner)
+            || folders
+                .iter()
+                .any(|f| folder.is_some_and(|t| *f == t || *f == format!("{}/{t}", item.owner)))
+            || options
+                .groups
+                .iter()
+                .any(|g| item.sharing.groups.iter().any(|s| s.id == *g));
+        if hit && !out.contains(&item.id) {
+            out.push(item.id.clone());
+        }
+    }
+    if out.is_empty() {
+        // Filters that match nothing restore nothing, not everything.
+        out.push(String::new());
+    }
+    out
 }
 
 /// The items an item needs: its non-external item dependencies and forward relationships.
@@ -244,13 +318,16 @@ fn needs_of(item: &Item) -> Vec<String> {
 /// # Errors
 /// Portal errors reading the target (users, groups, existing items).
 pub async fn plan_target(
+    archive: &orgpack_archive::Archive,
     snapshot: &Snapshot,
     client: &Client,
     journal: Option<&Journal>,
     options: &RestoreOptions,
 ) -> Result<TargetPlan> {
     let facts = facts(client).await?;
-    let chosen = selected(snapshot, &options.items)?;
+    // In place: into the snapshot's own organization, asked for or found so.
+    let in_place = options.in_place || facts.org_id == snapshot.source.org_id;
+    let chosen = selected(snapshot, &narrowed(snapshot, options, in_place))?;
     let mut graph = Graph::new();
     // A view is made from its source service, so the source comes first: the source's own
     // relationship to its view (Service2Service) orders nothing.
@@ -335,7 +412,64 @@ pub async fn plan_target(
         .iter()
         .map(|id| &snapshot.items[index[id.as_str()]])
         .collect();
-    let found = find_existing(client, journal, &facts, &chosen_items, options).await?;
+    let (found, survey) = if in_place {
+        notes.push(format!(
+            "in place: the target is the snapshot's organization ({}); items are matched by their own id",
+            if options.in_place {
+                "--in-place"
+            } else {
+                "the same organization id"
+            }
+        ));
+        let owners: BTreeMap<String, String> = chosen_items
+            .iter()
+            .map(|i| (i.owner.clone(), people.owner(&i.owner, &facts.user)))
+            .collect();
+        let group_ids: BTreeMap<String, String> = groups
+            .iter()
+            .filter_map(|(s, a)| match a {
+                GroupAction::Use(t) => Some((s.clone(), t.clone())),
+                GroupAction::Create => None,
+            })
+            .collect();
+        let (mut survey, org) = crate::inplace::survey(
+            archive,
+            &chosen_items,
+            client,
+            &facts,
+            journal,
+            &owners,
+            &group_ids,
+            options.concurrency,
+        )
+        .await?;
+        let recreated: BTreeSet<String> = survey
+            .items
+            .values()
+            .filter_map(|s| match &s.found {
+                crate::inplace::Found::Live(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect();
+        // Only a backup of the whole organization says what else it held; narrowed to the
+        // owners asked for, and not at all for items, folders or groups.
+        let whole =
+            options.items.is_empty() && options.groups.is_empty() && options.folders.is_empty();
+        if snapshot.selection.all && whole {
+            survey.created_since = crate::inplace::created_since(snapshot, &org, &recreated)
+                .into_iter()
+                .filter(|(_, _, _, owner)| {
+                    options.owners.is_empty() || options.owners.contains(owner)
+                })
+                .collect();
+        }
+        (BTreeMap::new(), Some(survey))
+    } else {
+        (
+            find_existing(client, journal, &facts, &chosen_items, options).await?,
+            None,
+        )
+    };
     for id in &order.order {
         let i = index[id.as_str()];
         let item = &snapshot.items[i];
@@ -354,13 +488,24 @@ pub async fn plan_target(
             None => (None, None),
         };
         let republish = is_republished(snapshot, item);
-        let keep_id = options.preserve_ids && facts.is_portal && existing.is_none();
-        let action = match (&existing, options.on_existing) {
+        let mut keep_id = options.preserve_ids && facts.is_portal && existing.is_none();
+        let mut action = match (&existing, options.on_existing) {
             (Some(_), OnExisting::Skip) => Action::Skip,
             (Some(_), OnExisting::Update) => Action::Update,
             _ if republish => Action::Republish,
             _ => Action::Create,
         };
+        let (mut existing, mut found_by) = (existing, found_by);
+        let surveyed = survey.as_ref().and_then(|s| s.items.get(id));
+        let in_place_item = surveyed
+            .map(|s| in_place_action(s, item, &groups, options, facts.is_portal, republish));
+        if let Some((a, target, keep, detail)) = in_place_item.clone() {
+            action = a;
+            existing = target;
+            found_by = existing.as_ref().map(|_| FoundBy::SameId);
+            keep_id = keep;
+            let _ = detail;
+        }
         let existing = if options.on_existing == OnExisting::Duplicate {
             None
         } else {
@@ -374,7 +519,7 @@ pub async fn plan_target(
             found_by,
             keep_id,
             owner: people.owner(&item.owner, &facts.user),
-            folder: options.folder.clone().or_else(|| {
+            folder: options.folder.clone().filter(|_| !in_place).or_else(|| {
                 item.folder
                     .as_ref()
                     .map(|f| f.title.clone())
@@ -388,7 +533,26 @@ pub async fn plan_target(
                 .map(|e| e.to.clone())
                 .collect(),
             wave,
+            in_place: in_place_item.map(|(_, _, _, detail)| detail),
         });
+    }
+    let created_since = survey.map(|s| s.created_since).unwrap_or_default();
+    if !created_since.is_empty() {
+        notes.push(format!(
+            "{} items of the organization are not in the snapshot (created since, or not backed up): {} ({})",
+            created_since.len(),
+            if options.delete_new {
+                "deleted, into the recycle bin where there is one"
+            } else {
+                "left alone; --delete-new removes them"
+            },
+            created_since
+                .iter()
+                .take(10)
+                .map(|(id, title, _, _)| format!("`{title}` {id}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     Ok(TargetPlan {
         facts,
@@ -397,7 +561,89 @@ pub async fn plan_target(
         notes,
         cycles: order.cycles,
         people,
+        in_place,
+        created_since,
     })
+}
+
+/// In place, what to do with an item found as `surveyed`: (action, its id in the target, keep
+/// its id, what differs). Live: put back when anything differs (a hosted layer's features only
+/// with `--revert-data`), else left; in the recycle bin: restored from it, then put back; gone:
+/// made again, with its own id on ArcGIS Enterprise.
+fn in_place_action(
+    surveyed: &crate::inplace::Surveyed,
+    item: &Item,
+    groups: &BTreeMap<String, GroupAction>,
+    options: &RestoreOptions,
+    is_portal: bool,
+    republish: bool,
+) -> (Action, Option<String>, bool, InPlaceItem) {
+    use crate::inplace::Found;
+    match &surveyed.found {
+        Found::Live(id) => {
+            let mut d = surveyed.differences.clone().unwrap_or_default();
+            // Shared with a group the target lost (made again at run time): sharing differs.
+            for g in &item.sharing.groups {
+                if groups.get(&g.id) == Some(&GroupAction::Create) && d.sharing.is_none() {
+                    d.sharing = Some(Vec::new());
+                    d.lines.push(format!(
+                        "sharing: not shared with group `{}` (made again)",
+                        g.title
+                    ));
+                }
+            }
+            let revert = options.revert_data && !d.edited_layers.is_empty();
+            let (action, reason) = if d.item_changed() || revert {
+                (Action::PutBack, None)
+            } else if d.edited_layers.is_empty() {
+                (
+                    Action::Skip,
+                    Some("unchanged since the snapshot".to_owned()),
+                )
+            } else {
+                (
+                    Action::Skip,
+                    Some(format!(
+                        "unchanged but for the features of layers {} edited since the snapshot (--revert-data puts the snapshot's back)",
+                        d.edited_layers
+                            .iter()
+                            .map(u64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                )
+            };
+            (
+                action,
+                Some(id.clone()),
+                false,
+                InPlaceItem {
+                    differences: d,
+                    recycled: None,
+                    reason,
+                },
+            )
+        }
+        Found::Recycled(owner) => (
+            Action::Undelete,
+            Some(item.id.clone()),
+            false,
+            InPlaceItem {
+                recycled: Some(owner.clone()),
+                ..InPlaceItem::default()
+            },
+        ),
+        Found::Gone => (
+            if republish {
+                Action::Republish
+            } else {
+                Action::Create
+            },
+            None,
+            is_portal,
+            InPlaceItem::default(),
+        ),
+    }
 }
 
 /// A hosted feature service with a fresh export is republished from it; everything else is

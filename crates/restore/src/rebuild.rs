@@ -81,16 +81,15 @@ pub async fn create(
         }
         // `source-<id>` from the start: a run killed before the journal learns the id finds the
         // service by it instead of making a second one.
+        // (Made with its own id, it needs no keyword: the id finds it.)
         let keyword = crate::plan::source_keyword(&item.id);
+        let mut extra = ctx.keep_id(item);
+        if extra.is_empty() {
+            extra.push(("typeKeywords", &keyword));
+        }
         match ctx
             .client
-            .create_service(
-                owner,
-                folder,
-                &parameters.to_string(),
-                false,
-                &[("typeKeywords", &keyword)],
-            )
+            .create_service(owner, folder, &parameters.to_string(), false, &extra)
             .await
         {
             Ok(created) => {
@@ -224,7 +223,7 @@ where
 /// through on the server), appended, then counted against the export. A count above the export's
 /// means an earlier run's append landed after this one looked (a job goes on when its client is
 /// killed): emptied and loaded again, at most three times.
-async fn load<F, Fut>(
+pub(crate) async fn load<F, Fut>(
     ctx: &Ctx<'_>,
     admin: &Value,
     export: &Payload,

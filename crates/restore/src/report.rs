@@ -17,6 +17,40 @@ pub enum Action {
     Update,
     /// It exists in the target: leave it.
     Skip,
+    /// In place: it exists but differs from the snapshot: put it back as it was.
+    PutBack,
+    /// In place: it is in the recycle bin: restore it from there, then put it back.
+    Undelete,
+}
+
+impl Action {
+    /// The action in words (`put back`, not `PutBack`).
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Republish => "republish",
+            Self::Update => "update",
+            Self::Skip => "skip",
+            Self::PutBack => "put back",
+            Self::Undelete => "undelete",
+        }
+    }
+}
+
+/// An item of the organization that the snapshot does not hold (in place).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewItem {
+    /// Its id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub item_type: String,
+    /// Its owner.
+    pub owner: String,
 }
 
 /// What happened to an item.
@@ -64,6 +98,9 @@ pub struct Entry {
     /// Dry run: each reference and what it would become.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rewrites: Vec<crate::preview::Rewrite>,
+    /// In place: what differs from the snapshot (what putting it back changes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
 }
 
 /// One target's report.
@@ -80,6 +117,14 @@ pub struct TargetReport {
     pub groups: BTreeMap<String, String>,
     /// Things worth knowing: owners mapped to the restoring user, groups created, …
     pub notes: Vec<String>,
+    /// In place: references to items made again under a new id, re-pointed
+    /// (`` `title` (id): old → new ``).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repointed: Vec<String>,
+    /// In place: items of the organization the snapshot does not hold (created since), left
+    /// alone or, with `--delete-new`, deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub created_since: Vec<NewItem>,
     /// Why the target failed as a whole (it could not be signed in to, …).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

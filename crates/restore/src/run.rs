@@ -108,6 +108,8 @@ async fn restore_target(
         items: Vec::new(),
         groups: BTreeMap::new(),
         notes: Vec::new(),
+        repointed: Vec::new(),
+        created_since: Vec::new(),
         error: None,
         journal: Some(target.journal.display().to_string()),
         seconds: 0.0,
@@ -151,8 +153,18 @@ async fn run_target(
             &facts.org_id,
         )?)
     };
-    let mut plan = plan_target(snapshot, client, journal.as_ref(), options).await?;
+    let mut plan = plan_target(archive, snapshot, client, journal.as_ref(), options).await?;
     report.notes.extend(plan.notes.iter().cloned());
+    report.created_since = plan
+        .created_since
+        .iter()
+        .map(|(id, title, item_type, owner)| crate::report::NewItem {
+            id: id.clone(),
+            title: title.clone(),
+            item_type: item_type.clone(),
+            owner: owner.clone(),
+        })
+        .collect();
     for cycle in &plan.cycles {
         report.notes.push(format!(
             "items {} refer to each other: created first, their references patched afterwards",
@@ -171,9 +183,19 @@ async fn run_target(
             owner: p.owner.clone(),
             action: p.action,
             status,
-            reason: r.and_then(|r| r.reason.clone()),
+            reason: r.and_then(|r| r.reason.clone()).or_else(|| {
+                p.in_place
+                    .as_ref()
+                    .and_then(|i| i.reason.clone())
+                    .filter(|_| p.action == Action::Skip)
+            }),
             rewritten: r.map_or(0, |r| r.rewritten),
             rewrites: Vec::new(),
+            changes: p
+                .in_place
+                .as_ref()
+                .map(|i| i.differences.lines.clone())
+                .unwrap_or_default(),
         }
     };
     let Some(journal) = journal.filter(|_| !dry_run) else {
@@ -263,6 +285,12 @@ async fn run_target(
         })
         .map(|g| g.id.clone())
         .collect();
+    let keep_ids: BTreeSet<String> = plan
+        .items
+        .iter()
+        .filter(|p| p.keep_id)
+        .map(|p| p.id.clone())
+        .collect();
     let ctx = Ctx {
         archive,
         snapshot,
@@ -277,12 +305,20 @@ async fn run_target(
         stager,
         views: &views,
         update_groups: &update_groups,
+        keep_ids: &keep_ids,
     };
 
     let mut results = restore_items(&ctx, &plan, &wave_map).await;
 
     patch_cycles(&ctx, &plan, &mut results).await;
     relate(&ctx, &plan, &mut results).await;
+    if plan.in_place {
+        crate::inplace::apply::remember_loads(&ctx, &plan, &results).await;
+        crate::inplace::apply::repoint(&ctx, &plan, &results, report).await;
+        if options.delete_new {
+            crate::inplace::apply::delete_new(&ctx, &plan, report).await;
+        }
+    }
     crate::people::finish(&maker, &plan.people, &groups, report).await?;
 
     report.groups = groups;
@@ -310,7 +346,12 @@ async fn make_folders(
     let wanted: BTreeSet<(String, String)> = plan
         .items
         .iter()
-        .filter(|p| matches!(p.action, Action::Create | Action::Republish))
+        .filter(|p| {
+            matches!(
+                p.action,
+                Action::Create | Action::Republish | Action::PutBack | Action::Undelete
+            )
+        })
         .filter_map(|p| p.folder.clone().map(|f| (p.owner.clone(), f)))
         .collect();
     let mut out = BTreeMap::new();

@@ -48,15 +48,13 @@ pub async fn recreate(
         // The item carries `source-<id>` from the start: a run killed before the journal learns
         // the new id finds it again by that keyword instead of making a second view.
         let keyword = crate::plan::source_keyword(&item.id);
+        let mut extra = ctx.keep_id(item);
+        if extra.is_empty() {
+            extra.push(("typeKeywords", &keyword));
+        }
         let created = match ctx
             .client
-            .create_service(
-                owner,
-                folder,
-                &parameters.to_string(),
-                true,
-                &[("typeKeywords", &keyword)],
-            )
+            .create_service(owner, folder, &parameters.to_string(), true, &extra)
             .await
         {
             Ok(c) => c,

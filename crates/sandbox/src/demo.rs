@@ -304,7 +304,16 @@ impl Sandbox {
     /// # Errors
     /// When the organization exists already, or a call of the seeding fails.
     pub async fn seed_demo(&self, org: &str, password: &str) -> Result<DemoOrg, Error> {
-        self.seed(org, password, Files::Demo).await
+        self.seed(org, password, Files::Demo, false).await
+    }
+
+    /// [`Sandbox::seed_demo`] into an organization that answers as ArcGIS Enterprise (no recycle
+    /// bin, `itemIdToCreate`, built-in accounts).
+    ///
+    /// # Errors
+    /// As [`Sandbox::seed_demo`].
+    pub async fn seed_demo_enterprise(&self, org: &str, password: &str) -> Result<DemoOrg, Error> {
+        self.seed(org, password, Files::Demo, true).await
     }
 
     /// Create an organization at `/<org>` from a seed directory in the demo organization's
@@ -319,10 +328,16 @@ impl Sandbox {
         dir: &std::path::Path,
         password: &str,
     ) -> Result<DemoOrg, Error> {
-        self.seed(org, password, Files::Dir(dir)).await
+        self.seed(org, password, Files::Dir(dir), false).await
     }
 
-    async fn seed(&self, org: &str, password: &str, files: Files<'_>) -> Result<DemoOrg, Error> {
+    async fn seed(
+        &self,
+        org: &str,
+        password: &str,
+        files: Files<'_>,
+        enterprise: bool,
+    ) -> Result<DemoOrg, Error> {
         let file = |name: &str| files.get(name);
         let def: OrgDef = serde_json::from_slice(&file("org.json")?)
             .map_err(|e| seed_error("reading org.json", &e))?;
@@ -332,7 +347,11 @@ impl Sandbox {
             )));
         }
         let name = def.name.clone().unwrap_or_else(|| format!("Sandbox {org}"));
-        self.add_org(org, &name)?;
+        if enterprise {
+            self.add_enterprise_org(org, &name)?;
+        } else {
+            self.add_org(org, &name)?;
+        }
         let custom = |role: &str| !matches!(role, "org_admin" | "org_publisher" | "org_user");
         for u in &def.users {
             // A custom role is given through the API once the roles exist.

@@ -144,3 +144,22 @@ fn prune_without_a_rule_is_refused() {
     let err = prune::plan(&repo, Retention::default()).unwrap_err();
     assert!(err.to_string().contains("--keep-last"), "{err}");
 }
+
+#[test]
+fn a_date_names_the_last_snapshot_of_that_day_or_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repo");
+    let mut repo = Repository::init(&path, orgpack_archive::ChunkerParams::default()).unwrap();
+    let first = write_sample(&mut repo, "2026-11-18T02:00:00Z", 1000).unwrap();
+    let second = write_sample(&mut repo, "2026-11-20T02:00:00Z", 1001).unwrap();
+    let third = write_sample(&mut repo, "2026-11-20T14:00:00Z", 1002).unwrap();
+    let archive = repo.archive().unwrap();
+    assert_eq!(archive.resolve("2026-11-20").unwrap(), third);
+    assert_eq!(archive.resolve("2026-11-19").unwrap(), first);
+    assert_eq!(archive.resolve("2026-12-01").unwrap(), third);
+    assert_ne!(second, third);
+    assert!(matches!(
+        archive.resolve("2026-11-01"),
+        Err(orgpack_archive::Error::SnapshotNotFound { .. })
+    ));
+}

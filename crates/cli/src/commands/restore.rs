@@ -75,6 +75,12 @@ pub fn run(args: &RestoreArgs, config_flag: Option<&Path>, json: bool) -> Result
             PeopleRestoreArg::None => PeopleMode::None,
         },
         initial_password: initial_password(args.initial_password_file.as_deref())?,
+        in_place: args.in_place,
+        revert_data: args.revert_data,
+        delete_new: args.delete_new,
+        owners: args.owner.clone(),
+        folders: args.folder.clone().into_iter().collect(),
+        groups: args.group.clone(),
     };
     if !json {
         render::note(&format!(
@@ -87,6 +93,21 @@ pub fn run(args: &RestoreArgs, config_flag: Option<&Path>, json: bool) -> Result
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let mut pre_restore = Vec::new();
+    if !args.dry_run {
+        for target in &targets {
+            if let Some(taken) = runtime.block_on(crate::commands::pre_restore::take(
+                &args.archive,
+                &archive,
+                &snapshot,
+                target,
+                &options,
+                json,
+            ))? {
+                pre_restore.push((target.name.clone(), taken));
+            }
+        }
+    }
     let reports = runtime.block_on(orgpack_restore::restore(
         &archive,
         &snapshot,
@@ -103,6 +124,7 @@ pub fn run(args: &RestoreArgs, config_flag: Option<&Path>, json: bool) -> Result
             "message_type": if args.dry_run { "restore_plan" } else { "restore" },
             "snapshot": id,
             "complete": complete,
+            "preRestore": pre_restore.iter().map(|(t, id)| serde_json::json!({"target": t, "snapshot": id})).collect::<Vec<_>>(),
             "targets": reports.iter().map(|r| {
                 let mut v = serde_json::to_value(r).unwrap_or_default();
                 v["counts"] = serde_json::to_value(r.counts()).unwrap_or_default();
@@ -247,7 +269,7 @@ fn show(r: &TargetReport) -> Result<()> {
                 e.target_id.clone().unwrap_or_default(),
                 render::clip(&e.item_type, 20),
                 render::clip(&e.title, 28),
-                format!("{:?}", e.action).to_lowercase(),
+                e.action.label().to_owned(),
                 format!("{:?}", e.status).to_lowercase(),
                 render::clip(e.reason.as_deref().unwrap_or_default(), 60),
             ]
@@ -268,6 +290,20 @@ fn show(r: &TargetReport) -> Result<()> {
         for w in &e.rewrites {
             render::note(&format!("    {} → {}   [{}]", w.from, w.to, w.path));
         }
+    }
+    for e in r.items.iter().filter(|e| !e.changes.is_empty()) {
+        render::note(&format!(
+            "{}: {} ({}) differs from the snapshot:",
+            r.target,
+            e.title,
+            e.target_id.as_deref().unwrap_or(&e.source_id)
+        ));
+        for c in &e.changes {
+            render::note(&format!("    {c}"));
+        }
+    }
+    for line in &r.repointed {
+        render::note(&format!("{}: re-pointed {line}", r.target));
     }
     for n in &r.notes {
         render::note(&format!("{}: {n}", r.target));

@@ -4,6 +4,7 @@
 mod demo;
 mod faults;
 mod hostile;
+mod inplace;
 mod people;
 #[allow(dead_code)]
 #[path = "../../../backup/tests/it/seed.rs"]

@@ -1,0 +1,413 @@
+//! Restore in place: the demo organization backed up, then damaged as people damage production
+//! (a map deleted, a dashboard overwritten, a resource removed, an item unshared from a group, a
+//! layer's features deleted, a whole hosted service deleted), then put back from the snapshot —
+//! with the original ids, on ArcGIS Enterprise and through the recycle bin on ArcGIS Online; with
+//! a new id and every reference re-pointed when the recycle bin was emptied — and a second run
+//! changes nothing. The target never holds a duplicate.
+
+use std::collections::BTreeMap;
+
+use orgpack_archive::manifest::Snapshot;
+use orgpack_archive::{Archive, Repository};
+use orgpack_portal::{Client, ClientOptions, Content, Credentials, Method, PortalUrl};
+use orgpack_restore::{Action, RestoreOptions, Status, Target, TargetReport, restore};
+use orgpack_sandbox::{DemoOrg, Sandbox, SandboxOptions};
+use serde_json::Value;
+
+const PW: &str = "In-place-pw-3";
+
+fn client(s: &Sandbox, org: &str, user: &str) -> Client {
+    Client::new(
+        PortalUrl::parse(&s.portal_url(org)).unwrap(),
+        Credentials::Password {
+            username: user.into(),
+            password: PW.into(),
+        },
+        ClientOptions::default(),
+    )
+    .unwrap()
+}
+
+async fn backup(c: &Client, dir: &std::path::Path) -> (Archive, Snapshot) {
+    let repo = dir.join("repo");
+    let mut repository = Repository::open_or_init(&repo).unwrap();
+    let options = orgpack_backup::PlanOptions::whole_org(dir.join("spool"));
+    let plan = orgpack_backup::plan(c, &options, &orgpack_backup::NoProgress)
+        .await
+        .unwrap();
+    let outcome = orgpack_backup::run(c, &plan, &mut repository, &orgpack_backup::NoProgress)
+        .await
+        .unwrap();
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    let archive = Archive::open(&repo).unwrap();
+    let snapshot = archive.snapshot(&outcome.snapshot).unwrap();
+    (archive, snapshot)
+}
+
+async fn in_place(
+    s: &Sandbox,
+    archive: &Archive,
+    snapshot: &Snapshot,
+    org: &str,
+    dir: &std::path::Path,
+    dry_run: bool,
+) -> TargetReport {
+    let target = Target {
+        name: org.into(),
+        client: client(s, org, "admin"),
+        journal: dir.join(format!("{org}.sqlite")),
+    };
+    restore(
+        archive,
+        snapshot,
+        std::slice::from_ref(&target),
+        &RestoreOptions {
+            staging_dir: dir.to_owned(),
+            revert_data: true,
+            ..RestoreOptions::default()
+        },
+        dry_run,
+    )
+    .await
+    .unwrap()
+    .remove(0)
+}
+
+async fn call(c: &Client, path: &str, params: &[(&str, &str)]) -> Value {
+    c.call("call", Method::Post, path, params)
+        .await
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Damage the organization as the issue tells it. `purge`: deleted items leave no trace in the
+/// recycle bin. Returns the features City's layer 0 held.
+async fn damage(s: &Sandbox, org: &str, demo: &DemoOrg, purge: bool) -> u64 {
+    let editor = client(s, org, "editor");
+    let permanent = if purge { "true" } else { "false" };
+    for key in ["inspections-map", "inspections"] {
+        call(
+            &editor,
+            &format!("content/users/editor/items/{}/delete", demo.items[key]),
+            &[("permanentDelete", permanent)],
+        )
+        .await;
+    }
+    editor
+        .update_item(
+            "editor",
+            None,
+            &demo.items["dashboard"],
+            &[("title", "Hydrant dashboard (broken)")],
+            Content::Text("{\"widgets\": []}"),
+        )
+        .await
+        .unwrap();
+    call(
+        &editor,
+        &format!(
+            "content/users/editor/items/{}/removeResources",
+            demo.items["viewer-app"]
+        ),
+        &[("resource", "images/logo.png")],
+    )
+    .await;
+    editor
+        .unshare_item(
+            "editor",
+            &demo.items["city-map"],
+            &[&demo.groups["public-works"]],
+        )
+        .await
+        .unwrap();
+    let layer = format!("{}/0", demo.urls["city"]);
+    let before = editor.feature_count(&layer).await.unwrap();
+    call(
+        &editor,
+        &format!("{layer}/deleteFeatures"),
+        &[("where", "1=1")],
+    )
+    .await;
+    assert_eq!(editor.feature_count(&layer).await.unwrap(), 0);
+    before
+}
+
+/// Every item of the organization by title → ids (a duplicate shows as two).
+async fn titles(c: &Client, org_id: &str) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for i in c.search_all(&format!("orgid:{org_id}"), 100).await.unwrap() {
+        out.entry(i["title"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(i["id"].as_str().unwrap().to_owned());
+    }
+    out
+}
+
+/// After the restore: the snapshot's state, checked directly, and by a second plan that finds
+/// nothing to do.
+async fn check_restored(
+    s: &Sandbox,
+    archive: &Archive,
+    snapshot: &Snapshot,
+    org: &str,
+    demo: &DemoOrg,
+    city_features: u64,
+    dir: &std::path::Path,
+) {
+    let admin = client(s, org, "admin");
+    let org_id = snapshot.source.org_id.as_str();
+    let all = titles(&admin, org_id).await;
+    for item in &snapshot.items {
+        assert_eq!(
+            all.get(&item.title).map(Vec::len),
+            Some(1),
+            "`{}` once: {all:?}",
+            item.title
+        );
+    }
+    let dashboard = demo.items["dashboard"].as_str();
+    let mut data = Vec::new();
+    admin.item_data(dashboard, &mut data).await.unwrap();
+    let item = snapshot.item(dashboard).unwrap();
+    let then = archive
+        .read_part(&item.data.as_ref().unwrap().content)
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&data).unwrap(),
+        serde_json::from_slice::<Value>(&then).unwrap(),
+        "the dashboard's data is the snapshot's"
+    );
+    assert_eq!(
+        admin.item(dashboard).await.unwrap()["title"],
+        "Hydrant dashboard"
+    );
+    let resources = admin
+        .item_resources(&demo.items["viewer-app"])
+        .await
+        .unwrap();
+    assert!(resources.iter().any(|r| r.path == "images/logo.png"));
+    let shared = admin
+        .user_item("editor", &demo.items["city-map"])
+        .await
+        .unwrap();
+    assert!(
+        shared["sharing"]["groups"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from(demo.groups["public-works"].as_str())),
+        "{shared}"
+    );
+    assert_eq!(
+        admin
+            .feature_count(&format!("{}/0", demo.urls["city"]))
+            .await
+            .unwrap(),
+        city_features
+    );
+    // The second plan finds every item as the snapshot has it.
+    let again = in_place(s, archive, snapshot, org, dir, true).await;
+    for e in &again.items {
+        assert_eq!(
+            (e.action, e.reason.as_deref()),
+            (Action::Skip, Some("unchanged since the snapshot")),
+            "{}: {:?}",
+            e.title,
+            e.changes
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enterprise_organization_comes_back_with_its_own_ids() {
+    let s = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let demo = s.seed_demo_enterprise("site", PW).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let admin = client(&s, "site", "admin");
+    let (archive, snapshot) = backup(&admin, dir.path()).await;
+    let city_features = damage(&s, "site", &demo, false).await;
+
+    let plan = in_place(&s, &archive, &snapshot, "site", dir.path(), true).await;
+    assert!(
+        plan.notes.iter().any(|n| n.starts_with("in place:")),
+        "{:?}",
+        plan.notes
+    );
+    let action = |key: &str| {
+        plan.items
+            .iter()
+            .find(|e| e.source_id == demo.items[key])
+            .unwrap()
+    };
+    assert_eq!(action("inspections-map").action, Action::Create);
+    assert_eq!(action("inspections").action, Action::Republish);
+    assert_eq!(action("dashboard").action, Action::PutBack);
+    assert!(
+        action("dashboard")
+            .changes
+            .iter()
+            .any(|c| c.starts_with("data $.")),
+        "{:?}",
+        action("dashboard").changes
+    );
+    assert!(
+        action("viewer-app")
+            .changes
+            .contains(&"resource images/logo.png (missing)".to_owned())
+    );
+    assert!(
+        action("city")
+            .changes
+            .iter()
+            .any(|c| c == "layer 0: features edited since the snapshot"),
+        "{:?}",
+        action("city").changes
+    );
+    assert_eq!(action("brochure").action, Action::Skip);
+
+    let report = in_place(&s, &archive, &snapshot, "site", dir.path(), false).await;
+    assert!(report.is_complete(), "{report:#?}");
+    for key in ["inspections-map", "inspections"] {
+        let e = action(key);
+        let done = report
+            .items
+            .iter()
+            .find(|r| r.source_id == e.source_id)
+            .unwrap();
+        assert_eq!(done.status, Status::Created);
+        assert_eq!(
+            done.target_id.as_deref(),
+            Some(e.source_id.as_str()),
+            "`{}` keeps its id",
+            done.title
+        );
+    }
+    assert!(report.repointed.is_empty(), "{:?}", report.repointed);
+    // The recreated service answers at its own URL with its features.
+    let inspections = snapshot.item(&demo.items["inspections"]).unwrap();
+    assert_eq!(
+        admin.item(&inspections.id).await.unwrap()["url"],
+        inspections.url.as_deref().unwrap()
+    );
+    check_restored(
+        &s,
+        &archive,
+        &snapshot,
+        "site",
+        &demo,
+        city_features,
+        dir.path(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_online_organization_comes_back_through_its_recycle_bin() {
+    let s = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let demo = s.seed_demo("demo", PW).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let admin = client(&s, "demo", "admin");
+    let (archive, snapshot) = backup(&admin, dir.path()).await;
+    let city_features = damage(&s, "demo", &demo, false).await;
+
+    let report = in_place(&s, &archive, &snapshot, "demo", dir.path(), false).await;
+    assert!(report.is_complete(), "{report:#?}");
+    for key in ["inspections-map", "inspections"] {
+        let e = report
+            .items
+            .iter()
+            .find(|r| r.source_id == demo.items[key])
+            .unwrap();
+        assert_eq!(e.action, Action::Undelete, "{}", e.title);
+        assert_eq!(e.target_id.as_deref(), Some(demo.items[key].as_str()));
+    }
+    check_restored(
+        &s,
+        &archive,
+        &snapshot,
+        "demo",
+        &demo,
+        city_features,
+        dir.path(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_recycle_bin_emptied_every_reference_follows_the_new_id() {
+    let s = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let demo = s.seed_demo("demo", PW).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let admin = client(&s, "demo", "admin");
+    let (archive, snapshot) = backup(&admin, dir.path()).await;
+    // An app made after the backup, also pointing at the map about to be lost.
+    let map = demo.items["inspections-map"].clone();
+    let later = client(&s, "demo", "editor")
+        .add_item(
+            "editor",
+            None,
+            &[("title", "Crew app"), ("type", "Web Mapping Application")],
+            Content::Text(&format!("{{\"map\": {{\"itemId\": \"{map}\"}}}}")),
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let city_features = damage(&s, "demo", &demo, true).await;
+
+    let report = in_place(&s, &archive, &snapshot, "demo", dir.path(), false).await;
+    assert!(report.is_complete(), "{report:#?}");
+    let made = report
+        .items
+        .iter()
+        .find(|r| r.source_id == map)
+        .unwrap()
+        .target_id
+        .clone()
+        .unwrap();
+    assert_ne!(made, map, "ArcGIS Online cannot keep an id");
+    // The dashboard (in the snapshot, put back with the new id) and the later app (not in the
+    // snapshot: found by reading the organization, re-pointed) point at the new map.
+    for id in [demo.items["dashboard"].as_str(), later.as_str()] {
+        let mut data = Vec::new();
+        admin.item_data(id, &mut data).await.unwrap();
+        let text = String::from_utf8(data).unwrap();
+        assert!(text.contains(&made) && !text.contains(&map), "{id}: {text}");
+    }
+    assert!(
+        report
+            .repointed
+            .iter()
+            .any(|l| l.contains(&format!("({later}): {map} → {made}"))),
+        "{:?}",
+        report.repointed
+    );
+    assert!(
+        report.created_since.iter().any(|n| n.id == later),
+        "{:?}",
+        report.created_since
+    );
+    assert!(
+        admin.item(&later).await.is_ok(),
+        "left alone without --delete-new"
+    );
+    // Nothing duplicated, and a second run changes nothing.
+    let all = titles(&admin, &snapshot.source.org_id).await;
+    assert!(all.values().all(|ids| ids.len() == 1), "{all:?}");
+    let again = in_place(&s, &archive, &snapshot, "demo", dir.path(), false).await;
+    assert!(again.is_complete(), "{again:#?}");
+    assert!(
+        again.items.iter().all(|e| e.action == Action::Skip),
+        "{:#?}",
+        again
+            .items
+            .iter()
+            .filter(|e| e.action != Action::Skip)
+            .collect::<Vec<_>>()
+    );
+    assert!(again.repointed.is_empty());
+    assert_eq!(
+        admin
+            .feature_count(&format!("{}/0", demo.urls["city"]))
+            .await
+            .unwrap(),
+        city_features
+    );
+}
