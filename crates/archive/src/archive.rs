@@ -132,6 +132,17 @@ impl Archive {
     /// # Errors
     /// [`Error::SnapshotNotFound`] or [`Error::AmbiguousSnapshot`].
     pub fn resolve(&self, spec: &str) -> Result<Digest> {
+        self.resolve_skipping(spec, None)
+    }
+
+    /// [`Archive::resolve`], where `latest` and dates pass over snapshots tagged `skip` (a restore
+    /// passes over the `pre-restore` snapshots it takes itself); an id names any snapshot.
+    ///
+    /// # Errors
+    /// As [`Archive::resolve`].
+    pub fn resolve_skipping(&self, spec: &str, skip: Option<&str>) -> Result<Digest> {
+        let kept =
+            |e: &&crate::index::IndexEntry| skip.is_none_or(|t| !e.tags.iter().any(|x| x == t));
         let archive = self.location().display().to_string();
         let not_found = || Error::SnapshotNotFound {
             id: spec.to_owned(),
@@ -141,7 +152,9 @@ impl Archive {
             return self
                 .index
                 .snapshots
-                .last()
+                .iter()
+                .rev()
+                .find(kept)
                 .map(|e| e.id)
                 .ok_or_else(not_found);
         }
@@ -152,6 +165,7 @@ impl Archive {
                 .snapshots
                 .iter()
                 .rev()
+                .filter(kept)
                 .find(|e| e.created.get(..10).is_some_and(|d| d <= day))
                 .map(|e| e.id)
                 .ok_or_else(not_found);

@@ -21,7 +21,9 @@ use crate::render;
 
 pub fn run(args: &RestoreArgs, config_flag: Option<&Path>, json: bool) -> Result<u8> {
     let archive = Archive::open(&args.archive)?;
-    let id = archive.resolve(&args.snapshot)?;
+    // `latest` and dates are backups: the `pre-restore` snapshots in-place runs take are named
+    // by their id.
+    let id = archive.resolve_skipping(&args.snapshot, Some("pre-restore"))?;
     let snapshot = archive.snapshot(&id)?;
     let config_path = config::locate(config_flag);
     let mut targets = Vec::new();

@@ -676,3 +676,134 @@ fn members_made_on_enterprise_with_an_initial_password_that_is_never_shown() {
         assert_eq!(me["user"]["role"], "org_user");
     });
 }
+
+#[test]
+fn in_place_puts_a_changed_map_back_and_its_pre_restore_snapshot_undoes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("orgpack.toml");
+    let served = serve(&config, false);
+    let (_, map, _) = seed(&served);
+    let repo = dir.path().join("repo");
+    let repo_s = repo.to_str().unwrap();
+    let backup = orgpack_with(
+        &config,
+        &[
+            "backup",
+            "--from",
+            "source",
+            "--repo",
+            repo_s,
+            "--all",
+            "--export",
+            "reference",
+        ],
+    );
+    assert_eq!(backup.status.code(), Some(0), "{}", stderr(&backup));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let admin = Client::new(
+        PortalUrl::parse(&served.url).unwrap(),
+        Credentials::Password {
+            username: "admin".into(),
+            password: PW.into(),
+        },
+        ClientOptions::default(),
+    )
+    .unwrap();
+    let title = |admin: &Client| {
+        runtime.block_on(async { admin.item(&map).await.unwrap()["title"].clone() })
+    };
+    let original = title(&admin);
+    runtime.block_on(async {
+        admin
+            .update_item(
+                "admin",
+                None,
+                &map,
+                &[("title", "Broken map")],
+                Content::None,
+            )
+            .await
+            .unwrap();
+    });
+
+    // The plan says in place, and what differs.
+    let plan = json(&orgpack_with(
+        &config,
+        &["--json", "restore", repo_s, "--to", "source", "--dry-run"],
+    ));
+    let target = &plan["targets"][0];
+    assert!(
+        target["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().starts_with("in place:")),
+        "{target}"
+    );
+    let entry = target["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["sourceId"] == map.as_str())
+        .unwrap();
+    assert_eq!(entry["action"], "putBack");
+    assert!(
+        entry["changes"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("title: \"Broken map\" →"),
+        "{entry}"
+    );
+    assert_eq!(title(&admin), "Broken map", "a dry run changes nothing");
+
+    let run = orgpack_with(&config, &["--json", "restore", repo_s, "--to", "source"]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let run = json(&run);
+    assert_eq!(title(&admin), original);
+    let pre = run["preRestore"][0]["snapshot"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let snapshots = json(&orgpack_with(&config, &["--json", "snapshots", repo_s]));
+    let tagged = snapshots["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == pre.as_str())
+        .unwrap();
+    assert_eq!(tagged["tags"], serde_json::json!(["pre-restore"]));
+    assert_eq!(tagged["items"], 1, "only what changed");
+
+    // A second run changes nothing and takes no pre-restore snapshot.
+    let again = json(&orgpack_with(
+        &config,
+        &["--json", "restore", repo_s, "--to", "source"],
+    ));
+    assert_eq!(again["preRestore"], serde_json::json!([]), "{again}");
+    assert!(
+        again["targets"][0]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["action"] == "skip")
+    );
+
+    // The pre-restore snapshot, restored in place, undoes the run.
+    let undo = orgpack_with(
+        &config,
+        &[
+            "restore",
+            repo_s,
+            "--snapshot",
+            &pre,
+            "--to",
+            "source",
+            "--in-place",
+        ],
+    );
+    assert_eq!(undo.status.code(), Some(0), "{}", stderr(&undo));
+    assert_eq!(title(&admin), "Broken map");
+}
