@@ -4,6 +4,7 @@ mod backup;
 mod cat;
 mod copy;
 mod demo;
+mod demo_in_place;
 mod deps;
 mod diff;
 mod graph;

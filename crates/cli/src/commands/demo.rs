@@ -1,6 +1,7 @@
 //! `orgpack demo [--keep DIR]`: the whole job on a local sandbox, with nothing to configure. A
 //! demo organization is backed up twice (the second run incremental), exported to one file,
-//! verified byte by byte, restored into two empty organizations at once, and read back.
+//! verified byte by byte, restored into two empty organizations at once, and read back; then it
+//! is damaged and put back in place ([`super::demo_in_place`]), and read back again.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -42,10 +43,11 @@ fn workdir(keep: Option<&Path>) -> Result<(PathBuf, Option<tempfile::TempDir>)> 
     }
 }
 
-struct Step {
-    name: &'static str,
-    seconds: f64,
-    detail: String,
+/// One step of the demo, as its table shows it.
+pub(super) struct Step {
+    pub(super) name: &'static str,
+    pub(super) seconds: f64,
+    pub(super) detail: String,
 }
 
 async fn demo(work: &Path, keep: bool, json: bool) -> Result<u8> {
@@ -254,6 +256,18 @@ async fn demo(work: &Path, keep: bool, json: bool) -> Result<u8> {
         ),
     });
 
+    // Someone deletes the map and overwrites the dashboard: put back in place.
+    super::demo_in_place::scene(
+        work,
+        &repo_path,
+        client(SOURCE)?,
+        &demo,
+        &mut steps,
+        &mut problems,
+        json,
+    )
+    .await?;
+
     let code = if problems.is_empty() {
         exit::OK
     } else {
@@ -286,7 +300,7 @@ async fn demo(work: &Path, keep: bool, json: bool) -> Result<u8> {
     }
     if problems.is_empty() {
         render::note(
-            "every item, reference, sharing entry and feature count arrived in both organizations",
+            "every item, reference, sharing entry and feature count arrived in both organizations, and the damaged organization was put back as its backup has it",
         );
     }
     if keep {

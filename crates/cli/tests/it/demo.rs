@@ -25,8 +25,27 @@ fn the_demo_runs_the_whole_job_and_keeps_what_it_made_when_asked() {
             "backup again",
             "export + verify",
             "restore",
-            "check"
+            "check",
+            "damage",
+            "restore in place",
+            "check in place"
         ]
+    );
+    let in_place = doc["steps"][7]["detail"].as_str().unwrap();
+    for done in [
+        "Hydrant inspections (undelete)",
+        "Hydrant dashboard (put back)",
+        "City (put back)",
+        "pre-restore snapshot",
+    ] {
+        assert!(in_place.contains(done), "{in_place}");
+    }
+    assert!(
+        doc["steps"][8]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("15 items as the backup has them"),
+        "{doc}"
     );
     assert!(
         doc["steps"][2]["detail"]
