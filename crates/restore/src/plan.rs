@@ -465,6 +465,16 @@ pub async fn plan_target(
         }
         (BTreeMap::new(), Some(survey))
     } else {
+        for (flag, given) in [
+            ("--revert-data", options.revert_data),
+            ("--delete-new", options.delete_new),
+        ] {
+            if given {
+                notes.push(format!(
+                    "{flag} applies only in place (this target is not the snapshot's organization): nothing is reverted or deleted here"
+                ));
+            }
+        }
         (
             find_existing(client, journal, &facts, &chosen_items, options).await?,
             None,
