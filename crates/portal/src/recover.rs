@@ -27,16 +27,7 @@ impl Client {
     /// # Errors
     /// As [`Client::call`].
     pub async fn recycle_item(&self, owner: &str, id: &str) -> Result<(), Error> {
-        let path = format!("content/users/{owner}/items/{id}/delete");
-        let answer = self
-            .call(
-                &format!("delete {id}"),
-                Method::Post,
-                &path,
-                &[("permanentDelete", "false")],
-            )
-            .await?;
-        ensure_success("delete", &self.absolute(&path), &answer)
+        self.delete_item_as(owner, id, false).await
     }
 
     /// Stop sharing an item with groups (`unshare`); returns the groups it was not unshared from.

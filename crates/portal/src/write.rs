@@ -349,13 +349,24 @@ impl Client {
     /// # Errors
     /// As [`Client::call`].
     pub async fn delete_item(&self, owner: &str, id: &str) -> Result<(), Error> {
+        self.delete_item_as(owner, id, true).await
+    }
+
+    /// `delete` with `permanentDelete` as given ([`Client::delete_item`], and
+    /// [`Client::recycle_item`] into the recycle bin).
+    pub(crate) async fn delete_item_as(
+        &self,
+        owner: &str,
+        id: &str,
+        permanent: bool,
+    ) -> Result<(), Error> {
         let path = format!("content/users/{owner}/items/{id}/delete");
         let answer = self
             .call(
-                "delete",
+                &format!("delete {id}"),
                 Method::Post,
                 &path,
-                &[("permanentDelete", "true")],
+                &[("permanentDelete", if permanent { "true" } else { "false" })],
             )
             .await?;
         ensure_success("delete", &self.absolute(&path), &answer)

@@ -5,15 +5,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use orgpack_archive::Archive;
-use orgpack_archive::manifest::{Access, Group, Snapshot};
-use orgpack_portal::Client;
+use orgpack_archive::manifest::{Access, Group};
 use serde_json::Value;
 
 use crate::error::Result;
 use crate::item;
-use crate::journal::{Journal, Kind};
-use crate::people::{PeopleMode, PeoplePlan};
+use crate::journal::Kind;
+use crate::people::{Make, PeopleMode, PeoplePlan};
 use crate::plan::{GroupAction, TargetPlan};
 use crate::report::TargetReport;
 
@@ -57,22 +55,22 @@ fn group_settings(json: &Value) -> Vec<(&'static str, String)> {
     out
 }
 
-/// What making groups needs.
+/// What making groups needs: what making people needs, who is who, and the source groups the
+/// restoring user must stay in (items they own there are shared into them).
 pub struct Groups<'a> {
-    /// The archive.
-    pub archive: &'a Archive,
-    /// The snapshot.
-    pub snapshot: &'a Snapshot,
-    /// The target.
-    pub client: &'a Client,
-    /// Its journal.
-    pub journal: &'a Journal,
-    /// The restoring user (who creates groups, and so first owns them).
-    pub me: &'a str,
+    /// The archive, snapshot, target, journal, facts and options.
+    pub base: &'a Make<'a>,
     /// Who is who.
     pub people: &'a PeoplePlan,
-    /// Source groups the restoring user must stay in: items they own there are shared into them.
+    /// Source groups the restoring user must stay in.
     pub keep_me: &'a BTreeSet<String>,
+}
+
+impl Groups<'_> {
+    /// The restoring user (who creates groups, and so first owns them).
+    fn me(&self) -> &str {
+        &self.base.facts.user
+    }
 }
 
 /// The groups of the plan: found ones used (their missing members added, unless `--people none`),
@@ -87,7 +85,7 @@ pub async fn make_groups(
 ) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for (id, action) in &plan.groups {
-        let source = g.snapshot.groups.iter().find(|s| s.id == *id);
+        let source = g.base.snapshot.groups.iter().find(|s| s.id == *id);
         let target = match action {
             GroupAction::Use(t) => {
                 if let Some(source) = source.filter(|_| g.people.mode != PeopleMode::None) {
@@ -96,7 +94,7 @@ pub async fn make_groups(
                 t.clone()
             }
             GroupAction::Create => {
-                if let Some(t) = g.journal.id(Kind::Group, id)? {
+                if let Some(t) = g.base.journal.id(Kind::Group, id)? {
                     t
                 } else {
                     let Some(source) = source else {
@@ -106,7 +104,7 @@ pub async fn make_groups(
                         continue;
                     };
                     let new = create(g, source).await?;
-                    g.journal.set_id(Kind::Group, id, &new, true)?;
+                    g.base.journal.set_id(Kind::Group, id, &new, true)?;
                     report
                         .notes
                         .push(format!("created group `{}` ({new})", source.title));
@@ -125,7 +123,7 @@ pub async fn make_groups(
 /// Create a group: title, access (never broader than the source), tags, description, snippet
 /// and settings from the archived group JSON.
 async fn create(g: &Groups<'_>, group: &Group) -> Result<String> {
-    let json = item::read_json(g.archive, &group.group).unwrap_or(Value::Null);
+    let json = item::read_json(g.base.archive, &group.group).unwrap_or(Value::Null);
     let text = |k: &str| {
         json.get(k)
             .and_then(Value::as_str)
@@ -160,7 +158,7 @@ async fn create(g: &Groups<'_>, group: &Group) -> Result<String> {
     if !snippet.is_empty() {
         params.push(("snippet", &snippet));
     }
-    Ok(g.client.create_group(&params).await?)
+    Ok(g.base.client.create_group(&params).await?)
 }
 
 /// A created group's thumbnail, category schema, members and owner, each step once (the
@@ -172,12 +170,13 @@ async fn settle(
     report: &mut TargetReport,
 ) -> Result<()> {
     let key = format!("group:{}", source.id);
-    if g.journal.done(&key, "settled")? {
+    if g.base.journal.done(&key, "settled")? {
         return Ok(());
     }
     if let Some(t) = &source.thumbnail {
-        let sent = match item::read(g.archive, &t.content) {
+        let sent = match item::read(g.base.archive, &t.content) {
             Ok(bytes) => g
+                .base
                 .client
                 .set_thumbnail(
                     &format!("community/groups/{target}/update"),
@@ -196,7 +195,11 @@ async fn settle(
         }
     }
     if let Some(schema) = &source.category_schema
-        && let Err(e) = g.client.assign_category_schema(Some(target), schema).await
+        && let Err(e) = g
+            .base
+            .client
+            .assign_category_schema(Some(target), schema)
+            .await
     {
         report.notes.push(format!(
             "group `{}`: the category schema could not be set: {e}",
@@ -207,7 +210,7 @@ async fn settle(
         add_members(g, source, target, report).await?;
         hand_over(g, source, target, report).await?;
     }
-    g.journal.mark(&key, "settled")?;
+    g.base.journal.mark(&key, "settled")?;
     Ok(())
 }
 
@@ -220,7 +223,7 @@ async fn add_members(
     target: &str,
     report: &mut TargetReport,
 ) -> Result<()> {
-    let present: BTreeSet<String> = match g.client.group_members(target).await {
+    let present: BTreeSet<String> = match g.base.client.group_members(target).await {
         Ok(m) => ["owner", "admins", "users"]
             .iter()
             .flat_map(|k| match m.get(*k) {
@@ -240,7 +243,7 @@ async fn add_members(
             missing.push(m.username.as_str());
             continue;
         };
-        if name == g.me || present.contains(&name.to_lowercase()) {
+        if name == g.me() || present.contains(&name.to_lowercase()) {
             continue;
         }
         if m.member_type == "member" {
@@ -250,7 +253,11 @@ async fn add_members(
         }
     }
     if !users.is_empty() || !admins.is_empty() {
-        let refused = g.client.add_group_users(target, &users, &admins).await?;
+        let refused = g
+            .base
+            .client
+            .add_group_users(target, &users, &admins)
+            .await?;
         missing.extend(refused.iter().map(String::as_str));
         if !missing.is_empty() {
             report.notes.push(format!(
@@ -277,52 +284,58 @@ async fn hand_over(
     target: &str,
     report: &mut TargetReport,
 ) -> Result<()> {
-    let owner = g.people.owner(&group.owner, g.me);
-    if owner != g.me {
-        if let Err(e) = g.client.reassign_group(target, &owner).await {
+    let owner = g.people.owner(&group.owner, g.me());
+    if owner != g.me() {
+        if let Err(e) = g.base.client.reassign_group(target, &owner).await {
             report.notes.push(format!(
                 "warning: group `{}` stays owned by `{}`: it could not be given to `{owner}`: {e}",
-                group.title, g.me
+                group.title,
+                g.me()
             ));
             return Ok(());
         }
         let was_member = group
             .members
             .iter()
-            .any(|m| g.people.target(&m.username) == Some(g.me));
+            .any(|m| g.people.target(&m.username) == Some(g.me()));
         if was_member {
             // The source had them as a member, not a manager.
             if let Some(m) = group
                 .members
                 .iter()
-                .find(|m| g.people.target(&m.username) == Some(g.me))
+                .find(|m| g.people.target(&m.username) == Some(g.me()))
                 && m.member_type == "member"
             {
                 let _ = g
+                    .base
                     .client
                     .call(
                         "updateUsers",
                         orgpack_portal::Method::Post,
                         &format!("community/groups/{target}/updateUsers"),
-                        &[("users", g.me)],
+                        &[("users", g.me())],
                     )
                     .await;
             }
         } else if g.keep_me.contains(&group.id) {
             report.notes.push(format!(
                 "group `{}`: `{}` stays a member, since items it owns here are shared into it",
-                group.title, g.me
+                group.title,
+                g.me()
             ));
-        } else if let Err(e) = g.client.remove_group_users(target, &[g.me]).await {
+        } else if let Err(e) = g.base.client.remove_group_users(target, &[g.me()]).await {
             report.notes.push(format!(
                 "group `{}`: `{}` could not leave it: {e}",
-                group.title, g.me
+                group.title,
+                g.me()
             ));
         }
-    } else if group.owner != g.me && g.people.target(&group.owner).is_none() {
+    } else if group.owner != g.me() && g.people.target(&group.owner).is_none() {
         report.notes.push(format!(
             "warning: group `{}` is owned by `{}`: its owner `{}` is not in the target",
-            group.title, g.me, group.owner
+            group.title,
+            g.me(),
+            group.owner
         ));
     }
     Ok(())

@@ -245,11 +245,7 @@ async fn run_target(
         .map(|g| g.id.clone())
         .collect();
     let group_maker = crate::groups::Groups {
-        archive,
-        snapshot,
-        client,
-        journal: &journal,
-        me: &facts.user,
+        base: &maker,
         people: &people,
         keep_me: &keep_me,
     };
