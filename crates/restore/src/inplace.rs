@@ -49,6 +49,8 @@ const PROPERTIES: &[&str] = &[
 pub enum Found {
     /// Live, with this id (its own, or the one an earlier in-place run recreated it under).
     Live(String),
+    /// Made again by an earlier in-place run that was cut short before finishing it: finish it.
+    Unfinished(String),
     /// In the recycle bin (ArcGIS Online), owned by this user.
     Recycled(String),
     /// Gone for good.
@@ -711,7 +713,15 @@ pub async fn survey(
                 .min_by_key(|(_, v)| v["created"].as_i64().unwrap_or(i64::MAX))
                 .map(|(id, _)| id.clone())
         };
-        let found = if org.live.contains_key(&item.id) {
+        let unfinished = journal
+            .map(|j| j.created(crate::journal::Kind::Item, &item.id))
+            .transpose()?
+            .flatten()
+            .filter(|(t, complete)| !complete && org.live.contains_key(t))
+            .map(|(t, _)| t);
+        let found = if let Some(t) = unfinished {
+            Found::Unfinished(t)
+        } else if org.live.contains_key(&item.id) {
             Found::Live(item.id.clone())
         } else if let Some(t) = journaled.or_else(by_keyword) {
             Found::Live(t)
@@ -726,7 +736,7 @@ pub async fn survey(
     // compared as re-pointed.
     let mut moved = orgpack_graph::IdMap::default();
     for (item, found) in &located {
-        if let Found::Live(t) = found
+        if let Found::Live(t) | Found::Unfinished(t) = found
             && *t != item.id
         {
             moved.items.insert(item.id.clone(), t.clone());

@@ -130,8 +130,14 @@ pub async fn restore_item(ctx: &Ctx<'_>, planned: &PlannedItem) -> Restored {
     let item = &ctx.snapshot.items[planned.index];
     // An item the journal knows but never finished, or one found by its keyword that the journal
     // does not know (a run killed between creating it and writing the journal): finish it.
+    // In place, the comparison decides: an item is resumed only when the plan says it is being
+    // made (again), never because a run that left it alone journaled it.
+    let may_resume =
+        planned.in_place.is_none() || matches!(planned.action, Action::Create | Action::Republish);
     let resumed = match ctx.journal.id(Kind::Item, &item.id) {
-        Ok(Some(id)) if !ctx.journal.done(&item.id, COMPLETE).unwrap_or(false) => Some(id),
+        Ok(Some(id)) if may_resume && !ctx.journal.done(&item.id, COMPLETE).unwrap_or(false) => {
+            Some(id)
+        }
         Ok(Some(_)) => None,
         Ok(None) => match (&planned.existing, planned.found_by) {
             (Some(id), Some(FoundBy::Keyword)) if planned.action == Action::Skip => {

@@ -143,6 +143,26 @@ impl Journal {
         })
     }
 
+    /// The target id mapped to `source` when orgpack created it (in any run), and whether that
+    /// item was finished (`complete`).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn created(&self, kind: Kind, source: &str) -> Result<Option<(String, bool)>> {
+        let target: Option<String> = self.with(|c| {
+            c.query_row(
+                "SELECT target FROM ids WHERE kind = ?1 AND source = ?2 AND created = 1",
+                [kind.as_str(), source],
+                |r| r.get(0),
+            )
+            .optional()
+        })?;
+        match target {
+            Some(t) => Ok(Some((t, self.done(source, "complete")?))),
+            None => Ok(None),
+        }
+    }
+
     /// Record `source` → `target`; `created` when orgpack created it in this run.
     ///
     /// # Errors
@@ -151,7 +171,9 @@ impl Journal {
         self.with(|c| {
             c.execute(
                 "INSERT INTO ids (kind, source, target, run, created) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (kind, source) DO UPDATE SET target = excluded.target",
+                 ON CONFLICT (kind, source) DO UPDATE SET target = excluded.target,
+                     run = CASE WHEN excluded.created = 1 THEN excluded.run ELSE ids.run END,
+                     created = MAX(ids.created, excluded.created)",
                 params![kind.as_str(), source, target, self.run, i64::from(created)],
             )
             .map(|_| ())

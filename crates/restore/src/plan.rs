@@ -447,7 +447,9 @@ pub async fn plan_target(
             .items
             .values()
             .filter_map(|s| match &s.found {
-                crate::inplace::Found::Live(t) => Some(t.clone()),
+                crate::inplace::Found::Live(t) | crate::inplace::Found::Unfinished(t) => {
+                    Some(t.clone())
+                }
                 _ => None,
             })
             .collect();
@@ -634,6 +636,19 @@ fn in_place_action(
                 },
             )
         }
+        Found::Unfinished(id) => (
+            if republish {
+                Action::Republish
+            } else {
+                Action::Create
+            },
+            Some(id.clone()),
+            is_portal && *id == item.id,
+            InPlaceItem {
+                reason: Some("made again by a run cut short: finished".into()),
+                ..InPlaceItem::default()
+            },
+        ),
         Found::Recycled(owner) => (
             Action::Undelete,
             Some(item.id.clone()),

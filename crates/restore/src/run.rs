@@ -222,6 +222,17 @@ async fn run_target(
         return Ok(());
     };
     report.journal = Some(journal.path().display().to_string());
+    // In place, an item gone from the target is made anew: what the journal remembers of an
+    // earlier copy (its id, its finished steps) no longer holds.
+    if plan.in_place {
+        for p in plan.items.iter().filter(|p| {
+            p.existing.is_none() && matches!(p.action, Action::Create | Action::Republish)
+        }) {
+            if journal.id(Kind::Item, &p.id)?.is_some() {
+                journal.forget(Kind::Item, &p.id)?;
+            }
+        }
+    }
 
     let maker = crate::people::Make {
         archive,

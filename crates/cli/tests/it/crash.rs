@@ -363,3 +363,95 @@ fn killed_backups_and_restores_rerun_to_what_an_uninterrupted_run_makes() {
     );
     assert_eq!(rt.block_on(census(&target)), expected);
 }
+
+/// An in-place restore killed at seeded points, then run again: the organization ends as the
+/// snapshot has it, with nothing duplicated, and a further plan finds nothing to do.
+#[allow(clippy::print_stderr)]
+#[test]
+fn killed_in_place_restores_rerun_to_the_snapshots_state() {
+    let seed: u64 = std::env::var("ORGPACK_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x005e_ed0f_c4a5_u64)
+        .rotate_left(29);
+    eprintln!("crash seed {seed}");
+    let (rt, sandbox, dir, config) = demo_sandbox(&[]);
+    let demo = client(&sandbox, "demo");
+    let repo = dir.path().join("repo");
+    let repo_s = repo.to_str().unwrap();
+    finish(
+        &config,
+        &["backup", "--from", "demo", "--all", "--repo", repo_s],
+    );
+    let expected = rt.block_on(census(&demo));
+
+    // Damage: the map deleted for good (it comes back with a new id, its references
+    // re-pointed), the dashboard emptied.
+    let found = |title: &str| {
+        rt.block_on(demo.search_all(&format!("title:\"{title}\""), 100))
+            .unwrap()
+            .into_iter()
+            .find(|i| i["title"] == title)
+            .unwrap()
+    };
+    let map = found("Hydrant inspections");
+    let dashboard = found("Hydrant dashboard");
+    rt.block_on(async {
+        demo.delete_item("editor", map["id"].as_str().unwrap())
+            .await
+            .unwrap();
+        demo.update_item(
+            "editor",
+            None,
+            dashboard["id"].as_str().unwrap(),
+            &[],
+            orgpack_portal::Content::Text("{}"),
+        )
+        .await
+        .unwrap();
+    });
+
+    let journals = dir.path().join("journals");
+    let restore = [
+        "restore",
+        repo_s,
+        "--to",
+        "demo",
+        "--journal-dir",
+        journals.to_str().unwrap(),
+    ];
+    let before = sandbox.requests();
+    let plan = finish(&config, &[&restore[..], &["--dry-run"]].concat());
+    assert!(
+        plan["targets"][0]["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().starts_with("in place:")),
+        "{plan}"
+    );
+    // A run costs a few times its plan: the pre-restore backup, the plan again, the work.
+    let span = (sandbox.requests() - before) * 4;
+    let mut killed = 0;
+    for point in points(seed, span) {
+        let k = kill_after(&sandbox, &config, &restore, point);
+        eprintln!("in-place point {point} of {span}: killed {k}");
+        killed += usize::from(k);
+        verify(&repo);
+    }
+    assert!(killed > 0, "no in-place restore was killed (seed {seed})");
+    finish(&config, &restore);
+    assert_eq!(
+        rt.block_on(census(&demo)),
+        expected,
+        "after killed in-place restores and a rerun, the organization differs from its snapshot (seed {seed})"
+    );
+    let again = finish(&config, &[&restore[..], &["--dry-run"]].concat());
+    let left: Vec<&Value> = again["targets"][0]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["action"] != "skip")
+        .collect();
+    assert!(left.is_empty(), "still to do after the rerun: {left:?}");
+}
