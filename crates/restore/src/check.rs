@@ -69,18 +69,25 @@ pub async fn check_target(client: &Client, snapshot: &Snapshot, report: &TargetR
                 wanted.as_str().unwrap_or_default()
             ));
         }
-        if let Ok(view) = client.user_item(&entry.owner, id).await {
-            let groups = view
-                .pointer("/sharing/groups")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            if groups != item.sharing.groups.len() {
-                out.problems.push(format!(
-                    "{}: shared with {groups} groups, the source with {}",
-                    entry.title,
-                    item.sharing.groups.len()
-                ));
+        // A part that cannot be read is a problem, not a pass: nothing unread counts as checked.
+        match client.user_item(&entry.owner, id).await {
+            Ok(view) => {
+                let groups = view
+                    .pointer("/sharing/groups")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len);
+                if groups != item.sharing.groups.len() {
+                    out.problems.push(format!(
+                        "{}: shared with {groups} groups, the source with {}",
+                        entry.title,
+                        item.sharing.groups.len()
+                    ));
+                }
             }
+            Err(e) => out.problems.push(format!(
+                "{} ({id}): its sharing cannot be read back: {e}",
+                entry.title
+            )),
         }
         out.sharing += 1 + item.sharing.groups.len();
         // References back to the source.
@@ -92,11 +99,15 @@ pub async fn check_target(client: &Client, snapshot: &Snapshot, report: &TargetR
         documents.push(("item JSON".to_owned(), own.to_string()));
         if item.data.as_ref().is_some_and(|d| d.name.is_none()) {
             let mut data = Vec::new();
-            if client.item_data(id, &mut data).await.is_ok() {
-                documents.push((
+            match client.item_data(id, &mut data).await {
+                Ok(_) => documents.push((
                     "data".to_owned(),
                     String::from_utf8_lossy(&data).into_owned(),
-                ));
+                )),
+                Err(e) => out.problems.push(format!(
+                    "{} ({id}): its data cannot be read back: {e}",
+                    entry.title
+                )),
             }
         }
         for r in item
@@ -105,11 +116,19 @@ pub async fn check_target(client: &Client, snapshot: &Snapshot, report: &TargetR
             .filter(|r| r.path.to_ascii_lowercase().ends_with(".json"))
         {
             let mut bytes = Vec::new();
-            if client.item_resource(id, &r.path, &mut bytes).await.is_ok() {
-                documents.push((
+            match client.item_resource(id, &r.path, &mut bytes).await {
+                Ok(Some(_)) => documents.push((
                     format!("resource {}", r.path),
                     String::from_utf8_lossy(&bytes).into_owned(),
-                ));
+                )),
+                Ok(None) => out.problems.push(format!(
+                    "{} ({id}): resource `{}` is missing",
+                    entry.title, r.path
+                )),
+                Err(e) => out.problems.push(format!(
+                    "{} ({id}): resource `{}` cannot be read back: {e}",
+                    entry.title, r.path
+                )),
             }
         }
         for (part, text) in &documents {

@@ -362,6 +362,21 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
                 "{:?}",
                 checked.problems
             );
+            // A part that cannot be read back is a problem, not a pass.
+            s.set_faults(orgpack_sandbox::Faults {
+                drop_resource: Some("config/settings.json".into()),
+                ..orgpack_sandbox::Faults::default()
+            });
+            let checked = orgpack_restore::check_target(c, &snapshot, report).await;
+            s.set_faults(orgpack_sandbox::Faults::default());
+            assert!(
+                checked
+                    .problems
+                    .iter()
+                    .any(|p| p.starts_with("City viewer (") && p.contains("config/settings.json")),
+                "{:?}",
+                checked.problems
+            );
         }
     }
 }
