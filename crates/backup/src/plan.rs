@@ -304,7 +304,7 @@ pub async fn plan(client: &Client, options: &PlanOptions, progress: &dyn Progres
         .map(|(id, by)| (id, Why::Selected { by }))
         .collect();
     let mut items: Vec<PlannedItem> = Vec::new();
-    let mut failures = Vec::new();
+    let mut failures = selected.failures;
     let mut skipped = Vec::new();
     let mut groups: BTreeSet<String> = selected.groups.into_iter().collect();
     let mut services: HashMap<String, Option<String>> = HashMap::new();

@@ -22,6 +22,9 @@ pub struct Selected {
     pub listed: BTreeMap<String, Value>,
     /// Group ids selected with `--group`.
     pub groups: Vec<String>,
+    /// Members of the organization whose content could not be listed (`--all`): recorded, and the
+    /// rest backed up.
+    pub failures: Vec<orgpack_archive::manifest::Failure>,
 }
 
 impl Selected {
@@ -44,6 +47,20 @@ impl Selected {
             }
         }
     }
+}
+
+/// An owner's items: their root folder's, then each folder's.
+async fn list_owner(
+    client: &Client,
+    owner: &str,
+) -> Result<Vec<Vec<Value>>, orgpack_portal::Error> {
+    let mut out = vec![client.user_items(owner, None).await?];
+    for folder in client.user_folders(owner).await? {
+        if let Some(fid) = folder.get("id").and_then(Value::as_str) {
+            out.push(client.user_items(owner, Some(fid)).await?);
+        }
+    }
+    Ok(out)
 }
 
 /// Resolve `selection` in the organization `org_id`.
@@ -69,11 +86,23 @@ pub async fn resolve(client: &Client, org_id: &str, selection: &Selection) -> Re
         } else {
             format!("owner {owner}")
         };
-        out.add(&client.user_items(owner, None).await?, &why);
-        for folder in client.user_folders(owner).await? {
-            if let Some(fid) = folder.get("id").and_then(Value::as_str) {
-                out.add(&client.user_items(owner, Some(fid)).await?, &why);
+        match list_owner(client, owner).await {
+            Ok(lists) => {
+                for list in &lists {
+                    out.add(list, &why);
+                }
             }
+            // One member's listing failing does not stop a whole-organization backup: it is a
+            // failed part of the snapshot, and the next backup lists them again.
+            Err(e) if selection.all && !selection.owners.contains(owner) => {
+                out.failures.push(orgpack_archive::manifest::Failure {
+                    subject: orgpack_archive::manifest::FailureSubject::User,
+                    id: owner.clone(),
+                    part: Some("content listing".into()),
+                    message: e.to_string(),
+                });
+            }
+            Err(e) => return Err(e.into()),
         }
     }
     for spec in &selection.folders {

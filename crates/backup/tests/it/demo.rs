@@ -363,3 +363,48 @@ async fn backup_and_check(tls: bool) {
             .any(|d| d.target == group.id)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_whose_content_cannot_be_listed_is_a_failed_part_and_the_rest_is_backed_up() {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let demo = sandbox.seed_demo("demo", PW).await.unwrap();
+    let admin = Client::new(
+        PortalUrl::parse(&sandbox.portal_url("demo")).unwrap(),
+        Credentials::Password {
+            username: "admin".into(),
+            password: PW.into(),
+        },
+        ClientOptions::default(),
+    )
+    .unwrap();
+    // The viewer's content listing is refused, every time.
+    sandbox.set_faults(orgpack_sandbox::Faults {
+        refuse: Some("content/users/viewer".into()),
+        ..orgpack_sandbox::Faults::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut repo = Repository::open_or_init(&dir.path().join("repo")).unwrap();
+    let options = PlanOptions::whole_org(dir.path().join("spool"));
+    let planned = plan(&admin, &options, &NoProgress).await.unwrap();
+    let outcome = run(&admin, &planned, &mut repo, &NoProgress).await.unwrap();
+    let [failure] = outcome.failures.as_slice() else {
+        panic!("{:?}", outcome.failures)
+    };
+    assert_eq!(
+        (failure.id.as_str(), failure.part.as_deref()),
+        ("viewer", Some("content listing"))
+    );
+    let snapshot = Archive::open(&dir.path().join("repo"))
+        .unwrap()
+        .snapshot(&outcome.snapshot)
+        .unwrap();
+    assert!(
+        snapshot.item(&demo.items["handbook"]).is_none(),
+        "the viewer's item"
+    );
+    assert_eq!(
+        snapshot.items.len(),
+        demo.items.len() - 1,
+        "everything else"
+    );
+}
