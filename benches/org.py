@@ -29,7 +29,7 @@ the same organization (after orgpack's backups, so both see the same content), a
 `import_content` of that package into an empty organization, beside orgpack's 1-target restore.
 Every sandbox serves HTTPS (the official client needs it).
 
-Environment: ORGPACK_BIN (default target/release/orgpack), ORGPACK_BENCH_ITEMS (default 1000),
+Environment: ORGPACK_BIN (default release/orgpack in cargo's target directory), ORGPACK_BENCH_ITEMS (default 1000),
 ORGPACK_BENCH_MAX_MB (largest payload, default 50), ORGPACK_BENCH_LATENCY_MS (step 5's delay,
 default 50; 0 skips step 5), ORGPACK_BENCH_RESTORE_FLAGS (added to every `orgpack restore`, e.g.
 `--concurrency 8`), ORGPACK_BENCH_PYTHON (the official client's
@@ -57,7 +57,16 @@ import uuid
 import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.environ.get("ORGPACK_BIN", os.path.join(ROOT, "target", "release", "orgpack"))
+def target_dir():
+    """Where cargo builds: `target/` unless CARGO_TARGET_DIR (or a config) says otherwise."""
+    out = subprocess.run(
+        ["cargo", "metadata", "--format-version", "1", "--no-deps"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )
+    return json.loads(out.stdout)["target_directory"]
+
+
+BIN = os.environ.get("ORGPACK_BIN") or os.path.join(target_dir(), "release", "orgpack")
 ITEMS = int(os.environ.get("ORGPACK_BENCH_ITEMS", "1000"))
 MAX_MB = int(os.environ.get("ORGPACK_BENCH_MAX_MB", "50"))
 PYTHON = os.environ.get("ORGPACK_BENCH_PYTHON", os.path.join(ROOT, "target", "compat-venv", "bin", "python"))
