@@ -47,6 +47,25 @@ impl DirStore {
         self.root.join(key.path())
     }
 
+    /// An object that is a symbolic link is refused (spec/archive-format.md §2): reading through
+    /// it would read whatever it points at, outside the archive.
+    fn refuse_symlink(&self, path: &Path) -> Result<()> {
+        match fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => Err(self.symlink(path)),
+            _ => Ok(()),
+        }
+    }
+
+    fn symlink(&self, path: &Path) -> Error {
+        Error::corrupt(
+            format!("archive `{}`", self.root.display()),
+            format!(
+                "`{}` is a symbolic link, which the archive format does not allow",
+                path.strip_prefix(&self.root).unwrap_or(path).display()
+            ),
+        )
+    }
+
     /// The temp directory for partial writes.
     #[must_use]
     pub fn tmp_dir(&self) -> PathBuf {
@@ -150,6 +169,7 @@ impl DirStore {
 
     fn read_limited(&self, key: &Key, limit: u64) -> Result<(Vec<u8>, u64)> {
         let path = self.path_of(key);
+        self.refuse_symlink(&path)?;
         let mut f = match File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -209,7 +229,8 @@ impl Store for DirStore {
 
     fn size(&self, key: &Key) -> Result<Option<u64>> {
         let path = self.path_of(key);
-        match fs::metadata(&path) {
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_symlink() => Err(self.symlink(&path)),
             Ok(m) => Ok(Some(m.len())),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io("reading", path, e)),
@@ -245,6 +266,65 @@ impl Store for DirStore {
         out.sort_by_key(|l| l.key);
         Ok(out)
     }
+
+    fn unknown_entries(&self) -> Vec<String> {
+        unknown_names(&self.root)
+    }
+}
+
+/// Names in a repository directory that are not part of the layout (spec/archive-format.md §2):
+/// reported, never read. `locks/` and `tmp/` are the repository form's own.
+fn unknown_names(root: &Path) -> Vec<String> {
+    let names = |dir: &Path| -> Vec<(String, bool)> {
+        fs::read_dir(dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| {
+                        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+                        (e.file_name().to_string_lossy().into_owned(), is_dir)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let hex = |s: &str, n: usize| {
+        s.len() == n && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    let mut out = Vec::new();
+    for (name, is_dir) in names(root) {
+        let known = match name.as_str() {
+            "orgpack-layout" | "index.json" => !is_dir,
+            "blobs" | "snapshots" | "locks" | "tmp" => is_dir,
+            _ => false,
+        };
+        if !known {
+            out.push(name);
+        }
+    }
+    for (name, is_dir) in names(&root.join("snapshots")) {
+        if is_dir || !name.strip_suffix(".json").is_some_and(|h| hex(h, 64)) {
+            out.push(format!("snapshots/{name}"));
+        }
+    }
+    for (name, is_dir) in names(&root.join("blobs")) {
+        if name != "sha256" || !is_dir {
+            out.push(format!("blobs/{name}"));
+        }
+    }
+    let sha = root.join("blobs/sha256");
+    for (fan, is_dir) in names(&sha) {
+        if !is_dir || !hex(&fan, 2) {
+            out.push(format!("blobs/sha256/{fan}"));
+            continue;
+        }
+        for (name, is_dir) in names(&sha.join(&fan)) {
+            if is_dir || !hex(&name, 64) || !name.starts_with(&fan) {
+                out.push(format!("blobs/sha256/{fan}/{name}"));
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 impl Sink for DirStore {
@@ -300,6 +380,15 @@ fn read_dir_entries(dir: &Path, dirs: bool) -> Result<Vec<(String, u64)>> {
         let meta = entry
             .metadata()
             .map_err(|e| Error::io("reading", entry.path(), e))?;
+        if meta.file_type().is_symlink() {
+            return Err(Error::corrupt(
+                format!("archive `{}`", dir.display()),
+                format!(
+                    "`{}` is a symbolic link, which the archive format does not allow",
+                    entry.file_name().to_string_lossy()
+                ),
+            ));
+        }
         if meta.is_dir() == dirs
             && let Ok(name) = entry.file_name().into_string()
         {

@@ -74,3 +74,58 @@ fn structural_verify_finds_missing_content_without_reading_data() {
         );
     }
 }
+
+/// The repository form refuses a blob that is a symbolic link (reading through it would read
+/// outside the archive) and reports names that are not part of the layout.
+#[cfg(unix)]
+#[test]
+fn a_repository_refuses_symlinked_blobs_and_reports_unknown_entries() {
+    use orgpack_archive::{ChunkerParams, Repository};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repo");
+    let mut repo = Repository::init(&path, ChunkerParams::default()).unwrap();
+    orgpack_archive::sample::write_sample(&mut repo, "2026-11-26T02:00:00Z", 1000).unwrap();
+    drop(repo);
+    std::fs::write(path.join("notes.txt"), "mine").unwrap();
+    std::fs::create_dir_all(path.join("blobs/sha256/zz")).unwrap();
+    let archive = Archive::open(&path).unwrap();
+    let report = verify(&archive, VerifyOptions::read_data()).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(
+        report.warnings,
+        [
+            "unknown entry `blobs/sha256/zz` ignored",
+            "unknown entry `notes.txt` ignored"
+        ]
+    );
+
+    // One blob replaced by a link to a copy of itself, outside the repository.
+    let fan = std::fs::read_dir(path.join("blobs/sha256"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name() != "zz")
+        .unwrap()
+        .path();
+    let blob = std::fs::read_dir(&fan)
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    let outside = dir.path().join("elsewhere");
+    std::fs::copy(&blob, &outside).unwrap();
+    std::fs::remove_file(&blob).unwrap();
+    std::os::unix::fs::symlink(&outside, &blob).unwrap();
+    let refused = Archive::open(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|a| {
+            let report = verify(&a, VerifyOptions::read_data()).map_err(|e| e.to_string())?;
+            Ok(report
+                .problems
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default())
+        })
+        .unwrap_or_else(|e| e);
+    assert!(refused.contains("is a symbolic link"), "{refused}");
+}
