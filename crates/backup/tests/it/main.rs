@@ -702,3 +702,49 @@ async fn field_edits_between_nightlies_are_exported_though_the_item_did_not_chan
     let city = planned.items.iter().find(|i| i.id == s.city).unwrap();
     assert!(city.reuse, "{:?}", city.changed);
 }
+
+/// Items found by a listing (an owner's content) are reused only when their `modified` is the
+/// parent's: an item edited between two listing-selected backups is fetched again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listed_item_edited_since_the_parent_is_fetched_again() {
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let by_owner = || Selection {
+        owners: vec!["editor".into()],
+        include_dependencies: true,
+        ..Selection::default()
+    };
+    let (_, one) = backup(&s, &repo, by_owner(), &Counting::default()).await;
+    let (planned, two) = backup(&s, &repo, by_owner(), &Counting::default()).await;
+    assert!(
+        planned.items.iter().find(|i| i.id == s.map).unwrap().reuse,
+        "unchanged: reused"
+    );
+    assert!(one.items > 1);
+    client(&s.sandbox, "editor")
+        .update_item(
+            "editor",
+            Some(&s.folder),
+            &s.map,
+            &[("snippet", "edited between two nightlies")],
+            orgpack_portal::Content::None,
+        )
+        .await
+        .unwrap();
+    let (planned, three) = backup(&s, &repo, by_owner(), &Counting::default()).await;
+    assert!(!planned.items.iter().find(|i| i.id == s.map).unwrap().reuse);
+    assert_eq!(three.reused, two.reused - 1, "only the edited map is fetched again");
+    let snapshot = Archive::open(&repo)
+        .unwrap()
+        .snapshot(&three.snapshot)
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(
+        &Archive::open(&repo)
+            .unwrap()
+            .read_part(&snapshot.item(&s.map).unwrap().item)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["snippet"], "edited between two nightlies");
+}
