@@ -129,3 +129,63 @@ fn a_repository_refuses_symlinked_blobs_and_reports_unknown_entries() {
         .unwrap_or_else(|e| e);
     assert!(refused.contains("is a symbolic link"), "{refused}");
 }
+
+/// Content cut into chunks is checked as a whole too: a chunk list whose every chunk is a sound
+/// blob, but in another order than the content it claims, is refused by a read and by verify.
+#[test]
+fn chunks_in_the_wrong_order_are_refused_though_each_is_sound() {
+    use orgpack_archive::chunk::{ChunkList, ChunkRef};
+    use orgpack_archive::{
+        ChunkerParams, Descriptor, Digest, Repository, SnapshotWriter as _, WriteOptions,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repo");
+    let mut repo = Repository::init(&path, ChunkerParams::default()).unwrap();
+    let (a, b) = (vec![b'a'; 300], vec![b'b'; 200]);
+    let whole: Vec<u8> = a.iter().chain(&b).copied().collect();
+    let forged = {
+        let blobs = repo.blob_writer(WriteOptions::default());
+        let (da, db) = (blobs.put_bytes(&a).unwrap(), blobs.put_bytes(&b).unwrap());
+        let list = ChunkList {
+            digest: Digest::of(&whole),
+            size: whole.len() as u64,
+            chunks: vec![
+                ChunkRef {
+                    digest: db.digest,
+                    size: 200,
+                },
+                ChunkRef {
+                    digest: da.digest,
+                    size: 300,
+                },
+            ],
+        };
+        let list = blobs
+            .put_bytes(&serde_json::to_vec(&list).unwrap())
+            .unwrap();
+        Descriptor {
+            digest: Digest::of(&whole),
+            size: whole.len() as u64,
+            chunks: Some(list.digest),
+        }
+    };
+    let mut snapshot =
+        orgpack_archive::sample::build_sample(&repo, "2026-11-26T02:00:00Z", 1000).unwrap();
+    snapshot
+        .items
+        .iter_mut()
+        .find_map(|i| i.data.as_mut())
+        .unwrap()
+        .content = forged;
+    repo.commit(&snapshot).unwrap();
+    drop(repo);
+
+    let archive = Archive::open(&path).unwrap();
+    let read = archive.read_part(&forged).unwrap_err().to_string();
+    assert!(read.contains("the chunks do not add up"), "{read}");
+    let report = verify(&archive, VerifyOptions::read_data()).unwrap();
+    assert!(
+        !report.problems.is_empty(),
+        "verify --read-data accepted reordered chunks"
+    );
+}

@@ -734,7 +734,11 @@ async fn a_listed_item_edited_since_the_parent_is_fetched_again() {
         .unwrap();
     let (planned, three) = backup(&s, &repo, by_owner(), &Counting::default()).await;
     assert!(!planned.items.iter().find(|i| i.id == s.map).unwrap().reuse);
-    assert_eq!(three.reused, two.reused - 1, "only the edited map is fetched again");
+    assert_eq!(
+        three.reused,
+        two.reused - 1,
+        "only the edited map is fetched again"
+    );
     let snapshot = Archive::open(&repo)
         .unwrap()
         .snapshot(&three.snapshot)
