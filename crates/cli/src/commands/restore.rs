@@ -1,7 +1,11 @@
 //! `orgpack restore ARCHIVE [--snapshot ID] --to PORTAL… [--item ID]… [--owner-map FILE]
 //! [--group-map FILE] [--people create|map|none] [--initial-password-file FILE] [--folder F]
-//! [--on-existing …] [--preserve-ids] [--sharing …] [--rollback] [--republish]
-//! [--journal-dir DIR] [--report FILE] [--dry-run]`
+//! [--on-existing …] [--preserve-ids] [--sharing …] [--rollback] [--republish] [--owner U]…
+//! [--group G]… [--in-place] [--revert-data] [--delete-new] [--journal-dir DIR] [--report FILE]
+//! [--dry-run]`
+//!
+//! In place (asked for, or the target is the snapshot's organization), the items about to change
+//! are backed up first ([`super::pre_restore`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
