@@ -78,6 +78,22 @@ fn json(out: &Output) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(out), stderr(out)))
 }
 
+/// The served `source` organization's administrator.
+fn admin(served: &Served) -> Client {
+    Client::new(
+        PortalUrl::parse(&served.url).unwrap(),
+        Credentials::Password {
+            username: "admin".into(),
+            password: PW.into(),
+        },
+        ClientOptions {
+            ca_certs: served.certificate.iter().cloned().collect(),
+            ..ClientOptions::default()
+        },
+    )
+    .unwrap()
+}
+
 /// Invite a member into the served `source` organization.
 fn invite(served: &Served, username: &str) {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -85,18 +101,7 @@ fn invite(served: &Served, username: &str) {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let admin = Client::new(
-            PortalUrl::parse(&served.url).unwrap(),
-            Credentials::Password {
-                username: "admin".into(),
-                password: PW.into(),
-            },
-            ClientOptions {
-                ca_certs: served.certificate.iter().cloned().collect(),
-                ..ClientOptions::default()
-            },
-        )
-        .unwrap();
+        let admin = admin(served);
         let member = orgpack_portal::NewMember {
             username,
             full_name: "New Analyst",
@@ -118,18 +123,7 @@ fn seed(served: &Served) -> (String, String, String) {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let admin = Client::new(
-            PortalUrl::parse(url).unwrap(),
-            Credentials::Password {
-                username: "admin".into(),
-                password: PW.into(),
-            },
-            ClientOptions {
-                ca_certs: served.certificate.iter().cloned().collect(),
-                ..ClientOptions::default()
-            },
-        )
-        .unwrap();
+        let admin = admin(served);
         let service = format!("{url}/server/rest/services/Roads/FeatureServer");
         let roads = admin
             .add_item(
@@ -703,15 +697,7 @@ fn in_place_puts_a_changed_map_back_and_its_pre_restore_snapshot_undoes_it() {
         .enable_all()
         .build()
         .unwrap();
-    let admin = Client::new(
-        PortalUrl::parse(&served.url).unwrap(),
-        Credentials::Password {
-            username: "admin".into(),
-            password: PW.into(),
-        },
-        ClientOptions::default(),
-    )
-    .unwrap();
+    let admin = admin(&served);
     let title = |admin: &Client| {
         runtime.block_on(async { admin.item(&map).await.unwrap()["title"].clone() })
     };
