@@ -64,6 +64,9 @@ pub struct Groups<'a> {
     pub people: &'a PeoplePlan,
     /// Source groups the restoring user must stay in.
     pub keep_me: &'a BTreeSet<String>,
+    /// In place: a group the target has is put back as the snapshot has it (settings, owner,
+    /// members), not only given its missing members.
+    pub in_place: bool,
 }
 
 impl Groups<'_> {
@@ -89,7 +92,13 @@ pub async fn make_groups(
         let target = match action {
             GroupAction::Use(t) => {
                 if let Some(source) = source.filter(|_| g.people.mode != PeopleMode::None) {
+                    if g.in_place {
+                        put_back(g, source, t, report).await?;
+                    }
                     add_members(g, source, t, report).await?;
+                    if g.in_place {
+                        trim_members(g, source, t, report).await?;
+                    }
                 }
                 t.clone()
             }
@@ -336,6 +345,157 @@ async fn hand_over(
             group.title,
             g.me(),
             group.owner
+        ));
+    }
+    Ok(())
+}
+
+/// In place: a group's settings and properties put back as the snapshot has them (only what
+/// differs is sent), and its owner.
+async fn put_back(
+    g: &Groups<'_>,
+    source: &Group,
+    target: &str,
+    report: &mut TargetReport,
+) -> Result<()> {
+    let Ok(now) = g.base.client.group(target).await else {
+        return Ok(());
+    };
+    let then = item::read_json(g.base.archive, &source.group).unwrap_or(Value::Null);
+    let shown = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a
+            .iter()
+            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned))
+            .collect::<Vec<_>>()
+            .join(","),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let access_now = match now["access"].as_str() {
+        Some("account") => "org",
+        Some(a) => a,
+        None => "private",
+    };
+    let access = match source.access {
+        Access::Public => "public",
+        Access::Org => "org",
+        Access::Private | Access::Shared => "private",
+    };
+    let mut params: Vec<(&str, String)> = Vec::new();
+    if access_now != access {
+        params.push(("access", access.to_owned()));
+    }
+    let mut wanted = group_settings(&then);
+    for key in ["title", "description", "snippet"] {
+        wanted.push((key, shown(&then[key])));
+    }
+    wanted.push(("tags", shown(&then["tags"])));
+    for (key, value) in wanted {
+        let current = if key == "displaySettings" {
+            now[key].to_string()
+        } else {
+            shown(&now[key])
+        };
+        let same = if key == "displaySettings" {
+            serde_json::from_str::<Value>(&value).ok().as_ref() == Some(&now[key])
+        } else {
+            current == value
+        };
+        if !same {
+            params.push((key, value));
+        }
+    }
+    if !params.is_empty() {
+        let refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        g.base.client.update_group(target, &refs).await?;
+        report.notes.push(format!(
+            "group `{}`: put back ({})",
+            source.title,
+            params
+                .iter()
+                .map(|(k, _)| *k)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let owner = g.people.owner(&source.owner, g.me());
+    if now["owner"].as_str().is_some_and(|o| o != owner) {
+        g.base.client.reassign_group(target, &owner).await?;
+        report
+            .notes
+            .push(format!("group `{}`: given back to `{owner}`", source.title));
+    }
+    Ok(())
+}
+
+/// In place: members the snapshot's group does not have taken out, and each member's kind
+/// (manager or member) as the snapshot has it. The restoring user stays when items they own are
+/// shared there.
+async fn trim_members(
+    g: &Groups<'_>,
+    source: &Group,
+    target: &str,
+    report: &mut TargetReport,
+) -> Result<()> {
+    let Ok(now) = g.base.client.group_members(target).await else {
+        return Ok(());
+    };
+    let wanted: BTreeMap<String, &str> = source
+        .members
+        .iter()
+        .filter_map(|m| {
+            g.people
+                .target(&m.username)
+                .map(|t| (t.to_lowercase(), m.member_type.as_str()))
+        })
+        .collect();
+    let owner = now["owner"].as_str().unwrap_or_default().to_lowercase();
+    let (mut extra, mut to_admin, mut to_member) = (Vec::new(), Vec::new(), Vec::new());
+    for (key, kind) in [("admins", "admin"), ("users", "member")] {
+        for name in now[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            let lower = name.to_lowercase();
+            if lower == owner {
+                continue;
+            }
+            match wanted.get(&lower) {
+                None if lower == g.me().to_lowercase() && g.keep_me.contains(&source.id) => {}
+                None => extra.push(name.to_owned()),
+                Some(&"member") if kind == "admin" => to_member.push(name.to_owned()),
+                Some(&("admin" | "owner")) if kind == "member" => to_admin.push(name.to_owned()),
+                Some(_) => {}
+            }
+        }
+    }
+    if !extra.is_empty() {
+        let names: Vec<&str> = extra.iter().map(String::as_str).collect();
+        g.base.client.remove_group_users(target, &names).await?;
+    }
+    for (field, names) in [("admins", &to_admin), ("users", &to_member)] {
+        if !names.is_empty() {
+            g.base
+                .client
+                .call(
+                    "updateUsers",
+                    orgpack_portal::Method::Post,
+                    &format!("community/groups/{target}/updateUsers"),
+                    &[(field, &names.join(","))],
+                )
+                .await?;
+        }
+    }
+    if !(extra.is_empty() && to_admin.is_empty() && to_member.is_empty()) {
+        report.notes.push(format!(
+            "group `{}`: members put back ({} taken out, {} made managers, {} made members)",
+            source.title,
+            extra.len(),
+            to_admin.len(),
+            to_member.len()
         ));
     }
     Ok(())

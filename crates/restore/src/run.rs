@@ -259,6 +259,7 @@ async fn run_target(
         base: &maker,
         people: &people,
         keep_me: &keep_me,
+        in_place: plan.in_place,
     };
     let groups = crate::groups::make_groups(&group_maker, &plan, report).await?;
     plan.people = people;

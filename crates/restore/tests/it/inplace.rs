@@ -132,6 +132,27 @@ async fn damage(s: &Sandbox, org: &str, demo: &DemoOrg, purge: bool) -> u64 {
         )
         .await
         .unwrap();
+    // A group's setting changed, a member taken out, a stranger let in.
+    let admin = client(s, org, "admin");
+    let (crews, works) = (&demo.groups["field-crews"], &demo.groups["public-works"]);
+    call(
+        &admin,
+        &format!("community/groups/{crews}/update"),
+        &[("access", "org")],
+    )
+    .await;
+    call(
+        &admin,
+        &format!("community/groups/{works}/removeUsers"),
+        &[("users", "viewer")],
+    )
+    .await;
+    call(
+        &admin,
+        &format!("community/groups/{works}/addUsers"),
+        &[("users", "crew.lead")],
+    )
+    .await;
     let layer = format!("{}/0", demo.urls["city"]);
     let before = editor.feature_count(&layer).await.unwrap();
     call(
@@ -215,6 +236,18 @@ async fn check_restored(
             .await
             .unwrap(),
         city_features
+    );
+    // The groups as they were.
+    let crews = admin.group(&demo.groups["field-crews"]).await.unwrap();
+    assert_eq!(crews["access"], "private");
+    let works = admin
+        .group_members(&demo.groups["public-works"])
+        .await
+        .unwrap();
+    assert_eq!(
+        (&works["owner"], &works["users"]),
+        (&Value::from("editor"), &serde_json::json!(["viewer"])),
+        "{works}"
     );
     // The second plan finds every item as the snapshot has it.
     let again = in_place(s, archive, snapshot, org, dir, true).await;
@@ -432,6 +465,11 @@ async fn with_the_recycle_bin_emptied_every_reference_follows_the_new_id() {
             .collect::<Vec<_>>()
     );
     assert!(again.repointed.is_empty());
+    assert!(
+        !again.notes.iter().any(|n| n.starts_with("group `")),
+        "groups put back twice: {:?}",
+        again.notes
+    );
     assert_eq!(
         admin
             .feature_count(&format!("{}/0", demo.urls["city"]))
