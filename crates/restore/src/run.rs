@@ -261,9 +261,17 @@ async fn run_target(
         keep_me: &keep_me,
         in_place: plan.in_place,
     };
-    let groups = crate::groups::make_groups(&group_maker, &plan, report).await?;
+    // A failure making groups or folders ends the target; with --rollback, what this run made
+    // there first (groups) is undone.
+    let groups = match crate::groups::make_groups(&group_maker, &plan, report).await {
+        Ok(g) => g,
+        Err(e) => return Err(undo_on_error(client, &journal, options, report, e).await),
+    };
     plan.people = people;
-    let folders = make_folders(client, &journal, &plan).await?;
+    let folders = match make_folders(client, &journal, &plan).await {
+        Ok(f) => f,
+        Err(e) => return Err(undo_on_error(client, &journal, options, report, e).await),
+    };
     let mut map = IdMap::default();
     map.portal_urls
         .insert(snapshot.source.portal_url.clone(), facts.portal_url.clone());
@@ -561,6 +569,23 @@ async fn relate(ctx: &Ctx<'_>, plan: &TargetPlan, results: &mut BTreeMap<String,
             }
         }
     }
+}
+
+/// With `--rollback`, a target that fails before its items (making groups or folders) has what
+/// this run made there deleted too; the error is returned either way.
+async fn undo_on_error(
+    client: &Client,
+    journal: &Journal,
+    options: &RestoreOptions,
+    report: &mut TargetReport,
+    error: Error,
+) -> Error {
+    if options.rollback
+        && let Err(e) = roll_back(client, journal, &mut BTreeMap::new(), report).await
+    {
+        report.notes.push(format!("rollback failed: {e}"));
+    }
+    error
 }
 
 /// Delete what this run created in the target, newest first.

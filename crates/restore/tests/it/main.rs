@@ -458,6 +458,30 @@ async fn a_service_that_cannot_be_loaded_fails_alone_with_its_dependents_skipped
             .is_empty(),
         "the groups the run created were deleted too"
     );
+
+    // A target that fails before its items (its folders cannot be made): with --rollback, the
+    // groups the run had made there go too.
+    let early = [empty_target(&s, "early", dir.path())];
+    s.sandbox.set_faults(orgpack_sandbox::Faults {
+        refuse: Some("createFolder".into()),
+        ..orgpack_sandbox::Faults::default()
+    });
+    let failed = restore(&archive, &snapshot, &early, &opts, false)
+        .await
+        .unwrap();
+    s.sandbox.set_faults(orgpack_sandbox::Faults::default());
+    assert!(
+        failed[0]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("Injected failure")),
+        "{:#?}",
+        failed[0]
+    );
+    assert!(
+        early[0].client.search_groups("*").await.unwrap().is_empty(),
+        "the groups made before the failure were deleted"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
