@@ -650,7 +650,18 @@ async fn relationships(
     let client = ctx.client;
     let id = item.id.clone();
     let item_type = item.item_type().to_owned();
-    for kind in relations::forward_types(&item_type) {
+    let kinds = relations::forward_types(&item_type);
+    // Every type at once first (`relationshipTypes`): most items relate to nothing, and then that
+    // one request is all; the answer does not say which type relates what, so an item that has
+    // relationships is asked type by type.
+    let any = client
+        .related_items_any(&id, &kinds, true)
+        .await
+        .map_err(|e| ("relationships".to_owned(), e))?;
+    if any.is_empty() {
+        return Ok(());
+    }
+    for kind in kinds {
         let related = client
             .related_items(&id, kind, true)
             .await

@@ -1,7 +1,8 @@
 //! Which relationship types to ask about for an item. The portal has no "all relationships" call
-//! (shared/reference/portal-rest-api.md §5.5): each type is one request. Esri's solution.js asks
-//! all 26 types of every item; asking only the types whose origin can be the item's type gives the
-//! same answer for a fraction of the requests (§10, origin → destination per type).
+//! (shared/reference/portal-rest-api.md §5.5); Esri's solution.js asks all 26 types of every item,
+//! one request each. The plan asks only the types whose origin can be the item's type (§10,
+//! origin → destination per type), all of them in one request first (`relationshipTypes`), and
+//! type by type only for an item that has any.
 //!
 //! Only the forward direction is asked: the origin depends on the destination (a map on its
 //! services, a form on its service, a service on its source file), so forward relationships are

@@ -258,6 +258,37 @@ impl Client {
             .unwrap_or_default())
     }
 
+    /// The items related to `id` by any of `relationship_types` in one direction, in one request
+    /// (`relationshipTypes`, comma-separated): which type relates each is not in the answer.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn related_items_any(
+        &self,
+        id: &str,
+        relationship_types: &[&str],
+        forward: bool,
+    ) -> Result<Vec<Value>, Error> {
+        let direction = if forward { "forward" } else { "reverse" };
+        let types = relationship_types.join(",");
+        let page = self
+            .call(
+                &format!("relationships {direction} of item {id}"),
+                Method::Get,
+                &format!("content/items/{id}/relatedItems"),
+                &[
+                    ("relationshipTypes", types.as_str()),
+                    ("direction", direction),
+                ],
+            )
+            .await?;
+        Ok(page
+            .get("relatedItems")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default())
+    }
+
     /// The groups an item is shared with, as far as the caller can see: `{admin, member, other}`.
     ///
     /// # Errors
