@@ -245,8 +245,9 @@ impl Client {
 /// Usernames per `addUsers` / `removeUsers` request (the portal's limit).
 const GROUP_BATCH: usize = 25;
 
-/// A list of usernames in an answer (`notAdded`, `notRemoved`); a single string counts as one.
-fn names_in(answer: &Value, field: &str) -> Vec<String> {
+/// A list of names in an answer (`notAdded`, `notRemoved`, `notSharedWith`, `notUnsharedFrom`);
+/// a single string counts as one.
+pub(crate) fn names_in(answer: &Value, field: &str) -> Vec<String> {
     match answer.get(field) {
         Some(Value::Array(a)) => a
             .iter()

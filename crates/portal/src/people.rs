@@ -267,6 +267,32 @@ impl Client {
         ensure_success("reassign group", &self.absolute(&path), &answer)
     }
 
+    /// Make members managers (`admins`) and managers plain members (`users`):
+    /// `community/groups/<id>/updateUsers`, one request for each list that is not empty.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn update_group_users(
+        &self,
+        id: &str,
+        admins: &[&str],
+        users: &[&str],
+    ) -> Result<(), Error> {
+        let path = format!("community/groups/{id}/updateUsers");
+        for (field, names) in [("admins", admins), ("users", users)] {
+            if !names.is_empty() {
+                self.call(
+                    &format!("updateUsers of group {id}"),
+                    Method::Post,
+                    &path,
+                    &[(field, &names.join(","))],
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Update a group's properties (`community/groups/<id>/update`).
     ///
     /// # Errors

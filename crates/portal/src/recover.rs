@@ -8,6 +8,21 @@ use crate::error::Error;
 use crate::write::ensure_success;
 
 impl Client {
+    /// The organization's recycle bin (`content/portals/<orgId>?inRecycleBin=true`, all pages;
+    /// ArcGIS Online, to administrators): each item's JSON with its owner and `recycledDate`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn recycle_bin(&self, org_id: &str) -> Result<Vec<Value>, Error> {
+        self.pages(
+            "recycle bin",
+            &format!("content/portals/{org_id}"),
+            &[("inRecycleBin", "true")],
+            "items",
+        )
+        .await
+    }
+
     /// Bring a recycled item back (`content/users/<owner>/items/<id>/restore`, ArcGIS Online's
     /// recycle bin), into its owner's root folder: id, URL and hosted data as they were.
     ///
@@ -49,15 +64,7 @@ impl Client {
                 &[("groups", &groups.join(","))],
             )
             .await?;
-        Ok(answer
-            .get("notUnsharedFrom")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|g| g.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default())
+        Ok(crate::org::names_in(&answer, "notUnsharedFrom"))
     }
 
     /// Remove one resource of an item (`removeResources`, `resource` = its full path).

@@ -418,15 +418,7 @@ impl Client {
             params.push(("confirmItemControl", "true"));
         }
         let answer = self.call("share", Method::Post, &path, &params).await?;
-        Ok(answer
-            .get("notSharedWith")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|g| g.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default())
+        Ok(crate::org::names_in(&answer, "notSharedWith"))
     }
 
     /// Move an item to a folder (`None`: the root).

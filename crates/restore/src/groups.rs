@@ -246,10 +246,10 @@ async fn add_members(
             .collect(),
         Err(_) => BTreeSet::new(),
     };
-    let (mut admins, mut users, mut missing) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut admins, mut users, mut missing) = (Vec::new(), Vec::new(), Vec::<String>::new());
     for m in &group.members {
         let Some(name) = g.people.target(&m.username) else {
-            missing.push(m.username.as_str());
+            missing.push(m.username.clone());
             continue;
         };
         if name == g.me() || present.contains(&name.to_lowercase()) {
@@ -267,15 +267,9 @@ async fn add_members(
             .client
             .add_group_users(target, &users, &admins)
             .await?;
-        missing.extend(refused.iter().map(String::as_str));
-        if !missing.is_empty() {
-            report.notes.push(format!(
-                "group `{}`: not in the target, so not members: {}",
-                group.title,
-                missing.join(", ")
-            ));
-        }
-    } else if !missing.is_empty() {
+        missing.extend(refused);
+    }
+    if !missing.is_empty() {
         report.notes.push(format!(
             "group `{}`: not in the target, so not members: {}",
             group.title,
@@ -303,27 +297,17 @@ async fn hand_over(
             ));
             return Ok(());
         }
-        let was_member = group
+        let me_then = group
             .members
             .iter()
-            .any(|m| g.people.target(&m.username) == Some(g.me()));
-        if was_member {
-            // The source had them as a member, not a manager.
-            if let Some(m) = group
-                .members
-                .iter()
-                .find(|m| g.people.target(&m.username) == Some(g.me()))
-                && m.member_type == "member"
-            {
+            .find(|m| g.people.target(&m.username) == Some(g.me()));
+        if let Some(m) = me_then {
+            // Handing over left them a manager; the source had them as a plain member.
+            if m.member_type == "member" {
                 let _ = g
                     .base
                     .client
-                    .call(
-                        "updateUsers",
-                        orgpack_portal::Method::Post,
-                        &format!("community/groups/{target}/updateUsers"),
-                        &[("users", g.me())],
-                    )
+                    .update_group_users(target, &[], &[g.me()])
                     .await;
             }
         } else if g.keep_me.contains(&group.id) {
@@ -476,18 +460,15 @@ async fn trim_members(
         let names: Vec<&str> = extra.iter().map(String::as_str).collect();
         g.base.client.remove_group_users(target, &names).await?;
     }
-    for (field, names) in [("admins", &to_admin), ("users", &to_member)] {
-        if !names.is_empty() {
-            g.base
-                .client
-                .call(
-                    "updateUsers",
-                    orgpack_portal::Method::Post,
-                    &format!("community/groups/{target}/updateUsers"),
-                    &[(field, &names.join(","))],
-                )
-                .await?;
-        }
+    if !(to_admin.is_empty() && to_member.is_empty()) {
+        let (admins, users): (Vec<&str>, Vec<&str>) = (
+            to_admin.iter().map(String::as_str).collect(),
+            to_member.iter().map(String::as_str).collect(),
+        );
+        g.base
+            .client
+            .update_group_users(target, &admins, &users)
+            .await?;
     }
     if !(extra.is_empty() && to_admin.is_empty() && to_member.is_empty()) {
         report.notes.push(format!(

@@ -500,24 +500,25 @@ pub async fn plan_target(
             None => (None, None),
         };
         let republish = is_republished(snapshot, item);
-        let mut keep_id = options.preserve_ids && facts.is_portal && existing.is_none();
-        let mut action = match (&existing, options.on_existing) {
-            (Some(_), OnExisting::Skip) => Action::Skip,
-            (Some(_), OnExisting::Update) => Action::Update,
-            _ if republish => Action::Republish,
-            _ => Action::Create,
-        };
-        let (mut existing, mut found_by) = (existing, found_by);
-        let surveyed = survey.as_ref().and_then(|s| s.items.get(id));
-        let in_place_item = surveyed
+        // In place, the survey decides; elsewhere, what was found and --on-existing.
+        let in_place_item = survey
+            .as_ref()
+            .and_then(|s| s.items.get(id))
             .map(|s| in_place_action(s, item, &groups, options, facts.is_portal, republish));
-        if let Some((a, target, keep, detail)) = in_place_item.clone() {
-            action = a;
-            existing = target;
-            found_by = existing.as_ref().map(|_| FoundBy::SameId);
-            keep_id = keep;
-            let _ = detail;
-        }
+        let (action, existing, found_by, keep_id, in_place_detail) =
+            if let Some((action, target, keep, detail)) = in_place_item {
+                let by = target.as_ref().map(|_| FoundBy::SameId);
+                (action, target, by, keep, Some(detail))
+            } else {
+                let action = match (&existing, options.on_existing) {
+                    (Some(_), OnExisting::Skip) => Action::Skip,
+                    (Some(_), OnExisting::Update) => Action::Update,
+                    _ if republish => Action::Republish,
+                    _ => Action::Create,
+                };
+                let keep = options.preserve_ids && facts.is_portal && existing.is_none();
+                (action, existing, found_by, keep, None)
+            };
         let existing = if options.on_existing == OnExisting::Duplicate {
             None
         } else {
@@ -545,7 +546,7 @@ pub async fn plan_target(
                 .map(|e| e.to.clone())
                 .collect(),
             wave,
-            in_place: in_place_item.map(|(_, _, _, detail)| detail),
+            in_place: in_place_detail,
         });
     }
     let created_since = survey.map(|s| s.created_since).unwrap_or_default();

@@ -90,8 +90,11 @@ async fn run(ctx: &Ctx<'_>, planned: &PlannedItem, item: &Item) -> Result<Option
             .await
             .map_err(|e| fail(format!("moving it back: {e}")))?;
     }
+    // The snapshot's item JSON, read once for the properties and the delete protection.
+    let json = crate::item::read_json(ctx.archive, &item.item).map_err(fail)?;
+    let protected_then = json.get("protected").and_then(Value::as_bool) == Some(true);
     // Delete protection off while it is changed; back on last when the snapshot had it.
-    let protected_now = diff.protected != is_protected(ctx, item).map_err(fail)?;
+    let protected_now = diff.protected != protected_then;
     if protected_now {
         client
             .protect_item(owner, &id, false)
@@ -100,7 +103,6 @@ async fn run(ctx: &Ctx<'_>, planned: &PlannedItem, item: &Item) -> Result<Option
     }
     if diff.properties || diff.data {
         let map = std::sync::Arc::clone(&ctx.wave_map.read().expect("wave map lock"));
-        let json = crate::item::read_json(ctx.archive, &item.item).map_err(fail)?;
         let item_context = ItemContext::new(ctx.snapshot, item, &json);
         let gctx = item_context.context();
         let rewritten = rewrite(&gctx, Part::Item, &json, &map);
@@ -144,8 +146,20 @@ async fn run(ctx: &Ctx<'_>, planned: &PlannedItem, item: &Item) -> Result<Option
             .await
             .map_err(|e| fail(format!("putting its properties back: {e}")))?;
     }
+    // A changed resource is replaced: removed first when it is there (one listing says which).
+    let present: BTreeSet<String> = if diff.resources.is_empty() {
+        BTreeSet::new()
+    } else {
+        client
+            .item_resources(&id)
+            .await
+            .map_err(|e| fail(format!("listing its resources: {e}")))?
+            .into_iter()
+            .map(|r| r.path)
+            .collect()
+    };
     for path in diff.extra_resources.iter().chain(&diff.resources) {
-        if diff.extra_resources.contains(path) || resource_exists(ctx, &id, path).await {
+        if diff.extra_resources.contains(path) || present.contains(path) {
             client
                 .remove_resource(owner, &id, path)
                 .await
@@ -237,25 +251,13 @@ async fn run(ctx: &Ctx<'_>, planned: &PlannedItem, item: &Item) -> Result<Option
                 .join(", ")
         ));
     }
-    if is_protected(ctx, item).map_err(fail)? && (protected_now || diff.protected) {
+    if protected_then && (protected_now || diff.protected) {
         client
             .protect_item(owner, &id, true)
             .await
             .map_err(|e| fail(format!("delete protection: {e}")))?;
     }
     Ok((!notes.is_empty()).then(|| notes.join("; ")))
-}
-
-fn is_protected(ctx: &Ctx<'_>, item: &Item) -> Result<bool, String> {
-    let json = crate::item::read_json(ctx.archive, &item.item)?;
-    Ok(json.get("protected").and_then(Value::as_bool) == Some(true))
-}
-
-async fn resource_exists(ctx: &Ctx<'_>, id: &str, path: &str) -> bool {
-    ctx.client
-        .item_resources(id)
-        .await
-        .is_ok_and(|list| list.iter().any(|r| r.path == path))
 }
 
 /// Put a hosted feature service's features back: the snapshot's export uploaded, every layer and
@@ -276,25 +278,17 @@ async fn revert(
         .ok_or_else(|| "the backup holds no File Geodatabase export of the service".to_owned())?;
     let admin = crate::rebuild::admin_of(ctx, definition)?;
     let url = crate::item::service_url(ctx, id).await?;
-    let mut uploaded = None;
     let result = crate::rebuild::load(ctx, &admin, export, &url, || async {
-        let up = crate::item::upload_payload(ctx, item, export, owner, folder)
+        crate::item::upload_payload(ctx, item, export, owner, folder)
             .await
-            .map_err(|(_, e)| e)?;
-        Ok(up)
+            .map_err(|(_, e)| e)
     })
     .await;
-    if let Ok(Some(up)) = ctx
-        .journal
-        .id(crate::journal::Kind::Item, &format!("{}/payload", item.id))
-    {
-        uploaded = Some(up);
-    }
-    if let Some(up) = uploaded {
+    // The uploaded export goes, whatever the load did (the journal knows its id).
+    let key = format!("{}/payload", item.id);
+    if let Ok(Some(up)) = ctx.journal.id(crate::journal::Kind::Item, &key) {
         let _ = ctx.client.delete_item(owner, &up).await;
-        let _ = ctx
-            .journal
-            .forget(crate::journal::Kind::Item, &format!("{}/payload", item.id));
+        let _ = ctx.journal.forget(crate::journal::Kind::Item, &key);
     }
     result
 }
@@ -451,9 +445,13 @@ async fn repoint_one(
             params.push(("properties", props.doc["properties"].to_string()));
         }
     }
+    // Only a document is read (no file `name`, the backup's rule): a file item's data, however
+    // large, holds no reference to rewrite.
+    let document = found["name"].as_str().is_none_or(str::is_empty);
     let mut data = None;
     let mut bytes = Vec::new();
-    if ctx.client.item_data(id, &mut bytes).await.is_ok()
+    if document
+        && ctx.client.item_data(id, &mut bytes).await.is_ok()
         && let Ok(doc) = serde_json::from_slice::<Value>(&bytes)
     {
         let r = rewrite(&gctx, Part::Data, &doc, map);
@@ -464,8 +462,8 @@ async fn repoint_one(
     if params.is_empty() && data.is_none() {
         return Ok(lines);
     }
+    let text = format!("{found}{}", String::from_utf8_lossy(&bytes));
     for (old, new) in map.items.iter().chain(&map.services) {
-        let text = format!("{found}{}", String::from_utf8_lossy(&bytes));
         if text.contains(old.as_str()) {
             lines.push(format!("`{title}` ({id}): {old} → {new}"));
         }

@@ -7,41 +7,50 @@
 
 use std::collections::BTreeMap;
 
+use orgpack_archive::Archive;
 use orgpack_archive::manifest::Snapshot;
-use orgpack_archive::{Archive, Repository};
-use orgpack_portal::{Client, ClientOptions, Content, Credentials, Method, PortalUrl};
+use orgpack_portal::{Client, Content, Method};
 use orgpack_restore::{Action, RestoreOptions, Status, Target, TargetReport, restore};
 use orgpack_sandbox::{DemoOrg, Sandbox, SandboxOptions};
 use serde_json::Value;
 
+use crate::common::{back_up_whole, sign_in};
+
 const PW: &str = "In-place-pw-3";
 
 fn client(s: &Sandbox, org: &str, user: &str) -> Client {
-    Client::new(
-        PortalUrl::parse(&s.portal_url(org)).unwrap(),
-        Credentials::Password {
-            username: user.into(),
-            password: PW.into(),
-        },
-        ClientOptions::default(),
-    )
-    .unwrap()
+    sign_in(s, org, user, PW)
 }
 
-async fn backup(c: &Client, dir: &std::path::Path) -> (Archive, Snapshot) {
-    let repo = dir.join("repo");
-    let mut repository = Repository::open_or_init(&repo).unwrap();
-    let options = orgpack_backup::PlanOptions::whole_org(dir.join("spool"));
-    let plan = orgpack_backup::plan(c, &options, &orgpack_backup::NoProgress)
-        .await
-        .unwrap();
-    let outcome = orgpack_backup::run(c, &plan, &mut repository, &orgpack_backup::NoProgress)
-        .await
-        .unwrap();
-    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
-    let archive = Archive::open(&repo).unwrap();
-    let snapshot = archive.snapshot(&outcome.snapshot).unwrap();
-    (archive, snapshot)
+/// The demo organization seeded (`site`, answering as ArcGIS Enterprise, or `demo`, as ArcGIS
+/// Online) and backed up whole.
+struct Scene {
+    s: Sandbox,
+    demo: DemoOrg,
+    dir: tempfile::TempDir,
+    admin: Client,
+    archive: Archive,
+    snapshot: Snapshot,
+}
+
+async fn scene(enterprise: bool) -> Scene {
+    let s = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let (org, demo) = if enterprise {
+        ("site", s.seed_demo_enterprise("site", PW).await.unwrap())
+    } else {
+        ("demo", s.seed_demo("demo", PW).await.unwrap())
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let admin = client(&s, org, "admin");
+    let (archive, snapshot) = back_up_whole(&admin, dir.path()).await;
+    Scene {
+        s,
+        demo,
+        dir,
+        admin,
+        archive,
+        snapshot,
+    }
 }
 
 async fn in_place(
@@ -264,11 +273,14 @@ async fn check_restored(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_enterprise_organization_comes_back_with_its_own_ids() {
-    let s = Sandbox::start(SandboxOptions::default()).await.unwrap();
-    let demo = s.seed_demo_enterprise("site", PW).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let admin = client(&s, "site", "admin");
-    let (archive, snapshot) = backup(&admin, dir.path()).await;
+    let Scene {
+        s,
+        demo,
+        dir,
+        admin,
+        archive,
+        snapshot,
+    } = scene(true).await;
     let city_features = damage(&s, "site", &demo, false).await;
 
     let plan = in_place(&s, &archive, &snapshot, "site", dir.path(), true).await;
@@ -347,11 +359,14 @@ async fn an_enterprise_organization_comes_back_with_its_own_ids() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_online_organization_comes_back_through_its_recycle_bin() {
-    let s = Sandbox::start(SandboxOptions::default()).await.unwrap();
-    let demo = s.seed_demo("demo", PW).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let admin = client(&s, "demo", "admin");
-    let (archive, snapshot) = backup(&admin, dir.path()).await;
+    let Scene {
+        s,
+        demo,
+        dir,
+        archive,
+        snapshot,
+        ..
+    } = scene(false).await;
     let city_features = damage(&s, "demo", &demo, false).await;
 
     let report = in_place(&s, &archive, &snapshot, "demo", dir.path(), false).await;
@@ -379,11 +394,14 @@ async fn an_online_organization_comes_back_through_its_recycle_bin() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_recycle_bin_emptied_every_reference_follows_the_new_id() {
-    let s = Sandbox::start(SandboxOptions::default()).await.unwrap();
-    let demo = s.seed_demo("demo", PW).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let admin = client(&s, "demo", "admin");
-    let (archive, snapshot) = backup(&admin, dir.path()).await;
+    let Scene {
+        s,
+        demo,
+        dir,
+        admin,
+        archive,
+        snapshot,
+    } = scene(false).await;
     // An app made after the backup, also pointing at the map about to be lost.
     let map = demo.items["inspections-map"].clone();
     let later = client(&s, "demo", "editor")

@@ -6,25 +6,20 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use orgpack_archive::{Archive, Repository};
-use orgpack_portal::{Client, ClientOptions, Credentials, Method, PortalUrl};
+use orgpack_archive::Archive;
+use orgpack_archive::manifest::Snapshot;
+use orgpack_portal::{Client, Method};
 use orgpack_restore::{InitialPassword, PeopleMode, RestoreOptions, Target, TargetReport, restore};
 use orgpack_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{Value, json};
+
+use crate::common::{back_up_whole, sign_in};
 
 const PW: &str = "People-restore-pw-9";
 const INITIAL: &str = "Initial-Temp-pw-42";
 
 fn client(s: &Sandbox, org: &str, user: &str, password: &str) -> Client {
-    Client::new(
-        PortalUrl::parse(&s.portal_url(org)).unwrap(),
-        Credentials::Password {
-            username: user.into(),
-            password: password.into(),
-        },
-        ClientOptions::default(),
-    )
-    .unwrap()
+    sign_in(s, org, user, password)
 }
 
 async fn get(c: &Client, path: &str) -> Value {
@@ -32,30 +27,14 @@ async fn get(c: &Client, path: &str) -> Value {
 }
 
 /// The demo organization backed up with its people.
-async fn backup(
-    s: &Sandbox,
-    dir: &std::path::Path,
-) -> (Archive, orgpack_archive::manifest::Snapshot) {
-    let source = client(s, "demo", "admin", PW);
-    let repo = dir.join("repo");
-    let mut repository = Repository::open_or_init(&repo).unwrap();
-    let options = orgpack_backup::PlanOptions::whole_org(dir.join("spool"));
-    let plan = orgpack_backup::plan(&source, &options, &orgpack_backup::NoProgress)
-        .await
-        .unwrap();
-    let outcome = orgpack_backup::run(&source, &plan, &mut repository, &orgpack_backup::NoProgress)
-        .await
-        .unwrap();
-    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
-    let archive = Archive::open(&repo).unwrap();
-    let snapshot = archive.snapshot(&outcome.snapshot).unwrap();
-    (archive, snapshot)
+async fn backup(s: &Sandbox, dir: &std::path::Path) -> (Archive, Snapshot) {
+    back_up_whole(&client(s, "demo", "admin", PW), dir).await
 }
 
 async fn restore_into(
     s: &Sandbox,
     archive: &Archive,
-    snapshot: &orgpack_archive::manifest::Snapshot,
+    snapshot: &Snapshot,
     org: &str,
     options: RestoreOptions,
     dir: &std::path::Path,
