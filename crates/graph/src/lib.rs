@@ -31,7 +31,8 @@
 //! Beside the rules, [`known_references`] scans any JSON for ids and service URLs known to be in
 //! the backup, whole or inside text, so content of types without rules loses nothing.
 //!
-//! [`rewrite`] replaces exactly what [`references`] finds, using an [`IdMap`]; [`Graph`] orders
+//! [`rewrite`] replaces exactly what [`references`] finds, using an [`IdMap`] ([`rewrite_text`] does
+//! it on JSON text, keeping key order and formatting); [`Graph`] orders
 //! items dependencies-first and breaks cycles into a patching pass.
 //!
 //! In every type, Arcade's `FeatureSetByPortalItem(portal, 'itemId', …)` in any string (popups,
@@ -53,4 +54,4 @@ pub use find::{
 };
 pub use graph::{Edge, Graph, Plan, Reason, relationship_edge};
 pub use reference::{RefKind, Reference};
-pub use rewrite::{IdMap, Rewritten, rewrite};
+pub use rewrite::{IdMap, Rewritten, RewrittenText, rewrite, rewrite_text};

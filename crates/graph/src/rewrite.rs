@@ -113,6 +113,62 @@ enum Boundary {
 /// Rewrite `doc` with `map`.
 #[must_use]
 pub fn rewrite(ctx: &Context<'_>, part: Part<'_>, doc: &Value, map: &IdMap) -> Rewritten {
+    let (replacements, unmapped) = replacements(ctx, part, doc, map);
+    let mut changed = 0;
+    let doc = rewrite_value(doc, &replacements, &mut changed);
+    Rewritten {
+        doc,
+        changed,
+        unmapped,
+    }
+}
+
+/// The result of a rewrite of JSON text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RewrittenText {
+    /// The rewritten text: the input byte for byte, but for the strings that held a reference.
+    pub text: String,
+    /// How many strings (values and keys) changed.
+    pub changed: usize,
+    /// References that had no mapping (external references excepted), left as they were.
+    pub unmapped: Vec<Reference>,
+}
+
+/// Rewrite a JSON document given as text, keeping everything but the references as it was: key
+/// order, whitespace, number forms and escapes of every string that holds no reference. A changed
+/// string is written as `serde_json` writes strings, with `\/` kept if the original escaped its
+/// slashes. Parsing the result gives what [`rewrite`] gives for the parsed document. `None` when
+/// `text` is not JSON.
+#[must_use]
+pub fn rewrite_text(
+    ctx: &Context<'_>,
+    part: Part<'_>,
+    text: &str,
+    map: &IdMap,
+) -> Option<RewrittenText> {
+    let doc: Value = serde_json::from_str(text).ok()?;
+    let (reps, unmapped) = replacements(ctx, part, &doc, map);
+    let mut changed = 0;
+    let text = if reps.is_empty() {
+        text.to_owned()
+    } else {
+        rewrite_strings_in_text(text, &reps, &mut changed)
+    };
+    Some(RewrittenText {
+        text,
+        changed,
+        unmapped,
+    })
+}
+
+/// The replacements (longest old value first) for the references `doc` holds, and the references
+/// that have no mapping.
+fn replacements(
+    ctx: &Context<'_>,
+    part: Part<'_>,
+    doc: &Value,
+    map: &IdMap,
+) -> (Vec<(String, String, Boundary)>, Vec<Reference>) {
     // The rules' references, and any id or service of the map standing in a string elsewhere
     // (stringified JSON, text of types without rules): those are items of the backup too.
     let known = Known {
@@ -146,15 +202,61 @@ pub fn rewrite(ctx: &Context<'_>, part: Part<'_>, doc: &Value, map: &IdMap) -> R
     }
     // Longest first: a service URL is replaced before the portal URL it starts with.
     replacements.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
-    let mut changed = 0;
-    let doc = rewrite_value(doc, &replacements, &mut changed);
     unmapped.sort();
     unmapped.dedup_by(|a, b| a.kind == b.kind && a.value == b.value && a.layer == b.layer);
-    Rewritten {
-        doc,
-        changed,
-        unmapped,
+    (replacements, unmapped)
+}
+
+/// Every string token of valid JSON `text` (keys and values) rewritten; the bytes between them
+/// copied as they are.
+fn rewrite_strings_in_text(
+    text: &str,
+    reps: &[(String, String, Boundary)],
+    changed: &mut usize,
+) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'"' {
+            i += 1;
+            continue;
+        }
+        // A string token: up to the next quote not escaped (the text is valid JSON).
+        let start = i;
+        i += 1;
+        while i < bytes.len() && bytes[i] != b'"' {
+            i += if bytes[i] == b'\\' { 2 } else { 1 };
+        }
+        let end = (i + 1).min(bytes.len());
+        i = end;
+        let token = &text[start..end];
+        let raw = &token[1..token.len().saturating_sub(1)];
+        let decoded: std::borrow::Cow<'_, str> = if raw.contains('\\') {
+            match serde_json::from_str::<String>(token) {
+                Ok(s) => s.into(),
+                Err(_) => continue,
+            }
+        } else {
+            raw.into()
+        };
+        let mut here = 0;
+        let new = rewrite_str(&decoded, reps, &mut here);
+        if here == 0 {
+            continue;
+        }
+        *changed += here;
+        let mut encoded = serde_json::to_string(&new).unwrap_or_else(|_| token.to_owned());
+        if raw.contains("\\/") {
+            encoded = encoded.replace('/', "\\/");
+        }
+        out.push_str(&text[copied..start]);
+        out.push_str(&encoded);
+        copied = end;
     }
+    out.push_str(&text[copied..]);
+    out
 }
 
 fn rewrite_value(v: &Value, reps: &[(String, String, Boundary)], changed: &mut usize) -> Value {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use orgpack_archive::Archive;
 use orgpack_archive::manifest::{Access, Descriptor, Item, Payload, PayloadKind, Snapshot};
-use orgpack_graph::{Context, IdMap, Part, rewrite};
+use orgpack_graph::{Context, IdMap, Part, rewrite, rewrite_text};
 use orgpack_portal::{Client, Content};
 use serde_json::Value;
 
@@ -442,19 +442,14 @@ pub(crate) async fn content_of(
             return Ok((Staged::File(file, name.clone()), 0));
         }
         let bytes = read(ctx.archive, &data.content).map_err(|e| (None, e))?;
-        return Ok(match serde_json::from_slice::<Value>(&bytes) {
-            Ok(doc) => {
-                let r = rewrite(gctx, Part::Data, &doc, map);
-                (Staged::Text(r.doc.to_string()), r.changed)
-            }
-            Err(_) => {
-                if let Ok(text) = String::from_utf8(bytes) {
-                    (Staged::Text(text), 0)
-                } else {
-                    let file = stage(ctx, &data.content).await.map_err(|e| (None, e))?;
-                    (Staged::File(file, format!("{}.bin", item.id)), 0)
-                }
-            }
+        // JSON is rewritten on its text: only the references change, not key order or layout.
+        let Ok(text) = String::from_utf8(bytes) else {
+            let file = stage(ctx, &data.content).await.map_err(|e| (None, e))?;
+            return Ok((Staged::File(file, format!("{}.bin", item.id)), 0));
+        };
+        return Ok(match rewrite_text(gctx, Part::Data, &text, map) {
+            Some(r) => (Staged::Text(r.text), r.changed),
+            None => (Staged::Text(text), 0),
         });
     }
     if let Some((new, changed)) = rewritten_url(gctx, item, map) {
@@ -830,11 +825,11 @@ async fn restore_parts(
     for r in &item.resources {
         let mut bytes = read(ctx.archive, &r.content)?;
         if r.path.to_ascii_lowercase().ends_with(".json")
-            && let Ok(doc) = serde_json::from_slice::<Value>(&bytes)
+            && let Ok(text) = std::str::from_utf8(&bytes)
+            && let Some(out) = rewrite_text(gctx, Part::Resource(&r.path), text, map)
         {
-            let out = rewrite(gctx, Part::Resource(&r.path), &doc, map);
             rewritten += out.changed;
-            bytes = out.doc.to_string().into_bytes();
+            bytes = out.text.into_bytes();
         }
         ctx.client
             .add_resource(owner, target_id, &r.path, bytes)
@@ -985,6 +980,11 @@ pub(crate) fn item_params(
 /// Read a part of the archive into memory (item JSON, data documents, resources).
 pub fn read(archive: &Archive, d: &Descriptor) -> Result<Vec<u8>, String> {
     tokio::task::block_in_place(|| archive.read_part(d)).map_err(|e| e.to_string())
+}
+
+/// Read a part of the archive as text.
+pub fn read_text(archive: &Archive, d: &Descriptor) -> Result<String, String> {
+    String::from_utf8(read(archive, d)?).map_err(|_| "the archived text is not UTF-8".to_owned())
 }
 
 /// Read a part of the archive as JSON.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt as _;
 use orgpack_archive::Archive;
 use orgpack_archive::manifest::{Direction, Snapshot};
-use orgpack_graph::{IdMap, Part, rewrite};
+use orgpack_graph::{IdMap, Part, rewrite_text};
 use orgpack_portal::{Client, Content};
 use serde_json::Value;
 
@@ -496,20 +496,15 @@ async fn patch_cycles(ctx: &Ctx<'_>, plan: &TargetPlan, results: &mut BTreeMap<S
         let item = &ctx.snapshot.items[p.index];
         let outcome: std::result::Result<(), String> = async {
             if let Some(data) = item.data.as_ref().filter(|d| d.name.is_none()) {
-                let doc = item::read_json(ctx.archive, &data.content)?;
+                let text = item::read_text(ctx.archive, &data.content)?;
                 let json = item::read_json(ctx.archive, &item.item)?;
                 let item_context = item::ItemContext::new(ctx.snapshot, item, &json);
                 let gctx = item_context.context();
-                let out = rewrite(&gctx, Part::Data, &doc, &map);
+                let out = rewrite_text(&gctx, Part::Data, &text, &map)
+                    .ok_or("the archived data is not JSON")?;
                 r.rewritten += out.changed;
                 ctx.client
-                    .update_item(
-                        &p.owner,
-                        None,
-                        &target_id,
-                        &[],
-                        Content::Text(&out.doc.to_string()),
-                    )
+                    .update_item(&p.owner, None, &target_id, &[], Content::Text(&out.text))
                     .await
                     .map_err(|e| format!("patching references: {e}"))?;
             }

@@ -22,6 +22,9 @@ pub struct Seeded {
     pub city_map: String,
     pub folder: String,
     pub group: String,
+    /// The app's data and its `config/settings.json` resource, as the source holds them.
+    pub app_data: String,
+    pub settings: String,
 }
 
 pub fn client(s: &Sandbox, user: &str) -> Client {
@@ -81,7 +84,10 @@ pub async fn seeded() -> Seeded {
         .add_relationship("editor", &map, &parcels, "Map2Service")
         .await
         .unwrap();
-    let app_json = serde_json::json!({"values": {"webmap": map, "title": "Parcel viewer"}});
+    // Written as people write it: indented, keys in their own order (a restore keeps both).
+    let app_data = format!(
+        "{{\n  \"values\": {{\n    \"webmap\": \"{map}\",\n    \"title\": \"Parcel viewer\"\n  }}\n}}\n"
+    );
     let app = editor
         .add_item(
             "editor",
@@ -90,19 +96,19 @@ pub async fn seeded() -> Seeded {
                 ("title", "Parcel viewer"),
                 ("type", "Web Mapping Application"),
             ],
-            Content::Text(&app_json.to_string()),
+            Content::Text(&app_data),
             1 << 20,
         )
         .await
         .unwrap();
     let settings =
-        serde_json::json!({"layers": [{"url": format!("{service}/0"), "itemId": parcels}]});
+        format!("{{\"layers\":[ {{\"url\": \"{service}/0\", \"itemId\": \"{parcels}\"}} ]}}");
     editor
         .add_resource(
             "editor",
             &app,
             "config/settings.json",
-            settings.to_string().into_bytes(),
+            settings.clone().into_bytes(),
         )
         .await
         .unwrap();
@@ -222,5 +228,7 @@ pub async fn seeded() -> Seeded {
         unrelated,
         folder,
         group,
+        app_data,
+        settings,
     }
 }

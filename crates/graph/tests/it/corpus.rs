@@ -41,6 +41,8 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 pub struct Sample {
     pub file: String,
     pub doc: Value,
+    /// The file as written, formatting and key order included.
+    pub text: String,
     part: String,
     item_type: String,
     keywords: Vec<String>,
@@ -88,13 +90,13 @@ pub fn samples() -> Vec<(Sample, Value)> {
         .iter()
         .map(|case| {
             let file = case["file"].as_str().unwrap().to_owned();
-            let doc = serde_json::from_slice(
-                &std::fs::read(root().join("../../fixtures/corpus").join(&file)).unwrap(),
-            )
-            .unwrap();
+            let text =
+                std::fs::read_to_string(root().join("../../fixtures/corpus").join(&file)).unwrap();
+            let doc = serde_json::from_str(&text).unwrap();
             let sample = Sample {
                 file,
                 doc,
+                text,
                 part: case["part"].as_str().unwrap().to_owned(),
                 item_type: case["type"].as_str().unwrap().to_owned(),
                 keywords: strings(case.get("keywords")),

@@ -1,9 +1,10 @@
 //! Rewriting, as properties over the whole corpus: an identity map changes nothing, and after a
-//! rewrite with fresh values, finding references yields exactly the mapped references.
+//! rewrite with fresh values, finding references yields exactly the mapped references; a rewrite
+//! of the text gives the same document and keeps everything else byte for byte.
 
 use std::collections::BTreeSet;
 
-use orgpack_graph::{IdMap, RefKind, Reference, references, rewrite};
+use orgpack_graph::{IdMap, RefKind, Reference, references, rewrite, rewrite_text};
 use proptest::prelude::*;
 
 use crate::corpus::samples;
@@ -66,7 +67,61 @@ fn identity_map_changes_nothing() {
             sample.file,
             out.unmapped
         );
+        let text =
+            rewrite_text(&ctx, sample.part(), &sample.text, &map_for(&found, 0, true)).unwrap();
+        assert_eq!(text.text, sample.text, "{}", sample.file);
     }
+}
+
+/// The text with every string token emptied: its structure, key order, whitespace and numbers.
+fn skeleton(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '"' {
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => {
+                        chars.next();
+                    }
+                    '"' => break,
+                    _ => {}
+                }
+            }
+            out.push('"');
+        }
+    }
+    out
+}
+
+#[test]
+fn a_text_rewrite_keeps_order_formatting_and_escapes() {
+    let old = "44612e6217d34f40b1ce2a48f367e90a";
+    let new = "0123456789abcdef0123456789abcdef";
+    let text = format!(
+        "{{\n  \"version\": \"2.30\",\n  \"operationalLayers\": [ {{ \"url\" : \"https:\\/\\/s\\/arcgis\\/rest\\/services\\/X\\/FeatureServer\\/2\",\n    \"itemId\": \"{old}\", \"opacity\": 1.0, \"title\": \"Caf\\u00e9\" }} ],\n  \"authoringApp\": \"ArcGISMapViewer\"\n}}\n"
+    );
+    let ctx = orgpack_graph::Context {
+        item_type: "Web Map",
+        ..orgpack_graph::Context::default()
+    };
+    let mut map = IdMap::default();
+    map.items.insert(old.into(), new.into());
+    map.services.insert(
+        "https://s/arcgis/rest/services/X/FeatureServer".into(),
+        "https://t/arcgis/rest/services/Y/FeatureServer".into(),
+    );
+    let out = rewrite_text(&ctx, orgpack_graph::Part::Data, &text, &map).unwrap();
+    assert_eq!(out.changed, 2);
+    assert_eq!(
+        out.text,
+        text.replace(old, new)
+            .replace("\\/s\\/", "\\/t\\/")
+            .replace("services\\/X", "services\\/Y"),
+        "only the two references changed; slashes stay escaped, `1.0` and `\\u00e9` stay as written"
+    );
+    assert!(rewrite_text(&ctx, orgpack_graph::Part::Data, "{not json", &map).is_none());
 }
 
 proptest! {
@@ -91,6 +146,11 @@ proptest! {
             let want: BTreeSet<(RefKind, String, Option<u32>)> =
                 found.iter().map(|r| (r.kind, mapped(r, &map), r.layer)).collect();
             prop_assert_eq!(&again, &want, "{}", sample.file);
+            let text = rewrite_text(&ctx, sample.part(), &sample.text, &map).unwrap();
+            let parsed: serde_json::Value = serde_json::from_str(&text.text).unwrap();
+            prop_assert_eq!(&parsed, &out.doc, "{}: the text rewrite is the document rewrite", sample.file);
+            prop_assert_eq!(text.changed, out.changed, "{}", sample.file);
+            prop_assert_eq!(skeleton(&text.text), skeleton(&sample.text), "{}: order and formatting kept", sample.file);
         }
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use orgpack_archive::manifest::{Access, Item, PayloadKind};
-use orgpack_graph::{IdMap, Part, rewrite};
+use orgpack_graph::{IdMap, Part, rewrite, rewrite_text};
 use orgpack_portal::Content;
 use serde_json::Value;
 
@@ -452,12 +452,11 @@ async fn repoint_one(
     let mut bytes = Vec::new();
     if document
         && ctx.client.item_data(id, &mut bytes).await.is_ok()
-        && let Ok(doc) = serde_json::from_slice::<Value>(&bytes)
+        && let Ok(text) = std::str::from_utf8(&bytes)
+        && let Some(r) = rewrite_text(&gctx, Part::Data, text, map)
+        && r.changed > 0
     {
-        let r = rewrite(&gctx, Part::Data, &doc, map);
-        if r.changed > 0 {
-            data = Some(r.doc.to_string());
-        }
+        data = Some(r.text);
     }
     if params.is_empty() && data.is_none() {
         return Ok(lines);

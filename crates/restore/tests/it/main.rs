@@ -163,8 +163,24 @@ async fn a_snapshot_into_two_organizations_at_once_then_again_without_duplicates
         let map = entry(report, &s.map).target_id.clone().unwrap();
         let mut data = Vec::new();
         client.item_data(&app, &mut data).await.unwrap();
-        let data: Value = serde_json::from_slice(&data).unwrap();
-        assert_eq!(data["values"]["webmap"], map.as_str());
+        assert_eq!(
+            String::from_utf8(data).unwrap(),
+            s.app_data.replace(&s.map, &map),
+            "only the reference changed: key order and indentation are the source's"
+        );
+        let mut settings = Vec::new();
+        client
+            .item_resource(&app, "config/settings.json", &mut settings)
+            .await
+            .unwrap();
+        let parcels_there = entry(report, &s.parcels).target_id.clone().unwrap();
+        let settings = String::from_utf8(settings).unwrap();
+        assert!(
+            settings.starts_with("{\"layers\":[ {\"url\": \"http")
+                && settings.ends_with(&format!("/0\", \"itemId\": \"{parcels_there}\"}} ]}}")),
+            "a JSON resource keeps its layout too: {settings} (source: {})",
+            s.settings
+        );
         let resources: Vec<String> = client
             .item_resources(&app)
             .await
