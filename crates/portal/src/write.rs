@@ -492,6 +492,17 @@ impl Client {
             })
     }
 
+    /// Delete a folder of `owner`, with every item in it (the portal refuses when one of them is
+    /// delete-protected).
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn delete_folder(&self, owner: &str, folder_id: &str) -> Result<(), Error> {
+        let path = format!("content/users/{owner}/{folder_id}/delete");
+        let answer = self.call("delete folder", Method::Post, &path, &[]).await?;
+        ensure_success("delete folder", &self.absolute(&path), &answer)
+    }
+
     /// Relate two items (`origin` → `destination`).
     ///
     /// # Errors

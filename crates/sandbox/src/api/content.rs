@@ -462,6 +462,9 @@ pub(super) fn item_op(call: &Call, owner: &str, id: &str, op: &str) -> Result<Re
     match op {
         "update" => {
             let p = &call.params;
+            // A field passed empty changes nothing, unless `clearEmptyFields` asks to clear it
+            // (the title excepted: an item always has one).
+            let clear = p.flag("clearEmptyFields", false);
             let o = item.json.as_object_mut().expect("item JSON is an object");
             for key in [
                 "title",
@@ -473,20 +476,33 @@ pub(super) fn item_op(call: &Call, owner: &str, id: &str, op: &str) -> Result<Re
                 "culture",
                 "spatialReference",
             ] {
-                if let Some(v) = p.fields.get(key) {
-                    o.insert(key.into(), json!(v));
+                match p.fields.get(key) {
+                    Some(v) if !v.is_empty() => {
+                        o.insert(key.into(), json!(v));
+                    }
+                    Some(_) if clear && key != "title" => {
+                        o.insert(key.into(), Value::Null);
+                    }
+                    _ => {}
                 }
             }
             for key in ["tags", "typeKeywords", "categories"] {
-                if p.fields.contains_key(key) {
-                    o.insert(key.into(), json!(list(p, key)));
+                let values = list(p, key);
+                if !values.is_empty() || (clear && p.fields.contains_key(key)) {
+                    o.insert(key.into(), json!(values));
                 }
             }
-            if let Some(props) = p
-                .get("properties")
-                .and_then(|s| serde_json::from_str::<Value>(s).ok())
-            {
-                o.insert("properties".into(), props);
+            match p.get("properties") {
+                Some("") if clear => {
+                    o.insert("properties".into(), Value::Null);
+                }
+                Some("") | None => {}
+                Some(text) => match serde_json::from_str::<Value>(text) {
+                    Ok(props) if props.is_object() || props.is_null() => {
+                        o.insert("properties".into(), props);
+                    }
+                    _ => return Err(error(400, "Invalid 'properties' JSON.", &[])),
+                },
             }
             let now = crate::now_ms();
             o.insert("modified".into(), json!(now));

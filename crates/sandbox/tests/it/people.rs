@@ -510,10 +510,21 @@ async fn organization_settings_and_categories_are_kept_and_refused_by_name() {
         get(&editor, &format!("content/items/{id}"), &[]).await["categories"],
         json!(["/Categories/Water"])
     );
+    // Passed empty, a field changes nothing; with clearEmptyFields it is cleared.
     ok(
         &editor,
         &format!("content/users/editor/items/{id}/update"),
         &[("categories", "")],
+    )
+    .await;
+    assert_eq!(
+        get(&editor, &format!("content/items/{id}"), &[]).await["categories"],
+        json!(["/Categories/Water"])
+    );
+    ok(
+        &editor,
+        &format!("content/users/editor/items/{id}/update"),
+        &[("categories", ""), ("clearEmptyFields", "true")],
     )
     .await;
     assert_eq!(
