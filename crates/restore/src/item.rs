@@ -222,6 +222,12 @@ async fn restore(
         let id = planned.existing.clone().unwrap_or_default();
         let (content, changed) = content_of(ctx, item, &gctx, &map).await?;
         rewritten += changed;
+        crate::prior::keep(ctx, &item.id, &id, owner)
+            .await
+            .map_err(|e| (Some(id.clone()), e))?;
+        // As the snapshot has it: a property it holds empty is cleared.
+        let mut param_refs = param_refs.clone();
+        param_refs.push(("clearEmptyFields", "true"));
         ctx.client
             .update_item(owner, None, &id, &param_refs, content.as_content())
             .await

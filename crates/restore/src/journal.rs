@@ -20,6 +20,14 @@ CREATE TABLE IF NOT EXISTS ids (
     created INTEGER NOT NULL, -- 1: created by orgpack, 0: found there (never deleted by rollback)
     PRIMARY KEY (kind, source)
 );
+CREATE TABLE IF NOT EXISTS prior (
+    run INTEGER NOT NULL,   -- the run that read it, before changing the item
+    item TEXT NOT NULL,     -- the source id
+    target TEXT NOT NULL,   -- the item in the target
+    owner TEXT NOT NULL,
+    dir TEXT NOT NULL,      -- where its parts are kept (prior.rs)
+    PRIMARY KEY (run, item)
+);
 CREATE TABLE IF NOT EXISTS steps (
     item TEXT NOT NULL,
     step TEXT NOT NULL,     -- content | shared | patched | related
@@ -225,6 +233,78 @@ impl Journal {
             )
             .map(|_| ())
         })
+    }
+
+    /// Where this run keeps what items were before it changed them (`<journal>.prior/<run>`).
+    pub fn prior_dir(&self) -> PathBuf {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(".prior");
+        PathBuf::from(name).join(self.run.to_string())
+    }
+
+    /// Whether this run already read `item` as it was.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn has_prior(&self, item: &str) -> Result<bool> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT 1 FROM prior WHERE run = ?1 AND item = ?2",
+                params![self.run, item],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|r| r.is_some())
+        })
+    }
+
+    /// Record that `item` (`target`, owned by `owner`) as it was is kept complete in `dir`.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn record_prior(&self, item: &str, target: &str, owner: &str, dir: &Path) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO prior (run, item, target, owner, dir) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![self.run, item, target, owner, dir.display().to_string()],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// The items this run changed after reading them, newest first: (source, target, owner, dir).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn priors_of_this_run(&self) -> Result<Vec<(String, String, String, PathBuf)>> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT item, target, owner, dir FROM prior WHERE run = ?1 ORDER BY rowid DESC",
+            )?;
+            let rows = stmt.query_map([self.run], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    PathBuf::from(r.get::<_, String>(3)?),
+                ))
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Forget what this run read before changing (its items were put back, or the run kept its
+    /// changes), and remove the kept parts.
+    ///
+    /// # Errors
+    /// SQLite errors; a directory that cannot be removed is left.
+    pub fn clear_priors(&self) -> Result<()> {
+        self.with(|c| {
+            c.execute("DELETE FROM prior WHERE run = ?1", [self.run])
+                .map(|_| ())
+        })?;
+        let _ = std::fs::remove_dir_all(self.prior_dir());
+        Ok(())
     }
 
     /// What this run created, newest first: (kind, source, target).

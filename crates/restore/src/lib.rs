@@ -23,8 +23,8 @@
 //!   source). Files go up from [`staging`], written once for all targets. A failed item's
 //!   dependents are skipped; the rest goes on. Each finished step is in
 //!   the target's [`journal::Journal`], so a killed run, started again, continues without
-//!   duplicates. With `rollback`, what a run created in a target is deleted when anything in it
-//!   failed.
+//!   duplicates. With `rollback`, when anything in a target failed, what the run created there
+//!   is deleted and every existing item it updated is put back as it was (`prior`).
 //!
 //! [`check::check_target`] reads a target back afterwards: items, sharing, references to the source
 //! organization (there must be none) and service feature counts.
@@ -40,6 +40,7 @@ pub mod journal;
 pub mod people;
 pub mod plan;
 pub mod preview;
+mod prior;
 pub mod rebuild;
 pub mod report;
 pub mod run;

@@ -342,6 +342,7 @@ async fn run_target(
     if failed && options.rollback {
         roll_back(client, &journal, &mut results, report).await?;
     }
+    journal.clear_priors()?;
     report.items = plan
         .items
         .iter()
@@ -580,6 +581,7 @@ async fn undo_on_error(
     {
         report.notes.push(format!("rollback failed: {e}"));
     }
+    let _ = journal.clear_priors();
     error
 }
 
@@ -637,8 +639,50 @@ async fn roll_back(
                 .push(format!("rollback could not delete group {target}: {e}")),
         }
     }
-    report
-        .notes
-        .push("rolled back: the items and groups this run created were deleted".into());
+    // The folders it created, once empty (a folder is deleted with what it holds).
+    for (kind, source, target) in &created {
+        if *kind != Kind::Folder {
+            continue;
+        }
+        let owner = source.split_once('/').map_or(source.as_str(), |(o, _)| o);
+        match client.user_items(owner, Some(target)).await {
+            Ok(items) if items.is_empty() => match client.delete_folder(owner, target).await {
+                Ok(()) => journal.forget(Kind::Folder, source)?,
+                Err(e) => report
+                    .notes
+                    .push(format!("rollback could not delete folder {source}: {e}")),
+            },
+            Ok(_) => report.notes.push(format!(
+                "rollback kept folder {source}: it holds items it could not delete"
+            )),
+            Err(e) => report
+                .notes
+                .push(format!("rollback could not read folder {source}: {e}")),
+        }
+    }
+    // Then the items it changed, as they were before it changed them.
+    let (put_back, notes) = crate::prior::put_back_all(client, journal).await;
+    report.notes.extend(notes);
+    for r in results.values_mut().filter(|r| {
+        r.status == Status::Updated && r.target_id.as_ref().is_some_and(|t| put_back.contains(t))
+    }) {
+        r.status = Status::RolledBack;
+        r.reason
+            .get_or_insert_with(|| "rolled back: put back as it was".into());
+    }
+    let people = created
+        .iter()
+        .filter(|(k, _, _)| matches!(k, Kind::User | Kind::Role))
+        .count();
+    let kept = if people > 0 {
+        format!("; the {people} member(s) and role(s) it created are kept (they own nothing now)")
+    } else {
+        String::new()
+    };
+    report.notes.push(format!(
+        "rolled back: the items, groups and folders this run created were deleted and the {} \
+         item(s) it updated put back as they were{kept}",
+        put_back.len()
+    ));
     Ok(())
 }

@@ -115,12 +115,14 @@ async fn run(ctx: &Ctx<'_>, planned: &PlannedItem, item: &Item) -> Result<Option
             "typeKeywords",
             orgpack_graph::type_keywords(&rewritten.doc).join(","),
         ));
-        // Emptied properties are sent empty, so a value added since goes away.
+        // Emptied properties are sent empty, with `clearEmptyFields` (without it a portal keeps
+        // what an empty field would clear), so a value added since goes away.
         for key in ["snippet", "description", "accessInformation", "licenseInfo"] {
             if !params.iter().any(|(k, _)| *k == key) {
                 params.push((key, String::new()));
             }
         }
+        params.push(("clearEmptyFields", "true".into()));
         if item.data.is_none()
             && let Some(url) = rewritten.doc.get("url").and_then(Value::as_str)
         {
@@ -364,7 +366,7 @@ pub async fn repoint(
                     &p.owner,
                     None,
                     &new,
-                    &[("typeKeywords", &keywords)],
+                    &[("typeKeywords", &keywords), ("clearEmptyFields", "true")],
                     Content::None,
                 )
                 .await
@@ -468,6 +470,7 @@ async fn repoint_one(
         }
     }
     let refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    crate::prior::keep(ctx, id, id, owner).await?;
     ctx.client
         .update_item(
             owner,

@@ -7,6 +7,7 @@ mod faults;
 mod hostile;
 mod inplace;
 mod people;
+mod rollback;
 #[allow(dead_code)]
 #[path = "../../../backup/tests/it/seed.rs"]
 mod seed;
