@@ -84,3 +84,62 @@ pub(crate) fn chunker<R: std::io::Read>(
         level,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(sizes: &[u64]) -> (ChunkList, Digest, u64) {
+        let whole = Digest::of(b"whole");
+        let total = sizes.iter().sum();
+        let chunks = sizes
+            .iter()
+            .map(|&size| ChunkRef {
+                digest: Digest::of(&size.to_le_bytes()),
+                size,
+            })
+            .collect();
+        (
+            ChunkList {
+                digest: whole,
+                size: total,
+                chunks,
+            },
+            whole,
+            total,
+        )
+    }
+
+    #[test]
+    fn a_consistent_list_passes_and_each_inconsistency_is_named() {
+        let (good, digest, size) = list(&[10, 20]);
+        assert_eq!(good.check(&digest, size), Ok(()));
+        // Chunks of exactly the largest blob size are allowed.
+        let (max, d, s) = list(&[MAX_BLOB_SIZE, 1]);
+        assert_eq!(max.check(&d, s), Ok(()));
+
+        let other = Digest::of(b"other");
+        assert!(good.check(&other, size).unwrap_err().contains("is for"));
+        assert!(good.check(&digest, size + 1).unwrap_err().contains("says"));
+        let (one, d, s) = list(&[30]);
+        assert!(one.check(&d, s).unwrap_err().contains("fewer than two"));
+        let (empty, d, s) = list(&[0, 30]);
+        assert!(
+            empty
+                .check(&d, s)
+                .unwrap_err()
+                .contains("impossible size 0")
+        );
+        let (huge, d, s) = list(&[MAX_BLOB_SIZE + 1, 1]);
+        assert!(huge.check(&d, s).unwrap_err().contains("impossible size"));
+        // The sizes claimed by the list and the descriptor agree, the chunks do not.
+        let (mut short, d, s) = list(&[10, 20]);
+        short.chunks[1].size = 19;
+        assert!(
+            short
+                .check(&d, s)
+                .unwrap_err()
+                .contains("add up to 29 bytes, not 30")
+        );
+    }
+}
