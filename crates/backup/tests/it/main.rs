@@ -123,8 +123,13 @@ async fn an_app_with_its_map_and_service_and_everything_they_hold() {
         .read_part(&app.data.as_ref().unwrap().content)
         .unwrap();
     assert_eq!(
-        serde_json::from_slice::<serde_json::Value>(&data).unwrap()["values"]["webmap"],
-        s.map.as_str()
+        String::from_utf8(data).unwrap(),
+        s.app_data,
+        "the data as the portal holds it, byte for byte"
+    );
+    assert_eq!(
+        archive.read_part(&app.resources[0].content).unwrap(),
+        s.settings.as_bytes()
     );
     assert!(
         app.dependencies

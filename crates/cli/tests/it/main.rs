@@ -7,6 +7,7 @@ mod corrupt;
 mod crash;
 mod demo;
 mod graph;
+mod readme;
 mod spec;
 
 use std::path::{Path, PathBuf};
