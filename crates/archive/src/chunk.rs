@@ -111,6 +111,38 @@ mod tests {
     }
 
     #[test]
+    fn each_normalization_level_cuts_differently() {
+        // Pseudo-random bytes (xorshift), so content-defined cut points exist.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let data: Vec<u8> = (0..(1 << 20))
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x.to_le_bytes()[0]
+            })
+            .collect();
+        let cuts = |normalization: u8| -> Vec<u64> {
+            let params = ChunkerParams {
+                min_size: 4 << 10,
+                avg_size: 16 << 10,
+                max_size: 64 << 10,
+                normalization,
+                ..ChunkerParams::default()
+            };
+            chunker(&data[..], &params)
+                .map(|c| c.unwrap().offset)
+                .collect()
+        };
+        let levels: Vec<Vec<u64>> = (0..=3).map(cuts).collect();
+        for a in 0..levels.len() {
+            for b in a + 1..levels.len() {
+                assert_ne!(levels[a], levels[b], "levels {a} and {b} cut alike");
+            }
+        }
+    }
+
+    #[test]
     fn a_consistent_list_passes_and_each_inconsistency_is_named() {
         let (good, digest, size) = list(&[10, 20]);
         assert_eq!(good.check(&digest, size), Ok(()));

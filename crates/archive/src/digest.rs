@@ -204,6 +204,33 @@ mod tests {
         }
     }
 
+    #[test]
+    fn short_raw_and_debug_forms() {
+        let d = Digest::of(b"abc");
+        assert_eq!(d.short(), "ba7816bf");
+        assert_eq!(&d.as_bytes()[..4], &[0xba, 0x78, 0x16, 0xbf]);
+        assert_eq!(hex::encode(d.as_bytes()), d.hex());
+        assert_eq!(format!("{d:?}"), d.to_string());
+    }
+
+    #[test]
+    fn a_hashing_reader_passes_every_byte_through_and_counts_them() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let mut reader = HashingReader::new(&data[..]);
+        let mut out = Vec::new();
+        // Small reads, as a streaming consumer makes them.
+        let mut buf = [0u8; 777];
+        loop {
+            let n = reader.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(out, data);
+        assert_eq!(reader.finish(), (Digest::of(&data), data.len() as u64));
+    }
+
     proptest! {
         #[test]
         fn display_parse_round_trip(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
