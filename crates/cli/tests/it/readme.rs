@@ -349,3 +349,33 @@ fn the_scheduled_lines_prune_and_verify_even_when_a_backup_misses_parts() {
         scene.expect(&post, &[0]);
     }
 }
+
+#[test]
+fn backup_and_restore_print_the_documented_json() {
+    let scene = Scene::new();
+    let json = |line: &str, code: i32| {
+        let out = scene.expect(line, &[code]);
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        crate::spec::check_documented(&doc, line);
+        doc
+    };
+    json(
+        "orgpack --json backup --from prod --repo /backups/prod --all --dry-run",
+        0,
+    );
+    let backup = json(
+        "orgpack --json backup --from prod --repo /backups/prod --all",
+        0,
+    );
+    assert!(backup["failures"].as_array().unwrap().is_empty());
+    json("orgpack --json restore /backups/prod --to dr --dry-run", 0);
+    let restored = json(
+        "orgpack --json restore /backups/prod --to dr --to training",
+        0,
+    );
+    assert_eq!(restored["complete"], true);
+    json(
+        "orgpack --json restore /backups/prod --to prod --dry-run",
+        0,
+    );
+}
