@@ -229,6 +229,13 @@ mod tests {
         }
         assert_eq!(out, data);
         assert_eq!(reader.finish(), (Digest::of(&data), data.len() as u64));
+        // As a writer: everything copied into it is hashed.
+        let mut hasher = Hasher::new();
+        assert_eq!(
+            io::copy(&mut &data[..], &mut hasher).unwrap(),
+            data.len() as u64
+        );
+        assert_eq!(hasher.finish(), Digest::of(&data));
     }
 
     proptest! {

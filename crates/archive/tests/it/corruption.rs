@@ -189,3 +189,21 @@ fn chunks_in_the_wrong_order_are_refused_though_each_is_sound() {
         "verify --read-data accepted reordered chunks"
     );
 }
+
+#[test]
+fn a_snapshot_finds_each_of_its_items_by_id_and_nothing_else() {
+    use orgpack_archive::{ChunkerParams, Repository};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repo");
+    let mut repo = Repository::init(&path, ChunkerParams::default()).unwrap();
+    let id =
+        orgpack_archive::sample::write_sample(&mut repo, "2026-11-26T02:00:00Z", 1000).unwrap();
+    drop(repo);
+    let archive = Archive::open(&path).unwrap();
+    let snapshot = archive.snapshot(&id).unwrap();
+    assert!(!snapshot.items.is_empty());
+    for item in &snapshot.items {
+        assert_eq!(snapshot.item(&item.id).map(|i| &i.title), Some(&item.title));
+    }
+    assert!(snapshot.item("00000000000000000000000000000000").is_none());
+}
