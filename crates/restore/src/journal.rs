@@ -237,24 +237,25 @@ impl Journal {
 
     /// Where this run keeps what items were before it changed them (`<journal>.prior/<run>`).
     pub fn prior_dir(&self) -> PathBuf {
-        let mut name = self.path.as_os_str().to_owned();
-        name.push(".prior");
-        PathBuf::from(name).join(self.run.to_string())
+        self.priors_root().join(self.run.to_string())
     }
 
-    /// Whether this run already read `item` as it was.
+    fn priors_root(&self) -> PathBuf {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(".prior");
+        PathBuf::from(name)
+    }
+
+    /// Whether `item` as it was is kept already: by this run, or by a run that did not end (killed
+    /// after changing it; what it kept is the item's state before either run).
     ///
     /// # Errors
     /// SQLite errors.
     pub fn has_prior(&self, item: &str) -> Result<bool> {
         self.with(|c| {
-            c.query_row(
-                "SELECT 1 FROM prior WHERE run = ?1 AND item = ?2",
-                params![self.run, item],
-                |_| Ok(()),
-            )
-            .optional()
-            .map(|r| r.is_some())
+            c.query_row("SELECT 1 FROM prior WHERE item = ?1", [item], |_| Ok(()))
+                .optional()
+                .map(|r| r.is_some())
         })
     }
 
@@ -272,16 +273,17 @@ impl Journal {
         })
     }
 
-    /// The items this run changed after reading them, newest first: (source, target, owner, dir).
+    /// The items changed after being read, by this run and by runs that did not end, newest
+    /// first: (source, target, owner, dir).
     ///
     /// # Errors
     /// SQLite errors.
-    pub fn priors_of_this_run(&self) -> Result<Vec<(String, String, String, PathBuf)>> {
+    pub fn priors(&self) -> Result<Vec<(String, String, String, PathBuf)>> {
         self.with(|c| {
             let mut stmt = c.prepare(
-                "SELECT item, target, owner, dir FROM prior WHERE run = ?1 ORDER BY rowid DESC",
+                "SELECT item, target, owner, dir FROM prior ORDER BY run DESC, rowid DESC",
             )?;
-            let rows = stmt.query_map([self.run], |r| {
+            let rows = stmt.query_map([], |r| {
                 Ok((
                     r.get(0)?,
                     r.get(1)?,
@@ -293,17 +295,14 @@ impl Journal {
         })
     }
 
-    /// Forget what this run read before changing (its items were put back, or the run kept its
-    /// changes), and remove the kept parts.
+    /// Forget every kept state (a run ended: its items were put back, or its changes stand) and
+    /// remove the kept parts.
     ///
     /// # Errors
     /// SQLite errors; a directory that cannot be removed is left.
     pub fn clear_priors(&self) -> Result<()> {
-        self.with(|c| {
-            c.execute("DELETE FROM prior WHERE run = ?1", [self.run])
-                .map(|_| ())
-        })?;
-        let _ = std::fs::remove_dir_all(self.prior_dir());
+        self.with(|c| c.execute("DELETE FROM prior", []).map(|_| ()))?;
+        let _ = std::fs::remove_dir_all(self.priors_root());
         Ok(())
     }
 
@@ -333,5 +332,35 @@ impl Journal {
             })?;
             rows.collect()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_killed_run_kept_is_put_back_by_the_next_run_and_cleared_when_one_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.journal.sqlite");
+        let first = Journal::open(&path, "https://t", "org").unwrap();
+        let kept = first.prior_dir().join("a");
+        std::fs::create_dir_all(&kept).unwrap();
+        first.record_prior("a", "ta", "alice", &kept).unwrap();
+        assert!(first.has_prior("a").unwrap());
+        drop(first); // killed
+        let second = Journal::open(&path, "https://t", "org").unwrap();
+        assert!(
+            second.has_prior("a").unwrap(),
+            "the state before the killed run is the one to keep"
+        );
+        second
+            .record_prior("b", "tb", "bob", &second.prior_dir().join("b"))
+            .unwrap();
+        let all: Vec<String> = second.priors().unwrap().into_iter().map(|p| p.0).collect();
+        assert_eq!(all, ["b", "a"], "newest first, the killed run's too");
+        second.clear_priors().unwrap();
+        assert!(second.priors().unwrap().is_empty());
+        assert!(!kept.exists());
     }
 }

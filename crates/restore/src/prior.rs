@@ -4,6 +4,7 @@
 //! before updating an item it did not create:  read it ─► <journal>.prior/<run>/<n>/ ─► journal row
 //! the run fails, with --rollback:             each kept item, newest first ─► sent back
 //! the run ends (either way):                  the directory and the rows are removed
+//! the run is killed:                          they stay; the next run's rollback uses them too
 //! ```
 //!
 //! Kept per item: its JSON (`item.json`), its sharing (`sharing.json`), its data (`data`), its
@@ -36,8 +37,8 @@ const TEXT: [&str; 7] = [
 /// List properties, sent comma-separated.
 const LISTS: [&str; 3] = ["tags", "typeKeywords", "categories"];
 
-/// Read the item `target` (owned by `owner`) as the target holds it, once per run, before this
-/// run changes it. Only with `--rollback`.
+/// Read the item `target` (owned by `owner`) as the target holds it before this run changes it,
+/// unless a run that did not end (killed) kept it already. Only with `--rollback`.
 ///
 /// # Errors
 /// A message naming what could not be read or kept: the caller does not change the item then.
@@ -127,7 +128,8 @@ async fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Put back every item this run changed after reading it, newest first. Returns the target ids
+/// Put back every item this run (or a killed run before it) changed after reading it, newest
+/// first. Returns the target ids
 /// put back, and one note per item that could not be put back whole.
 pub(crate) async fn put_back_all(
     client: &Client,
@@ -135,7 +137,7 @@ pub(crate) async fn put_back_all(
 ) -> (BTreeSet<String>, Vec<String>) {
     let mut notes = Vec::new();
     let mut done = BTreeSet::new();
-    match journal.priors_of_this_run() {
+    match journal.priors() {
         Ok(priors) => {
             for (_, target, owner, dir) in priors {
                 match put_back(client, &target, &owner, &dir).await {
