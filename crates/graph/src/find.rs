@@ -106,6 +106,28 @@ pub fn references(ctx: &Context<'_>, part: Part<'_>, doc: &Value) -> Vec<Referen
             }
         }
     });
+    // Links to the organization's own apps and items, in any string of any type (an
+    // experience embedding a dashboard by URL, a description linking a map).
+    if !ctx.portal_urls.is_empty() {
+        walk(doc, "$", &mut |path, _, v| {
+            if let Some(s) = v.as_str() {
+                let links = text::portal_links(s, ctx.portal_urls);
+                for (_, id) in &links {
+                    if Some(*id) != ctx.self_id {
+                        f.push(RefKind::Item, id, path, *id != s);
+                    }
+                }
+                // The portal the link is on: the restore points it at the target's.
+                if !links.is_empty() {
+                    for base in ctx.portal_urls {
+                        if s.contains(&format!("{}/", base.trim_end_matches('/'))) {
+                            f.push(RefKind::PortalUrl, base.trim_end_matches('/'), path, true);
+                        }
+                    }
+                }
+            }
+        });
+    }
     if let Some(id) = ctx.self_id {
         f.self_refs(doc, "$", id);
     }

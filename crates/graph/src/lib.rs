@@ -36,7 +36,11 @@
 //! items dependencies-first and breaks cycles into a patching pass.
 //!
 //! In every type, Arcade's `FeatureSetByPortalItem(portal, 'itemId', …)` in any string (popups,
-//! data expressions, labels) is an item reference. [`item_references`] runs the rules over an
+//! data expressions, labels) is an item reference, and so is a link to the organization's own
+//! portal in any form a portal writes (`/home/item.html?id=`, `/apps/dashboards/<id>`,
+//! `/apps/opsdashboard/index.html#/<id>`, `?webmap=`, `?appid=`, `/experience/<id>`,
+//! `/stories/<id>`, …; [`text::portal_links`]) in any string of any part, with the portal URL it
+//! is on (so a restore points it at the target's portal and the new id). [`item_references`] runs the rules over an
 //! item's JSON, data and resources at once.
 //!
 //! Service URLs on Esri's global hosts (`services.arcgisonline.com`, `geocode.arcgis.com`, …) and

@@ -434,6 +434,52 @@ mod tests {
     }
 
     #[test]
+    fn an_app_linking_the_organizations_dashboard_by_url_follows_it_to_the_target() {
+        // The experience embeds the dashboard by its app URL, in a widget and in a description.
+        let (dash, new) = (
+            "77e8b0e3d393497190735e03f05b2d69",
+            "0123456789abcdef0123456789abcdef",
+        );
+        let doc = json!({
+            "widgets": {"widget_3": {"config": {"url": format!("https://democity.maps.arcgis.com/apps/dashboards/{dash}")}}},
+            "about": format!("<a href=\"https://democity.maps.arcgis.com/apps/opsdashboard/index.html#/{dash}\">live</a>"),
+        });
+        let portals = ["https://democity.maps.arcgis.com".to_owned()];
+        let ctx = Context {
+            item_type: "Web Experience",
+            portal_urls: &portals,
+            ..Context::default()
+        };
+        let found = references(&ctx, Part::Data, &doc);
+        assert_eq!(
+            found
+                .iter()
+                .filter(|r| r.kind == RefKind::Item && r.value == dash)
+                .count(),
+            2,
+            "{found:?}"
+        );
+        let mut map = IdMap::default();
+        map.items.insert(dash.into(), new.into());
+        map.portal_urls.insert(
+            "https://democity.maps.arcgis.com".into(),
+            "https://gis.target.gov/portal".into(),
+        );
+        let out = rewrite(&ctx, Part::Data, &doc, &map);
+        assert!(out.unmapped.is_empty(), "{:?}", out.unmapped);
+        assert_eq!(
+            out.doc["widgets"]["widget_3"]["config"]["url"],
+            format!("https://gis.target.gov/portal/apps/dashboards/{new}")
+        );
+        assert_eq!(
+            out.doc["about"],
+            format!(
+                "<a href=\"https://gis.target.gov/portal/apps/opsdashboard/index.html#/{new}\">live</a>"
+            )
+        );
+    }
+
+    #[test]
     fn unmapped_references_are_reported_and_left_alone() {
         let doc = json!({"operationalLayers": [{"itemId": "44612e6217d34f40b1ce2a48f367e90a"}]});
         let out = rewrite(&ctx(), Part::Data, &doc, &IdMap::default());

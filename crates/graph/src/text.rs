@@ -132,7 +132,56 @@ const ID_MARKERS: &[&str] = &[
     "/stories/",
     "/collections/",
     "/experience/",
+    // Dashboards: `/apps/dashboards/<id>` (and the `#/<id>` form it redirects from), and the
+    // classic `/apps/opsdashboard/index.html#/<id>`.
+    "/apps/dashboards/",
+    "/apps/dashboards/#/",
+    "/opsdashboard/index.html#/",
 ];
+
+/// Characters that end a URL inside text (markdown, HTML, JSON in a string, code).
+fn ends_url(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '"' | '\'' | '<' | '>' | ')' | ']' | '}' | '|' | '`' | '\\'
+        )
+}
+
+/// Item ids in links to the organization's own portal (any of `portal_urls`) inside `text`, in
+/// every form a portal writes them: `/home/item.html?id=`, `/apps/mapviewer/index.html?webmap=`,
+/// `/apps/webappviewer/index.html?id=`, `/apps/instant/<app>/index.html?appid=`,
+/// `/apps/dashboards/<id>`, `/apps/opsdashboard/index.html#/<id>`, `/apps/experiencebuilder/…?id=`,
+/// `/experience/<id>`, `/stories/<id>`, `/apps/CrowdsourceManager/…?appid=`,
+/// `/sharing/rest/content/items/<id>`, each with its byte offset. Links to other hosts are not
+/// the organization's (another organization's app is not a dependency).
+pub fn portal_links<'a>(text: &'a str, portal_urls: &[String]) -> Vec<(usize, &'a str)> {
+    let mut out: Vec<(usize, &'a str)> = Vec::new();
+    for base in portal_urls {
+        let base = base.trim_end_matches('/');
+        if base.is_empty() {
+            continue;
+        }
+        let mut from = 0;
+        while let Some(rel) = text[from..].find(base) {
+            let start = from + rel;
+            let rest = &text[start + base.len()..];
+            from = start + base.len();
+            if !rest.starts_with('/') {
+                continue;
+            }
+            let end = rest.find(ends_url).unwrap_or(rest.len());
+            let url = &text[start..start + base.len() + end];
+            for (at, id) in linked_ids(url) {
+                if !out.iter().any(|(o, _)| *o == start + at) {
+                    out.push((start + at, id));
+                }
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
 
 /// Item ids that follow a link marker inside `text` (`item.html?id=<id>`, `itemID=<id>`,
 /// `/content/items/<id>/…`, `/stories/<id>`), each with its byte offset.
@@ -277,6 +326,42 @@ mod tests {
             &t[found[0].span.clone()],
             "https://s/arcgis/rest/services/X/FeatureServer/0"
         );
+    }
+
+    #[test]
+    fn links_to_the_portals_own_apps_in_every_form() {
+        let id = "77e8b0e3d393497190735e03f05b2d69";
+        let org = "https://democity.maps.arcgis.com";
+        let portals = [org.to_owned(), "https://gis.democity.gov/portal".to_owned()];
+        for form in [
+            format!("{org}/home/item.html?id={id}"),
+            format!("{org}/apps/mapviewer/index.html?webmap={id}"),
+            format!("{org}/home/webmap/viewer.html?webmap={id}&extent=1,2,3,4"),
+            format!("{org}/apps/webappviewer/index.html?id={id}"),
+            format!("{org}/apps/instant/sidebar/index.html?appid={id}"),
+            format!("{org}/apps/dashboards/{id}"),
+            format!("{org}/apps/dashboards/#/{id}"),
+            format!("{org}/apps/opsdashboard/index.html#/{id}"),
+            format!("{org}/apps/experiencebuilder/experience/?id={id}"),
+            format!("{org}/apps/CrowdsourceManager/index.html?appid={id}"),
+            format!("{org}/sharing/rest/content/items/{id}/data"),
+            format!("https://gis.democity.gov/portal/apps/dashboards/{id}"),
+        ] {
+            let text = format!("See [the dashboard]({form}) for today's figures.");
+            assert_eq!(
+                portal_links(&text, &portals),
+                vec![(text.find(id).unwrap(), id)],
+                "{form}"
+            );
+        }
+        // Another organization's app, a look-alike host and a bare id are not links here.
+        for text in [
+            format!("https://othercity.maps.arcgis.com/apps/dashboards/{id}"),
+            format!("https://democity.maps.arcgis.com.evil.example/apps/dashboards/{id}"),
+            format!("dashboard {id}"),
+        ] {
+            assert!(portal_links(&text, &portals).is_empty(), "{text}");
+        }
     }
 
     #[test]
