@@ -307,6 +307,30 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
         let checked = orgpack_restore::check_target(c, &snapshot, report).await;
         assert!(checked.problems.is_empty(), "{:?}", checked.problems);
         assert_eq!(checked.items, 16);
+        // Every item's access and each of its group shares compared; its JSON, document data
+        // and JSON resources searched.
+        assert_eq!(
+            checked.sharing,
+            snapshot
+                .items
+                .iter()
+                .map(|i| 1 + i.sharing.groups.len())
+                .sum::<usize>()
+        );
+        assert_eq!(
+            checked.documents,
+            snapshot
+                .items
+                .iter()
+                .map(|i| {
+                    1 + usize::from(i.data.as_ref().is_some_and(|d| d.name.is_none()))
+                        + i.resources
+                            .iter()
+                            .filter(|r| r.path.ends_with(".json"))
+                            .count()
+                })
+                .sum::<usize>()
+        );
         // Counted by name: City's related table Flow_tests among them; its attachment table is
         // the Hydrants layer's attachments, not a layer of its own.
         assert_eq!(checked.layers, 5);
