@@ -340,6 +340,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_journal_is_made_in_a_directory_that_does_not_exist_yet() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journals/of/today/t.sqlite");
+        let journal = Journal::open(&path, "https://t", "org").unwrap();
+        journal.set_id(Kind::Item, "a", "b", true).unwrap();
+        assert!(path.exists());
+        assert!(
+            Journal::open(&path, "https://other", "org").is_err(),
+            "a journal of another target is refused"
+        );
+    }
+
+    #[test]
+    fn what_was_created_is_told_from_what_was_found_and_whether_it_was_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("t.sqlite"), "https://t", "org").unwrap();
+        journal.set_id(Kind::Item, "made", "t-made", true).unwrap();
+        journal
+            .set_id(Kind::Item, "found", "t-found", false)
+            .unwrap();
+        assert_eq!(
+            journal.created(Kind::Item, "made").unwrap(),
+            Some(("t-made".to_owned(), false))
+        );
+        assert_eq!(journal.created(Kind::Item, "found").unwrap(), None);
+        assert_eq!(journal.created(Kind::Item, "unknown").unwrap(), None);
+        journal.mark("made", "complete").unwrap();
+        assert_eq!(
+            journal.created(Kind::Item, "made").unwrap(),
+            Some(("t-made".to_owned(), true))
+        );
+        // Found later by another run, it stays created.
+        journal.set_id(Kind::Item, "made", "t-made", false).unwrap();
+        assert!(journal.created(Kind::Item, "made").unwrap().is_some());
+    }
+
+    #[test]
     fn what_a_killed_run_kept_is_put_back_by_the_next_run_and_cleared_when_one_ends() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.journal.sqlite");

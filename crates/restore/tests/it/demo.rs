@@ -326,7 +326,7 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
                     1 + usize::from(i.data.as_ref().is_some_and(|d| d.name.is_none()))
                         + i.resources
                             .iter()
-                            .filter(|r| r.path.ends_with(".json"))
+                            .filter(|r| r.path.to_ascii_lowercase().ends_with(".json"))
                             .count()
                 })
                 .sum::<usize>()

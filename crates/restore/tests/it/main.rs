@@ -236,6 +236,28 @@ async fn a_snapshot_into_two_organizations_at_once_then_again_without_duplicates
             250
         );
         assert_eq!(service["title"], "City data");
+        // The read-back check pairs a republished service's layers by name and compares their
+        // counts: here as the backup has them, and against a backup that counted one more.
+        let checked = orgpack_restore::check_target(client, &snapshot, report).await;
+        assert!(checked.problems.is_empty(), "{:?}", checked.problems);
+        assert!(checked.layers > 0);
+        let mut one_more = snapshot.clone();
+        for item in &mut one_more.items {
+            for payload in &mut item.payloads {
+                for layer in &mut payload.layers {
+                    layer.feature_count = layer.feature_count.map(|n| n + 1);
+                }
+            }
+        }
+        let wrong = orgpack_restore::check_target(client, &one_more, report).await;
+        assert!(
+            wrong
+                .problems
+                .iter()
+                .any(|p| p.contains("features, the backup")),
+            "{:?}",
+            wrong.problems
+        );
         if report.target == "west" {
             assert!(
                 report

@@ -2,6 +2,7 @@
 //! between two nightly backups, restored from the second into an empty organization have the
 //! edits, the attachments and related records, and every setting and layer id of the source.
 
+use orgpack_archive::manifest::PayloadKind;
 use orgpack_archive::{Archive, Repository};
 use orgpack_portal::{Client, ClientOptions, Credentials, Method, PortalUrl};
 use orgpack_restore::{RestoreOptions, Status, Target, restore};
@@ -167,6 +168,41 @@ async fn edited_services_come_back_with_their_edits_attachments_relations_and_se
     assert_eq!(
         checked.layers, 5,
         "City's 3 and Inspections' 1 by id, the view's 1"
+    );
+    // Had the target lost features or named a layer otherwise, the check would say so: read
+    // against a backup that counted one more feature in every layer and named City's layer 0
+    // otherwise.
+    let mut expected_more = snapshot.clone();
+    let city = expected_more
+        .items
+        .iter_mut()
+        .find(|i| i.id == demo.items["city"])
+        .unwrap();
+    for payload in &mut city.payloads {
+        for layer in &mut payload.layers {
+            layer.feature_count = layer.feature_count.map(|n| n + 1);
+            if layer.id == Some(0) && payload.kind == PayloadKind::FeatureServiceDefinition {
+                layer.name = "Hydrants renamed".into();
+            }
+        }
+    }
+    let wrong = orgpack_restore::check_target(c, &expected_more, report).await;
+    assert!(
+        wrong
+            .problems
+            .iter()
+            .any(|p| p
+                .contains("layer 0: `Hydrants` in the target, `Hydrants renamed` in the backup")),
+        "{:?}",
+        wrong.problems
+    );
+    assert!(
+        wrong
+            .problems
+            .iter()
+            .any(|p| p.contains("features, the backup")),
+        "{:?}",
+        wrong.problems
     );
 
     let view = report
