@@ -377,6 +377,52 @@ mod tests {
     }
 
     #[test]
+    fn this_runs_creations_come_back_by_kind_newest_first_and_a_forgotten_one_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite");
+        let earlier = Journal::open(&path, "https://t", "org").unwrap();
+        earlier.set_id(Kind::Item, "old", "t-old", true).unwrap();
+        drop(earlier);
+        let journal = Journal::open(&path, "https://t", "org").unwrap();
+        let kinds = [
+            Kind::Item,
+            Kind::Group,
+            Kind::Folder,
+            Kind::Service,
+            Kind::User,
+            Kind::Role,
+        ];
+        for (n, kind) in kinds.iter().enumerate() {
+            journal
+                .set_id(*kind, &format!("s{n}"), &format!("t{n}"), true)
+                .unwrap();
+        }
+        journal
+            .set_id(Kind::Item, "found", "t-found", false)
+            .unwrap();
+        let created = journal.created_in_this_run().unwrap();
+        let expected: Vec<(Kind, String, String)> = kinds
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(n, k)| (*k, format!("s{n}"), format!("t{n}")))
+            .collect();
+        assert_eq!(
+            created, expected,
+            "only this run's, only what it made, newest first"
+        );
+        // Forgetting an item forgets its steps too; forgetting a group keeps an item's steps.
+        journal.mark("s0", "content").unwrap();
+        journal.set_id(Kind::Group, "s0", "g", true).unwrap();
+        journal.forget(Kind::Group, "s0").unwrap();
+        assert!(journal.done("s0", "content").unwrap());
+        assert_eq!(journal.id(Kind::Item, "s0").unwrap().as_deref(), Some("t0"));
+        journal.forget(Kind::Item, "s0").unwrap();
+        assert_eq!(journal.id(Kind::Item, "s0").unwrap(), None);
+        assert!(!journal.done("s0", "content").unwrap());
+    }
+
+    #[test]
     fn what_a_killed_run_kept_is_put_back_by_the_next_run_and_cleared_when_one_ends() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.journal.sqlite");
