@@ -334,3 +334,78 @@ fn walk(dir: &std::path::Path) -> std::path::PathBuf {
         .path();
     if path.is_dir() { walk(&path) } else { path }
 }
+
+/// A flag's bullet in a command's section: the text after "- `--flag …`" up to the next bullet.
+fn bullet<'a>(section: &'a str, flag: &str) -> Option<(&'a str, &'a str)> {
+    let marker = format!("- `--{flag}");
+    let start = section.find(&marker)?;
+    let rest = &section[start + 3..];
+    let head_end = rest.find('`')?;
+    let head = &rest[..head_end];
+    let body = &rest[head_end..];
+    let end = body.find("\n- ").unwrap_or(body.len());
+    Some((head, &body[..end]))
+}
+
+/// What a flag's bullet says its default is: "(default `X`" or "(default X" up to `)`, `;`,
+/// `:` or `,`.
+fn documented_default(text: &str) -> Option<String> {
+    let at = text.find("(default ")? + "(default ".len();
+    let rest = &text[at..];
+    let value = if let Some(quoted) = rest.strip_prefix('`') {
+        &quoted[..quoted.find('`')?]
+    } else {
+        &rest[..rest.find([')', ';', ':', ','])?]
+    };
+    Some(value.trim().to_owned())
+}
+
+#[test]
+fn each_flags_values_and_default_are_the_documented_ones() {
+    let spec = spec();
+    let cli = orgpack_cli::cli::Cli::command();
+    let mut checked = 0;
+    for sub in cli.get_subcommands() {
+        let text = section(&spec, sub.get_name());
+        for arg in sub.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            let Some((head, body)) = bullet(text, long) else {
+                continue;
+            };
+            let name = format!("orgpack {} --{long}", sub.get_name());
+            // `--flag a|b|c`: exactly the values clap accepts.
+            let possible: Vec<String> = arg
+                .get_possible_values()
+                .iter()
+                .filter(|v| !v.is_hide_set())
+                .map(|v| v.get_name().to_owned())
+                .collect();
+            if let Some(values) = head.split_whitespace().nth(1).filter(|v| v.contains('|')) {
+                let documented: Vec<&str> = values.split('|').collect();
+                let mut want = possible.clone();
+                want.sort();
+                let mut have: Vec<String> = documented.iter().map(|s| (*s).to_owned()).collect();
+                have.sort();
+                assert_eq!(have, want, "{name}: documented values vs accepted ones");
+                checked += 1;
+            } else if !possible.is_empty() && arg.get_action().takes_values() {
+                panic!("{name} accepts {possible:?}; spec/cli.md lists none as `--{long} a|b`");
+            }
+            // "(default X)": what clap fills in when the flag is not given.
+            let defaults: Vec<String> = arg
+                .get_default_values()
+                .iter()
+                .map(|v| v.to_string_lossy().into_owned())
+                .collect();
+            if let Some(default) = documented_default(body) {
+                assert_eq!(
+                    defaults.join(","),
+                    default,
+                    "{name}: spec/cli.md says the default is `{default}`"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} flag summaries checked");
+}
