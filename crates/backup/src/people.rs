@@ -284,25 +284,22 @@ pub async fn capture_people(
             Err(e) if forbidden(&e) => {}
             Err(e) => failures.push(fail("(custom roles)", None, e.to_string())),
         }
-        match client.portal_self().await {
-            Ok(me) => {
-                for key in ORG_SETTINGS {
-                    if let Some(v) = me.get(*key).filter(|v| !v.is_null()) {
-                        captured.settings.insert((*key).to_owned(), v.clone());
-                    }
-                }
-                if me.get("hasCategorySchema").and_then(Value::as_bool) == Some(true) {
-                    match client.category_schema(None).await {
-                        Ok(s) => captured.category_schema = Some(s).filter(|s| !is_empty_list(s)),
-                        Err(e) => failures.push(fail(
-                            "(organization)",
-                            Some("category schema"),
-                            e.to_string(),
-                        )),
-                    }
-                }
+        // The organization as planning read it: no second `portals/self`.
+        let me = &plan.portal;
+        for key in ORG_SETTINGS {
+            if let Some(v) = me.get(*key).filter(|v| !v.is_null()) {
+                captured.settings.insert((*key).to_owned(), v.clone());
             }
-            Err(e) => failures.push(fail("(organization)", Some("settings"), e.to_string())),
+        }
+        if me.get("hasCategorySchema").and_then(Value::as_bool) == Some(true) {
+            match client.category_schema(None).await {
+                Ok(s) => captured.category_schema = Some(s).filter(|s| !is_empty_list(s)),
+                Err(e) => failures.push(fail(
+                    "(organization)",
+                    Some("category schema"),
+                    e.to_string(),
+                )),
+            }
         }
         people = Some(captured);
     }

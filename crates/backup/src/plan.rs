@@ -201,6 +201,9 @@ pub struct Plan {
     pub tags: Vec<String>,
     /// Capture the organization's people ([`PlanOptions::people`]).
     pub people: bool,
+    /// The organization as `portals/self` described it when planning (its group settings and
+    /// whether it has a category schema are captured from it).
+    pub portal: Value,
 }
 
 impl Plan {
@@ -430,6 +433,7 @@ pub async fn plan(client: &Client, options: &PlanOptions, progress: &dyn Progres
         concurrency: options.concurrency.max(1),
         tags: options.tags.clone(),
         people: options.people,
+        portal: me,
     })
 }
 
