@@ -1,5 +1,6 @@
 //! `--rollback` with `--on-existing update`: a run that fails puts every item it updated back as
-//! it was (properties, data, resources, sharing), besides deleting what it created.
+//! it was (properties, data, resources, sharing), besides deleting what it created; and the
+//! restore of a snapshot that names dependencies it does not hold (`--no-deps`).
 
 use std::collections::BTreeMap;
 
@@ -185,4 +186,49 @@ async fn a_failed_update_run_puts_every_item_it_updated_back_as_it_was() {
         !prior.exists() || std::fs::read_dir(&prior).unwrap().next().is_none(),
         "nothing kept after a run that needed no rollback"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_taken_without_dependencies_restores_what_it_holds() {
+    // `backup --no-deps --item APP`: the app's map is named as a dependency but not captured.
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let admin = super::seed::client(&s.sandbox, "admin");
+    let mut repo = orgpack_archive::Repository::open_or_init(&dir.path().join("repo")).unwrap();
+    let mut backup = orgpack_backup::PlanOptions::whole_org(dir.path().join("spool"));
+    backup.selection.all = false;
+    backup.selection.items = vec![s.app.clone()];
+    backup.selection.include_dependencies = false;
+    let plan = orgpack_backup::plan(&admin, &backup, &orgpack_backup::NoProgress)
+        .await
+        .unwrap();
+    let outcome = orgpack_backup::run(&admin, &plan, &mut repo, &orgpack_backup::NoProgress)
+        .await
+        .unwrap();
+    let archive = orgpack_archive::Archive::open(&dir.path().join("repo")).unwrap();
+    let snapshot = archive.snapshot(&outcome.snapshot).unwrap();
+    let ids: Vec<&str> = snapshot.items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, [s.app.as_str()]);
+    assert!(
+        snapshot.items[0]
+            .dependencies
+            .iter()
+            .any(|d| d.item_id.as_deref() == Some(s.map.as_str()) && !d.external),
+        "the map is named as a dependency"
+    );
+    let targets = [empty_target(&s, "lean", dir.path())];
+    for item in [None, Some(s.app.clone())] {
+        let mut opts = options(dir.path());
+        opts.items = item.into_iter().collect();
+        let reports = restore(&archive, &snapshot, &targets, &opts, false)
+            .await
+            .unwrap();
+        let report = &reports[0];
+        assert_eq!(report.items.len(), 1, "{report:#?}");
+        assert_eq!(report.items[0].source_id, s.app);
+        assert!(
+            matches!(report.items[0].status, Status::Created | Status::Skipped),
+            "{report:#?}"
+        );
+    }
 }
