@@ -6,6 +6,7 @@ mod demo;
 mod faults;
 mod hostile;
 mod inplace;
+mod narrow;
 mod people;
 mod rollback;
 #[allow(dead_code)]
