@@ -122,12 +122,29 @@ fn prune_is_refused_while_a_writer_holds_the_repository_and_vice_versa() {
     let err = Repository::open_exclusive(&path, "prune").unwrap_err();
     assert!(err.is_locked(), "{err}");
     drop((writer, second_writer));
-    let pruner = Repository::open_exclusive(&path, "prune").unwrap();
+    let pruner = once_released(|| Repository::open_exclusive(&path, "prune"));
     let err = Repository::open(&path).unwrap_err();
     assert!(
         err.is_locked() && err.to_string().contains("prune"),
         "{err}"
     );
     drop(pruner);
-    Repository::open(&path).unwrap();
+    once_released(|| Repository::open(&path));
+}
+
+/// `open()`, retried for a few seconds while the lock is still held: an OS file lock is held by
+/// every process sharing its open file, and the other tests of this binary fork children
+/// (`run_and_kill`), each holding a copy of this process's descriptors until it execs. A lock
+/// that is not released on drop still fails here.
+fn once_released(open: impl Fn() -> Result<Repository, orgpack_archive::Error>) -> Repository {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match open() {
+            Ok(repo) => return repo,
+            Err(e) if e.is_locked() && std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
 }
