@@ -427,6 +427,13 @@ pub struct VerifyArgs {
     /// Also decompress and re-hash every blob.
     #[arg(long)]
     pub read_data: bool,
+    /// Then restore the snapshot into a throw-away sandbox organization inside this process and
+    /// read it back: restorable, or which items would fail and why. Touches no real portal.
+    #[arg(long)]
+    pub rehearse: bool,
+    /// With --rehearse: the snapshot, `latest`, an id, or a unique id prefix.
+    #[arg(long, short = 's', default_value = "latest", requires = "rehearse")]
+    pub snapshot: String,
 }
 
 /// `orgpack ls`

@@ -13,6 +13,7 @@ mod login;
 mod ls;
 mod pre_restore;
 mod prune;
+mod rehearse;
 pub mod restore;
 pub mod sandbox;
 mod snapshots;

@@ -189,7 +189,7 @@ pub fn password() -> (String, bool) {
     }
 }
 
-fn generated_password() -> String {
+pub(crate) fn generated_password() -> String {
     use std::fmt::Write as _;
     use std::hash::{BuildHasher, Hasher};
     let mut out = String::new();

@@ -8,6 +8,7 @@ mod crash;
 mod demo;
 mod graph;
 mod readme;
+mod rehearse;
 mod spec;
 
 use std::path::{Path, PathBuf};

@@ -291,6 +291,11 @@ fn the_scheduled_lines_prune_and_verify_even_when_a_backup_misses_parts() {
         if n == 0 {
             assert!(text.contains("1 parts could not be captured"), "{text}");
             assert!(text.contains("kept 1 snapshots"), "no prune ran:\n{text}");
+        } else {
+            assert!(
+                text.contains("restorable: snapshot"),
+                "no rehearsal:\n{text}"
+            );
         }
     }
 
