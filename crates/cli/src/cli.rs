@@ -217,6 +217,10 @@ pub struct BackupArgs {
     /// Print the plan (items, why each is included, exports, estimated size) and touch nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Write the run's metrics here in the Prometheus text format, atomically (for
+    /// node_exporter's textfile collector); not with --dry-run.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
 }
 
 /// What a backup captures of the organization's people (`backup --people`).
@@ -346,6 +350,10 @@ pub struct RestoreArgs {
     /// Print the plan per target and send no write request.
     #[arg(long)]
     pub dry_run: bool,
+    /// Write the run's metrics here in the Prometheus text format, atomically (for
+    /// node_exporter's textfile collector); not with --dry-run.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
 }
 
 /// `orgpack demo`

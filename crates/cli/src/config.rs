@@ -160,6 +160,11 @@ pub struct Resolved {
 /// An unknown name (listing the known ones), a missing secret (naming the variable), an
 /// unreadable CA certificate.
 pub fn resolve(config_path: Option<&Path>, name: &str, overrides: &Overrides) -> Result<Resolved> {
+    if name.contains("://") {
+        // A URL given as the portal: refused before its name can reach a message when it holds
+        // credentials.
+        PortalUrl::parse(name).map_err(anyhow::Error::msg)?;
+    }
     let config = match config_path {
         Some(p) => load(p)?,
         None => Config::default(),

@@ -12,6 +12,7 @@ mod commands;
 mod config;
 mod exit;
 mod files;
+mod metrics;
 mod progress;
 mod render;
 

@@ -149,6 +149,7 @@ pub struct Client {
     permits: Semaphore,
     options: ClientOptions,
     sign_ins: AtomicU64,
+    requests: AtomicU64,
     jitter: AtomicU64,
 }
 
@@ -205,6 +206,7 @@ impl Client {
             token: Mutex::new(None),
             options,
             sign_ins: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
             jitter: AtomicU64::new(seed),
         })
     }
@@ -219,6 +221,13 @@ impl Client {
     #[must_use]
     pub fn sign_ins(&self) -> u64 {
         self.sign_ins.load(Ordering::Relaxed)
+    }
+
+    /// How many HTTP requests this client has sent, retries and sign-ins included (for reports
+    /// and metrics).
+    #[must_use]
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
     }
 
     /// Call `path` (relative to `<root>/sharing/rest/`, or an absolute URL) and return its JSON.
@@ -392,6 +401,7 @@ impl Client {
             .await
             .expect("the semaphore is never closed");
         let (request, shown) = self.build(call, url, payload, token).await?;
+        self.requests.fetch_add(1, Ordering::Relaxed);
         let response = request
             .send()
             .await
@@ -499,6 +509,7 @@ impl Client {
         loop {
             attempt += 1;
             let result = async {
+                self.requests.fetch_add(1, Ordering::Relaxed);
                 let response = self
                     .http
                     .post(&url)
@@ -735,6 +746,7 @@ impl Client {
             };
             let mut wrote = false;
             let outcome: Result<Option<u64>, Error> = async {
+                self.requests.fetch_add(1, Ordering::Relaxed);
                 let response = request
                     .send()
                     .await

@@ -39,7 +39,14 @@ impl PortalUrl {
         }
         let rest = rest.split(['?', '#']).next().unwrap_or_default();
         let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-        if host.is_empty() || host.contains('@') {
+        if let Some((_, after)) = host.rsplit_once('@') {
+            // Never echo what is before the `@`: it is a user name and perhaps a password.
+            return Err(format!(
+                "`{scheme}://…@{after}` holds credentials before its host: give them in the \
+                 config file (username, password_env) instead"
+            ));
+        }
+        if host.is_empty() {
             return Err(format!("`{trimmed}` has no usable host"));
         }
         let host = host.to_ascii_lowercase();
@@ -143,5 +150,16 @@ mod tests {
         ] {
             assert!(PortalUrl::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn credentials_in_an_address_are_refused_without_being_echoed() {
+        let err =
+            PortalUrl::parse("https://gis_admin:S3cret!@host.example.com/portal").unwrap_err();
+        assert!(
+            !err.contains("S3cret") && !err.contains("gis_admin"),
+            "{err}"
+        );
+        assert!(err.contains("host.example.com"), "{err}");
     }
 }

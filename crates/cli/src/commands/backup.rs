@@ -12,10 +12,47 @@ use orgpack_portal::Client;
 use crate::cli::{BackupArgs, ExportFormat};
 use crate::config::{self, Overrides};
 use crate::exit;
+use crate::metrics::{Metrics, Verdict};
 use crate::progress;
 use crate::render;
 
 pub fn run(args: &BackupArgs, config_flag: Option<&Path>, json: bool) -> Result<u8> {
+    let Some(path) = args.metrics.as_deref().filter(|_| !args.dry_run) else {
+        return run_with(args, config_flag, json, None);
+    };
+    let mut metrics = Metrics::new("backup", vec![("portal", portal_label(&args.from))]);
+    let result = run_with(args, config_flag, json, Some(&mut metrics));
+    let verdict = match &result {
+        Ok(exit::OK) => Verdict::Complete,
+        Ok(exit::PARTIAL) => Verdict::Partial,
+        _ => Verdict::Failed,
+    };
+    if let Err(e) = metrics.write(path, verdict) {
+        render::note(&format!(
+            "warning: the metrics could not be written to {}: {e:#}",
+            path.display()
+        ));
+    }
+    result
+}
+
+/// The `portal` label: the config name, or a URL without anything before its host.
+pub(crate) fn portal_label(name: &str) -> String {
+    match name.split_once("://") {
+        Some((scheme, rest)) => {
+            let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+            format!("{scheme}://{rest}")
+        }
+        None => name.to_owned(),
+    }
+}
+
+fn run_with(
+    args: &BackupArgs,
+    config_flag: Option<&Path>,
+    json: bool,
+    mut metrics: Option<&mut Metrics>,
+) -> Result<u8> {
     let config_path = config::locate(config_flag);
     let portal = config::resolve(
         config_path.as_deref(),
@@ -37,7 +74,16 @@ pub fn run(args: &BackupArgs, config_flag: Option<&Path>, json: bool) -> Result<
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(backup(args, &client, json))
+    let result = runtime.block_on(backup(args, &client, json, metrics.as_deref_mut()));
+    if let Some(m) = metrics {
+        #[allow(clippy::cast_precision_loss)]
+        m.set(
+            "requests",
+            "HTTP requests sent to the portal (retries and sign-ins included).",
+            client.requests() as f64,
+        );
+    }
+    result
 }
 
 fn selection(args: &BackupArgs) -> Selection {
@@ -57,7 +103,12 @@ fn selection(args: &BackupArgs) -> Selection {
     }
 }
 
-async fn backup(args: &BackupArgs, client: &Client, json: bool) -> Result<u8> {
+async fn backup(
+    args: &BackupArgs,
+    client: &Client,
+    json: bool,
+    metrics: Option<&mut Metrics>,
+) -> Result<u8> {
     let selection = selection(args);
     let me = client.portal_self().await?;
     let org_id = me
@@ -104,7 +155,9 @@ async fn backup(args: &BackupArgs, client: &Client, json: bool) -> Result<u8> {
         people: args.people == crate::cli::PeopleBackupArg::All,
     };
     let bar = progress::for_backup(json);
+    let planning = std::time::Instant::now();
     let plan = orgpack_backup::plan(client, &options, bar.as_ref()).await?;
+    let planning = planning.elapsed().as_secs_f64();
     if args.dry_run {
         bar.finish();
         show_plan(&plan, json)?;
@@ -137,6 +190,9 @@ async fn backup(args: &BackupArgs, client: &Client, json: bool) -> Result<u8> {
     } else {
         exit::PARTIAL
     };
+    if let Some(m) = metrics {
+        record(m, &outcome, planning, elapsed);
+    }
     // Services captured again though their item did not change, and why.
     let changed: Vec<serde_json::Value> = plan
         .items
@@ -214,6 +270,45 @@ async fn backup(args: &BackupArgs, client: &Client, json: bool) -> Result<u8> {
         }
     }
     Ok(code)
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn record(m: &mut Metrics, outcome: &orgpack_backup::Outcome, planning: f64, capture: f64) {
+    m.set("items", "Items in the snapshot.", outcome.items as f64);
+    m.set(
+        "items_reused",
+        "Items unchanged since the parent snapshot, reused from it.",
+        outcome.reused as f64,
+    );
+    m.set(
+        "exports",
+        "Hosted services exported.",
+        outcome.exports as f64,
+    );
+    m.set("groups", "Groups in the snapshot.", outcome.groups as f64);
+    m.set(
+        "bytes_in",
+        "Bytes read from the portal.",
+        outcome.stats.bytes_in as f64,
+    );
+    m.set(
+        "bytes_stored",
+        "Bytes newly stored in the archive (after deduplication and compression).",
+        outcome.stats.bytes_stored as f64,
+    );
+    m.set(
+        "parts_missing",
+        "Items and parts that could not be captured (the snapshot's failures).",
+        outcome.failures.len() as f64,
+    );
+    for (phase, seconds) in [("plan", planning), ("capture", capture)] {
+        m.set_with(
+            "phase_duration_seconds",
+            "How long each phase of the run took.",
+            vec![("phase", phase.to_owned())],
+            seconds,
+        );
+    }
 }
 
 fn spool_parent(repo: Option<&Path>) -> PathBuf {

@@ -21,9 +21,41 @@ use crate::cli::{OnExistingArg, PeopleRestoreArg, RestoreArgs, SharingArg};
 use crate::config::{self, Overrides};
 use crate::exit;
 use crate::files::{safe_name, write_atomic};
+use crate::metrics::{Metrics, Verdict};
 use crate::render;
 
 pub fn run(args: &RestoreArgs, config_flag: Option<&Path>, json: bool) -> Result<u8> {
+    let Some(path) = args.metrics.as_deref().filter(|_| !args.dry_run) else {
+        return run_with(args, config_flag, json, None);
+    };
+    let targets = args
+        .to
+        .iter()
+        .map(|t| crate::commands::backup::portal_label(t))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut metrics = Metrics::new("restore", vec![("targets", targets)]);
+    let result = run_with(args, config_flag, json, Some(&mut metrics));
+    let verdict = match &result {
+        Ok(exit::OK) => Verdict::Complete,
+        Ok(exit::PARTIAL) => Verdict::Partial,
+        _ => Verdict::Failed,
+    };
+    if let Err(e) = metrics.write(path, verdict) {
+        render::note(&format!(
+            "warning: the metrics could not be written to {}: {e:#}",
+            path.display()
+        ));
+    }
+    result
+}
+
+fn run_with(
+    args: &RestoreArgs,
+    config_flag: Option<&Path>,
+    json: bool,
+    metrics: Option<&mut Metrics>,
+) -> Result<u8> {
     let archive = Archive::open(&args.archive)?;
     // `latest` and dates are backups: the `pre-restore` snapshots in-place runs take are named
     // by their id.
@@ -121,6 +153,9 @@ pub fn run(args: &RestoreArgs, config_flag: Option<&Path>, json: bool) -> Result
         &options,
         args.dry_run,
     ))?;
+    if let Some(m) = metrics {
+        record(m, &reports, &targets);
+    }
     if let Some(path) = &args.report {
         write_report(path, &id.to_string(), &reports, args.dry_run)?;
     }
@@ -147,6 +182,49 @@ pub fn run(args: &RestoreArgs, config_flag: Option<&Path>, json: bool) -> Result
     } else {
         exit::PARTIAL
     })
+}
+
+/// Per target: items by status, requests sent, seconds taken.
+#[allow(clippy::cast_precision_loss)]
+fn record(m: &mut Metrics, reports: &[TargetReport], targets: &[Target]) {
+    for (r, t) in reports.iter().zip(targets) {
+        let label = || vec![("target", crate::commands::backup::portal_label(&r.target))];
+        let c = r.counts();
+        for (status, n) in [
+            ("created", c.created),
+            ("updated", c.updated),
+            ("skipped", c.skipped),
+            ("failed", c.failed),
+            ("rolledBack", c.rolled_back),
+        ] {
+            let mut labels = label();
+            labels.push(("status", status.to_owned()));
+            m.set_with(
+                "items",
+                "Items by what happened to them, per target.",
+                labels,
+                n as f64,
+            );
+        }
+        m.set_with(
+            "complete",
+            "1 when everything in the target succeeded.",
+            label(),
+            if r.is_complete() { 1.0 } else { 0.0 },
+        );
+        m.set_with(
+            "requests",
+            "HTTP requests sent to the target (retries and sign-ins included).",
+            label(),
+            t.client.requests() as f64,
+        );
+        m.set_with(
+            "target_duration_seconds",
+            "How long the restore into the target took.",
+            label(),
+            r.seconds,
+        );
+    }
 }
 
 /// The initial password for members made on ArcGIS Enterprise: the file's first line (a trailing
