@@ -217,10 +217,58 @@ pub struct BackupArgs {
     /// Print the plan (items, why each is included, exports, estimated size) and touch nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Metrics and notifications when the run ends.
+    #[command(flatten)]
+    pub ending: EndingArgs,
+}
+
+/// What a backup or restore leaves behind when it ends, besides its output (not with
+/// `--dry-run`).
+#[derive(Debug, Args)]
+pub struct EndingArgs {
     /// Write the run's metrics here in the Prometheus text format, atomically (for
-    /// node_exporter's textfile collector); not with --dry-run.
+    /// node_exporter's textfile collector).
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
+    /// Post a short summary to this webhook URL when the run ends (repeatable; or
+    /// ORGPACK_NOTIFY_URL). Slack and Microsoft Teams webhooks get their own format.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "ORGPACK_NOTIFY_URL",
+        hide_env_values = true
+    )]
+    pub notify: Vec<String>,
+    /// When to notify: `always`, or only on `problems` (parts missing, items failed, the run
+    /// stopped by an error).
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "always")]
+    pub notify_on: NotifyOn,
+    /// The notification's body: `auto` by the webhook's host (Slack, Teams, else `json`).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "auto")]
+    pub notify_format: NotifyFormat,
+}
+
+/// When to notify (`--notify-on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NotifyOn {
+    /// After every run.
+    Always,
+    /// Only when something is missing or failed.
+    Problems,
+}
+
+/// A notification's body (`--notify-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NotifyFormat {
+    /// Slack for hooks.slack.com; Teams for *.webhook.office.com, *.logic.azure.com and
+    /// *.powerplatform.com; else json.
+    Auto,
+    /// `{"tool", "command", "verdict", "title", "text", "details"}`.
+    Json,
+    /// A Slack incoming webhook's `text` and `blocks`.
+    Slack,
+    /// A Microsoft Teams webhook's message with an Adaptive Card.
+    Teams,
 }
 
 /// What a backup captures of the organization's people (`backup --people`).
@@ -350,10 +398,9 @@ pub struct RestoreArgs {
     /// Print the plan per target and send no write request.
     #[arg(long)]
     pub dry_run: bool,
-    /// Write the run's metrics here in the Prometheus text format, atomically (for
-    /// node_exporter's textfile collector); not with --dry-run.
-    #[arg(long, value_name = "FILE")]
-    pub metrics: Option<PathBuf>,
+    /// Metrics and notifications when the run ends.
+    #[command(flatten)]
+    pub ending: EndingArgs,
 }
 
 /// `orgpack demo`

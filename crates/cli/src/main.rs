@@ -13,8 +13,10 @@ mod config;
 mod exit;
 mod files;
 mod metrics;
+mod notify;
 mod progress;
 mod render;
+mod run_end;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

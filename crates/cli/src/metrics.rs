@@ -41,6 +41,7 @@ pub struct Metrics {
     labels: Vec<(&'static str, String)>,
     started: SystemTime,
     values: Vec<Sample>,
+    info: Vec<(&'static str, String)>,
 }
 
 impl Metrics {
@@ -51,6 +52,7 @@ impl Metrics {
             labels,
             started: SystemTime::now(),
             values: Vec::new(),
+            info: Vec::new(),
         }
     }
 
@@ -75,8 +77,41 @@ impl Metrics {
         ));
     }
 
+    /// Note a fact of the run that is not a number (the snapshot's id): for notifications, not
+    /// metrics.
+    pub fn info(&mut self, key: &'static str, value: String) {
+        self.info.push((key, value));
+    }
+
+    /// The command, the run's labels, its figures (named without the `orgpack_<command>_`
+    /// prefix, any further labels' values after the name) and its facts.
+    #[allow(clippy::type_complexity)]
+    pub fn parts(
+        &self,
+    ) -> (
+        &'static str,
+        &[(&'static str, String)],
+        Vec<(String, f64)>,
+        &[(&'static str, String)],
+    ) {
+        let prefix = format!("orgpack_{}_", self.command);
+        let values = self
+            .values
+            .iter()
+            .map(|(name, _, extra, v)| {
+                let mut key = name.strip_prefix(&prefix).unwrap_or(name).to_owned();
+                for (_, l) in extra {
+                    key.push(' ');
+                    key.push_str(l);
+                }
+                (key, *v)
+            })
+            .collect();
+        (self.command, &self.labels, values, &self.info)
+    }
+
     /// Write the metrics of a run that ended with `verdict` to `path`, atomically.
-    pub fn write(mut self, path: &Path, verdict: Verdict) -> Result<()> {
+    pub fn write(&self, path: &Path, verdict: Verdict) -> Result<()> {
         let now = SystemTime::now();
         let seconds = |t: SystemTime| {
             t.duration_since(UNIX_EPOCH)
@@ -119,12 +154,11 @@ impl Metrics {
                 if v == verdict { 1.0 } else { 0.0 },
             ));
         }
-        head.append(&mut self.values);
+        head.extend(self.values.iter().cloned());
         std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
         crate::files::write_atomic(path, render(&head, &self.labels).as_bytes())
     }
 }
-
 
 /// The text format: each metric's `# HELP` and `# TYPE` once, then its samples.
 fn render(samples: &[Sample], labels: &[(&'static str, String)]) -> String {

@@ -12,27 +12,18 @@ use orgpack_portal::Client;
 use crate::cli::{BackupArgs, ExportFormat};
 use crate::config::{self, Overrides};
 use crate::exit;
-use crate::metrics::{Metrics, Verdict};
+use crate::metrics::Metrics;
 use crate::progress;
 use crate::render;
+use crate::run_end;
 
 pub fn run(args: &BackupArgs, config_flag: Option<&Path>, json: bool) -> Result<u8> {
-    let Some(path) = args.metrics.as_deref().filter(|_| !args.dry_run) else {
+    if !run_end::wanted(&args.ending, args.dry_run) {
         return run_with(args, config_flag, json, None);
-    };
+    }
     let mut metrics = Metrics::new("backup", vec![("portal", portal_label(&args.from))]);
     let result = run_with(args, config_flag, json, Some(&mut metrics));
-    let verdict = match &result {
-        Ok(exit::OK) => Verdict::Complete,
-        Ok(exit::PARTIAL) => Verdict::Partial,
-        _ => Verdict::Failed,
-    };
-    if let Err(e) = metrics.write(path, verdict) {
-        render::note(&format!(
-            "warning: the metrics could not be written to {}: {e:#}",
-            path.display()
-        ));
-    }
+    run_end::finish(&args.ending, &metrics, &result);
     result
 }
 
@@ -274,6 +265,11 @@ async fn backup(
 
 #[allow(clippy::cast_precision_loss)]
 fn record(m: &mut Metrics, outcome: &orgpack_backup::Outcome, planning: f64, capture: f64) {
+    m.info("snapshot", outcome.snapshot.to_string());
+    for f in outcome.failures.iter().take(5) {
+        let part = f.part.as_ref().map(|p| format!(" {p}")).unwrap_or_default();
+        m.info("not captured", format!("{}{part}: {}", f.id, f.message));
+    }
     m.set("items", "Items in the snapshot.", outcome.items as f64);
     m.set(
         "items_reused",

@@ -21,13 +21,14 @@ use crate::cli::{OnExistingArg, PeopleRestoreArg, RestoreArgs, SharingArg};
 use crate::config::{self, Overrides};
 use crate::exit;
 use crate::files::{safe_name, write_atomic};
-use crate::metrics::{Metrics, Verdict};
+use crate::metrics::Metrics;
 use crate::render;
+use crate::run_end;
 
 pub fn run(args: &RestoreArgs, config_flag: Option<&Path>, json: bool) -> Result<u8> {
-    let Some(path) = args.metrics.as_deref().filter(|_| !args.dry_run) else {
+    if !run_end::wanted(&args.ending, args.dry_run) {
         return run_with(args, config_flag, json, None);
-    };
+    }
     let targets = args
         .to
         .iter()
@@ -36,17 +37,7 @@ pub fn run(args: &RestoreArgs, config_flag: Option<&Path>, json: bool) -> Result
         .join(",");
     let mut metrics = Metrics::new("restore", vec![("targets", targets)]);
     let result = run_with(args, config_flag, json, Some(&mut metrics));
-    let verdict = match &result {
-        Ok(exit::OK) => Verdict::Complete,
-        Ok(exit::PARTIAL) => Verdict::Partial,
-        _ => Verdict::Failed,
-    };
-    if let Err(e) = metrics.write(path, verdict) {
-        render::note(&format!(
-            "warning: the metrics could not be written to {}: {e:#}",
-            path.display()
-        ));
-    }
+    run_end::finish(&args.ending, &metrics, &result);
     result
 }
 
@@ -154,6 +145,7 @@ fn run_with(
         args.dry_run,
     ))?;
     if let Some(m) = metrics {
+        m.info("snapshot", id.to_string());
         record(m, &reports, &targets);
     }
     if let Some(path) = &args.report {
@@ -190,6 +182,18 @@ fn record(m: &mut Metrics, reports: &[TargetReport], targets: &[Target]) {
     for (r, t) in reports.iter().zip(targets) {
         let label = || vec![("target", crate::commands::backup::portal_label(&r.target))];
         let c = r.counts();
+        for e in r
+            .items
+            .iter()
+            .filter(|e| e.status == orgpack_restore::Status::Failed)
+            .take(5)
+        {
+            let why = e.reason.as_deref().unwrap_or("failed");
+            m.info(
+                "failed",
+                format!("{}: {} ({}): {why}", r.target, e.title, e.source_id),
+            );
+        }
         for (status, n) in [
             ("created", c.created),
             ("updated", c.updated),
