@@ -121,8 +121,8 @@ pub struct SandboxArgs {
     /// Inject faults, deterministic from a seed: comma-separated `fail=N` (requests failed per
     /// thousand: 503, 429, a 500 envelope or a dropped connection), `seed=N`, `delay_ms=N`,
     /// `expire=N` (tokens expired per thousand requests), `refuse=PATH` (requests whose path
-    /// ends so are refused), `item=ID` (only those naming that item), `drop=PATH` (a resource
-    /// that reads as missing). Changed at run time with `POST /_sandbox/faults` (`spec=…`).
+    /// ends so are refused), `item=ID` (only those naming that item), `as=missing` (refused as if
+    /// the item did not exist), `drop=PATH` (a resource that reads as missing). Changed at run time with `POST /_sandbox/faults` (`spec=…`).
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<String>,
     /// How long asynchronous jobs (publish, export, append, truncate) take before they report

@@ -40,7 +40,7 @@ use std::io::{Read, Seek, SeekFrom};
 pub use error::{Error, Result};
 pub use features::{FeatureWriter, Format, convert, esri_geometry, features, geojson_geometry};
 pub use fgdb_write::{FieldSpec, RelationshipSpec, TableSpec, write_geodatabase};
-pub use shapefile_write::WGS84_WKT;
+pub use shapefile_write::{ShapefileLayer, WGS84_WKT, write_shapefiles};
 pub use summary::{Entry, Field, Kind, Layer, ServiceInfo, Summary};
 
 /// Inspect a payload. `name` is the file name (used for layer names of single-layer files and

@@ -22,6 +22,20 @@ struct Column {
     width: usize,
 }
 
+/// One layer of a zipped shapefile set: its name (the files' stem), attribute order, features
+/// (Esri JSON) and spatial reference.
+#[derive(Debug, Clone)]
+pub struct ShapefileLayer {
+    /// The layer's name: its files are `<name>.shp`, `.shx`, `.dbf`, `.cpg` and `.prj`.
+    pub name: String,
+    /// Attribute names in order.
+    pub fields: Vec<String>,
+    /// Its features, Esri JSON (`{"attributes", "geometry"}`).
+    pub features: Vec<Value>,
+    /// Its spatial reference as WKT, when known.
+    pub srs_wkt: Option<String>,
+}
+
 /// Write `features` (Esri JSON) with attribute order `fields` as `<layer>.shp` & co. in a zip.
 pub(crate) fn write<W: Write>(
     layer: &str,
@@ -30,7 +44,51 @@ pub(crate) fn write<W: Write>(
     srs_wkt: Option<&str>,
     out: W,
 ) -> Result<()> {
-    let io = |e: std::io::Error| Error::io(format!("writing {layer}.shp"), e);
+    let files = files_of(layer, fields, features, srs_wkt)?;
+    zip_files(layer, files, out)
+}
+
+/// Write several layers into one zip, a shapefile each (as an export of a service with several
+/// layers and tables to "Shapefile" hands back).
+///
+/// # Errors
+/// [`Error::Io`] when the output cannot be written, [`Error::Corrupt`] for a geometry the format
+/// cannot hold.
+pub fn write_shapefiles<W: Write>(layers: &[ShapefileLayer], out: W) -> Result<()> {
+    let mut files = Vec::new();
+    for l in layers {
+        files.extend(files_of(
+            &l.name,
+            &l.fields,
+            &l.features,
+            l.srs_wkt.as_deref(),
+        )?);
+    }
+    let what = layers.first().map_or("shapefiles", |l| l.name.as_str());
+    zip_files(what, files, out)
+}
+
+fn zip_files<W: Write>(what: &str, files: Vec<(String, Vec<u8>)>, out: W) -> Result<()> {
+    let io = |e: std::io::Error| Error::io(format!("writing {what}.shp"), e);
+    let mut zip = zip::ZipWriter::new_stream(out);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in files {
+        zip.start_file(name, options)
+            .map_err(|e| io(std::io::Error::other(e)))?;
+        zip.write_all(&bytes).map_err(io)?;
+    }
+    zip.finish().map_err(|e| io(std::io::Error::other(e)))?;
+    Ok(())
+}
+
+/// The files of one layer's shapefile: `(name, bytes)`.
+fn files_of(
+    layer: &str,
+    fields: &[String],
+    features: &[Value],
+    srs_wkt: Option<&str>,
+) -> Result<Vec<(String, Vec<u8>)>> {
     let shape_type = features
         .iter()
         .filter_map(|f| f.get("geometry"))
@@ -40,9 +98,6 @@ pub(crate) fn write<W: Write>(
     let (shp, shx, bbox) =
         shapes(features, shape_type).map_err(|r| Error::corrupt(format!("{layer} features"), r))?;
     let dbf = dbf(&columns, features);
-    let mut zip = zip::ZipWriter::new_stream(out);
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
     let header = |length_bytes: usize| {
         let mut h = Vec::with_capacity(100);
         h.extend_from_slice(&9994i32.to_be_bytes());
@@ -72,13 +127,7 @@ pub(crate) fn write<W: Write>(
     if let Some(wkt) = srs_wkt {
         files.push((format!("{layer}.prj"), wkt.as_bytes().to_vec()));
     }
-    for (name, bytes) in files {
-        zip.start_file(name, options)
-            .map_err(|e| io(std::io::Error::other(e)))?;
-        zip.write_all(&bytes).map_err(io)?;
-    }
-    zip.finish().map_err(|e| io(std::io::Error::other(e)))?;
-    Ok(())
+    Ok(files)
 }
 
 fn shape_type_of(g: &Value) -> Option<i32> {

@@ -28,6 +28,9 @@ pub struct Faults {
     /// With `refuse`: only requests that name this item (in their path or `itemId` parameter)
     /// are refused: one item's export or publish fails, the others' do not.
     pub refuse_item: Option<Arc<str>>,
+    /// With `refuse`: answer as the portal answers for an item that does not exist
+    /// (`400 Item does not exist or is inaccessible.`), as if it had vanished just before.
+    pub refuse_as_missing: bool,
     /// A resource path (`images/logo.png`): reading a resource whose path ends so answers that it
     /// does not exist, as if it had been lost.
     pub drop_resource: Option<Arc<str>>,
@@ -44,8 +47,9 @@ impl std::str::FromStr for Faults {
     /// A fault spec, as `orgpack sandbox --faults` and `POST /_sandbox/faults` take it:
     /// comma-separated `key=value` with `fail` (requests failed per thousand), `seed`, `delay_ms`,
     /// `expire` (token-bearing requests whose token expires, per thousand), `refuse` (a path
-    /// suffix refused every time, e.g. `/publish`), `item` (refuse only requests naming this item)
-    /// and `drop` (a resource path that reads as missing); `none` or nothing for no faults.
+    /// suffix refused every time, e.g. `/publish`), `item` (refuse only requests naming this item),
+    /// `as=missing` (refuse as if the item did not exist) and `drop` (a resource path that reads
+    /// as missing); `none` or nothing for no faults.
     fn from_str(spec: &str) -> Result<Self, Self::Err> {
         let mut faults = Faults::default();
         for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -72,9 +76,10 @@ impl std::str::FromStr for Faults {
                 "refuse" if !value.is_empty() => faults.refuse = Some(value.into()),
                 "item" if !value.is_empty() => faults.refuse_item = Some(value.into()),
                 "drop" if !value.is_empty() => faults.drop_resource = Some(value.into()),
+                "as" if value == "missing" => faults.refuse_as_missing = true,
                 _ => {
                     return Err(format!(
-                        "unknown fault `{key}` (fail, seed, delay_ms, expire, refuse, item, drop)"
+                        "unknown fault `{key}` (fail, seed, delay_ms, expire, refuse, item, as=missing, drop)"
                     ));
                 }
             }
@@ -174,6 +179,9 @@ impl FaultState {
             && faults.refuse_item.as_deref().is_none_or(names_item)
         {
             self.failed.fetch_add(1, Ordering::Relaxed);
+            if faults.refuse_as_missing {
+                return Some(crate::api::error(400, crate::api::NOT_FOUND, &[]));
+            }
             return Some(crate::api::error(
                 400,
                 "Injected failure.",

@@ -1,9 +1,10 @@
 //! Backups of a sandbox organization over real HTTP, checked in the committed snapshot.
 
 mod demo;
+mod exports;
 mod seed;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use orgpack_archive::manifest::{
     Access, DependencyKind, Direction, ExportMode, FailureSubject, FoundIn, Obtained, PayloadKind,
@@ -18,9 +19,16 @@ use seed::{Seeded, client, seeded};
 struct Counting {
     bytes: AtomicU64,
     done: AtomicU64,
+    /// Exports running in the source, as the backup reports them, and the most at once.
+    waiting: AtomicI64,
+    most_waiting: AtomicI64,
 }
 
 impl Progress for Counting {
+    fn exports_waiting(&self, delta: i64) {
+        let now = self.waiting.fetch_add(delta, Ordering::SeqCst) + delta;
+        self.most_waiting.fetch_max(now, Ordering::SeqCst);
+    }
     fn bytes(&self, n: u64) {
         self.bytes.fetch_add(n, Ordering::Relaxed);
     }

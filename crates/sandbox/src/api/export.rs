@@ -91,49 +91,134 @@ pub(super) fn export(call: &Call, owner: &str) -> Result<Response, Response> {
     })))
 }
 
-/// The layer an export writes: the only one, or the one `exportParameters` names
-/// (`{"layers": [{"id": N}]}`).
-fn export_layer<'a>(call: &Call, service: &'a Service) -> Result<&'a Value, Response> {
-    let layers = service
+/// A layer or table an export writes, with the `where` of its `exportLayerInfo`.
+struct Chosen<'a> {
+    layer: &'a Value,
+    clause: Option<super::sql::Expr>,
+}
+
+/// The layers and tables an export writes: every one when `exportParameters` is absent or empty
+/// ("it is assumed that all layers should be exported"), else those its `layers` names, in the
+/// service's order, each with its `where`. What the sandbox does not implement (`targetSR`,
+/// `includeGeometry: false`, other x/y column names) is refused, never ignored.
+fn chosen_layers<'a>(call: &Call, service: &'a Service) -> Result<Vec<Chosen<'a>>, Response> {
+    let all = service
         .layers
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or_default();
-    let chosen = call
+    let text = call
         .params
         .get("exportParameters")
-        .and_then(|s| serde_json::from_str::<Value>(s).ok())
-        .and_then(|v| v["layers"][0]["id"].as_i64());
-    match (chosen, layers) {
-        (Some(id), _) => layers.iter().find(|l| super::layers::id_of(l) == id),
-        (None, [only]) => Some(only),
-        (None, _) => None,
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let Some(text) = text else {
+        return Ok(all
+            .iter()
+            .map(|layer| Chosen {
+                layer,
+                clause: None,
+            })
+            .collect());
+    };
+    let parameters: Value = serde_json::from_str(text)
+        .map_err(|_| error(400, "Invalid 'exportParameters' JSON.", &[]))?;
+    let Some(object) = parameters.as_object() else {
+        return Err(error(400, "Invalid 'exportParameters' JSON.", &[]));
+    };
+    if object.is_empty() {
+        return Ok(all
+            .iter()
+            .map(|layer| Chosen {
+                layer,
+                clause: None,
+            })
+            .collect());
     }
-    .ok_or_else(|| {
-        error(
+    for key in object.keys() {
+        if key != "layers" {
+            return Err(error(
+                400,
+                &format!("'{key}' of exportParameters is not supported by the sandbox."),
+                &[],
+            ));
+        }
+    }
+    let Some(infos) = object["layers"].as_array().filter(|l| !l.is_empty()) else {
+        return Err(error(
             400,
-            &format!(
-                "'{}' has {} layers: name the one to export in exportParameters ({{\"layers\": [{{\"id\": N}}]}}).",
-                service.name,
-                layers.len()
-            ),
+            "'layers' of exportParameters must list the layers to export.",
             &[],
-        )
-    })
+        ));
+    };
+    let mut out: Vec<Chosen> = Vec::new();
+    for info in infos {
+        let Some(id) = info["id"].as_i64() else {
+            return Err(error(400, "Each exported layer needs an 'id'.", &[]));
+        };
+        let Some(layer) = all.iter().find(|l| super::layers::id_of(l) == id) else {
+            return Err(error(
+                400,
+                &format!("Layer {id} does not exist in '{}'.", service.name),
+                &[],
+            ));
+        };
+        for (key, value) in info.as_object().into_iter().flatten() {
+            let default = match key.as_str() {
+                "id" | "where" => true,
+                "includeGeometry" => value == &json!(true),
+                "xColumnName" => value == &json!("x"),
+                "yColumnName" => value == &json!("y"),
+                _ => false,
+            };
+            if !default {
+                return Err(error(
+                    400,
+                    &format!(
+                        "'{key}: {value}' of an exported layer is not supported by the sandbox."
+                    ),
+                    &[],
+                ));
+            }
+        }
+        let clause = match info["where"].as_str().filter(|w| !w.trim().is_empty()) {
+            Some(w) => super::query::where_clause(w, &super::query::field_names(layer))?,
+            None => None,
+        };
+        out.push(Chosen { layer, clause });
+    }
+    // The service's order, as the server writes them.
+    out.sort_by_key(|c| all.iter().position(|l| std::ptr::eq(l, c.layer)));
+    Ok(out)
 }
 
-/// One layer's features as they are now (a view's through its definition query), written as
-/// CSV, GeoJSON or a zipped shapefile into a new blob.
-fn written(
+/// The layers written as CSV or GeoJSON: one (the sandbox writes no zip of several).
+fn only_one<'a>(service: &Service, chosen: Vec<Chosen<'a>>) -> Result<Chosen<'a>, Response> {
+    let n = chosen.len();
+    let mut it = chosen.into_iter();
+    match (it.next(), n) {
+        (Some(one), 1) => Ok(one),
+        _ => Err(error(
+            400,
+            &format!(
+                "'{}' has {n} layers and tables: the sandbox exports one at a time to CSV or GeoJSON; name it in exportParameters ({{\"layers\": [{{\"id\": N}}]}}).",
+                service.name
+            ),
+            &[],
+        )),
+    }
+}
+
+/// The features of one chosen layer, ready for a writer: name, field names, WKT, features.
+fn features_of(
     call: &Call,
     service: &Service,
-    to: orgpack_payload::Format,
-) -> Result<Stored, Response> {
-    let layer = export_layer(call, service)?;
+    chosen: &Chosen,
+) -> Result<orgpack_payload::ShapefileLayer, Response> {
+    let layer = chosen.layer;
     let (_, data_layer) = super::query::data_of(call, service, layer)?;
     let oid_field = super::layers::object_id_field(layer).to_owned();
-    let rows = super::query::matching(call, service, layer, None, None, None)?;
-    let fields = super::query::field_names(layer);
+    let rows = super::query::matching(call, service, layer, chosen.clause.as_ref(), None, None)?;
     let wkt = data_layer["sourceWkt"]
         .as_str()
         .map(str::to_owned)
@@ -144,47 +229,74 @@ fn written(
                 == Some(4326))
             .then(|| orgpack_payload::WGS84_WKT.to_owned())
         });
-    let name = layer["name"].as_str().unwrap_or(&service.name).to_owned();
+    let features = rows
+        .iter()
+        .map(|f| {
+            let mut feature = json!({"attributes": super::query::attributes_of(f, &oid_field)});
+            if let Some(g) = &f.geometry {
+                feature["geometry"] = g.clone();
+            }
+            feature
+        })
+        .collect();
+    Ok(orgpack_payload::ShapefileLayer {
+        name: layer["name"].as_str().unwrap_or(&service.name).to_owned(),
+        fields: super::query::field_names(layer),
+        features,
+        srs_wkt: wkt,
+    })
+}
+
+/// The chosen layers as CSV or GeoJSON (one), or a zip of shapefiles (one per layer), as they
+/// are now (a view's through its definition query), in a new blob.
+fn written(
+    call: &Call,
+    service: &Service,
+    to: orgpack_payload::Format,
+) -> Result<Stored, Response> {
+    let chosen = chosen_layers(call, service)?;
     let blobs = call.shared.store.blobs();
+    let failed = |e: std::io::Error| error(500, &format!("Unable to export: {e}"), &[]);
+    if to == orgpack_payload::Format::Shapefile {
+        let layers = chosen
+            .iter()
+            .map(|c| features_of(call, service, c))
+            .collect::<Result<Vec<_>, _>>()?;
+        return blobs
+            .write_new(|file| {
+                orgpack_payload::write_shapefiles(&layers, file).map_err(std::io::Error::other)
+            })
+            .map_err(failed);
+    }
+    let one = features_of(call, service, &only_one(service, chosen)?)?;
     blobs
         .write_new(|file| {
-            let mut w =
-                orgpack_payload::FeatureWriter::new(&name, &fields, wkt.as_deref(), to, file)
-                    .map_err(std::io::Error::other)?;
-            for f in &rows {
-                let attributes = super::query::attributes_of(f, &oid_field);
-                let mut feature = json!({"attributes": attributes});
-                if let Some(g) = &f.geometry {
-                    feature["geometry"] = g.clone();
-                }
-                w.feature(&feature).map_err(std::io::Error::other)?;
+            let mut w = orgpack_payload::FeatureWriter::new(
+                &one.name,
+                &one.fields,
+                one.srs_wkt.as_deref(),
+                to,
+                file,
+            )
+            .map_err(std::io::Error::other)?;
+            for f in &one.features {
+                w.feature(f).map_err(std::io::Error::other)?;
             }
             w.finish().map(|_| ()).map_err(std::io::Error::other)
         })
-        .map_err(|e| error(500, &format!("Unable to export: {e}"), &[]))
+        .map_err(failed)
 }
 
 /// A File Geodatabase export: every layer and table of the service (or those `exportParameters`
 /// names) with its features as they are now (a view's through its definition query and
 /// fields), its fields' aliases, lengths and domains, and object ids as they are.
 fn geodatabase(call: &Call, service: &Service) -> Result<Stored, Response> {
-    let chosen: Option<Vec<i64>> = call
-        .params
-        .get("exportParameters")
-        .and_then(|s| serde_json::from_str::<Value>(s).ok())
-        .and_then(|v| {
-            v["layers"]
-                .as_array()
-                .map(|l| l.iter().filter_map(|x| x["id"].as_i64()).collect())
-        });
+    let chosen = chosen_layers(call, service)?;
     let mut tables = Vec::new();
     let mut domains: Vec<Value> = Vec::new();
     let (mut attachment_tables, mut relationships) = (Vec::new(), Vec::new());
-    for layer in service.layers.as_array().into_iter().flatten() {
-        let id = super::layers::id_of(layer);
-        if chosen.as_ref().is_some_and(|c| !c.contains(&id)) {
-            continue;
-        }
+    for Chosen { layer, clause } in &chosen {
+        let layer = *layer;
         let (data_service, data_layer) = super::query::data_of(call, service, layer)?;
         let oid_field = super::layers::object_id_field(layer).to_owned();
         let mut fields = Vec::new();
@@ -213,7 +325,7 @@ fn geodatabase(call: &Call, service: &Service) -> Result<Stored, Response> {
                 domain: domain.and_then(|d| d["name"].as_str()).map(str::to_owned),
             });
         }
-        let features = super::query::matching(call, service, layer, None, None, None)?;
+        let features = super::query::matching(call, service, layer, clause.as_ref(), None, None)?;
         if layer["hasAttachments"] == json!(true) && data_layer["hasAttachments"] == json!(true) {
             let (table, relationship) =
                 attachment_table(call, layer, (&data_service, &data_layer), &features)?;
