@@ -63,6 +63,36 @@ pub enum Command {
     /// Sign in to a portal in a browser (OAuth: SAML and other identity providers too) and keep
     /// the refresh token in the config file, so backups and restores run unattended.
     Login(LoginArgs),
+    /// Check, before the first scheduled run, what would make a backup or restore fail: the
+    /// account's privileges, the portal, exports, the repository, the clock. Changes nothing.
+    Doctor(DoctorArgs),
+}
+
+/// `orgpack doctor`
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The portal: a `[portal.NAME]` of the config file, or a URL.
+    pub portal: String,
+    /// Also check this repository: reachable, writable, not locked, free space.
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// What the account will do: `backup` from this portal, `restore` into it, or `both`.
+    #[arg(long = "for", value_enum, value_name = "WHAT", default_value = "both")]
+    pub purpose: DoctorPurpose,
+    /// Sign in as this user instead of the config file's.
+    #[arg(long, value_name = "USER")]
+    pub username: Option<String>,
+}
+
+/// What `orgpack doctor` checks the account for (`--for`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DoctorPurpose {
+    /// Backing the organization up.
+    Backup,
+    /// Restoring into the organization.
+    Restore,
+    /// Both.
+    Both,
 }
 
 /// `orgpack login`

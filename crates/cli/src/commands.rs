@@ -7,6 +7,7 @@ mod demo;
 mod demo_in_place;
 mod deps;
 mod diff;
+mod doctor;
 mod graph;
 mod inspect;
 mod login;
@@ -44,5 +45,6 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Inspect(args) => inspect::run(&args, json),
         Command::Sandbox(args) => sandbox::run(&args, json),
         Command::Login(args) => login::run(&args, config, json),
+        Command::Doctor(args) => doctor::run(&args, config, json),
     }
 }

@@ -6,6 +6,7 @@ mod commands;
 mod corrupt;
 mod crash;
 mod demo;
+mod doctor;
 mod graph;
 mod readme;
 mod rehearse;
