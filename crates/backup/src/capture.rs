@@ -569,3 +569,62 @@ fn safe_stem(title: &str, id: &str) -> String {
         stem
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orgpack_payload::Kind as K;
+
+    #[test]
+    fn every_file_kind_a_restore_can_publish_from_is_a_payload_and_nothing_else() {
+        let kinds = [
+            (K::FileGeodatabase, Some(PayloadKind::FileGeodatabase)),
+            (K::Shapefile, Some(PayloadKind::Shapefile)),
+            (K::ServiceDefinition, Some(PayloadKind::ServiceDefinition)),
+            (K::GeoJson, Some(PayloadKind::GeoJson)),
+            (K::Csv, Some(PayloadKind::Csv)),
+            (K::Excel, Some(PayloadKind::Excel)),
+            (K::Zip, None),
+            (K::Pdf, None),
+            (K::Image, None),
+            (K::Sqlite, None),
+            (K::Json, None),
+            (K::Other, None),
+        ];
+        for (kind, payload) in kinds {
+            assert_eq!(payload_kind(kind), payload, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_file_name_from_the_portal_is_kept_only_when_it_is_a_plain_name() {
+        for plain in ["City.gdb.zip", "a", ".hidden", &"x".repeat(255)] {
+            assert!(is_plain_file_name(plain), "{plain}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../etc/passwd",
+            "dir/file.csv",
+            "dir\\file.csv",
+            "nul\0.csv",
+            &"x".repeat(256),
+        ] {
+            assert!(!is_plain_file_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_export_file_is_named_from_the_title_else_the_id() {
+        assert_eq!(
+            safe_stem("Hydrant inspections, 2024!", "abc"),
+            "Hydrant_inspections__2024_"
+        );
+        assert_eq!(safe_stem("well-named_layer-2", "abc"), "well-named_layer-2");
+        assert_eq!(safe_stem("Ünïcode", "abc"), "_n_code");
+        assert_eq!(safe_stem("!!! ???", "abc"), "abc");
+        assert_eq!(safe_stem("", "abc"), "abc");
+        assert_eq!(safe_stem(&"t".repeat(100), "abc").len(), 80);
+    }
+}
