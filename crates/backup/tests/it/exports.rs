@@ -144,3 +144,44 @@ async fn an_export_that_fails_to_start_is_remembered_and_one_already_gone_is_not
     assert!(gone.failures.is_empty(), "{:?}", gone.failures);
     assert_eq!(gone.exports, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_stores_the_json_planning_read_without_reading_it_again() {
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let admin = client(&s.sandbox, "admin");
+    let options = crate::options(items(&[&s.app]), &repo.join("tmp"));
+    let planned = plan(&admin, &options, &Counting::default()).await.unwrap();
+    // From now on the app's data (JSON, read while planning for its references) cannot be
+    // read: the run must store what planning kept.
+    s.sandbox.set_faults(Faults {
+        refuse: Some("/data".into()),
+        refuse_item: Some(s.app.as_str().into()),
+        ..Faults::default()
+    });
+    let mut repository = Repository::open_or_init(&repo).unwrap();
+    let outcome = run(&admin, &planned, &mut repository, &Counting::default())
+        .await
+        .unwrap();
+    s.sandbox.set_faults(Faults::default());
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    let archive = Archive::open(&repo).unwrap();
+    let snap = archive.snapshot(&outcome.snapshot).unwrap();
+    let data = snap.item(&s.app).unwrap().data.as_ref().unwrap();
+    assert_eq!(
+        archive.read_part(&data.content).unwrap(),
+        s.app_data.as_bytes()
+    );
+}
+
+#[test]
+fn a_whole_organization_backup_follows_dependencies_and_exports_geodatabases() {
+    let options = PlanOptions::whole_org("/tmp/spool".into());
+    assert!(options.selection.all);
+    assert!(options.selection.include_dependencies);
+    assert_eq!(options.selection.export, ExportMode::Fgdb);
+    assert!(options.parent.is_none());
+    assert_eq!(options.concurrency, 8);
+    assert!(options.people);
+}
