@@ -185,3 +185,42 @@ fn a_whole_organization_backup_follows_dependencies_and_exports_geodatabases() {
     assert_eq!(options.concurrency, 8);
     assert!(options.people);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_counts_the_bytes_and_exports_ahead_and_nothing_when_everything_is_reused() {
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let selection = items(&[&s.city_map]);
+    let (first, _) = crate::backup(&s, &repo, selection.clone(), &Counting::default()).await;
+    // The map, its hosted service, and the file it was published from.
+    assert_eq!(
+        first.items.len(),
+        3,
+        "{:?}",
+        first.items.iter().map(|i| i.id.clone()).collect::<Vec<_>>()
+    );
+    let sizes: u64 = first
+        .items
+        .iter()
+        .map(|i| i.json["size"].as_u64().unwrap_or(0))
+        .sum();
+    assert!(sizes > 1, "the sandbox reports sizes");
+    assert_eq!(first.estimated_bytes(), sizes);
+    assert_eq!(
+        first
+            .items
+            .iter()
+            .map(orgpack_backup::PlannedItem::size)
+            .sum::<u64>(),
+        sizes
+    );
+    assert_eq!(first.exports(), 1);
+    assert_eq!(first.reused(), 0);
+    // Unchanged since: everything reused, nothing to download or export.
+    let (again, outcome) = crate::backup(&s, &repo, selection, &Counting::default()).await;
+    assert_eq!(again.reused(), 3);
+    assert_eq!(again.estimated_bytes(), 0);
+    assert_eq!(again.exports(), 0);
+    assert_eq!(outcome.exports, 0);
+}
