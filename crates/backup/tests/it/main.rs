@@ -2,6 +2,7 @@
 
 mod demo;
 mod exports;
+mod referenced;
 mod seed;
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
