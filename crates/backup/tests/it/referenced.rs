@@ -2,7 +2,9 @@
 //! names, content the repository lost, and where the snapshot came from.
 
 use orgpack_archive::Archive;
+use orgpack_archive::manifest::{Obtained, PayloadKind};
 use orgpack_portal::Content;
+use orgpack_sandbox::Faults;
 
 use crate::seed::{client, seeded};
 use crate::{Counting, backup, items};
@@ -64,10 +66,23 @@ async fn a_reused_item_whose_content_the_repository_lost_is_captured_again() {
     assert!(others(&first).is_empty(), "{:?}", first.failures);
     let archive = Archive::open(&repo).unwrap();
     let snap = archive.snapshot(&first.snapshot).unwrap();
+    // The CSV's data and the hosted service's export are lost.
     let csv = snap.item(&s.csv).unwrap().data.as_ref().unwrap().content;
-    let hex = csv.chunks.unwrap_or(csv.digest).to_string();
-    let hex = hex.trim_start_matches("sha256:");
-    std::fs::remove_file(repo.join("blobs/sha256").join(&hex[..2]).join(hex)).unwrap();
+    let export = snap
+        .item(&s.city)
+        .unwrap()
+        .payloads
+        .iter()
+        .find(|p| {
+            p.obtained == Obtained::FreshExport && p.kind != PayloadKind::FeatureServiceDefinition
+        })
+        .unwrap()
+        .content;
+    for lost in [csv, export] {
+        let hex = lost.chunks.unwrap_or(lost.digest).to_string();
+        let hex = hex.trim_start_matches("sha256:");
+        std::fs::remove_file(repo.join("blobs/sha256").join(&hex[..2]).join(hex)).unwrap();
+    }
     drop(archive);
 
     let (planned, second) = backup(&s, &repo, by_owner, &Counting::default()).await;
@@ -85,6 +100,16 @@ async fn a_reused_item_whose_content_the_repository_lost_is_captured_again() {
             .unwrap()
             .starts_with(b"id,species,x,y")
     );
+    let city = snap.item(&s.city).unwrap();
+    let export = city
+        .payloads
+        .iter()
+        .find(|p| {
+            p.obtained == Obtained::FreshExport && p.kind != PayloadKind::FeatureServiceDefinition
+        })
+        .expect("exported again");
+    assert_eq!(export.kind, PayloadKind::FileGeodatabase);
+    assert!(!archive.read_part(&export.content).unwrap().is_empty());
     let report =
         orgpack_archive::verify(&archive, orgpack_archive::VerifyOptions::read_data()).unwrap();
     // The first snapshot still misses the blob; the second holds it again (same content, same
@@ -153,5 +178,68 @@ async fn the_snapshot_names_its_source_online_or_enterprise() {
     assert_eq!(
         source.portal_kind,
         orgpack_archive::manifest::PortalKind::Enterprise
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_dependency_is_skipped_a_missing_selection_or_an_unreadable_dependency_fails() {
+    let s = seeded().await;
+    let editor = client(&s.sandbox, "editor");
+    let gone = "0123456789abcdef0123456789abcdef";
+    let data = format!(
+        "{{\"operationalLayers\": [{{\"id\": \"a\", \"itemId\": \"{gone}\", \"title\": \"Deleted layer\"}}]}}"
+    );
+    let map = editor
+        .add_item(
+            "editor",
+            None,
+            &[("title", "Map of a deleted layer"), ("type", "Web Map")],
+            Content::Text(&data),
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // A dependency that does not exist: noted as not captured, not a failure.
+    let (planned, outcome) = backup(
+        &s,
+        &dir.path().join("a"),
+        items(&[&map]),
+        &Counting::default(),
+    )
+    .await;
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    let skipped: Vec<(&str, &str)> = planned
+        .skipped
+        .iter()
+        .map(|k| (k.target.as_str(), k.reason.as_str()))
+        .collect();
+    assert_eq!(skipped, [(gone, "not found in the source organization")]);
+    // An item asked for that does not exist: a failure.
+    let (_, outcome) = backup(
+        &s,
+        &dir.path().join("b"),
+        items(&[gone]),
+        &Counting::default(),
+    )
+    .await;
+    let failed: Vec<&str> = outcome.failures.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(failed, [gone]);
+    // A dependency that cannot be read (not a missing one): a failure, not a skip.
+    s.sandbox.set_faults(Faults {
+        refuse: Some(format!("/items/{}", s.parcels).into()),
+        ..Faults::default()
+    });
+    let admin = client(&s.sandbox, "admin");
+    let options = crate::options(items(&[&s.map]), &dir.path().join("c/tmp"));
+    let planned = orgpack_backup::plan(&admin, &options, &Counting::default())
+        .await
+        .unwrap();
+    s.sandbox.set_faults(Faults::default());
+    assert!(planned.skipped.iter().all(|k| k.target != s.parcels));
+    assert!(
+        planned.failures.iter().any(|f| f.id == s.parcels),
+        "{:?}",
+        planned.failures
     );
 }
