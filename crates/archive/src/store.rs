@@ -76,10 +76,9 @@ pub trait Store: Send + Sync {
     /// I/O errors.
     fn list(&self, kind: ListKind) -> Result<Vec<Listed>>;
 
-    /// Names found in the archive that are not part of the layout (ignored by readers).
-    fn unknown_entries(&self) -> Vec<String> {
-        Vec::new()
-    }
+    /// Names found in the archive that are not part of the layout (ignored by readers). Each
+    /// form says its own: there is no default that could hide them.
+    fn unknown_entries(&self) -> Vec<String>;
 }
 
 /// Write access to an archive's objects.

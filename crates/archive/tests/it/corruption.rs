@@ -207,3 +207,45 @@ fn a_snapshot_finds_each_of_its_items_by_id_and_nothing_else() {
     }
     assert!(snapshot.item("00000000000000000000000000000000").is_none());
 }
+
+/// A problem is located by the item (or group, or user) and the part that lost its content; a
+/// whole archive, in either form, verifies without a warning.
+#[test]
+fn a_lost_part_is_named_by_its_owner_and_part_and_a_whole_archive_has_no_warning() {
+    use orgpack_archive::{ChunkerParams, Repository, SingleFileWriter};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repo");
+    let mut repo = Repository::init(&path, ChunkerParams::default()).unwrap();
+    let id =
+        orgpack_archive::sample::write_sample(&mut repo, "2026-11-26T02:00:00Z", 1000).unwrap();
+    drop(repo);
+    let archive = Archive::open(&path).unwrap();
+    let report = verify(&archive, VerifyOptions::read_data()).unwrap();
+    assert!(report.is_ok() && report.warnings.is_empty(), "{report:?}");
+    let file = dir.path().join("one.orgpack");
+    let mut writer = SingleFileWriter::create(&file, archive.layout().clone()).unwrap();
+    orgpack_archive::copy_snapshots(&archive, &[id], &mut writer, true).unwrap();
+    writer.finish().unwrap();
+    let single = Archive::open(&file).unwrap();
+    let report = verify(&single, VerifyOptions::read_data()).unwrap();
+    assert!(report.is_ok() && report.warnings.is_empty(), "{report:?}");
+
+    // One item's data is lost.
+    let snapshot = archive.snapshot(&id).unwrap();
+    let item = snapshot.items.iter().find(|i| i.data.is_some()).unwrap();
+    let content = item.data.as_ref().unwrap().content;
+    let name = content.chunks.unwrap_or(content.digest).to_string();
+    let hex = name.trim_start_matches("sha256:");
+    std::fs::remove_file(path.join("blobs/sha256").join(&hex[..2]).join(hex)).unwrap();
+    let report = verify(&Archive::open(&path).unwrap(), VerifyOptions::default()).unwrap();
+    let located: Vec<&str> = report
+        .problems
+        .iter()
+        .map(|p| p.location.as_str())
+        .collect();
+    let wanted = format!("item `{}` data", item.id);
+    assert!(
+        located.iter().any(|l| l.contains(&wanted)),
+        "{wanted} not in {located:?}"
+    );
+}
