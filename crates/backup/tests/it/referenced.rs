@@ -243,3 +243,43 @@ async fn a_missing_dependency_is_skipped_a_missing_selection_or_an_unreadable_de
         planned.failures
     );
 }
+
+/// JSON data up to 32 MiB is read for references while planning; larger is not (it is still
+/// stored). This app's data is exactly 32 MiB: its web map is a dependency.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_data_of_exactly_the_scanning_limit_is_read_for_references() {
+    let s = seeded().await;
+    let editor = client(&s.sandbox, "editor");
+    let head = format!("{{\"values\": {{\"webmap\": \"{}\", \"pad\": \"", s.map);
+    let tail = "\"}}";
+    let limit = 32usize << 20;
+    let data = format!(
+        "{head}{}{tail}",
+        "x".repeat(limit - head.len() - tail.len())
+    );
+    assert_eq!(data.len(), limit);
+    let app = editor
+        .add_item(
+            "editor",
+            None,
+            &[("title", "Big app"), ("type", "Web Mapping Application")],
+            Content::Text(&data),
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (planned, outcome) = backup(
+        &s,
+        &dir.path().join("repo"),
+        items(&[&app]),
+        &Counting::default(),
+    )
+    .await;
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    let ids: Vec<&str> = planned.items.iter().map(|i| i.id.as_str()).collect();
+    assert!(
+        ids.contains(&s.map.as_str()),
+        "the map was not found: {ids:?}"
+    );
+}
