@@ -851,7 +851,12 @@ fn dependency_of(r: &Reference) -> Option<Dependency> {
 
 /// The key service URLs are matched by: no scheme case, no trailing slash, no layer index.
 fn service_key(url: &str) -> String {
-    let mut s = url.trim().trim_end_matches('/').to_ascii_lowercase();
+    service_root(url).to_ascii_lowercase()
+}
+
+/// A service URL without a trailing layer id or slash, as written (servers may tell case).
+fn service_root(url: &str) -> String {
+    let mut s = url.trim().trim_end_matches('/').to_owned();
     if let Some((head, last)) = s.rsplit_once('/')
         && !last.is_empty()
         && last.bytes().all(|b| b.is_ascii_digit())
@@ -875,8 +880,9 @@ async fn resolve_services(
         }
         let key = service_key(&dep.target);
         if !services.contains_key(&key) {
+            // Asked at the URL as the item wrote it: the key is lowercased to compare.
             let found = if ctx.is_org_service(&key) {
-                service_item_id(ctx.client, &key).await
+                service_item_id(ctx.client, &service_root(&dep.target)).await
             } else {
                 None
             };

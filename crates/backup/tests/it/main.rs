@@ -4,6 +4,7 @@ mod demo;
 mod exports;
 mod referenced;
 mod seed;
+mod services;
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
