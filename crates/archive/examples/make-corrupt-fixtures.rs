@@ -218,6 +218,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     save("dangling-reference.orgpack", &e)?;
 
     let mut e = fresh()?;
+    rewrite_manifest(&mut e, |s| {
+        let item = s
+            .items
+            .iter_mut()
+            .find(|i| i.id == SERVICE_ID)
+            .expect("service");
+        item.item.size += 1;
+    })?;
+    save("wrong-size.orgpack", &e)?;
+
+    let mut e = fresh()?;
     e.remove(snapshot_index(&e));
     save("index-names-missing-snapshot.orgpack", &e)?;
 

@@ -187,6 +187,47 @@ mod tests {
     }
 
     #[test]
+    fn path_lengths_up_to_the_limit_pass() {
+        let at_limit = "a".repeat(MAX_PATH_LEN);
+        check_relative_path(&at_limit).unwrap();
+        assert_eq!(
+            check_relative_path(&format!("{at_limit}b")),
+            Err("is too long")
+        );
+    }
+
+    #[test]
+    fn file_names_are_single_plain_names() {
+        for ok in ["City.gdb.zip", "a", ".hidden", &"x".repeat(255)] {
+            assert!(is_file_name(ok), "{ok:?}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a\\b",
+            "nul\0",
+            "tab\tin",
+            &"x".repeat(256),
+        ] {
+            assert!(!is_file_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn long_values_are_cut_on_a_character_boundary() {
+        assert_eq!(truncate("short"), "short");
+        let eighty = "e".repeat(80);
+        assert_eq!(truncate(&eighty), eighty);
+        let long = "x".repeat(100);
+        assert_eq!(truncate(&long), format!("{}...", "x".repeat(77)));
+        // `é` is two bytes: byte 77 falls inside the 39th, so 76 bytes are kept.
+        let accents = "é".repeat(50);
+        assert_eq!(truncate(&accents), format!("{}...", "é".repeat(38)));
+    }
+
+    #[test]
     fn portal_ids() {
         assert!(is_portal_id("0123456789abcdef0123456789abcdef"));
         assert!(!is_portal_id("0123456789ABCDEF0123456789abcdef"));

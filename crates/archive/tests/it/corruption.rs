@@ -73,6 +73,13 @@ fn structural_verify_finds_missing_content_without_reading_data() {
             report.problems[0]
         );
     }
+    // A blob whose size is not the manifest's: told from its header alone.
+    let archive = Archive::open(&fixtures().join("corrupt/wrong-size.orgpack")).unwrap();
+    let report = verify(&archive, VerifyOptions::default()).unwrap();
+    assert!(!report.read_data);
+    let messages: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0].contains("the manifest says"), "{messages:?}");
 }
 
 /// The repository form refuses a blob that is a symbolic link (reading through it would read
@@ -247,5 +254,196 @@ fn a_lost_part_is_named_by_its_owner_and_part_and_a_whole_archive_has_no_warning
     assert!(
         located.iter().any(|l| l.contains(&wanted)),
         "{wanted} not in {located:?}"
+    );
+}
+
+/// What writers that were killed leave behind (a blob nothing uses, a manifest never committed)
+/// is a warning each, not a problem; the report counts snapshots and items and says whether data
+/// was read.
+#[test]
+fn leftovers_of_killed_writers_are_warnings_and_the_counts_are_the_archives() {
+    use orgpack_archive::{ChunkerParams, Key, Repository, SnapshotWriter, WriteOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repo");
+    let mut repo = Repository::init(&path, ChunkerParams::default()).unwrap();
+    let first =
+        orgpack_archive::sample::write_sample(&mut repo, "2026-11-25T02:00:00Z", 1000).unwrap();
+    orgpack_archive::sample::write_sample(&mut repo, "2026-11-26T02:00:00Z", 2000).unwrap();
+    let archive = Archive::open(&path).unwrap();
+    let items: u64 = archive
+        .index()
+        .snapshots
+        .iter()
+        .map(|e| archive.snapshot(&e.id).unwrap().items.len() as u64)
+        .sum();
+    for read_data in [false, true] {
+        let options = if read_data {
+            VerifyOptions::read_data()
+        } else {
+            VerifyOptions::default()
+        };
+        let report = verify(&archive, options).unwrap();
+        assert_eq!(report.read_data, read_data);
+        assert_eq!(report.snapshots, 2);
+        assert_eq!(report.items, items);
+        assert!(report.is_ok() && report.warnings.is_empty(), "{report:?}");
+    }
+    // A blob written and never used, and a manifest written and never committed.
+    repo.blob_writer(WriteOptions::default())
+        .put_bytes(b"content of a backup that was killed")
+        .unwrap();
+    let mut manifest = archive.snapshot(&first).unwrap();
+    manifest.tags = vec!["never committed".into()];
+    let bytes = serde_json::to_vec(&manifest).unwrap();
+    repo.sink()
+        .put(&Key::Snapshot(orgpack_archive::Digest::of(&bytes)), &bytes)
+        .unwrap();
+    drop(repo);
+    let report = verify(&Archive::open(&path).unwrap(), VerifyOptions::default()).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(
+        report.warnings,
+        [
+            "1 snapshot manifests were never committed (left by interrupted writers; `orgpack prune` removes them)",
+            "1 blobs are not used by any snapshot (`orgpack prune` removes them)"
+        ]
+    );
+}
+
+/// The index's summary of a snapshot (items, size, tags, …) must be the manifest's: a hand-edited
+/// index is a problem named on the index, and the strings of problems carry each location once.
+#[test]
+fn an_index_summary_that_differs_from_its_manifest_is_a_problem() {
+    use orgpack_archive::{ChunkerParams, Repository};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repo");
+    let mut repo = Repository::init(&path, ChunkerParams::default()).unwrap();
+    let id =
+        orgpack_archive::sample::write_sample(&mut repo, "2026-11-26T02:00:00Z", 1000).unwrap();
+    drop(repo);
+    let index_path = path.join("index.json");
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    let items = index["snapshots"][0]["items"].as_u64().unwrap();
+    index["snapshots"][0]["items"] = (items + 1).into();
+    std::fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
+    let report = verify(&Archive::open(&path).unwrap(), VerifyOptions::default()).unwrap();
+    let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        problems,
+        [format!(
+            "snapshot `{}`: index.json: its summary does not match the manifest",
+            id.short()
+        )]
+    );
+}
+
+/// Each problem names where it is once, from the snapshot down to the blob, then what is wrong:
+/// the whole lines, for damage found in a chunk, a manifest and the index.
+#[test]
+fn problems_carry_their_location_once() {
+    let line = |file: &str| {
+        let path = fixtures().join("corrupt").join(file);
+        let report = verify(&Archive::open(&path).unwrap(), VerifyOptions::read_data()).unwrap();
+        let lines: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+        assert_eq!(lines.len(), 1, "{file}: {lines:?}");
+        lines[0].replace(&path.display().to_string(), "FILE")
+    };
+    let chunk = "snapshot `01a60ff5`: item `1a2b3c4d5e6f708192a3b4c5d6e7f801` thumbnail: chunk 1: blob `665ad07e`";
+    assert_eq!(
+        line("flipped-bit-blob-crc-fixed.orgpack"),
+        format!(
+            "{chunk}: content hashes to `sha256:bc9753a2662ef98148773b19fb91a2524517bf1525ecf1a557644f254d159f5c`"
+        )
+    );
+    assert_eq!(
+        line("missing-blob.orgpack"),
+        format!(
+            "{chunk}: `blobs/sha256/66/665ad07e39d66575fab6dc3fdb7389d32abb397cd025f1f859d7f841ed51f030` is missing"
+        )
+    );
+    assert_eq!(
+        line("flipped-bit-blob.orgpack"),
+        format!(
+            "{chunk}: archive `FILE`: entry `blobs/sha256/66/665ad07e39d66575fab6dc3fdb7389d32abb397cd025f1f859d7f841ed51f030` fails its CRC-32 check"
+        )
+    );
+    assert_eq!(
+        line("flipped-bit-manifest.orgpack"),
+        "snapshot `01a60ff5`: manifest hashes to `a5929f4c`, not to its name"
+    );
+    assert_eq!(
+        line("index-names-missing-snapshot.orgpack"),
+        "snapshot `01a60ff5`: `snapshots/01a60ff5053c690b617e3d82fc3651f94e813ce2103f9d05077c40599feb4b9c.json` is missing"
+    );
+}
+
+/// An item's parts, as a backup that reuses it must find them all: item JSON, data, thumbnail,
+/// metadata, resources, payloads, in the snapshot's order.
+#[test]
+fn an_items_parts_are_all_its_descriptors() {
+    let archive = Archive::open(&fixtures().join("corrupt/valid.orgpack")).unwrap();
+    let snapshot = archive
+        .snapshot(&archive.resolve("latest").unwrap())
+        .unwrap();
+    for item in &snapshot.items {
+        let mut parts = Vec::new();
+        item.clone_parts(&mut parts);
+        let listed: Vec<_> = snapshot
+            .parts()
+            .into_iter()
+            .filter(
+                |p| matches!(p.owner, orgpack_archive::manifest::Owner::Item(id) if id == item.id),
+            )
+            .map(|p| *p.descriptor)
+            .collect();
+        assert!(parts.len() > 1, "{}: {parts:?}", item.id);
+        assert_eq!(parts, listed, "{}", item.id);
+        assert_eq!(parts[0], item.item);
+    }
+}
+
+/// One thread reads and re-hashes what several do.
+#[test]
+fn one_thread_verifies_every_byte_as_several_do() {
+    let archive = Archive::open(&fixtures().join("corrupt/valid.orgpack")).unwrap();
+    let many = verify(&archive, VerifyOptions::read_data()).unwrap();
+    let one = verify(
+        &archive,
+        VerifyOptions {
+            threads: 1,
+            ..VerifyOptions::read_data()
+        },
+    )
+    .unwrap();
+    assert!(one.is_ok() && many.is_ok());
+    assert!(one.bytes_read > 0);
+    assert_eq!((one.blobs, one.bytes_read), (many.blobs, many.bytes_read));
+}
+
+/// A manifest whose stored bytes no longer match their CRC-32: the problem names the snapshot,
+/// then the archive entry that is damaged.
+#[test]
+fn a_damaged_manifest_entry_is_named_with_the_snapshot_and_the_entry() {
+    let mut bytes = std::fs::read(fixtures().join("corrupt/valid.orgpack")).unwrap();
+    let at = bytes
+        .windows(7)
+        .position(|w| w == b"\"tool\":")
+        .expect("the manifest's tool");
+    bytes[at + 1] ^= 0x20; // "tool" → "Tool": the entry's CRC-32 is stale
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("damaged.orgpack");
+    std::fs::write(&path, &bytes).unwrap();
+    let report = verify(&Archive::open(&path).unwrap(), VerifyOptions::default()).unwrap();
+    let lines: Vec<String> = report
+        .problems
+        .iter()
+        .map(|p| p.to_string().replace(&path.display().to_string(), "FILE"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("snapshot `01a60ff5`: archive `FILE`: entry `snapshots/01a60ff5")
+            && lines[0].ends_with("fails its CRC-32 check"),
+        "{lines:?}"
     );
 }
