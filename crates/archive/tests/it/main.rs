@@ -4,6 +4,7 @@
 
 mod atomicity;
 mod corruption;
+mod dir_store;
 mod external_tools;
 mod mutation;
 mod prune;
