@@ -674,6 +674,32 @@ async fn republish_is_kept_for_targets_without_append() {
         city.reason.as_deref(),
         Some("republished from its export (--republish)")
     );
+    // The read-back check pairs a republished service's layers by name and compares their
+    // counts: as the backup has them, and against a backup that counted one more.
+    let client = &targets[0].client;
+    let checked = orgpack_restore::check_target(client, &snapshot, &report[0]).await;
+    assert!(checked.problems.is_empty(), "{:?}", checked.problems);
+    assert!(checked.layers > 0);
+    let mut one_more = snapshot.clone();
+    for payload in one_more
+        .items
+        .iter_mut()
+        .filter(|i| i.id == s.city)
+        .flat_map(|i| i.payloads.iter_mut())
+    {
+        for layer in &mut payload.layers {
+            layer.feature_count = layer.feature_count.map(|n| n + 1);
+        }
+    }
+    let wrong = orgpack_restore::check_target(client, &one_more, &report[0]).await;
+    assert!(
+        wrong
+            .problems
+            .iter()
+            .any(|p| p.starts_with("City data layer `Hydrants`: 250 features, the backup 251")),
+        "{:?}",
+        wrong.problems
+    );
     // Without the flag the same snapshot rebuilds.
     let rebuilt = [empty_target(&s, "newer", dir.path())];
     let report = restore(&archive, &snapshot, &rebuilt, &options(dir.path()), false)
