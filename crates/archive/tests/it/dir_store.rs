@@ -70,3 +70,19 @@ fn a_blob_that_is_a_symbolic_link_is_refused_when_read() {
     let err = store.get_prefix(&key, 4).unwrap_err();
     assert!(err.to_string().contains("symbolic link"), "{err}");
 }
+
+/// An object may be as large as its kind allows, and not a byte larger (a sparse file: nothing
+/// is written).
+#[test]
+fn an_object_of_exactly_its_size_limit_is_read_and_one_byte_more_is_refused() {
+    let (dir, store) = store();
+    let key = Key::Layout;
+    let path = dir.path().join(key.path());
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(key.size_limit()).unwrap();
+    let (prefix, size) = store.get_prefix(&key, 4).unwrap();
+    assert_eq!((prefix.len(), size), (4, key.size_limit()));
+    file.set_len(key.size_limit() + 1).unwrap();
+    let err = store.get_prefix(&key, 4).unwrap_err();
+    assert!(err.to_string().contains("over the"), "{err}");
+}
