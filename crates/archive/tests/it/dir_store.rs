@@ -19,6 +19,7 @@ fn absent_objects_read_as_missing_and_delete_quietly() {
     let key = Key::Blob(Digest::of(b"never stored"));
     let err = store.get(&key).unwrap_err();
     assert!(matches!(err, Error::Missing { .. }), "{err}");
+    assert_eq!(store.size(&key).unwrap(), None);
     store.delete(&key).unwrap();
     assert!(
         store.temp_files().unwrap().is_empty(),
@@ -44,6 +45,7 @@ fn a_path_that_cannot_be_reached_is_an_error_not_an_absence() {
     std::fs::write(path.parent().unwrap(), b"not a directory").unwrap();
     let err = store.get(&key).unwrap_err();
     assert!(!matches!(err, Error::Missing { .. }), "{err}");
+    assert!(store.size(&key).is_err());
     assert!(store.delete(&key).is_err());
     // `tmp` is a file: listing temporary files fails, and so does a write.
     std::fs::write(dir.path().join("tmp"), b"not a directory").unwrap();
