@@ -359,3 +359,24 @@ pub fn exercise(bytes: Vec<u8>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ReadAt;
+
+    #[test]
+    fn a_source_is_empty_exactly_when_it_has_no_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"").unwrap();
+        let empty = std::fs::File::open(&path).unwrap();
+        assert!(ReadAt::is_empty(&empty) && ReadAt::is_empty(&Vec::<u8>::new()));
+        std::fs::write(&path, b"PK").unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        assert!(!ReadAt::is_empty(&file) && !ReadAt::is_empty(&b"PK".to_vec()));
+        let mut two = [0u8; 2];
+        file.read_exact_at(&mut two, 0).unwrap();
+        assert_eq!(&two, b"PK");
+        assert!(file.read_exact_at(&mut two, 1).is_err(), "past the end");
+    }
+}

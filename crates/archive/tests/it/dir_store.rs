@@ -71,6 +71,8 @@ fn a_blob_that_is_a_symbolic_link_is_refused_when_read() {
     assert!(err.to_string().contains("symbolic link"), "{err}");
     let err = store.get_prefix(&key, 4).unwrap_err();
     assert!(err.to_string().contains("symbolic link"), "{err}");
+    let err = store.size(&key).unwrap_err();
+    assert!(err.to_string().contains("symbolic link"), "{err}");
 }
 
 /// An object may be as large as its kind allows, and not a byte larger (a sparse file: nothing
