@@ -378,5 +378,11 @@ mod tests {
         file.read_exact_at(&mut two, 0).unwrap();
         assert_eq!(&two, b"PK");
         assert!(file.read_exact_at(&mut two, 1).is_err(), "past the end");
+        let bytes = b"PKzip".to_vec();
+        assert_eq!(ReadAt::len(&bytes), 5);
+        let mut three = [0u8; 3];
+        bytes.read_exact_at(&mut three, 2).unwrap();
+        assert_eq!(&three, b"zip");
+        assert!(bytes.read_exact_at(&mut three, 3).is_err(), "past the end");
     }
 }

@@ -143,3 +143,50 @@ async fn owners_groups_folders_and_items_narrow_a_restore_to_what_they_name() {
             .is_empty()
     );
 }
+
+/// An item needs what its forward relationships name (a service its data), never what names it
+/// through one (a reverse relationship): restoring the one item brings the first, not the second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_relationships_are_needed_and_reverse_ones_are_not() {
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, snapshot) = backed_up(&s, dir.path()).await;
+    // Two items that need nothing and nothing needs: one gets a forward relationship to the
+    // other's would-be partner, the other a reverse one.
+    let alone: Vec<String> = snapshot
+        .items
+        .iter()
+        .filter(|i| closure(&snapshot, [i.id.as_str()]).len() == 1)
+        .filter(|i| {
+            snapshot
+                .items
+                .iter()
+                .all(|o| o.id == i.id || !closure(&snapshot, [o.id.as_str()]).contains(&i.id))
+        })
+        .map(|i| i.id.clone())
+        .collect();
+    assert!(alone.len() >= 3, "{alone:?}");
+    let (root, forward, reverse) = (&alone[0], &alone[1], &alone[2]);
+    let mut edited = snapshot.clone();
+    let item = edited.items.iter_mut().find(|i| &i.id == root).unwrap();
+    for (direction, other) in [(Direction::Forward, forward), (Direction::Reverse, reverse)] {
+        item.relationships
+            .push(orgpack_archive::manifest::Relationship {
+                relationship_type: "Service2Data".into(),
+                direction,
+                item_id: other.clone(),
+            });
+    }
+    let target = empty_target(&s, "elsewhere", dir.path());
+    let mut o = options(dir.path());
+    o.items = vec![root.clone()];
+    let reports = restore(&archive, &edited, std::slice::from_ref(&target), &o, true)
+        .await
+        .unwrap();
+    let planned: BTreeSet<String> = reports[0]
+        .items
+        .iter()
+        .map(|e| e.source_id.clone())
+        .collect();
+    assert_eq!(planned, BTreeSet::from([root.clone(), forward.clone()]));
+}
