@@ -508,6 +508,58 @@ async fn with_the_recycle_bin_emptied_every_reference_follows_the_new_id() {
         cleaned.notes
     );
     assert!(admin.item(&later).await.is_err(), "the app is gone");
+    // The map this restore made again (under a new id) is the snapshot's, not new: it stays.
+    assert!(
+        cleaned.created_since.iter().all(|n| n.id != made),
+        "{:?}",
+        cleaned.created_since
+    );
+    assert!(admin.item(&made).await.is_ok(), "the re-made map stays");
+    // An item made since: a plan of the whole snapshot lists it; one narrowed to an item, a
+    // group or a folder, or of a snapshot that was not of the whole organization, does not.
+    let newer = admin
+        .add_item(
+            "admin",
+            None,
+            &[("title", "Made since"), ("type", "Document Link")],
+            Content::Url("https://example.com/since"),
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let survey = async |snapshot: &Snapshot, narrow: &dyn Fn(&mut RestoreOptions)| {
+        let mut o = RestoreOptions {
+            staging_dir: dir.path().to_owned(),
+            ..RestoreOptions::default()
+        };
+        narrow(&mut o);
+        let target = Target {
+            name: "demo".into(),
+            client: client(&s, "demo", "admin"),
+            journal: dir.path().join("demo.sqlite"),
+        };
+        let reports = restore(&archive, snapshot, std::slice::from_ref(&target), &o, true)
+            .await
+            .unwrap();
+        reports[0]
+            .created_since
+            .iter()
+            .map(|n| n.id.clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(survey(&snapshot, &|_| {}).await.contains(&newer));
+    let dashboard = demo.items["dashboard"].clone();
+    let group = demo.groups["field-crews"].clone();
+    for narrowed in [
+        survey(&snapshot, &|o| o.items = vec![dashboard.clone()]).await,
+        survey(&snapshot, &|o| o.groups = vec![group.clone()]).await,
+        survey(&snapshot, &|o| o.folders = vec!["editor/Utilities".into()]).await,
+    ] {
+        assert!(narrowed.is_empty(), "{narrowed:?}");
+    }
+    let mut partial = snapshot.clone();
+    partial.selection.all = false;
+    assert!(survey(&partial, &|_| {}).await.is_empty());
     let bin = call(
         &admin,
         &format!("content/users/editor/items/{later}/canRestore"),
