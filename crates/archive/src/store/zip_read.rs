@@ -385,4 +385,20 @@ mod tests {
         assert_eq!(&three, b"zip");
         assert!(bytes.read_exact_at(&mut three, 3).is_err(), "past the end");
     }
+
+    #[test]
+    fn a_missing_file_is_not_found_and_a_store_shows_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nowhere.orgpack");
+        let err = super::ZipStore::open(&missing).unwrap_err();
+        assert!(matches!(err, crate::Error::ArchiveNotFound { .. }), "{err}");
+        let valid = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/corrupt/valid.orgpack");
+        let store = super::ZipStore::open(&valid).unwrap();
+        let shown = format!("{store:?}");
+        assert!(
+            shown.starts_with("ZipStore") && shown.contains("valid.orgpack"),
+            "{shown}"
+        );
+    }
 }
