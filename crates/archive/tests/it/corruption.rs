@@ -10,6 +10,23 @@ pub fn cases() -> Vec<(String, String)> {
     orgpack_archive::sample::corrupt_cases(&fixtures().join("corrupt"))
 }
 
+/// A repository in a new temporary directory holding one sample snapshot: the directory (kept
+/// alive by the caller), the repository's path, the snapshot's id.
+fn one_snapshot_repository() -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    orgpack_archive::Digest,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repo");
+    let mut repo =
+        orgpack_archive::Repository::init(&path, orgpack_archive::ChunkerParams::default())
+            .unwrap();
+    let id =
+        orgpack_archive::sample::write_sample(&mut repo, "2026-11-26T02:00:00Z", 1000).unwrap();
+    (dir, path, id)
+}
+
 /// Open and verify with --read-data; the first error or problem as one line.
 fn first_error(file: &str) -> Option<String> {
     let archive = match Archive::open(&fixtures().join("corrupt").join(file)) {
@@ -87,12 +104,7 @@ fn structural_verify_finds_missing_content_without_reading_data() {
 #[cfg(unix)]
 #[test]
 fn a_repository_refuses_symlinked_blobs_and_reports_unknown_entries() {
-    use orgpack_archive::{ChunkerParams, Repository};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("repo");
-    let mut repo = Repository::init(&path, ChunkerParams::default()).unwrap();
-    orgpack_archive::sample::write_sample(&mut repo, "2026-11-26T02:00:00Z", 1000).unwrap();
-    drop(repo);
+    let (dir, path, _id) = one_snapshot_repository();
     std::fs::write(path.join("notes.txt"), "mine").unwrap();
     std::fs::create_dir_all(path.join("blobs/sha256/zz")).unwrap();
     let archive = Archive::open(&path).unwrap();
@@ -199,13 +211,7 @@ fn chunks_in_the_wrong_order_are_refused_though_each_is_sound() {
 
 #[test]
 fn a_snapshot_finds_each_of_its_items_by_id_and_nothing_else() {
-    use orgpack_archive::{ChunkerParams, Repository};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("repo");
-    let mut repo = Repository::init(&path, ChunkerParams::default()).unwrap();
-    let id =
-        orgpack_archive::sample::write_sample(&mut repo, "2026-11-26T02:00:00Z", 1000).unwrap();
-    drop(repo);
+    let (_dir, path, id) = one_snapshot_repository();
     let archive = Archive::open(&path).unwrap();
     let snapshot = archive.snapshot(&id).unwrap();
     assert!(!snapshot.items.is_empty());
@@ -219,13 +225,8 @@ fn a_snapshot_finds_each_of_its_items_by_id_and_nothing_else() {
 /// whole archive, in either form, verifies without a warning.
 #[test]
 fn a_lost_part_is_named_by_its_owner_and_part_and_a_whole_archive_has_no_warning() {
-    use orgpack_archive::{ChunkerParams, Repository, SingleFileWriter};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("repo");
-    let mut repo = Repository::init(&path, ChunkerParams::default()).unwrap();
-    let id =
-        orgpack_archive::sample::write_sample(&mut repo, "2026-11-26T02:00:00Z", 1000).unwrap();
-    drop(repo);
+    use orgpack_archive::SingleFileWriter;
+    let (dir, path, id) = one_snapshot_repository();
     let archive = Archive::open(&path).unwrap();
     let report = verify(&archive, VerifyOptions::read_data()).unwrap();
     assert!(report.is_ok() && report.warnings.is_empty(), "{report:?}");
@@ -241,9 +242,8 @@ fn a_lost_part_is_named_by_its_owner_and_part_and_a_whole_archive_has_no_warning
     let snapshot = archive.snapshot(&id).unwrap();
     let item = snapshot.items.iter().find(|i| i.data.is_some()).unwrap();
     let content = item.data.as_ref().unwrap().content;
-    let name = content.chunks.unwrap_or(content.digest).to_string();
-    let hex = name.trim_start_matches("sha256:");
-    std::fs::remove_file(path.join("blobs/sha256").join(&hex[..2]).join(hex)).unwrap();
+    let key = orgpack_archive::Key::Blob(content.chunks.unwrap_or(content.digest));
+    std::fs::remove_file(path.join(key.path())).unwrap();
     let report = verify(&Archive::open(&path).unwrap(), VerifyOptions::default()).unwrap();
     let located: Vec<&str> = report
         .problems
@@ -314,13 +314,7 @@ fn leftovers_of_killed_writers_are_warnings_and_the_counts_are_the_archives() {
 /// index is a problem named on the index, and the strings of problems carry each location once.
 #[test]
 fn an_index_summary_that_differs_from_its_manifest_is_a_problem() {
-    use orgpack_archive::{ChunkerParams, Repository};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("repo");
-    let mut repo = Repository::init(&path, ChunkerParams::default()).unwrap();
-    let id =
-        orgpack_archive::sample::write_sample(&mut repo, "2026-11-26T02:00:00Z", 1000).unwrap();
-    drop(repo);
+    let (_dir, path, id) = one_snapshot_repository();
     let index_path = path.join("index.json");
     let mut index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();

@@ -79,9 +79,8 @@ async fn a_reused_item_whose_content_the_repository_lost_is_captured_again() {
         .unwrap()
         .content;
     for lost in [csv, export] {
-        let hex = lost.chunks.unwrap_or(lost.digest).to_string();
-        let hex = hex.trim_start_matches("sha256:");
-        std::fs::remove_file(repo.join("blobs/sha256").join(&hex[..2]).join(hex)).unwrap();
+        let key = orgpack_archive::Key::Blob(lost.chunks.unwrap_or(lost.digest));
+        std::fs::remove_file(repo.join(key.path())).unwrap();
     }
     drop(archive);
 
