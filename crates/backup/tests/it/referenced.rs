@@ -19,19 +19,7 @@ async fn a_group_named_by_an_apps_data_is_captured_though_nothing_is_shared_with
         .unwrap();
     let data =
         format!("{{\"values\": {{\"group\": \"{gallery}\", \"title\": \"Maps of the city\"}}}}");
-    let app = editor
-        .add_item(
-            "editor",
-            None,
-            &[
-                ("title", "Map gallery"),
-                ("type", "Web Mapping Application"),
-            ],
-            Content::Text(&data),
-            1 << 20,
-        )
-        .await
-        .unwrap();
+    let app = crate::seed::add_text(&editor, "Map gallery", "Web Mapping Application", &data).await;
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
     let (_, outcome) = backup(&s, &repo, items(&[&app]), &Counting::default()).await;
@@ -188,16 +176,7 @@ async fn a_missing_dependency_is_skipped_a_missing_selection_or_an_unreadable_de
     let data = format!(
         "{{\"operationalLayers\": [{{\"id\": \"a\", \"itemId\": \"{gone}\", \"title\": \"Deleted layer\"}}]}}"
     );
-    let map = editor
-        .add_item(
-            "editor",
-            None,
-            &[("title", "Map of a deleted layer"), ("type", "Web Map")],
-            Content::Text(&data),
-            1 << 20,
-        )
-        .await
-        .unwrap();
+    let map = crate::seed::add_text(&editor, "Map of a deleted layer", "Web Map", &data).await;
     let dir = tempfile::tempdir().unwrap();
     // A dependency that does not exist: noted as not captured, not a failure.
     let (planned, outcome) = backup(
@@ -257,16 +236,7 @@ async fn json_data_of_exactly_the_scanning_limit_is_read_for_references() {
         "x".repeat(limit - head.len() - tail.len())
     );
     assert_eq!(data.len(), limit);
-    let app = editor
-        .add_item(
-            "editor",
-            None,
-            &[("title", "Big app"), ("type", "Web Mapping Application")],
-            Content::Text(&data),
-            1 << 20,
-        )
-        .await
-        .unwrap();
+    let app = crate::seed::add_text(&editor, "Big app", "Web Mapping Application", &data).await;
     let dir = tempfile::tempdir().unwrap();
     let (planned, outcome) = backup(
         &s,

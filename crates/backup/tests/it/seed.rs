@@ -27,6 +27,20 @@ pub struct Seeded {
     pub settings: String,
 }
 
+/// A text item (JSON data: a web map, an app) in the editor's root folder; its id.
+pub async fn add_text(editor: &Client, title: &str, item_type: &str, text: &str) -> String {
+    editor
+        .add_item(
+            "editor",
+            None,
+            &[("title", title), ("type", item_type)],
+            Content::Text(text),
+            1 << 20,
+        )
+        .await
+        .unwrap()
+}
+
 pub fn client(s: &Sandbox, user: &str) -> Client {
     Client::new(
         PortalUrl::parse(&s.portal_url("source")).unwrap(),

@@ -35,16 +35,7 @@ async fn service_urls_resolve_to_their_items_and_external_ones_stay_external() {
         ],
         "version": "2.31"
     });
-    let map = editor
-        .add_item(
-            "editor",
-            None,
-            &[("title", "Layers by URL"), ("type", "Web Map")],
-            Content::Text(&data.to_string()),
-            1 << 20,
-        )
-        .await
-        .unwrap();
+    let map = crate::seed::add_text(&editor, "Layers by URL", "Web Map", &data.to_string()).await;
     let registered = editor
         .add_item(
             "editor",
