@@ -5,8 +5,6 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use orgpack_sandbox::{Sandbox, SandboxOptions};
-
 use crate::stderr;
 
 const PW: &str = "Doctor-pw-27";
@@ -39,16 +37,7 @@ fn status<'a>(checks: &'a [serde_json::Value], name: &str) -> (&'a str, &'a str)
 
 #[test]
 fn an_account_without_admin_privileges_is_told_each_one_it_lacks() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sandbox = rt.block_on(async {
-        let s = Sandbox::start(SandboxOptions::default()).await.unwrap();
-        s.seed_demo("demo", PW).await.unwrap();
-        s
-    });
+    let (_rt, sandbox, _) = crate::demo_sandbox(PW);
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("orgpack.toml");
     let url = sandbox.portal_url("demo");

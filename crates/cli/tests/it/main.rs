@@ -43,6 +43,30 @@ pub fn sample_repo(dir: &Path, n: u32) -> PathBuf {
     path
 }
 
+/// A sandbox serving the demo organization as `demo` (its users' password `password`), with the
+/// runtime it runs on: keep both alive for the test.
+pub fn demo_sandbox(
+    password: &str,
+) -> (
+    tokio::runtime::Runtime,
+    orgpack_sandbox::Sandbox,
+    orgpack_sandbox::DemoOrg,
+) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (sandbox, demo) = rt.block_on(async {
+        let s = orgpack_sandbox::Sandbox::start(orgpack_sandbox::SandboxOptions::default())
+            .await
+            .unwrap();
+        let demo = s.seed_demo("demo", password).await.unwrap();
+        (s, demo)
+    });
+    (rt, sandbox, demo)
+}
+
 /// Standard output as text.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use orgpack_sandbox::{Faults, Sandbox, SandboxOptions};
+use orgpack_sandbox::Faults;
 
 use crate::{stderr, stdout};
 
@@ -29,16 +29,7 @@ fn code(out: &Output) -> i32 {
 
 #[test]
 fn a_whole_backup_is_restorable_and_a_missing_export_is_named_with_its_dependents() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (sandbox, demo) = rt.block_on(async {
-        let s = Sandbox::start(SandboxOptions::default()).await.unwrap();
-        let demo = s.seed_demo("demo", PW).await.unwrap();
-        (s, demo)
-    });
+    let (_rt, sandbox, demo) = crate::demo_sandbox(PW);
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("orgpack.toml");
     std::fs::write(
