@@ -35,3 +35,20 @@ pub async fn back_up_whole(source: &Client, dir: &std::path::Path) -> (Archive, 
     let snapshot = archive.snapshot(&outcome.snapshot).unwrap();
     (archive, snapshot)
 }
+
+/// `snapshot` as a backup that counted one feature more in every layer of `item`'s payloads
+/// (every item's, with `None`): what a read-back check must call a difference.
+pub fn counting_one_more(snapshot: &Snapshot, item: Option<&str>) -> Snapshot {
+    let mut more = snapshot.clone();
+    for payload in more
+        .items
+        .iter_mut()
+        .filter(|i| item.is_none_or(|id| i.id == id))
+        .flat_map(|i| i.payloads.iter_mut())
+    {
+        for layer in &mut payload.layers {
+            layer.feature_count = layer.feature_count.map(|n| n + 1);
+        }
+    }
+    more
+}

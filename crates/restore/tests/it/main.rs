@@ -242,14 +242,7 @@ async fn a_snapshot_into_two_organizations_at_once_then_again_without_duplicates
         let checked = orgpack_restore::check_target(client, &snapshot, report).await;
         assert!(checked.problems.is_empty(), "{:?}", checked.problems);
         assert!(checked.layers > 0);
-        let mut one_more = snapshot.clone();
-        for item in &mut one_more.items {
-            for payload in &mut item.payloads {
-                for layer in &mut payload.layers {
-                    layer.feature_count = layer.feature_count.map(|n| n + 1);
-                }
-            }
-        }
+        let one_more = crate::common::counting_one_more(&snapshot, None);
         let wrong = orgpack_restore::check_target(client, &one_more, report).await;
         assert!(
             wrong
@@ -680,17 +673,7 @@ async fn republish_is_kept_for_targets_without_append() {
     let checked = orgpack_restore::check_target(client, &snapshot, &report[0]).await;
     assert!(checked.problems.is_empty(), "{:?}", checked.problems);
     assert!(checked.layers > 0);
-    let mut one_more = snapshot.clone();
-    for payload in one_more
-        .items
-        .iter_mut()
-        .filter(|i| i.id == s.city)
-        .flat_map(|i| i.payloads.iter_mut())
-    {
-        for layer in &mut payload.layers {
-            layer.feature_count = layer.feature_count.map(|n| n + 1);
-        }
-    }
+    let one_more = crate::common::counting_one_more(&snapshot, Some(&s.city));
     let wrong = orgpack_restore::check_target(client, &one_more, &report[0]).await;
     assert!(
         wrong
