@@ -15,6 +15,18 @@ use anyhow::Result;
 /// A metric's name, help, labels besides the run's, and value.
 type Sample = (String, &'static str, Vec<(&'static str, String)>, f64);
 
+/// A portal as a label (`portal`, `target`, `targets`): the config name, or a URL without
+/// anything before its host.
+pub fn portal_label(name: &str) -> String {
+    match name.split_once("://") {
+        Some((scheme, rest)) => {
+            let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+            format!("{scheme}://{rest}")
+        }
+        None => name.to_owned(),
+    }
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {

@@ -21,21 +21,13 @@ pub fn run(args: &BackupArgs, config_flag: Option<&Path>, json: bool) -> Result<
     if !run_end::wanted(&args.ending, args.dry_run) {
         return run_with(args, config_flag, json, None);
     }
-    let mut metrics = Metrics::new("backup", vec![("portal", portal_label(&args.from))]);
+    let mut metrics = Metrics::new(
+        "backup",
+        vec![("portal", crate::metrics::portal_label(&args.from))],
+    );
     let result = run_with(args, config_flag, json, Some(&mut metrics));
     run_end::finish(&args.ending, &metrics, &result);
     result
-}
-
-/// The `portal` label: the config name, or a URL without anything before its host.
-pub(crate) fn portal_label(name: &str) -> String {
-    match name.split_once("://") {
-        Some((scheme, rest)) => {
-            let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-            format!("{scheme}://{rest}")
-        }
-        None => name.to_owned(),
-    }
 }
 
 fn run_with(

@@ -32,7 +32,7 @@ pub fn run(args: &RestoreArgs, config_flag: Option<&Path>, json: bool) -> Result
     let targets = args
         .to
         .iter()
-        .map(|t| crate::commands::backup::portal_label(t))
+        .map(|t| crate::metrics::portal_label(t))
         .collect::<Vec<_>>()
         .join(",");
     let mut metrics = Metrics::new("restore", vec![("targets", targets)]);
@@ -180,7 +180,7 @@ fn run_with(
 #[allow(clippy::cast_precision_loss)]
 fn record(m: &mut Metrics, reports: &[TargetReport], targets: &[Target]) {
     for (r, t) in reports.iter().zip(targets) {
-        let label = || vec![("target", crate::commands::backup::portal_label(&r.target))];
+        let label = || vec![("target", crate::metrics::portal_label(&r.target))];
         let c = r.counts();
         for e in r
             .items
