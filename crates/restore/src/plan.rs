@@ -149,8 +149,6 @@ pub struct PlannedItem {
     pub needs: Vec<String>,
     /// Its references to these items are patched in the second pass.
     pub patch_later: Vec<String>,
-    /// Its wave: every item of a wave can be restored at once.
-    pub wave: usize,
     /// In place: what differs from the snapshot, and why the item is left (when it is).
     pub in_place: Option<InPlaceItem>,
 }
@@ -405,7 +403,6 @@ pub async fn plan_target(
         .enumerate()
         .map(|(i, item)| (item.id.as_str(), i))
         .collect();
-    let mut waves: BTreeMap<String, usize> = BTreeMap::new();
     let mut items = Vec::new();
     let chosen_items: Vec<&Item> = order
         .order
@@ -489,12 +486,6 @@ pub async fn plan_target(
             .get(id)
             .map(|n| n.iter().cloned().collect())
             .unwrap_or_default();
-        let wave = item_needs
-            .iter()
-            .filter_map(|n| waves.get(n))
-            .max()
-            .map_or(0, |w| w + 1);
-        waves.insert(id.clone(), wave);
         let (existing, found_by) = match found.get(id).cloned() {
             Some((id, how)) => (Some(id), Some(how)),
             None => (None, None),
@@ -545,7 +536,6 @@ pub async fn plan_target(
                 .filter(|e| e.from == *id)
                 .map(|e| e.to.clone())
                 .collect(),
-            wave,
             in_place: in_place_detail,
         });
     }

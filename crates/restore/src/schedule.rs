@@ -153,7 +153,6 @@ mod tests {
             folder: None,
             needs: needs.iter().map(|n| (*n).to_owned()).collect(),
             patch_later: Vec::new(),
-            wave: 0,
             in_place: None,
         }
     }

@@ -258,8 +258,18 @@ async fn check_restored(
         (&Value::from("editor"), &serde_json::json!(["viewer"])),
         "{works}"
     );
-    // The second plan finds every item as the snapshot has it.
+    // The second plan finds every item as the snapshot has it, and speaks of items made since
+    // the snapshot only when there are some.
     let again = in_place(s, archive, snapshot, org, dir, true).await;
+    assert_eq!(
+        again
+            .notes
+            .iter()
+            .any(|n| n.contains("not in the snapshot")),
+        !again.created_since.is_empty(),
+        "{:?}",
+        again.notes
+    );
     for e in &again.items {
         assert_eq!(
             (e.action, e.reason.as_deref()),

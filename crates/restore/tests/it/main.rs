@@ -7,6 +7,7 @@ mod faults;
 mod hostile;
 mod inplace;
 mod narrow;
+mod order;
 mod people;
 mod rollback;
 #[allow(dead_code)]
