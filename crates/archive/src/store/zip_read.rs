@@ -242,11 +242,7 @@ impl ZipStore {
                 },
             );
         }
-        zip.validate_header_consistency().map_err(|e| {
-            corrupt(format!(
-                "local headers disagree with the central directory ({e})"
-            ))
-        })?;
+        // Overlaps first: the zip crate finds them too, but without naming the entries.
         spans.sort();
         for pair in spans.windows(2) {
             if pair[1].0 < pair[0].1 {
@@ -256,6 +252,11 @@ impl ZipStore {
                 )));
             }
         }
+        zip.validate_header_consistency().map_err(|e| {
+            corrupt(format!(
+                "local headers disagree with the central directory ({e})"
+            ))
+        })?;
         Ok(Self {
             path,
             src,
@@ -384,6 +385,120 @@ mod tests {
         bytes.read_exact_at(&mut three, 2).unwrap();
         assert_eq!(&three, b"zip");
         assert!(bytes.read_exact_at(&mut three, 3).is_err(), "past the end");
+    }
+
+    /// A stored (method 0) zip written byte by byte: the local headers and data of `entries`
+    /// back to back, then a central directory naming `(name, data, header offset)` for each of
+    /// `central` (the local headers unless a test points one elsewhere), then the end record.
+    fn raw_zip(entries: &[(&str, &[u8])], central: &[(&str, &[u8], u32)]) -> Vec<u8> {
+        fn common(out: &mut Vec<u8>, name: &str, data: &[u8]) {
+            out.extend_from_slice(&[0, 0, 0x21, 0]); // 00:00, 1980-01-01
+            out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
+            let len = u32::try_from(data.len()).unwrap().to_le_bytes();
+            out.extend_from_slice(&len); // compressed
+            out.extend_from_slice(&len); // uncompressed
+            out.extend_from_slice(&u16::try_from(name.len()).unwrap().to_le_bytes());
+            out.extend_from_slice(&0u16.to_le_bytes()); // extra field
+        }
+        let mut out = Vec::new();
+        for (name, data) in entries {
+            out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+            out.extend_from_slice(&[20, 0, 0, 0, 0, 0]); // version 2.0, flags, stored
+            common(&mut out, name, data);
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(data);
+        }
+        let start = u32::try_from(out.len()).unwrap();
+        for (name, data, offset) in central {
+            out.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+            out.extend_from_slice(&[20, 3, 20, 0, 0, 0, 0, 0]); // made by Unix 2.0, needs 2.0
+            common(&mut out, name, data);
+            out.extend_from_slice(&[0; 6]); // comment, disk, internal attributes
+            out.extend_from_slice(&[0, 0, 0xa4, 0x81]); // -rw-r--r--
+            out.extend_from_slice(&offset.to_le_bytes());
+            out.extend_from_slice(name.as_bytes());
+        }
+        let size = u32::try_from(out.len()).unwrap() - start;
+        let count = u16::try_from(central.len()).unwrap().to_le_bytes();
+        out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+        out.extend_from_slice(&[0; 4]); // this disk, the directory's disk
+        out.extend_from_slice(&count);
+        out.extend_from_slice(&count);
+        out.extend_from_slice(&size.to_le_bytes());
+        out.extend_from_slice(&start.to_le_bytes());
+        out.extend_from_slice(&[0; 2]); // comment
+        out
+    }
+
+    /// A zip of `entries` as a zip writer lays them out.
+    fn plain_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut offset = 0;
+        let central: Vec<(&str, &[u8], u32)> = entries
+            .iter()
+            .map(|(name, data)| {
+                let at = offset;
+                offset += u32::try_from(30 + name.len() + data.len()).unwrap();
+                (*name, *data, at)
+            })
+            .collect();
+        raw_zip(entries, &central)
+    }
+
+    fn open(bytes: Vec<u8>) -> crate::Result<super::ZipStore> {
+        super::ZipStore::from_source("t.orgpack".into(), std::sync::Arc::new(bytes))
+    }
+
+    #[test]
+    fn sizes_are_the_entries_and_entries_outside_the_layout_are_reported() {
+        use crate::layout::Key;
+        use crate::store::Store;
+        let layout = Key::Layout.path();
+        let store = open(plain_zip(&[
+            (layout.as_str(), b"{\"version\": 1}"),
+            ("notes/stray.txt", b"left by hand"),
+        ]))
+        .unwrap();
+        assert_eq!(store.size(&Key::Layout).unwrap(), Some(14));
+        assert_eq!(store.size(&Key::Index).unwrap(), None);
+        assert_eq!(store.unknown_entries(), vec!["notes/stray.txt".to_owned()]);
+        assert_eq!(store.get(&Key::Layout).unwrap(), b"{\"version\": 1}");
+    }
+
+    #[test]
+    fn an_entry_may_be_as_large_as_its_kinds_limit_and_no_larger() {
+        use crate::layout::{Key, MAX_LAYOUT_SIZE};
+        use crate::store::Store;
+        let layout = Key::Layout.path();
+        let limit = usize::try_from(MAX_LAYOUT_SIZE).unwrap();
+        let at_limit = vec![b' '; limit];
+        let store = open(plain_zip(&[(layout.as_str(), &at_limit)])).unwrap();
+        assert_eq!(store.size(&Key::Layout).unwrap(), Some(MAX_LAYOUT_SIZE));
+        let over = vec![b' '; limit + 1];
+        let err = open(plain_zip(&[(layout.as_str(), &over)])).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(&format!("over the {MAX_LAYOUT_SIZE}-byte limit")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn entries_that_overlap_are_refused() {
+        // The second entry's local header and data lie inside the first entry's data: each
+        // header agrees with the central directory, but one byte would belong to two entries.
+        let inner = plain_zip(&[("b", b"inner")]);
+        let inner_entry = &inner[..30 + 1 + 5];
+        let bytes = raw_zip(
+            &[("a", inner_entry)],
+            &[("a", inner_entry, 0), ("b", b"inner", 30 + 1)],
+        );
+        let err = open(bytes).unwrap_err();
+        assert!(
+            err.to_string().contains("entries `a` and `b` overlap"),
+            "{err}"
+        );
+        // Side by side, the same two entries open.
+        assert!(open(plain_zip(&[("a", b"outer"), ("b", b"inner")])).is_ok());
     }
 
     #[test]
