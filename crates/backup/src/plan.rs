@@ -747,11 +747,19 @@ async fn explore(
         portal_urls: &ctx.portal_urls,
     };
     let mut refs = orgpack_graph::references(&graph_ctx, GraphPart::Item, &item.json);
-    // A file item's data is its file; everything else's data is a JSON or text document.
-    if item.json.get("name").and_then(Value::as_str).is_none()
-        && let Some(doc) = scan(ctx, item, "data", Part::Data, item.size()).await?
-    {
-        refs.extend(orgpack_graph::references(&graph_ctx, GraphPart::Data, &doc));
+    // A file item's data is its file; everything else's data is a JSON or text document. Data
+    // that cannot be read now is not the item's end: capture asks for it again and records it as
+    // a missing part, the item stays, and the references the parent snapshot found in its data
+    // stand for the ones that could not be read.
+    let mut unread: Vec<FoundIn> = Vec::new();
+    if item.json.get("name").and_then(Value::as_str).is_none() {
+        match scan(ctx, item, "data", Part::Data, item.size()).await {
+            Ok(Some(doc)) => {
+                refs.extend(orgpack_graph::references(&graph_ctx, GraphPart::Data, &doc));
+            }
+            Ok(None) => {}
+            Err(_) => unread.push(FoundIn::Data),
+        }
     }
     let resources = client
         .item_resources(&id)
@@ -765,12 +773,25 @@ async fn explore(
         .cloned()
         .collect();
     for (path, size) in json_resources {
-        if let Some(doc) = scan(ctx, item, &path, Part::Resource(&path), size).await? {
-            refs.extend(orgpack_graph::references(
+        match scan(ctx, item, &path, Part::Resource(&path), size).await {
+            Ok(Some(doc)) => refs.extend(orgpack_graph::references(
                 &graph_ctx,
                 GraphPart::Resource(&path),
                 &doc,
-            ));
+            )),
+            Ok(None) => {}
+            Err(_) => unread.push(FoundIn::Resource),
+        }
+    }
+    if let Some(parent) = ctx.parent_items.get(id.as_str()) {
+        for dep in parent
+            .dependencies
+            .iter()
+            .filter(|d| unread.contains(&d.found_in))
+        {
+            if !item.dependencies.contains(dep) {
+                item.dependencies.push(dep.clone());
+            }
         }
     }
     for r in refs {

@@ -767,3 +767,65 @@ async fn a_listed_item_edited_since_the_parent_is_fetched_again() {
     .unwrap();
     assert_eq!(json["snippet"], "edited between two nightlies");
 }
+
+/// A nightly that cannot read an edited map's data keeps the map: its item JSON and everything
+/// else captured, its data a missing part (retried by the next backup), and the references the
+/// parent found in that data standing for the ones that could not be read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_whose_data_cannot_be_read_stays_with_that_part_missing() {
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let (_, first) = backup(&s, &repo, items(&[&s.map]), &Counting::default()).await;
+    assert!(first.failures.is_empty(), "{:?}", first.failures);
+    let archive = Archive::open(&repo).unwrap();
+    let before = archive.snapshot(&first.snapshot).unwrap();
+    let from_data: Vec<_> = before
+        .item(&s.map)
+        .unwrap()
+        .dependencies
+        .iter()
+        .filter(|d| d.found_in == orgpack_archive::manifest::FoundIn::Data)
+        .cloned()
+        .collect();
+    assert!(!from_data.is_empty(), "the map's data names its layers");
+    client(&s.sandbox, "editor")
+        .update_item(
+            "editor",
+            Some(&s.folder),
+            &s.map,
+            &[("snippet", "edited before the nightly")],
+            orgpack_portal::Content::None,
+        )
+        .await
+        .unwrap();
+    s.sandbox.set_faults(orgpack_sandbox::Faults {
+        refuse: Some("/data".into()),
+        refuse_item: Some(s.map.as_str().into()),
+        ..orgpack_sandbox::Faults::default()
+    });
+    let (_, second) = backup(&s, &repo, items(&[&s.map]), &Counting::default()).await;
+    s.sandbox.set_faults(orgpack_sandbox::Faults::default());
+    let failures: Vec<(&str, Option<&str>)> = second
+        .failures
+        .iter()
+        .map(|f| (f.id.as_str(), f.part.as_deref()))
+        .collect();
+    assert_eq!(failures, [(s.map.as_str(), Some("data"))]);
+    let after = Archive::open(&repo)
+        .unwrap()
+        .snapshot(&second.snapshot)
+        .unwrap();
+    let map = after.item(&s.map).expect("the map stays in the snapshot");
+    assert!(map.data.is_none(), "its data is the missing part");
+    for dep in &from_data {
+        assert!(
+            map.dependencies.contains(dep),
+            "{dep:?} kept from the parent"
+        );
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&Archive::open(&repo).unwrap().read_part(&map.item).unwrap())
+            .unwrap();
+    assert_eq!(json["snippet"], "edited before the nightly");
+}
