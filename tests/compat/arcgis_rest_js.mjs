@@ -14,24 +14,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { check, expect, results, startSandbox } from "./checks.mjs";
 
-const results = [];
-
-async function check(name, fn) {
-  const started = Date.now();
-  try {
-    const detail = await fn();
-    results.push([name, true]);
-    console.log(`ok    ${name} (${((Date.now() - started) / 1000).toFixed(1)}s)${detail ? `: ${detail}` : ""}`);
-  } catch (e) {
-    results.push([name, false]);
-    console.log(`FAIL  ${name}: ${e && e.stack ? e.stack : e}`);
-  }
-}
-
-function expect(cond, what) {
-  if (!cond) throw new Error(what);
-}
 
 // The parent starts the sandbox, then runs this script again as a child that trusts the
 // sandbox's certificate (NODE_EXTRA_CA_CERTS is read when Node starts).
@@ -39,40 +23,14 @@ if (!process.env.ORGPACK_COMPAT_CHILD) {
   const orgpack = process.argv[2];
   const password = "compat-" + randomBytes(6).toString("hex");
   const data = mkdtempSync(join(tmpdir(), "orgpack-compat-js-"));
-  const sandbox = spawn(orgpack, ["sandbox", "--tls", "--demo", "--data", join(data, "sandbox"), "--org", "target"], {
-    env: { ...process.env, ORGPACK_SANDBOX_PASSWORD: password },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const urls = {};
-  let cert = null;
-  let buffered = "";
-  // The banner (URLs, certificate) comes on stdout and stderr alike: read both.
-  const started = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("the sandbox did not start in 60 s")), 60000);
-    sandbox.on("exit", (code) => reject(new Error(`orgpack sandbox exited with ${code}`)));
-    const read = (chunk) => {
-      buffered += chunk;
-      let nl;
-      while ((nl = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, nl).trim();
-        buffered = buffered.slice(nl + 1);
-        const url = line.match(/^(https:\/\/127\.0\.0\.1:\d+\/(\w+))$/);
-        if (url) urls[url[2]] = url[1];
-        const c = line.match(/the certificate to trust is (\S+)/);
-        if (c) cert = c[1];
-        if (line.startsWith("serving until interrupted")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      }
-    };
-    sandbox.stdout.on("data", read);
-    sandbox.stderr.on("data", read);
-  });
+  let sandbox, urls, cert;
   try {
-    await started;
+    ({ sandbox, urls, cert } = await startSandbox(
+      orgpack,
+      ["--tls", "--demo", "--data", join(data, "sandbox"), "--org", "target"],
+      { ...process.env, ORGPACK_SANDBOX_PASSWORD: password },
+    ));
   } catch (e) {
-    sandbox.kill("SIGKILL");
     console.log(`FAIL  start the sandbox: ${e.message}`);
     process.exit(1);
   }

@@ -56,6 +56,8 @@ pub enum Command {
     Deps(DepsArgs),
     /// Draw a snapshot's dependency graph.
     Graph(GraphArgs),
+    /// Write the report of a past backup: a self-contained HTML page, or JSON.
+    Report(ReportArgs),
     /// Show what a payload file holds: layers, geometry types, feature counts, fields.
     Inspect(InspectArgs),
     /// Serve a local portal on 127.0.0.1 for rehearsals and tests, until interrupted.
@@ -247,6 +249,10 @@ pub struct BackupArgs {
     /// Print the plan (items, why each is included, exports, estimated size) and touch nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Write the run's report here: a self-contained HTML page when FILE ends in `.html`, else
+    /// JSON (what `--json` prints). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub report: Vec<PathBuf>,
     /// Metrics and notifications when the run ends.
     #[command(flatten)]
     pub ending: EndingArgs,
@@ -422,9 +428,10 @@ pub struct RestoreArgs {
     /// Where the per-target journals live (default: beside the archive).
     #[arg(long, value_name = "DIR")]
     pub journal_dir: Option<PathBuf>,
-    /// Write the report as JSON here, and each target's id map as CSV beside it.
+    /// Write the report here: a self-contained HTML page when FILE ends in `.html`, else JSON
+    /// with each target's id map as CSV beside it. Repeatable.
     #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
+    pub report: Vec<PathBuf>,
     /// Print the plan per target and send no write request.
     #[arg(long)]
     pub dry_run: bool,
@@ -502,6 +509,19 @@ pub struct GraphArgs {
     /// The output format.
     #[arg(long, value_enum, default_value = "dot")]
     pub format: GraphFormat,
+}
+
+/// `orgpack report`
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A repository directory or a .orgpack file.
+    pub archive: PathBuf,
+    /// The snapshot: `latest`, an id, a unique id prefix, or a date (`YYYY-MM-DD`).
+    #[arg(long, short = 's', default_value = "latest")]
+    pub snapshot: String,
+    /// Write the report here: an HTML page when FILE ends in `.html`, else JSON. Repeatable.
+    #[arg(long, short = 'o', value_name = "FILE", required = true)]
+    pub output: Vec<PathBuf>,
 }
 
 /// `orgpack verify`

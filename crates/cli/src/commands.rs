@@ -8,13 +8,14 @@ mod demo_in_place;
 mod deps;
 mod diff;
 mod doctor;
-mod graph;
+pub(crate) mod graph;
 mod inspect;
 mod login;
 mod ls;
 mod pre_restore;
 mod prune;
 mod rehearse;
+mod report;
 pub mod restore;
 pub mod sandbox;
 mod snapshots;
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Prune(args) => prune::run(&args, json),
         Command::Deps(args) => deps::run(&args, json),
         Command::Graph(args) => graph::run(&args, json),
+        Command::Report(args) => report::run(&args, json),
         Command::Inspect(args) => inspect::run(&args, json),
         Command::Sandbox(args) => sandbox::run(&args, json),
         Command::Login(args) => login::run(&args, config, json),

@@ -14,6 +14,7 @@ mod exit;
 mod files;
 mod metrics;
 mod notify;
+mod page;
 mod progress;
 mod render;
 mod run_end;

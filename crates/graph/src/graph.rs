@@ -303,7 +303,7 @@ fn back_edges(
 }
 
 /// One arrow per pair of items: dashed when every reason is a relationship.
-fn arrows(graph: &Graph) -> BTreeMap<(&String, &String), bool> {
+pub(crate) fn arrows(graph: &Graph) -> BTreeMap<(&String, &String), bool> {
     let mut out: BTreeMap<(&String, &String), bool> = BTreeMap::new();
     for e in graph.edges() {
         let relationship_only = matches!(e.reason, Reason::Relationship { .. });

@@ -33,7 +33,8 @@
 //!
 //! [`rewrite`] replaces exactly what [`references`] finds, using an [`IdMap`] ([`rewrite_text`] does
 //! it on JSON text, keeping key order and formatting); [`Graph`] orders
-//! items dependencies-first and breaks cycles into a patching pass.
+//! items dependencies-first and breaks cycles into a patching pass; [`to_svg`] draws one as a
+//! picture (the HTML report's graph of failed items), beside `to_dot` and `to_mermaid`.
 //!
 //! In every type, Arcade's `FeatureSetByPortalItem(portal, 'itemId', …)` in any string (popups,
 //! data expressions, labels) is an item reference, and so is a link to the organization's own
@@ -51,6 +52,7 @@ pub mod find;
 pub mod graph;
 pub mod reference;
 pub mod rewrite;
+pub mod svg;
 pub mod text;
 
 pub use find::{
@@ -59,3 +61,4 @@ pub use find::{
 pub use graph::{Edge, Graph, Plan, Reason, relationship_edge};
 pub use reference::{RefKind, Reference};
 pub use rewrite::{IdMap, Rewritten, RewrittenText, rewrite, rewrite_text};
+pub use svg::to_svg;

@@ -103,6 +103,34 @@ pub struct Entry {
     pub changes: Vec<String>,
 }
 
+/// Why an item was not attempted: it needs `bad`, which failed, or was itself held back by
+/// `root`'s failure. [`Entry::held_back_by`] reads it back.
+#[must_use]
+pub fn held_back_reason(bad: &str, root: &str) -> String {
+    if bad == root {
+        format!("depends on {bad}, which failed")
+    } else {
+        format!("depends on {bad}, which failed (because {root} failed)")
+    }
+}
+
+impl Entry {
+    /// The failed item that held this one back, when it was not attempted for that reason.
+    #[must_use]
+    pub fn held_back_by(&self) -> Option<&str> {
+        if self.status != Status::Skipped {
+            return None;
+        }
+        let rest = self.reason.as_deref()?.strip_prefix("depends on ")?;
+        let (bad, rest) = rest.split_once(", which failed")?;
+        Some(
+            rest.strip_prefix(" (because ")
+                .and_then(|r| r.strip_suffix(" failed)"))
+                .unwrap_or(bad),
+        )
+    }
+}
+
 /// One target's report.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -205,5 +233,42 @@ fn csv_field(s: &str) -> String {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skipped(reason: &str) -> Entry {
+        Entry {
+            source_id: "m".into(),
+            target_id: None,
+            title: "Map".into(),
+            item_type: "Web Map".into(),
+            owner: "o".into(),
+            action: Action::Create,
+            status: Status::Skipped,
+            reason: Some(reason.into()),
+            rewritten: 0,
+            rewrites: Vec::new(),
+            changes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_item_held_back_names_the_failure_at_the_root() {
+        assert_eq!(
+            skipped(&held_back_reason("svc", "svc")).held_back_by(),
+            Some("svc")
+        );
+        assert_eq!(
+            skipped(&held_back_reason("map", "svc")).held_back_by(),
+            Some("svc")
+        );
+        assert_eq!(skipped("unchanged since the snapshot").held_back_by(), None);
+        let mut failed = skipped(&held_back_reason("svc", "svc"));
+        failed.status = Status::Failed;
+        assert_eq!(failed.held_back_by(), None);
     }
 }

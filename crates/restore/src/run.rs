@@ -425,11 +425,7 @@ async fn restore_items(
                     if let Some(bad) = p.needs.iter().find(|n| broken.contains_key(*n)) {
                         let root = broken[bad].clone();
                         broken.insert(p.id.clone(), root.clone());
-                        let reason = if &root == bad {
-                            format!("depends on {bad}, which failed")
-                        } else {
-                            format!("depends on {bad}, which failed (because {root} failed)")
-                        };
+                        let reason = crate::report::held_back_reason(bad, &root);
                         results.insert(
                             p.id.clone(),
                             Restored {

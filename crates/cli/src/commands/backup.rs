@@ -185,25 +185,30 @@ async fn backup(
             Some(serde_json::json!({"id": i.id, "title": i.title(), "changed": why}))
         })
         .collect();
+    let doc = serde_json::json!({
+        "message_type": "backup",
+        "snapshot": outcome.snapshot,
+        "parent": plan.parent.as_ref().map(|(id, _)| id),
+        "items": outcome.items,
+        "reused": outcome.reused,
+        "exports": outcome.exports,
+        "groups": outcome.groups,
+        "bytesIn": outcome.stats.bytes_in,
+        "bytesStored": outcome.stats.bytes_stored,
+        "blobsWritten": outcome.stats.blobs_written,
+        "blobsReused": outcome.stats.blobs_reused,
+        "staleExportsDeleted": outcome.stale_exports_deleted,
+        "changed": changed,
+        "requests": client.requests(),
+        "seconds": elapsed,
+        "skipped": plan.skipped,
+        "failures": outcome.failures,
+    });
+    if !args.report.is_empty() {
+        write_reports(args, &plan, &outcome, &doc)?;
+    }
     if json {
-        render::json(&serde_json::json!({
-            "message_type": "backup",
-            "snapshot": outcome.snapshot,
-            "parent": plan.parent.as_ref().map(|(id, _)| id),
-            "items": outcome.items,
-            "reused": outcome.reused,
-            "exports": outcome.exports,
-            "groups": outcome.groups,
-            "bytesIn": outcome.stats.bytes_in,
-            "bytesStored": outcome.stats.bytes_stored,
-            "blobsWritten": outcome.stats.blobs_written,
-            "blobsReused": outcome.stats.blobs_reused,
-            "staleExportsDeleted": outcome.stale_exports_deleted,
-            "changed": changed,
-            "seconds": elapsed,
-            "skipped": plan.skipped,
-            "failures": outcome.failures,
-        }))?;
+        render::json(&doc)?;
         return Ok(code);
     }
     render::note(&format!(
@@ -253,6 +258,46 @@ async fn backup(
         }
     }
     Ok(code)
+}
+
+/// `--report`: the JSON document where a path does not end in `.html`, the page where it does.
+fn write_reports(
+    args: &BackupArgs,
+    plan: &Plan,
+    outcome: &orgpack_backup::Outcome,
+    doc: &serde_json::Value,
+) -> Result<()> {
+    use crate::page::Fact;
+    let archive = match (&args.repo, &args.output) {
+        (Some(repo), _) => Archive::open(repo)?,
+        (None, Some(file)) => Archive::open(file)?,
+        (None, None) => unreachable!("clap requires --repo or --output"),
+    };
+    let snapshot = archive.snapshot(&outcome.snapshot)?;
+    let number = |key: &str| doc[key].as_u64().unwrap_or(0);
+    #[allow(clippy::cast_possible_truncation)]
+    let count = |key: &str| number(key) as usize;
+    let run = crate::page::backup::Run {
+        facts: vec![
+            Fact::count("items", "Items", count("items")),
+            Fact::count("reused", "Unchanged, reused", count("reused")),
+            Fact::count("exports", "Exports", count("exports")),
+            Fact::count("groups", "Groups", count("groups")),
+            Fact::bytes("bytesIn", "Read from the portal", number("bytesIn")),
+            Fact::bytes("bytesStored", "Newly stored", number("bytesStored")),
+            Fact::count("requests", "Requests", count("requests")),
+            Fact::seconds("seconds", "Seconds", doc["seconds"].as_f64().unwrap_or(0.0)),
+            Fact::count("failures", "Parts missing", outcome.failures.len()),
+        ],
+        retry: crate::page::this_command(),
+    };
+    let page = crate::page::backup::page(
+        &outcome.snapshot.to_string(),
+        &snapshot,
+        plan.parent.as_ref().map(|(_, p)| p),
+        Some(run),
+    );
+    crate::page::write_all(&args.report, doc, &page)
 }
 
 #[allow(clippy::cast_precision_loss)]

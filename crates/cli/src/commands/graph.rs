@@ -47,7 +47,7 @@ pub fn run(args: &GraphArgs, json: bool) -> Result<u8> {
 
 /// The items of a snapshot and the dependencies among them (references to items in the snapshot,
 /// service URLs whose item is in it, relationships).
-fn build(snapshot: &Snapshot) -> Graph {
+pub(crate) fn build(snapshot: &Snapshot) -> Graph {
     let mut graph = Graph::new();
     let present: std::collections::BTreeSet<&str> =
         snapshot.items.iter().map(|i| i.id.as_str()).collect();

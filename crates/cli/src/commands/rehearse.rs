@@ -87,33 +87,9 @@ pub struct Named {
 
 /// The items that depend on `id`, directly or through others, in snapshot order.
 fn dependents(snapshot: &Snapshot, id: &str) -> Vec<Named> {
-    let mut found = std::collections::BTreeSet::from([id.to_owned()]);
-    loop {
-        let before = found.len();
-        for item in &snapshot.items {
-            if !found.contains(&item.id)
-                && item
-                    .dependencies
-                    .iter()
-                    .filter(|d| !d.external)
-                    .filter_map(|d| d.item_id.as_deref())
-                    .any(|d| found.contains(d))
-            {
-                found.insert(item.id.clone());
-            }
-        }
-        if found.len() == before {
-            break;
-        }
-    }
-    snapshot
-        .items
-        .iter()
-        .filter(|i| i.id != id && found.contains(&i.id))
-        .map(|i| Named {
-            id: i.id.clone(),
-            title: i.title.clone(),
-        })
+    crate::page::backup::dependents(snapshot, id)
+        .into_iter()
+        .map(|(id, title)| Named { id, title })
         .collect()
 }
 

@@ -148,8 +148,20 @@ fn run_with(
         m.info("snapshot", id.to_string());
         record(m, &reports, &targets);
     }
-    if let Some(path) = &args.report {
-        write_report(path, &id.to_string(), &reports, args.dry_run)?;
+    for path in &args.report {
+        if crate::page::is_html(path) {
+            let retry = crate::page::this_command();
+            let page = crate::page::restore::page(
+                &id.to_string(),
+                &snapshot,
+                &reports,
+                args.dry_run,
+                Some(retry),
+            );
+            write_atomic(path, page.html().as_bytes())?;
+        } else {
+            write_report(path, &id.to_string(), &reports, args.dry_run)?;
+        }
     }
     let complete = reports.iter().all(TargetReport::is_complete);
     if json {

@@ -10,6 +10,7 @@ mod doctor;
 mod graph;
 mod readme;
 mod rehearse;
+mod report;
 mod spec;
 
 use std::path::{Path, PathBuf};
@@ -65,6 +66,34 @@ pub fn demo_sandbox(
         (s, demo)
     });
     (rt, sandbox, demo)
+}
+
+/// A config file in `dir` naming the sandbox's `demo` organization `prod`, signed in to as
+/// `admin` with the password in `ORGPACK_PROD_PASSWORD`.
+pub fn prod_config(dir: &Path, sandbox: &orgpack_sandbox::Sandbox) -> PathBuf {
+    let config = dir.join("orgpack.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[portal.prod]\nurl = \"{}\"\nusername = \"admin\"\npassword_env = \"ORGPACK_PROD_PASSWORD\"\n",
+            sandbox.portal_url("demo")
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// `orgpack --config CONFIG ARGS` with `password` in `ORGPACK_PROD_PASSWORD`, without progress.
+pub fn orgpack_prod(config: &Path, password: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_orgpack"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("ORGPACK_PROD_PASSWORD", password)
+        .env("ORGPACK_NO_PROGRESS", "1")
+        .env_remove("ORGPACK_JSON")
+        .output()
+        .unwrap()
 }
 
 /// Standard output as text.

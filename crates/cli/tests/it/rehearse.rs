@@ -3,7 +3,7 @@
 //! restorable, and the rehearsal names the service and what depends on it.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use orgpack_sandbox::Faults;
 
@@ -12,15 +12,7 @@ use crate::{stderr, stdout};
 const PW: &str = "Rehearse-pw-93";
 
 fn orgpack(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_orgpack"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("ORGPACK_PROD_PASSWORD", PW)
-        .env("ORGPACK_NO_PROGRESS", "1")
-        .env_remove("ORGPACK_JSON")
-        .output()
-        .unwrap()
+    crate::orgpack_prod(config, PW, args)
 }
 
 fn code(out: &Output) -> i32 {
@@ -31,15 +23,7 @@ fn code(out: &Output) -> i32 {
 fn a_whole_backup_is_restorable_and_a_missing_export_is_named_with_its_dependents() {
     let (_rt, sandbox, demo) = crate::demo_sandbox(PW);
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("orgpack.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[portal.prod]\nurl = \"{}\"\nusername = \"admin\"\npassword_env = \"ORGPACK_PROD_PASSWORD\"\n",
-            sandbox.portal_url("demo")
-        ),
-    )
-    .unwrap();
+    let config = crate::prod_config(dir.path(), &sandbox);
     let repo = dir.path().join("repo");
     let repo = repo.to_str().unwrap();
 
