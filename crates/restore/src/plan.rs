@@ -905,3 +905,56 @@ async fn search_keywords(
 pub fn source_keyword(id: &str) -> String {
     format!("source-{id}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIGEST: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+    /// A hosted service holding `payloads`, each `(kind, obtained)`.
+    fn service(payloads: &[(&str, &str)]) -> Item {
+        let payloads: Vec<serde_json::Value> = payloads
+            .iter()
+            .map(|(kind, obtained)| {
+                serde_json::json!({
+                    "fileName": format!("{kind}.bin"), "kind": kind, "obtained": obtained,
+                    "digest": DIGEST, "size": 1, "layers": [],
+                })
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "id": "a".repeat(32), "type": "Feature Service", "title": "S", "owner": "o",
+            "modified": 1, "item": {"digest": DIGEST, "size": 1},
+            "sharing": {"access": "private"}, "payloads": payloads,
+        }))
+        .unwrap()
+    }
+
+    fn chosen(payloads: &[(&str, &str)]) -> Option<(PayloadKind, bool)> {
+        let item = service(payloads);
+        republish_payload(&item).map(|(p, original)| (p.kind, original))
+    }
+
+    #[test]
+    fn a_service_comes_back_from_its_export_else_from_a_file_publish_takes() {
+        let definition = ("featureServiceDefinition", "freshExport");
+        assert_eq!(
+            chosen(&[definition, ("fileGeodatabase", "freshExport")]),
+            Some((PayloadKind::FileGeodatabase, false))
+        );
+        assert_eq!(
+            chosen(&[definition, ("csv", "originalSource")]),
+            Some((PayloadKind::Csv, true))
+        );
+        // An export wins over the original file, whatever their order.
+        assert_eq!(
+            chosen(&[("csv", "originalSource"), ("shapefile", "freshExport")]),
+            Some((PayloadKind::Shapefile, false))
+        );
+        // Nothing publish takes: an Excel original, a definition alone, a downloaded file.
+        assert_eq!(chosen(&[definition, ("excel", "originalSource")]), None);
+        assert_eq!(chosen(&[definition]), None);
+        assert_eq!(chosen(&[("fileGeodatabase", "download")]), None);
+    }
+}

@@ -183,12 +183,10 @@ async fn run_target(
             owner: p.owner.clone(),
             action: p.action,
             status,
-            reason: r.and_then(|r| r.reason.clone()).or_else(|| {
-                p.in_place
-                    .as_ref()
-                    .and_then(|i| i.reason.clone())
-                    .filter(|_| p.action == Action::Skip)
-            }),
+            // In place, why an item is left or finished as it is, unless the run says more.
+            reason: r
+                .and_then(|r| r.reason.clone())
+                .or_else(|| p.in_place.as_ref().and_then(|i| i.reason.clone())),
             rewritten: r.map_or(0, |r| r.rewritten),
             rewrites: Vec::new(),
             changes: p

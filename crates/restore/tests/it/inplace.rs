@@ -578,3 +578,105 @@ async fn with_the_recycle_bin_emptied_every_reference_follows_the_new_id() {
     .await;
     assert_eq!(bin["success"], true, "in the recycle bin: {bin}");
 }
+
+/// An in-place run that made an item again and stopped before finishing it (here its sharing is
+/// refused) leaves it to the next run, which finds it as unfinished — with the id it kept, not
+/// a copy — and finishes it: the item ends as the snapshot has it, without the `source-`
+/// keyword a copy under a new id carries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_made_again_and_left_unfinished_is_finished_by_the_next_run() {
+    let Scene {
+        s,
+        demo,
+        dir,
+        admin,
+        archive,
+        snapshot,
+    } = scene(true).await;
+    damage(&s, "site", &demo, false).await;
+    let map = demo.items["inspections-map"].clone();
+    s.set_faults(orgpack_sandbox::Faults {
+        refuse: Some("/share".into()),
+        refuse_item: Some(map.as_str().into()),
+        ..orgpack_sandbox::Faults::default()
+    });
+    let first = in_place(&s, &archive, &snapshot, "site", dir.path(), false).await;
+    s.set_faults(orgpack_sandbox::Faults::default());
+    let entry = first.items.iter().find(|e| e.source_id == map).unwrap();
+    assert_eq!(entry.status, Status::Failed, "{entry:?}");
+    assert_eq!(
+        entry.target_id.as_deref(),
+        Some(map.as_str()),
+        "made with its own id"
+    );
+
+    let plan = in_place(&s, &archive, &snapshot, "site", dir.path(), true).await;
+    let entry = plan.items.iter().find(|e| e.source_id == map).unwrap();
+    assert_eq!(
+        (entry.action, entry.reason.as_deref()),
+        (
+            Action::Create,
+            Some("made again by a run cut short: finished")
+        ),
+        "{entry:?}"
+    );
+    let second = in_place(&s, &archive, &snapshot, "site", dir.path(), false).await;
+    let entry = second.items.iter().find(|e| e.source_id == map).unwrap();
+    assert_eq!(entry.status, Status::Created, "{entry:?}");
+    let item = admin.item(&map).await.unwrap();
+    let keywords = item["typeKeywords"].as_array().unwrap();
+    assert!(
+        keywords
+            .iter()
+            .all(|k| !k.as_str().unwrap_or_default().starts_with("source-")),
+        "{keywords:?}"
+    );
+    let sharing = admin.user_item("editor", &map).await.unwrap();
+    assert!(
+        !sharing["sharing"]["groups"].as_array().unwrap().is_empty(),
+        "shared again: {sharing}"
+    );
+}
+
+/// A hosted service made again with its own id whose load was cut short is rebuilt to the end by
+/// the next run, keeping its id: no `source-` keyword as a copy under a new id would carry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_made_again_and_left_half_loaded_is_finished_with_its_own_id() {
+    let Scene {
+        s,
+        demo,
+        dir,
+        admin,
+        archive,
+        snapshot,
+    } = scene(true).await;
+    damage(&s, "site", &demo, false).await;
+    let service = demo.items["inspections"].clone();
+    s.set_faults(orgpack_sandbox::Faults {
+        refuse: Some("/append".into()),
+        ..orgpack_sandbox::Faults::default()
+    });
+    let first = in_place(&s, &archive, &snapshot, "site", dir.path(), false).await;
+    s.set_faults(orgpack_sandbox::Faults::default());
+    let entry = first.items.iter().find(|e| e.source_id == service).unwrap();
+    assert_eq!(entry.status, Status::Failed, "{entry:?}");
+    let second = in_place(&s, &archive, &snapshot, "site", dir.path(), false).await;
+    let entry = second
+        .items
+        .iter()
+        .find(|e| e.source_id == service)
+        .unwrap();
+    assert_eq!(
+        (entry.status, entry.target_id.as_deref()),
+        (Status::Created, Some(service.as_str())),
+        "{entry:?}"
+    );
+    let item = admin.item(&service).await.unwrap();
+    let keywords = item["typeKeywords"].as_array().unwrap();
+    assert!(
+        keywords
+            .iter()
+            .all(|k| !k.as_str().unwrap_or_default().starts_with("source-")),
+        "{keywords:?}"
+    );
+}
