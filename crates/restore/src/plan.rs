@@ -744,19 +744,12 @@ async fn map_groups(
             out.insert(id.to_owned(), GroupAction::Use(id.to_owned()));
             continue;
         }
+        // In the snapshot's groups: a group that is not was passed over above.
         let title = snapshot
             .groups
             .iter()
             .find(|g| g.id == id)
             .map(|g| g.title.clone())
-            .or_else(|| {
-                snapshot
-                    .items
-                    .iter()
-                    .flat_map(|i| &i.sharing.groups)
-                    .find(|g| g.id == id)
-                    .map(|g| g.title.clone())
-            })
             .unwrap_or_default();
         let found = if title.is_empty() {
             None
