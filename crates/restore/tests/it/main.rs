@@ -333,6 +333,31 @@ async fn ids_are_kept_on_enterprise_and_a_damaged_archive_sends_nothing() {
     for e in &report.items {
         assert_eq!(e.target_id.as_deref(), Some(e.source_id.as_str()), "{e:?}");
     }
+    // A rerun from another machine (a journal that knows nothing) finds each by its own id: a
+    // kept id carries no `source-` keyword to search for.
+    let again = [Target {
+        name: "portal".into(),
+        client: Client::new(
+            PortalUrl::parse(&enterprise.portal_url("portal")).unwrap(),
+            Credentials::Password {
+                username: "admin".into(),
+                password: PW.into(),
+            },
+            ClientOptions::default(),
+        )
+        .unwrap(),
+        journal: dir.path().join("another-machine.sqlite"),
+    }];
+    let plan = restore(&archive, &snapshot, &again, &keep, true)
+        .await
+        .unwrap();
+    for e in &plan[0].items {
+        assert_eq!(
+            (e.action, e.target_id.as_deref()),
+            (Action::Skip, Some(e.source_id.as_str())),
+            "{e:?}"
+        );
+    }
 
     // Damage one blob: nothing at all reaches a fresh target.
     s.sandbox.add_org("clean", "Clean").unwrap();
@@ -694,4 +719,55 @@ async fn republish_is_kept_for_targets_without_append() {
         entry(&report[0], &s.city).reason.as_deref(),
         Some("rebuilt from its definition, loaded from its export")
     );
+}
+
+/// A rerun asks after each item its journal says it made: one deleted since is made again (the
+/// journal forgets it), but one the portal will not say anything about stops that target rather
+/// than being taken for gone and made twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_remakes_a_deleted_item_and_stops_on_one_it_cannot_look_up() {
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, snapshot) = backed_up(&s, dir.path()).await;
+    let targets = [empty_target(&s, "again", dir.path())];
+    let o = options(dir.path());
+    let first = restore(&archive, &snapshot, &targets, &o, false)
+        .await
+        .unwrap();
+    assert!(first[0].is_complete(), "{:#?}", first[0]);
+    let count = org_items(&targets[0].client).await.len();
+    let copy = entry(&first[0], &s.csv).target_id.clone().unwrap();
+
+    // Looking the copy up fails (not as "not found"): the target stops, nothing is made.
+    s.sandbox.set_faults(orgpack_sandbox::Faults {
+        refuse: Some(format!("/items/{copy}").into()),
+        ..orgpack_sandbox::Faults::default()
+    });
+    let stopped = restore(&archive, &snapshot, &targets, &o, false).await;
+    s.sandbox.set_faults(orgpack_sandbox::Faults::default());
+    let failed = match stopped {
+        Err(e) => e.to_string(),
+        Ok(reports) => reports[0].error.clone().unwrap_or_default(),
+    };
+    assert!(failed.contains("Injected"), "{failed}");
+    assert_eq!(org_items(&targets[0].client).await.len(), count);
+
+    // Deleted for good since: made again, once.
+    targets[0]
+        .client
+        .call(
+            "delete",
+            orgpack_portal::Method::Post,
+            &format!("content/users/admin/items/{copy}/delete"),
+            &[("permanentDelete", "true")],
+        )
+        .await
+        .unwrap();
+    let rerun = restore(&archive, &snapshot, &targets, &o, false)
+        .await
+        .unwrap();
+    let e = entry(&rerun[0], &s.csv);
+    assert_eq!(e.status, Status::Created, "{e:?}");
+    assert_ne!(e.target_id.as_deref(), Some(copy.as_str()));
+    assert_eq!(org_items(&targets[0].client).await.len(), count);
 }
