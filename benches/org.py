@@ -253,6 +253,22 @@ def requests_made(urls, names):
     return total
 
 
+def endpoints_made(urls, name):
+    """The requests the sandbox serving `name` has received so far, by endpoint."""
+    root = urllib.parse.urlsplit(urls[name])
+    with urllib.request.urlopen(f"{root.scheme}://{root.netloc}/_sandbox/stats", context=TLS) as r:
+        return json.loads(r.read()).get("endpoints", {})
+
+
+def print_endpoints(title, before, after, items):
+    """The endpoints a run asked most, with their requests per item, on stderr."""
+    delta = {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
+    total = sum(delta.values())
+    print(f"{title}: {total} requests, {total / items:.2f} per item; by endpoint:", file=sys.stderr)
+    for k, v in sorted(delta.items(), key=lambda kv: -kv[1])[:15]:
+        print(f"  {v:8d}  {v / items:5.2f}/item  {k}", file=sys.stderr)
+
+
 def main():
     if not os.path.exists(BIN):
         sys.exit(f"{BIN} not found: cargo build --release -p orgpack-cli")
@@ -296,7 +312,9 @@ def main():
             run.cpu_note = f"cpu {run.cpu:.1f}s, portal cpu {portal_cpu(names) - cpu:.1f}s"
             return result + (requests_made(urls, names) - before,)
 
+        endpoints = endpoints_made(urls, "source")
         t, m, first, r = counted(["source"], ["--config", config, "backup", "--from", "source", "--repo", repo, "--all"])
+        print_endpoints("first backup", endpoints, endpoints_made(urls, "source"), first["items"])
         rows.append(("first backup", t, m, first["items"], first["bytesIn"], r, f"{first['exports']} exports, {run.cpu_note}"))
         t2, m2, second, r2 = counted(["source"], ["--config", config, "backup", "--from", "source", "--repo", repo, "--all"])
         rows.append(("second backup, nothing changed", t2, m2, second["items"], second["bytesIn"], r2,

@@ -326,6 +326,12 @@ async fn handle(
     shared
         .requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    *shared
+        .endpoints
+        .lock()
+        .expect("endpoint counters")
+        .entry(endpoint(rest, services))
+        .or_default() += 1;
     if let Some(injected) = shared.faults.before().await {
         return injected;
     }
@@ -594,17 +600,53 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
 }
 
 /// `GET /_sandbox/stats`: the harness's own counters, outside every portal root (no ArcGIS
-/// client asks for it): `{"requests", "faultsInjected", "tokensExpired"}`, so a benchmark can count what a client
-/// run cost a sandbox it runs as a separate process. Not counted itself.
+/// client asks for it): `{"requests", "endpoints": {endpoint: requests}, "faultsInjected",
+/// "tokensExpired"}`, so a benchmark can count what a client run cost a sandbox it runs as a
+/// separate process, and where. Not counted itself.
 async fn stats(State(shared): State<Arc<Shared>>) -> Response {
     let requests = shared.requests.load(std::sync::atomic::Ordering::Relaxed);
+    let endpoints = shared.endpoints.lock().expect("endpoint counters").clone();
     let injected = shared.faults.injected();
     axum::Json(json!({
         "requests": requests,
+        "endpoints": endpoints,
         "faultsInjected": injected.failed,
         "tokensExpired": injected.expired,
     }))
     .into_response()
+}
+
+/// A request's endpoint with what varies made generic: item and group ids `{id}`, usernames
+/// `{user}`, numbers `{n}`; a service's folder and name `{service}`.
+fn endpoint(rest: &str, services: bool) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let mut after_users = false;
+    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let server = segments
+        .iter()
+        .position(|s| s.ends_with("Server"))
+        .filter(|_| services);
+    for (i, s) in segments.iter().enumerate() {
+        let generic = if server.is_some_and(|at| i < at) {
+            if i == 0 { "{service}" } else { continue }
+        } else if after_users {
+            "{user}"
+        } else if s.len() == 32 && s.chars().all(|c| c.is_ascii_hexdigit()) {
+            "{id}"
+        } else if s.chars().all(|c| c.is_ascii_digit()) {
+            "{n}"
+        } else {
+            s
+        };
+        after_users = *s == "users" && !services;
+        out.push(generic);
+    }
+    let path = out.join("/");
+    if services {
+        format!("services/{path}")
+    } else {
+        path
+    }
 }
 
 /// `POST /_sandbox/faults` with `spec` (form or query; the syntax of `orgpack sandbox --faults`):
@@ -646,4 +688,25 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/_sandbox/faults", axum::routing::post(set_faults))
         .layer(axum::extract::DefaultBodyLimit::max(512 << 20))
         .with_state(shared)
+}
+
+#[cfg(test)]
+mod endpoint_tests {
+    #[test]
+    fn endpoints_are_counted_with_what_varies_made_generic() {
+        let id = "0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            super::endpoint(&format!("content/users/editor/items/{id}/update"), false),
+            "content/users/{user}/items/{id}/update"
+        );
+        assert_eq!(
+            super::endpoint("community/users/editor", false),
+            "community/users/{user}"
+        );
+        assert_eq!(
+            super::endpoint("Hosted/City/FeatureServer/0/query", true),
+            "services/{service}/FeatureServer/{n}/query"
+        );
+        assert_eq!(super::endpoint("search", false), "search");
+    }
 }

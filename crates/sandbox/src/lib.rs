@@ -105,6 +105,8 @@ pub(crate) struct Shared {
     pub jobs: std::sync::Mutex<std::collections::HashMap<String, api::jobs::Job>>,
     /// Requests answered (portal and services), for tests and benchmarks.
     pub requests: std::sync::atomic::AtomicU64,
+    /// The same, by endpoint (`content/items/{id}/data`), for benchmarks.
+    pub endpoints: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 /// A running sandbox; it stops when dropped.
@@ -135,6 +137,7 @@ impl Sandbox {
             store,
             faults: faults::FaultState::default(),
             requests: std::sync::atomic::AtomicU64::new(0),
+            endpoints: std::sync::Mutex::default(),
             oauth: api::oauth::Pending::default(),
             token_lifetime_ms: lifetime,
             scheme: if options.tls { "https" } else { "http" },
