@@ -11,7 +11,9 @@ client runs from the virtual environment scripts/compat makes (skipped when it i
 Sandboxes (`orgpack sandbox --data …`, one process per organization, as separate portals would
 be; their memory is not counted) serve an organization seeded through the REST API with 1,000 items: 20 File Geodatabases of 1 to 50 MB
 and the 20 hosted services published from them, 200 web maps of those services, 100 apps (50 with
-resources), 100 dashboards, 200 CSV files and 360 links and documents. Then:
+resources), 100 dashboards, 200 CSV files and 360 links and documents, shared as organizations
+share (30 % private, 30 % with the organization, 10 % public, 30 % with one or two of eight
+groups). Then:
 
 1. `orgpack backup --all --repo R` (the first, full backup: every service exported);
 2. the same again with nothing changed (must export nothing and download no payload);
@@ -106,12 +108,15 @@ class Org:
         self.rest = portal + "/sharing/rest"
         self.token = call(self.rest + "/generateToken",
                           {"username": "admin", "password": PASSWORD, "referer": "bench"})["token"]
+        self.made = []
 
     def post(self, path, fields, files=None):
         return call(f"{self.rest}/{path}", dict(fields, token=self.token), files)
 
     def add(self, fields, files=None):
-        return self.post("content/users/admin/addItem", fields, files)["id"]
+        made = self.post("content/users/admin/addItem", fields, files)["id"]
+        self.made.append(made)
+        return made
 
 
 def padded_gdb(size_mb, seed):
@@ -176,7 +181,29 @@ def seed(org):
     rest = max(ITEMS - made, 0)
     for i in range(rest):
         org.add({"title": f"Link {i}", "type": "Document Link", "url": f"https://example.com/doc/{i}"})
+    share(org, rng)
     return made + rest
+
+
+def share(org, rng):
+    """Sharing as organizations have it: of the items added, 30 % private, 30 % shared with the
+    organization, 10 % public, 30 % with one or two of eight groups (a third of those with the
+    organization too)."""
+    groups = [org.post("community/createGroup", {"title": f"Team {g}", "access": "org"})["group"]["id"]
+              for g in range(8)]
+    for n, item in enumerate(list(org.made)):
+        kind = n % 10
+        if kind < 3:
+            continue
+        fields = {"everyone": "false", "org": "false", "groups": ""}
+        if kind < 6:
+            fields["org"] = "true"
+        elif kind == 6:
+            fields["everyone"] = "true"
+        else:
+            fields["groups"] = ",".join(rng.sample(groups, rng.randint(1, 2)))
+            fields["org"] = "true" if kind == 9 else "false"
+        org.post(f"content/users/admin/items/{item}/share", fields)
 
 
 def run(args, command=None, env=None):

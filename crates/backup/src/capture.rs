@@ -370,6 +370,9 @@ async fn store_part(
     part: Part<'_>,
 ) -> Result<Option<(Descriptor, Option<orgpack_payload::Summary>)>, String> {
     let what = format!("{} of item {}", part.label(), planned.id);
+    if planned.absent.contains(key) {
+        return Ok(None);
+    }
     if let Some(bytes) = planned.cached.get(key) {
         let d = tokio::task::block_in_place(|| env.blobs.put_bytes(bytes))
             .map_err(|e| format!("storing {what}: {e}"))?;

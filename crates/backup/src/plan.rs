@@ -117,6 +117,9 @@ pub struct PlannedItem {
     pub resources: Vec<(String, u64)>,
     /// Documents downloaded while planning (`data`, or a resource path), for `run` to store.
     pub cached: BTreeMap<String, Vec<u8>>,
+    /// Parts planning asked for and the item does not have (`data` of a link): `run` does not
+    /// ask again.
+    pub absent: BTreeSet<String>,
     /// A view's `sources`, read while planning for its dependencies, kept for capture.
     pub view_sources: Option<Value>,
     /// A hosted feature service's layers' state (edit dates, definitions), recorded in the
@@ -326,12 +329,9 @@ pub async fn plan(client: &Client, options: &PlanOptions, progress: &dyn Progres
         let mut visits: Vec<(String, Why, Visit)> = futures_util::stream::iter(frontier)
             .map(|(id, why)| {
                 let ctx = &ctx;
-                let owner = listed
-                    .get(&id)
-                    .and_then(|j| j.get("owner"))
-                    .and_then(Value::as_str);
+                let json = listed.get(&id);
                 async move {
-                    let visit = visit(ctx, &id, why.clone(), owner).await;
+                    let visit = visit(ctx, &id, why.clone(), json).await;
                     (id, why, visit)
                 }
             })
@@ -539,6 +539,7 @@ fn reuse_listed(
         export: false,
         resources: Vec::new(),
         cached: BTreeMap::new(),
+        absent: BTreeSet::new(),
         view_sources: None,
         service_state: None,
         changed: None,
@@ -551,8 +552,8 @@ fn reuse_listed(
 }
 
 /// Read one item: its JSON, sharing, and (unless reused) its relationships, JSON data and JSON
-/// resources for references.
-async fn visit(ctx: &Ctx<'_>, id: &str, why: Why, listed_owner: Option<&str>) -> Visit {
+/// resources for references. `listed`: its JSON as its owner's listing gave it.
+async fn visit(ctx: &Ctx<'_>, id: &str, why: Why, listed: Option<&Value>) -> Visit {
     let client = ctx.client;
     let failed = |part: Option<&str>, e: &orgpack_portal::Error| {
         Visit::Failed(Failure {
@@ -562,11 +563,18 @@ async fn visit(ctx: &Ctx<'_>, id: &str, why: Why, listed_owner: Option<&str>) ->
             message: e.to_string(),
         })
     };
-    // An item found in its owner's listing: the owner's view alone gives its JSON and sharing
-    // (one request, which is what an unchanged item costs). Otherwise the item first.
-    let listed = match listed_owner {
-        Some(owner) => client.user_item(owner, id).await.ok(),
-        None => None,
+    // An item found in its owner's listing: a private one (`access` private: shared with no
+    // group, nobody else sees it) is all there, at no request; the owner's view alone gives any
+    // other's JSON and sharing (one request, which is what an unchanged item costs). Otherwise
+    // the item first.
+    let listed_owner = listed.and_then(|j| j.get("owner")).and_then(Value::as_str);
+    let private = listed
+        .filter(|j| j.get("access").and_then(Value::as_str) == Some("private"))
+        .map(|j| serde_json::json!({"item": j, "sharing": {"access": "private", "groups": []}}));
+    let listed = match (private, listed_owner) {
+        (Some(view), _) => Some(view),
+        (None, Some(owner)) => client.user_item(owner, id).await.ok(),
+        (None, None) => None,
     };
     let (json, view) = if let Some(view) = listed.filter(|v| v.get("item").is_some()) {
         (view["item"].clone(), view)
@@ -614,6 +622,7 @@ async fn visit(ctx: &Ctx<'_>, id: &str, why: Why, listed_owner: Option<&str>) ->
         export: false,
         resources: Vec::new(),
         cached: BTreeMap::new(),
+        absent: BTreeSet::new(),
         view_sources: None,
         service_state: None,
         changed: None,
@@ -819,9 +828,13 @@ async fn scan(
     let spool = fetch::fetch(ctx.client, &item.id, part, &ctx.options.spool_dir)
         .await
         .map_err(|e| (part.label(), e))?;
-    let Some(spool) = spool.filter(|s| s.len() <= MAX_SCANNED) else {
+    let Some(spool) = spool else {
+        item.absent.insert(key.to_owned());
         return Ok(None);
     };
+    if spool.len() > MAX_SCANNED {
+        return Ok(None);
+    }
     let len = spool.len();
     ctx.progress.bytes(len);
     let Ok(bytes) = spool.into_bytes() else {

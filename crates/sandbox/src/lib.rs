@@ -201,6 +201,17 @@ impl Sandbox {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// The requests received so far by endpoint (`content/items/{id}/data`: ids, usernames and
+    /// numbers made generic), as `GET /_sandbox/stats` gives them.
+    #[must_use]
+    pub fn requests_by_endpoint(&self) -> std::collections::BTreeMap<String, u64> {
+        self.shared
+            .endpoints
+            .lock()
+            .expect("endpoint counters")
+            .clone()
+    }
+
     /// The address served.
     #[must_use]
     pub fn addr(&self) -> SocketAddr {

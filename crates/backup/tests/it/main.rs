@@ -829,3 +829,47 @@ async fn an_item_whose_data_cannot_be_read_stays_with_that_part_missing() {
             .unwrap();
     assert_eq!(json["snippet"], "edited before the nightly");
 }
+
+/// What a first backup of the whole organization asks per item: the data once (a link's absent
+/// data too: planning found it absent, capture does not ask again), and the owner's view only
+/// for items shared with someone (a private item is all in its owner's listing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_backup_asks_each_part_once_and_nothing_of_private_items_sharing() {
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let selection = Selection {
+        all: true,
+        include_dependencies: true,
+        ..Selection::default()
+    };
+    let before = s.sandbox.requests_by_endpoint();
+    let (_, outcome) = backup(&s, &repo, selection, &Counting::default()).await;
+    let after = s.sandbox.requests_by_endpoint();
+    let asked = |endpoint: &str| {
+        after.get(endpoint).copied().unwrap_or(0) - before.get(endpoint).copied().unwrap_or(0)
+    };
+    let snap = Archive::open(&repo)
+        .unwrap()
+        .snapshot(&outcome.snapshot)
+        .unwrap();
+    let items = u64::try_from(snap.items.len()).unwrap();
+    let shared = snap
+        .items
+        .iter()
+        .filter(|i| i.sharing.access != orgpack_archive::manifest::Access::Private)
+        .count();
+    assert!(shared > 0 && shared < snap.items.len(), "{shared} shared");
+    // Each item's data once, and each export's download.
+    let exports = u64::try_from(outcome.exports).unwrap();
+    assert_eq!(
+        asked("content/items/{id}/data"),
+        items + exports,
+        "{after:#?}"
+    );
+    assert_eq!(
+        asked("content/users/{user}/items/{id}"),
+        u64::try_from(shared).unwrap(),
+        "{after:#?}"
+    );
+}
