@@ -7,5 +7,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    orgpack_archive::store::zip_read::exercise(data.to_vec());
+    let _ = orgpack_archive::store::zip_read::exercise(data.to_vec());
 });

@@ -336,29 +336,31 @@ impl Store for ZipStore {
     }
 }
 
-/// Open `bytes` as a single-file archive and read everything in it, ignoring the outcome: the
-/// body of the fuzz target (`fuzz/`) and of the mutation test. It must never panic, hang or
-/// allocate without bound, whatever the bytes.
+/// Open `bytes` as a single-file archive and read everything in it: the body of the fuzz target
+/// (`fuzz/`) and of the mutation test. It must never panic, hang or allocate without bound,
+/// whatever the bytes. Returns how many parts it read whole (every part of a valid archive).
 #[doc(hidden)]
-pub fn exercise(bytes: Vec<u8>) {
+pub fn exercise(bytes: Vec<u8>) -> usize {
     let Ok(store) = ZipStore::from_source(PathBuf::from("fuzz.orgpack"), Arc::new(bytes)) else {
-        return;
+        return 0;
     };
     let Ok(archive) = crate::Archive::from_store(Box::new(store)) else {
-        return;
+        return 0;
     };
     let options = crate::VerifyOptions {
         read_data: true,
         threads: 1,
     };
     let _ = crate::verify(&archive, options);
+    let mut read = 0;
     for entry in &archive.index().snapshots {
         if let Ok(snapshot) = archive.snapshot(&entry.id) {
             for part in snapshot.parts() {
-                let _ = archive.read_part(part.descriptor);
+                read += usize::from(archive.read_part(part.descriptor).is_ok());
             }
         }
     }
+    read
 }
 
 #[cfg(test)]

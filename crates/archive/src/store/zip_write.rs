@@ -164,3 +164,29 @@ impl Drop for ZipSink {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_sink_dropped_unfinished_leaves_nothing_and_one_finished_leaves_the_archive() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.orgpack");
+        let sink = super::ZipSink::create(&path).unwrap();
+        let shown = format!("{sink:?}");
+        assert!(
+            shown.starts_with("ZipSink") && shown.contains("a.orgpack"),
+            "{shown}"
+        );
+        assert!(dir.path().join("a.orgpack.tmp").exists());
+        drop(sink);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+        let finished = super::ZipSink::create(&path).unwrap().finish().unwrap();
+        assert_eq!(finished, path);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["a.orgpack"]);
+    }
+}
