@@ -29,6 +29,7 @@ if (!process.env.ORGPACK_COMPAT_CHILD) {
       orgpack,
       ["--tls", "--demo", "--data", join(data, "sandbox"), "--org", "target"],
       { ...process.env, ORGPACK_SANDBOX_PASSWORD: password },
+      ["demo", "target"],
     ));
   } catch (e) {
     console.log(`FAIL  start the sandbox: ${e.message}`);

@@ -25,13 +25,16 @@ export function expect(cond, what) {
 
 /**
  * Start `orgpack sandbox ARGS` and wait for its banner: resolves to `{ sandbox, urls, cert }`
- * (the process; each organization's URL by name; the certificate to trust with `--tls`), or
- * rejects when it exits or has not started in 60 s.
+ * (the process; each organization's URL by name; the certificate to trust with `--tls`) once it
+ * says it is serving and the URLs of every organization of `orgs` have come (they come on stdout,
+ * the rest on stderr: either may be read first), or rejects when it exits or has not started in
+ * 60 s.
  */
-export function startSandbox(orgpack, args, env) {
+export function startSandbox(orgpack, args, env, orgs) {
   const sandbox = spawn(orgpack, ["sandbox", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
   const urls = {};
   let cert = null;
+  let serving = false;
   let buffered = "";
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("the sandbox did not start in 60 s")), 60000);
@@ -43,14 +46,15 @@ export function startSandbox(orgpack, args, env) {
       while ((nl = buffered.indexOf("\n")) >= 0) {
         const line = buffered.slice(0, nl).trim();
         buffered = buffered.slice(nl + 1);
-        const url = line.match(/^(https?:\/\/127\.0\.0\.1:\d+\/(\w+))$/);
+        const url = line.match(/^(https?:\/\/127\.0\.0\.1:\d+\/([\w-]+))$/);
         if (url) urls[url[2]] = url[1];
         const c = line.match(/the certificate to trust is (\S+)/);
         if (c) cert = c[1];
-        if (line.startsWith("serving until interrupted")) {
-          clearTimeout(timer);
-          resolve({ sandbox, urls, cert });
-        }
+        if (line.startsWith("serving until interrupted")) serving = true;
+      }
+      if (serving && orgs.every((o) => urls[o])) {
+        clearTimeout(timer);
+        resolve({ sandbox, urls, cert });
       }
     };
     sandbox.stdout.on("data", read);

@@ -35,6 +35,7 @@ const starting = startSandbox(
   orgpack,
   ["--demo", "--org", "target-a", "--org", "target-b", "--write-config", config],
   env,
+  ["demo", "target-a", "target-b"],
 );
 let sandbox = null;
 let root = null;
