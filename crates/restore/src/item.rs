@@ -295,6 +295,7 @@ async fn restore(
             .map_err(|e| fail(e.to_string()))?;
     }
 
+    let mut form_note = None;
     if !ctx
         .journal
         .done(&item.id, "content")
@@ -315,6 +316,11 @@ async fn restore(
         rewritten += restore_parts(ctx, item, owner, &target_id, &gctx, &map)
             .await
             .map_err(fail)?;
+        let (changed, note) = crate::form::restore_package(ctx, item, owner, &target_id, &map)
+            .await
+            .map_err(fail)?;
+        rewritten += changed;
+        form_note = note;
         ctx.journal
             .mark(&item.id, "content")
             .map_err(|e| fail(e.to_string()))?;
@@ -377,7 +383,7 @@ async fn restore(
     Ok(Restored {
         target_id: Some(target_id),
         status,
-        reason: original.or(path),
+        reason: original.or(path).or(form_note),
         rewritten,
     })
 }

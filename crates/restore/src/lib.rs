@@ -33,6 +33,7 @@
 
 pub mod check;
 pub mod error;
+mod form;
 pub mod groups;
 pub mod inplace;
 pub mod item;

@@ -4,6 +4,7 @@
 mod common;
 mod demo;
 mod faults;
+mod forms;
 mod groups;
 mod hostile;
 mod inplace;
