@@ -27,6 +27,7 @@
 pub mod capture;
 pub mod error;
 pub mod fetch;
+mod form;
 pub mod ledger;
 pub mod parent;
 pub mod people;

@@ -769,6 +769,13 @@ async fn explore(
             Ok(None) => {}
             Err(_) => unread.push(FoundIn::Data),
         }
+    } else if item_type == "Form" {
+        // A Survey123 form's data is its package: the files in it name its service.
+        match read_scanned(ctx, item, "data", Part::Data, item.size()).await {
+            Ok(Some(zip)) => refs.extend(crate::form::package_references(&zip, &graph_ctx, &id)),
+            Ok(None) => {}
+            Err(_) => unread.push(FoundIn::Data),
+        }
     }
     let resources = client
         .item_resources(&id)
@@ -822,6 +829,20 @@ async fn scan(
     part: Part<'_>,
     size: u64,
 ) -> Result<Option<Value>, (String, orgpack_portal::Error)> {
+    Ok(read_scanned(ctx, item, key, part, size)
+        .await?
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok()))
+}
+
+/// Download a part of at most [`MAX_SCANNED`] bytes to read; keep its bytes for `run` while the
+/// cache budget lasts. `None` when the item has no such part or it is larger.
+async fn read_scanned(
+    ctx: &Ctx<'_>,
+    item: &mut PlannedItem,
+    key: &str,
+    part: Part<'_>,
+    size: u64,
+) -> Result<Option<Vec<u8>>, (String, orgpack_portal::Error)> {
     if size > MAX_SCANNED {
         return Ok(None);
     }
@@ -840,7 +861,6 @@ async fn scan(
     let Ok(bytes) = spool.into_bytes() else {
         return Ok(None);
     };
-    let doc = serde_json::from_slice::<Value>(&bytes).ok();
     if ctx
         .cache_left
         .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
@@ -848,9 +868,9 @@ async fn scan(
         })
         .is_ok()
     {
-        item.cached.insert(key.to_owned(), bytes);
+        item.cached.insert(key.to_owned(), bytes.clone());
     }
-    Ok(doc)
+    Ok(Some(bytes))
 }
 
 /// The dependency a graph reference stands for, if it is one.

@@ -5,8 +5,40 @@
 //! is replaced wherever it stands, as Esri's solution.js does for form packages. What the map
 //! does not know stays as it is.
 
+use crate::reference::{RefKind, Reference};
 use crate::rewrite::IdMap;
-use crate::text::service_urls;
+use crate::text::{self, HELPER_TYPES, service_urls};
+
+/// The references in text that is not JSON, each at `path`: every organization service URL (not
+/// Esri's, not a helper service) and every item id; `self_id`, the item's own, as a self
+/// reference. What [`rewrite_plain`] rewrites, for a backup to follow.
+#[must_use]
+pub fn plain_references(text: &str, path: &str, self_id: Option<&str>) -> Vec<Reference> {
+    let mut out = Vec::new();
+    for found in service_urls(text) {
+        let Some(host) = text::host(&found.service) else {
+            continue;
+        };
+        if text::is_global_host(host) || HELPER_TYPES.iter().any(|t| found.service.ends_with(t)) {
+            continue;
+        }
+        let mut r = Reference::new(RefKind::Service, found.service.clone(), path).in_text();
+        r.layer = found.layer;
+        out.push(r);
+    }
+    for (_, id) in ids(text) {
+        let kind = if Some(id) == self_id {
+            RefKind::SelfRef
+        } else {
+            RefKind::Item
+        };
+        let r = Reference::new(kind, id, path).in_text();
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    out
+}
 
 /// `text` with every reference the map knows replaced, and how many were.
 #[must_use]
@@ -160,6 +192,38 @@ mod tests {
         )));
         assert!(!out.contains(&a));
         assert_eq!(changed, 6);
+    }
+
+    #[test]
+    fn references_in_plain_text_are_services_and_ids_the_items_own_apart() {
+        let own = "a".repeat(32);
+        let other = "c".repeat(32);
+        let text = format!(
+            "<xls-{own}/><submission action=\"https://src.example.com/src/server/rest/services/Hosted/Trees/FeatureServer/0\"/>\
+             <x>{other} {other}</x><g>https://services.arcgisonline.com/arcgis/rest/services/World/MapServer</g>\
+             <geo>https://src.example.com/src/server/rest/services/Geocode/GeocodeServer</geo>"
+        );
+        let refs = plain_references(&text, "data esriinfo/form.xml", Some(&own));
+        let kinds: Vec<(RefKind, &str, Option<u32>)> = refs
+            .iter()
+            .map(|r| (r.kind, r.value.as_str(), r.layer))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (
+                    RefKind::Service,
+                    "https://src.example.com/src/server/rest/services/Hosted/Trees/FeatureServer",
+                    Some(0)
+                ),
+                (RefKind::SelfRef, own.as_str(), None),
+                (RefKind::Item, other.as_str(), None),
+            ]
+        );
+        assert!(
+            refs.iter()
+                .all(|r| r.in_text && r.path == "data esriinfo/form.xml")
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! A Survey123 form comes back submitting to the restored service: its package (the item's data,
 //! a zip laid out as Survey123 and Esri's solution.js write it — `esriinfo/form.info` with the
 //! service and webhooks, `form.itemInfo`, the XForm `form.xml` with its `<submission action>`,
-//! `form.webform`, `forminfo.json`, media, the XLSForm) names the target's service, the form's
+//! `form.webform`, `forminfo.json`, media, the XLSForm; the backup follows what it names) names
+//! the target's service, the form's
 //! new id and the target's portal, with media and the XLSForm byte for byte, and its
 //! `Survey2Service` relationship points at the restored service.
 
@@ -121,6 +122,21 @@ async fn a_survey_submits_to_the_restored_service() {
         .unwrap();
 
     let (archive, snapshot) = backed_up(&s, dir.path()).await;
+    // The backup read the package: the XForm's submission and `.info` name the service.
+    let paths: Vec<&str> = snapshot
+        .item(&form)
+        .unwrap()
+        .dependencies
+        .iter()
+        .filter(|d| d.item_id.as_deref() == Some(s.city.as_str()))
+        .filter_map(|d| d.path.as_deref())
+        .collect();
+    for file in ["data esriinfo/form.xml", "data esriinfo/form.info"] {
+        assert!(
+            paths.iter().any(|p| p.starts_with(file)),
+            "{file}: {paths:?}"
+        );
+    }
     let target = empty_target(&s, "field", dir.path());
     let reports = restore(
         &archive,
