@@ -6,7 +6,9 @@
 //! are rewritten with the id map — service URLs, item ids (the form's own included), portal URLs,
 //! organization ids in Workflow Manager URLs — as Esri's solution.js does, and the package is
 //! uploaded again. Media and the XLSForm are copied byte for byte. Webhooks keep their URLs (the
-//! receivers are outside the organization) and are listed in the item's reason.
+//! receivers are outside the organization) and are listed in the item's reason. In place, the
+//! packages of the organization's forms are re-pointed like any item's data when a service they
+//! name was made again under a new id (`inplace/apply.rs`).
 
 use std::io::{Cursor, Read as _, Write as _};
 
@@ -153,24 +155,7 @@ pub(crate) async fn restore_package(
         return Ok((0, None));
     };
     if package.changed > 0 {
-        let mut file = tempfile::NamedTempFile::new_in(&ctx.options.staging_dir)
-            .map_err(|e| format!("staging the form package: {e}"))?;
-        file.write_all(&package.bytes)
-            .and_then(|()| file.flush())
-            .map_err(|e| format!("staging the form package: {e}"))?;
-        ctx.client
-            .update_item(
-                owner,
-                None,
-                target_id,
-                &[],
-                Content::File {
-                    path: file.path(),
-                    name: &name,
-                },
-            )
-            .await
-            .map_err(|e| format!("uploading the rewritten form package: {e}"))?;
+        upload(ctx, owner, target_id, &name, &package.bytes, &[]).await?;
     }
     let note = (!package.webhooks.is_empty()).then(|| {
         format!(
@@ -184,6 +169,35 @@ pub(crate) async fn restore_package(
         )
     });
     Ok((package.changed, note))
+}
+
+/// Upload `bytes` as the data (named `name`) of form `id`, with item `params`.
+pub(crate) async fn upload(
+    ctx: &Ctx<'_>,
+    owner: &str,
+    id: &str,
+    name: &str,
+    bytes: &[u8],
+    params: &[(&str, &str)],
+) -> Result<(), String> {
+    let mut file = tempfile::NamedTempFile::new_in(&ctx.options.staging_dir)
+        .map_err(|e| format!("staging the form package: {e}"))?;
+    file.write_all(bytes)
+        .and_then(|()| file.flush())
+        .map_err(|e| format!("staging the form package: {e}"))?;
+    ctx.client
+        .update_item(
+            owner,
+            None,
+            id,
+            params,
+            Content::File {
+                path: file.path(),
+                name,
+            },
+        )
+        .await
+        .map_err(|e| format!("uploading the rewritten form package: {e}"))
 }
 
 #[cfg(test)]

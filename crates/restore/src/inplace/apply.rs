@@ -460,7 +460,19 @@ async fn repoint_one(
     {
         data = Some(r.text);
     }
-    if params.is_empty() && data.is_none() {
+    // A Survey123 form's package (its data zip) names the service it submits to.
+    let mut package = None;
+    if !document && found["type"].as_str() == Some("Form") {
+        let mut zip = Vec::new();
+        if ctx.client.item_data(id, &mut zip).await.is_ok()
+            && let Ok(Some(p)) =
+                tokio::task::block_in_place(|| crate::form::rewrite_package(&zip, map))
+            && p.changed > 0
+        {
+            package = Some(p);
+        }
+    }
+    if params.is_empty() && data.is_none() && package.is_none() {
         return Ok(lines);
     }
     let text = format!("{found}{}", String::from_utf8_lossy(&bytes));
@@ -471,6 +483,16 @@ async fn repoint_one(
     }
     let refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     crate::prior::keep(ctx, id, id, owner).await?;
+    if let Some(package) = package {
+        lines.push(format!(
+            "`{title}` ({id}): its form package, {} references",
+            package.changed
+        ));
+        let name = found["name"].as_str().unwrap_or("form.zip");
+        return crate::form::upload(ctx, owner, id, name, &package.bytes, &refs)
+            .await
+            .map(|()| lines);
+    }
     ctx.client
         .update_item(
             owner,

@@ -15,7 +15,7 @@ use super::seed::{client, seeded};
 use super::{backed_up, empty_target, entry, options};
 
 /// The package of form `id` submitting to `service` (layer 0), its webhook under `portal`.
-fn package(id: &str, service: &str, service_id: &str, portal: &str) -> Vec<u8> {
+pub(super) fn package(id: &str, service: &str, service_id: &str, portal: &str) -> Vec<u8> {
     let files: Vec<(String, Vec<u8>)> = vec![
         (
             "esriinfo/form.info".into(),
@@ -59,7 +59,7 @@ fn package(id: &str, service: &str, service_id: &str, portal: &str) -> Vec<u8> {
     zip.finish().unwrap().into_inner()
 }
 
-fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+pub(super) fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
     let mut a = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
     (0..a.len())
         .map(|i| {

@@ -424,6 +424,33 @@ async fn with_the_recycle_bin_emptied_every_reference_follows_the_new_id() {
         )
         .await
         .unwrap();
+    // A survey made after the backup, submitting to the service about to be lost.
+    let service = demo.items["inspections"].clone();
+    let service_url = admin.item(&service).await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let zip = dir.path().join("crew-survey.zip");
+    let form_package = super::forms::package(
+        &"0".repeat(32),
+        &service_url,
+        &service,
+        &s.portal_url("demo"),
+    );
+    std::fs::write(&zip, form_package).unwrap();
+    let survey = client(&s, "demo", "editor")
+        .add_item(
+            "editor",
+            None,
+            &[("title", "Crew survey"), ("type", "Form")],
+            Content::File {
+                path: &zip,
+                name: "Crew survey.zip",
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
     let city_features = damage(&s, "demo", &demo, true).await;
 
     // A first run cut short: the target refuses to create items, so the map cannot be made
@@ -467,6 +494,51 @@ async fn with_the_recycle_bin_emptied_every_reference_follows_the_new_id() {
             .iter()
             .any(|l| l.contains(&format!("({later}): {map} → {made}"))),
         "{:?}",
+        report.repointed
+    );
+    // The survey (not in the snapshot either) submits to the service made again.
+    let new_service = report
+        .items
+        .iter()
+        .find(|r| r.source_id == service)
+        .unwrap()
+        .target_id
+        .clone()
+        .unwrap();
+    assert_ne!(new_service, service);
+    let new_url = admin.item(&new_service).await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut data = Vec::new();
+    admin.item_data(&survey, &mut data).await.unwrap();
+    let files = super::forms::unzip(&data);
+    let xml = files
+        .iter()
+        .find(|(n, _)| n == "esriinfo/form.xml")
+        .unwrap();
+    let xml = String::from_utf8_lossy(&xml.1);
+    // (The service may come back under its old name, so its URL may be the same.)
+    assert!(
+        xml.contains(&format!("<submission action=\"{new_url}/0\"")),
+        "{xml}"
+    );
+    let info = files
+        .iter()
+        .find(|(n, _)| n == "esriinfo/form.info")
+        .unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&info.1).unwrap();
+    assert_eq!(info["serviceInfo"]["itemId"], new_service.as_str());
+    assert_eq!(info["serviceInfo"]["url"], new_url.as_str());
+    // Re-pointed by whichever run made the service again (the first one did: creating a
+    // service is not adding an item).
+    assert!(
+        cut.repointed
+            .iter()
+            .chain(&report.repointed)
+            .any(|l| l.starts_with(&format!("`Crew survey` ({survey}): its form package"))),
+        "{:?} {:?}",
+        cut.repointed,
         report.repointed
     );
     assert!(
