@@ -104,6 +104,7 @@ CREATE TABLE IF NOT EXISTS item_groups (
     grp TEXT NOT NULL,
     PRIMARY KEY (item, grp)
 );
+CREATE INDEX IF NOT EXISTS item_groups_grp ON item_groups (grp, item);
 CREATE TABLE IF NOT EXISTS resources (
     item TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
     path TEXT NOT NULL,              -- full path with folders: images/legend/x.png
@@ -693,6 +694,54 @@ impl Store {
             )
         };
         items.sort_by_cached_key(key);
+        Ok(items)
+    }
+
+    /// The items of `org` shared with `group`, in listing order (`created`, then id): read through
+    /// the group's rows, not the whole organization, so a group's content costs what it holds.
+    pub fn group_items(&self, org: &str, group: &str) -> rusqlite::Result<Vec<StoredItem>> {
+        let rows: Vec<(String, String, String, Option<String>)> = self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT i.id, i.json, i.owner, i.folder FROM item_groups g JOIN items i ON i.id = g.item \
+                 WHERE g.grp = ?2 AND i.org = ?1 AND i.recycled IS NULL",
+            )?;
+            stmt.query_map([org, group], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect()
+        })?;
+        let mut groups: std::collections::HashMap<String, Vec<String>> = self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT o.item, o.grp FROM item_groups g JOIN item_groups o ON o.item = g.item \
+                 WHERE g.grp = ?1 ORDER BY o.grp",
+            )?;
+            let mut out: std::collections::HashMap<String, Vec<String>> =
+                std::collections::HashMap::new();
+            for row in stmt.query_map([group], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
+                let (item, grp) = row?;
+                out.entry(item).or_default().push(grp);
+            }
+            Ok(out)
+        })?;
+        let mut items: Vec<StoredItem> = rows
+            .into_iter()
+            .map(|(id, json, owner, folder)| StoredItem {
+                json: serde_json::from_str(&json).unwrap_or(Value::Null),
+                owner,
+                folder,
+                groups: groups.remove(&id).unwrap_or_default(),
+            })
+            .collect();
+        items.sort_by_cached_key(|i| {
+            (
+                i.json.get("created").and_then(Value::as_i64).unwrap_or(0),
+                i.json
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        });
         Ok(items)
     }
 

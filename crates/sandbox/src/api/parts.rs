@@ -298,8 +298,13 @@ pub(super) fn group_content(call: &Call, id: &str) -> Result<Response, Response>
         return Err(error(400, "Group does not exist or is inaccessible.", &[]));
     }
     let mut items = Vec::new();
-    for item in call.shared.store.items(&call.org).map_err(internal)? {
-        if item.groups.iter().any(|g| g == id) && can_read(call, &item)? {
+    for item in call
+        .shared
+        .store
+        .group_items(&call.org, id)
+        .map_err(internal)?
+    {
+        if can_read(call, &item)? {
             items.push(item.json);
         }
     }
