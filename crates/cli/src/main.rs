@@ -53,5 +53,35 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            // A JSON document cut short by the reader (`orgpack ls --json | head`).
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|e| e.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// A reader that went away.
+    struct Gone;
+
+    impl std::io::Write for Gone {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn output_cut_short_by_its_reader_is_not_an_error_whatever_wrote_it() {
+        let json = serde_json::to_writer(Gone, &serde_json::json!({"a": 1})).unwrap_err();
+        assert!(super::is_broken_pipe(&anyhow::Error::from(json)));
+        let io = std::io::Write::write_all(&mut Gone, b"x").unwrap_err();
+        assert!(super::is_broken_pipe(
+            &anyhow::Error::from(io).context("printing")
+        ));
+        let other = std::io::Error::other("disk full");
+        assert!(!super::is_broken_pipe(&anyhow::Error::from(other)));
+    }
 }
