@@ -1,6 +1,7 @@
 //! After a restore: read back what a target holds and check it against the snapshot. Every
-//! restored item exists with the source's access and as many group shares; no item JSON, data or
-//! JSON resource names the source organization (its item ids, portal URL or organization id);
+//! restored item exists with the source's access and as many group shares; no item JSON, data,
+//! JSON resource or text file of a form's package names the source organization (its item ids,
+//! portal URL or organization id);
 //! every republished service answers its payload's feature counts.
 
 use orgpack_archive::manifest::Snapshot;
@@ -106,6 +107,21 @@ pub async fn check_target(client: &Client, snapshot: &Snapshot, report: &TargetR
                 )),
                 Err(e) => out.problems.push(format!(
                     "{} ({id}): its data cannot be read back: {e}",
+                    entry.title
+                )),
+            }
+        }
+        // A Survey123 form's package: its text files, as a restore rewrites them.
+        if item.item_type == "Form" && item.data.as_ref().is_some_and(|d| d.name.is_some()) {
+            let mut zip = Vec::new();
+            match client.item_data(id, &mut zip).await {
+                Ok(_) => documents.extend(
+                    crate::form::text_files(&zip)
+                        .into_iter()
+                        .map(|(name, text)| (format!("form package {name}"), text)),
+                ),
+                Err(e) => out.problems.push(format!(
+                    "{} ({id}): its form package cannot be read back: {e}",
                     entry.title
                 )),
             }

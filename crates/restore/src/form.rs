@@ -106,6 +106,31 @@ pub(crate) fn rewrite_package(zip: &[u8], map: &IdMap) -> Result<Option<Package>
     }))
 }
 
+/// The text files of the package `zip` (`.info`, `.itemInfo`, `.json`, `.webform`, `.xml`), as
+/// `(name, text)`; none when it is not a zip.
+pub(crate) fn text_files(zip: &[u8]) -> Vec<(String, String)> {
+    let Ok(mut archive) = zip::ZipArchive::new(Cursor::new(zip)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for i in 0..archive.len() {
+        let Ok(mut entry) = archive.by_index(i) else {
+            continue;
+        };
+        let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
+        let lower = name.to_ascii_lowercase();
+        let text = !entry.is_dir()
+            && TEXT_SUFFIXES
+                .iter()
+                .any(|s| lower.ends_with(&s.to_ascii_lowercase()));
+        let mut body = String::new();
+        if text && entry.read_to_string(&mut body).is_ok() {
+            out.push((name, body));
+        }
+    }
+    out
+}
+
 /// `(name, url)` of each webhook a `.info` file declares.
 fn webhooks_of(info: &str) -> Vec<(String, String)> {
     let Ok(doc) = serde_json::from_str::<Value>(info) else {

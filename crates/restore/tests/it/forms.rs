@@ -213,4 +213,31 @@ async fn a_survey_submits_to_the_restored_service() {
         .await
         .unwrap();
     assert_eq!(related[0]["id"], new_city.as_str());
+
+    // The read-back check reads the package too: clean as restored, and a package still naming
+    // the source is a problem it names.
+    let checked = orgpack_restore::check_target(c, &snapshot, report).await;
+    assert!(checked.problems.is_empty(), "{:?}", checked.problems);
+    std::fs::write(&zip_path, &source_package).unwrap();
+    c.update_item(
+        &entry(report, &form).owner,
+        None,
+        &new_form,
+        &[],
+        Content::File {
+            path: &zip_path,
+            name: "Hydrant inspection.zip",
+        },
+    )
+    .await
+    .unwrap();
+    let checked = orgpack_restore::check_target(c, &snapshot, report).await;
+    assert!(
+        checked
+            .problems
+            .iter()
+            .any(|p| p.starts_with("Hydrant inspection form package esriinfo/")),
+        "{:?}",
+        checked.problems
+    );
 }
