@@ -131,6 +131,42 @@ pub(crate) fn text_files(zip: &[u8]) -> Vec<(String, String)> {
     out
 }
 
+/// Whether the package `now` holds what the package `then` holds once re-pointed with `moved`
+/// (items made again under new ids): every file by name, with the same bytes (text files as
+/// `then`'s rewritten). Not zips: their bytes compared.
+pub(crate) fn same_package(then: &[u8], now: &[u8], moved: &IdMap) -> bool {
+    let rewritten = if moved.is_empty() {
+        None
+    } else {
+        rewrite_package(then, moved).ok().flatten()
+    };
+    let then = rewritten.as_ref().map_or(then, |p| p.bytes.as_slice());
+    files(then) == files(now)
+}
+
+/// Every file of a zip with its bytes, by name; the bytes themselves when not a zip.
+fn files(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let Ok(mut archive) = zip::ZipArchive::new(Cursor::new(zip)) else {
+        return vec![(String::new(), zip.to_vec())];
+    };
+    let mut out = Vec::new();
+    for i in 0..archive.len() {
+        let Ok(mut entry) = archive.by_index(i) else {
+            return vec![(String::new(), zip.to_vec())];
+        };
+        let mut bytes = Vec::new();
+        if entry.read_to_end(&mut bytes).is_err() {
+            return vec![(String::new(), zip.to_vec())];
+        }
+        out.push((
+            String::from_utf8_lossy(entry.name_raw()).into_owned(),
+            bytes,
+        ));
+    }
+    out.sort();
+    out
+}
+
 /// `(name, url)` of each webhook a `.info` file declares.
 fn webhooks_of(info: &str) -> Vec<(String, String)> {
     let Ok(doc) = serde_json::from_str::<Value>(info) else {

@@ -455,9 +455,32 @@ pub(crate) async fn content_of(
         }
         let bytes = read(ctx.archive, &data.content).map_err(|e| (None, e))?;
         // JSON is rewritten on its text: only the references change, not key order or layout.
-        let Ok(text) = String::from_utf8(bytes) else {
-            let file = stage(ctx, &data.content).await.map_err(|e| (None, e))?;
-            return Ok((Staged::File(file, format!("{}.bin", item.id)), 0));
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(bytes) => {
+                // Data the source held without a file name: named after the item's title (never its
+                // source id, which the target would then show), a zip as one.
+                let zip = bytes.as_bytes().starts_with(b"PK\x03\x04");
+                let file = stage(ctx, &data.content).await.map_err(|e| (None, e))?;
+                let stem: String = item
+                    .title
+                    .chars()
+                    .map(|c| {
+                        if c.is_alphanumeric() || c == ' ' || c == '-' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                let stem = if stem.trim().is_empty() {
+                    "data"
+                } else {
+                    stem.trim()
+                };
+                let name = format!("{stem}.{}", if zip { "zip" } else { "bin" });
+                return Ok((Staged::File(file, name), 0));
+            }
         };
         return Ok(match rewrite_text(gctx, Part::Data, &text, map) {
             Some(r) => (Staged::Text(r.text), r.changed),

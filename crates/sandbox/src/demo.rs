@@ -14,6 +14,26 @@ use crate::{Error, Sandbox};
 /// The fixture files, by name.
 const FILES: &[(&str, &[u8])] = &[
     (
+        "form.info",
+        include_bytes!("../../../fixtures/demo-org/form.info"),
+    ),
+    (
+        "form.itemInfo",
+        include_bytes!("../../../fixtures/demo-org/form.itemInfo"),
+    ),
+    (
+        "form.xml",
+        include_bytes!("../../../fixtures/demo-org/form.xml"),
+    ),
+    (
+        "form.webform",
+        include_bytes!("../../../fixtures/demo-org/form.webform"),
+    ),
+    (
+        "forminfo.json",
+        include_bytes!("../../../fixtures/demo-org/forminfo.json"),
+    ),
+    (
         "org.json",
         include_bytes!("../../../fixtures/demo-org/org.json"),
     ),
@@ -200,6 +220,50 @@ struct ItemDef {
     protect: bool,
     /// Deleted once seeded: left in the recycle bin.
     recycle: bool,
+    /// A Survey123 form's data: a zip made of fixture files, filled once the item exists (its
+    /// files name the item itself).
+    package: Option<PackageDef>,
+}
+
+/// A zip made at seeding time: `files` maps each entry's path to a fixture file; text files
+/// (`.info`, `.itemInfo`, `.json`, `.webform`, `.xml`) have their placeholders filled.
+#[derive(Deserialize)]
+struct PackageDef {
+    /// The file name the item's data is uploaded as.
+    name: String,
+    files: BTreeMap<String, String>,
+}
+
+/// Reads a seed's file by name.
+type FileReader<'a> = dyn Fn(&str) -> Result<std::borrow::Cow<'static, [u8]>, Error> + 'a;
+
+/// The zip `package` describes, its text files filled by `filled`.
+fn package_zip(
+    package: &PackageDef,
+    read: &FileReader<'_>,
+    filled: &dyn Fn(&[u8]) -> String,
+) -> Result<Vec<u8>, Error> {
+    use std::io::Write as _;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (entry, name) in &package.files {
+        let bytes = read(name)?;
+        let text = [".info", ".iteminfo", ".json", ".webform", ".xml"]
+            .iter()
+            .any(|s| entry.to_ascii_lowercase().ends_with(s));
+        let bytes = if text {
+            filled(&bytes).into_bytes()
+        } else {
+            bytes.to_vec()
+        };
+        zip.start_file(
+            entry.as_str(),
+            zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated),
+        )
+        .map_err(std::io::Error::other)?;
+        zip.write_all(&bytes)?;
+    }
+    Ok(zip.finish().map_err(std::io::Error::other)?.into_inner())
 }
 
 /// A hosted feature layer view of a service seeded before it.
@@ -601,6 +665,18 @@ impl Sandbox {
                     path = staging.join(name);
                     std::fs::write(&path, &*file(name)?)?;
                     Content::File { path: &path, name }
+                } else if let Some(package) = &item.package {
+                    // Made with its file (the item's `name`), then filled again once its own id
+                    // is known (below).
+                    path = staging.join(&package.name);
+                    let portal = self.portal_url(org);
+                    let zip =
+                        package_zip(package, &|n| file(n), &|t| fill(t, &out, &portal, &org_id))?;
+                    std::fs::write(&path, zip)?;
+                    Content::File {
+                        path: &path,
+                        name: &package.name,
+                    }
                 } else if let Some(name) = &item.data {
                     text = fill(&file(name)?, &out, &self.portal_url(org), &org_id);
                     Content::Text(&text)
@@ -634,6 +710,26 @@ impl Sandbox {
                         .await
                         .map_err(|e| seed_error(&what, &e))?;
                 }
+            }
+            if let Some(package) = &item.package {
+                out.items.insert(item.key.clone(), id.clone());
+                let portal = self.portal_url(org);
+                let zip = package_zip(package, &|n| file(n), &|t| fill(t, &out, &portal, &org_id))?;
+                let path = staging.join(&package.name);
+                std::fs::write(&path, zip)?;
+                client
+                    .update_item(
+                        &item.owner,
+                        folder,
+                        &id,
+                        &[],
+                        Content::File {
+                            path: &path,
+                            name: &package.name,
+                        },
+                    )
+                    .await
+                    .map_err(|e| seed_error(&what, &e))?;
             }
             for (kind, to) in &item.relationships {
                 let to = out

@@ -352,12 +352,21 @@ pub async fn compare(
     // Content: read only when the item's `modified` moved (every content change moves it).
     let touched = now["modified"].as_i64() != Some(item.modified);
     if touched && let Some(data) = &item.data {
-        // A document (no file name) is kept to compare as JSON; a file only hashed.
+        // A document (no file name) is kept to compare as JSON, a form's package to compare
+        // file by file; any other file only hashed.
         let document = data.name.is_none();
-        let mut sink = HashSink::new(document);
+        let package = item.item_type == "Form" && data.content.size <= 256 << 20;
+        let mut sink = HashSink::new(document || package);
         let got = client.item_data(id, &mut sink).await;
         let got = sink.finish(got)?;
-        if !same_digest(got.as_ref(), data.content.digest) {
+        let same_package = || {
+            let now = got.as_ref().and_then(|g| g.bytes.as_deref())?;
+            let then = crate::item::read(archive, &data.content).ok()?;
+            Some(crate::form::same_package(&then, now, moved))
+        };
+        let same = same_digest(got.as_ref(), data.content.digest)
+            || (package && same_package() == Some(true));
+        if !same {
             let parse = |b: &[u8]| serde_json::from_slice::<Value>(b).ok();
             let now = got
                 .as_ref()

@@ -328,6 +328,7 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
                             .iter()
                             .filter(|r| r.path.to_ascii_lowercase().ends_with(".json"))
                             .count()
+                        + package_text_files(&archive, i)
                 })
                 .sum::<usize>()
         );
@@ -636,4 +637,20 @@ async fn back_up_and_restore(
     .await
     .unwrap();
     (outcome, reports, targets)
+}
+
+/// The text files of a form's package (its data zip) that the read-back check searches.
+fn package_text_files(archive: &Archive, item: &orgpack_archive::manifest::Item) -> usize {
+    let Some(data) = item.data.as_ref().filter(|_| item.item_type == "Form") else {
+        return 0;
+    };
+    let bytes = archive.read_part(&data.content).unwrap();
+    super::forms::unzip(&bytes)
+        .iter()
+        .filter(|(name, _)| {
+            [".info", ".itemInfo", ".json", ".webform", ".xml"]
+                .iter()
+                .any(|s| name.ends_with(s))
+        })
+        .count()
 }
