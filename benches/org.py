@@ -16,7 +16,9 @@ share (30 % private, 30 % with the organization, 10 % public, 30 % with one or t
 groups). Then:
 
 1. `orgpack backup --all --repo R` (the first, full backup: every service exported);
-2. the same again with nothing changed (must export nothing and download no payload);
+2. the same again with nothing changed (must export nothing and download no payload), and
+   again after 1 % of the items were edited, with what each added to the repository against the
+   first snapshot's manifest;
 3. `orgpack restore R --to one` into an empty organization (services rebuilt from their
    definition), and the same with `--republish` into another (services republished from their
    export), the two paths' times side by side;
@@ -280,6 +282,16 @@ def requests_made(urls, names):
     return total
 
 
+def repo_size(repo):
+    """Bytes of every file of a repository directory."""
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(repo) for f in files)
+
+
+def manifest_size(repo, snapshot):
+    """Bytes of a snapshot's manifest file (`snapshots/<hex>.json`)."""
+    return os.path.getsize(os.path.join(repo, "snapshots", snapshot.split(":")[-1] + ".json"))
+
+
 def endpoints_made(urls, name):
     """The requests the sandbox serving `name` has received so far, by endpoint."""
     root = urllib.parse.urlsplit(urls[name])
@@ -328,7 +340,8 @@ def main():
     try:
         portals = [urls["source"]]
         started = time.monotonic()
-        items = seed(Org(portals[0]))
+        org = Org(portals[0])
+        items = seed(org)
         print(f"seeded {items} items in {time.monotonic() - started:.1f}s", file=sys.stderr)
         repo = os.path.join(work, "repo")
         rows = []
@@ -343,9 +356,22 @@ def main():
         t, m, first, r = counted(["source"], ["--config", config, "backup", "--from", "source", "--repo", repo, "--all"])
         print_endpoints("first backup", endpoints, endpoints_made(urls, "source"), first["items"])
         rows.append(("first backup", t, m, first["items"], first["bytesIn"], r, f"{first['exports']} exports, {run.cpu_note}"))
+        first_bytes, first_manifest = repo_size(repo), manifest_size(repo, first["snapshot"])
         t2, m2, second, r2 = counted(["source"], ["--config", config, "backup", "--from", "source", "--repo", repo, "--all"])
+        grew = repo_size(repo) - first_bytes
         rows.append(("second backup, nothing changed", t2, m2, second["items"], second["bytesIn"], r2,
-                     f"{second['exports']} exports, {second['reused']} reused, {100 * t2 / t:.1f} % of the first, {run.cpu_note}"))
+                     f"{second['exports']} exports, {second['reused']} reused, {100 * t2 / t:.1f} % of the first, "
+                     f"repository +{grew / 1e6:.2f} MB ({100 * grew / first_manifest:.0f} % of the first manifest), {run.cpu_note}"))
+        # A nightly after 1 % of the items (not the services) were edited.
+        edited = [i for n, i in enumerate(org.made) if n % 100 == 50]
+        for item in edited:
+            org.post(f"content/users/admin/items/{item}/update", {"snippet": "edited since the last backup"})
+        before = repo_size(repo)
+        t5, m5, third, r5 = counted(["source"], ["--config", config, "backup", "--from", "source", "--repo", repo, "--all"])
+        grew = repo_size(repo) - before
+        rows.append((f"nightly, {len(edited)} items changed", t5, m5, third["items"], third["bytesIn"], r5,
+                     f"{third['reused']} reused, repository +{grew / 1e6:.2f} MB "
+                     f"({100 * grew / first_manifest:.0f} % of the first manifest, {first_manifest / 1e6:.2f} MB), {run.cpu_note}"))
         py_env = {"SSL_CERT_FILE": certs}
         if official:
             tp, mp, exported, rp = counted(["source"], ["export", urls["source"], os.path.join(work, "offline")],
