@@ -6,11 +6,9 @@
 
 use std::io::{Cursor, Read as _};
 
-use orgpack_graph::{Context, Part, Reference, plain_references};
+use orgpack_graph::{Context, Part, Reference, is_package_text, plain_references};
 use serde_json::Value;
 
-/// The package's files that are text and may hold references.
-const TEXT_SUFFIXES: &[&str] = &[".info", ".iteminfo", ".json", ".webform", ".xml"];
 /// The most a file of the package is read for references.
 const MOST_PER_FILE: u64 = 16 << 20;
 
@@ -26,8 +24,7 @@ pub(crate) fn package_references(zip: &[u8], ctx: &Context<'_>, own: &str) -> Ve
             continue;
         };
         let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
-        let lower = name.to_ascii_lowercase();
-        if entry.is_dir() || !TEXT_SUFFIXES.iter().any(|s| lower.ends_with(s)) {
+        if entry.is_dir() || !is_package_text(&name) {
             continue;
         }
         let mut text = String::new();

@@ -9,10 +9,12 @@
 //! figure in the JSON report (`data-key`) and its exact value (`data-value`), so a test can hold
 //! the two side by side.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Result;
+use orgpack_archive::manifest::Snapshot;
 
 pub mod backup;
 pub mod restore;
@@ -235,6 +237,55 @@ fn shell_quote(arg: &str) -> String {
     } else {
         format!("'{}'", arg.replace('\'', "'\\''"))
     }
+}
+
+/// Items drawn at most in the graph of failures.
+const MOST_DRAWN: usize = 80;
+
+/// The graph of `failed` items and what each held back (`held_back`), with the edges between
+/// them from the snapshot's dependencies and relationships, as SVG; none when nothing failed.
+#[must_use]
+pub fn failure_graph(
+    snapshot: &Snapshot,
+    failed: &BTreeSet<String>,
+    held_back: &dyn Fn(&str) -> Vec<(String, String)>,
+) -> Option<String> {
+    if failed.is_empty() {
+        return None;
+    }
+    let mut held: BTreeSet<String> = BTreeSet::new();
+    for id in failed {
+        held.extend(held_back(id).into_iter().map(|(h, _)| h));
+    }
+    let drawn: BTreeSet<&String> = failed
+        .iter()
+        .chain(held.iter().filter(|h| !failed.contains(*h)))
+        .take(MOST_DRAWN)
+        .collect();
+    let graph = crate::commands::graph::build(snapshot);
+    let mut sub = orgpack_graph::Graph::new();
+    for n in &drawn {
+        sub.add_node(n);
+    }
+    for e in graph.edges() {
+        if drawn.contains(&e.from) && drawn.contains(&e.to) {
+            sub.add_edge(e.clone());
+        }
+    }
+    let label = |id: &str| {
+        snapshot.item(id).map_or_else(
+            || id.to_owned(),
+            |i| format!("{} ({})", i.title, i.item_type),
+        )
+    };
+    let class = |id: &str| {
+        if failed.contains(id) {
+            "failed"
+        } else {
+            "held"
+        }
+    };
+    Some(orgpack_graph::to_svg(&sub, &label, &class))
 }
 
 /// A report path that asks for the page.

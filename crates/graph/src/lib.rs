@@ -60,7 +60,7 @@ pub use find::{
     Context, Known, Part, guess_type, item_references, known_references, references, type_keywords,
 };
 pub use graph::{Edge, Graph, Plan, Reason, relationship_edge};
-pub use plain::{plain_references, rewrite_plain};
+pub use plain::{is_package_text, plain_references, rewrite_plain};
 pub use reference::{RefKind, Reference};
 pub use rewrite::{IdMap, Rewritten, RewrittenText, rewrite, rewrite_text};
 pub use svg::to_svg;

@@ -40,6 +40,16 @@ pub fn plain_references(text: &str, path: &str, self_id: Option<&str>) -> Vec<Re
     out
 }
 
+/// Whether a file of a Survey123 form package is one of its text files that name services and
+/// items (`.info`, `.itemInfo`, `.json`, `.webform`, `.xml`, in any case).
+#[must_use]
+pub fn is_package_text(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [".info", ".iteminfo", ".json", ".webform", ".xml"]
+        .iter()
+        .any(|s| lower.ends_with(s))
+}
+
 /// `text` with every reference the map knows replaced, and how many were.
 #[must_use]
 pub fn rewrite_plain(text: &str, map: &IdMap) -> (String, usize) {

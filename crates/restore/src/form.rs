@@ -13,17 +13,15 @@
 use std::io::{Cursor, Read as _, Write as _};
 
 use orgpack_archive::manifest::Item;
-use orgpack_graph::{IdMap, rewrite_plain};
+use orgpack_graph::{IdMap, is_package_text, rewrite_plain};
 use orgpack_portal::Content;
 use serde_json::Value;
 
 use crate::item::Ctx;
 
-/// The package's files that are text and hold references.
-const TEXT_SUFFIXES: &[&str] = &[".info", ".itemInfo", ".json", ".webform", ".xml"];
 /// The largest package rewritten (read whole into memory); a larger one is restored as it was,
 /// and the reason says so.
-const MOST_BYTES: u64 = 256 << 20;
+pub(crate) const MOST_BYTES: u64 = 256 << 20;
 
 /// A package rewritten.
 #[derive(Debug, PartialEq, Eq)]
@@ -51,12 +49,7 @@ pub(crate) fn rewrite_package(zip: &[u8], map: &IdMap) -> Result<Option<Package>
             .by_index(i)
             .map_err(|e| format!("the form package's entry {i}: {e}"))?;
         let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
-        let lower = name.to_ascii_lowercase();
-        let text = !entry.is_dir()
-            && TEXT_SUFFIXES
-                .iter()
-                .any(|s| lower.ends_with(&s.to_ascii_lowercase()));
-        if !text {
+        if entry.is_dir() || !is_package_text(&name) {
             drop(entry);
             let raw = archive
                 .by_index_raw(i)
@@ -118,13 +111,8 @@ pub(crate) fn text_files(zip: &[u8]) -> Vec<(String, String)> {
             continue;
         };
         let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
-        let lower = name.to_ascii_lowercase();
-        let text = !entry.is_dir()
-            && TEXT_SUFFIXES
-                .iter()
-                .any(|s| lower.ends_with(&s.to_ascii_lowercase()));
         let mut body = String::new();
-        if text && entry.read_to_string(&mut body).is_ok() {
+        if !entry.is_dir() && is_package_text(&name) && entry.read_to_string(&mut body).is_ok() {
             out.push((name, body));
         }
     }

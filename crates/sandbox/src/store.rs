@@ -655,69 +655,47 @@ impl Store {
         // One query, not one per item: listings and searches read every item of the org. No
         // column after `data` is read (not even to sort): each would walk the data's overflow
         // pages, megabytes an item.
-        let rows: Vec<(String, String, String, Option<String>)> = self.with(|c| {
-            let mut stmt = c.prepare(
-                "SELECT id, json, owner, folder FROM items WHERE org = ?1 AND recycled IS NULL",
-            )?;
-            stmt.query_map([org], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-                .collect()
-        })?;
-        let mut groups: std::collections::HashMap<String, Vec<String>> = self.with(|c| {
-            let mut stmt = c.prepare(
-                "SELECT g.item, g.grp FROM item_groups g JOIN items i ON i.id = g.item WHERE i.org = ?1 AND i.recycled IS NULL ORDER BY g.grp",
-            )?;
-            let mut out: std::collections::HashMap<String, Vec<String>> =
-                std::collections::HashMap::new();
-            for row in stmt.query_map([org], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
-                let (item, grp) = row?;
-                out.entry(item).or_default().push(grp);
-            }
-            Ok(out)
-        })?;
-        let mut items: Vec<StoredItem> = rows
-            .into_iter()
-            .map(|(id, json, owner, folder)| StoredItem {
-                json: serde_json::from_str(&json).unwrap_or(Value::Null),
-                owner,
-                folder,
-                groups: groups.remove(&id).unwrap_or_default(),
-            })
-            .collect();
-        let key = |i: &StoredItem| {
-            (
-                i.json.get("created").and_then(Value::as_i64).unwrap_or(0),
-                i.json
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-            )
-        };
-        items.sort_by_cached_key(key);
-        Ok(items)
+        self.items_where(
+            "SELECT id, json, owner, folder FROM items WHERE org = ?1 AND recycled IS NULL",
+            "SELECT g.item, g.grp FROM item_groups g JOIN items i ON i.id = g.item WHERE i.org = ?1 AND i.recycled IS NULL ORDER BY g.grp",
+            &[org],
+        )
     }
 
     /// The items of `org` shared with `group`, in listing order (`created`, then id): read through
     /// the group's rows, not the whole organization, so a group's content costs what it holds.
     pub fn group_items(&self, org: &str, group: &str) -> rusqlite::Result<Vec<StoredItem>> {
+        self.items_where(
+            "SELECT i.id, i.json, i.owner, i.folder FROM item_groups g JOIN items i ON i.id = g.item \
+             WHERE i.org = ?1 AND g.grp = ?2 AND i.recycled IS NULL",
+            "SELECT o.item, o.grp FROM item_groups g JOIN item_groups o ON o.item = g.item \
+             JOIN items i ON i.id = g.item WHERE i.org = ?1 AND g.grp = ?2 ORDER BY o.grp",
+            &[org, group],
+        )
+    }
+
+    /// The items `items_sql` selects (`id, json, owner, folder`) with the groups `groups_sql`
+    /// gives them (`item, grp` rows, in group order), in listing order (`created`, then id); both
+    /// take `params`.
+    fn items_where(
+        &self,
+        items_sql: &str,
+        groups_sql: &str,
+        params: &[&str],
+    ) -> rusqlite::Result<Vec<StoredItem>> {
+        let params = rusqlite::params_from_iter(params);
         let rows: Vec<(String, String, String, Option<String>)> = self.with(|c| {
-            let mut stmt = c.prepare(
-                "SELECT i.id, i.json, i.owner, i.folder FROM item_groups g JOIN items i ON i.id = g.item \
-                 WHERE g.grp = ?2 AND i.org = ?1 AND i.recycled IS NULL",
-            )?;
-            stmt.query_map([org, group], |r| {
+            let mut stmt = c.prepare(items_sql)?;
+            stmt.query_map(params.clone(), |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })?
             .collect()
         })?;
         let mut groups: std::collections::HashMap<String, Vec<String>> = self.with(|c| {
-            let mut stmt = c.prepare(
-                "SELECT o.item, o.grp FROM item_groups g JOIN item_groups o ON o.item = g.item \
-                 WHERE g.grp = ?1 ORDER BY o.grp",
-            )?;
+            let mut stmt = c.prepare(groups_sql)?;
             let mut out: std::collections::HashMap<String, Vec<String>> =
                 std::collections::HashMap::new();
-            for row in stmt.query_map([group], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
+            for row in stmt.query_map(params, |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
                 let (item, grp) = row?;
                 out.entry(item).or_default().push(grp);
             }

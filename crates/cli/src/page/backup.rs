@@ -125,8 +125,7 @@ pub fn page(id: &str, snapshot: &Snapshot, parent: Option<&Snapshot>, run: Optio
         .filter(|f| f.subject == FailureSubject::Item && held.contains(f.id.as_str()))
         .map(|f| f.id.clone())
         .collect();
-    let graph =
-        super::restore::failure_graph(snapshot, &failed_ids, &|id| dependents(snapshot, id));
+    let graph = super::failure_graph(snapshot, &failed_ids, &|id| dependents(snapshot, id));
     let (facts, retry) = match run {
         Some(run) => (run.facts, (!failures.is_empty()).then_some(run.retry)),
         None => (
@@ -177,7 +176,7 @@ fn generic_part(part: &str) -> &str {
     part.split_once(' ').map_or(part, |(kind, _)| kind)
 }
 
-/// Bytes stored per item: the sum of its parts' sizes.
+/// Bytes stored per item: the sum of its parts' sizes (the items table's size column).
 pub fn sizes(snapshot: &Snapshot) -> BTreeMap<&str, u64> {
     let mut out: BTreeMap<&str, u64> = BTreeMap::new();
     for part in snapshot.parts() {

@@ -8,9 +8,6 @@ use orgpack_restore::{Status, TargetReport};
 
 use super::{Cell, Fact, Page, Row, Verdict, group_causes};
 
-/// Items drawn at most in the graph of failures.
-const MOST_DRAWN: usize = 80;
-
 /// A status in words, as the table shows it and the filter offers it.
 fn status_label(s: Status) -> &'static str {
     match s {
@@ -100,7 +97,7 @@ pub fn page(
             order.push(&e.source_id);
         }
     }
-    let sizes = item_sizes(snapshot);
+    let sizes = super::backup::sizes(snapshot);
     let rows: Vec<Row> = order
         .iter()
         .map(|id| {
@@ -165,7 +162,7 @@ pub fn page(
         .filter(|e| matches!(e.status, Status::Failed | Status::RolledBack))
         .map(|e| e.source_id.clone())
         .collect();
-    let graph = failure_graph(snapshot, &failed_ids, &held_back);
+    let graph = super::failure_graph(snapshot, &failed_ids, &held_back);
     let mut notes: Vec<String> = Vec::new();
     for r in reports {
         let prefix = if many {
@@ -209,60 +206,4 @@ pub fn page(
         rows,
         notes,
     }
-}
-
-fn item_sizes(snapshot: &Snapshot) -> BTreeMap<&str, u64> {
-    let mut out: BTreeMap<&str, u64> = BTreeMap::new();
-    for part in snapshot.parts() {
-        if let orgpack_archive::manifest::Owner::Item(id) = part.owner {
-            *out.entry(id).or_default() += part.descriptor.size;
-        }
-    }
-    out
-}
-
-/// The graph of `failed` items and what each held back (`held_back`), with the edges between
-/// them from the snapshot's dependencies and relationships, as SVG; none when nothing failed.
-#[must_use]
-pub fn failure_graph(
-    snapshot: &Snapshot,
-    failed: &BTreeSet<String>,
-    held_back: &dyn Fn(&str) -> Vec<(String, String)>,
-) -> Option<String> {
-    if failed.is_empty() {
-        return None;
-    }
-    let mut held: BTreeSet<String> = BTreeSet::new();
-    for id in failed {
-        held.extend(held_back(id).into_iter().map(|(h, _)| h));
-    }
-    let drawn: BTreeSet<&String> = failed
-        .iter()
-        .chain(held.iter().filter(|h| !failed.contains(*h)))
-        .take(MOST_DRAWN)
-        .collect();
-    let graph = crate::commands::graph::build(snapshot);
-    let mut sub = orgpack_graph::Graph::new();
-    for n in &drawn {
-        sub.add_node(n);
-    }
-    for e in graph.edges() {
-        if drawn.contains(&e.from) && drawn.contains(&e.to) {
-            sub.add_edge(e.clone());
-        }
-    }
-    let label = |id: &str| {
-        snapshot.item(id).map_or_else(
-            || id.to_owned(),
-            |i| format!("{} ({})", i.title, i.item_type),
-        )
-    };
-    let class = |id: &str| {
-        if failed.contains(id) {
-            "failed"
-        } else {
-            "held"
-        }
-    };
-    Some(orgpack_graph::to_svg(&sub, &label, &class))
 }

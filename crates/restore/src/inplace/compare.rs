@@ -355,7 +355,7 @@ pub async fn compare(
         // A document (no file name) is kept to compare as JSON, a form's package to compare
         // file by file; any other file only hashed.
         let document = data.name.is_none();
-        let package = item.item_type == "Form" && data.content.size <= 256 << 20;
+        let package = item.item_type == "Form" && data.content.size <= crate::form::MOST_BYTES;
         let mut sink = HashSink::new(document || package);
         let got = client.item_data(id, &mut sink).await;
         let got = sink.finish(got)?;

@@ -647,10 +647,6 @@ fn package_text_files(archive: &Archive, item: &orgpack_archive::manifest::Item)
     let bytes = archive.read_part(&data.content).unwrap();
     super::forms::unzip(&bytes)
         .iter()
-        .filter(|(name, _)| {
-            [".info", ".itemInfo", ".json", ".webform", ".xml"]
-                .iter()
-                .any(|s| name.ends_with(s))
-        })
+        .filter(|(name, _)| orgpack_graph::is_package_text(name))
         .count()
 }

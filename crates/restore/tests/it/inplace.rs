@@ -695,14 +695,7 @@ async fn an_item_made_again_and_left_unfinished_is_finished_by_the_next_run() {
     let second = in_place(&s, &archive, &snapshot, "site", dir.path(), false).await;
     let entry = second.items.iter().find(|e| e.source_id == map).unwrap();
     assert_eq!(entry.status, Status::Created, "{entry:?}");
-    let item = admin.item(&map).await.unwrap();
-    let keywords = item["typeKeywords"].as_array().unwrap();
-    assert!(
-        keywords
-            .iter()
-            .all(|k| !k.as_str().unwrap_or_default().starts_with("source-")),
-        "{keywords:?}"
-    );
+    assert_no_source_keyword(&admin, &map).await;
     let sharing = admin.user_item("editor", &map).await.unwrap();
     assert!(
         !sharing["sharing"]["groups"].as_array().unwrap().is_empty(),
@@ -743,12 +736,17 @@ async fn a_service_made_again_and_left_half_loaded_is_finished_with_its_own_id()
         (Status::Created, Some(service.as_str())),
         "{entry:?}"
     );
-    let item = admin.item(&service).await.unwrap();
+    assert_no_source_keyword(&admin, &service).await;
+}
+
+/// Item `id` carries no `source-<id>` keyword: it was made with its own id, not as a copy.
+async fn assert_no_source_keyword(admin: &Client, id: &str) {
+    let item = admin.item(id).await.unwrap();
     let keywords = item["typeKeywords"].as_array().unwrap();
     assert!(
         keywords
             .iter()
             .all(|k| !k.as_str().unwrap_or_default().starts_with("source-")),
-        "{keywords:?}"
+        "{id}: {keywords:?}"
     );
 }

@@ -310,15 +310,7 @@ async fn ids_are_kept_on_enterprise_and_a_damaged_archive_sends_nothing() {
         .unwrap();
     let targets = [Target {
         name: "portal".into(),
-        client: Client::new(
-            PortalUrl::parse(&enterprise.portal_url("portal")).unwrap(),
-            Credentials::Password {
-                username: "admin".into(),
-                password: PW.into(),
-            },
-            ClientOptions::default(),
-        )
-        .unwrap(),
+        client: common::sign_in(&enterprise, "portal", "admin", PW),
         journal: dir.path().join("portal.sqlite"),
     }];
     let mut keep = options(dir.path());
@@ -338,15 +330,7 @@ async fn ids_are_kept_on_enterprise_and_a_damaged_archive_sends_nothing() {
     // kept id carries no `source-` keyword to search for.
     let again = [Target {
         name: "portal".into(),
-        client: Client::new(
-            PortalUrl::parse(&enterprise.portal_url("portal")).unwrap(),
-            Credentials::Password {
-                username: "admin".into(),
-                password: PW.into(),
-            },
-            ClientOptions::default(),
-        )
-        .unwrap(),
+        client: common::sign_in(&enterprise, "portal", "admin", PW),
         journal: dir.path().join("another-machine.sqlite"),
     }];
     let plan = restore(&archive, &snapshot, &again, &keep, true)
