@@ -30,7 +30,7 @@ pub enum Error {
     },
     /// The archive was written by a newer, incompatible version of the format.
     #[error(
-        "`{}` uses archive format {found}, this orgpack reads format {supported}.x: upgrade orgpack",
+        "`{}` uses archive format {found}, this orgpack reads formats 1.x to {supported}.x: upgrade orgpack",
         path.display()
     )]
     UnsupportedVersion {
@@ -131,6 +131,24 @@ pub enum Error {
 }
 
 impl Error {
+    /// The same error, for a second owner: I/O errors keep their action, path, kind and message;
+    /// others their message.
+    #[must_use]
+    pub fn duplicate(&self) -> Self {
+        match self {
+            Self::Io {
+                action,
+                path,
+                source,
+            } => Self::Io {
+                action,
+                path: path.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            other => Self::InvalidInput(other.to_string()),
+        }
+    }
+
     /// The archive, snapshot, item or part does not exist.
     #[must_use]
     pub fn is_not_found(&self) -> bool {

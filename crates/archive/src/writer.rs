@@ -72,6 +72,9 @@ pub struct BlobWriter<'a> {
     blobs_reused: AtomicU64,
     bytes_stored: AtomicU64,
     blobs_compressed: AtomicU64,
+    /// The first error of the sink (a full disk, a lost mount): content written after it may be
+    /// missing, so nothing that used this writer may be committed.
+    store_failure: std::sync::Mutex<Option<Error>>,
 }
 
 impl<'a> BlobWriter<'a> {
@@ -87,7 +90,29 @@ impl<'a> BlobWriter<'a> {
             blobs_reused: AtomicU64::new(0),
             bytes_stored: AtomicU64::new(0),
             blobs_compressed: AtomicU64::new(0),
+            store_failure: std::sync::Mutex::new(None),
         }
+    }
+
+    /// The first error the sink returned, if any (taken: a second call returns `None`). Errors of
+    /// the readers given to [`BlobWriter::put_reader`] are not the sink's and are not kept. A
+    /// caller that went on after a failed put (recording it against one item) must not commit.
+    pub fn take_store_failure(&self) -> Option<Error> {
+        self.store_failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+
+    fn sink_failed(&self, e: Error) -> Error {
+        let mut first = self
+            .store_failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if first.is_none() {
+            *first = Some(e.duplicate());
+        }
+        e
     }
 
     /// The sink this writer stores into.
@@ -202,11 +227,13 @@ impl<'a> BlobWriter<'a> {
         let size = data.len() as u64;
         let key = Key::Blob(digest);
         self.bytes_in.fetch_add(size, Ordering::Relaxed);
-        if self.sink.contains(&key)? {
+        if self.sink.contains(&key).map_err(|e| self.sink_failed(e))? {
             self.blobs_reused.fetch_add(1, Ordering::Relaxed);
         } else {
             let (stored, encoding) = blob::encode(data, self.options.level);
-            self.sink.put(&key, &stored)?;
+            self.sink
+                .put(&key, &stored)
+                .map_err(|e| self.sink_failed(e))?;
             self.blobs_written.fetch_add(1, Ordering::Relaxed);
             self.bytes_stored
                 .fetch_add(stored.len() as u64, Ordering::Relaxed);

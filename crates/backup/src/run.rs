@@ -76,7 +76,7 @@ pub async fn run(
     } else {
         (0, None)
     };
-    let (snapshot, stats, exports) = {
+    let (mut snapshot, stats, exports) = {
         let blobs = writer.blob_writer(WriteOptions::default());
         let env = Env {
             client,
@@ -111,6 +111,11 @@ pub async fn run(
         let (users, people) =
             crate::people::capture_people(client, &blobs, plan, &items, &groups, &mut failures)
                 .await;
+        // A part the repository could not take (a full disk) is not the item's failure: the run
+        // stops, and nothing is committed.
+        if let Some(e) = blobs.take_store_failure() {
+            return Err(e.into());
+        }
         failures.sort_by(|a, b| {
             (a.subject as u8, &a.id, &a.part).cmp(&(b.subject as u8, &b.id, &b.part))
         });
@@ -126,6 +131,7 @@ pub async fn run(
             parent: plan.parent.as_ref().map(|(id, _)| *id),
             tags: plan.tags.clone(),
             items,
+            item_layers: Vec::new(),
             groups,
             users,
             people,
@@ -134,7 +140,8 @@ pub async fn run(
         };
         (snapshot, blobs.stats(), exports)
     };
-    let id = tokio::task::block_in_place(|| writer.commit(&snapshot))?;
+    let parent = plan.parent.as_ref().map(|(_, p)| p);
+    let id = tokio::task::block_in_place(|| writer.commit_on(&mut snapshot, parent))?;
     Ok(Outcome {
         snapshot: id,
         items: snapshot.items.len(),
