@@ -38,7 +38,7 @@ fn main() {
         .unwrap();
     let mut snapshot = build_sample(&writer, "2026-11-26T02:00:00Z", 1024).unwrap();
     snapshot.items[0].payloads[0].content = payload;
-    writer.commit(&snapshot).unwrap();
+    writer.commit(&mut snapshot).unwrap();
     writer.finish().unwrap();
     let secs = started.elapsed().as_secs_f64();
     let file_size = std::fs::metadata(&path).unwrap().len();

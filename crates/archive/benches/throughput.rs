@@ -174,7 +174,7 @@ fn suite(base: &Path, json: &Path, noise: &Path, half: u64) -> Figures {
     extra.file_name = "noise.zip".into();
     extra.content = descriptors[1];
     snapshot.items[0].payloads.push(extra);
-    repo.commit(&snapshot).unwrap();
+    repo.commit(&mut snapshot).unwrap();
     let started = Instant::now();
     let report =
         orgpack_archive::verify(&repo.archive().unwrap(), VerifyOptions::read_data()).unwrap();

@@ -12,6 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use orgpack_archive::layout::{ChunkerAlgorithm, Key, Layout};
+use orgpack_archive::manifest::ItemPageDoc;
 use orgpack_archive::sample::{SERVICE_ID, write_sample};
 use orgpack_archive::store::zip_read::ZipStore;
 use orgpack_archive::store::{ListKind, Store};
@@ -128,17 +129,45 @@ fn snapshot_index(entries: &[Entry]) -> usize {
     find(entries, |e| e.name.starts_with("snapshots/"))
 }
 
-/// Replace the manifest with `edit(manifest)`, renamed and re-indexed consistently.
+/// The decoded content of the blob entry named by `digest`.
+fn blob_content(entries: &[Entry], digest: &Digest) -> Vec<u8> {
+    let name = Key::Blob(*digest).path();
+    let stored = &entries[find(entries, |e| e.name == name)].data;
+    orgpack_archive::blob::decode(stored.clone(), digest).expect("a valid blob")
+}
+
+/// Replace the manifest with `edit(manifest)`, renamed and re-indexed consistently. The items
+/// are edited in the manifest's item page, stored again (raw) under its new digest.
 fn rewrite_manifest(
-    entries: &mut [Entry],
+    entries: &mut Vec<Entry>,
     edit: impl FnOnce(&mut Snapshot),
 ) -> Result<(), Box<dyn std::error::Error>> {
     let i = snapshot_index(entries);
     let mut snapshot: Snapshot = serde_json::from_slice(&entries[i].data)?;
+    let page = snapshot.item_layers[0].pages[0].clone();
+    let doc: ItemPageDoc = serde_json::from_slice(&blob_content(entries, &page.content.digest))?;
+    snapshot.items = doc.items;
     edit(&mut snapshot);
+    let doc = ItemPageDoc {
+        items: std::mem::take(&mut snapshot.items),
+        removed: Vec::new(),
+    };
+    let page_bytes = serde_json::to_vec(&doc)?;
+    let page_digest = Digest::of(&page_bytes);
+    entries.insert(
+        i,
+        Entry::new(Key::Blob(page_digest).path(), page_bytes.clone()),
+    );
+    let i = snapshot_index(entries);
+    snapshot.item_layers[0].pages[0].content = orgpack_archive::Descriptor {
+        digest: page_digest,
+        size: page_bytes.len() as u64,
+        chunks: None,
+    };
     let bytes = serde_json::to_vec(&snapshot)?;
     let id = Digest::of(&bytes);
     entries[i] = Entry::new(Key::Snapshot(id).path(), bytes);
+    snapshot.items = doc.items;
     let mut index = orgpack_archive::Index::default();
     index.insert(orgpack_archive::IndexEntry::new(id, &snapshot));
     let last = entries.len() - 1;
@@ -271,7 +300,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut e = fresh()?;
     let mut layout: serde_json::Value = serde_json::from_slice(&e[0].data)?;
-    layout["formatVersion"] = "2.0.0".into();
+    layout["formatVersion"] = "3.0.0".into();
     e[0] = Entry::new("orgpack-layout", serde_json::to_vec_pretty(&layout)?);
     save("unknown-major-version.orgpack", &e)?;
 
@@ -289,6 +318,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         item.resources[0].path = "../../../.ssh/authorized_keys".into();
     })?;
     save("resource-path-escapes.orgpack", &e)?;
+
+    // An item page that holds fewer entries than the manifest says (one item dropped from it).
+    let mut e = fresh()?;
+    rewrite_manifest(&mut e, |s| {
+        s.items.retain(|i| i.id == SERVICE_ID);
+    })?;
+    save("item-page-short.orgpack", &e)?;
 
     // The valid fixture must stay valid.
     ZipStore::open(&out.join("valid.orgpack"))?;

@@ -12,7 +12,7 @@ use crate::chunk::ChunkList;
 use crate::digest::{Digest, Hasher};
 use crate::error::{Error, Result};
 use crate::index::Index;
-use crate::layout::{FORMAT_MAJOR, FORMAT_NAME, Key, Layout, major_version};
+use crate::layout::{FORMAT_MAJOR, FORMAT_NAME, Key, Layout, major_version, reads_version};
 use crate::manifest::{Descriptor, Snapshot};
 use crate::store::dir::DirStore;
 use crate::store::zip_read::ZipStore;
@@ -233,8 +233,24 @@ impl Archive {
         {
             check_version(self.location(), v)?;
         }
-        let snapshot: Snapshot = serde_json::from_value(value)
+        let mut snapshot: Snapshot = serde_json::from_value(value)
             .map_err(|e| Error::corrupt(&at, format!("manifest is invalid: {e}")))?;
+        let layered = major_version(&snapshot.format_version).is_some_and(|m| m >= 2);
+        if layered && !snapshot.items.is_empty() {
+            return Err(Error::corrupt(
+                at,
+                "a 2.x manifest holds its items in `itemLayers`, not inline in `items`",
+            ));
+        }
+        if !layered && !snapshot.item_layers.is_empty() {
+            return Err(Error::corrupt(
+                at,
+                "a 1.x manifest holds its items inline; it cannot have `itemLayers`",
+            ));
+        }
+        if layered {
+            snapshot.items = crate::pages::read_layers(self, &snapshot.item_layers, &at)?;
+        }
         let problems = snapshot.problems();
         if let Some(first) = problems.first() {
             let more = if problems.len() > 1 {
@@ -436,13 +452,14 @@ fn read_layout(path: &Path, bytes: &[u8]) -> Result<Layout> {
 }
 
 fn check_version(path: &Path, version: &str) -> Result<()> {
-    match major_version(version) {
-        Some(FORMAT_MAJOR) => Ok(()),
-        _ => Err(Error::UnsupportedVersion {
+    if reads_version(version) {
+        Ok(())
+    } else {
+        Err(Error::UnsupportedVersion {
             path: path.to_owned(),
             found: version.chars().take(40).collect(),
             supported: FORMAT_MAJOR,
-        }),
+        })
     }
 }
 

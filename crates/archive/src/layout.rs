@@ -10,9 +10,17 @@ pub const LAYOUT_FILE: &str = "orgpack-layout";
 /// The name of the commit point.
 pub const INDEX_FILE: &str = "index.json";
 /// The format version this build writes.
-pub const FORMAT_VERSION: &str = "1.4.0";
-/// The major format version this build reads.
-pub const FORMAT_MAJOR: u64 = 1;
+pub const FORMAT_VERSION: &str = "2.0.0";
+/// The newest major format version this build reads (and writes).
+pub const FORMAT_MAJOR: u64 = 2;
+/// The oldest major format version this build reads: 1.x archives stay readable.
+pub const OLDEST_MAJOR: u64 = 1;
+
+/// Whether this build reads a document of format `version`.
+#[must_use]
+pub fn reads_version(version: &str) -> bool {
+    major_version(version).is_some_and(|m| (OLDEST_MAJOR..=FORMAT_MAJOR).contains(&m))
+}
 /// The value of [`Layout::format`].
 pub const FORMAT_NAME: &str = "orgpack";
 

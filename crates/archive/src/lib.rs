@@ -44,6 +44,7 @@ pub mod index;
 pub mod layout;
 pub mod lock;
 pub mod manifest;
+mod pages;
 mod parallel;
 pub mod progress;
 pub mod prune;

@@ -6,6 +6,7 @@
 
 mod group;
 mod item;
+pub mod layers;
 mod people;
 mod validate;
 
@@ -20,6 +21,7 @@ pub use item::{
     Access, Dependency, DependencyKind, Direction, Folder, FoundIn, GroupRef, Item, NamedPart,
     Obtained, Payload, PayloadField, PayloadKind, PayloadLayer, Relationship, Resource, Sharing,
 };
+pub use layers::{ItemLayer, ItemPage, ItemPageDoc};
 pub use people::{People, Role};
 pub use validate::{check_relative_path, is_portal_id};
 
@@ -43,9 +45,14 @@ pub struct Snapshot {
     /// Free-form labels given by the user.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
-    /// Every item captured, in a stable order (by id).
-    #[serde(default)]
+    /// Every item captured, in a stable order (by id). A 2.x manifest stores them in
+    /// `itemLayers` instead; reading it fills this list from the layers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<Item>,
+    /// (2.0.0) Where the items are stored: layers of item pages, oldest first (§4.6). Empty in
+    /// 1.x manifests, which hold their items inline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub item_layers: Vec<ItemLayer>,
     /// Every group that selected items are shared with or that was selected.
     #[serde(default)]
     pub groups: Vec<Group>,
@@ -177,6 +184,15 @@ impl Snapshot {
     #[must_use]
     pub fn parts(&self) -> Vec<PartRef<'_>> {
         let mut out = Vec::new();
+        for (l, layer) in self.item_layers.iter().enumerate() {
+            for (p, page) in layer.pages.iter().enumerate() {
+                out.push(PartRef {
+                    owner: Owner::Manifest,
+                    part: format!("item layer {l} page {p}"),
+                    descriptor: &page.content,
+                });
+            }
+        }
         for item in &self.items {
             item.push_parts(&mut out);
         }
@@ -202,9 +218,63 @@ impl Snapshot {
         out
     }
 
-    /// The item with this id.
+    /// The manifest without its items: what a 2.x manifest file holds beside `itemLayers`.
+    #[must_use]
+    pub fn without_items(&self) -> Snapshot {
+        let Snapshot {
+            format_version,
+            created,
+            tool,
+            source,
+            selection,
+            parent,
+            tags,
+            items: _,
+            item_layers,
+            groups,
+            users,
+            people,
+            failures,
+            annotations,
+        } = self;
+        Snapshot {
+            format_version: format_version.clone(),
+            created: created.clone(),
+            tool: tool.clone(),
+            source: source.clone(),
+            selection: selection.clone(),
+            parent: *parent,
+            tags: tags.clone(),
+            items: Vec::new(),
+            item_layers: item_layers.clone(),
+            groups: groups.clone(),
+            users: users.clone(),
+            people: people.clone(),
+            failures: failures.clone(),
+            annotations: annotations.clone(),
+        }
+    }
+
+    /// Whether `stored` (a manifest as parsed from its file) is this snapshot: equal, or for a
+    /// snapshot whose items are in layers, equal in everything but the items it leaves out.
+    #[must_use]
+    pub fn is_stored_as(&self, stored: &Snapshot) -> bool {
+        if self.item_layers.is_empty() {
+            return self == stored;
+        }
+        stored.items.is_empty() && self.without_items() == *stored
+    }
+
+    /// The item with this id: a binary search when the items are in id order (as a 2.x
+    /// snapshot is read, and as orgpack has always written them), else a scan.
     #[must_use]
     pub fn item(&self, id: &str) -> Option<&Item> {
+        if let Ok(k) = self.items.binary_search_by(|i| i.id.as_str().cmp(id)) {
+            return Some(&self.items[k]);
+        }
+        if self.items.is_sorted_by(|a, b| a.id < b.id) {
+            return None;
+        }
         self.items.iter().find(|i| i.id == id)
     }
 
@@ -223,6 +293,8 @@ impl Snapshot {
 /// Where a descriptor is used in a snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Owner<'a> {
+    /// The manifest itself (its item pages).
+    Manifest,
     /// An item, by id.
     Item(&'a str),
     /// A group, by id.
@@ -234,6 +306,7 @@ pub enum Owner<'a> {
 impl std::fmt::Display for Owner<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Self::Manifest => write!(f, "the manifest's"),
             Self::Item(id) => write!(f, "item `{id}`"),
             Self::Group(id) => write!(f, "group `{id}`"),
             Self::User(name) => write!(f, "user `{name}`"),

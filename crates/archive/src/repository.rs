@@ -38,18 +38,51 @@ pub trait SnapshotWriter {
         BlobWriter::new(self.sink(), self.layout().chunker, options)
     }
 
-    /// Serialize and commit a snapshot; returns its id.
+    /// Store and commit a snapshot; returns its id. Its items are written as one layer of item
+    /// pages (spec/archive-format.md §4.6), recorded in `snapshot.item_layers`, and the manifest
+    /// gets this writer's format version.
     ///
     /// # Errors
     /// As [`SnapshotWriter::commit_manifest`], and [`Error::InvalidInput`] when the manifest
     /// breaks an invariant.
-    fn commit(&mut self, snapshot: &Snapshot) -> Result<Digest> {
+    fn commit(&mut self, snapshot: &mut Snapshot) -> Result<Digest> {
+        self.commit_on(snapshot, None)
+    }
+
+    /// [`SnapshotWriter::commit`] against `parent`, a snapshot read from this archive: the
+    /// parent's item layers are reused and only what changed is written (a new layer), unless the
+    /// layers would be better compacted into one. A parent whose pages this archive lacks (or a
+    /// 1.x parent) is not used.
+    ///
+    /// # Errors
+    /// As [`SnapshotWriter::commit`].
+    fn commit_on(&mut self, snapshot: &mut Snapshot, parent: Option<&Snapshot>) -> Result<Digest> {
+        crate::layout::FORMAT_VERSION.clone_into(&mut snapshot.format_version);
+        snapshot.item_layers = Vec::new();
         if let Some(problem) = snapshot.problems().first() {
             return Err(Error::InvalidInput(format!(
                 "refusing to commit an invalid snapshot: {problem}"
             )));
         }
-        let bytes = serde_json::to_vec(snapshot)
+        let base = match parent {
+            Some(p) if !p.item_layers.is_empty() => {
+                let mut present = true;
+                for page in p.item_layers.iter().flat_map(|l| &l.pages) {
+                    let key = Key::Blob(page.content.chunks.unwrap_or(page.content.digest));
+                    if !self.sink().contains(&key)? {
+                        present = false;
+                        break;
+                    }
+                }
+                present.then_some((p.item_layers.as_slice(), p.items.as_slice()))
+            }
+            _ => None,
+        };
+        let blobs = self.blob_writer(WriteOptions::default());
+        let layers = crate::pages::write_layers(&blobs, &snapshot.items, base)?;
+        drop(blobs);
+        snapshot.item_layers = layers;
+        let bytes = serde_json::to_vec(&snapshot.without_items())
             .map_err(|e| Error::InvalidInput(format!("serializing the manifest: {e}")))?;
         self.commit_manifest(bytes, snapshot)
     }
@@ -279,7 +312,7 @@ impl SnapshotWriter for SingleFileWriter {
 fn check_manifest_bytes(bytes: &[u8], snapshot: &Snapshot) -> Result<()> {
     let parsed: Snapshot = serde_json::from_slice(bytes)
         .map_err(|e| Error::InvalidInput(format!("manifest bytes are not a snapshot: {e}")))?;
-    if &parsed != snapshot {
+    if !snapshot.is_stored_as(&parsed) {
         return Err(Error::InvalidInput(
             "manifest bytes do not match the snapshot".into(),
         ));

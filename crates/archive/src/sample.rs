@@ -75,8 +75,8 @@ pub fn write_sample(
     created: &str,
     payload_size: u64,
 ) -> Result<Digest> {
-    let snapshot = build_sample(writer, created, payload_size)?;
-    writer.commit(&snapshot)
+    let mut snapshot = build_sample(writer, created, payload_size)?;
+    writer.commit(&mut snapshot)
 }
 
 /// Write the sample content and return its (uncommitted) manifest.
@@ -248,6 +248,7 @@ pub fn build_sample(
         },
         parent: None,
         tags: vec!["nightly".into()],
+        item_layers: Vec::new(),
         items: vec![service, web_map],
         groups: vec![group],
         users: vec![

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use super::Snapshot;
-use crate::layout::{FORMAT_MAJOR, major_version};
+use crate::layout::reads_version;
 
 /// The longest resource path accepted.
 const MAX_PATH_LEN: usize = 1024;
@@ -16,12 +16,11 @@ impl Snapshot {
     #[must_use]
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
-        match major_version(&self.format_version) {
-            Some(FORMAT_MAJOR) => {}
-            _ => out.push(format!(
-                "formatVersion `{}` is not a 1.x.y version",
+        if !reads_version(&self.format_version) {
+            out.push(format!(
+                "formatVersion `{}` is not a 1.x.y or 2.x.y version",
                 self.format_version
-            )),
+            ));
         }
         if self.created.parse::<jiff::Timestamp>().is_err() {
             out.push(format!(

@@ -196,7 +196,7 @@ fn chunks_in_the_wrong_order_are_refused_though_each_is_sound() {
         .find_map(|i| i.data.as_mut())
         .unwrap()
         .content = forged;
-    repo.commit(&snapshot).unwrap();
+    repo.commit(&mut snapshot).unwrap();
     drop(repo);
 
     let archive = Archive::open(&path).unwrap();
@@ -343,7 +343,7 @@ fn problems_carry_their_location_once() {
         assert_eq!(lines.len(), 1, "{file}: {lines:?}");
         lines[0].replace(&path.display().to_string(), "FILE")
     };
-    let chunk = "snapshot `01a60ff5`: item `1a2b3c4d5e6f708192a3b4c5d6e7f801` thumbnail: chunk 1: blob `665ad07e`";
+    let chunk = "snapshot `06f6a653`: item `1a2b3c4d5e6f708192a3b4c5d6e7f801` thumbnail: chunk 1: blob `665ad07e`";
     assert_eq!(
         line("flipped-bit-blob-crc-fixed.orgpack"),
         format!(
@@ -364,11 +364,11 @@ fn problems_carry_their_location_once() {
     );
     assert_eq!(
         line("flipped-bit-manifest.orgpack"),
-        "snapshot `01a60ff5`: manifest hashes to `a5929f4c`, not to its name"
+        "snapshot `06f6a653`: manifest hashes to `60520a5f`, not to its name"
     );
     assert_eq!(
         line("index-names-missing-snapshot.orgpack"),
-        "snapshot `01a60ff5`: `snapshots/01a60ff5053c690b617e3d82fc3651f94e813ce2103f9d05077c40599feb4b9c.json` is missing"
+        "snapshot `06f6a653`: `snapshots/06f6a65390df8389f471705d68eb6c38d3c7fb4381b3a5c29aabee829af1ae0f.json` is missing"
     );
 }
 
@@ -436,7 +436,7 @@ fn a_damaged_manifest_entry_is_named_with_the_snapshot_and_the_entry() {
         .collect();
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(
-        lines[0].starts_with("snapshot `01a60ff5`: archive `FILE`: entry `snapshots/01a60ff5")
+        lines[0].starts_with("snapshot `06f6a653`: archive `FILE`: entry `snapshots/06f6a653")
             && lines[0].ends_with("fails its CRC-32 check"),
         "{lines:?}"
     );

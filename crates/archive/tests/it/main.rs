@@ -6,6 +6,7 @@ mod atomicity;
 mod corruption;
 mod dir_store;
 mod external_tools;
+mod layers;
 mod mutation;
 mod prune;
 mod roundtrip;

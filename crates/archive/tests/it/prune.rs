@@ -89,7 +89,7 @@ fn prune_deletes_only_what_forgotten_snapshots_used() {
     let mut snapshot =
         orgpack_archive::sample::build_sample(&repo, "2026-11-25T02:00:00Z", 5 << 20).unwrap();
     snapshot.items[0].payloads[0].content = extra;
-    let new = repo.commit(&snapshot).unwrap();
+    let new = repo.commit(&mut snapshot).unwrap();
     let blobs_before = repo
         .archive()
         .unwrap()

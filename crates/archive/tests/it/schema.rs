@@ -33,6 +33,10 @@ fn schemas_match_the_types() {
     check("index.schema.json", &schemars::schema_for!(Index));
     check("layout.schema.json", &schemars::schema_for!(Layout));
     check("chunk-list.schema.json", &schemars::schema_for!(ChunkList));
+    check(
+        "item-page.schema.json",
+        &schemars::schema_for!(orgpack_archive::manifest::ItemPageDoc),
+    );
 }
 
 /// The `json` code block that follows `<!-- example: NAME -->` in the spec, with `//` comments removed.
@@ -57,9 +61,19 @@ fn example(name: &str) -> String {
 
 #[test]
 fn spec_examples_parse_into_the_types() {
-    let snapshot: Snapshot = serde_json::from_str(&example("snapshot")).unwrap();
+    let mut snapshot: Snapshot = serde_json::from_str(&example("snapshot")).unwrap();
+    assert!(!snapshot.item_layers.is_empty() && !snapshot.groups.is_empty());
+    let page: orgpack_archive::manifest::ItemPageDoc =
+        serde_json::from_str(&example("item-page")).unwrap();
+    assert!(page.items.windows(2).all(|w| w[0].id < w[1].id));
+    let layer = &snapshot.item_layers[0].pages[0];
+    assert_eq!(layer.entries, page.items.len() as u64);
+    assert_eq!(
+        (layer.first.as_str(), layer.last.as_str()),
+        (page.items[0].id.as_str(), page.items[1].id.as_str())
+    );
+    snapshot.items = page.items;
     assert_eq!(snapshot.problems(), Vec::<String>::new());
-    assert!(!snapshot.items.is_empty() && !snapshot.groups.is_empty());
     let index: Index = serde_json::from_str(&example("index")).unwrap();
     assert!(index.problems().is_empty());
     let layout: Layout = serde_json::from_str(&example("layout")).unwrap();
