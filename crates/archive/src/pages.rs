@@ -122,7 +122,13 @@ fn write_page(blobs: &BlobWriter<'_>, entries: &[Entry<'_>]) -> Result<ItemPage>
         doc.extend_from_slice(&serde_json::to_vec(&removed).expect("strings serialize"));
     }
     doc.push(b'}');
-    let content = blobs.put_bytes(&doc)?;
+    // One blob, read whole; an entry past a blob's 16 MiB (an item with tens of thousands of
+    // resources) is chunked as any content is.
+    let content = if doc.len() as u64 <= crate::layout::MAX_BLOB_SIZE {
+        blobs.put_single(&doc)?
+    } else {
+        blobs.put_bytes(&doc)?
+    };
     Ok(ItemPage {
         content,
         entries: entries.len() as u64,

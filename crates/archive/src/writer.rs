@@ -213,6 +213,21 @@ impl<'a> BlobWriter<'a> {
         })
     }
 
+    /// Store `bytes` as one blob, whatever the chunker would cut (at most 16 MiB): for
+    /// documents read whole, such as item pages.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] over 16 MiB; errors of the sink.
+    pub fn put_single(&self, bytes: &[u8]) -> Result<Descriptor> {
+        if bytes.len() as u64 > crate::layout::MAX_BLOB_SIZE {
+            return Err(Error::InvalidInput(format!(
+                "{} bytes do not fit in one blob",
+                bytes.len()
+            )));
+        }
+        self.single(bytes)
+    }
+
     fn single(&self, data: &[u8]) -> Result<Descriptor> {
         let r = self.store_chunk(data)?;
         Ok(Descriptor {

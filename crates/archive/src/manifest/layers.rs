@@ -16,7 +16,8 @@ use super::{Descriptor, Item};
 
 /// The most entries (items and removals) a writer puts in one page.
 pub const PAGE_ENTRIES: usize = 1000;
-/// The most bytes of serialized entries a writer puts in one page (before compression).
+/// The most bytes of serialized entries a writer puts in one page (before compression); a page
+/// is written as one blob, so a longer item is a page of its own, up to the 16 MiB of a blob.
 pub const PAGE_BYTES: usize = 4 << 20;
 /// The largest page content a reader accepts.
 pub const MAX_PAGE_SIZE: u64 = 64 << 20;
