@@ -298,6 +298,21 @@ def repo_size(repo):
     return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(repo) for f in files)
 
 
+def manifest_added(repo, snapshot, parent):
+    """Bytes of `snapshot`'s manifest and of its item pages that `parent` does not list: what the
+    manifest itself added to the repository (the rest of a nightly's growth is changed content)."""
+    def pages(s):
+        with open(os.path.join(repo, "snapshots", s.split(":")[-1] + ".json")) as f:
+            manifest = json.load(f)
+        return {p["digest"] for layer in manifest.get("itemLayers", []) for p in layer["pages"]}
+    new = pages(snapshot) - pages(parent)
+    total = os.path.getsize(os.path.join(repo, "snapshots", snapshot.split(":")[-1] + ".json"))
+    for d in new:
+        hexd = d.split(":")[-1]
+        total += os.path.getsize(os.path.join(repo, "blobs", "sha256", hexd[:2], hexd))
+    return total
+
+
 def human(n):
     """Bytes as kB or MB."""
     return f"{n / 1e6:.2f} MB" if n >= 1e6 else f"{n / 1e3:.1f} kB"
@@ -396,7 +411,8 @@ def main():
         grew = repo_size(repo) - before
         rows.append((f"nightly, {len(edited)} items changed", t5, m5, third["items"], third["bytesIn"], r5,
                      f"{third['reused']} reused, repository +{human(grew)} "
-                     f"({100 * grew / first_manifest:.2f} % of the first manifest), {run.cpu_note}"))
+                     f"({100 * grew / first_manifest:.2f} % of the first manifest), of which the manifest "
+                     f"+{human(manifest_added(repo, third['snapshot'], second['snapshot']))}, {run.cpu_note}"))
         py_env = {"SSL_CERT_FILE": certs}
         if official:
             tp, mp, exported, rp = counted(["source"], ["export", urls["source"], os.path.join(work, "offline")],

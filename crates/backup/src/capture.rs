@@ -69,8 +69,8 @@ pub async fn capture(env: &Env<'_>, planned: &PlannedItem) -> Captured {
         id: &planned.id,
         list: Vec::new(),
     };
-    let json_bytes = serde_json::to_vec(&planned.json).unwrap_or_default();
-    let item_descriptor = match tokio::task::block_in_place(|| env.blobs.put_bytes(&json_bytes)) {
+    let json_bytes = planned.json.text().as_bytes();
+    let item_descriptor = match tokio::task::block_in_place(|| env.blobs.put_bytes(json_bytes)) {
         Ok(d) => d,
         Err(e) => {
             failures.list.push(Failure {

@@ -28,6 +28,7 @@ pub mod capture;
 pub mod error;
 pub mod fetch;
 mod form;
+pub mod item_json;
 pub mod ledger;
 pub mod parent;
 pub mod people;

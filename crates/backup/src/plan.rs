@@ -97,8 +97,8 @@ pub enum Why {
 pub struct PlannedItem {
     /// The item id.
     pub id: String,
-    /// The item JSON as `content/items/<id>` returned it.
-    pub json: Value,
+    /// The item JSON as `content/items/<id>` (or a listing) returned it.
+    pub json: crate::item_json::ItemJson,
     /// Why it is in the plan.
     pub why: Why,
     /// Unchanged since the parent snapshot: its content is reused, not downloaded.
@@ -294,15 +294,40 @@ pub async fn plan(client: &Client, options: &PlanOptions, progress: &dyn Progres
     };
 
     let mut seen: BTreeSet<String> = selected.items.keys().cloned().collect();
-    let listed = selected.listed;
-    // Incremental: unchanged listed items need no request of their own when their groups come
-    // from one listing per group.
-    let index = if ctx.parent_items.is_empty() || listed.is_empty() {
+    let mut listed = selected.listed;
+    // Listed items' groups from one listing per group: unchanged items then need no request of
+    // their own, and, when no member belongs to another organization's group, no listed item
+    // needs its owner's view (`sharing::members_stay_in_org_groups`).
+    let index = if listed.is_empty() {
         None
     } else {
         crate::sharing::GroupIndex::build(client, &source.org_id)
             .await
             .ok()
+    };
+    let needs_view = listed
+        .iter()
+        .filter(|(id, j)| {
+            j.get("access").and_then(Value::as_str) != Some("private")
+                && ctx
+                    .parent_items
+                    .get(id.as_str())
+                    .is_none_or(|p| j.get("modified").and_then(Value::as_i64) != Some(p.modified))
+        })
+        .count();
+    let sharing_index = match &index {
+        Some(index)
+            if crate::sharing::members_stay_in_org_groups(
+                client,
+                index,
+                needs_view,
+                options.concurrency,
+            )
+            .await =>
+        {
+            Some(index)
+        }
+        _ => None,
     };
     let mut frontier: Vec<(String, Why)> = selected
         .items
@@ -316,22 +341,22 @@ pub async fn plan(client: &Client, options: &PlanOptions, progress: &dyn Progres
     let mut services: HashMap<String, Option<String>> = HashMap::new();
 
     while !frontier.is_empty() {
+        // Each listed JSON is taken out of the listing, not copied: at 100,000 items a second
+        // copy of every item JSON is most of a plan's memory.
         let mut quick = Vec::new();
-        frontier.retain(|(id, why)| {
-            match reuse_listed(&ctx, index.as_ref(), listed.get(id), id, why) {
-                Some(item) => {
-                    quick.push((id.clone(), why.clone(), Visit::Item(Box::new(item))));
-                    false
-                }
-                None => true,
+        let mut rest = Vec::with_capacity(frontier.len());
+        for (id, why) in frontier {
+            let json = listed.remove(&id);
+            match reuse_listed(&ctx, index.as_ref(), json.as_ref(), &id, &why) {
+                Some(item) => quick.push((id, why, Visit::Item(Box::new(item)))),
+                None => rest.push((id, why, json)),
             }
-        });
-        let mut visits: Vec<(String, Why, Visit)> = futures_util::stream::iter(frontier)
-            .map(|(id, why)| {
+        }
+        let mut visits: Vec<(String, Why, Visit)> = futures_util::stream::iter(rest)
+            .map(|(id, why, json)| {
                 let ctx = &ctx;
-                let json = listed.get(&id);
                 async move {
-                    let visit = visit(ctx, &id, why.clone(), json).await;
+                    let visit = visit(ctx, &id, why.clone(), json, sharing_index).await;
                     (id, why, visit)
                 }
             })
@@ -500,7 +525,7 @@ fn source_of(client: &Client, me: &Value) -> Source {
 fn reuse_listed(
     ctx: &Ctx<'_>,
     index: Option<&crate::sharing::GroupIndex>,
-    json: Option<&Value>,
+    json: Option<&crate::item_json::ItemJson>,
     id: &str,
     why: &Why,
 ) -> Option<PlannedItem> {
@@ -553,7 +578,13 @@ fn reuse_listed(
 
 /// Read one item: its JSON, sharing, and (unless reused) its relationships, JSON data and JSON
 /// resources for references. `listed`: its JSON as its owner's listing gave it.
-async fn visit(ctx: &Ctx<'_>, id: &str, why: Why, listed: Option<&Value>) -> Visit {
+async fn visit(
+    ctx: &Ctx<'_>,
+    id: &str,
+    why: Why,
+    listed: Option<crate::item_json::ItemJson>,
+    sharing_index: Option<&crate::sharing::GroupIndex>,
+) -> Visit {
     let client = ctx.client;
     let failed = |part: Option<&str>, e: &orgpack_portal::Error| {
         Visit::Failed(Failure {
@@ -564,20 +595,37 @@ async fn visit(ctx: &Ctx<'_>, id: &str, why: Why, listed: Option<&Value>) -> Vis
         })
     };
     // An item found in its owner's listing: a private one (`access` private: shared with no
-    // group, nobody else sees it) is all there, at no request; the owner's view alone gives any
-    // other's JSON and sharing (one request, which is what an unchanged item costs). Otherwise
-    // the item first.
-    let listed_owner = listed.and_then(|j| j.get("owner")).and_then(Value::as_str);
-    let private = listed
-        .filter(|j| j.get("access").and_then(Value::as_str) == Some("private"))
-        .map(|j| serde_json::json!({"item": j, "sharing": {"access": "private", "groups": []}}));
-    let listed = match (private, listed_owner) {
-        (Some(view), _) => Some(view),
-        (None, Some(owner)) => client.user_item(owner, id).await.ok(),
-        (None, None) => None,
+    // group, nobody else sees it) is all there, at no request, and so is any other when the group
+    // index holds every group it can be shared with; else the owner's view alone gives its JSON
+    // and sharing (one request, which is what an unchanged item costs). Otherwise the item first.
+    let listed_owner = listed
+        .as_ref()
+        .and_then(|j| j.get("owner"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let sharing_known = listed.as_ref().and_then(|j| {
+        let access = j.get("access").and_then(Value::as_str)?;
+        let groups = if access == "private" {
+            Vec::new()
+        } else {
+            sharing_index?.by_item.get(id).cloned().unwrap_or_default()
+        };
+        Some(serde_json::json!({"sharing": {"access": access, "groups": groups}}))
+    });
+    let from_listing = match (sharing_known, listed, listed_owner) {
+        (Some(view), Some(json), _) => Some((json, view)),
+        (None, _, Some(owner)) => match client.user_item(&owner, id).await {
+            Ok(mut view) => view
+                .get_mut("item")
+                .filter(|j| j.is_object())
+                .map(|j| crate::item_json::ItemJson::new(&j.take()))
+                .map(|json| (json, view)),
+            Err(_) => None,
+        },
+        _ => None,
     };
-    let (json, view) = if let Some(view) = listed.filter(|v| v.get("item").is_some()) {
-        (view["item"].clone(), view)
+    let (json, view) = if let Some(found) = from_listing {
+        found
     } else {
         let json = match client.item(id).await {
             Ok(j) => j,
@@ -600,11 +648,12 @@ async fn visit(ctx: &Ctx<'_>, id: &str, why: Why, listed: Option<&Value>) -> Vis
             Ok(v) => v,
             Err(e) => return failed(Some("sharing"), &e),
         };
-        (json, view)
+        (crate::item_json::ItemJson::new(&json), view)
     };
     let sharing = sharing_of(&view, &json);
-    let folder = view
-        .pointer("/item/ownerFolder")
+    let folder = json
+        .get("ownerFolder")
+        .or_else(|| view.pointer("/item/ownerFolder"))
         .and_then(Value::as_str)
         .filter(|f| !f.is_empty() && *f != "/")
         .map(|f| Folder {
@@ -755,7 +804,7 @@ async fn explore(
         self_id: Some(&id),
         portal_urls: &ctx.portal_urls,
     };
-    let mut refs = orgpack_graph::references(&graph_ctx, GraphPart::Item, &item.json);
+    let mut refs = orgpack_graph::references(&graph_ctx, GraphPart::Item, &item.json.full());
     // A file item's data is its file; everything else's data is a JSON or text document. Data
     // that cannot be read now is not the item's end: capture asks for it again and records it as
     // a missing part, the item stays, and the references the parent snapshot found in its data

@@ -11,6 +11,7 @@ use orgpack_portal::Client;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::item_json::ItemJson;
 
 /// The items a selection names, each with the first reason it was selected, and the groups to
 /// capture because they were selected.
@@ -19,7 +20,7 @@ pub struct Selected {
     /// Item id → why it was selected (`owner alice`, `group <id>`, …).
     pub items: BTreeMap<String, String>,
     /// Item id → its JSON as a listing or search gave it (with its owner, `modified`, `access`).
-    pub listed: BTreeMap<String, Value>,
+    pub listed: BTreeMap<String, ItemJson>,
     /// Group ids selected with `--group`.
     pub groups: Vec<String>,
     /// Members of the organization whose content could not be listed (`--all`): recorded, and the
@@ -32,18 +33,20 @@ impl Selected {
     /// [`EXPORT_TITLE_PREFIX`](crate::capture::EXPORT_TITLE_PREFIX)): another run's, in flight
     /// or left by a killed run for the ledger to delete, they are never content to back up.
     fn add(&mut self, list: &[Value], why: &str) {
+        self.add_kept(list.iter().map(ItemJson::new).collect(), why);
+    }
+
+    fn add_kept(&mut self, list: Vec<ItemJson>, why: &str) {
         for item in list {
             let title = item.get("title").and_then(Value::as_str).unwrap_or("");
             if title.starts_with(crate::capture::EXPORT_TITLE_PREFIX) {
                 continue;
             }
-            if let Some(id) = item.get("id").and_then(Value::as_str) {
+            if let Some(id) = item.get("id").and_then(Value::as_str).map(str::to_owned) {
                 self.items
-                    .entry(id.to_owned())
+                    .entry(id.clone())
                     .or_insert_with(|| why.to_owned());
-                self.listed
-                    .entry(id.to_owned())
-                    .or_insert_with(|| item.clone());
+                self.listed.entry(id).or_insert(item);
             }
         }
     }
@@ -53,11 +56,12 @@ impl Selected {
 async fn list_owner(
     client: &Client,
     owner: &str,
-) -> Result<Vec<Vec<Value>>, orgpack_portal::Error> {
-    let mut out = vec![client.user_items(owner, None).await?];
+) -> Result<Vec<Vec<ItemJson>>, orgpack_portal::Error> {
+    let keep = |v: Value| Some(ItemJson::new(&v));
+    let mut out = vec![client.user_items_kept(owner, None, keep).await?];
     for folder in client.user_folders(owner).await? {
         if let Some(fid) = folder.get("id").and_then(Value::as_str) {
-            out.push(client.user_items(owner, Some(fid)).await?);
+            out.push(client.user_items_kept(owner, Some(fid), keep).await?);
         }
     }
     Ok(out)
@@ -88,8 +92,8 @@ pub async fn resolve(client: &Client, org_id: &str, selection: &Selection) -> Re
         };
         match list_owner(client, owner).await {
             Ok(lists) => {
-                for list in &lists {
-                    out.add(list, &why);
+                for list in lists {
+                    out.add_kept(list, &why);
                 }
             }
             // One member's listing failing does not stop a whole-organization backup: it is a

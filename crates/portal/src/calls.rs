@@ -49,6 +49,20 @@ impl Client {
         self.all_pages(call, path, params, "100", key, None).await
     }
 
+    /// [`Client::pages`], each element turned into what `keep` makes of it as its page arrives
+    /// (`None`: dropped), so a long listing is never held whole as JSON values.
+    pub(crate) async fn pages_kept<T>(
+        &self,
+        call: &str,
+        path: &str,
+        params: &[(&str, &str)],
+        key: &str,
+        keep: impl FnMut(Value) -> Option<T>,
+    ) -> Result<Vec<T>, Error> {
+        self.all_pages_kept(call, path, params, "100", key, None, keep)
+            .await
+    }
+
     /// Every element under `key` of a paged listing (`start`/`num`, following `nextStart` until
     /// -1), refusing listings whose `total` passes `ceiling`.
     async fn all_pages(
@@ -60,13 +74,28 @@ impl Client {
         key: &str,
         ceiling: Option<u64>,
     ) -> Result<Vec<Value>, Error> {
+        self.all_pages_kept(call, path, params, num, key, ceiling, Some)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn all_pages_kept<T>(
+        &self,
+        call: &str,
+        path: &str,
+        params: &[(&str, &str)],
+        num: &str,
+        key: &str,
+        ceiling: Option<u64>,
+        mut keep: impl FnMut(Value) -> Option<T>,
+    ) -> Result<Vec<T>, Error> {
         let mut start = 1u64;
         let mut out = Vec::new();
         loop {
             let start_s = start.to_string();
             let mut all = params.to_vec();
             all.extend([("start", start_s.as_str()), ("num", num)]);
-            let page = self.call(call, Method::Get, path, &all).await?;
+            let mut page = self.call(call, Method::Get, path, &all).await?;
             let total = page.get("total").and_then(Value::as_u64).unwrap_or(0);
             if let Some(limit) = ceiling.filter(|l| total > *l) {
                 return Err(Error::new(
@@ -77,14 +106,17 @@ impl Client {
                     )),
                 ));
             }
-            let items = page.get(key).and_then(Value::as_array).ok_or_else(|| {
-                Error::new(
-                    call,
-                    &self.absolute(path),
-                    ErrorKind::Decode(format!("a page without `{key}`")),
-                )
-            })?;
-            out.extend(items.iter().cloned());
+            let items = page
+                .get_mut(key)
+                .and_then(Value::as_array_mut)
+                .ok_or_else(|| {
+                    Error::new(
+                        call,
+                        &self.absolute(path),
+                        ErrorKind::Decode(format!("a page without `{key}`")),
+                    )
+                })?;
+            out.extend(std::mem::take(items).into_iter().filter_map(&mut keep));
             match page
                 .get("nextStart")
                 .and_then(Value::as_i64)

@@ -71,6 +71,25 @@ impl Client {
             .await
     }
 
+    /// [`Client::user_items`], each item turned into what `keep` makes of it as its page arrives
+    /// (a whole organization's listing is never held as JSON values).
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn user_items_kept<T>(
+        &self,
+        username: &str,
+        folder_id: Option<&str>,
+        keep: impl FnMut(Value) -> Option<T>,
+    ) -> Result<Vec<T>, Error> {
+        let path = match folder_id {
+            Some(f) => format!("content/users/{username}/{f}"),
+            None => format!("content/users/{username}"),
+        };
+        self.pages_kept(&format!("items of {username}"), &path, &[], "items", keep)
+            .await
+    }
+
     /// The owner's view of an item: `{item, sharing: {access, groups}}`, the authoritative source of
     /// an item's sharing (the item's own groups list shows only what the caller can see).
     ///
@@ -119,6 +138,22 @@ impl Client {
             &format!("content/groups/{id}"),
             &[],
             "items",
+        )
+        .await
+    }
+
+    /// The ids of every item shared with a group (`content/groups/<id>`, all pages), without
+    /// holding the items' JSON.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn group_content_ids(&self, id: &str) -> Result<Vec<String>, Error> {
+        self.pages_kept(
+            &format!("content of group {id}"),
+            &format!("content/groups/{id}"),
+            &[],
+            "items",
+            |item| item.get("id").and_then(Value::as_str).map(str::to_owned),
         )
         .await
     }

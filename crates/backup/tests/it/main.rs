@@ -873,3 +873,73 @@ async fn a_first_backup_asks_each_part_once_and_nothing_of_private_items_sharing
         "{after:#?}"
     );
 }
+
+/// A first backup of an organization whose members belong to none of another organization's
+/// groups takes every listed item's sharing from the group listings: no owner's view at all, and
+/// each item's access and groups are what its owner's view says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_backup_reads_sharing_from_group_listings_when_members_stay_in_the_organization() {
+    let s = seeded().await;
+    let editor = client(&s.sandbox, "editor");
+    for k in 0..30 {
+        let id = editor
+            .add_item(
+                "editor",
+                None,
+                &[("title", &format!("Link {k}")), ("type", "Document Link")],
+                orgpack_portal::Content::Url(&format!("https://example.com/doc/{k}")),
+                1 << 20,
+            )
+            .await
+            .unwrap();
+        let groups: &[&str] = if k % 3 == 0 { &[s.group.as_str()] } else { &[] };
+        editor
+            .share_item("editor", &id, k % 3 == 1, k % 3 != 2, groups)
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let selection = Selection {
+        all: true,
+        include_dependencies: true,
+        ..Selection::default()
+    };
+    let before = s.sandbox.requests_by_endpoint();
+    let (_, outcome) = backup(&s, &repo, selection, &Counting::default()).await;
+    let after = s.sandbox.requests_by_endpoint();
+    let asked = |endpoint: &str| {
+        after.get(endpoint).copied().unwrap_or(0) - before.get(endpoint).copied().unwrap_or(0)
+    };
+    assert_eq!(asked("content/users/{user}/items/{id}"), 0, "{after:#?}");
+    let snap = Archive::open(&repo)
+        .unwrap()
+        .snapshot(&outcome.snapshot)
+        .unwrap();
+    let admin = client(&s.sandbox, "admin");
+    let mut in_group = 0;
+    for item in &snap.items {
+        let view = admin.user_item(&item.owner, &item.id).await.unwrap();
+        let access = view["sharing"]["access"].as_str().unwrap();
+        let mut groups: Vec<&str> = view["sharing"]["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g.as_str().unwrap())
+            .collect();
+        groups.sort_unstable();
+        let mut ours: Vec<&str> = item.sharing.groups.iter().map(|g| g.id.as_str()).collect();
+        ours.sort_unstable();
+        assert_eq!(
+            (
+                serde_json::to_value(item.sharing.access).unwrap(),
+                ours.clone()
+            ),
+            (serde_json::json!(access), groups),
+            "{}",
+            item.title
+        );
+        in_group += usize::from(!ours.is_empty());
+    }
+    assert!(in_group >= 10, "{in_group} items in a group");
+}
