@@ -215,30 +215,30 @@ fn link_original_sources(items: &mut [Item]) {
     }
 }
 
-/// Delete this user's temporary export items left by interrupted backups. Returns how many.
+/// Delete this user's temporary export items left by interrupted backups. Returns how many. The
+/// listing keeps only those (id, created) as each page arrives: the signed-in administrator's root
+/// folder can hold most of a large organization.
 async fn delete_stale_exports(client: &Client, me: &str) -> usize {
-    let Ok(root) = client.user_items(me, None).await else {
+    let keep = |item: Value| {
+        let title = item.get("title").and_then(Value::as_str)?;
+        if !title.starts_with(EXPORT_TITLE_PREFIX) {
+            return None;
+        }
+        let id = item.get("id").and_then(Value::as_str)?.to_owned();
+        let created = item
+            .get("created")
+            .and_then(Value::as_i64)
+            .unwrap_or(i64::MAX);
+        Some((id, created))
+    };
+    let Ok(exports) = client.user_items_kept(me, None, keep).await else {
         return 0;
     };
     let cutoff = jiff::Timestamp::now().as_millisecond()
         - i64::try_from(STALE_EXPORT.as_millis()).unwrap_or(i64::MAX);
     let mut deleted = 0;
-    for item in root {
-        let title = item
-            .get("title")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let created = item
-            .get("created")
-            .and_then(Value::as_i64)
-            .unwrap_or(i64::MAX);
-        let Some(id) = item.get("id").and_then(Value::as_str) else {
-            continue;
-        };
-        if title.starts_with(EXPORT_TITLE_PREFIX)
-            && created < cutoff
-            && client.delete_item(me, id).await.is_ok()
-        {
+    for (id, created) in exports {
+        if created < cutoff && client.delete_item(me, &id).await.is_ok() {
             deleted += 1;
         }
     }
