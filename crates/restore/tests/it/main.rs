@@ -756,3 +756,98 @@ async fn a_rerun_remakes_a_deleted_item_and_stops_on_one_it_cannot_look_up() {
     assert_ne!(e.target_id.as_deref(), Some(copy.as_str()));
     assert_eq!(org_items(&targets[0].client).await.len(), count);
 }
+
+/// A repository written by format 1.4 (orgpack before item layers: the manifest serialized whole,
+/// items inline, index `1.4.0`) verifies and restores, and the next backup into it writes a 2.x
+/// snapshot beside the 1.4 one. The 1.4 manifest is made from a backup as the 1.4 writer made
+/// them: `serde_json::to_vec` of the snapshot with its items.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repository_written_by_format_1_4_verifies_restores_and_takes_new_backups() {
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, snapshot) = backed_up(&s, dir.path()).await;
+    let v2_id = archive.index().snapshots[0].id;
+    drop(archive);
+    let repo = dir.path().join("repo");
+    let mut old = snapshot.clone();
+    old.format_version = "1.4.0".into();
+    old.item_layers.clear();
+    let bytes = serde_json::to_vec(&old).unwrap();
+    assert!(String::from_utf8_lossy(&bytes).contains("\"items\":[{"));
+    let id = orgpack_archive::Digest::of(&bytes);
+    std::fs::write(repo.join(orgpack_archive::Key::Snapshot(id).path()), &bytes).unwrap();
+    let mut index = orgpack_archive::Index {
+        format_version: "1.4.0".into(),
+        snapshots: Vec::new(),
+    };
+    index.insert(orgpack_archive::IndexEntry::new(id, &old));
+    std::fs::write(
+        repo.join("index.json"),
+        serde_json::to_vec_pretty(&index).unwrap(),
+    )
+    .unwrap();
+
+    let archive = Archive::open(&repo).unwrap();
+    let report =
+        orgpack_archive::verify(&archive, orgpack_archive::VerifyOptions::read_data()).unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+    let read = archive.snapshot(&id).unwrap();
+    assert_eq!(read.format_version, "1.4.0");
+    assert!(read.item_layers.is_empty());
+    assert_eq!(read.items.len(), snapshot.items.len());
+
+    let targets = [empty_target(&s, "restored", dir.path())];
+    let reports = restore(&archive, &read, &targets, &options(dir.path()), false)
+        .await
+        .unwrap();
+    assert!(reports[0].is_complete(), "{:#?}", reports[0]);
+    assert_eq!(
+        org_items(&targets[0].client).await.len(),
+        snapshot.items.len(),
+        "every item of the 1.4 snapshot restored"
+    );
+
+    // The next nightly finds the 1.4 snapshot as its parent and writes a 2.x one beside it.
+    let admin = seed::client(&s.sandbox, "admin");
+    let mut options = orgpack_backup::PlanOptions::whole_org(dir.path().join("spool"));
+    options.parent = orgpack_backup::find_parent(
+        &archive,
+        &read.source.portal_url,
+        &read.source.org_id,
+        &options.selection,
+    )
+    .unwrap();
+    assert_eq!(options.parent.as_ref().map(|(p, _)| *p), Some(id));
+    let plan = orgpack_backup::plan(&admin, &options, &orgpack_backup::NoProgress)
+        .await
+        .unwrap();
+    // What a 1.4 parent lets the nightly reuse is what the same snapshot as 2.0 would.
+    let fresh = |plan: &orgpack_backup::Plan| -> Vec<String> {
+        plan.items
+            .iter()
+            .filter(|i| !i.reuse)
+            .map(|i| i.id.clone())
+            .collect()
+    };
+    let mut against_v2 = orgpack_backup::PlanOptions::whole_org(dir.path().join("spool"));
+    against_v2.parent = Some((v2_id, snapshot.clone()));
+    let plan_v2 = orgpack_backup::plan(&admin, &against_v2, &orgpack_backup::NoProgress)
+        .await
+        .unwrap();
+    assert!(plan.reused() > 0);
+    assert_eq!(fresh(&plan), fresh(&plan_v2));
+    let mut writer = Repository::open(&repo).unwrap();
+    let outcome = orgpack_backup::run(&admin, &plan, &mut writer, &orgpack_backup::NoProgress)
+        .await
+        .unwrap();
+    drop(writer);
+    let archive = Archive::open(&repo).unwrap();
+    let next = archive.snapshot(&outcome.snapshot).unwrap();
+    assert_eq!(next.format_version, "2.0.0");
+    assert_eq!(next.parent, Some(id));
+    assert_eq!(next.item_layers.len(), 1);
+    assert_eq!(archive.index().snapshots.len(), 2);
+    let report =
+        orgpack_archive::verify(&archive, orgpack_archive::VerifyOptions::read_data()).unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+}
