@@ -36,7 +36,8 @@ Every sandbox serves HTTPS (the official client needs it).
 Environment: ORGPACK_BIN (default release/orgpack in cargo's target directory), ORGPACK_BENCH_ITEMS (default 1000),
 ORGPACK_BENCH_MAX_MB (largest payload, default 50), ORGPACK_BENCH_LATENCY_MS (step 5's delay,
 default 50; 0 skips step 5), ORGPACK_BENCH_RESTORE_FLAGS (added to every `orgpack restore`, e.g.
-`--concurrency 8`), ORGPACK_BENCH_PYTHON (the official client's
+`--concurrency 8`), ORGPACK_BENCH_RESTORES (`one`: only the 1-target restore, for 100,000 items),
+ORGPACK_BENCH_PYTHON (the official client's
 interpreter, default target/compat-venv/bin/python), ORGPACK_BENCH_WRAP (a command to run orgpack
 under, e.g. `perf record -g -o /tmp/restore.perf --`, to profile a run; its figures then include
 the wrapper's cost).
