@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 
 use crate::archive::Archive;
 use crate::error::{Error, Result};
+use crate::layout::Key;
 use crate::manifest::layers::{
     Changes, ItemLayer, ItemPage, ItemPageDoc, MAX_LAYERS, MAX_PAGE_SIZE, PAGE_BYTES, PAGE_ENTRIES,
     changes, should_compact,
 };
 use crate::manifest::{Item, is_portal_id};
+use crate::store::Sink;
 use crate::writer::BlobWriter;
 
 /// The layers that store `items`: the parent's layers and one of what changed, when `parent` (a
@@ -50,95 +52,128 @@ pub(crate) fn write_layers(
     Ok(vec![write_layer(blobs, &all)?])
 }
 
-/// One entry of a page being cut: an item's JSON or a removed id.
+/// Whether every page of `layers` is in `sink` (a parent's pages must be, to be built on).
+///
+/// # Errors
+/// Errors of the sink.
+pub(crate) fn pages_present(sink: &dyn Sink, layers: &[ItemLayer]) -> Result<bool> {
+    for page in layers.iter().flat_map(|l| &l.pages) {
+        if !sink.contains(&Key::Blob(
+            page.content.chunks.unwrap_or(page.content.digest),
+        ))? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// One entry of a layer: an item or a removed id.
+#[derive(Clone, Copy)]
 enum Entry<'a> {
-    Item(&'a str, Vec<u8>),
+    Item(&'a Item),
     Removed(&'a str),
 }
 
-impl Entry<'_> {
-    fn id(&self) -> &str {
+impl<'a> Entry<'a> {
+    fn id(self) -> &'a str {
         match self {
-            Self::Item(id, _) | Self::Removed(id) => id,
+            Self::Item(item) => &item.id,
+            Self::Removed(id) => id,
         }
     }
 }
 
+/// Write `delta` as pages, cut as they fill: each entry is serialized into the page being
+/// filled, so a layer of every item is never held serialized whole.
 fn write_layer(blobs: &BlobWriter<'_>, delta: &Changes<'_>) -> Result<ItemLayer> {
-    let mut entries: Vec<Entry<'_>> = Vec::with_capacity(delta.changed.len() + delta.removed.len());
-    for item in &delta.changed {
-        let json = serde_json::to_vec(item)
-            .map_err(|e| Error::InvalidInput(format!("serializing item `{}`: {e}", item.id)))?;
-        entries.push(Entry::Item(&item.id, json));
+    // Both lists are in id order: merge them.
+    let mut entries = Vec::with_capacity(delta.changed.len() + delta.removed.len());
+    let (mut c, mut r) = (
+        delta.changed.iter().peekable(),
+        delta.removed.iter().peekable(),
+    );
+    loop {
+        let next = match (c.peek(), r.peek()) {
+            (Some(i), Some(id)) if i.id.as_str() < **id => c.next().map(|i| Entry::Item(i)),
+            (Some(_) | None, Some(_)) => r.next().map(|id| Entry::Removed(id)),
+            (Some(_), None) => c.next().map(|i| Entry::Item(i)),
+            (None, None) => break,
+        };
+        entries.extend(next);
     }
-    entries.extend(delta.removed.iter().map(|id| Entry::Removed(id)));
-    entries.sort_by(|a, b| a.id().cmp(b.id()));
     let mut pages = Vec::new();
-    let mut start = 0;
-    while start < entries.len() {
-        let mut end = start;
-        let mut bytes = 0;
-        while end < entries.len() && end - start < PAGE_ENTRIES {
-            let len = match &entries[end] {
-                Entry::Item(_, json) => json.len(),
-                Entry::Removed(id) => id.len() + 3,
-            };
-            if end > start && bytes + len > PAGE_BYTES {
-                break;
-            }
-            bytes += len;
-            end += 1;
+    let mut page = Page::default();
+    for entry in entries {
+        let json = match entry {
+            Entry::Item(item) => Some(serde_json::to_vec(item).map_err(|e| {
+                Error::InvalidInput(format!("serializing item `{}`: {e}", item.id))
+            })?),
+            Entry::Removed(_) => None,
+        };
+        let len = json.as_ref().map_or(entry.id().len() + 3, Vec::len);
+        if page.entries > 0 && (page.entries == PAGE_ENTRIES || page.bytes + len > PAGE_BYTES) {
+            pages.push(std::mem::take(&mut page).write(blobs)?);
         }
-        pages.push(write_page(blobs, &entries[start..end])?);
-        start = end;
+        page.add(entry, json, len);
+    }
+    if page.entries > 0 {
+        pages.push(page.write(blobs)?);
     }
     Ok(ItemLayer { pages })
 }
 
-/// `{"items":[…],"removed":[…]}`, each list in id order, written as the bytes of the entries'
-/// own JSON (no second serialization of the items).
-fn write_page(blobs: &BlobWriter<'_>, entries: &[Entry<'_>]) -> Result<ItemPage> {
-    let mut doc = b"{\"items\":[".to_vec();
-    let mut first = true;
-    for e in entries {
-        if let Entry::Item(_, json) = e {
-            if !first {
-                doc.push(b',');
+/// A page being filled: `{"items":[…],"removed":[…]}`, each list in id order, the items as the
+/// bytes of their own JSON (no second serialization).
+#[derive(Default)]
+struct Page<'a> {
+    items: Vec<u8>,
+    removed: Vec<&'a str>,
+    entries: usize,
+    bytes: usize,
+    first: Option<&'a str>,
+    last: Option<&'a str>,
+}
+
+impl<'a> Page<'a> {
+    fn add(&mut self, entry: Entry<'a>, json: Option<Vec<u8>>, len: usize) {
+        match json {
+            Some(json) => {
+                if !self.items.is_empty() {
+                    self.items.push(b',');
+                }
+                self.items.extend_from_slice(&json);
             }
-            first = false;
-            doc.extend_from_slice(json);
+            None => self.removed.push(entry.id()),
         }
+        self.first = self.first.or(Some(entry.id()));
+        self.last = Some(entry.id());
+        self.entries += 1;
+        self.bytes += len;
     }
-    doc.extend_from_slice(b"]");
-    let removed: Vec<&str> = entries
-        .iter()
-        .filter_map(|e| match e {
-            Entry::Removed(id) => Some(*id),
-            Entry::Item(..) => None,
+
+    fn write(self, blobs: &BlobWriter<'_>) -> Result<ItemPage> {
+        let mut doc = b"{\"items\":[".to_vec();
+        doc.extend_from_slice(&self.items);
+        doc.push(b']');
+        if !self.removed.is_empty() {
+            doc.extend_from_slice(b",\"removed\":");
+            doc.extend_from_slice(&serde_json::to_vec(&self.removed).expect("strings serialize"));
+        }
+        doc.push(b'}');
+        // One blob, read whole; an entry past a blob's 16 MiB (an item with tens of thousands of
+        // resources) is chunked as any content is.
+        let content = if doc.len() as u64 <= crate::layout::MAX_BLOB_SIZE {
+            blobs.put_single(&doc)?
+        } else {
+            blobs.put_bytes(&doc)?
+        };
+        Ok(ItemPage {
+            content,
+            entries: self.entries as u64,
+            first: self.first.unwrap_or_default().to_owned(),
+            last: self.last.unwrap_or_default().to_owned(),
         })
-        .collect();
-    if !removed.is_empty() {
-        doc.extend_from_slice(b",\"removed\":");
-        doc.extend_from_slice(&serde_json::to_vec(&removed).expect("strings serialize"));
     }
-    doc.push(b'}');
-    // One blob, read whole; an entry past a blob's 16 MiB (an item with tens of thousands of
-    // resources) is chunked as any content is.
-    let content = if doc.len() as u64 <= crate::layout::MAX_BLOB_SIZE {
-        blobs.put_single(&doc)?
-    } else {
-        blobs.put_bytes(&doc)?
-    };
-    Ok(ItemPage {
-        content,
-        entries: entries.len() as u64,
-        first: entries
-            .first()
-            .map_or_else(String::new, |e| e.id().to_owned()),
-        last: entries
-            .last()
-            .map_or_else(String::new, |e| e.id().to_owned()),
-    })
 }
 
 /// The items `layers` hold, in id order: every page read and checked, layers applied oldest
@@ -199,6 +234,8 @@ fn read_page(archive: &Archive, page: &ItemPage, at: &str) -> Result<ItemPageDoc
     let bytes = archive.read_part(&page.content).map_err(|e| e.within(at))?;
     let doc: ItemPageDoc = serde_json::from_slice(&bytes)
         .map_err(|e| Error::corrupt(at, format!("the page is not an item page: {e}")))?;
+    // Each list strictly increasing; with its smallest and largest ids the manifest's `first`
+    // and `last`, every id is in the page's range.
     let ids = |v: &mut dyn Iterator<Item = &str>| -> std::result::Result<(), String> {
         let mut last: Option<&str> = None;
         for id in v {
@@ -212,9 +249,6 @@ fn read_page(archive: &Archive, page: &ItemPage, at: &str) -> Result<ItemPageDoc
                 return Err(format!(
                     "its entries are not in increasing id order at `{id}`"
                 ));
-            }
-            if id < page.first.as_str() || id > page.last.as_str() {
-                return Err(format!("`{id}` is outside the page's range"));
             }
             last = Some(id);
         }
@@ -240,18 +274,22 @@ fn read_page(archive: &Archive, page: &ItemPage, at: &str) -> Result<ItemPageDoc
     }) {
         return Err(Error::corrupt(at, "an id is both an item and removed"));
     }
-    let all = doc
-        .items
-        .iter()
-        .map(|i| i.id.as_str())
-        .chain(doc.removed.iter().map(String::as_str));
-    let (min, max) = all.fold((None::<&str>, None::<&str>), |(lo, hi), id| {
-        (
-            Some(lo.map_or(id, |l| l.min(id))),
-            Some(hi.map_or(id, |h| h.max(id))),
-        )
-    });
-    if min != Some(page.first.as_str()) || max != Some(page.last.as_str()) {
+    // Both lists are in order: the page's ends are their ends.
+    let first = [
+        doc.items.first().map(|i| i.id.as_str()),
+        doc.removed.first().map(String::as_str),
+    ]
+    .into_iter()
+    .flatten()
+    .min();
+    let last = [
+        doc.items.last().map(|i| i.id.as_str()),
+        doc.removed.last().map(String::as_str),
+    ]
+    .into_iter()
+    .flatten()
+    .max();
+    if first != Some(page.first.as_str()) || last != Some(page.last.as_str()) {
         return Err(Error::corrupt(
             at,
             "the page's first or last id is not what it holds",

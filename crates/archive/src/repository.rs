@@ -65,16 +65,8 @@ pub trait SnapshotWriter {
             )));
         }
         let base = match parent {
-            Some(p) if !p.item_layers.is_empty() => {
-                let mut present = true;
-                for page in p.item_layers.iter().flat_map(|l| &l.pages) {
-                    let key = Key::Blob(page.content.chunks.unwrap_or(page.content.digest));
-                    if !self.sink().contains(&key)? {
-                        present = false;
-                        break;
-                    }
-                }
-                present.then_some((p.item_layers.as_slice(), p.items.as_slice()))
+            Some(p) if crate::pages::pages_present(self.sink(), &p.item_layers)? => {
+                Some((p.item_layers.as_slice(), p.items.as_slice()))
             }
             _ => None,
         };
