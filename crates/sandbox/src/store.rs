@@ -98,9 +98,10 @@ CREATE TABLE IF NOT EXISTS items (
     modified INTEGER NOT NULL,
     recycled INTEGER                 -- epoch ms: in the recycle bin since then (ArcGIS Online); NULL: live
 );
-CREATE INDEX IF NOT EXISTS items_listed ON items (org, owner, folder, json_extract(json, '$.created'), id);
--- Live items only: a page of a listing then walks this index alone (a listing's OFFSET without
--- reading each skipped row to test `recycled`: at 100,000 items that made every page read them all).
+-- Live items only (every listing's query asks for them): a page of a listing walks this index
+-- alone, without reading each skipped row to test `recycled` (at 100,000 items that made every
+-- page read them all). It replaces `items_listed`, which held recycled items too.
+DROP INDEX IF EXISTS items_listed;
 CREATE INDEX IF NOT EXISTS items_listed_live ON items (org, owner, folder, json_extract(json, '$.created'), id)
     WHERE recycled IS NULL;
 CREATE TABLE IF NOT EXISTS item_groups (
