@@ -545,20 +545,12 @@ fn reuse_listed(
         .get("access")
         .and_then(Value::as_str)
         .unwrap_or("private");
-    let view = serde_json::json!({"sharing": {"access": access, "groups": groups}});
     let mut item = PlannedItem {
         id: id.to_owned(),
         why: why.clone(),
         reuse: true,
-        sharing: sharing_of(&view, json),
-        folder: json
-            .get("ownerFolder")
-            .and_then(Value::as_str)
-            .filter(|f| !f.is_empty() && *f != "/")
-            .map(|f| Folder {
-                id: f.to_owned(),
-                title: String::new(),
-            }),
+        sharing: sharing_from(access, groups),
+        folder: folder_of(json.get("ownerFolder").and_then(Value::as_str)),
         dependencies: parent.dependencies.clone(),
         relationships: parent.relationships.clone(),
         export: false,
@@ -610,21 +602,27 @@ async fn visit(
         } else {
             sharing_index?.by_item.get(id).cloned().unwrap_or_default()
         };
-        Some(serde_json::json!({"sharing": {"access": access, "groups": groups}}))
+        Some(sharing_from(access, groups))
     });
+    // (item JSON, sharing, the owner's view's folder when the JSON did not say)
     let from_listing = match (sharing_known, listed, listed_owner) {
-        (Some(view), Some(json), _) => Some((json, view)),
+        (Some(sharing), Some(json), _) => Some((json, sharing, None)),
         (None, _, Some(owner)) => match client.user_item(&owner, id).await {
-            Ok(mut view) => view
-                .get_mut("item")
-                .filter(|j| j.is_object())
-                .map(|j| crate::item_json::ItemJson::new(&j.take()))
-                .map(|json| (json, view)),
+            Ok(mut view) => {
+                let json = view
+                    .get_mut("item")
+                    .filter(|j| j.is_object())
+                    .map(|j| crate::item_json::ItemJson::new(&j.take()));
+                json.map(|json| {
+                    let sharing = sharing_of(&view, &json);
+                    (json, sharing, None)
+                })
+            }
             Err(_) => None,
         },
         _ => None,
     };
-    let (json, view) = if let Some(found) = from_listing {
+    let (json, sharing, view_folder) = if let Some(found) = from_listing {
         found
     } else {
         let json = match client.item(id).await {
@@ -648,18 +646,18 @@ async fn visit(
             Ok(v) => v,
             Err(e) => return failed(Some("sharing"), &e),
         };
-        (crate::item_json::ItemJson::new(&json), view)
+        let sharing = sharing_of(&view, &json);
+        let folder = view
+            .pointer("/item/ownerFolder")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        (crate::item_json::ItemJson::new(&json), sharing, folder)
     };
-    let sharing = sharing_of(&view, &json);
-    let folder = json
-        .get("ownerFolder")
-        .or_else(|| view.pointer("/item/ownerFolder"))
-        .and_then(Value::as_str)
-        .filter(|f| !f.is_empty() && *f != "/")
-        .map(|f| Folder {
-            id: f.to_owned(),
-            title: String::new(),
-        });
+    let folder = folder_of(
+        json.get("ownerFolder")
+            .and_then(Value::as_str)
+            .or(view_folder.as_deref()),
+    );
     let mut item = PlannedItem {
         id: id.to_owned(),
         why,
@@ -1091,13 +1089,16 @@ fn sharing_of(view: &Value, json: &Value) -> Sharing {
         .map(|g| {
             g.iter()
                 .filter_map(|g| g.as_str().or_else(|| g.get("id").and_then(Value::as_str)))
-                .map(|id| GroupRef {
-                    id: id.to_owned(),
-                    title: String::new(),
-                })
+                .map(str::to_owned)
                 .collect()
         })
         .unwrap_or_default();
+    sharing_from(access, groups)
+}
+
+/// Sharing as the portal words it: `access` (`public`, `org`/`account`, `shared`, else private)
+/// and the ids of the groups (titles are filled in by `run`).
+fn sharing_from(access: &str, groups: Vec<String>) -> Sharing {
     Sharing {
         access: match access {
             "public" => Access::Public,
@@ -1105,6 +1106,22 @@ fn sharing_of(view: &Value, json: &Value) -> Sharing {
             "shared" => Access::Shared,
             _ => Access::Private,
         },
-        groups,
+        groups: groups
+            .into_iter()
+            .map(|id| GroupRef {
+                id,
+                title: String::new(),
+            })
+            .collect(),
     }
+}
+
+/// The owner's folder an item's `ownerFolder` names (none for the root: empty or `/`).
+fn folder_of(owner_folder: Option<&str>) -> Option<Folder> {
+    owner_folder
+        .filter(|f| !f.is_empty() && *f != "/")
+        .map(|f| Folder {
+            id: f.to_owned(),
+            title: String::new(),
+        })
 }
