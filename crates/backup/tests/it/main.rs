@@ -830,6 +830,28 @@ async fn an_item_whose_data_cannot_be_read_stays_with_that_part_missing() {
     assert_eq!(json["snippet"], "edited before the nightly");
 }
 
+/// A whole-organization backup into `repo`, and the requests it made by endpoint.
+async fn whole_backup_counting(
+    s: &Seeded,
+    repo: &std::path::Path,
+) -> (
+    orgpack_backup::Outcome,
+    std::collections::BTreeMap<String, u64>,
+) {
+    let selection = Selection {
+        all: true,
+        include_dependencies: true,
+        ..Selection::default()
+    };
+    let before = s.sandbox.requests_by_endpoint();
+    let (_, outcome) = backup(s, repo, selection, &Counting::default()).await;
+    let mut made = s.sandbox.requests_by_endpoint();
+    for (endpoint, n) in &mut made {
+        *n -= before.get(endpoint).copied().unwrap_or(0);
+    }
+    (outcome, made)
+}
+
 /// What a first backup of the whole organization asks per item: the data once (a link's absent
 /// data too: planning found it absent, capture does not ask again), and the owner's view only
 /// for items shared with someone (a private item is all in its owner's listing).
@@ -838,17 +860,8 @@ async fn a_first_backup_asks_each_part_once_and_nothing_of_private_items_sharing
     let s = seeded().await;
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
-    let selection = Selection {
-        all: true,
-        include_dependencies: true,
-        ..Selection::default()
-    };
-    let before = s.sandbox.requests_by_endpoint();
-    let (_, outcome) = backup(&s, &repo, selection, &Counting::default()).await;
-    let after = s.sandbox.requests_by_endpoint();
-    let asked = |endpoint: &str| {
-        after.get(endpoint).copied().unwrap_or(0) - before.get(endpoint).copied().unwrap_or(0)
-    };
+    let (outcome, after) = whole_backup_counting(&s, &repo).await;
+    let asked = |endpoint: &str| after.get(endpoint).copied().unwrap_or(0);
     let snap = Archive::open(&repo)
         .unwrap()
         .snapshot(&outcome.snapshot)
@@ -900,17 +913,8 @@ async fn a_first_backup_reads_sharing_from_group_listings_when_members_stay_in_t
     }
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
-    let selection = Selection {
-        all: true,
-        include_dependencies: true,
-        ..Selection::default()
-    };
-    let before = s.sandbox.requests_by_endpoint();
-    let (_, outcome) = backup(&s, &repo, selection, &Counting::default()).await;
-    let after = s.sandbox.requests_by_endpoint();
-    let asked = |endpoint: &str| {
-        after.get(endpoint).copied().unwrap_or(0) - before.get(endpoint).copied().unwrap_or(0)
-    };
+    let (outcome, after) = whole_backup_counting(&s, &repo).await;
+    let asked = |endpoint: &str| after.get(endpoint).copied().unwrap_or(0);
     assert_eq!(asked("content/users/{user}/items/{id}"), 0, "{after:#?}");
     let snap = Archive::open(&repo)
         .unwrap()

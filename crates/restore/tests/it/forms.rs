@@ -102,20 +102,7 @@ async fn a_survey_submits_to_the_restored_service() {
         .await
         .unwrap();
     let source_package = package(&form, &service_url, &s.city, &portal);
-    std::fs::write(&zip_path, &source_package).unwrap();
-    editor
-        .update_item(
-            "editor",
-            None,
-            &form,
-            &[],
-            Content::File {
-                path: &zip_path,
-                name: "Hydrant inspection.zip",
-            },
-        )
-        .await
-        .unwrap();
+    upload_package(&editor, "editor", &form, &zip_path, &source_package).await;
     editor
         .add_relationship("editor", &form, &s.city, "Survey2Service")
         .await
@@ -218,19 +205,14 @@ async fn a_survey_submits_to_the_restored_service() {
     // the source is a problem it names.
     let checked = orgpack_restore::check_target(c, &snapshot, report).await;
     assert!(checked.problems.is_empty(), "{:?}", checked.problems);
-    std::fs::write(&zip_path, &source_package).unwrap();
-    c.update_item(
+    upload_package(
+        c,
         &entry(report, &form).owner,
-        None,
         &new_form,
-        &[],
-        Content::File {
-            path: &zip_path,
-            name: "Hydrant inspection.zip",
-        },
+        &zip_path,
+        &source_package,
     )
-    .await
-    .unwrap();
+    .await;
     let checked = orgpack_restore::check_target(c, &snapshot, report).await;
     assert!(
         checked
@@ -240,4 +222,28 @@ async fn a_survey_submits_to_the_restored_service() {
         "{:?}",
         checked.problems
     );
+}
+
+/// Replace a form's data with `package`, written to `zip_path` first.
+async fn upload_package(
+    client: &orgpack_portal::Client,
+    owner: &str,
+    form: &str,
+    zip_path: &std::path::Path,
+    package: &[u8],
+) {
+    std::fs::write(zip_path, package).unwrap();
+    client
+        .update_item(
+            owner,
+            None,
+            form,
+            &[],
+            Content::File {
+                path: zip_path,
+                name: "Hydrant inspection.zip",
+            },
+        )
+        .await
+        .unwrap();
 }
