@@ -180,6 +180,28 @@ impl Sandbox {
         self.shared.faults.set(faults);
     }
 
+    /// Make an item look `hours` older: its `created` and `modified` moved back, as if it had
+    /// been added then (tests of what a client does with items left for hours; the REST API
+    /// cannot set either).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for an unknown item; database errors.
+    pub fn backdate_item(&self, org: &str, id: &str, hours: i64) -> Result<(), Error> {
+        let store = &self.shared.store;
+        let Some(mut item) = store.item(org, id)? else {
+            return Err(Error::Invalid(format!("no item `{id}` in `{org}`")));
+        };
+        let by = hours * 3_600_000;
+        let o = item.json.as_object_mut().expect("an item is an object");
+        for key in ["created", "modified"] {
+            let at = o.get(key).and_then(serde_json::Value::as_i64).unwrap_or(0);
+            o.insert(key.into(), (at - by).into());
+        }
+        let modified = item.json["modified"].as_i64().unwrap_or(0);
+        store.update_item(id, &item.json, None, modified)?;
+        Ok(())
+    }
+
     /// How many faults have been injected since the sandbox started.
     #[must_use]
     pub fn faults_injected(&self) -> FaultsInjected {

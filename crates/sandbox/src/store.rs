@@ -3,6 +3,7 @@
 
 mod blobs;
 mod features;
+mod listing;
 mod people;
 mod services;
 pub use blobs::{BlobDir, Body, INLINE_LIMIT, ReadSeek, Spool, Stored};
@@ -248,6 +249,10 @@ BEGIN UPDATE blobs SET refs = refs + 1 WHERE key = NEW.{column};
 pub struct Store {
     conn: Mutex<Connection>,
     blobs: BlobDir,
+    /// Where recent pages of owners' listings ended (`listing`).
+    cursors: listing::Cursors,
+    /// Listings computed whole, while nothing is written (`listing`).
+    listings: listing::Listings,
 }
 
 /// An item's data (when it has any) and its file name.
@@ -299,6 +304,8 @@ impl Store {
         let store = Self {
             conn: Mutex::new(conn),
             blobs: BlobDir::open(data_dir)?,
+            cursors: listing::Cursors::default(),
+            listings: listing::Listings::default(),
         };
         store.with(|c| store.sweep(c))?;
         let known: std::collections::HashSet<String> = store.with(|c| {
@@ -726,47 +733,6 @@ impl Store {
             )
         });
         Ok(items)
-    }
-
-    /// One page of a user's items in the root (`folder` `None`) or a folder, in listing order
-    /// (`created`, then id), with how many there are: paged in SQL, so a page of a large
-    /// organization does not read every item. `offset` counts from 0.
-    ///
-    /// # Errors
-    /// SQLite errors.
-    pub fn user_items_page(
-        &self,
-        org: &str,
-        owner: &str,
-        folder: Option<&str>,
-        offset: usize,
-        limit: usize,
-    ) -> rusqlite::Result<(usize, Vec<Value>)> {
-        self.with(|c| {
-            let total: i64 = c.query_row(
-                "SELECT COUNT(*) FROM items WHERE org = ?1 AND owner = ?2 AND folder IS ?3 AND recycled IS NULL",
-                params![org, owner, folder],
-                |r| r.get(0),
-            )?;
-            let mut stmt = c.prepare(
-                "SELECT json FROM items WHERE org = ?1 AND owner = ?2 AND folder IS ?3 AND recycled IS NULL
-                 ORDER BY json_extract(json, '$.created'), id LIMIT ?4 OFFSET ?5",
-            )?;
-            let rows = stmt
-                .query_map(
-                    params![
-                        org,
-                        owner,
-                        folder,
-                        i64::try_from(limit).unwrap_or(i64::MAX),
-                        i64::try_from(offset).unwrap_or(i64::MAX)
-                    ],
-                    |r| r.get::<_, String>(0),
-                )?
-                .map(|j| j.map(|j| serde_json::from_str(&j).unwrap_or(Value::Null)))
-                .collect::<rusqlite::Result<Vec<Value>>>()?;
-            Ok((usize::try_from(total).unwrap_or(0), rows))
-        })
     }
 
     /// Store a group and its owner's membership.

@@ -10,12 +10,11 @@ use super::{Call, FORBIDDEN, NOT_FOUND, Params, error};
 use crate::store::{Body, Stored, StoredItem};
 
 /// One page of `all` under `key`, by the `start` (1-based) and `num` (≤ 100) parameters.
-pub(crate) fn page(params: &Params, all: Vec<Value>, key: &str) -> Value {
-    let total = all.len();
+pub(crate) fn page(params: &Params, all: &[Value], key: &str) -> Value {
     paged(params, key, |offset, limit| {
         Ok::<_, std::convert::Infallible>((
-            total,
-            all.into_iter().skip(offset).take(limit).collect(),
+            all.len(),
+            all.iter().skip(offset).take(limit).cloned().collect(),
         ))
     })
     .unwrap_or_else(|never| match never {})

@@ -255,7 +255,7 @@ pub(super) fn listing(call: &Call, owner: Option<&str>) -> Result<Response, Resp
         })
         .collect();
     items.reverse();
-    let mut v = super::content::page(&call.params, items, "items");
+    let mut v = super::content::page(&call.params, &items, "items");
     if let Some(owner) = owner {
         v["username"] = json!(owner);
         v["currentFolder"] = Value::Null;

@@ -197,7 +197,7 @@ pub(super) fn list(call: &Call) -> Result<Response, Response> {
             .iter()
             .map(role_json),
     );
-    Ok(call.reply(&super::content::page(&call.params, all, "roles")))
+    Ok(call.reply(&super::content::page(&call.params, &all, "roles")))
 }
 
 /// The role `id` of this organization, for managing it (default administrators only).

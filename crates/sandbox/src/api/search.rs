@@ -311,7 +311,7 @@ pub(super) fn search_groups(call: &Call) -> Result<Response, Response> {
             .unwrap_or_default()
             .to_lowercase()
     });
-    Ok(call.reply(&super::content::page(&call.params, found, "results")))
+    Ok(call.reply(&super::content::page(&call.params, &found, "results")))
 }
 
 /// `search`: the items the caller may see that match `q`, paged and sorted.
@@ -365,7 +365,7 @@ pub(super) fn search(call: &Call) -> Result<Response, Response> {
     }
     let mut v = page(
         &call.params,
-        found.into_iter().map(|i| i.json).collect(),
+        &found.into_iter().map(|i| i.json).collect::<Vec<_>>(),
         "results",
     );
     v.as_object_mut()

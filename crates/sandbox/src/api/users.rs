@@ -142,13 +142,13 @@ pub(super) fn org_users(call: &Call) -> Result<Response, Response> {
     if call.params.get("sortOrder") == Some("desc") {
         users.reverse();
     }
-    let users = users.into_iter().map(|u| u.1).collect();
+    let users: Vec<Value> = users.into_iter().map(|u| u.1).collect();
     let key = if call.params.get("q").is_some() {
         "results"
     } else {
         "users"
     };
-    Ok(call.reply(&super::content::page(&call.params, users, key)))
+    Ok(call.reply(&super::content::page(&call.params, &users, key)))
 }
 
 /// `community/users?q=`: members matching `q` (`username`, `fullname`, bare terms), public view.
@@ -170,7 +170,7 @@ pub(super) fn search_community(call: &Call) -> Result<Response, Response> {
             found.push(user_json(call, &u, false)?);
         }
     }
-    Ok(call.reply(&super::content::page(&call.params, found, "results")))
+    Ok(call.reply(&super::content::page(&call.params, &found, "results")))
 }
 
 /// A username the portal accepts: 6 to 128 characters of letters, digits, `_`, `.`, `@`, `-`.
