@@ -183,21 +183,24 @@ pub async fn recover(client: &Client, dir: &Path, portal: &str, user: &str) -> u
             let _ = fs::remove_file(&path);
             continue;
         }
-        let Ok(root) = client.user_items(user, None).await else {
+        // The root folder listed keeping only the titles looked for (it can hold most of a
+        // large organization). A listing, not a search: these exports can be minutes old.
+        let keep = |item: Value| {
+            let title = item.get("title").and_then(Value::as_str)?;
+            if !titles.contains(title) {
+                return None;
+            }
+            item.get("id").and_then(Value::as_str).map(str::to_owned)
+        };
+        let Ok(found) = client.user_items_kept(user, None, keep).await else {
             continue;
         };
         let mut failed = false;
-        for item in &root {
-            let title = item.get("title").and_then(Value::as_str).unwrap_or("");
-            let Some(id) = item.get("id").and_then(Value::as_str) else {
-                continue;
-            };
-            if titles.contains(title) {
-                match client.delete_item(user, id).await {
-                    Ok(()) => deleted += 1,
-                    Err(e) if e.is_not_found() => {}
-                    Err(_) => failed = true,
-                }
+        for id in &found {
+            match client.delete_item(user, id).await {
+                Ok(()) => deleted += 1,
+                Err(e) if e.is_not_found() => {}
+                Err(_) => failed = true,
             }
         }
         if !failed {

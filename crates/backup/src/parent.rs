@@ -1,6 +1,8 @@
 //! Finding the parent of an incremental backup: the repository's newest snapshot of the same
 //! organization taken with the same selection.
 
+use std::sync::Arc;
+
 use orgpack_archive::Archive;
 use orgpack_archive::digest::Digest;
 use orgpack_archive::manifest::{Selection, Snapshot};
@@ -9,7 +11,7 @@ use orgpack_archive::manifest::{Selection, Snapshot};
 const LOOK_BACK: usize = 32;
 
 /// The newest snapshot in `archive` from `org_id` at `portal_url` whose selection equals
-/// `selection`.
+/// `selection`, shared: the plan and the run hold it without copying its items.
 ///
 /// # Errors
 /// Errors reading a manifest.
@@ -18,7 +20,7 @@ pub fn find_parent(
     portal_url: &str,
     org_id: &str,
     selection: &Selection,
-) -> orgpack_archive::Result<Option<(Digest, Snapshot)>> {
+) -> orgpack_archive::Result<Option<(Digest, Arc<Snapshot>)>> {
     let candidates = archive
         .index()
         .snapshots
@@ -29,7 +31,7 @@ pub fn find_parent(
     for entry in candidates {
         let snapshot = archive.snapshot(&entry.id)?;
         if &snapshot.selection == selection {
-            return Ok(Some((entry.id, snapshot)));
+            return Ok(Some((entry.id, Arc::new(snapshot))));
         }
     }
     Ok(None)

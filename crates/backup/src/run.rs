@@ -12,7 +12,7 @@ use orgpack_archive::{SnapshotWriter, WriteOptions, WriteStats};
 use orgpack_portal::Client;
 use serde_json::Value;
 
-use crate::capture::{self, Captured, EXPORT_TITLE_PREFIX, Env};
+use crate::capture::{self, EXPORT_TITLE_PREFIX, Env};
 use crate::error::Result;
 use crate::plan::Plan;
 use crate::progress::Progress;
@@ -85,7 +85,9 @@ pub async fn run(
             progress,
             ledger: ledger.as_ref(),
         };
-        let captured: Vec<Captured> = futures_util::stream::iter(&plan.items)
+        // Each capture's item is moved into the snapshot's list as it ends: collecting the
+        // captures first held every item twice at the end (a tenth of a nightly's memory).
+        let mut captures = futures_util::stream::iter(&plan.items)
             .map(|planned| {
                 let env = &env;
                 async move {
@@ -94,16 +96,16 @@ pub async fn run(
                     c
                 }
             })
-            .buffer_unordered(plan.concurrency)
-            .collect()
-            .await;
-        let exports = captured.iter().filter(|c| c.exported).count();
+            .buffer_unordered(plan.concurrency);
+        let mut exports = 0;
         let mut failures = plan.failures.clone();
-        let mut items = Vec::with_capacity(captured.len());
-        for c in captured {
+        let mut items = Vec::with_capacity(plan.items.len());
+        while let Some(c) = captures.next().await {
+            exports += usize::from(c.exported);
             failures.extend(c.failures);
             items.extend(c.item);
         }
+        drop(captures);
         items.sort_by(|a, b| a.id.cmp(&b.id));
         link_original_sources(&mut items);
         let groups = crate::people::capture_groups(client, &blobs, plan, &mut failures).await;
@@ -140,7 +142,7 @@ pub async fn run(
         };
         (snapshot, blobs.stats(), exports)
     };
-    let parent = plan.parent.as_ref().map(|(_, p)| p);
+    let parent = plan.parent.as_ref().map(|(_, p)| p.as_ref());
     let id = tokio::task::block_in_place(|| writer.commit_on(&mut snapshot, parent))?;
     Ok(Outcome {
         snapshot: id,
@@ -215,13 +217,23 @@ fn link_original_sources(items: &mut [Item]) {
     }
 }
 
-/// Delete this user's temporary export items left by interrupted backups. Returns how many. The
-/// listing keeps only those (id, created) as each page arrives: the signed-in administrator's root
-/// folder can hold most of a large organization.
+/// Delete this user's temporary export items left by interrupted backups (older than
+/// [`STALE_EXPORT`]). Returns how many. Found by a search for their titles, not a walk of the
+/// signed-in user's root folder, which can hold most of a large organization (1,000 requests at
+/// 100,000 items): hours-old items are in the portal's search index, which lags by a minute at
+/// most. The exports of this machine's interrupted runs, which can be minutes old, are found
+/// through their ledgers (`ledger::recover`).
 async fn delete_stale_exports(client: &Client, me: &str) -> usize {
-    let keep = |item: Value| {
+    let query = format!("owner:\"{me}\" AND title:\"{EXPORT_TITLE_PREFIX}\"");
+    let Ok(found) = client.search_all(&query, 100).await else {
+        return 0;
+    };
+    // The search matches words; the title must start with the prefix and the item be this
+    // user's.
+    let exports = found.iter().filter_map(|item| {
         let title = item.get("title").and_then(Value::as_str)?;
-        if !title.starts_with(EXPORT_TITLE_PREFIX) {
+        let owner = item.get("owner").and_then(Value::as_str)?;
+        if !title.starts_with(EXPORT_TITLE_PREFIX) || owner != me {
             return None;
         }
         let id = item.get("id").and_then(Value::as_str)?.to_owned();
@@ -230,10 +242,7 @@ async fn delete_stale_exports(client: &Client, me: &str) -> usize {
             .and_then(Value::as_i64)
             .unwrap_or(i64::MAX);
         Some((id, created))
-    };
-    let Ok(exports) = client.user_items_kept(me, None, keep).await else {
-        return 0;
-    };
+    });
     let cutoff = jiff::Timestamp::now().as_millisecond()
         - i64::try_from(STALE_EXPORT.as_millis()).unwrap_or(i64::MAX);
     let mut deleted = 0;

@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use orgpack_archive::manifest::{ExportMode, Obtained, PayloadKind};
 use orgpack_archive::{Archive, Repository};
 use orgpack_backup::{PlanOptions, plan, run};
+use orgpack_portal::Content;
 use orgpack_sandbox::Faults;
 
 use crate::seed::{Seeded, client, seeded};
@@ -203,7 +204,12 @@ async fn a_plan_counts_the_bytes_and_exports_ahead_and_nothing_when_everything_i
     let sizes: u64 = first
         .items
         .iter()
-        .map(|i| i.json["size"].as_u64().unwrap_or(0))
+        .map(|i| {
+            i.json
+                .get("size")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0)
+        })
         .sum();
     assert!(sizes > 1, "the sandbox reports sizes");
     assert_eq!(first.estimated_bytes(), sizes);
@@ -223,4 +229,53 @@ async fn a_plan_counts_the_bytes_and_exports_ahead_and_nothing_when_everything_i
     assert_eq!(again.estimated_bytes(), 0);
     assert_eq!(again.exports(), 0);
     assert_eq!(outcome.exports, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_left_for_hours_without_a_ledger_are_found_by_search_and_deleted_and_recent_ones_kept()
+ {
+    let s = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let admin = client(&s.sandbox, "admin");
+    // Left by runs whose ledgers were lost (another machine's spool): one seven hours ago, one
+    // an hour ago (it could be a run still exporting beside this one).
+    let mut left = Vec::new();
+    for (title, hours) in [
+        (
+            "orgpack-export-0123456789abcdef0123456789abcdef-20260101T000000Z",
+            7,
+        ),
+        (
+            "orgpack-export-fedcba9876543210fedcba9876543210-20260101T060000Z",
+            1,
+        ),
+    ] {
+        let id = admin
+            .add_item(
+                "admin",
+                None,
+                &[("title", title), ("type", "Shapefile")],
+                Content::Text("not a real export"),
+                1 << 20,
+            )
+            .await
+            .unwrap();
+        s.sandbox.backdate_item("source", &id, hours).unwrap();
+        left.push(title);
+    }
+    let before = s.sandbox.requests_by_endpoint();
+    let (_, outcome) = backup(&s, &repo, items(&[&s.city]), &Counting::default()).await;
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    assert_eq!(outcome.stale_exports_deleted, 1);
+    assert_eq!(
+        temporary_exports(&s).await,
+        [left[1]],
+        "the recent one is kept"
+    );
+    // Found by a search, not by walking the root folder for them.
+    let after = s.sandbox.requests_by_endpoint();
+    let asked = |e: &str| after.get(e).copied().unwrap_or(0) - before.get(e).copied().unwrap_or(0);
+    assert_eq!(asked("content/users/{user}"), 0, "{after:?}");
+    assert!(asked("search") >= 1, "{after:?}");
 }

@@ -109,7 +109,7 @@ async fn backup(
         (_, _) if args.full => None,
         (Some(archive), Some(spec)) => {
             let id = archive.resolve(spec)?;
-            Some((id, archive.snapshot(&id)?))
+            Some((id, std::sync::Arc::new(archive.snapshot(&id)?)))
         }
         (None, Some(_)) => anyhow::bail!("--parent needs --repo with an existing repository"),
         (Some(archive), None) => {
@@ -294,7 +294,7 @@ fn write_reports(
     let page = crate::page::backup::page(
         &outcome.snapshot.to_string(),
         &snapshot,
-        plan.parent.as_ref().map(|(_, p)| p),
+        plan.parent.as_ref().map(|(_, p)| p.as_ref()),
         Some(run),
     );
     crate::page::write_all(&args.report, doc, &page)

@@ -830,7 +830,7 @@ async fn a_repository_written_by_format_1_4_verifies_restores_and_takes_new_back
             .collect()
     };
     let mut against_v2 = orgpack_backup::PlanOptions::whole_org(dir.path().join("spool"));
-    against_v2.parent = Some((v2_id, snapshot.clone()));
+    against_v2.parent = Some((v2_id, std::sync::Arc::new(snapshot.clone())));
     let plan_v2 = orgpack_backup::plan(&admin, &against_v2, &orgpack_backup::NoProgress)
         .await
         .unwrap();
