@@ -208,11 +208,28 @@ impl Archive {
         Ok(self.snapshot_with_bytes(id)?.0)
     }
 
-    /// Read a snapshot manifest and return it with its exact bytes.
+    /// Read a snapshot manifest and return it with its exact bytes, its items read (from its
+    /// item pages, for a 2.x manifest) and every invariant checked.
     ///
     /// # Errors
     /// As [`Archive::snapshot`].
     pub fn snapshot_with_bytes(&self, id: &Digest) -> Result<(Snapshot, Vec<u8>)> {
+        let (mut snapshot, bytes) = self.manifest_with_bytes(id)?;
+        if !snapshot.item_layers.is_empty() {
+            let at = format!("snapshot `{}`", id.short());
+            snapshot.items = crate::pages::read_layers(self, &snapshot.item_layers, &at)?;
+            check_problems(&snapshot, at)?;
+        }
+        Ok((snapshot, bytes))
+    }
+
+    /// Read a snapshot manifest as stored, with its exact bytes: a 2.x manifest without its items
+    /// (read them one by one with [`Archive::items`]), a 1.x one with its inline items. Checked:
+    /// the hash, the version, and the invariants of what the file holds.
+    ///
+    /// # Errors
+    /// As [`Archive::snapshot`].
+    pub fn manifest_with_bytes(&self, id: &Digest) -> Result<(Snapshot, Vec<u8>)> {
         let at = format!("snapshot `{}`", id.short());
         let bytes = self
             .store
@@ -233,7 +250,7 @@ impl Archive {
         {
             check_version(self.location(), v)?;
         }
-        let mut snapshot: Snapshot = serde_json::from_value(value)
+        let snapshot: Snapshot = serde_json::from_value(value)
             .map_err(|e| Error::corrupt(&at, format!("manifest is invalid: {e}")))?;
         let layered = major_version(&snapshot.format_version).is_some_and(|m| m >= 2);
         if layered && !snapshot.items.is_empty() {
@@ -248,19 +265,43 @@ impl Archive {
                 "a 1.x manifest holds its items inline; it cannot have `itemLayers`",
             ));
         }
-        if layered {
-            snapshot.items = crate::pages::read_layers(self, &snapshot.item_layers, &at)?;
-        }
-        let problems = snapshot.problems();
-        if let Some(first) = problems.first() {
-            let more = if problems.len() > 1 {
-                format!(" (and {} more problems)", problems.len() - 1)
-            } else {
-                String::new()
-            };
-            return Err(Error::corrupt(at, format!("{first}{more}")));
-        }
+        check_problems(&snapshot, at)?;
         Ok((snapshot, bytes))
+    }
+
+    /// The items of `manifest` (snapshot `id`, read with [`Archive::manifest_with_bytes`]) in
+    /// id order, each checked as it is read: a 2.x snapshot's read page by page, in memory
+    /// bounded by a page per layer however many items it has (`pages::LiveItems`); a 1.x
+    /// manifest's from the manifest itself.
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] for more layers than a reader accepts; each item is `Err` for a page
+    /// that is missing or corrupt, or an item that breaks an invariant (the iterator ends there).
+    pub fn items<'a>(
+        &'a self,
+        id: &Digest,
+        manifest: &'a Snapshot,
+    ) -> Result<Box<dyn Iterator<Item = Result<crate::manifest::Item>> + 'a>> {
+        if manifest.item_layers.is_empty() {
+            return Ok(Box::new(manifest.items.iter().cloned().map(Ok)));
+        }
+        let at = format!("snapshot `{}`", id.short());
+        let items = crate::pages::LiveItems::new(self, &manifest.item_layers, &at)?;
+        let mut failed = false;
+        Ok(Box::new(items.map_while(move |item| {
+            if failed {
+                return None;
+            }
+            let checked = item.and_then(|item| {
+                let problems = item.problems();
+                match problems.first() {
+                    None => Ok(item),
+                    Some(first) => Err(Error::corrupt(&at, first.clone())),
+                }
+            });
+            failed = checked.is_err();
+            Some(checked)
+        })))
     }
 
     /// Read one blob, decoded and checked against its name.
@@ -349,6 +390,20 @@ impl Archive {
             .map_err(unwrap_io)?;
         Ok(out)
     }
+}
+
+/// [`Error::Corrupt`] naming the first of a manifest's problems (and how many more), if any.
+fn check_problems(snapshot: &Snapshot, at: String) -> Result<()> {
+    let problems = snapshot.problems();
+    if let Some(first) = problems.first() {
+        let more = if problems.len() > 1 {
+            format!(" (and {} more problems)", problems.len() - 1)
+        } else {
+            String::new()
+        };
+        return Err(Error::corrupt(at, format!("{first}{more}")));
+    }
+    Ok(())
 }
 
 /// Turn an I/O error from [`PartReader`] back into the archive error it carries.

@@ -39,16 +39,29 @@ pub fn snapshot_blobs(
 ) -> Result<BTreeSet<Digest>> {
     let mut out = BTreeSet::new();
     for part in snapshot.parts() {
-        let d = part.descriptor;
-        out.insert(d.chunks.unwrap_or(d.digest));
-        if let Some(list) = archive
-            .chunk_list(d)
-            .map_err(|e| e.within(&part.to_string()))?
-        {
-            out.extend(list.chunks.iter().map(|c| c.digest));
-        }
+        add_blobs(archive, &part, &mut out)?;
     }
     Ok(out)
+}
+
+/// Add the blobs `part` needs to `out`: its blob, or its chunk list and chunks.
+///
+/// # Errors
+/// [`Error::Missing`] or [`Error::Corrupt`] when a chunk list cannot be read.
+pub(crate) fn add_blobs(
+    archive: &Archive,
+    part: &crate::manifest::PartRef<'_>,
+    out: &mut impl Extend<Digest>,
+) -> Result<()> {
+    let d = part.descriptor;
+    out.extend([d.chunks.unwrap_or(d.digest)]);
+    if let Some(list) = archive
+        .chunk_list(d)
+        .map_err(|e| e.within(&part.to_string()))?
+    {
+        out.extend(list.chunks.iter().map(|c| c.digest));
+    }
+    Ok(())
 }
 
 /// Copy the snapshots `ids` of `source` into `dest`, checking every blob unless `check` is false.

@@ -52,6 +52,7 @@ pub mod repository;
 pub mod sample;
 pub mod store;
 pub mod verify;
+pub mod walk;
 pub mod writer;
 
 pub use archive::{Archive, PartReader};

@@ -1,8 +1,6 @@
 //! Writing and reading the item pages of 2.x manifests (spec/archive-format.md §4.6); the types
 //! and the decisions live in [`crate::manifest::layers`].
 
-use std::collections::BTreeMap;
-
 use crate::archive::Archive;
 use crate::error::{Error, Result};
 use crate::layout::Key;
@@ -183,42 +181,163 @@ impl<'a> Page<'a> {
 /// [`Error::Missing`] for a page that is not in the archive, [`Error::Corrupt`] for a page that
 /// does not parse or breaks §4.6.
 pub(crate) fn read_layers(archive: &Archive, layers: &[ItemLayer], at: &str) -> Result<Vec<Item>> {
-    if layers.len() > MAX_LAYERS {
-        return Err(Error::corrupt(
-            at,
-            format!(
-                "the manifest has {} item layers; at most {MAX_LAYERS} are allowed",
-                layers.len()
-            ),
-        ));
+    LiveItems::new(archive, layers, at)?.collect()
+}
+
+/// The live items of a snapshot's layers, in id order, read page by page: a merge of the
+/// layers holding at most one page of each in memory (64 pages of 1,000 entries at most), so a
+/// snapshot of any size is read in bounded memory. Each page is checked as it is read; after an
+/// error the iterator ends.
+pub struct LiveItems<'a> {
+    archive: &'a Archive,
+    at: String,
+    layers: Vec<LayerCursor<'a>>,
+    failed: bool,
+}
+
+/// One layer being read: its pages still to read, and the entries of the page at hand.
+struct LayerCursor<'a> {
+    pages: std::slice::Iter<'a, ItemPage>,
+    page: usize,
+    /// The last id of the page read before, to check that pages do not overlap.
+    previous: Option<&'a str>,
+    /// The page's entries in id order, front first: `Ok` an item, `Err` a removed id.
+    entries: std::collections::VecDeque<std::result::Result<Item, String>>,
+}
+
+fn entry_id(e: &std::result::Result<Item, String>) -> &str {
+    match e {
+        Ok(item) => &item.id,
+        Err(id) => id,
     }
-    let mut live: BTreeMap<String, Item> = BTreeMap::new();
-    for (l, layer) in layers.iter().enumerate() {
-        let mut previous: Option<&str> = None;
-        for (p, page) in layer.pages.iter().enumerate() {
-            let here = format!("{at}, item layer {l} page {p}");
-            if previous.is_some_and(|last| page.first.as_str() <= last) {
-                return Err(Error::corrupt(
-                    here,
-                    "its ids overlap those of the page before it",
-                ));
+}
+
+impl<'a> LiveItems<'a> {
+    /// Read `layers` (oldest first); `at` names the snapshot in errors.
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] when there are more layers than a reader accepts.
+    pub fn new(archive: &'a Archive, layers: &'a [ItemLayer], at: &str) -> Result<Self> {
+        if layers.len() > MAX_LAYERS {
+            return Err(Error::corrupt(
+                at,
+                format!(
+                    "the manifest has {} item layers; at most {MAX_LAYERS} are allowed",
+                    layers.len()
+                ),
+            ));
+        }
+        Ok(Self {
+            archive,
+            at: at.to_owned(),
+            layers: layers
+                .iter()
+                .map(|l| LayerCursor {
+                    pages: l.pages.iter(),
+                    page: 0,
+                    previous: None,
+                    entries: std::collections::VecDeque::new(),
+                })
+                .collect(),
+            failed: false,
+        })
+    }
+
+    /// Read the next page of layer `l` when its entries are used up.
+    fn fill(&mut self, l: usize) -> Result<()> {
+        let cursor = &mut self.layers[l];
+        if !cursor.entries.is_empty() {
+            return Ok(());
+        }
+        let Some(page) = cursor.pages.next() else {
+            return Ok(());
+        };
+        let here = format!("{}, item layer {l} page {}", self.at, cursor.page);
+        cursor.page += 1;
+        if cursor
+            .previous
+            .is_some_and(|last| page.first.as_str() <= last)
+        {
+            return Err(Error::corrupt(
+                here,
+                "its ids overlap those of the page before it",
+            ));
+        }
+        cursor.previous = Some(&page.last);
+        let doc = read_page(self.archive, page, &here)?;
+        // Both lists are in id order (checked): merged into one.
+        let mut items = doc.items.into_iter().peekable();
+        let mut removed = doc.removed.into_iter().peekable();
+        loop {
+            let take_item = match (items.peek(), removed.peek()) {
+                (Some(i), Some(r)) => i.id < *r,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            let entry = if take_item {
+                Ok(items.next().expect("peeked"))
+            } else {
+                Err(removed.next().expect("peeked"))
+            };
+            cursor.entries.push_back(entry);
+        }
+        Ok(())
+    }
+
+    fn step(&mut self) -> Result<Option<Item>> {
+        loop {
+            for l in 0..self.layers.len() {
+                self.fill(l)?;
             }
-            previous = Some(&page.last);
-            let doc = read_page(archive, page, &here)?;
-            for item in doc.items {
-                live.insert(item.id.clone(), item);
-            }
-            for id in doc.removed {
-                if live.remove(&id).is_none() {
-                    return Err(Error::corrupt(
-                        here,
-                        format!("it removes item `{id}`, which no older layer holds"),
-                    ));
+            let Some(id) = self
+                .layers
+                .iter()
+                .filter_map(|c| c.entries.front().map(entry_id))
+                .min()
+                .map(str::to_owned)
+            else {
+                return Ok(None);
+            };
+            // The entries for `id`, oldest layer first: the newest wins, a removal drops it.
+            let mut live: Option<Item> = None;
+            for (l, cursor) in self.layers.iter_mut().enumerate() {
+                if cursor.entries.front().map(entry_id) != Some(id.as_str()) {
+                    continue;
                 }
+                match cursor.entries.pop_front().expect("a front entry") {
+                    Ok(item) => live = Some(item),
+                    Err(removed) if live.is_none() => {
+                        return Err(Error::corrupt(
+                            format!("{}, item layer {l} page {}", self.at, cursor.page - 1),
+                            format!("it removes item `{removed}`, which no older layer holds"),
+                        ));
+                    }
+                    Err(_) => live = None,
+                }
+            }
+            if live.is_some() {
+                return Ok(live);
             }
         }
     }
-    Ok(live.into_values().collect())
+}
+
+impl Iterator for LiveItems<'_> {
+    type Item = Result<Item>;
+
+    fn next(&mut self) -> Option<Result<Item>> {
+        if self.failed {
+            return None;
+        }
+        match self.step() {
+            Ok(item) => item.map(Ok),
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
 }
 
 fn read_page(archive: &Archive, page: &ItemPage, at: &str) -> Result<ItemPageDoc> {

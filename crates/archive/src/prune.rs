@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use crate::copy::snapshot_blobs;
+use crate::copy::add_blobs;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::index::IndexEntry;
@@ -89,11 +89,13 @@ pub fn plan(repo: &Repository, retention: Retention) -> Result<PrunePlan> {
     let (keep, forget) = apply_retention(&archive.index().snapshots, retention);
     let mut live = HashSet::new();
     for (entry, _) in &keep {
-        let snapshot = archive.snapshot(&entry.id)?;
-        live.extend(
-            snapshot_blobs(&archive, &snapshot)
-                .map_err(|e| e.within(&format!("snapshot `{}`", entry.id.short())))?,
-        );
+        // Each kept snapshot walked page by page: memory bounded by the blobs kept, not by
+        // holding a snapshot's items.
+        let (manifest, _) = archive.manifest_with_bytes(&entry.id)?;
+        crate::walk::for_each_part(&archive, &entry.id, &manifest, |part| {
+            add_blobs(&archive, &part, &mut live)
+        })
+        .map_err(|e| e.within(&format!("snapshot `{}`", entry.id.short())))?;
     }
     let store = archive.store();
     let blobs = store

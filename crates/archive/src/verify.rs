@@ -18,7 +18,6 @@ use crate::archive::Archive;
 use crate::blob;
 use crate::digest::{Digest, Hasher};
 use crate::error::{Error, Result};
-use crate::index::IndexEntry;
 use crate::layout::Key;
 use crate::manifest::Descriptor;
 use crate::parallel::{default_threads, ordered_map};
@@ -205,48 +204,70 @@ fn read_manifests(
     for entry in &archive.index().snapshots {
         progress.advance(1);
         let at = format!("snapshot `{}`", entry.id.short());
-        let snapshot = match archive.snapshot(&entry.id) {
-            Ok(s) => s,
+        // The manifest, then its items page by page (`walk`): a snapshot of any size is
+        // verified in bounded memory.
+        let manifest = match archive.manifest_with_bytes(&entry.id) {
+            Ok((m, _)) => m,
             Err(e) => {
                 problems.add(at.clone(), strip_location(&e, &at));
                 continue;
             }
         };
-        report.snapshots += 1;
-        report.items += snapshot.items.len() as u64;
-        if let Some(diff) = summary_mismatch(entry, &snapshot) {
-            problems.add(format!("{at}: index.json"), diff);
-        }
-        for part in snapshot.parts() {
-            let where_ = format!("{at}: {part}");
-            let d = part.descriptor;
-            let Some(list_digest) = d.chunks else {
-                work.blobs.entry(d.digest).or_insert((d.size, where_));
-                continue;
-            };
-            match archive.chunk_list(d) {
-                Ok(Some(list)) => {
-                    work.blobs
-                        .entry(list_digest)
-                        .or_insert((u64::MAX, format!("{where_} (chunk list)")));
-                    for (i, c) in list.chunks.iter().enumerate() {
-                        work.blobs
-                            .entry(c.digest)
-                            .or_insert((c.size, format!("{where_} chunk {i}")));
-                    }
-                    work.chunked.push((
-                        *d,
-                        list.chunks.iter().map(|c| (c.digest, c.size)).collect(),
-                        where_,
-                    ));
+        let walked = crate::walk::for_each_part(archive, &entry.id, &manifest, |part| {
+            note_part(archive, &mut work, problems, &at, &part);
+            Ok(())
+        });
+        match walked {
+            Ok(walked) => {
+                report.snapshots += 1;
+                report.items += walked.items;
+                if walked.entry(entry.id, &manifest) != *entry {
+                    problems.add(
+                        format!("{at}: index.json"),
+                        "its summary does not match the manifest".to_owned(),
+                    );
                 }
-                Ok(None) => unreachable!("descriptor has chunks"),
-                Err(e) => problems.add(where_, e.to_string()),
             }
+            Err(e) => problems.add(at.clone(), strip_location(&e, &at)),
         }
     }
     progress.finish();
     work
+}
+
+/// Note what one descriptor of snapshot `at` references: its blob, or its chunk list and chunks.
+fn note_part(
+    archive: &Archive,
+    work: &mut Work,
+    problems: &Problems,
+    at: &str,
+    part: &crate::manifest::PartRef<'_>,
+) {
+    let where_ = format!("{at}: {part}");
+    let d = part.descriptor;
+    let Some(list_digest) = d.chunks else {
+        work.blobs.entry(d.digest).or_insert((d.size, where_));
+        return;
+    };
+    match archive.chunk_list(d) {
+        Ok(Some(list)) => {
+            work.blobs
+                .entry(list_digest)
+                .or_insert((u64::MAX, format!("{where_} (chunk list)")));
+            for (i, c) in list.chunks.iter().enumerate() {
+                work.blobs
+                    .entry(c.digest)
+                    .or_insert((c.size, format!("{where_} chunk {i}")));
+            }
+            work.chunked.push((
+                *d,
+                list.chunks.iter().map(|c| (c.digest, c.size)).collect(),
+                where_,
+            ));
+        }
+        Ok(None) => unreachable!("descriptor has chunks"),
+        Err(e) => problems.add(where_, e.to_string()),
+    }
 }
 
 /// Decode every chunk of every chunked content in parallel and check the whole digest in order.
@@ -404,11 +425,6 @@ fn housekeeping(
         }
         Err(e) => problems.add(archive_at.to_owned(), e.to_string()),
     }
-}
-
-fn summary_mismatch(entry: &IndexEntry, snapshot: &crate::manifest::Snapshot) -> Option<String> {
-    let expected = IndexEntry::new(entry.id, snapshot);
-    (&expected != entry).then(|| "its summary does not match the manifest".to_owned())
 }
 
 /// The message of an error without a location prefix the caller already shows.

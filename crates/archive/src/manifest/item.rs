@@ -316,7 +316,7 @@ impl Item {
         out.extend(refs.into_iter().map(|p| *p.descriptor));
     }
 
-    pub(super) fn push_parts<'a>(&'a self, out: &mut Vec<PartRef<'a>>) {
+    pub(crate) fn push_parts<'a>(&'a self, out: &mut Vec<PartRef<'a>>) {
         let owner = Owner::Item(&self.id);
         let mut push = |part: String, descriptor: &'a Descriptor| {
             out.push(PartRef {

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use super::Snapshot;
+use super::{Item, Snapshot};
 use crate::layout::reads_version;
 
 /// The longest resource path accepted.
@@ -30,64 +30,13 @@ impl Snapshot {
         }
         let mut ids = HashSet::new();
         for item in &self.items {
-            let at = format!("item `{}`", truncate(&item.id));
-            if !is_portal_id(&item.id) {
-                out.push(format!("{at}: id is not 32 lowercase hex digits"));
-            }
             if !ids.insert(item.id.as_str()) {
-                out.push(format!("{at}: appears more than once"));
+                out.push(format!(
+                    "item `{}`: appears more than once",
+                    truncate(&item.id)
+                ));
             }
-            for file in item
-                .data
-                .iter()
-                .chain(&item.thumbnail)
-                .filter_map(|p| p.name.as_deref())
-            {
-                if !is_file_name(file) {
-                    out.push(format!(
-                        "{at}: file name `{}` is not a plain file name",
-                        truncate(file)
-                    ));
-                }
-            }
-            for r in &item.resources {
-                if let Err(why) = check_relative_path(&r.path) {
-                    out.push(format!("{at}: resource path `{}` {why}", truncate(&r.path)));
-                }
-            }
-            let mut paths = HashSet::new();
-            for r in &item.resources {
-                if !paths.insert(r.path.as_str()) {
-                    out.push(format!(
-                        "{at}: resource `{}` appears more than once",
-                        truncate(&r.path)
-                    ));
-                }
-            }
-            for p in &item.payloads {
-                if !is_file_name(&p.file_name) {
-                    out.push(format!(
-                        "{at}: payload name `{}` is not a plain file name",
-                        truncate(&p.file_name)
-                    ));
-                }
-            }
-            for g in &item.sharing.groups {
-                if !is_portal_id(&g.id) {
-                    out.push(format!(
-                        "{at}: shared with group `{}`, which is not a group id",
-                        truncate(&g.id)
-                    ));
-                }
-            }
-            for r in &item.relationships {
-                if !is_portal_id(&r.item_id) {
-                    out.push(format!(
-                        "{at}: relationship to `{}`, which is not an item id",
-                        truncate(&r.item_id)
-                    ));
-                }
-            }
+            out.extend(item.problems());
         }
         let mut group_ids = HashSet::new();
         for group in &self.groups {
@@ -101,6 +50,72 @@ impl Snapshot {
                 out.push(format!(
                     "group `{}`: appears more than once",
                     truncate(&group.id)
+                ));
+            }
+        }
+        out
+    }
+}
+
+impl Item {
+    /// What breaks the format's invariants in this item alone (its id, file names, resource
+    /// paths, group and relationship ids), each prefixed with the item; empty when valid.
+    #[must_use]
+    pub fn problems(&self) -> Vec<String> {
+        let item = self;
+        let mut out = Vec::new();
+        let at = format!("item `{}`", truncate(&item.id));
+        if !is_portal_id(&item.id) {
+            out.push(format!("{at}: id is not 32 lowercase hex digits"));
+        }
+        for file in item
+            .data
+            .iter()
+            .chain(&item.thumbnail)
+            .filter_map(|p| p.name.as_deref())
+        {
+            if !is_file_name(file) {
+                out.push(format!(
+                    "{at}: file name `{}` is not a plain file name",
+                    truncate(file)
+                ));
+            }
+        }
+        for r in &item.resources {
+            if let Err(why) = check_relative_path(&r.path) {
+                out.push(format!("{at}: resource path `{}` {why}", truncate(&r.path)));
+            }
+        }
+        let mut paths = HashSet::new();
+        for r in &item.resources {
+            if !paths.insert(r.path.as_str()) {
+                out.push(format!(
+                    "{at}: resource `{}` appears more than once",
+                    truncate(&r.path)
+                ));
+            }
+        }
+        for p in &item.payloads {
+            if !is_file_name(&p.file_name) {
+                out.push(format!(
+                    "{at}: payload name `{}` is not a plain file name",
+                    truncate(&p.file_name)
+                ));
+            }
+        }
+        for g in &item.sharing.groups {
+            if !is_portal_id(&g.id) {
+                out.push(format!(
+                    "{at}: shared with group `{}`, which is not a group id",
+                    truncate(&g.id)
+                ));
+            }
+        }
+        for r in &item.relationships {
+            if !is_portal_id(&r.item_id) {
+                out.push(format!(
+                    "{at}: relationship to `{}`, which is not an item id",
+                    truncate(&r.item_id)
                 ));
             }
         }

@@ -267,3 +267,79 @@ fn format_1_archives_stay_readable_and_take_2_x_snapshots() {
     let report = verify(&archive, VerifyOptions::read_data()).unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
 }
+
+/// A 2.x snapshot's items are read page by page (`Archive::items`, which `verify` and `prune`
+/// walk): the same items as a whole read, across layers, and a damaged page is only met when
+/// the walk reaches it, with the items before it already read.
+#[test]
+fn a_snapshot_is_read_one_page_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repo");
+    let mut repo = Repository::init(&path, ChunkerParams::default()).unwrap();
+    let mut first = snapshot_of(&repo, 3_500, "2026-12-01T02:00:00Z");
+    let first_id = repo.commit(&mut first).unwrap();
+    // A second layer: 30 items edited, 20 removed.
+    let parent = Archive::open(&path).unwrap().snapshot(&first_id).unwrap();
+    let mut next = snapshot_of(&repo, 3_480, "2026-12-02T02:00:00Z");
+    let template = next.items[0].clone();
+    for k in (0..3_000).step_by(100) {
+        next.items[k] = item(&template, k, 1);
+    }
+    let id = repo.commit_on(&mut next, Some(&parent)).unwrap();
+    assert_eq!(next.item_layers.len(), 2);
+
+    let archive = Archive::open(&path).unwrap();
+    let (manifest, _) = archive.manifest_with_bytes(&id).unwrap();
+    assert!(manifest.items.is_empty(), "the manifest file holds no item");
+    let streamed: Vec<Item> = archive
+        .items(&id, &manifest)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let whole = archive.snapshot(&id).unwrap();
+    assert_eq!(streamed, whole.items);
+    assert!(same_items(&streamed, &next.items));
+    // The walk counts what the index says.
+    let walked =
+        orgpack_archive::walk::for_each_part(&archive, &id, &manifest, |_| Ok(())).unwrap();
+    let entry = archive
+        .index()
+        .snapshots
+        .iter()
+        .find(|e| e.id == id)
+        .unwrap();
+    assert_eq!((walked.items, walked.size), (entry.items, entry.size));
+
+    // The first layer's third page damaged: the first 2,000 ids come, then the error.
+    let page = &manifest.item_layers[0].pages[2].content.digest;
+    let hex = page.to_string();
+    let hex = hex.trim_start_matches("sha256:");
+    std::fs::remove_file(path.join(format!("blobs/sha256/{}/{hex}", &hex[..2]))).unwrap();
+    let archive = Archive::open(&path).unwrap();
+    let mut read = 0;
+    let mut failure = None;
+    for item in archive.items(&id, &manifest).unwrap() {
+        match item {
+            Ok(item) => {
+                assert!(item.id.as_str() < manifest.item_layers[0].pages[2].first.as_str());
+                read += 1;
+            }
+            Err(e) => failure = Some(e.to_string()),
+        }
+    }
+    assert!(
+        (1_900..2_000).contains(&read),
+        "{read} items before the damaged page"
+    );
+    let failure = failure.expect("the damaged page is an error");
+    assert!(failure.contains("item layer 0 page 2"), "{failure}");
+    let report = verify(&archive, VerifyOptions::default()).unwrap();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.to_string().contains("item layer 0 page 2")),
+        "{:?}",
+        report.problems
+    );
+}
