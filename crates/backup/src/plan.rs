@@ -798,17 +798,7 @@ async fn explore(
         // Capture stores them with the view's definition: kept rather than asked for again.
         item.view_sources = Some(sources);
     }
-    let keywords: Vec<String> = item
-        .json
-        .get("typeKeywords")
-        .and_then(Value::as_array)
-        .map(|k| {
-            k.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    let keywords = orgpack_graph::keyword_list(item.json.get("typeKeywords"));
     let graph_ctx = Context {
         item_type: &item_type,
         type_keywords: &keywords,

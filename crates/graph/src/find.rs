@@ -58,8 +58,13 @@ pub struct Context<'a> {
 /// An item JSON's `typeKeywords`, for [`Context::type_keywords`].
 #[must_use]
 pub fn type_keywords(item: &Value) -> Vec<String> {
-    item.get("typeKeywords")
-        .and_then(Value::as_array)
+    keyword_list(item.get("typeKeywords"))
+}
+
+/// The strings of a `typeKeywords` member (none when it is missing or not a list).
+#[must_use]
+pub fn keyword_list(list: Option<&Value>) -> Vec<String> {
+    list.and_then(Value::as_array)
         .map(|a| {
             a.iter()
                 .filter_map(Value::as_str)
