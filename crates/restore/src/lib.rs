@@ -38,6 +38,7 @@ pub mod groups;
 pub mod inplace;
 pub mod item;
 pub mod journal;
+pub mod limits;
 pub mod people;
 pub mod plan;
 pub mod preview;

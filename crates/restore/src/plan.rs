@@ -151,6 +151,8 @@ pub struct PlannedItem {
     pub patch_later: Vec<String>,
     /// In place: what differs from the snapshot, and why the item is left (when it is).
     pub in_place: Option<InPlaceItem>,
+    /// What will not work in the target as in the source ([`crate::limits::not_rebuilt`]).
+    pub incomplete: Option<String>,
 }
 
 /// An item of an in-place plan.
@@ -537,6 +539,7 @@ pub async fn plan_target(
                 .map(|e| e.to.clone())
                 .collect(),
             in_place: in_place_detail,
+            incomplete: crate::limits::not_rebuilt(archive, item),
         });
     }
     let created_since = survey.map(|s| s.created_since).unwrap_or_default();

@@ -101,6 +101,10 @@ pub struct Entry {
     /// In place: what differs from the snapshot (what putting it back changes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<String>,
+    /// What will not work in the target as it did in the source, though the item is there (a
+    /// hosted tile layer still showing the source's tiles: `crate::limits`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
 }
 
 /// Why an item was not attempted: it needs `bad`, which failed, or was itself held back by
@@ -179,6 +183,41 @@ pub struct Counts {
     pub rolled_back: usize,
     /// Planned (dry run).
     pub planned: usize,
+    /// Of those created, updated, planned or left in place, how many will not work as in the
+    /// source ([`Entry::incomplete`]).
+    pub incomplete: usize,
+}
+
+/// A target's items of one type, by status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TypeCounts {
+    /// The item type.
+    #[serde(rename = "type")]
+    pub item_type: String,
+    /// Its items, by status.
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+impl Counts {
+    fn add(&mut self, e: &Entry) {
+        match e.status {
+            Status::Created => self.created += 1,
+            Status::Updated => self.updated += 1,
+            Status::Skipped => self.skipped += 1,
+            Status::Failed => self.failed += 1,
+            Status::RolledBack => self.rolled_back += 1,
+            Status::Planned => self.planned += 1,
+        }
+        let there = matches!(
+            e.status,
+            Status::Created | Status::Updated | Status::Planned
+        ) || (e.status == Status::Skipped && e.action == Action::Skip);
+        if there && e.incomplete.is_some() {
+            self.incomplete += 1;
+        }
+    }
 }
 
 impl TargetReport {
@@ -186,16 +225,24 @@ impl TargetReport {
     pub fn counts(&self) -> Counts {
         let mut c = Counts::default();
         for e in &self.items {
-            match e.status {
-                Status::Created => c.created += 1,
-                Status::Updated => c.updated += 1,
-                Status::Skipped => c.skipped += 1,
-                Status::Failed => c.failed += 1,
-                Status::RolledBack => c.rolled_back += 1,
-                Status::Planned => c.planned += 1,
-            }
+            c.add(e);
         }
         c
+    }
+
+    /// Counts by status for each item type, in type order.
+    pub fn by_type(&self) -> Vec<TypeCounts> {
+        let mut types: BTreeMap<&str, Counts> = BTreeMap::new();
+        for e in &self.items {
+            types.entry(&e.item_type).or_default().add(e);
+        }
+        types
+            .into_iter()
+            .map(|(t, counts)| TypeCounts {
+                item_type: t.to_owned(),
+                counts,
+            })
+            .collect()
     }
 
     /// Whether everything in this target succeeded: nothing failed, rolled back or skipped for a
@@ -253,6 +300,7 @@ mod tests {
             rewritten: 0,
             rewrites: Vec::new(),
             changes: Vec::new(),
+            incomplete: None,
         }
     }
 

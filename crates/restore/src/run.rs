@@ -194,6 +194,7 @@ async fn run_target(
                 .as_ref()
                 .map(|i| i.differences.lines.clone())
                 .unwrap_or_default(),
+            incomplete: p.incomplete.clone(),
         }
     };
     let Some(journal) = journal.filter(|_| !dry_run) else {

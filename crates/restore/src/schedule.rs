@@ -154,6 +154,7 @@ mod tests {
             needs: needs.iter().map(|n| (*n).to_owned()).collect(),
             patch_later: Vec::new(),
             in_place: None,
+            incomplete: None,
         }
     }
 

@@ -170,11 +170,7 @@ fn run_with(
             "snapshot": id,
             "complete": complete,
             "preRestore": pre_restore.iter().map(|(t, id)| serde_json::json!({"target": t, "snapshot": id})).collect::<Vec<_>>(),
-            "targets": reports.iter().map(|r| {
-                let mut v = serde_json::to_value(r).unwrap_or_default();
-                v["counts"] = serde_json::to_value(r.counts()).unwrap_or_default();
-                v
-            }).collect::<Vec<_>>(),
+            "targets": reports.iter().map(target_value).collect::<Vec<_>>(),
         }))?;
     } else {
         for r in &reports {
@@ -323,7 +319,7 @@ pub fn write_report(
     let doc = serde_json::json!({
         "snapshot": snapshot,
         "dryRun": dry_run,
-        "targets": reports,
+        "targets": reports.iter().map(target_value).collect::<Vec<_>>(),
     });
     write_atomic(path, serde_json::to_string_pretty(&doc)?.as_bytes())?;
     for r in reports {
@@ -334,16 +330,30 @@ pub fn write_report(
     Ok(())
 }
 
+/// A target's report as JSON, with its counts by status (`counts`) and by item type (`types`:
+/// `{type, created, updated, skipped, failed, rolledBack, planned, incomplete}`).
+fn target_value(r: &TargetReport) -> serde_json::Value {
+    let mut v = serde_json::to_value(r).unwrap_or_default();
+    v["counts"] = serde_json::to_value(r.counts()).unwrap_or_default();
+    v["types"] = serde_json::to_value(r.by_type()).unwrap_or_default();
+    v
+}
+
 fn show(r: &TargetReport) -> Result<()> {
     let c = r.counts();
     render::note(&format!(
-        "{} ({}): {} created, {} updated, {} skipped, {} failed{}{} in {:.1}s",
+        "{} ({}): {} created, {} updated, {} skipped, {} failed{}{}{} in {:.1}s",
         r.target,
         r.portal_url,
         c.created,
         c.updated,
         c.skipped,
         c.failed,
+        if c.incomplete > 0 {
+            format!(", {} incomplete (below)", c.incomplete)
+        } else {
+            String::new()
+        },
         if c.rolled_back > 0 {
             format!(", {} rolled back", c.rolled_back)
         } else {
@@ -401,6 +411,43 @@ fn show(r: &TargetReport) -> Result<()> {
         for c in &e.changes {
             render::note(&format!("    {c}"));
         }
+    }
+    for e in r.items.iter().filter(|e| e.incomplete.is_some()) {
+        render::note(&format!(
+            "{}: {} ({}) is incomplete: {}",
+            r.target,
+            e.title,
+            e.target_id.as_deref().unwrap_or(&e.source_id),
+            e.incomplete.as_deref().unwrap_or_default()
+        ));
+    }
+    // By type, once the items are more than a screen.
+    if r.items.len() > 20 {
+        let made = if r.counts().planned > 0 {
+            "PLANNED"
+        } else {
+            "CREATED"
+        };
+        let rows: Vec<Vec<String>> = r
+            .by_type()
+            .iter()
+            .map(|t| {
+                let c = &t.counts;
+                vec![
+                    render::clip(&t.item_type, 28),
+                    (c.created + c.planned).to_string(),
+                    c.updated.to_string(),
+                    c.skipped.to_string(),
+                    c.failed.to_string(),
+                    c.incomplete.to_string(),
+                ]
+            })
+            .collect();
+        render::table(
+            &["TYPE", made, "UPDATED", "SKIPPED", "FAILED", "INCOMPLETE"],
+            &rows,
+            &[],
+        )?;
     }
     for line in &r.repointed {
         render::note(&format!("{}: re-pointed {line}", r.target));

@@ -118,7 +118,14 @@ pub fn page(
                         Some(e) => Cell {
                             action: e.action.label().to_owned(),
                             status: status_label(e.status).to_owned(),
-                            reason: e.reason.clone().unwrap_or_default(),
+                            // What does not work as in the source is said where a reason is.
+                            reason: e
+                                .reason
+                                .clone()
+                                .or_else(|| {
+                                    e.incomplete.as_ref().map(|w| format!("incomplete: {w}"))
+                                })
+                                .unwrap_or_default(),
                         },
                         None => Cell {
                             action: "—".into(),

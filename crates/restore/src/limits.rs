@@ -1,0 +1,39 @@
+//! What a restore creates but cannot make work in the target as it did in the source: hosted
+//! tile, vector tile, scene and imagery layers. Their content is the source's tiles (or
+//! scene or raster caches) on the source's hosting server; orgpack restores the item with its
+//! URL and data, and does not rebuild the cache (a tiling job from a restored feature layer is
+//! not implemented). Such an item is said per item in the plan and the report (`incomplete`),
+//! and counted per type, so nothing is restored silently broken.
+
+use orgpack_archive::{Archive, Item};
+use serde_json::Value;
+
+/// Types of hosted layers whose cache a restore does not rebuild, and what each is called.
+const CACHED: &[(&str, &str)] = &[
+    ("Map Service", "hosted tile layer"),
+    ("Vector Tile Service", "hosted vector tile layer"),
+    ("Scene Service", "hosted scene layer"),
+    ("Image Service", "hosted imagery layer"),
+];
+
+/// Why `item` will not work in the target as in the source, when it will not: a hosted layer
+/// whose cache stays on the source (its JSON's `typeKeywords` say `Hosted Service`). Reads the
+/// item JSON of those four types only; an unreadable JSON is not guessed at (`None`: the
+/// restore itself reports it).
+#[must_use]
+pub fn not_rebuilt(archive: &Archive, item: &Item) -> Option<String> {
+    let (_, what) = CACHED.iter().find(|(t, _)| *t == item.item_type)?;
+    let bytes = archive.read_part(&item.item).ok()?;
+    let json: Value = serde_json::from_slice(&bytes).ok()?;
+    let hosted = json
+        .get("typeKeywords")
+        .and_then(Value::as_array)
+        .is_some_and(|k| k.iter().any(|k| k.as_str() == Some("Hosted Service")));
+    hosted.then(|| {
+        format!(
+            "a {what}: restored with its URL, so it still shows the source's cache, which \
+             orgpack does not rebuild; publish it again in the target (from its restored \
+             feature layer, or its package)"
+        )
+    })
+}

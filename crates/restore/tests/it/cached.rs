@@ -1,0 +1,107 @@
+//! Hosted layers whose content is a cache on the source's hosting server (tile, vector tile,
+//! scene, imagery layers) are restored as items pointing at that cache, which orgpack does not
+//! rebuild: the plan and the report say so per item (`incomplete`) and count it by type, while a
+//! registered service of another server, which works the same from any organization, is not
+//! flagged.
+
+use orgpack_portal::Content;
+use orgpack_restore::restore;
+
+use super::seed::{client, seeded};
+use super::{backed_up, empty_target, entry, options};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hosted_tile_layer_is_reported_incomplete_per_item_and_per_type() {
+    let s = seeded().await;
+    let admin = client(&s.sandbox, "admin");
+    let org_id = admin.portal_self().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tiles = format!(
+        "https://tiles.arcgis.com/tiles/{org_id}/arcgis/rest/services/Parcels_tiles/MapServer"
+    );
+    let hosted = admin
+        .add_item(
+            "admin",
+            None,
+            &[
+                ("title", "Parcels tiles"),
+                ("type", "Map Service"),
+                ("typeKeywords", "Hosted Service,Tiled,Map Service,Service"),
+            ],
+            Content::Url(&tiles),
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let registered = admin
+        .add_item(
+            "admin",
+            None,
+            &[
+                ("title", "State imagery"),
+                ("type", "Map Service"),
+                ("typeKeywords", "ArcGIS Server,Data,Map Service,Service"),
+            ],
+            Content::Url("https://gis.state.example/arcgis/rest/services/Imagery/MapServer"),
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, snapshot) = backed_up(&s, dir.path()).await;
+    let target = empty_target(&s, "county", dir.path());
+
+    // The plan says it before anything is sent.
+    let planned = restore(
+        &archive,
+        &snapshot,
+        std::slice::from_ref(&target),
+        &options(dir.path()),
+        true,
+    )
+    .await
+    .unwrap();
+    let why = entry(&planned[0], &hosted).incomplete.clone().unwrap();
+    assert!(
+        why.contains("hosted tile layer") && why.contains("source's cache"),
+        "{why}"
+    );
+    assert_eq!(planned[0].counts().incomplete, 1);
+
+    let reports = restore(
+        &archive,
+        &snapshot,
+        std::slice::from_ref(&target),
+        &options(dir.path()),
+        false,
+    )
+    .await
+    .unwrap();
+    let report = &reports[0];
+    assert!(report.is_complete(), "{report:#?}");
+    let tile = entry(report, &hosted);
+    assert_eq!(tile.status, orgpack_restore::Status::Created);
+    assert_eq!(tile.incomplete.as_deref(), Some(why.as_str()));
+    assert!(entry(report, &registered).incomplete.is_none());
+    let map_services = report
+        .by_type()
+        .into_iter()
+        .find(|t| t.item_type == "Map Service")
+        .unwrap();
+    assert_eq!(
+        (map_services.counts.created, map_services.counts.incomplete),
+        (2, 1)
+    );
+    // Every other type: nothing incomplete.
+    assert_eq!(report.counts().incomplete, 1);
+    assert_eq!(
+        report
+            .by_type()
+            .iter()
+            .map(|t| t.counts.created)
+            .sum::<usize>(),
+        report.counts().created
+    );
+}
