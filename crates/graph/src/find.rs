@@ -109,6 +109,9 @@ pub fn references(ctx: &Context<'_>, part: Part<'_>, doc: &Value) -> Vec<Referen
             for (_, id) in text::arcade_item_ids(s) {
                 f.push(RefKind::Item, id, path, true);
             }
+            // `Portal('https://<org>…')`: the organization's own portal, pointed at the
+            // target's (the global `www.arcgis.com` is not an organization's URL).
+            f.portal_urls_in(s, path);
         }
     });
     // Links to the organization's own apps and items, in any string of any type (an

@@ -367,6 +367,46 @@ mod tests {
     }
 
     #[test]
+    fn an_arcade_portal_of_the_organization_and_a_hub_catalog_are_rewritten() {
+        let (svc, group) = (
+            "44612e6217d34f40b1ce2a48f367e90a",
+            "9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+        );
+        let source = "https://democity.maps.arcgis.com";
+        let portals = [source.to_owned()];
+        let mut map = IdMap::default();
+        map.items
+            .insert(svc.into(), "0123456789abcdef0123456789abcdef".into());
+        map.groups
+            .insert(group.into(), "fedcba9876543210fedcba9876543210".into());
+        map.portal_urls
+            .insert(source.into(), "https://gis.target.gov/portal".into());
+        let dashboard = json!({"widgets": [{"datasets": [{"dataSource": {"type": "arcadeDataSource",
+            "script": format!("var own = FeatureSetByPortalItem(Portal('{source}'), '{svc}', 0);\nvar esri = FeatureSetByPortalItem(Portal('https://www.arcgis.com'), '{svc}', 1);")}}]}]});
+        let ctx = Context {
+            item_type: "Dashboard",
+            portal_urls: &portals,
+            ..Context::default()
+        };
+        let out = rewrite(&ctx, Part::Data, &dashboard, &map);
+        assert_eq!(
+            out.doc["widgets"][0]["datasets"][0]["dataSource"]["script"],
+            "var own = FeatureSetByPortalItem(Portal('https://gis.target.gov/portal'), '0123456789abcdef0123456789abcdef', 0);\nvar esri = FeatureSetByPortalItem(Portal('https://www.arcgis.com'), '0123456789abcdef0123456789abcdef', 1);"
+        );
+        let site = json!({"values": {"catalog": {"groups": [group]}}});
+        let ctx = Context {
+            item_type: "Hub Site Application",
+            ..Context::default()
+        };
+        let out = rewrite(&ctx, Part::Data, &site, &map);
+        assert_eq!(
+            out.doc["values"]["catalog"]["groups"][0],
+            "fedcba9876543210fedcba9876543210"
+        );
+        assert!(out.unmapped.is_empty(), "{:?}", out.unmapped);
+    }
+
+    #[test]
     fn ids_in_stringified_json_and_arcade_are_rewritten() {
         let (old, new) = (
             "44612e6217d34f40b1ce2a48f367e90a",

@@ -1,7 +1,7 @@
 //! After a restore: read back what a target holds and check it against the snapshot. Every
 //! restored item exists with the source's access and as many group shares; no item JSON, data,
 //! JSON resource or text file of a form's package names the source organization (its item ids,
-//! portal URL or organization id);
+//! portal URL, organization id, or a group the target knows under another id);
 //! every republished service answers its payload's feature counts.
 
 use orgpack_archive::manifest::Snapshot;
@@ -31,11 +31,20 @@ pub struct Checked {
 pub async fn check_target(client: &Client, snapshot: &Snapshot, report: &TargetReport) -> Checked {
     let mut out = Checked::default();
     let source_portal = snapshot.source.portal_url.trim_end_matches('/').to_owned();
+    // The source's item ids, its portal URL and org id, and the ids of its groups that the
+    // target knows under other ids.
     let needles: Vec<&str> = snapshot
         .items
         .iter()
         .map(|i| i.id.as_str())
         .chain([source_portal.as_str(), snapshot.source.org_id.as_str()])
+        .chain(
+            report
+                .groups
+                .iter()
+                .filter(|(source, target)| source != target)
+                .map(|(source, _)| source.as_str()),
+        )
         .filter(|n| !n.is_empty())
         .collect();
     for entry in &report.items {

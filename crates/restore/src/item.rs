@@ -253,6 +253,18 @@ async fn restore(
         ctx.journal
             .set_id(Kind::Item, &item.id, &id, true)
             .map_err(|e| (Some(id.clone()), e.to_string()))?;
+        // Data naming the item itself (a QuickCapture project's `itemId`, an app's own URL):
+        // its new id is known now.
+        if let Staged::Text(text) = &content {
+            let (own, changed) = own_id(&gctx, Part::Data, text.clone(), &item.id, &id);
+            if changed > 0 {
+                rewritten += changed;
+                ctx.client
+                    .update_item(owner, None, &id, &[], Staged::Text(own).as_content())
+                    .await
+                    .map_err(|e| (Some(id.clone()), format!("its data naming itself: {e}")))?;
+            }
+        }
         (id, Status::Created, content.url())
     };
     let fail = |e: String| (Some(target_id.clone()), e);
@@ -847,6 +859,27 @@ fn service_name(item: &Item) -> String {
     }
 }
 
+/// `text` (already rewritten with the wave's map) with the item's own id, where the rules find
+/// it, replaced by its id in the target (`target_id`, known only once the item exists; the wave's
+/// map does not hold it). Returns the text and how many strings changed.
+fn own_id(
+    gctx: &Context<'_>,
+    part: Part<'_>,
+    text: String,
+    source_id: &str,
+    target_id: &str,
+) -> (String, usize) {
+    if source_id == target_id || !text.contains(source_id) {
+        return (text, 0);
+    }
+    let mut own = IdMap::default();
+    own.items.insert(source_id.to_owned(), target_id.to_owned());
+    match rewrite_text(gctx, part, &text, &own) {
+        Some(out) if out.changed > 0 => (out.text, out.changed),
+        _ => (text, 0),
+    }
+}
+
 /// Resources (JSON ones rewritten), thumbnail and metadata. Returns references rewritten.
 async fn restore_parts(
     ctx: &Ctx<'_>,
@@ -864,7 +897,9 @@ async fn restore_parts(
             && let Some(out) = rewrite_text(gctx, Part::Resource(&r.path), text, map)
         {
             rewritten += out.changed;
-            bytes = out.text.into_bytes();
+            let (text, own) = own_id(gctx, Part::Resource(&r.path), out.text, &item.id, target_id);
+            rewritten += own;
+            bytes = text.into_bytes();
         }
         ctx.client
             .add_resource(owner, target_id, &r.path, bytes)

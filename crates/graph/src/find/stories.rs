@@ -78,6 +78,15 @@ pub(super) fn storymap(f: &mut Finder<'_, '_>, doc: &Value) {
 /// Hub site and page data: cards in `values.layout` (initiatives, galleries, web maps, surveys,
 /// apps), links in markdown, site resources, the source org id.
 pub(super) fn hub(f: &mut Finder<'_, '_>, doc: &Value) {
+    // A site's catalog: the groups whose content the site shows (`values.catalog.groups`).
+    if let Some(groups) = doc
+        .pointer("/values/catalog/groups")
+        .and_then(Value::as_array)
+    {
+        for (i, g) in groups.iter().enumerate() {
+            f.group(Some(g), &format!("$.values.catalog.groups[{i}]"));
+        }
+    }
     objects(doc, "$", &mut |path, obj| {
         if let Some(settings) = obj.get("settings").and_then(Value::as_object) {
             let sp = child(path, "settings");

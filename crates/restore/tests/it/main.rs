@@ -1,6 +1,7 @@
 //! Restores of a backed-up sandbox organization into other sandbox organizations, over real HTTP.
 
 // The backup tests' organization, shared rather than copied; not every field is used here.
+mod apps;
 mod cached;
 mod common;
 mod demo;

@@ -1,0 +1,236 @@
+//! Apps of each kind that keep references in their data and resources come back pointing at the
+//! restored items, in every place each product writes them (issue 25's item types, shaped as in
+//! `fixtures/corpus/`): a Dashboard (map widget, feature-service data source, an Arcade data
+//! expression's `FeatureSetByPortalItem`), an Experience Builder app (published config in data,
+//! draft in `config/config.json`, a dashboard embedded by its `/apps/dashboards/<id>` URL), a
+//! StoryMap (published data and its draft resource, a web map node and an embedded app), a
+//! Notebook (an item id and a service URL in code cells), a QuickCapture project
+//! (`qc.project.json`) and a Hub site (cards and catalog group). The restored organization is read
+//! back: no item JSON, data or JSON resource names the source, and each names the target's items.
+
+use orgpack_portal::{Client, Content};
+use orgpack_restore::restore;
+use serde_json::{Value, json};
+
+use super::seed::{client, seeded};
+use super::{backed_up, empty_target, entry, options};
+
+async fn add(
+    editor: &Client,
+    item_type: &str,
+    title: &str,
+    keywords: &str,
+    data: &Value,
+) -> String {
+    let mut params = vec![("title", title), ("type", item_type)];
+    if !keywords.is_empty() {
+        params.push(("typeKeywords", keywords));
+    }
+    editor
+        .add_item(
+            "editor",
+            None,
+            &params,
+            Content::Text(&data.to_string()),
+            1 << 20,
+        )
+        .await
+        .unwrap()
+}
+
+async fn resource(editor: &Client, id: &str, path: &str, doc: &Value) {
+    editor
+        .add_resource("editor", id, path, doc.to_string().into_bytes())
+        .await
+        .unwrap();
+}
+
+async fn data_of(c: &Client, id: &str) -> String {
+    let mut bytes = Vec::new();
+    c.item_data(id, &mut bytes).await.unwrap();
+    String::from_utf8(bytes).unwrap()
+}
+
+async fn resource_of(c: &Client, id: &str, path: &str) -> String {
+    let mut bytes = Vec::new();
+    assert!(
+        c.item_resource(id, path, &mut bytes)
+            .await
+            .unwrap()
+            .is_some(),
+        "{path}"
+    );
+    String::from_utf8(bytes).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apps_of_each_kind_come_back_pointing_at_the_restored_items() {
+    let s = seeded().await;
+    let editor = client(&s.sandbox, "editor");
+    let portal = s.sandbox.portal_url("source");
+    let service = editor.item(&s.city).await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (map, svc) = (s.city_map.clone(), s.city.clone());
+
+    let dashboard = add(&editor, "Dashboard", "Hydrant dashboard", "", &json!({
+        "version": 27,
+        "widgets": [
+            {"type": "mapWidget", "id": "m1", "itemId": map, "mapTools": []},
+            {"type": "indicatorWidget", "id": "i1", "datasets": [{"type": "serviceDataset",
+                "dataSource": {"type": "featureServiceDataSource", "itemId": svc, "layerId": 0}}]},
+            {"type": "listWidget", "id": "l1", "datasets": [{"type": "serviceDataset",
+                "dataSource": {"type": "arcadeDataSource", "itemId": "3f281598-2571-42c8-9fe7-fa7d18819bc3",
+                    "script": format!("var fs = FeatureSetByPortalItem(Portal('{portal}'), '{svc}', 0, ['*'], false);\nreturn fs;")}}]}
+        ]
+    })).await;
+
+    let exb_config = json!({
+        "dataSources": {"dataSource_1": {"id": "dataSource_1", "type": "WEB_MAP", "itemId": map, "portalUrl": portal}},
+        "widgets": {"widget_3": {"uri": "widgets/common/embed/", "config": {
+            "embedBy": "url", "expression": format!("{portal}/apps/dashboards/{dashboard}")}}}
+    });
+    let experience = add(
+        &editor,
+        "Web Experience",
+        "Hydrant experience",
+        "EXB Experience",
+        &exb_config,
+    )
+    .await;
+    resource(&editor, &experience, "config/config.json", &exb_config).await;
+
+    let story = json!({
+        "root": "n-root",
+        "nodes": {
+            "n-root": {"type": "story", "children": ["n-map", "n-embed"]},
+            "n-map": {"type": "webmap", "data": {"map": "r-map"}},
+            "n-embed": {"type": "embed", "data": {"url": format!("{portal}/apps/dashboards/{dashboard}"), "embedType": "link"}}
+        },
+        "resources": {"r-map": {"type": "webmap", "data": {"itemId": map, "itemType": "Web Map"}}}
+    });
+    let storymap = add(
+        &editor,
+        "StoryMap",
+        "Hydrant story",
+        "StoryMap,smdraftresourceid:draft_1.json,smstatuspublished",
+        &story,
+    )
+    .await;
+    resource(&editor, &storymap, "draft_1.json", &story).await;
+
+    let notebook = add(&editor, "Notebook", "Hydrant notebook", "Notebook,Python", &json!({
+        "cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": null,
+            "source": [
+                "from arcgis.gis import GIS\n",
+                "gis = GIS('home')\n",
+                format!("layer_item = gis.content.get('{svc}')\n"),
+                format!("from arcgis.features import FeatureLayer\nfl = FeatureLayer('{service}/0')\n")
+            ]}],
+        "metadata": {"esriNotebookRuntime": {"notebookRuntimeName": "ArcGIS Notebook Python 3 Standard", "notebookRuntimeVersion": "10.0"}},
+        "nbformat": 4, "nbformat_minor": 2
+    })).await;
+
+    let quickcapture = add(
+        &editor,
+        "QuickCapture Project",
+        "Hydrant capture",
+        "QuickCapture",
+        &json!({}),
+    )
+    .await;
+    resource(&editor, &quickcapture, "qc.project.json", &json!({
+        "version": "1.12",
+        "basemap": {"type": "Web Map", "itemId": map},
+        "dataSources": [{"featureServiceItemId": svc, "url": format!("{service}/0"), "dataSourceId": "0"}],
+        "itemId": quickcapture
+    })).await;
+
+    let site = add(&editor, "Hub Site Application", "Hydrant site", "hubSite", &json!({
+        "values": {
+            "layout": {"sections": [{"rows": [{"cards": [
+                {"component": {"name": "webmap-card", "settings": {"webmap": map}}},
+                {"component": {"name": "summary-statistic-card", "settings": {"url": format!("{service}/0"), "itemId": svc}}}
+            ]}]}]},
+            "catalog": {"groups": [s.group]}
+        }
+    })).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, snapshot) = backed_up(&s, dir.path()).await;
+    let target = empty_target(&s, "county", dir.path());
+    let reports = restore(
+        &archive,
+        &snapshot,
+        std::slice::from_ref(&target),
+        &options(dir.path()),
+        false,
+    )
+    .await
+    .unwrap();
+    let report = &reports[0];
+    assert!(report.is_complete(), "{report:#?}");
+    let new = |id: &str| entry(report, id).target_id.clone().unwrap();
+    let (new_map, new_svc, new_dashboard) = (new(&map), new(&svc), new(&dashboard));
+    let c = &target.client;
+    let new_service = c.item(&new_svc).await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Nothing restored names the source (item JSON, data, JSON resources), and nothing is
+    // incomplete.
+    let checked = orgpack_restore::check_target(c, &snapshot, report).await;
+    assert!(checked.problems.is_empty(), "{:#?}", checked.problems);
+    assert_eq!(report.counts().incomplete, 0);
+
+    let dash = data_of(c, &new_dashboard).await;
+    assert!(
+        dash.contains(&new_map) && dash.contains(&format!("'{new_svc}'")),
+        "{dash}"
+    );
+    // The Arcade data expression's own id is not an item: kept.
+    assert!(
+        dash.contains("3f281598-2571-42c8-9fe7-fa7d18819bc3"),
+        "{dash}"
+    );
+
+    let embedded = format!("/apps/dashboards/{new_dashboard}");
+    let exb = new(&experience);
+    for doc in [
+        data_of(c, &exb).await,
+        resource_of(c, &exb, "config/config.json").await,
+    ] {
+        assert!(doc.contains(&new_map) && doc.contains(&embedded), "{doc}");
+    }
+    let sm = new(&storymap);
+    for doc in [
+        data_of(c, &sm).await,
+        resource_of(c, &sm, "draft_1.json").await,
+    ] {
+        assert!(doc.contains(&new_map) && doc.contains(&embedded), "{doc}");
+    }
+    let nb = data_of(c, &new(&notebook)).await;
+    assert!(
+        nb.contains(&new_svc) && nb.contains(&format!("{new_service}/0")),
+        "{nb}"
+    );
+    assert!(
+        nb.contains("ArcGIS Notebook Python 3 Standard"),
+        "the runtime kept: {nb}"
+    );
+    let qc = new(&quickcapture);
+    let project = resource_of(c, &qc, "qc.project.json").await;
+    assert!(
+        project.contains(&new_map) && project.contains(&new_svc) && project.contains(&qc),
+        "{project}"
+    );
+    let hub = data_of(c, &new(&site)).await;
+    let new_group = report.groups.get(&s.group).unwrap();
+    assert!(
+        hub.contains(&new_map) && hub.contains(&new_svc) && hub.contains(new_group.as_str()),
+        "{hub} {new_map} {new_svc} {new_group} (source group {})",
+        s.group
+    );
+}
