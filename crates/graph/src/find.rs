@@ -373,6 +373,21 @@ pub struct Known {
 /// look-alikes (symbol hashes, UUIDs, keys) out.
 #[must_use]
 pub fn known_references(part: Part<'_>, doc: &Value, known: &Known) -> Vec<Reference> {
+    known_references_with(part, doc, &|id| known.items.contains(id), &|service| {
+        known.services.contains(service)
+    })
+}
+
+/// [`known_references`] with the backup's items and services as tests (`is_item` is asked of
+/// 32-hex ids, `is_service` of service URLs up to the service type): a caller holding them in a
+/// map asks it, instead of copying every key for each document (quadratic in a restore).
+#[must_use]
+pub fn known_references_with(
+    part: Part<'_>,
+    doc: &Value,
+    is_item: &dyn Fn(&str) -> bool,
+    is_service: &dyn Fn(&str) -> bool,
+) -> Vec<Reference> {
     let ctx = Context::default();
     let mut f = Finder {
         ctx: &ctx,
@@ -381,17 +396,17 @@ pub fn known_references(part: Part<'_>, doc: &Value, known: &Known) -> Vec<Refer
     };
     walk(doc, "$", &mut |path, _, v| {
         let Some(s) = v.as_str() else { return };
-        if known.items.contains(s) {
+        if text::is_item_id(s) && is_item(s) {
             f.push(RefKind::Item, s, path, false);
         } else {
             for (_, id) in text::embedded_ids(s) {
-                if known.items.contains(id) {
+                if is_item(id) {
                     f.push(RefKind::Item, id, path, true);
                 }
             }
         }
         for found in text::service_urls(s) {
-            if known.services.contains(&found.service) {
+            if is_service(&found.service) {
                 let mut r = Reference::new(RefKind::Service, found.service.clone(), f.at(path));
                 r.layer = found.layer;
                 r.in_text = found.span != (0..s.len());
