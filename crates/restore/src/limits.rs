@@ -1,5 +1,5 @@
 //! What a restore creates but cannot make work in the target as it did in the source: hosted
-//! tile, vector tile, scene and imagery layers. Their content is the source's tiles (or
+//! tile, vector tile, scene and imagery layers, and offline map areas (Field Maps). Their content is the source's tiles (or
 //! scene or raster caches) on the source's hosting server; orgpack restores the item with its
 //! URL and data, and does not rebuild the cache (a tiling job from a restored feature layer is
 //! not implemented). Such an item is said per item in the plan and the report (`incomplete`),
@@ -16,12 +16,23 @@ const CACHED: &[(&str, &str)] = &[
     ("Image Service", "hosted imagery layer"),
 ];
 
-/// Why `item` will not work in the target as in the source, when it will not: a hosted layer
-/// whose cache stays on the source (its JSON's `typeKeywords` say `Hosted Service`). Reads the
+/// Why `item` will not work in the target as in the source, when it will not: an offline map
+/// area, or a hosted layer whose cache stays on the source (its JSON's `typeKeywords` say
+/// `Hosted Service`). Reads the
 /// item JSON of those four types only; an unreadable JSON is not guessed at (`None`: the
 /// restore itself reports it).
 #[must_use]
 pub fn not_rebuilt(archive: &Archive, item: &Item) -> Option<String> {
+    if item.item_type == "Map Area" {
+        // Made by the portal's map area job with the packages it owns (`Area2Package`); a copy
+        // of the item and its files is not an area the target's Field Maps will refresh.
+        return Some(
+            "an offline map area: its packages are made and kept current by the portal's map \
+             area job, which a restore does not run; create the area again for its map in the \
+             target (Field Maps Designer, or the map's offline settings)"
+                .to_owned(),
+        );
+    }
     let (_, what) = CACHED.iter().find(|(t, _)| *t == item.item_type)?;
     let bytes = archive.read_part(&item.item).ok()?;
     let json: Value = serde_json::from_slice(&bytes).ok()?;

@@ -1,6 +1,6 @@
 //! Hosted layers whose content is a cache on the source's hosting server (tile, vector tile,
 //! scene, imagery layers) are restored as items pointing at that cache, which orgpack does not
-//! rebuild: the plan and the report say so per item (`incomplete`) and count it by type, while a
+//! rebuild, and offline map areas as items no map area job refreshes: the plan and the report say so per item (`incomplete`) and count it by type, while a
 //! registered service of another server, which works the same from any organization, is not
 //! flagged.
 
@@ -49,6 +49,20 @@ async fn a_hosted_tile_layer_is_reported_incomplete_per_item_and_per_type() {
         )
         .await
         .unwrap();
+    // An offline map area of the city map, as Field Maps makes it (its definition as data).
+    let area = admin
+        .add_item(
+            "admin",
+            None,
+            &[("title", "Downtown area"), ("type", "Map Area")],
+            Content::Text(&format!(
+                r#"{{"mapAreaTileScale":{{"minScale":0,"maxScale":0}},"mapAreaRefreshType":"daily","webmap":"{}"}}"#,
+                s.city_map
+            )),
+            1 << 20,
+        )
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (archive, snapshot) = backed_up(&s, dir.path()).await;
     let target = empty_target(&s, "county", dir.path());
@@ -68,7 +82,7 @@ async fn a_hosted_tile_layer_is_reported_incomplete_per_item_and_per_type() {
         why.contains("hosted tile layer") && why.contains("source's cache"),
         "{why}"
     );
-    assert_eq!(planned[0].counts().incomplete, 1);
+    assert_eq!(planned[0].counts().incomplete, 2);
 
     let reports = restore(
         &archive,
@@ -94,8 +108,10 @@ async fn a_hosted_tile_layer_is_reported_incomplete_per_item_and_per_type() {
         (map_services.counts.created, map_services.counts.incomplete),
         (2, 1)
     );
+    let offline = entry(report, &area).incomplete.clone().unwrap();
+    assert!(offline.contains("offline map area"), "{offline}");
     // Every other type: nothing incomplete.
-    assert_eq!(report.counts().incomplete, 1);
+    assert_eq!(report.counts().incomplete, 2);
     assert_eq!(
         report
             .by_type()
