@@ -114,6 +114,11 @@ pub struct Source {
     /// The portal's REST API version (`currentVersion`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_version: Option<String>,
+    /// (2.1.0) Other base URLs of the same portal that its content may use in links: the
+    /// organization's own URL (`https://<urlKey>.<customBaseUrl>`) when `portal_url` is another,
+    /// such as `https://www.arcgis.com`. A restore points links on any of them at the target.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub portal_aliases: Vec<String>,
 }
 
 /// The kind of portal.

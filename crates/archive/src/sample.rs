@@ -240,6 +240,7 @@ pub fn build_sample(
             org_name: Some("Example County".into()),
             user: "gis_admin".into(),
             current_version: Some("2025.3".into()),
+            portal_aliases: Vec::new(),
         },
         selection: Selection {
             all: true,

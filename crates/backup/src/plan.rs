@@ -258,14 +258,19 @@ pub async fn plan(client: &Client, options: &PlanOptions, progress: &dyn Progres
         .round(jiff::Unit::Second)
         .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string());
     let me = client.portal_self().await?;
-    let source = source_of(client, &me);
+    let mut source = source_of(client, &me);
     let selected = select::resolve(client, &source.org_id, &options.selection).await?;
     let mut portal_urls = vec![client.url().root.clone()];
     if let Some(key) = me.get("urlKey").and_then(Value::as_str)
         && let Some(host) = me.get("customBaseUrl").and_then(Value::as_str)
     {
-        portal_urls.push(format!("https://{key}.{host}"));
+        let own = format!("https://{key}.{host}");
+        if own.trim_end_matches('/') != client.url().root.trim_end_matches('/') {
+            portal_urls.push(own);
+        }
     }
+    // Recorded so that a restore points links on any of them at the target.
+    source.portal_aliases = portal_urls[1..].to_vec();
     let parent_items = options
         .parent
         .as_ref()
@@ -516,6 +521,7 @@ fn source_of(client: &Client, me: &Value) -> Source {
             .unwrap_or_default()
             .to_owned(),
         current_version: text("currentVersion"),
+        portal_aliases: Vec::new(),
     }
 }
 

@@ -68,12 +68,12 @@ impl Ctx<'_> {
 }
 
 /// What a graph [`Context`] for an archived item borrows: its type, keywords, id, and the source
-/// organization's portal URL.
+/// organization's portal URLs (its own and its aliases).
 pub struct ItemContext {
     item_type: String,
     keywords: Vec<String>,
     id: String,
-    portal_urls: [String; 1],
+    portal_urls: Vec<String>,
 }
 
 impl ItemContext {
@@ -83,7 +83,10 @@ impl ItemContext {
             item_type: item.item_type.clone(),
             keywords: orgpack_graph::type_keywords(json),
             id: item.id.clone(),
-            portal_urls: [snapshot.source.portal_url.clone()],
+            portal_urls: std::iter::once(&snapshot.source.portal_url)
+                .chain(&snapshot.source.portal_aliases)
+                .map(|u| u.trim_end_matches('/').to_owned())
+                .collect(),
         }
     }
 

@@ -277,12 +277,27 @@ async fn run_target(
     map.org_ids
         .insert(snapshot.source.org_id.clone(), facts.org_id.clone());
     map.groups.extend(groups.clone());
+    // The planned items' owners by id: looked up per item in folders (a scan of the plan per
+    // item was quadratic).
+    let owners: std::collections::HashMap<&str, &str> = plan
+        .items
+        .iter()
+        .map(|p| (p.id.as_str(), p.owner.as_str()))
+        .collect();
     for item in &snapshot.items {
-        if let (Some(f), Some(p)) = (&item.folder, plan.items.iter().find(|p| p.id == item.id))
-            && let Some(t) = folders.get(&(p.owner.clone(), f.title.clone()))
+        if let Some(f) = &item.folder
+            && let Some(owner) = owners.get(item.id.as_str())
+            && let Some(t) = folders.get(&((*owner).to_owned(), f.title.clone()))
         {
             map.folders.insert(f.id.clone(), t.clone());
         }
+    }
+    // The other base URLs the source's content reaches its portal by (its org URL when backed up
+    // through www.arcgis.com, a custom domain): the target's portal too.
+    for alias in &snapshot.source.portal_aliases {
+        map.portal_urls
+            .entry(alias.trim_end_matches('/').to_owned())
+            .or_insert_with(|| facts.portal_url.clone());
     }
     let wave_map = std::sync::RwLock::new(std::sync::Arc::new(map.clone()));
     let map = Mutex::new(map);

@@ -261,7 +261,7 @@ fn format_1_archives_stay_readable_and_take_2_x_snapshots() {
         "copied byte for byte"
     );
     let v2 = archive.snapshot(&id).unwrap();
-    assert_eq!(v2.format_version, "2.0.0");
+    assert_eq!(v2.format_version, orgpack_archive::layout::FORMAT_VERSION);
     assert_eq!(v2.item_layers.len(), 1);
     assert!(same_items(&v2.items, &v1.items));
     let report = verify(&archive, VerifyOptions::read_data()).unwrap();

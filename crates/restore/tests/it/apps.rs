@@ -234,3 +234,52 @@ async fn apps_of_each_kind_come_back_pointing_at_the_restored_items() {
         s.group
     );
 }
+
+/// Content links the organization by another base URL than the one the backup signed in to (its
+/// own `https://<urlKey>.maps.arcgis.com` when backed up through `www.arcgis.com`, a custom
+/// domain): the snapshot records it (`source.portalAliases`) and a restore points those links at
+/// the target too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_on_the_organizations_other_url_point_at_the_target() {
+    let s = seeded().await;
+    let editor = client(&s.sandbox, "editor");
+    let alias = "https://democity.maps.arcgis.com";
+    let app = add(&editor, "Web Mapping Application", "Hydrant viewer", "", &json!({
+        "values": {"webmap": s.city_map,
+            "about": format!("<a href=\"{alias}/home/item.html?id={}\">the map</a>", s.city_map)}
+    })).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, mut snapshot) = backed_up(&s, dir.path()).await;
+    // The backup recorded the organization's own URL from `portals/self` (`urlKey`,
+    // `customBaseUrl`) beside the one it signed in to.
+    let me = editor.portal_self().await.unwrap();
+    let own = format!(
+        "https://{}.{}",
+        me["urlKey"].as_str().unwrap(),
+        me["customBaseUrl"].as_str().unwrap()
+    );
+    assert_eq!(snapshot.source.portal_aliases, [own]);
+    // As if backed up through another URL than the one the content uses.
+    snapshot.source.portal_aliases = vec![alias.to_owned()];
+    let target = empty_target(&s, "county", dir.path());
+    let reports = restore(
+        &archive,
+        &snapshot,
+        std::slice::from_ref(&target),
+        &options(dir.path()),
+        false,
+    )
+    .await
+    .unwrap();
+    let report = &reports[0];
+    assert!(report.is_complete(), "{report:#?}");
+    let c = &target.client;
+    let data = data_of(c, &entry(report, &app).target_id.clone().unwrap()).await;
+    let new_map = entry(report, &s.city_map).target_id.clone().unwrap();
+    let target_portal = s.sandbox.portal_url("county");
+    assert!(
+        data.contains(&format!("{target_portal}/home/item.html?id={new_map}")),
+        "{data}"
+    );
+    assert!(!data.contains(alias), "{data}");
+}

@@ -845,7 +845,7 @@ async fn a_repository_written_by_format_1_4_verifies_restores_and_takes_new_back
     drop(writer);
     let archive = Archive::open(&repo).unwrap();
     let next = archive.snapshot(&outcome.snapshot).unwrap();
-    assert_eq!(next.format_version, "2.0.0");
+    assert_eq!(next.format_version, orgpack_archive::layout::FORMAT_VERSION);
     assert_eq!(next.parent, Some(id));
     assert_eq!(next.item_layers.len(), 1);
     assert_eq!(archive.index().snapshots.len(), 2);
