@@ -489,8 +489,17 @@ async fn restore_items(
     results
 }
 
-/// The second pass: items whose references to later items were left unmapped get their data
-/// rewritten again with the whole id map.
+/// Item fields a second pass sets again: those that can name other items.
+const PATCHED_FIELDS: &[&str] = &[
+    "snippet",
+    "description",
+    "accessInformation",
+    "licenseInfo",
+    "properties",
+];
+
+/// The second pass: items whose references to later items were left unmapped get their data,
+/// and the fields of their item JSON that name one, rewritten again with the whole id map.
 async fn patch_cycles(ctx: &Ctx<'_>, plan: &TargetPlan, results: &mut BTreeMap<String, Restored>) {
     let map = ctx.map.lock().expect("id map lock").clone();
     for p in plan.items.iter().filter(|p| !p.patch_later.is_empty()) {
@@ -506,11 +515,33 @@ async fn patch_cycles(ctx: &Ctx<'_>, plan: &TargetPlan, results: &mut BTreeMap<S
         }
         let item = &ctx.snapshot.items[p.index];
         let outcome: std::result::Result<(), String> = async {
+            let json = item::read_json(ctx.archive, &item.item)?;
+            let item_context = item::ItemContext::new(ctx.snapshot, item, &json);
+            let gctx = item_context.context();
+            // The item's own fields that name a later item (a Workforce project's maps in its
+            // properties, a link in its description).
+            let names_later = {
+                let text = json.to_string();
+                p.patch_later
+                    .iter()
+                    .any(|later| text.contains(later.as_str()))
+            };
+            if names_later {
+                let out = orgpack_graph::rewrite(&gctx, Part::Item, &json, &map);
+                let params: Vec<(&str, String)> = item::item_params(&out.doc, &item.id, false)
+                    .into_iter()
+                    .filter(|(k, _)| PATCHED_FIELDS.contains(k))
+                    .collect();
+                let refs: Vec<(&str, &str)> =
+                    params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                r.rewritten += out.changed;
+                ctx.client
+                    .update_item(&p.owner, None, &target_id, &refs, Content::None)
+                    .await
+                    .map_err(|e| format!("patching references in its item: {e}"))?;
+            }
             if let Some(data) = item.data.as_ref().filter(|d| d.name.is_none()) {
                 let text = item::read_text(ctx.archive, &data.content)?;
-                let json = item::read_json(ctx.archive, &item.item)?;
-                let item_context = item::ItemContext::new(ctx.snapshot, item, &json);
-                let gctx = item_context.context();
                 let out = rewrite_text(&gctx, Part::Data, &text, &map)
                     .ok_or("the archived data is not JSON")?;
                 r.rewritten += out.changed;

@@ -5,7 +5,8 @@
 //! draft in `config/config.json`, a dashboard embedded by its `/apps/dashboards/<id>` URL), a
 //! StoryMap (published data and its draft resource, a web map node and an embedded app), a
 //! Notebook (an item id and a service URL in code cells), a QuickCapture project
-//! (`qc.project.json`) and a Hub site (cards and catalog group). The restored organization is read
+//! (`qc.project.json`), a Hub site (cards and catalog group) and a Workforce v2 project (the hosted
+//! service's item properties). The restored organization is read
 //! back: no item JSON, data or JSON resource names the source, and each names the target's items.
 
 use orgpack_portal::{Client, Content};
@@ -157,6 +158,21 @@ async fn apps_of_each_kind_come_back_pointing_at_the_restored_items() {
         }
     })).await;
 
+    // Workforce v2: the project is the hosted service itself, its maps and group in the item's
+    // properties (fixtures/corpus/workforce/workforce_v2_project_item.json).
+    let workforce = json!({"workforceProjectGroupId": s.group, "workforceProjectVersion": "2.0.0",
+        "workforceDispatcherMapId": map, "workforceWorkerMapId": map});
+    editor
+        .update_item(
+            "editor",
+            None,
+            &svc,
+            &[("properties", &workforce.to_string())],
+            Content::None,
+        )
+        .await
+        .unwrap();
+
     let dir = tempfile::tempdir().unwrap();
     let (archive, snapshot) = backed_up(&s, dir.path()).await;
     let target = empty_target(&s, "county", dir.path());
@@ -182,7 +198,13 @@ async fn apps_of_each_kind_come_back_pointing_at_the_restored_items() {
     // Nothing restored names the source (item JSON, data, JSON resources), and nothing is
     // incomplete.
     let checked = orgpack_restore::check_target(c, &snapshot, report).await;
-    assert!(checked.problems.is_empty(), "{:#?}", checked.problems);
+    assert!(
+        checked.problems.is_empty(),
+        "{:#?} map {map} svc {svc} group {} props {}",
+        checked.problems,
+        s.group,
+        c.item(&new_svc).await.unwrap()["properties"]
+    );
     assert_eq!(report.counts().incomplete, 0);
 
     let dash = data_of(c, &new_dashboard).await;
@@ -226,8 +248,18 @@ async fn apps_of_each_kind_come_back_pointing_at_the_restored_items() {
         project.contains(&new_map) && project.contains(&new_svc) && project.contains(&qc),
         "{project}"
     );
-    let hub = data_of(c, &new(&site)).await;
+    let props = c.item(&new_svc).await.unwrap()["properties"].clone();
     let new_group = report.groups.get(&s.group).unwrap();
+    assert_eq!(
+        (
+            &props["workforceDispatcherMapId"],
+            &props["workforceWorkerMapId"],
+            &props["workforceProjectGroupId"]
+        ),
+        (&json!(new_map), &json!(new_map), &json!(new_group)),
+        "{props}"
+    );
+    let hub = data_of(c, &new(&site)).await;
     assert!(
         hub.contains(&new_map) && hub.contains(&new_svc) && hub.contains(new_group.as_str()),
         "{hub} {new_map} {new_svc} {new_group} (source group {})",
