@@ -385,6 +385,22 @@ fn over_https_restore_with_a_dry_run_a_report_and_a_rerun_that_changes_nothing()
     let plan = json(&plan);
     assert_eq!(plan["message_type"], "restore_plan");
     assert_eq!(plan["targets"][0]["counts"]["planned"], 3);
+    // Counts by item type, adding up to the counts.
+    let types = plan["targets"][0]["types"].as_array().unwrap();
+    assert_eq!(
+        types
+            .iter()
+            .map(|t| t["planned"].as_u64().unwrap())
+            .sum::<u64>(),
+        3,
+        "{types:?}"
+    );
+    assert!(
+        types
+            .iter()
+            .any(|t| t["type"] == "Web Map" && t["planned"] == 1 && t["incomplete"] == 0),
+        "{types:?}"
+    );
     // The plan shows what each reference would become.
     let planned_map = plan["targets"][0]["items"]
         .as_array()
@@ -424,6 +440,8 @@ fn over_https_restore_with_a_dry_run_a_report_and_a_rerun_that_changes_nothing()
     assert!(!stdout(&out).contains(PW) && !stderr(&out).contains(PW));
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(written["targets"][0]["counts"]["created"], 3);
+    assert!(written["targets"][0]["types"].is_array(), "{written}");
     let items = written["targets"][0]["items"].as_array().unwrap();
     let restored_map = items
         .iter()
