@@ -398,9 +398,32 @@ async fn restore(
     Ok(Restored {
         target_id: Some(target_id),
         status,
-        reason: original.or(path).or(form_note),
+        reason: original
+            .or(path)
+            .or(form_note)
+            .or_else(|| notebook_runtime(ctx, item)),
         rewritten,
     })
+}
+
+/// For a Notebook: the runtime it was written for (`metadata.esriNotebookRuntime`), which the
+/// target must offer for it to run; a restore copies the notebook, not its runtime.
+fn notebook_runtime(ctx: &Ctx<'_>, item: &Item) -> Option<String> {
+    if item.item_type != "Notebook" {
+        return None;
+    }
+    let data = item.data.as_ref()?;
+    let doc: Value = serde_json::from_slice(&read(ctx.archive, &data.content).ok()?).ok()?;
+    let runtime = doc.pointer("/metadata/esriNotebookRuntime")?;
+    let name = runtime.get("notebookRuntimeName").and_then(Value::as_str)?;
+    let version = runtime
+        .get("notebookRuntimeVersion")
+        .and_then(Value::as_str)
+        .map_or_else(String::new, |v| format!(" {v}"));
+    Some(format!(
+        "written for the notebook runtime `{name}{version}`: the target must offer it for the \
+         notebook to run"
+    ))
 }
 
 /// Record what the target calls an item: its id and, for services, its URL.

@@ -242,6 +242,11 @@ async fn apps_of_each_kind_come_back_pointing_at_the_restored_items() {
         nb.contains("ArcGIS Notebook Python 3 Standard"),
         "the runtime kept: {nb}"
     );
+    let runtime = entry(report, &notebook).reason.clone().unwrap_or_default();
+    assert!(
+        runtime.contains("`ArcGIS Notebook Python 3 Standard 10.0`"),
+        "the runtime noted: {runtime}"
+    );
     let qc = new(&quickcapture);
     let project = resource_of(c, &qc, "qc.project.json").await;
     assert!(
