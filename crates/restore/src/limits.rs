@@ -1,5 +1,6 @@
 //! What a restore creates but cannot make work in the target as it did in the source: hosted
-//! tile, vector tile, scene and imagery layers, and offline map areas (Field Maps). Their content is the source's tiles (or
+//! tile, vector tile, scene and imagery layers, offline map areas (Field Maps), and Hub sites
+//! (their domain registration). Their content is the source's tiles (or
 //! scene or raster caches) on the source's hosting server; orgpack restores the item with its
 //! URL and data, and does not rebuild the cache (a tiling job from a restored feature layer is
 //! not implemented). Such an item is said per item in the plan and the report (`incomplete`),
@@ -33,6 +34,12 @@ pub fn not_rebuilt(archive: &Archive, item: &Item) -> Option<String> {
                 .to_owned(),
         );
     }
+    if matches!(
+        item.item_type.as_str(),
+        "Hub Site Application" | "Site Application"
+    ) {
+        return hub_site(archive, item);
+    }
     let (_, what) = CACHED.iter().find(|(t, _)| *t == item.item_type)?;
     let bytes = archive.read_part(&item.item).ok()?;
     let json: Value = serde_json::from_slice(&bytes).ok()?;
@@ -47,4 +54,24 @@ pub fn not_rebuilt(archive: &Archive, item: &Item) -> Option<String> {
              feature layer, or its package)"
         )
     })
+}
+
+/// A Hub site with a hostname: Hub registers a site's domain (and its app) when it creates the
+/// site, which a restore, copying the item, does not do; the hostname stays the source's.
+fn hub_site(archive: &Archive, item: &Item) -> Option<String> {
+    let data = item.data.as_ref()?;
+    let doc: Value = serde_json::from_slice(&archive.read_part(&data.content).ok()?).ok()?;
+    let values = doc.get("values")?;
+    let host = ["customHostname", "defaultHostname", "subdomain"]
+        .iter()
+        .find_map(|k| {
+            values
+                .get(*k)
+                .and_then(Value::as_str)
+                .filter(|h| !h.is_empty())
+        })?;
+    Some(format!(
+        "a Hub site: its address (`{host}`) and app registration are made by Hub when a site is \
+         created, which a restore does not do; set the site's URL again in the target's Hub"
+    ))
 }

@@ -63,6 +63,19 @@ async fn a_hosted_tile_layer_is_reported_incomplete_per_item_and_per_type() {
         )
         .await
         .unwrap();
+    // A Hub site with its address, as Hub writes its data.
+    let site = admin
+        .add_item(
+            "admin",
+            None,
+            &[("title", "Water portal"), ("type", "Hub Site Application"), ("typeKeywords", "hubSite")],
+            Content::Text(
+                r#"{"values":{"subdomain":"water","defaultHostname":"water-democity.hub.arcgis.com","layout":{"sections":[]}}}"#,
+            ),
+            1 << 20,
+        )
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (archive, snapshot) = backed_up(&s, dir.path()).await;
     let target = empty_target(&s, "county", dir.path());
@@ -82,7 +95,7 @@ async fn a_hosted_tile_layer_is_reported_incomplete_per_item_and_per_type() {
         why.contains("hosted tile layer") && why.contains("source's cache"),
         "{why}"
     );
-    assert_eq!(planned[0].counts().incomplete, 2);
+    assert_eq!(planned[0].counts().incomplete, 3);
 
     let reports = restore(
         &archive,
@@ -110,8 +123,10 @@ async fn a_hosted_tile_layer_is_reported_incomplete_per_item_and_per_type() {
     );
     let offline = entry(report, &area).incomplete.clone().unwrap();
     assert!(offline.contains("offline map area"), "{offline}");
+    let hub = entry(report, &site).incomplete.clone().unwrap();
+    assert!(hub.contains("`water-democity.hub.arcgis.com`"), "{hub}");
     // Every other type: nothing incomplete.
-    assert_eq!(report.counts().incomplete, 2);
+    assert_eq!(report.counts().incomplete, 3);
     assert_eq!(
         report
             .by_type()
