@@ -17,7 +17,9 @@
 //! Main types: [`Archive`] reads either form; [`Repository`] and [`SingleFileWriter`] write
 //! snapshots through [`SnapshotWriter`] and a [`BlobWriter`] (streaming, chunked, compressed on
 //! all cores); [`Snapshot`] is the manifest; [`verify()`](verify::verify), [`prune`] and
-//! [`copy_snapshots`] work on whole archives.
+//! [`copy_snapshots`] work on whole archives. A 2.x snapshot's items live in item pages:
+//! [`Archive::snapshot`] reads them all, [`Archive::items`] one page at a time, and
+//! [`walk::for_each_part`] walks every descriptor so (what `verify` and `prune` do).
 //!
 //! ```
 //! use orgpack_archive::{Archive, Repository, SnapshotWriter, WriteOptions};
