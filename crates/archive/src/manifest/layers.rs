@@ -8,7 +8,7 @@
 //! wins, a removal drops it. Writers compact (write one fresh layer) when the layers hold much
 //! more than the snapshot's items.
 //!
-//! This module holds the types and the pure decisions; [`crate::pages`] reads and writes them.
+//! This module holds the types and the pure decisions; the crate's `pages` module reads and writes them.
 
 use serde::{Deserialize, Serialize};
 
