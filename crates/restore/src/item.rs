@@ -256,18 +256,6 @@ async fn restore(
         ctx.journal
             .set_id(Kind::Item, &item.id, &id, true)
             .map_err(|e| (Some(id.clone()), e.to_string()))?;
-        // Data naming the item itself (a QuickCapture project's `itemId`, an app's own URL):
-        // its new id is known now.
-        if let Staged::Text(text) = &content {
-            let (own, changed) = own_id(&gctx, Part::Data, text.clone(), &item.id, &id);
-            if changed > 0 {
-                rewritten += changed;
-                ctx.client
-                    .update_item(owner, None, &id, &[], Staged::Text(own).as_content())
-                    .await
-                    .map_err(|e| (Some(id.clone()), format!("its data naming itself: {e}")))?;
-            }
-        }
         (id, Status::Created, content.url())
     };
     let fail = |e: String| (Some(target_id.clone()), e);
@@ -323,10 +311,23 @@ async fn restore(
                 .await
                 .map_err(|(_, e)| fail(e))?;
             rewritten += changed;
+            let content = match content {
+                Staged::Text(text) => {
+                    let (text, own) = own_id(&gctx, Part::Data, text, &item.id, &target_id);
+                    rewritten += own;
+                    Staged::Text(text)
+                }
+                other => other,
+            };
             ctx.client
                 .update_item(owner, None, &target_id, &[], content.as_content())
                 .await
                 .map_err(|e| fail(format!("the service's item data: {e}")))?;
+        }
+        if !republished {
+            rewritten += data_naming_itself(ctx, item, owner, &target_id, &gctx, &map)
+                .await
+                .map_err(fail)?;
         }
         rewritten += restore_parts(ctx, item, owner, &target_id, &gctx, &map)
             .await
@@ -904,6 +905,44 @@ fn own_id(
         Some(out) if out.changed > 0 => (out.text, out.changed),
         _ => (text, 0),
     }
+}
+
+/// Data naming the item itself (a QuickCapture project's `itemId`, an app's own URL), set when
+/// the item was made with the wave's map, which cannot hold the item's new id: set again with
+/// it. Part of the journaled content step, so a resumed run does it too. Returns references
+/// rewritten.
+async fn data_naming_itself(
+    ctx: &Ctx<'_>,
+    item: &Item,
+    owner: &str,
+    target_id: &str,
+    gctx: &Context<'_>,
+    map: &IdMap,
+) -> Result<usize, String> {
+    let Some(data) = item.data.as_ref().filter(|d| d.name.is_none()) else {
+        return Ok(0);
+    };
+    if target_id == item.id {
+        return Ok(0);
+    }
+    let Ok(text) = read_text(ctx.archive, &data.content) else {
+        return Ok(0); // not text: uploaded as a file, nothing to rewrite
+    };
+    if !text.contains(&item.id) {
+        return Ok(0);
+    }
+    let Some(out) = rewrite_text(gctx, Part::Data, &text, map) else {
+        return Ok(0);
+    };
+    let (text, own) = own_id(gctx, Part::Data, out.text, &item.id, target_id);
+    if own == 0 {
+        return Ok(0);
+    }
+    ctx.client
+        .update_item(owner, None, target_id, &[], Content::Text(&text))
+        .await
+        .map_err(|e| format!("its data naming itself: {e}"))?;
+    Ok(out.changed + own)
 }
 
 /// Resources (JSON ones rewritten), thumbnail and metadata. Returns references rewritten.

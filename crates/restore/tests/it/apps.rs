@@ -101,6 +101,19 @@ async fn apps_of_each_kind_come_back_pointing_at_the_restored_items() {
     )
     .await;
     resource(&editor, &experience, "config/config.json", &exb_config).await;
+    // The published config names the app itself, as Experience Builder writes `appItemId`.
+    let mut published = exb_config.clone();
+    published["attributes"] = json!({"appItemId": experience});
+    editor
+        .update_item(
+            "editor",
+            None,
+            &experience,
+            &[],
+            Content::Text(&published.to_string()),
+        )
+        .await
+        .unwrap();
 
     let story = json!({
         "root": "n-root",
@@ -220,6 +233,8 @@ async fn apps_of_each_kind_come_back_pointing_at_the_restored_items() {
 
     let embedded = format!("/apps/dashboards/{new_dashboard}");
     let exb = new(&experience);
+    let own = data_of(c, &exb).await;
+    assert!(own.contains(&format!("\"appItemId\":\"{exb}\"")), "{own}");
     for doc in [
         data_of(c, &exb).await,
         resource_of(c, &exb, "config/config.json").await,
