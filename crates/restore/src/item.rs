@@ -942,7 +942,8 @@ async fn data_naming_itself(
         .update_item(owner, None, target_id, &[], Content::Text(&text))
         .await
         .map_err(|e| format!("its data naming itself: {e}"))?;
-    Ok(out.changed + own)
+    // The other references were counted when the data was first set.
+    Ok(own)
 }
 
 /// Resources (JSON ones rewritten), thumbnail and metadata. Returns references rewritten.

@@ -10,11 +10,10 @@
 //! back: no item JSON, data or JSON resource names the source, and each names the target's items.
 
 use orgpack_portal::{Client, Content};
-use orgpack_restore::restore;
 use serde_json::{Value, json};
 
 use super::seed::{client, seeded};
-use super::{backed_up, empty_target, entry, options};
+use super::{backed_up, empty_target, entry, restored_into};
 
 async fn add(
     editor: &Client,
@@ -189,17 +188,7 @@ async fn apps_of_each_kind_come_back_pointing_at_the_restored_items() {
     let dir = tempfile::tempdir().unwrap();
     let (archive, snapshot) = backed_up(&s, dir.path()).await;
     let target = empty_target(&s, "county", dir.path());
-    let reports = restore(
-        &archive,
-        &snapshot,
-        std::slice::from_ref(&target),
-        &options(dir.path()),
-        false,
-    )
-    .await
-    .unwrap();
-    let report = &reports[0];
-    assert!(report.is_complete(), "{report:#?}");
+    let report = &restored_into(&archive, &snapshot, &target, dir.path()).await;
     let new = |id: &str| entry(report, id).target_id.clone().unwrap();
     let (new_map, new_svc, new_dashboard) = (new(&map), new(&svc), new(&dashboard));
     let c = &target.client;
@@ -314,17 +303,7 @@ async fn links_on_the_organizations_other_url_point_at_the_target() {
     // As if backed up through another URL than the one the content uses.
     snapshot.source.portal_aliases = vec![alias.to_owned()];
     let target = empty_target(&s, "county", dir.path());
-    let reports = restore(
-        &archive,
-        &snapshot,
-        std::slice::from_ref(&target),
-        &options(dir.path()),
-        false,
-    )
-    .await
-    .unwrap();
-    let report = &reports[0];
-    assert!(report.is_complete(), "{report:#?}");
+    let report = &restored_into(&archive, &snapshot, &target, dir.path()).await;
     let c = &target.client;
     let data = data_of(c, &entry(report, &app).target_id.clone().unwrap()).await;
     let new_map = entry(report, &s.city_map).target_id.clone().unwrap();

@@ -8,7 +8,7 @@ use orgpack_portal::Content;
 use orgpack_restore::restore;
 
 use super::seed::{client, seeded};
-use super::{backed_up, empty_target, entry, options};
+use super::{backed_up, empty_target, entry, options, restored_into};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hosted_tile_layer_is_reported_incomplete_per_item_and_per_type() {
@@ -97,17 +97,7 @@ async fn a_hosted_tile_layer_is_reported_incomplete_per_item_and_per_type() {
     );
     assert_eq!(planned[0].counts().incomplete, 3);
 
-    let reports = restore(
-        &archive,
-        &snapshot,
-        std::slice::from_ref(&target),
-        &options(dir.path()),
-        false,
-    )
-    .await
-    .unwrap();
-    let report = &reports[0];
-    assert!(report.is_complete(), "{report:#?}");
+    let report = &restored_into(&archive, &snapshot, &target, dir.path()).await;
     let tile = entry(report, &hosted);
     assert_eq!(tile.status, orgpack_restore::Status::Created);
     assert_eq!(tile.incomplete.as_deref(), Some(why.as_str()));

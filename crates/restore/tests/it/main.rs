@@ -80,6 +80,27 @@ fn options(dir: &Path) -> RestoreOptions {
     }
 }
 
+/// Restore `snapshot` into `target` alone and return its report, which must say complete.
+async fn restored_into(
+    archive: &Archive,
+    snapshot: &Snapshot,
+    target: &Target,
+    dir: &Path,
+) -> TargetReport {
+    let mut reports = restore(
+        archive,
+        snapshot,
+        std::slice::from_ref(target),
+        &options(dir),
+        false,
+    )
+    .await
+    .unwrap();
+    let report = reports.remove(0);
+    assert!(report.is_complete(), "{report:#?}");
+    report
+}
+
 fn entry<'a>(report: &'a TargetReport, source: &str) -> &'a orgpack_restore::report::Entry {
     report
         .items
