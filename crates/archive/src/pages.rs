@@ -65,14 +65,55 @@ pub(crate) fn pages_present(sink: &dyn Sink, layers: &[ItemLayer]) -> Result<boo
     Ok(true)
 }
 
-/// One entry of a layer: an item or a removed id.
+/// One entry of a layer: an item or a removed id (borrowed while writing, owned while reading).
 #[derive(Clone, Copy)]
-enum Entry<'a> {
-    Item(&'a Item),
-    Removed(&'a str),
+enum Entry<I, R> {
+    Item(I),
+    Removed(R),
 }
 
-impl<'a> Entry<'a> {
+/// The id an entry is about.
+trait Keyed {
+    fn key(&self) -> &str;
+}
+
+impl Keyed for &Item {
+    fn key(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Keyed for Item {
+    fn key(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Keyed for &str {
+    fn key(&self) -> &str {
+        self
+    }
+}
+
+impl Keyed for String {
+    fn key(&self) -> &str {
+        self
+    }
+}
+
+impl<I: Keyed, R: Keyed> Entry<I, R> {
+    fn key(&self) -> &str {
+        match self {
+            Self::Item(item) => item.key(),
+            Self::Removed(id) => id.key(),
+        }
+    }
+}
+
+/// An entry being written: borrowed from the snapshot, for as long as the page being filled.
+type Written<'a> = Entry<&'a Item, &'a str>;
+
+impl<'a> Written<'a> {
     fn id(self) -> &'a str {
         match self {
             Self::Item(item) => &item.id,
@@ -81,24 +122,33 @@ impl<'a> Entry<'a> {
     }
 }
 
+/// A layer's or a page's items and removals, each list in id order, merged into one list of
+/// entries in id order (the same order pages store them in).
+fn merged<I: Keyed, R: Keyed>(
+    items: impl IntoIterator<Item = I>,
+    removed: impl IntoIterator<Item = R>,
+) -> Vec<Entry<I, R>> {
+    let (mut items, mut removed) = (items.into_iter().peekable(), removed.into_iter().peekable());
+    let mut out = Vec::new();
+    loop {
+        let take_item = match (items.peek(), removed.peek()) {
+            (Some(i), Some(r)) => i.key() < r.key(),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return out,
+        };
+        out.push(if take_item {
+            Entry::Item(items.next().expect("peeked"))
+        } else {
+            Entry::Removed(removed.next().expect("peeked"))
+        });
+    }
+}
+
 /// Write `delta` as pages, cut as they fill: each entry is serialized into the page being
 /// filled, so a layer of every item is never held serialized whole.
 fn write_layer(blobs: &BlobWriter<'_>, delta: &Changes<'_>) -> Result<ItemLayer> {
-    // Both lists are in id order: merge them.
-    let mut entries = Vec::with_capacity(delta.changed.len() + delta.removed.len());
-    let (mut c, mut r) = (
-        delta.changed.iter().peekable(),
-        delta.removed.iter().peekable(),
-    );
-    loop {
-        let next = match (c.peek(), r.peek()) {
-            (Some(i), Some(id)) if i.id.as_str() < **id => c.next().map(|i| Entry::Item(i)),
-            (Some(_) | None, Some(_)) => r.next().map(|id| Entry::Removed(id)),
-            (Some(_), None) => c.next().map(|i| Entry::Item(i)),
-            (None, None) => break,
-        };
-        entries.extend(next);
-    }
+    let entries = merged(delta.changed.iter().copied(), delta.removed.iter().copied());
     let mut pages = Vec::new();
     let mut page = Page::default();
     for entry in entries {
@@ -133,7 +183,7 @@ struct Page<'a> {
 }
 
 impl<'a> Page<'a> {
-    fn add(&mut self, entry: Entry<'a>, json: Option<Vec<u8>>, len: usize) {
+    fn add(&mut self, entry: Written<'a>, json: Option<Vec<u8>>, len: usize) {
         match json {
             Some(json) => {
                 if !self.items.is_empty() {
@@ -174,8 +224,8 @@ impl<'a> Page<'a> {
     }
 }
 
-/// The items `layers` hold, in id order: every page read and checked, layers applied oldest
-/// first. `at` names the snapshot in errors.
+/// The items `layers` hold, in id order: every page and item read and checked, layers applied
+/// oldest first. `at` names the snapshot in errors.
 ///
 /// # Errors
 /// [`Error::Missing`] for a page that is not in the archive, [`Error::Corrupt`] for a page that
@@ -186,8 +236,8 @@ pub(crate) fn read_layers(archive: &Archive, layers: &[ItemLayer], at: &str) -> 
 
 /// The live items of a snapshot's layers, in id order, read page by page: a merge of the
 /// layers holding at most one page of each in memory (64 pages of 1,000 entries at most), so a
-/// snapshot of any size is read in bounded memory. Each page is checked as it is read; after an
-/// error the iterator ends.
+/// snapshot of any size is read in bounded memory. Each page and each live item is checked as it
+/// is read; after an error the iterator ends.
 pub struct LiveItems<'a> {
     archive: &'a Archive,
     at: String,
@@ -201,15 +251,8 @@ struct LayerCursor<'a> {
     page: usize,
     /// The last id of the page read before, to check that pages do not overlap.
     previous: Option<&'a str>,
-    /// The page's entries in id order, front first: `Ok` an item, `Err` a removed id.
-    entries: std::collections::VecDeque<std::result::Result<Item, String>>,
-}
-
-fn entry_id(e: &std::result::Result<Item, String>) -> &str {
-    match e {
-        Ok(item) => &item.id,
-        Err(id) => id,
-    }
+    /// The page's entries in id order, front first.
+    entries: std::collections::VecDeque<Entry<Item, String>>,
 }
 
 impl<'a> LiveItems<'a> {
@@ -266,22 +309,7 @@ impl<'a> LiveItems<'a> {
         cursor.previous = Some(&page.last);
         let doc = read_page(self.archive, page, &here)?;
         // Both lists are in id order (checked): merged into one.
-        let mut items = doc.items.into_iter().peekable();
-        let mut removed = doc.removed.into_iter().peekable();
-        loop {
-            let take_item = match (items.peek(), removed.peek()) {
-                (Some(i), Some(r)) => i.id < *r,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => break,
-            };
-            let entry = if take_item {
-                Ok(items.next().expect("peeked"))
-            } else {
-                Err(removed.next().expect("peeked"))
-            };
-            cursor.entries.push_back(entry);
-        }
+        cursor.entries = merged(doc.items, doc.removed).into();
         Ok(())
     }
 
@@ -293,7 +321,7 @@ impl<'a> LiveItems<'a> {
             let Some(id) = self
                 .layers
                 .iter()
-                .filter_map(|c| c.entries.front().map(entry_id))
+                .filter_map(|c| c.entries.front().map(Entry::key))
                 .min()
                 .map(str::to_owned)
             else {
@@ -302,22 +330,31 @@ impl<'a> LiveItems<'a> {
             // The entries for `id`, oldest layer first: the newest wins, a removal drops it.
             let mut live: Option<Item> = None;
             for (l, cursor) in self.layers.iter_mut().enumerate() {
-                if cursor.entries.front().map(entry_id) != Some(id.as_str()) {
+                if cursor.entries.front().map(Entry::key) != Some(id.as_str()) {
                     continue;
                 }
                 match cursor.entries.pop_front().expect("a front entry") {
-                    Ok(item) => live = Some(item),
-                    Err(removed) if live.is_none() => {
+                    Entry::Item(item) => live = Some(item),
+                    Entry::Removed(removed) if live.is_none() => {
                         return Err(Error::corrupt(
                             format!("{}, item layer {l} page {}", self.at, cursor.page - 1),
                             format!("it removes item `{removed}`, which no older layer holds"),
                         ));
                     }
-                    Err(_) => live = None,
+                    Entry::Removed(_) => live = None,
                 }
             }
-            if live.is_some() {
-                return Ok(live);
+            if let Some(item) = live {
+                // Each live item checked as it is read (§5.1); ids are unique by the merge.
+                let problems = item.problems();
+                if let Some(first) = problems.first() {
+                    let more = match problems.len() {
+                        1 => String::new(),
+                        n => format!(" (and {} more problems)", n - 1),
+                    };
+                    return Err(Error::corrupt(&self.at, format!("{first}{more}")));
+                }
+                return Ok(Some(item));
             }
         }
     }

@@ -243,12 +243,16 @@ fn note_part(
     at: &str,
     part: &crate::manifest::PartRef<'_>,
 ) {
-    let where_ = format!("{at}: {part}");
+    // Where it is used, named for the first use of each blob only (a part per item's content).
+    let where_ = || format!("{at}: {part}");
     let d = part.descriptor;
     let Some(list_digest) = d.chunks else {
-        work.blobs.entry(d.digest).or_insert((d.size, where_));
+        work.blobs
+            .entry(d.digest)
+            .or_insert_with(|| (d.size, where_()));
         return;
     };
+    let where_ = where_();
     match archive.chunk_list(d) {
         Ok(Some(list)) => {
             work.blobs

@@ -64,9 +64,10 @@ impl Item {
     pub fn problems(&self) -> Vec<String> {
         let item = self;
         let mut out = Vec::new();
-        let at = format!("item `{}`", truncate(&item.id));
+        // Named only when something is wrong: this runs for every item read.
+        let mut push = |why: String| out.push(format!("item `{}`: {why}", truncate(&item.id)));
         if !is_portal_id(&item.id) {
-            out.push(format!("{at}: id is not 32 lowercase hex digits"));
+            push("id is not 32 lowercase hex digits".to_owned());
         }
         for file in item
             .data
@@ -75,46 +76,46 @@ impl Item {
             .filter_map(|p| p.name.as_deref())
         {
             if !is_file_name(file) {
-                out.push(format!(
-                    "{at}: file name `{}` is not a plain file name",
+                push(format!(
+                    "file name `{}` is not a plain file name",
                     truncate(file)
                 ));
             }
         }
         for r in &item.resources {
             if let Err(why) = check_relative_path(&r.path) {
-                out.push(format!("{at}: resource path `{}` {why}", truncate(&r.path)));
+                push(format!("resource path `{}` {why}", truncate(&r.path)));
             }
         }
         let mut paths = HashSet::new();
         for r in &item.resources {
             if !paths.insert(r.path.as_str()) {
-                out.push(format!(
-                    "{at}: resource `{}` appears more than once",
+                push(format!(
+                    "resource `{}` appears more than once",
                     truncate(&r.path)
                 ));
             }
         }
         for p in &item.payloads {
             if !is_file_name(&p.file_name) {
-                out.push(format!(
-                    "{at}: payload name `{}` is not a plain file name",
+                push(format!(
+                    "payload name `{}` is not a plain file name",
                     truncate(&p.file_name)
                 ));
             }
         }
         for g in &item.sharing.groups {
             if !is_portal_id(&g.id) {
-                out.push(format!(
-                    "{at}: shared with group `{}`, which is not a group id",
+                push(format!(
+                    "shared with group `{}`, which is not a group id",
                     truncate(&g.id)
                 ));
             }
         }
         for r in &item.relationships {
             if !is_portal_id(&r.item_id) {
-                out.push(format!(
-                    "{at}: relationship to `{}`, which is not an item id",
+                push(format!(
+                    "relationship to `{}`, which is not an item id",
                     truncate(&r.item_id)
                 ));
             }
