@@ -358,31 +358,14 @@ pub(crate) fn each<'v>(v: &'v Value, path: &str, key: &str) -> Vec<(String, &'v 
         .unwrap_or_default()
 }
 
-/// Ids and services known to be in a backup, for [`known_references`].
-#[derive(Debug, Clone, Default)]
-pub struct Known {
-    /// Item ids in the backup.
-    pub items: std::collections::BTreeSet<String>,
-    /// Service URLs (up to the service type) of items in the backup.
-    pub services: std::collections::BTreeSet<String>,
-}
-
 /// The generic scan, for any JSON of any type: every string value holding an id or a service URL
 /// that is in the backup, whole or inside text. Run it beside [`references`] so content of types
 /// without rules loses nothing; ids and URLs not in the backup are not reported, which keeps
-/// look-alikes (symbol hashes, UUIDs, keys) out.
+/// look-alikes (symbol hashes, UUIDs, keys) out. The backup is asked through `is_item` (of
+/// 32-hex ids) and `is_service` (of service URLs up to the service type), so a caller holding
+/// them in a map does not copy its keys for each document.
 #[must_use]
-pub fn known_references(part: Part<'_>, doc: &Value, known: &Known) -> Vec<Reference> {
-    known_references_with(part, doc, &|id| known.items.contains(id), &|service| {
-        known.services.contains(service)
-    })
-}
-
-/// [`known_references`] with the backup's items and services as tests (`is_item` is asked of
-/// 32-hex ids, `is_service` of service URLs up to the service type): a caller holding them in a
-/// map asks it, instead of copying every key for each document (quadratic in a restore).
-#[must_use]
-pub fn known_references_with(
+pub fn known_references(
     part: Part<'_>,
     doc: &Value,
     is_item: &dyn Fn(&str) -> bool,

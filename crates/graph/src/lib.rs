@@ -57,8 +57,8 @@ pub mod svg;
 pub mod text;
 
 pub use find::{
-    Context, Known, Part, guess_type, item_references, keyword_list, known_references,
-    known_references_with, references, type_keywords,
+    Context, Part, guess_type, item_references, keyword_list, known_references, references,
+    type_keywords,
 };
 pub use graph::{Edge, Graph, Plan, Reason, relationship_edge};
 pub use plain::{is_package_text, plain_references, rewrite_plain};

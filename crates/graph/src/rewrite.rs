@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::find::{Context, Part, known_references_with, references};
+use crate::find::{Context, Part, known_references, references};
 use crate::reference::{RefKind, Reference};
 
 /// Old → new values, by kind. Service URLs are mapped without layer indexes, which are kept.
@@ -174,7 +174,7 @@ fn replacements(
     // Asked of the map itself: copying its keys for every document made a restore quadratic
     // (a tenth of a 30,000-item restore's CPU went to it).
     let mut found = references(ctx, part, doc);
-    found.extend(known_references_with(
+    found.extend(known_references(
         part,
         doc,
         &|id| map.items.contains_key(id),

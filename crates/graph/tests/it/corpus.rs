@@ -210,32 +210,37 @@ fn every_sample_yields_exactly_the_expected_references() {
 
 #[test]
 fn the_generic_scan_finds_known_ids_in_any_document_and_nothing_else() {
-    use orgpack_graph::{Known, known_references};
+    use std::collections::BTreeSet;
+
+    use orgpack_graph::known_references;
     for (sample, case) in samples() {
         let ctx = sample.context(sample.self_id.as_deref(), &sample.portal_urls);
         let found = references(&ctx, sample.part(), &sample.doc);
-        let known = Known {
-            items: found
-                .iter()
-                .filter(|r| r.kind == RefKind::Item && orgpack_graph::text::is_item_id(&r.value))
-                .map(|r| r.value.clone())
-                .collect(),
-            services: found
-                .iter()
-                .filter(|r| r.kind == RefKind::Service)
-                .map(|r| r.value.clone())
-                .collect(),
-        };
-        let scanned = known_references(sample.part(), &sample.doc, &known);
+        let known_items: BTreeSet<String> = found
+            .iter()
+            .filter(|r| r.kind == RefKind::Item && orgpack_graph::text::is_item_id(&r.value))
+            .map(|r| r.value.clone())
+            .collect();
+        let known_services: BTreeSet<String> = found
+            .iter()
+            .filter(|r| r.kind == RefKind::Service)
+            .map(|r| r.value.clone())
+            .collect();
+        let scanned = known_references(
+            sample.part(),
+            &sample.doc,
+            &|id| known_items.contains(id),
+            &|service| known_services.contains(service),
+        );
         // Every 32-hex item and every service the rules found, the scan finds too, without rules.
-        for id in &known.items {
+        for id in &known_items {
             assert!(
                 scanned.iter().any(|r| &r.value == id),
                 "{}: scan missed {id}",
                 sample.file
             );
         }
-        for s in &known.services {
+        for s in &known_services {
             assert!(
                 scanned.iter().any(|r| &r.value == s),
                 "{}: scan missed {s}",
@@ -244,7 +249,7 @@ fn the_generic_scan_finds_known_ids_in_any_document_and_nothing_else() {
         }
         for r in &scanned {
             assert!(
-                known.items.contains(&r.value) || known.services.contains(&r.value),
+                known_items.contains(&r.value) || known_services.contains(&r.value),
                 "{}: scan added {r:?}",
                 sample.file
             );
