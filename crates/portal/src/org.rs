@@ -63,12 +63,7 @@ impl Client {
         username: &str,
         folder_id: Option<&str>,
     ) -> Result<Vec<Value>, Error> {
-        let path = match folder_id {
-            Some(f) => format!("content/users/{username}/{f}"),
-            None => format!("content/users/{username}"),
-        };
-        self.pages(&format!("items of {username}"), &path, &[], "items")
-            .await
+        self.user_items_kept(username, folder_id, Some).await
     }
 
     /// [`Client::user_items`], each item turned into what `keep` makes of it as its page arrives

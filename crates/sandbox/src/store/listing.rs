@@ -18,12 +18,56 @@ use serde_json::Value;
 
 use super::Store;
 
-/// Pages remembered at once (listings walked concurrently, by several clients).
-const REMEMBERED: usize = 32;
+/// A few recent values, each good while nothing is written to the store (SQLite's
+/// `total_changes` on its one connection is what it was), newest last, at most `CAP`.
+#[derive(Debug)]
+pub(super) struct Recent<T, const CAP: usize>(Mutex<Vec<(u64, T)>>);
+
+impl<T, const CAP: usize> Default for Recent<T, CAP> {
+    fn default() -> Self {
+        Self(Mutex::new(Vec::new()))
+    }
+}
+
+impl<T, const CAP: usize> Recent<T, CAP> {
+    /// The values still good at `changes`, the stale ones dropped.
+    fn fresh(&self, changes: u64) -> std::sync::MutexGuard<'_, Vec<(u64, T)>> {
+        let mut all = self.0.lock().expect("recent values lock poisoned");
+        all.retain(|(at, _)| *at == changes);
+        all
+    }
+
+    /// Remove and return the first good value `matches`.
+    fn take(&self, changes: u64, matches: impl Fn(&T) -> bool) -> Option<T> {
+        let mut all = self.fresh(changes);
+        let at = all.iter().position(|(_, v)| matches(v))?;
+        Some(all.remove(at).1)
+    }
+
+    /// A copy of the first good value `matches`.
+    fn find(&self, changes: u64, matches: impl Fn(&T) -> bool) -> Option<T>
+    where
+        T: Clone,
+    {
+        self.fresh(changes)
+            .iter()
+            .find(|(_, v)| matches(v))
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Remember `value`, computed when the store was at `changes`; the oldest goes past `CAP`.
+    fn keep(&self, changes: u64, value: T) {
+        let mut all = self.0.lock().expect("recent values lock poisoned");
+        if all.len() >= CAP {
+            all.remove(0);
+        }
+        all.push((changes, value));
+    }
+}
 
 /// Where a page of a listing ended.
 #[derive(Debug, Clone)]
-struct Cursor {
+pub(super) struct Cursor {
     org: String,
     owner: String,
     folder: Option<String>,
@@ -34,49 +78,13 @@ struct Cursor {
     id: String,
     /// The listing's length when the page was read.
     total: usize,
-    /// `Connection::total_changes` then: any write since makes the cursor stale.
-    changes: u64,
 }
 
-/// Recent cursors, newest last.
-#[derive(Debug, Default)]
-pub(super) struct Cursors(Mutex<Vec<Cursor>>);
+/// Where recent pages ended (listings walked concurrently, by several clients).
+pub(super) type Cursors = Recent<Cursor, 32>;
 
-impl Cursors {
-    fn take(
-        &self,
-        org: &str,
-        owner: &str,
-        folder: Option<&str>,
-        offset: usize,
-        changes: u64,
-    ) -> Option<Cursor> {
-        let mut all = self.0.lock().expect("cursor lock poisoned");
-        all.retain(|c| c.changes == changes);
-        let at = all.iter().position(|c| {
-            c.next == offset && c.org == org && c.owner == owner && c.folder.as_deref() == folder
-        })?;
-        Some(all.remove(at))
-    }
-
-    fn keep(&self, cursor: Cursor) {
-        let mut all = self.0.lock().expect("cursor lock poisoned");
-        if all.len() >= REMEMBERED {
-            all.remove(0);
-        }
-        all.push(cursor);
-    }
-}
-
-/// Whole listings remembered at once.
-const LISTINGS: usize = 8;
-
-/// A listing computed whole: its key, `total_changes` when computed, the listing.
-type Listing = (String, u64, Arc<Vec<Value>>);
-
-/// Listings computed whole, newest last.
-#[derive(Debug, Default)]
-pub(super) struct Listings(Mutex<Vec<Listing>>);
+/// Listings computed whole, by key (the listing shared by the pages cut from it).
+pub(super) type Listings = Recent<(String, Arc<Vec<Value>>), 8>;
 
 const COLUMNS: &str = "SELECT json, json_extract(json, '$.created'), id FROM items \
      WHERE org = ?1 AND owner = ?2 AND folder IS ?3 AND recycled IS NULL";
@@ -101,19 +109,12 @@ impl Store {
             .lock()
             .expect("store lock poisoned")
             .total_changes();
-        {
-            let mut all = self.listings.0.lock().expect("listing lock poisoned");
-            all.retain(|(_, at, _)| *at == changes);
-            if let Some((_, _, found)) = all.iter().find(|(k, _, _)| k == key) {
-                return Ok(Arc::clone(found));
-            }
+        if let Some((_, found)) = self.listings.find(changes, |(k, _)| k == key) {
+            return Ok(found);
         }
         let listing = Arc::new(compute()?);
-        let mut all = self.listings.0.lock().expect("listing lock poisoned");
-        if all.len() >= LISTINGS {
-            all.remove(0);
-        }
-        all.push((key.to_owned(), changes, Arc::clone(&listing)));
+        self.listings
+            .keep(changes, (key.to_owned(), Arc::clone(&listing)));
         Ok(listing)
     }
 
@@ -134,7 +135,12 @@ impl Store {
         let limit_sql = i64::try_from(limit).unwrap_or(i64::MAX);
         self.with(|c| {
             let changes = c.total_changes();
-            let cursor = self.cursors.take(org, owner, folder, offset, changes);
+            let cursor = self.cursors.take(changes, |c| {
+                c.next == offset
+                    && c.org == org
+                    && c.owner == owner
+                    && c.folder.as_deref() == folder
+            });
             let (total, rows) = if let Some(cursor) = cursor {
                 // Past the last row's key: `>=` on the created column lets SQLite seek in the
                 // index; the rows of equal `created` up to the last id are left out.
@@ -164,16 +170,18 @@ impl Store {
                 (usize::try_from(total).unwrap_or(0), rows)
             };
             if let Some((_, created, id)) = rows.last() {
-                self.cursors.keep(Cursor {
-                    org: org.to_owned(),
-                    owner: owner.to_owned(),
-                    folder: folder.map(str::to_owned),
-                    next: offset + rows.len(),
-                    created: *created,
-                    id: id.clone(),
-                    total,
+                self.cursors.keep(
                     changes,
-                });
+                    Cursor {
+                        org: org.to_owned(),
+                        owner: owner.to_owned(),
+                        folder: folder.map(str::to_owned),
+                        next: offset + rows.len(),
+                        created: *created,
+                        id: id.clone(),
+                        total,
+                    },
+                );
             }
             let items = rows
                 .into_iter()
@@ -255,7 +263,7 @@ mod tests {
         let changes = store.with(|c| Ok(c.total_changes())).unwrap();
         let cursor = store
             .cursors
-            .take("o", "u", None, 7, changes)
+            .take(changes, |c| c.next == 7 && c.owner == "u")
             .expect("a cursor at 7");
         assert_eq!(
             (cursor.id.as_str(), cursor.total),
