@@ -907,6 +907,22 @@ fn own_id(
     }
 }
 
+/// `text` rewritten with `map` and then with the item's own id (`source_id` → `target_id`):
+/// the text, the references `map` changed, and the own-id replacements. `None` for text that is
+/// not JSON.
+fn rewrite_as(
+    gctx: &Context<'_>,
+    part: Part<'_>,
+    text: &str,
+    map: &IdMap,
+    source_id: &str,
+    target_id: &str,
+) -> Option<(String, usize, usize)> {
+    let out = rewrite_text(gctx, part, text, map)?;
+    let (text, own) = own_id(gctx, part, out.text, source_id, target_id);
+    Some((text, out.changed, own))
+}
+
 /// Data naming the item itself (a QuickCapture project's `itemId`, an app's own URL), set when
 /// the item was made with the wave's map, which cannot hold the item's new id: set again with
 /// it. Part of the journaled content step, so a resumed run does it too. Returns references
@@ -931,10 +947,9 @@ async fn data_naming_itself(
     if !text.contains(&item.id) {
         return Ok(0);
     }
-    let Some(out) = rewrite_text(gctx, Part::Data, &text, map) else {
+    let Some((text, _, own)) = rewrite_as(gctx, Part::Data, &text, map, &item.id, target_id) else {
         return Ok(0);
     };
-    let (text, own) = own_id(gctx, Part::Data, out.text, &item.id, target_id);
     if own == 0 {
         return Ok(0);
     }
@@ -960,11 +975,16 @@ async fn restore_parts(
         let mut bytes = read(ctx.archive, &r.content)?;
         if r.path.to_ascii_lowercase().ends_with(".json")
             && let Ok(text) = std::str::from_utf8(&bytes)
-            && let Some(out) = rewrite_text(gctx, Part::Resource(&r.path), text, map)
+            && let Some((text, changed, own)) = rewrite_as(
+                gctx,
+                Part::Resource(&r.path),
+                text,
+                map,
+                &item.id,
+                target_id,
+            )
         {
-            rewritten += out.changed;
-            let (text, own) = own_id(gctx, Part::Resource(&r.path), out.text, &item.id, target_id);
-            rewritten += own;
+            rewritten += changed + own;
             bytes = text.into_bytes();
         }
         ctx.client

@@ -119,6 +119,17 @@ pub fn held_back_reason(bad: &str, root: &str) -> String {
 }
 
 impl Entry {
+    /// Why the item will not work in the target as in the source, when it is there (created,
+    /// updated, planned, or already there) and will not.
+    #[must_use]
+    pub fn incomplete(&self) -> Option<&str> {
+        let there = matches!(
+            self.status,
+            Status::Created | Status::Updated | Status::Planned
+        ) || (self.status == Status::Skipped && self.action == Action::Skip);
+        self.incomplete.as_deref().filter(|_| there)
+    }
+
     /// The failed item that held this one back, when it was not attempted for that reason.
     #[must_use]
     pub fn held_back_by(&self) -> Option<&str> {
@@ -210,11 +221,7 @@ impl Counts {
             Status::RolledBack => self.rolled_back += 1,
             Status::Planned => self.planned += 1,
         }
-        let there = matches!(
-            e.status,
-            Status::Created | Status::Updated | Status::Planned
-        ) || (e.status == Status::Skipped && e.action == Action::Skip);
-        if there && e.incomplete.is_some() {
+        if e.incomplete().is_some() {
             self.incomplete += 1;
         }
     }

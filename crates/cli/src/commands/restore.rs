@@ -412,22 +412,19 @@ fn show(r: &TargetReport) -> Result<()> {
             render::note(&format!("    {c}"));
         }
     }
-    for e in r.items.iter().filter(|e| e.incomplete.is_some()) {
-        render::note(&format!(
-            "{}: {} ({}) is incomplete: {}",
-            r.target,
-            e.title,
-            e.target_id.as_deref().unwrap_or(&e.source_id),
-            e.incomplete.as_deref().unwrap_or_default()
-        ));
+    for e in &r.items {
+        if let Some(why) = e.incomplete() {
+            render::note(&format!(
+                "{}: {} ({}) is incomplete: {why}",
+                r.target,
+                e.title,
+                e.target_id.as_deref().unwrap_or(&e.source_id)
+            ));
+        }
     }
     // By type, once the items are more than a screen.
     if r.items.len() > 20 {
-        let made = if r.counts().planned > 0 {
-            "PLANNED"
-        } else {
-            "CREATED"
-        };
+        let made = if c.planned > 0 { "PLANNED" } else { "CREATED" };
         let rows: Vec<Vec<String>> = r
             .by_type()
             .iter()

@@ -122,9 +122,7 @@ pub fn page(
                             reason: e
                                 .reason
                                 .clone()
-                                .or_else(|| {
-                                    e.incomplete.as_ref().map(|w| format!("incomplete: {w}"))
-                                })
+                                .or_else(|| e.incomplete().map(|w| format!("incomplete: {w}")))
                                 .unwrap_or_default(),
                         },
                         None => Cell {
