@@ -31,6 +31,8 @@ mod services;
 mod sharing;
 mod sql;
 mod statistics;
+mod tile_draw;
+mod tiles;
 mod uploads;
 mod users;
 mod views;
@@ -393,6 +395,12 @@ async fn handle(
             ["Hosted", name, "FeatureServer", rest @ ..] => {
                 services::feature_server(&call, name, rest, post)
             }
+            [
+                "Hosted",
+                name,
+                kind @ ("MapServer" | "VectorTileServer"),
+                rest @ ..,
+            ] => tiles::tile_server(&call, name, kind, rest),
             ["admin", "Hosted", name, "FeatureServer"] => admin::admin_service(&call, name, None),
             ["admin", "Hosted", _, "FeatureServer", "refresh"]
             | ["admin", "Hosted", _, "FeatureServer", _, "refresh"] => {

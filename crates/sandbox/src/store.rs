@@ -6,10 +6,12 @@ mod features;
 mod listing;
 mod people;
 mod services;
+mod tiles;
 pub use blobs::{BlobDir, Body, INLINE_LIMIT, ReadSeek, Spool, Stored};
 pub use features::{Attachment, Edit, EditDates, Feature, NewAttachment, Selection, envelope};
 pub use people::{NewUser, Role, User};
 pub use services::Service;
+pub use tiles::TileService;
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -162,6 +164,18 @@ CREATE TABLE IF NOT EXISTS services (
     definition TEXT NOT NULL DEFAULT '{}', -- JSON: the service's own properties (capabilities, editorTrackingInfo, …)
     server_gen INTEGER NOT NULL DEFAULT 1,  -- serverGens.serverGen: moved by every edit
     PRIMARY KEY (org, name)
+);
+-- Hosted tile and vector tile layers published from a hosted feature layer (`publish` with
+-- `fileType=featureService`, `outputType=Tiles|VectorTiles`): their tiles are drawn from the
+-- source's features.
+CREATE TABLE IF NOT EXISTS tile_services (
+    org TEXT NOT NULL,
+    name TEXT NOT NULL COLLATE NOCASE, -- /<org>/server/rest/services/Hosted/<name>/<kind>
+    kind TEXT NOT NULL,              -- MapServer | VectorTileServer
+    item TEXT NOT NULL UNIQUE REFERENCES items(id) ON DELETE CASCADE,
+    source TEXT NOT NULL,            -- the hosted feature layer's item (it may be deleted since)
+    definition TEXT NOT NULL,        -- JSON: minScale, maxScale, the levels and extent
+    PRIMARY KEY (org, name, kind)
 );
 -- The features of every layer and table of hosted services (views read their source's).
 CREATE TABLE IF NOT EXISTS features (

@@ -41,6 +41,21 @@ pub(super) fn publish(
     let Some(file_type) = p.get("fileType").or(p.get("filetype")) else {
         return Err(error(400, "'fileType' must be specified.", &[]));
     };
+    if file_type.eq_ignore_ascii_case("featureService") {
+        return super::tiles::publish(call, owner, folder, source_id);
+    }
+    if let Some(output) = p
+        .get("outputType")
+        .filter(|o| !o.eq_ignore_ascii_case("featureService"))
+    {
+        return Err(error(
+            400,
+            &format!(
+                "The sandbox publishes fileType '{file_type}' as a feature service only: outputType '{output}' is not supported."
+            ),
+            &[],
+        ));
+    }
     let Some(&(_, expected)) = FILE_TYPES
         .iter()
         .find(|(t, _)| t.eq_ignore_ascii_case(file_type))
@@ -48,7 +63,9 @@ pub(super) fn publish(
         return Err(error(
             400,
             &format!("Publishing from fileType '{file_type}' is not supported by the sandbox."),
-            &["Supported: fileGeodatabase, shapefile, csv, geojson, serviceDefinition."],
+            &[
+                "Supported: fileGeodatabase, shapefile, csv, geojson, serviceDefinition, and featureService with outputType Tiles or VectorTiles.",
+            ],
         ));
     };
     let parameters: Value = p
@@ -411,8 +428,8 @@ pub(super) fn feature_server(
     }
 }
 
-/// `portals/<self|orgId>/isServiceNameAvailable`: `name`, `type` (`Feature Service`; the
-/// sandbox hosts no other) → `{"available"}`: no service of the organization has the name,
+/// `portals/<self|orgId>/isServiceNameAvailable`: `name`, `type` (`Feature Service`, `Map
+/// Service` or `Vector Tile Service`; the sandbox hosts no other) → `{"available"}`: no service of the organization has the name,
 /// whatever its case.
 pub(super) fn name_available(call: &Call) -> Result<Response, Response> {
     call.require_user()?;
@@ -420,19 +437,30 @@ pub(super) fn name_available(call: &Call) -> Result<Response, Response> {
     let (Some(name), Some(kind)) = (p.get("name"), p.get("type")) else {
         return Err(error(400, "'name' and 'type' must be specified.", &[]));
     };
-    if !kind.eq_ignore_ascii_case("Feature Service") {
+    let store = &call.shared.store;
+    let tiles = [
+        ("Map Service", "MapServer"),
+        ("Vector Tile Service", "VectorTileServer"),
+    ];
+    let taken = if kind.eq_ignore_ascii_case("Feature Service") {
+        store
+            .service_named(&call.org, name)
+            .map_err(internal)?
+            .is_some()
+    } else if let Some((_, server)) = tiles.iter().find(|(t, _)| t.eq_ignore_ascii_case(kind)) {
+        store
+            .tile_service(&call.org, name, server)
+            .map_err(internal)?
+            .is_some()
+    } else {
         return Err(error(
             400,
-            &format!("The sandbox hosts feature services only; type '{kind}' is not served."),
+            &format!(
+                "The sandbox hosts feature services, tile layers and vector tile layers only; type '{kind}' is not served."
+            ),
             &[],
         ));
-    }
-    let taken = call
-        .shared
-        .store
-        .service_named(&call.org, name)
-        .map_err(internal)?
-        .is_some();
+    };
     Ok(call.reply(&json!({"available": !taken})))
 }
 

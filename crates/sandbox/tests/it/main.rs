@@ -5,3 +5,4 @@ mod conformance;
 mod features;
 mod groups;
 mod people;
+mod tiles;
