@@ -10,7 +10,7 @@ pub const LAYOUT_FILE: &str = "orgpack-layout";
 /// The name of the commit point.
 pub const INDEX_FILE: &str = "index.json";
 /// The format version this build writes.
-pub const FORMAT_VERSION: &str = "2.1.0";
+pub const FORMAT_VERSION: &str = "2.2.0";
 /// The newest major format version this build reads (and writes).
 pub const FORMAT_MAJOR: u64 = 2;
 /// The oldest major format version this build reads: 1.x archives stay readable.

@@ -207,6 +207,14 @@ pub async fn capture(env: &Env<'_>, planned: &PlannedItem) -> Captured {
             Err(message) => failures.push("view definition", message),
         }
     }
+    if env.plan.selection.export != ExportMode::Reference
+        && crate::tiles::is_hosted_tiles(&planned.json)
+    {
+        match crate::tiles::definition(env, planned).await {
+            Ok(payload) => item.payloads.push(payload),
+            Err(message) => failures.push("tile layer definition", message),
+        }
+    }
     if planned.export {
         match export(env, planned).await {
             Ok(payload) => {

@@ -40,6 +40,7 @@ pub mod select;
 pub mod service_state;
 pub mod sharing;
 pub mod spool;
+mod tiles;
 
 pub use error::{Error, Result};
 pub use parent::find_parent;

@@ -719,6 +719,32 @@ async fn relationships(
     let client = ctx.client;
     let id = item.id.clone();
     let item_type = item.item_type().to_owned();
+    // A hosted tile layer is drawn from a feature layer, the origin of its Service2Service: a
+    // restore publishes it again from that layer, which it needs first.
+    if crate::tiles::is_hosted_tiles(&item.json) {
+        let sources = client
+            .related_items(&id, "Service2Service", false)
+            .await
+            .map_err(|e| ("relationships Service2Service (reverse)".to_owned(), e))?;
+        for source in sources
+            .iter()
+            .filter_map(|s| s.get("id").and_then(Value::as_str))
+        {
+            item.relationships.push(Relationship {
+                relationship_type: "Service2Service".to_owned(),
+                direction: Direction::Reverse,
+                item_id: source.to_owned(),
+            });
+            item.dependencies.push(Dependency {
+                kind: DependencyKind::Item,
+                target: source.to_owned(),
+                item_id: Some(source.to_owned()),
+                found_in: FoundIn::Relationship,
+                path: Some("Service2Service".to_owned()),
+                external: false,
+            });
+        }
+    }
     let kinds = relations::forward_types(&item_type);
     // Every type at once first (`relationshipTypes`): most items relate to nothing, and then that
     // one request is all; the answer does not say which type relates what, so an item that has

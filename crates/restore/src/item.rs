@@ -375,8 +375,16 @@ async fn restore(
     // published from, that what was edited since is not there.
     let is_view = crate::plan::republish_payload(item)
         .is_some_and(|(p, _)| p.kind == PayloadKind::ViewDefinition);
+    let tiles = crate::plan::tile_source(item).map(|(definition, _)| definition);
     let path = if planned.action != Action::Republish || is_view {
         None
+    } else if let Some(definition) = tiles {
+        Some(format!(
+            "published again from its restored feature layer ({}): its tiles drawn from the \
+             target's data",
+            crate::tiles::levels(ctx.archive, definition)
+                .unwrap_or_else(|| "its scales".to_owned())
+        ))
     } else if rebuilt(ctx, item).map_err(fail)? {
         Some("rebuilt from its definition, loaded from its export".to_owned())
     } else if crate::plan::definition_payload(item).is_some() && ctx.options.republish {
@@ -552,6 +560,10 @@ async fn republish(
     owner: &str,
     folder: Option<&str>,
 ) -> Result<String, Failed> {
+    if let Some((definition, source)) = crate::plan::tile_source(item) {
+        let base = service_name(item);
+        return crate::tiles::publish(ctx, item, definition, source, owner, folder, &base).await;
+    }
     let (payload, _) = crate::plan::republish_payload(item)
         .ok_or((None, "no export to republish from".to_owned()))?;
     if payload.kind == PayloadKind::ViewDefinition {

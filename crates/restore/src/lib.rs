@@ -52,6 +52,7 @@ pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod staging;
+pub mod tiles;
 pub mod view;
 
 pub use check::{Checked, check_target};

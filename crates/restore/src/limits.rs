@@ -1,12 +1,13 @@
 //! What a restore creates but cannot make work in the target as it did in the source: hosted
-//! tile, vector tile, scene and imagery layers, offline map areas (Field Maps), and Hub sites
-//! (their domain registration). Their content is the source's tiles (or
-//! scene or raster caches) on the source's hosting server; orgpack restores the item with its
-//! URL and data, and does not rebuild the cache (a tiling job from a restored feature layer is
-//! not implemented). Such an item is said per item in the plan and the report (`incomplete`),
-//! and counted per type, so nothing is restored silently broken.
+//! scene and imagery layers, hosted tile and vector tile layers it cannot publish again (made from
+//! a package, or whose feature layer the snapshot lacks: one drawn from a feature layer in the
+//! snapshot is published again from it, `crate::tiles`), offline map areas (Field Maps), and Hub
+//! sites (their domain registration). Their content is the source's tiles (or scene or raster
+//! caches) on the source's hosting server; orgpack restores the item with its URL and data. Such
+//! an item is said per item in the plan and the report (`incomplete`), and counted per type, so
+//! nothing is restored silently broken.
 
-use orgpack_archive::{Archive, Item};
+use orgpack_archive::{Archive, Item, Snapshot};
 use serde_json::Value;
 
 /// Types of hosted layers whose cache a restore does not rebuild, and what each is called.
@@ -23,7 +24,7 @@ const CACHED: &[(&str, &str)] = &[
 /// item JSON of those four types only; an unreadable JSON is not guessed at (`None`: the
 /// restore itself reports it).
 #[must_use]
-pub fn not_rebuilt(archive: &Archive, item: &Item) -> Option<String> {
+pub fn not_rebuilt(archive: &Archive, snapshot: &Snapshot, item: &Item) -> Option<String> {
     if item.item_type == "Map Area" {
         // Made by the portal's map area job with the packages it owns (`Area2Package`); a copy
         // of the item and its files is not an area the target's Field Maps will refresh.
@@ -41,6 +42,10 @@ pub fn not_rebuilt(archive: &Archive, item: &Item) -> Option<String> {
         return hub_site(archive, item);
     }
     let (_, what) = CACHED.iter().find(|(t, _)| *t == item.item_type)?;
+    // Published again from its feature layer (`crate::tiles`).
+    if crate::plan::is_republished(snapshot, item) {
+        return None;
+    }
     let bytes = archive.read_part(&item.item).ok()?;
     let json: Value = serde_json::from_slice(&bytes).ok()?;
     let hosted = json

@@ -329,16 +329,21 @@ pub async fn plan_target(
     let in_place = options.in_place || facts.org_id == snapshot.source.org_id;
     let chosen = selected(snapshot, &narrowed(snapshot, options, in_place))?;
     let mut graph = Graph::new();
-    // A view is made from its source service, so the source comes first: the source's own
-    // relationship to its view (Service2Service) orders nothing.
+    // A view, or a hosted tile layer, is made from its source service, so the source comes
+    // first: the Service2Service relationship between them (the source its origin) orders
+    // nothing.
     let views_of: BTreeSet<(&str, &str)> = snapshot
         .items
         .iter()
-        .flat_map(|view| {
-            view.dependencies
+        .flat_map(|made| {
+            made.dependencies
                 .iter()
-                .filter(|d| d.found_in == orgpack_archive::manifest::FoundIn::ViewSource)
-                .filter_map(move |d| Some((d.item_id.as_deref()?, view.id.as_str())))
+                .filter(|d| {
+                    d.found_in == orgpack_archive::manifest::FoundIn::ViewSource
+                        || d.found_in == orgpack_archive::manifest::FoundIn::Relationship
+                            && d.path.as_deref() == Some("Service2Service")
+                })
+                .filter_map(move |d| Some((d.item_id.as_deref()?, made.id.as_str())))
         })
         .collect();
     for item in snapshot.items.iter().filter(|i| chosen.contains(&i.id)) {
@@ -539,7 +544,7 @@ pub async fn plan_target(
                 .map(|e| e.to.clone())
                 .collect(),
             in_place: in_place_detail,
-            incomplete: crate::limits::not_rebuilt(archive, item),
+            incomplete: crate::limits::not_rebuilt(archive, snapshot, item),
         });
     }
     let created_since = survey.map(|s| s.created_since).unwrap_or_default();
@@ -665,12 +670,34 @@ fn in_place_action(
     }
 }
 
-/// A hosted feature service with a fresh export is republished from it; everything else is
+/// A hosted feature service with a fresh export is republished from it, a hosted tile layer
+/// whose feature layer the snapshot holds is published again from that layer; everything else is
 /// created as an item.
 pub fn is_republished(snapshot: &Snapshot, item: &Item) -> bool {
     snapshot.selection.export != ExportMode::Reference
-        && item.item_type == "Feature Service"
-        && republish_payload(item).is_some()
+        && (item.item_type == "Feature Service" && republish_payload(item).is_some()
+            || tile_source(item).is_some_and(|(_, source)| snapshot.item(source).is_some()))
+}
+
+/// A hosted tile or vector tile layer's definition (`tileLayerDefinition`) and the feature layer
+/// it is drawn from (its reverse `Service2Service`, recorded as a dependency), when the backup
+/// recorded both.
+#[must_use]
+pub fn tile_source(item: &Item) -> Option<(&Payload, &str)> {
+    let definition = item
+        .payloads
+        .iter()
+        .find(|p| p.kind == PayloadKind::TileLayerDefinition)?;
+    let source = item
+        .dependencies
+        .iter()
+        .find(|d| {
+            d.found_in == orgpack_archive::manifest::FoundIn::Relationship
+                && d.path.as_deref() == Some("Service2Service")
+        })?
+        .item_id
+        .as_deref()?;
+    Some((definition, source))
 }
 
 /// What a hosted service is republished from: its fresh export, else (the backup could not
@@ -679,7 +706,11 @@ pub fn is_republished(snapshot: &Snapshot, item: &Item) -> bool {
 #[must_use]
 pub fn republish_payload(item: &Item) -> Option<(&Payload, bool)> {
     if let Some(fresh) = item.payloads.iter().find(|p| {
-        p.obtained == Obtained::FreshExport && p.kind != PayloadKind::FeatureServiceDefinition
+        p.obtained == Obtained::FreshExport
+            && !matches!(
+                p.kind,
+                PayloadKind::FeatureServiceDefinition | PayloadKind::TileLayerDefinition
+            )
     }) {
         return Some((fresh, false));
     }

@@ -259,6 +259,11 @@ pub enum PayloadKind {
     /// captured with its export. Restore rebuilds the service from it (every layer and table
     /// under its own id, its settings) and loads the export's data into it.
     FeatureServiceDefinition,
+    /// The definition of a hosted tile layer or vector tile layer (since 2.2.0): JSON
+    /// `{"service": <the MapServer or VectorTileServer resource: its tiling scheme, levels and
+    /// scales>}`. Restore publishes the layer again from its restored feature layer (the item's
+    /// `Service2Service` relationship, reverse) with those scales.
+    TileLayerDefinition,
     /// Anything else.
     #[serde(other)]
     Other,

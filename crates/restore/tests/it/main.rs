@@ -17,6 +17,7 @@ mod rollback;
 #[allow(dead_code)]
 #[path = "../../../backup/tests/it/seed.rs"]
 mod seed;
+mod tiles;
 mod whole;
 
 use std::collections::BTreeSet;

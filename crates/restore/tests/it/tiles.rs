@@ -1,0 +1,203 @@
+//! Hosted tile layers and vector tile layers drawn from a hosted feature layer come back as the
+//! portal makes them: published again in the target from the restored feature layer, with the
+//! source's scales, so their tiles show the target's data (the same bytes as the source's, the
+//! data being the same), and a web map drawing them points at them. Nothing is incomplete.
+
+use std::time::Duration;
+
+use orgpack_portal::{Client, Content, Method};
+use serde_json::{Value, json};
+
+use super::seed::{client, seeded};
+use super::{backed_up, empty_target, entry, restored_into};
+
+const HALF_WORLD: f64 = 20_037_508.342_787;
+
+async fn publish_tiles(editor: &Client, source: &str, output: &str, parameters: &str) -> String {
+    let published = editor
+        .publish_with(
+            "editor",
+            source,
+            "featureService",
+            parameters,
+            &[("outputType", output), ("buildInitialCache", "true")],
+        )
+        .await
+        .unwrap();
+    editor
+        .wait_for_job(
+            "editor",
+            &published.service_item_id,
+            published.job_id.as_deref(),
+            Some("publish"),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    published.service_item_id
+}
+
+async fn url_of(c: &Client, id: &str) -> String {
+    c.item(id).await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Tile `z` over the middle of the service's data, and its bytes.
+async fn middle_tile(c: &Client, url: &str, z: u32) -> (String, Vec<u8>) {
+    let service = c.call("tiles", Method::Get, url, &[]).await.unwrap();
+    let extent = &service["fullExtent"];
+    let mid =
+        |a: &str, b: &str| f64::midpoint(extent[a].as_f64().unwrap(), extent[b].as_f64().unwrap());
+    let size = 2.0 * HALF_WORLD / f64::from(1u32 << z);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let at = |v: f64| (v / size).floor() as u64;
+    let (y, x) = (
+        at(HALF_WORLD - mid("ymin", "ymax")),
+        at(mid("xmin", "xmax") + HALF_WORLD),
+    );
+    let suffix = if url.ends_with("VectorTileServer") {
+        ".pbf"
+    } else {
+        ""
+    };
+    let path = format!("{z}/{y}/{x}{suffix}");
+    let mut bytes = Vec::new();
+    c.download("tile", &format!("{url}/tile/{path}"), &mut bytes)
+        .await
+        .unwrap();
+    (path, bytes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tile_layers_are_published_again_from_the_restored_feature_layer() {
+    let s = seeded().await;
+    let editor = client(&s.sandbox, "editor");
+    let tiles = publish_tiles(
+        &editor,
+        &s.city,
+        "Tiles",
+        r#"{"name":"City_tiles","minScale":72223.819286,"maxScale":18055.954822}"#,
+    )
+    .await;
+    let vector = publish_tiles(&editor, &s.city, "VectorTiles", r#"{"name":"City_vector"}"#).await;
+    let (tiles_url, vector_url) = (
+        url_of(&editor, &tiles).await,
+        url_of(&editor, &vector).await,
+    );
+    // A map drawing both, over the feature layer.
+    let map = editor
+        .add_item(
+            "editor",
+            None,
+            &[("title", "City basemap"), ("type", "Web Map")],
+            Content::Text(
+                &json!({
+                    "operationalLayers": [
+                        {"id": "t", "layerType": "ArcGISTiledMapServiceLayer", "url": tiles_url, "itemId": tiles},
+                        {"id": "v", "layerType": "VectorTileLayer", "styleUrl": format!("{vector_url}/resources/styles/root.json"), "itemId": vector},
+                    ],
+                    "baseMap": {"baseMapLayers": [], "title": "none"},
+                    "spatialReference": {"wkid": 102_100},
+                    "version": "2.31"
+                })
+                .to_string(),
+            ),
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let (_, source_tile) = middle_tile(&editor, &tiles_url, 13).await;
+    let (source_path, source_vector) = middle_tile(&editor, &vector_url, 13).await;
+    // Both tiles have the data drawn (an empty PNG tile is another image).
+    assert!(!source_vector.is_empty());
+    let mut empty = Vec::new();
+    editor
+        .download("tile", &format!("{tiles_url}/tile/13/0/0"), &mut empty)
+        .await
+        .unwrap();
+    assert_ne!(source_tile, empty);
+
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, snapshot) = backed_up(&s, dir.path()).await;
+    // The backup recorded where each is drawn from and its scales.
+    let archived = snapshot.item(&tiles).unwrap();
+    assert!(
+        archived
+            .dependencies
+            .iter()
+            .any(|d| d.item_id.as_deref() == Some(s.city.as_str())
+                && d.path.as_deref() == Some("Service2Service")),
+        "{:?}",
+        archived.dependencies
+    );
+    assert!(
+        archived
+            .payloads
+            .iter()
+            .any(|p| p.file_name == "tiles.json")
+    );
+
+    let target = empty_target(&s, "county", dir.path());
+    let report = &restored_into(&archive, &snapshot, &target, dir.path()).await;
+    assert_eq!(report.counts().incomplete, 0, "{report:#?}");
+    let c = &target.client;
+    let new = |id: &str| entry(report, id).target_id.clone().unwrap();
+    let (new_tiles, new_vector, new_city, new_map) =
+        (new(&tiles), new(&vector), new(&s.city), new(&map));
+    let reason = entry(report, &tiles).reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("published again from its restored feature layer (levels 13–15)"),
+        "{reason}"
+    );
+
+    // Each is a service of the target, drawn from the restored feature layer.
+    let item = c.item(&new_tiles).await.unwrap();
+    assert_eq!(item["type"], "Map Service");
+    assert_eq!(item["title"], editor.item(&tiles).await.unwrap()["title"]);
+    let new_tiles_url = item["url"].as_str().unwrap().to_owned();
+    assert!(
+        new_tiles_url.contains("/county/") && new_tiles_url.ends_with("/City_tiles/MapServer"),
+        "{new_tiles_url}"
+    );
+    let new_vector_url = url_of(c, &new_vector).await;
+    assert!(new_vector_url.ends_with("/City_vector/VectorTileServer"));
+    let derived: Vec<Value> = c
+        .related_items(&new_city, "Service2Service", true)
+        .await
+        .unwrap();
+    for id in [&new_tiles, &new_vector] {
+        assert!(
+            derived.iter().any(|d| d["id"] == id.as_str()),
+            "{derived:?}"
+        );
+    }
+    // The source's scales: levels 13 to 15 only.
+    let service = c
+        .call("tiles", Method::Get, &new_tiles_url, &[])
+        .await
+        .unwrap();
+    let levels: Vec<u64> = service["tileInfo"]["lods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["level"].as_u64().unwrap())
+        .collect();
+    assert_eq!(levels, [13, 14, 15]);
+    // The same data draws the same tiles.
+    assert_eq!(middle_tile(c, &new_tiles_url, 13).await.1, source_tile);
+    let (path, bytes) = middle_tile(c, &new_vector_url, 13).await;
+    assert_eq!((path, bytes), (source_path, source_vector));
+
+    // The map draws the target's layers; nothing names the source.
+    let mut data = Vec::new();
+    c.item_data(&new_map, &mut data).await.unwrap();
+    let data = String::from_utf8(data).unwrap();
+    assert!(
+        data.contains(&new_tiles_url) && data.contains(&new_tiles) && data.contains(&new_vector),
+        "{data}"
+    );
+    let checked = orgpack_restore::check_target(c, &snapshot, report).await;
+    assert!(checked.problems.is_empty(), "{:#?}", checked.problems);
+}
