@@ -472,6 +472,35 @@ mod tests {
     }
 
     #[test]
+    fn a_story_embedding_the_organizations_dashboard_depends_on_it_and_other_stories_stay_external()
+    {
+        let (dash, other) = (
+            "77e8b0e3d393497190735e03f05b2d69",
+            "5029e1c3caca908dbf6ba9d421ffb6b1",
+        );
+        let doc = json!({"nodes": {
+            "n-1": {"type": "embed", "data": {"url": format!("https://democity.maps.arcgis.com/apps/dashboards/{dash}")}},
+            "n-2": {"type": "embed", "data": {"url": format!("https://storymaps.arcgis.com/stories/{other}")}},
+        }});
+        let portals = ["https://democity.maps.arcgis.com".to_owned()];
+        let ctx = Context {
+            item_type: "StoryMap",
+            portal_urls: &portals,
+            ..Context::default()
+        };
+        let found = references(&ctx, Part::Data, &doc);
+        let of = |id: &str| {
+            found
+                .iter()
+                .filter(|r| r.kind == RefKind::Item && r.value == id)
+                .map(|r| r.external)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(of(dash), [false], "{found:?}");
+        assert_eq!(of(other), [true], "{found:?}");
+    }
+
+    #[test]
     fn an_app_linking_the_organizations_dashboard_by_url_follows_it_to_the_target() {
         // The experience embeds the dashboard by its app URL, in a widget and in a description.
         let (dash, new) = (

@@ -55,14 +55,23 @@ pub(super) fn storymap(f: &mut Finder<'_, '_>, doc: &Value) {
                 continue;
             }
             // `url` and `thumbnailUrl` link other stories; `embedSrc` repeats them percent-encoded
-            // next to an embed.ly API key, so it is not read.
+            // next to an embed.ly API key, so it is not read. A link on the organization's own
+            // portal (an embedded dashboard or app) is the organization's item, found by the
+            // rule for such links: not external.
             for field in ["url", "thumbnailUrl"] {
                 let field_path = child(&child(&path, "data"), field);
                 if let Some(s) = node
                     .pointer(&format!("/data/{field}"))
                     .and_then(Value::as_str)
                 {
-                    for (_, id) in text::linked_ids(s) {
+                    let own: Vec<&str> = text::portal_links(s, f.ctx.portal_urls)
+                        .into_iter()
+                        .map(|(_, id)| id)
+                        .collect();
+                    for (_, id) in text::linked_ids(s)
+                        .into_iter()
+                        .filter(|(_, id)| !own.contains(id))
+                    {
                         f.out.push(
                             Reference::new(RefKind::Item, id, f.at(&field_path))
                                 .external()
