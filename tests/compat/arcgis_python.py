@@ -151,7 +151,7 @@ def run_checks(urls, work):
     @check("search: all items, by type, by owner, paged past the end")
     def _():
         everything = gis.content.search("*", max_items=1000)
-        expect(len(everything) == 15, f"{len(everything)} items: {[i.title for i in everything]}")
+        expect(len(everything) == 22, f"{len(everything)} items: {[i.title for i in everything]}")
         maps = gis.content.search("type:\"Web Map\"", max_items=100)
         expect(sorted(i.title for i in maps) == ["City overview", "Hydrant inspections"],
                [i.title for i in maps])

@@ -1,6 +1,7 @@
 //! The demonstration organization (`fixtures/demo-org/`): users, groups, folders, file items,
-//! hosted services published from them, maps, an app, a dashboard, a form and their sharing and
-//! relationships, created through the portal API as a user would (so item JSON is exactly what
+//! hosted services published from them, a view, tile and vector tile layers, maps, apps of each
+//! kind (a Web AppBuilder app, a dashboard, an Experience Builder app, a StoryMap, a Hub page, a
+//! notebook, a QuickCapture project), a Survey123 form and their sharing and relationships, created through the portal API as a user would (so item JSON is exactly what
 //! the API makes). The fixture files are built into the binary, so `orgpack demo` needs nothing
 //! on disk.
 
@@ -48,6 +49,26 @@ const FILES: &[(&str, &[u8])] = &[
     (
         "city-popups.json",
         include_bytes!("../../../fixtures/demo-org/city-popups.json"),
+    ),
+    (
+        "experience.json",
+        include_bytes!("../../../fixtures/demo-org/experience.json"),
+    ),
+    (
+        "storymap.json",
+        include_bytes!("../../../fixtures/demo-org/storymap.json"),
+    ),
+    (
+        "hub-page.json",
+        include_bytes!("../../../fixtures/demo-org/hub-page.json"),
+    ),
+    (
+        "notebook.ipynb",
+        include_bytes!("../../../fixtures/demo-org/notebook.ipynb"),
+    ),
+    (
+        "qc-project.json",
+        include_bytes!("../../../fixtures/demo-org/qc-project.json"),
     ),
     (
         "hydrant-photo.png",
@@ -293,6 +314,15 @@ struct PublishDef {
     from: String,
     name: String,
     file_type: String,
+    /// `Tiles` or `VectorTiles` to publish a hosted feature layer (`fileType` `featureService`)
+    /// as a tile layer or vector tile layer.
+    #[serde(default)]
+    output_type: Option<String>,
+    /// The tile layer's scales (publishParameters).
+    #[serde(default)]
+    min_scale: Option<f64>,
+    #[serde(default)]
+    max_scale: Option<f64>,
     /// A seed file of what the service gains once published (`demo_services`).
     #[serde(default)]
     service: Option<String>,
@@ -588,12 +618,23 @@ impl Sandbox {
                     .items
                     .get(&p.from)
                     .ok_or_else(|| seed_error(&what, &"publishes from an unknown item"))?;
+                let mut parameters = serde_json::json!({"name": p.name});
+                for (key, scale) in [("minScale", p.min_scale), ("maxScale", p.max_scale)] {
+                    if let Some(scale) = scale {
+                        parameters[key] = serde_json::json!(scale);
+                    }
+                }
+                let extra: Vec<(&str, &str)> = match &p.output_type {
+                    Some(output) => vec![("outputType", output), ("buildInitialCache", "true")],
+                    None => Vec::new(),
+                };
                 let published = client
-                    .publish(
+                    .publish_with(
                         &item.owner,
                         from,
                         &p.file_type,
-                        &serde_json::json!({"name": p.name}).to_string(),
+                        &parameters.to_string(),
+                        &extra,
                     )
                     .await
                     .map_err(|e| seed_error(&what, &e))?;

@@ -56,6 +56,9 @@ fn describe(snapshot: &Snapshot, demo: &DemoOrg, id: &str) -> BTreeMap<String, S
         .map(|p| {
             let how = match p.obtained {
                 _ if p.kind == orgpack_archive::manifest::PayloadKind::ViewDefinition => "view",
+                _ if p.kind == orgpack_archive::manifest::PayloadKind::TileLayerDefinition => {
+                    "tiles"
+                }
                 Obtained::FreshExport => "export",
                 Obtained::OriginalSource => "original",
                 Obtained::Download => "download",
@@ -69,7 +72,7 @@ fn describe(snapshot: &Snapshot, demo: &DemoOrg, id: &str) -> BTreeMap<String, S
                 .iter()
                 .map(|l| format!("{}={}", l.name, l.feature_count.unwrap_or_default()))
                 .collect();
-            format!("{how} {}", layers.join(" "))
+            format!("{how} {}", layers.join(" ")).trim_end().to_owned()
         })
         .collect();
     [
@@ -104,7 +107,17 @@ fn describe(snapshot: &Snapshot, demo: &DemoOrg, id: &str) -> BTreeMap<String, S
             join(
                 item.relationships
                     .iter()
-                    .map(|r| format!("{}>{}", r.relationship_type, key_of[r.item_id.as_str()]))
+                    .map(|r| {
+                        let arrow = match r.direction {
+                            orgpack_archive::manifest::Direction::Forward => '>',
+                            orgpack_archive::manifest::Direction::Reverse => '<',
+                        };
+                        format!(
+                            "{}{arrow}{}",
+                            r.relationship_type,
+                            key_of[r.item_id.as_str()]
+                        )
+                    })
                     .collect(),
             ),
         ),

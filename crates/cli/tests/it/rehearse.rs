@@ -115,6 +115,12 @@ fn a_whole_backup_is_restorable_and_a_missing_export_is_named_with_its_dependent
         "inspections-map",
         "viewer-app",
         "dashboard",
+        "city-tiles",
+        "city-vector",
+        "experience",
+        "storymap",
+        "hub-page",
+        "quickcapture",
     ]
     .iter()
     .map(|k| demo.items[*k].as_str())

@@ -115,7 +115,27 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
 
     for (report, target) in reports.iter().zip(&targets) {
         assert!(report.is_complete(), "{report:#?}");
-        assert_eq!(report.counts().created, 16);
+        assert_eq!(report.counts().created, 23);
+        // The per-type summary: every type of the organization, nothing incomplete.
+        let types = report.by_type();
+        for t in &types {
+            assert_eq!(t.counts.incomplete, 0, "{}: {:#?}", t.item_type, report);
+        }
+        let names: Vec<&str> = types.iter().map(|t| t.item_type.as_str()).collect();
+        for kind in [
+            "Map Service",
+            "Vector Tile Service",
+            "Web Experience",
+            "StoryMap",
+            "Hub Page",
+            "Notebook",
+            "QuickCapture Project",
+            "Form",
+            "Dashboard",
+            "Web Mapping Application",
+        ] {
+            assert!(names.contains(&kind), "{kind} in {names:?}");
+        }
         let new = |key: &str| {
             report
                 .items
@@ -132,7 +152,7 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
             .await
             .unwrap();
         let titles: Vec<&str> = all.iter().map(|i| i["title"].as_str().unwrap()).collect();
-        assert_eq!(all.len(), 16, "{titles:?}");
+        assert_eq!(all.len(), 23, "{titles:?}");
         // An item with a URL and data keeps both.
         let restored = report
             .items
@@ -306,7 +326,7 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
         // The library's own read-back check agrees.
         let checked = orgpack_restore::check_target(c, &snapshot, report).await;
         assert!(checked.problems.is_empty(), "{:?}", checked.problems);
-        assert_eq!(checked.items, 16);
+        assert_eq!(checked.items, 23);
         // Every item's access and each of its group shares compared; its JSON, document data
         // and JSON resources searched.
         assert_eq!(
