@@ -57,6 +57,12 @@ fn an_account_without_admin_privileges_is_told_each_one_it_lacks() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let admin = checks(&out);
     for c in &admin {
+        // Free space is the machine's, not the account's: below 5 % it warns (exit code 0 all
+        // the same), which a busy build machine may well be.
+        if c["check"] == "free space" {
+            assert!(c["status"] == "ok" || c["status"] == "warn", "{c:#}");
+            continue;
+        }
         assert_eq!(c["status"], "ok", "{c:#}");
     }
     for name in [
