@@ -19,7 +19,7 @@
 //! | Web Mapping Application | `values.webmap` (string or array), `values.group`, `{webmap: {id}}` anywhere under `values` (classic Story Maps); Web AppBuilder `map.itemId`, `map.appProxy.mapItemId`, `dataSource.dataSources.*.itemId`, `appItemId` (self); service URLs in widget configs; `source` (template, external), `folderId` | `webapp/*` |
 //! | Web Experience | `dataSources.*.itemId` (and child data sources), `portalUrl`s, `${appResourceUrl}/…` resources; the draft `config/config.json` resource follows the same rules | `experience/*` |
 //! | StoryMap | `resources.*` of type `webmap` (`data.itemId`), `image` from `item-resource` (`data.resourceId`), `expressmap` (a resource name in `data.itemId`); embeds of other stories in `nodes.*.data.url`/`thumbnailUrl` (external); never the embed.ly key in `embedSrc` | `storymap/*` |
-//! | Hub Site / Page | card `settings.initiativeId(s)`, `webmap`, `surveyId`, `itemId`, `ids[]`, `query.groups[].id`, `orgId`; item links in `markdown`; `fileSrc`/`cropSrc` resources | `hub/*` |
+//! | Hub Site / Page | card `settings.initiativeId(s)`, `webmap`, `surveyId`, `itemId`, `ids[]`, `query.groups[].id`, `orgId`; a site's `values.pages[].id`, a page's `values.sites[].id`; item links in `markdown`; `fileSrc`/`cropSrc` resources | `hub/*` |
 //! | Form (Survey123) | `serviceInfo.itemId` in `.info`; `portalUrl`; portal and Workflow Manager (org id) URLs in webhooks; the form's own id | `form/*` |
 //! | Notebook | standalone 32-hex ids and service URLs in `cells[].source` | `notebook/*` |
 //! | QuickCapture Project | `qc.project.json`: `dataSources[].featureServiceItemId`/`url`, `basemap.itemId` when a web map, `itemId` (self) | `quickcapture/*` |

@@ -85,9 +85,21 @@ pub(super) fn storymap(f: &mut Finder<'_, '_>, doc: &Value) {
 }
 
 /// Hub site and page data: cards in `values.layout` (initiatives, galleries, web maps, surveys,
-/// apps), links in markdown, site resources, the source org id.
+/// apps), a site's pages and a page's sites, links in markdown, site resources, the source org id.
 pub(super) fn hub(f: &mut Finder<'_, '_>, doc: &Value) {
     // A site's catalog: the groups whose content the site shows (`values.catalog.groups`).
+    // A site's pages (`values.pages[].id`, with their title and slug) and a page's sites
+    // (`values.sites[].id`): items of the organization, each naming the other.
+    for key in ["pages", "sites"] {
+        if let Some(list) = doc
+            .pointer(&format!("/values/{key}"))
+            .and_then(Value::as_array)
+        {
+            for (i, entry) in list.iter().enumerate() {
+                f.item(entry.get("id"), &format!("$.values.{key}[{i}].id"));
+            }
+        }
+    }
     if let Some(groups) = doc
         .pointer("/values/catalog/groups")
         .and_then(Value::as_array)

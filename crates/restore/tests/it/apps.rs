@@ -5,7 +5,7 @@
 //! draft in `config/config.json`, a dashboard embedded by its `/apps/dashboards/<id>` URL), a
 //! StoryMap (published data and its draft resource, a web map node and an embedded app), a
 //! Notebook (an item id and a service URL in code cells), a QuickCapture project
-//! (`qc.project.json`), a Hub site (cards and catalog group) and a Workforce v2 project (the hosted
+//! (`qc.project.json`), a Hub site and its page (cards, catalog group, each naming the other) and a Workforce v2 project (the hosted
 //! service's item properties). The restored organization is read
 //! back: no item JSON, data or JSON resource names the source, and each names the target's items.
 
@@ -169,6 +169,36 @@ async fn apps_of_each_kind_come_back_pointing_at_the_restored_items() {
             "catalog": {"groups": [s.group]}
         }
     })).await;
+    // A page of the site: each names the other (`values.sites`, `values.pages`), a cycle the
+    // restore closes once both exist.
+    let page = add(
+        &editor,
+        "Hub Page",
+        "Hydrant page",
+        "hubPage",
+        &json!({
+            "values": {
+                "layout": {"sections": [{"rows": [{"cards": [
+                    {"component": {"name": "webmap-card", "settings": {"webmap": map}}}
+                ]}]}]},
+                "sites": [{"id": site, "title": "Hydrant site"}]
+            }
+        }),
+    )
+    .await;
+    let mut site_data: Value = serde_json::from_str(&data_of(&editor, &site).await).unwrap();
+    site_data["values"]["pages"] =
+        json!([{"id": page, "title": "Hydrant page", "slug": "hydrant-page"}]);
+    editor
+        .update_item(
+            "editor",
+            None,
+            &site,
+            &[],
+            Content::Text(&site_data.to_string()),
+        )
+        .await
+        .unwrap();
 
     // Workforce v2: the project is the hosted service itself, its maps and group in the item's
     // properties (fixtures/corpus/workforce/workforce_v2_project_item.json).
@@ -274,6 +304,15 @@ async fn apps_of_each_kind_come_back_pointing_at_the_restored_items() {
         "{hub} {new_map} {new_svc} {new_group} (source group {})",
         s.group
     );
+    let (new_site, new_page) = (new(&site), new(&page));
+    let site_doc: Value = serde_json::from_str(&hub).unwrap();
+    assert_eq!(
+        site_doc["values"]["pages"][0]["id"],
+        new_page.as_str(),
+        "{hub}"
+    );
+    let page_doc: Value = serde_json::from_str(&data_of(c, &new_page).await).unwrap();
+    assert_eq!(page_doc["values"]["sites"][0]["id"], new_site.as_str());
 }
 
 /// Content links the organization by another base URL than the one the backup signed in to (its
