@@ -201,6 +201,10 @@ async fn restore(
     let rewritten_json = rewrite(&gctx, Part::Item, &json, &map);
     let mut rewritten = rewritten_json.changed;
     let mut params = item_params(&rewritten_json.doc, &item.id, planned.keep_id);
+    // A service of another server, its URL kept (not one of the organization's, pointed at the
+    // target's).
+    let external = crate::limits::external_service(item, &json)
+        .filter(|_| json.get("url") == rewritten_json.doc.get("url"));
     // An item with data and a URL (a registered service with its popups, an app with its
     // configuration) keeps both: the data is the content, the URL a property.
     if item.data.is_some()
@@ -410,7 +414,8 @@ async fn restore(
         reason: original
             .or(path)
             .or(form_note)
-            .or_else(|| notebook_runtime(ctx, item)),
+            .or_else(|| notebook_runtime(ctx, item))
+            .or(external),
         rewritten,
     })
 }

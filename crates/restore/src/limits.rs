@@ -80,3 +80,54 @@ fn hub_site(archive: &Archive, item: &Item) -> Option<String> {
          created, which a restore does not do; set the site's URL again in the target's Hub"
     ))
 }
+
+/// Item types that are services read by their URL.
+const SERVICES: &[&str] = &[
+    "Map Service",
+    "Feature Service",
+    "Image Service",
+    "Vector Tile Service",
+    "Scene Service",
+    "Stream Service",
+    "Elevation Layer",
+    "Geoprocessing Service",
+    "Geocoding Service",
+    "Geometry Service",
+    "Network Analysis Service",
+    "Globe Service",
+    "Geodata Service",
+    "WMS",
+    "WMTS",
+    "WFS",
+    "OGCFeatureServer",
+    "KML",
+];
+
+/// For a service the portal does not host (a map image layer of a federated or stand-alone
+/// ArcGIS Server, another organization's or agency's service, an OGC service), whose URL the
+/// restore keeps as it was (`json` the item JSON; the caller knows the URL was not pointed at the
+/// target): what the report says of it. It works in the target as in the source, reading that
+/// server, and its data is that server's, not in the backup.
+#[must_use]
+pub fn external_service(item: &Item, json: &Value) -> Option<String> {
+    if !SERVICES.contains(&item.item_type.as_str()) {
+        return None;
+    }
+    let url = item.url.as_deref().filter(|u| !u.is_empty())?;
+    let hosted = json
+        .get("typeKeywords")
+        .and_then(Value::as_array)
+        .is_some_and(|k| k.iter().any(|k| k.as_str() == Some("Hosted Service")));
+    if hosted {
+        return None;
+    }
+    let host = url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or(url);
+    Some(format!(
+        "external: a service the portal does not host (`{host}`), restored pointing at it as in \
+         the source; its data stays on that server and is not in the backup"
+    ))
+}

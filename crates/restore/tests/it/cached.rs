@@ -101,7 +101,15 @@ async fn a_hosted_tile_layer_is_reported_incomplete_per_item_and_per_type() {
     let tile = entry(report, &hosted);
     assert_eq!(tile.status, orgpack_restore::Status::Created);
     assert_eq!(tile.incomplete.as_deref(), Some(why.as_str()));
-    assert!(entry(report, &registered).incomplete.is_none());
+    let registered = entry(report, &registered);
+    assert!(registered.incomplete.is_none());
+    let why = registered.reason.as_deref().unwrap_or_default();
+    assert!(
+        why.starts_with("external: ") && why.contains("`gis.state.example`"),
+        "{why}"
+    );
+    // The hosted tile layer is not said external: it is incomplete.
+    assert!(tile.reason.is_none(), "{:?}", tile.reason);
     let map_services = report
         .by_type()
         .into_iter()
