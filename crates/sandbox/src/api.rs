@@ -32,6 +32,7 @@ mod sharing;
 mod sql;
 mod statistics;
 mod tile_draw;
+mod tile_packages;
 mod tiles;
 mod uploads;
 mod users;

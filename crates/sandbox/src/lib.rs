@@ -35,6 +35,7 @@ mod api;
 mod demo;
 mod demo_services;
 mod faults;
+pub mod packages;
 pub mod store;
 mod tls;
 

@@ -173,8 +173,11 @@ CREATE TABLE IF NOT EXISTS tile_services (
     name TEXT NOT NULL COLLATE NOCASE, -- /<org>/server/rest/services/Hosted/<name>/<kind>
     kind TEXT NOT NULL,              -- MapServer | VectorTileServer
     item TEXT NOT NULL UNIQUE REFERENCES items(id) ON DELETE CASCADE,
-    source TEXT NOT NULL,            -- the hosted feature layer's item (it may be deleted since)
-    definition TEXT NOT NULL,        -- JSON: minScale, maxScale, the levels and extent
+    source TEXT NOT NULL,            -- the hosted feature layer's or the package's item (it may be deleted since)
+    definition TEXT NOT NULL,        -- JSON: minScale, maxScale, the levels and extent; for a package its root.json
+    payload BLOB,                    -- a package published: its file, kept as the service's cache
+    payload_blob TEXT,
+    payload_size INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (org, name, kind)
 );
 -- The features of every layer and table of hosted services (views read their source's).
@@ -236,6 +239,7 @@ CREATE INDEX IF NOT EXISTS blobs_unreferenced ON blobs (refs) WHERE refs <= 0;
 ",
     ) + &blob_triggers("items", "data_blob")
         + &blob_triggers("services", "payload_blob")
+        + &blob_triggers("tile_services", "payload_blob")
         + &blob_triggers("upload_parts", "blob")
         + &blob_triggers("attachments", "blob")
 }

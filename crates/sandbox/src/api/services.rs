@@ -44,6 +44,9 @@ pub(super) fn publish(
     if file_type.eq_ignore_ascii_case("featureService") {
         return super::tiles::publish(call, owner, folder, source_id);
     }
+    if super::tile_packages::is_package(file_type) {
+        return super::tile_packages::publish(call, owner, folder, source_id, file_type);
+    }
     if let Some(output) = p
         .get("outputType")
         .filter(|o| !o.eq_ignore_ascii_case("featureService"))

@@ -237,6 +237,7 @@ pub(super) fn publish(
             "copyrightText": parameters.get("copyrightText").cloned().unwrap_or(json!("")),
             "description": parameters.get("description").cloned().unwrap_or(json!("")),
         }),
+        payload: None,
     };
     if !store
         .add_tile_service(&call.org, &service)
@@ -308,10 +309,19 @@ pub(super) fn tile_server(
         });
     }
     let vector = kind == "VectorTileServer";
+    let package = service.definition["package"] == true;
     match rest {
+        [] if package => Ok(call.reply(&super::tile_packages::served(&service, vector))),
         [] => Ok(call.reply(&served(call, &service, vector)?)),
         ["resources", "styles"] | ["resources", "styles", "root.json"] if vector => {
-            Ok(call.reply(&super::tile_draw::style(&service.definition)))
+            let from_package = if package {
+                super::tile_packages::style(call, &service)?
+            } else {
+                None
+            };
+            Ok(call.reply(
+                &from_package.unwrap_or_else(|| super::tile_draw::style(&service.definition)),
+            ))
         }
         ["tile", z, y, x] => {
             let x = if vector {
@@ -323,9 +333,25 @@ pub(super) fn tile_server(
             else {
                 return Err(no_tile());
             };
-            let levels = levels_of(&service);
+            let levels = if package {
+                super::tile_packages::levels(&service)
+            } else {
+                levels_of(&service)
+            };
             if !levels.contains(&z) || y >= 1 << z || x >= 1 << z {
                 return Err(no_tile());
+            }
+            if package {
+                let bytes = super::tile_packages::tile(call, &service, vector, z, y, x)?
+                    .ok_or_else(no_tile)?;
+                let content_type = if vector {
+                    "application/x-protobuf"
+                } else if bytes.starts_with(b"\x89PNG") {
+                    "image/png"
+                } else {
+                    "image/jpeg"
+                };
+                return Ok(([("content-type", content_type)], bytes).into_response());
             }
             let features = super::tile_draw::features_in(call, &service, z, y, x)?;
             Ok(if vector {

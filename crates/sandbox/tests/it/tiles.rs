@@ -301,3 +301,176 @@ async fn tile_publishing_refuses_what_the_sandbox_does_not_build() {
         .to_string();
     assert!(e.contains("outputType 'Tiles' is not supported"), "{e}");
 }
+
+/// A vector tile package of three tiles, as an item of the editor's: its id and the tiles.
+pub(crate) async fn add_vector_package(editor: &Client) -> (String, Vec<(u32, u64, u64, Vec<u8>)>) {
+    use orgpack_sandbox::packages;
+    let tiles = vec![
+        (0, 0, 0, b"\x1a\x05world".to_vec()),
+        (14, 6_329, 2_800, b"\x1a\x06street".to_vec()),
+        (14, 6_329, 2_801, b"\x1a\x04next".to_vec()),
+    ];
+    let root = packages::web_mercator_root(true, "Basemap", 14);
+    let style = serde_json::json!({"version": 8, "sources": {"esri": {"type": "vector", "url": "../../"}},
+        "layers": [{"id": "roads", "type": "line", "source": "esri", "source-layer": "roads"}]});
+    let bytes = packages::vector_tile_package(&root, &style, &tiles).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Basemap.vtpk");
+    std::fs::write(&path, bytes).unwrap();
+    let id = editor
+        .add_item(
+            "editor",
+            None,
+            &[("title", "City basemap"), ("type", "Vector Tile Package")],
+            orgpack_portal::Content::File {
+                path: &path,
+                name: "Basemap.vtpk",
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    (id, tiles)
+}
+
+#[tokio::test]
+async fn a_vector_tile_package_publishes_as_a_layer_serving_its_own_tiles() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let editor = client(&s, "source", "editor");
+    let (package, tiles) = add_vector_package(&editor).await;
+    // As the official Python client publishes one.
+    let published = editor
+        .publish_with(
+            "editor",
+            &package,
+            "vectortilepackage",
+            r#"{"name":"Basemap","maxRecordCount":2000}"#,
+            &[("outputType", "VectorTiles"), ("buildInitialCache", "true")],
+        )
+        .await
+        .unwrap();
+    let url = published.service_url.clone().unwrap();
+    assert!(url.ends_with("/Hosted/Basemap/VectorTileServer"), "{url}");
+    let id = published.service_item_id;
+    let item = editor.item(&id).await.unwrap();
+    assert_eq!(
+        (item["type"].as_str(), item["title"].as_str()),
+        (Some("Vector Tile Service"), Some("City basemap"))
+    );
+    let from = editor
+        .related_items(&id, "Service2Data", true)
+        .await
+        .unwrap();
+    assert_eq!(from[0]["id"], package.as_str());
+    let service = editor
+        .call("service", Method::Get, &url, &[])
+        .await
+        .unwrap();
+    assert_eq!(service["serviceItemId"], id.as_str());
+    assert_eq!(service["tileInfo"]["lods"].as_array().unwrap().len(), 15);
+    let style = editor
+        .call(
+            "style",
+            Method::Get,
+            &format!("{url}/resources/styles/root.json"),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(style["layers"][0]["id"], "roads", "the package's own style");
+    for (z, y, x, bytes) in &tiles {
+        assert_eq!(&tile(&editor, &url, *z, *y, *x).await.unwrap(), bytes);
+    }
+    assert!(
+        tile(&editor, &url, 14, 6_329, 2_802).await.is_err(),
+        "not in the package"
+    );
+
+    // What a package publish refuses.
+    let refused = |file_type: &'static str,
+                   parameters: &'static str,
+                   extra: Vec<(&'static str, &'static str)>| {
+        let (editor, package) = (&editor, &package);
+        async move {
+            editor
+                .publish_with("editor", package, file_type, parameters, &extra)
+                .await
+                .unwrap_err()
+                .to_string()
+        }
+    };
+    let e = refused("tilePackage", r#"{"name":"B"}"#, vec![]).await;
+    assert!(
+        e.contains("not a Tile Package or Compact Tile Package"),
+        "{e}"
+    );
+    let e = refused(
+        "vectorTilePackage",
+        r#"{"name":"B"}"#,
+        vec![("outputType", "Tiles")],
+    )
+    .await;
+    assert!(e.contains("publishes as outputType VectorTiles"), "{e}");
+    let e = refused(
+        "vectorTilePackage",
+        r#"{"name":"B"}"#,
+        vec![("buildInitialCache", "false")],
+    )
+    .await;
+    assert!(e.contains("buildInitialCache=false"), "{e}");
+    let e = refused("vectorTilePackage", r#"{"name":"B","minScale":1}"#, vec![]).await;
+    assert!(e.contains("'minScale' is not supported"), "{e}");
+    let e = refused("vectorTilePackage", r#"{"name":"Basemap"}"#, vec![]).await;
+    assert!(e.contains("already exists"), "{e}");
+}
+
+#[tokio::test]
+async fn a_compact_tile_package_publishes_as_a_tile_layer() {
+    use orgpack_sandbox::packages;
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let editor = client(&s, "source", "editor");
+    let png = b"\x89PNG\r\n\x1a\n-a-tile".to_vec();
+    let tiles = vec![(3, 2, 1, png.clone())];
+    let bytes =
+        packages::compact_tile_package(&packages::web_mercator_root(false, "Relief", 5), &tiles)
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Relief.tpkx");
+    std::fs::write(&path, bytes).unwrap();
+    let package = editor
+        .add_item(
+            "editor",
+            None,
+            &[("title", "Relief"), ("type", "Compact Tile Package")],
+            orgpack_portal::Content::File {
+                path: &path,
+                name: "Relief.tpkx",
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let published = editor
+        .publish_with(
+            "editor",
+            &package,
+            "compactTilePackage",
+            r#"{"name":"Relief"}"#,
+            &[("outputType", "Tiles"), ("buildInitialCache", "true")],
+        )
+        .await
+        .unwrap();
+    let url = published.service_url.unwrap();
+    assert!(url.ends_with("/Hosted/Relief/MapServer"), "{url}");
+    let service = editor
+        .call("service", Method::Get, &url, &[])
+        .await
+        .unwrap();
+    assert_eq!(service["singleFusedMapCache"], true);
+    assert_eq!(service["tileInfo"]["rows"], 256);
+    assert_eq!(tile(&editor, &url, 3, 2, 1).await.unwrap(), png);
+    assert!(
+        tile(&editor, &url, 6, 0, 0).await.is_err(),
+        "level 6 is not in the package"
+    );
+}
