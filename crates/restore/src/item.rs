@@ -379,16 +379,11 @@ async fn restore(
     // published from, that what was edited since is not there.
     let is_view = crate::plan::republish_payload(item)
         .is_some_and(|(p, _)| p.kind == PayloadKind::ViewDefinition);
-    let tiles = crate::plan::tile_source(item).map(|(definition, _)| definition);
+    let tiles = crate::plan::tile_source(ctx.snapshot, item);
     let path = if planned.action != Action::Republish || is_view {
         None
-    } else if let Some(definition) = tiles {
-        Some(format!(
-            "published again from its restored feature layer ({}): its tiles drawn from the \
-             target's data",
-            crate::tiles::levels(ctx.archive, definition)
-                .unwrap_or_else(|| "its scales".to_owned())
-        ))
+    } else if let Some((definition, origin)) = tiles {
+        Some(crate::tiles::how(ctx.archive, definition, origin))
     } else if rebuilt(ctx, item).map_err(fail)? {
         Some("rebuilt from its definition, loaded from its export".to_owned())
     } else if crate::plan::definition_payload(item).is_some() && ctx.options.republish {
@@ -565,9 +560,9 @@ async fn republish(
     owner: &str,
     folder: Option<&str>,
 ) -> Result<String, Failed> {
-    if let Some((definition, source)) = crate::plan::tile_source(item) {
+    if let Some((definition, origin)) = crate::plan::tile_source(ctx.snapshot, item) {
         let base = service_name(item);
-        return crate::tiles::publish(ctx, item, definition, source, owner, folder, &base).await;
+        return crate::tiles::publish(ctx, item, definition, origin, owner, folder, &base).await;
     }
     let (payload, _) = crate::plan::republish_payload(item)
         .ok_or((None, "no export to republish from".to_owned()))?;

@@ -1,7 +1,7 @@
 //! What a restore creates but cannot make work in the target as it did in the source: hosted
-//! scene and imagery layers, hosted tile and vector tile layers it cannot publish again (made from
-//! a package, or whose feature layer the snapshot lacks: one drawn from a feature layer in the
-//! snapshot is published again from it, `crate::tiles`), offline map areas (Field Maps), and Hub
+//! scene and imagery layers, hosted tile and vector tile layers it cannot publish again (whose
+//! feature layer or package the snapshot lacks: one whose source the snapshot holds is published
+//! again from it, `crate::tiles`), offline map areas (Field Maps), and Hub
 //! sites (their domain registration). Their content is the source's tiles (or scene or raster
 //! caches) on the source's hosting server; orgpack restores the item with its URL and data. Such
 //! an item is said per item in the plan and the report (`incomplete`), and counted per type, so

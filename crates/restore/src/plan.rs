@@ -671,33 +671,82 @@ fn in_place_action(
 }
 
 /// A hosted feature service with a fresh export is republished from it, a hosted tile layer
-/// whose feature layer the snapshot holds is published again from that layer; everything else is
-/// created as an item.
+/// whose feature layer or package the snapshot holds is published again from it; everything
+/// else is created as an item.
 pub fn is_republished(snapshot: &Snapshot, item: &Item) -> bool {
     snapshot.selection.export != ExportMode::Reference
         && (item.item_type == "Feature Service" && republish_payload(item).is_some()
-            || tile_source(item).is_some_and(|(_, source)| snapshot.item(source).is_some()))
+            || tile_source(snapshot, item).is_some())
 }
 
-/// A hosted tile or vector tile layer's definition (`tileLayerDefinition`) and the feature layer
-/// it is drawn from (its reverse `Service2Service`, recorded as a dependency), when the backup
-/// recorded both.
+/// What a hosted tile or vector tile layer is published again from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TileOrigin<'a> {
+    /// The hosted feature layer it is drawn from (its reverse `Service2Service`), by its id in
+    /// the snapshot.
+    FeatureLayer(&'a str),
+    /// The tile package or vector tile package it was published from (its `Service2Data`), and
+    /// the `fileType` that publishes it.
+    Package {
+        /// The package item's id in the snapshot.
+        id: &'a str,
+        /// `vectorTilePackage`, `tilePackage` or `compactTilePackage`.
+        file_type: &'static str,
+    },
+}
+
+/// Where a hosted tile or vector tile layer comes from, when the snapshot holds it (a feature
+/// layer recorded as its `Service2Service` origin with the layer's `tileLayerDefinition`, or a
+/// package item it relates to by `Service2Data`), with that definition when the backup took one.
 #[must_use]
-pub fn tile_source(item: &Item) -> Option<(&Payload, &str)> {
+pub fn tile_source<'a>(
+    snapshot: &'a Snapshot,
+    item: &'a Item,
+) -> Option<(Option<&'a Payload>, TileOrigin<'a>)> {
+    if !matches!(
+        item.item_type.as_str(),
+        "Map Service" | "Vector Tile Service"
+    ) {
+        return None;
+    }
     let definition = item
         .payloads
         .iter()
-        .find(|p| p.kind == PayloadKind::TileLayerDefinition)?;
-    let source = item
+        .find(|p| p.kind == PayloadKind::TileLayerDefinition);
+    let layer = item
         .dependencies
         .iter()
         .find(|d| {
             d.found_in == orgpack_archive::manifest::FoundIn::Relationship
                 && d.path.as_deref() == Some("Service2Service")
-        })?
-        .item_id
-        .as_deref()?;
-    Some((definition, source))
+        })
+        .and_then(|d| d.item_id.as_deref())
+        .filter(|id| snapshot.item(id).is_some());
+    if let (Some(definition), Some(layer)) = (definition, layer) {
+        return Some((Some(definition), TileOrigin::FeatureLayer(layer)));
+    }
+    item.relationships
+        .iter()
+        .filter(|r| {
+            r.relationship_type == "Service2Data"
+                && r.direction == orgpack_archive::manifest::Direction::Forward
+        })
+        .find_map(|r| {
+            let package = snapshot.item(&r.item_id)?;
+            let file_type = match (item.item_type.as_str(), package.item_type.as_str()) {
+                ("Vector Tile Service", "Vector Tile Package") => "vectorTilePackage",
+                ("Map Service", "Tile Package") => "tilePackage",
+                ("Map Service", "Compact Tile Package") => "compactTilePackage",
+                _ => return None,
+            };
+            Some((
+                definition,
+                TileOrigin::Package {
+                    id: r.item_id.as_str(),
+                    file_type,
+                },
+            ))
+        })
 }
 
 /// What a hosted service is republished from: its fresh export, else (the backup could not

@@ -1,11 +1,14 @@
-//! Hosted tile layers and vector tile layers published again in the target from their restored
-//! feature layer, as the portal makes them: `publish` with `fileType=featureService`,
-//! `outputType=Tiles` (with `buildInitialCache`) or `VectorTiles`, the service name and the
-//! scales the source's tiling had (its `tileLayerDefinition`), then the publish job. The new
-//! layer's tiles are drawn from the target's feature layer, so they show the restored data; the
-//! source's cache is not copied.
+//! Hosted tile layers and vector tile layers published again in the target, as the portal makes
+//! them: from their restored feature layer (`publish` with `fileType=featureService`,
+//! `outputType=Tiles` with `buildInitialCache`, or `VectorTiles`, the service name and the scales
+//! the source's tiling had, its `tileLayerDefinition`): the new layer's tiles are drawn from the
+//! target's data; or from their restored tile package or vector tile package (`fileType`
+//! `tilePackage`, `compactTilePackage`, `vectorTilePackage`): its tiles are the package's. Then
+//! the publish job. The source's cache is not copied.
 
 use orgpack_archive::manifest::{Item, Payload};
+
+use crate::plan::TileOrigin;
 use serde_json::{Value, json};
 
 use crate::item::{Ctx, read_json};
@@ -22,31 +25,35 @@ fn output_type(item_type: &str) -> &'static str {
     }
 }
 
-/// Publish the tile layer `item` again from `source` (the feature layer it was drawn from, by
-/// its id in the source organization, restored first); returns the new item's id. `base` is the
-/// service name to try first.
+/// Publish the tile layer `item` again from `origin` (restored first); returns the new item's
+/// id. `base` is the service name to try first.
 pub async fn publish(
     ctx: &Ctx<'_>,
     item: &Item,
-    definition: &Payload,
-    source: &str,
+    definition: Option<&Payload>,
+    origin: TileOrigin<'_>,
     owner: &str,
     folder: Option<&str>,
     base: &str,
 ) -> Result<String, Failed> {
-    let doc = read_json(ctx.archive, &definition.content).map_err(|e| (None, e))?;
-    let service = doc.get("service").cloned().unwrap_or(Value::Null);
+    let service = match definition {
+        Some(d) => read_json(ctx.archive, &d.content)
+            .map_err(|e| (None, e))?
+            .get("service")
+            .cloned()
+            .unwrap_or(Value::Null),
+        None => Value::Null,
+    };
+    let (source, file_type, what) = match origin {
+        TileOrigin::FeatureLayer(id) => (id, "featureService", "feature layer it is drawn from"),
+        TileOrigin::Package { id, file_type } => (id, file_type, "package it was published from"),
+    };
     let source_target = ctx
         .journal
         .id(Kind::Item, source)
         .map_err(|e| (None, e.to_string()))?
-        .ok_or_else(|| {
-            (
-                None,
-                format!("the feature layer it is drawn from ({source}) was not restored"),
-            )
-        })?;
-    if let Some(id) = made_before(ctx, item, &source_target, base).await? {
+        .ok_or_else(|| (None, format!("the {what} ({source}) was not restored")))?;
+    if let Some(id) = made_before(ctx, item, &source_target, origin, base).await? {
         return Ok(id);
     }
     let output = output_type(&item.item_type);
@@ -55,9 +62,12 @@ pub async fn publish(
     let mut last = String::new();
     for name in crate::item::service_names(base) {
         let mut parameters = json!({ "name": name });
-        for key in ["minScale", "maxScale"] {
-            if let Some(v) = service.get(key).filter(|v| v.is_number()) {
-                parameters[key] = v.clone();
+        // A package brings its own levels; a feature layer is tiled at the source's scales.
+        if matches!(origin, TileOrigin::FeatureLayer(_)) {
+            for key in ["minScale", "maxScale"] {
+                if let Some(v) = service.get(key).filter(|v| v.is_number()) {
+                    parameters[key] = v.clone();
+                }
             }
         }
         match ctx
@@ -65,7 +75,7 @@ pub async fn publish(
             .publish_with(
                 owner,
                 &source_target,
-                "featureService",
+                file_type,
                 &parameters.to_string(),
                 &extra,
             )
@@ -102,19 +112,26 @@ pub async fn publish(
     Err((None, format!("publishing the tiles: {last}")))
 }
 
-/// A layer of this type published from the restored feature layer under one of the names this
-/// restore tries, by a run killed before its journal learnt the new id: adopted rather than
-/// published a second time. (The feature layer was restored by this restore, so what it is the
-/// origin of, this restore made.)
+/// A layer of this type published from the restored feature layer or package under one of the
+/// names this restore tries, by a run killed before its journal learnt the new id: adopted rather
+/// than published a second time. (The source was restored by this restore, so what was published
+/// from it, this restore made.)
 async fn made_before(
     ctx: &Ctx<'_>,
     item: &Item,
     source_target: &str,
+    origin: TileOrigin<'_>,
     base: &str,
 ) -> Result<Option<String>, Failed> {
+    // A feature layer is the origin of Service2Service; a package the destination of
+    // Service2Data.
+    let (kind, forward) = match origin {
+        TileOrigin::FeatureLayer(_) => ("Service2Service", true),
+        TileOrigin::Package { .. } => ("Service2Data", false),
+    };
     let derived = ctx
         .client
-        .related_items(source_target, "Service2Service", true)
+        .related_items(source_target, kind, forward)
         .await
         .map_err(|e| (None, format!("looking for an earlier publish: {e}")))?;
     let names: Vec<String> = crate::item::service_names(base).collect();
@@ -134,8 +151,28 @@ async fn made_before(
     Ok(Some(id))
 }
 
-/// The levels a tile layer's definition holds, for the report (`levels 0–19`).
-pub fn levels(archive: &orgpack_archive::Archive, definition: &Payload) -> Option<String> {
+/// How the layer came back, for the report's reason.
+pub fn how(
+    archive: &orgpack_archive::Archive,
+    definition: Option<&Payload>,
+    origin: TileOrigin<'_>,
+) -> String {
+    match origin {
+        TileOrigin::FeatureLayer(_) => format!(
+            "published again from its restored feature layer ({}): its tiles drawn from the \
+             target's data",
+            definition
+                .and_then(|d| levels(archive, d))
+                .unwrap_or_else(|| "its scales".to_owned())
+        ),
+        TileOrigin::Package { .. } => {
+            "published again from its restored package: its tiles are the package's".to_owned()
+        }
+    }
+}
+
+/// The levels a tile layer's definition holds (`levels 0–19`).
+fn levels(archive: &orgpack_archive::Archive, definition: &Payload) -> Option<String> {
     let doc = read_json(archive, &definition.content).ok()?;
     let lods = doc.pointer("/service/tileInfo/lods")?.as_array()?;
     let level = |l: &Value| l.get("level").and_then(Value::as_u64);

@@ -1,7 +1,8 @@
-//! Hosted tile layers and vector tile layers drawn from a hosted feature layer come back as the
-//! portal makes them: published again in the target from the restored feature layer, with the
-//! source's scales, so their tiles show the target's data (the same bytes as the source's, the
-//! data being the same), and a web map drawing them points at them. Nothing is incomplete.
+//! Hosted tile layers and vector tile layers come back as the portal makes them: one drawn from a
+//! hosted feature layer published again in the target from the restored feature layer, with the
+//! source's scales, so its tiles show the target's data (the same bytes as the source's, the data
+//! being the same); one published from a vector tile package published again from the restored
+//! package, serving its tiles; a web map drawing them points at them. Nothing is incomplete.
 
 use std::time::Duration;
 
@@ -70,6 +71,51 @@ async fn middle_tile(c: &Client, url: &str, z: u32) -> (String, Vec<u8>) {
     (path, bytes)
 }
 
+/// A vector tile package of two tiles and the layer published from it: their ids and the tiles.
+async fn basemap_from_package(editor: &Client) -> (String, String, Vec<(u32, u64, u64, Vec<u8>)>) {
+    use orgpack_sandbox::packages;
+    let tiles = vec![
+        (0, 0, 0, b"\x1a\x05world".to_vec()),
+        (12, 1_582, 700, b"\x1a\x06street".to_vec()),
+    ];
+    let root = packages::web_mercator_root(true, "Basemap", 12);
+    let style = json!({"version": 8, "sources": {"esri": {"type": "vector", "url": "../../"}}, "layers": []});
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Basemap.vtpk");
+    std::fs::write(
+        &path,
+        packages::vector_tile_package(&root, &style, &tiles).unwrap(),
+    )
+    .unwrap();
+    let package = editor
+        .add_item(
+            "editor",
+            None,
+            &[
+                ("title", "Basemap package"),
+                ("type", "Vector Tile Package"),
+            ],
+            Content::File {
+                path: &path,
+                name: "Basemap.vtpk",
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let published = editor
+        .publish_with(
+            "editor",
+            &package,
+            "vectorTilePackage",
+            r#"{"name":"Basemap"}"#,
+            &[("outputType", "VectorTiles"), ("buildInitialCache", "true")],
+        )
+        .await
+        .unwrap();
+    (package, published.service_item_id, tiles)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tile_layers_are_published_again_from_the_restored_feature_layer() {
     let s = seeded().await;
@@ -82,6 +128,8 @@ async fn tile_layers_are_published_again_from_the_restored_feature_layer() {
     )
     .await;
     let vector = publish_tiles(&editor, &s.city, "VectorTiles", r#"{"name":"City_vector"}"#).await;
+    // A basemap published from a vector tile package made in ArcGIS Pro.
+    let (package, basemap, basemap_tiles) = basemap_from_package(&editor).await;
     let (tiles_url, vector_url) = (
         url_of(&editor, &tiles).await,
         url_of(&editor, &vector).await,
@@ -172,6 +220,28 @@ async fn tile_layers_are_published_again_from_the_restored_feature_layer() {
             derived.iter().any(|d| d["id"] == id.as_str()),
             "{derived:?}"
         );
+    }
+    // The basemap: published again from the restored package, serving its tiles.
+    let new_basemap = new(&basemap);
+    let from = c
+        .related_items(&new_basemap, "Service2Data", true)
+        .await
+        .unwrap();
+    assert_eq!(from[0]["id"], new(&package).as_str());
+    let reason = entry(report, &basemap).reason.clone().unwrap_or_default();
+    assert!(reason.contains("from its restored package"), "{reason}");
+    let basemap_url = url_of(c, &new_basemap).await;
+    assert!(basemap_url.contains("/county/"), "{basemap_url}");
+    for (z, y, x, bytes) in &basemap_tiles {
+        let mut got = Vec::new();
+        c.download(
+            "tile",
+            &format!("{basemap_url}/tile/{z}/{y}/{x}.pbf"),
+            &mut got,
+        )
+        .await
+        .unwrap();
+        assert_eq!(&got, bytes);
     }
     // The source's scales: levels 13 to 15 only.
     let service = c
