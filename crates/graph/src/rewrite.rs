@@ -472,6 +472,59 @@ mod tests {
     }
 
     #[test]
+    fn a_hub_sites_pages_groups_and_initiative_are_found() {
+        // Shaped as a Hub site as Hub writes it (Esri's hub.js test mock of a site item and its
+        // data): content and core-team groups in data and item properties, its initiative, and
+        // a page.
+        let data = json!({"source": "df2eaefc53cd43e78eb2e1b3537104e1", "values": {
+            "pages": [{"id": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "title": "About", "slug": "about"}],
+            "subdomain": "bdd", "collaborationGroupId": "484d8c5d805e4029a21898319a24039f",
+            "groups": ["22f49221a9404cc7b3122f488120d513"], "clientId": "t1EtD6y3qY8PI8ER",
+            "siteId": "49817", "layout": {"sections": []}}});
+        let item = json!({"type": "Hub Site Application", "properties": {
+            "source": "236012a5263b4d719d857ae878166a54", "parentId": "236012a5263b4d719d857ae878166a54",
+            "parentInitiativeId": "635e9113f1b440c08be10586bd01327b", "children": [],
+            "collaborationGroupId": "cefce618f9484a13b827d65be2983e93"}});
+        let ctx = Context {
+            item_type: "Hub Site Application",
+            ..Context::default()
+        };
+        let found = |part, doc: &Value| -> Vec<(RefKind, String)> {
+            let mut v: Vec<(RefKind, String)> = references(&ctx, part, doc)
+                .into_iter()
+                .map(|r| (r.kind, r.value))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(
+            found(Part::Data, &data),
+            [
+                (RefKind::Item, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".to_owned()),
+                (
+                    RefKind::Group,
+                    "22f49221a9404cc7b3122f488120d513".to_owned()
+                ),
+                (
+                    RefKind::Group,
+                    "484d8c5d805e4029a21898319a24039f".to_owned()
+                ),
+            ]
+        );
+        // The template it was made from (`source`, `parentId`) is not a dependency.
+        assert_eq!(
+            found(Part::Item, &item),
+            [
+                (RefKind::Item, "635e9113f1b440c08be10586bd01327b".to_owned()),
+                (
+                    RefKind::Group,
+                    "cefce618f9484a13b827d65be2983e93".to_owned()
+                ),
+            ]
+        );
+    }
+
+    #[test]
     fn a_story_embedding_the_organizations_dashboard_depends_on_it_and_other_stories_stay_external()
     {
         let (dash, other) = (

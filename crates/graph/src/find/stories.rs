@@ -100,6 +100,17 @@ pub(super) fn hub(f: &mut Finder<'_, '_>, doc: &Value) {
             }
         }
     }
+    // Its groups: the site's content (`values.groups`, before the catalog took them) and core
+    // team (`values.collaborationGroupId`).
+    if let Some(groups) = doc.pointer("/values/groups").and_then(Value::as_array) {
+        for (i, g) in groups.iter().enumerate() {
+            f.group(Some(g), &format!("$.values.groups[{i}]"));
+        }
+    }
+    f.group(
+        doc.pointer("/values/collaborationGroupId"),
+        "$.values.collaborationGroupId",
+    );
     if let Some(groups) = doc
         .pointer("/values/catalog/groups")
         .and_then(Value::as_array)

@@ -142,6 +142,16 @@ pub(super) fn item_json(f: &mut Finder<'_, '_>, doc: &Value) {
             props.get("workforceProjectGroupId"),
             "$.properties.workforceProjectGroupId",
         );
+        // A Hub site's or initiative's groups (its core team, its content, its followers) and
+        // the initiative it belongs to. (`source` and `parentId` name the template it was made
+        // from, Esri's or a solution's: not a dependency.)
+        for key in ["collaborationGroupId", "contentGroupId", "followersGroupId"] {
+            f.group(props.get(key), &child("$.properties", key));
+        }
+        f.item(
+            props.get("parentInitiativeId"),
+            "$.properties.parentInitiativeId",
+        );
     }
     f.urls(doc.get("url"), "$.url");
 }
