@@ -278,6 +278,31 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
         );
         assert_eq!(c.feature_count(&format!("{city_url}/1")).await.unwrap(), 12);
         let inspections = c.item(&new("inspections")).await.unwrap();
+        // Field Maps: the map is offline-enabled and its editable layer's service syncs, so the
+        // restored map can be taken offline again.
+        let service = c
+            .call(
+                "service",
+                orgpack_portal::Method::Get,
+                inspections["url"].as_str().unwrap(),
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(service["syncEnabled"], true, "{service}");
+        assert!(
+            service["capabilities"].as_str().unwrap().contains("Sync"),
+            "{service}"
+        );
+        let mut map_data = Vec::new();
+        c.item_data(&new("inspections-map"), &mut map_data)
+            .await
+            .unwrap();
+        let map_data: Value = serde_json::from_slice(&map_data).unwrap();
+        assert_eq!(
+            map_data["applicationProperties"]["offline"]["editableLayers"]["sync"],
+            "syncFeaturesAndAttachments"
+        );
         assert_eq!(
             c.feature_count(&format!("{}/0", inspections["url"].as_str().unwrap()))
                 .await
