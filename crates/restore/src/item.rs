@@ -283,7 +283,7 @@ async fn restore(
         {
             // Created by a run cut short: define, load and settle what it left undone.
             let admin = crate::rebuild::admin_of(ctx, definition).map_err(fail)?;
-            crate::rebuild::complete(ctx, item, &admin, payload, &target_id, || async {
+            crate::rebuild::complete(ctx, item, &admin, payload, &target_id, true, || async {
                 upload_payload(ctx, item, payload, owner, folder.as_deref())
                     .await
                     .map_err(|(_, e)| e)
@@ -584,7 +584,7 @@ async fn republish(
         let admin = crate::rebuild::admin_of(ctx, definition).map_err(|e| (None, e))?;
         let base = service_name(item);
         let id = crate::rebuild::create(ctx, item, &admin, owner, folder, &base).await?;
-        crate::rebuild::complete(ctx, item, &admin, payload, &id, || async {
+        crate::rebuild::complete(ctx, item, &admin, payload, &id, false, || async {
             upload_payload(ctx, item, payload, owner, folder)
                 .await
                 .map_err(|(_, e)| e)

@@ -163,12 +163,15 @@ pub fn ids_and_names(admin: &Value) -> Vec<(u64, String)> {
 
 /// Define, load and settle the service created as `target_id`, skipping the steps the journal
 /// says are done. `upload` uploads the export (or finds the earlier upload) and gives its item id.
+/// `found_again`: the service was made by an earlier run (found by the journal or its keyword),
+/// so it may hold its data already.
 pub async fn complete<F, Fut>(
     ctx: &Ctx<'_>,
     item: &Item,
     admin: &Value,
     export: &Payload,
     target_id: &str,
+    found_again: bool,
     upload: F,
 ) -> Result<(), String>
 where
@@ -196,12 +199,26 @@ where
         mark("defined")?;
     }
     // Loaded by a run cut short, but not as the export has it (an earlier run's append landed
-    // late): loaded again.
-    if !journal("loaded")? || mismatch(ctx, admin, export, &url).await?.is_some() {
+    // late): loaded again — but only before its settings are applied. A settled service is in
+    // use (its editors' changes are not to be emptied away), and one that syncs cannot be
+    // truncated at all. One found again that already holds the export's counts was loaded by the
+    // run that made it (under another journal: another archive of the same snapshot).
+    let settled = journal("settled")?;
+    let loaded = journal("loaded")?;
+    let reload = if !loaded && !found_again {
+        true
+    } else if settled {
+        false
+    } else {
+        mismatch(ctx, admin, export, &url).await?.is_some()
+    };
+    if reload {
         load(ctx, admin, export, &url, upload).await?;
+    }
+    if reload || !loaded {
         mark("loaded")?;
     }
-    if !journal("settled")? {
+    if !settled {
         let mut settings = Map::new();
         for key in SETTLE_KEYS {
             if let Some(v) = admin.get(*key).filter(|v| !v.is_null()) {
