@@ -616,12 +616,50 @@ async fn republish(
         upload_export(ctx, item, payload, owner, folder).await?
     };
     let base = service_name(item);
+    let to_publish = Publish {
+        owner,
+        folder,
+        source: &uploaded,
+        file_type,
+        extra: ctx.keep_id(item),
+    };
+    publish_named(ctx, item, &to_publish, &base, |_| {}).await
+}
+
+/// A `publish` call: from item `source` (in the target) as `file_type`, with `extra` parameters,
+/// by `owner`, the result moved into `folder`.
+pub(crate) struct Publish<'a> {
+    pub owner: &'a str,
+    pub folder: Option<&'a str>,
+    pub source: &'a str,
+    pub file_type: &'a str,
+    pub extra: Vec<(&'a str, &'a str)>,
+}
+
+/// Publish under the first free name of `base`, `base_2` … (`parameters` adds to each name's
+/// publishParameters), the new id journaled for `item` at once; wait for the publish job and move
+/// the result into its folder. The new item's id.
+pub(crate) async fn publish_named(
+    ctx: &Ctx<'_>,
+    item: &Item,
+    publish: &Publish<'_>,
+    base: &str,
+    parameters: impl Fn(&mut Value),
+) -> Result<String, Failed> {
+    let owner = publish.owner;
     let mut last = String::new();
-    for name in crate::item::service_names(&base) {
-        let parameters = serde_json::json!({ "name": name }).to_string();
+    for name in service_names(base) {
+        let mut given = serde_json::json!({ "name": name });
+        parameters(&mut given);
         match ctx
             .client
-            .publish_with(owner, &uploaded, file_type, &parameters, &ctx.keep_id(item))
+            .publish_with(
+                owner,
+                publish.source,
+                publish.file_type,
+                &given.to_string(),
+                &publish.extra,
+            )
             .await
         {
             Ok(published) => {
@@ -640,11 +678,11 @@ async fn republish(
                     )
                     .await
                     .map_err(|e| fail(format!("the publish job: {e}")))?;
-                if let Some(folder) = folder {
+                if let Some(folder) = publish.folder {
                     ctx.client
                         .move_item(owner, &id, Some(folder))
                         .await
-                        .map_err(|e| fail(format!("moving the service into its folder: {e}")))?;
+                        .map_err(|e| fail(format!("moving it into its folder: {e}")))?;
                 }
                 return Ok(id);
             }

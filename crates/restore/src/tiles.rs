@@ -9,7 +9,7 @@
 use orgpack_archive::manifest::{Item, Payload};
 
 use crate::plan::TileOrigin;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::item::{Ctx, read_json};
 use crate::journal::Kind;
@@ -59,57 +59,23 @@ pub async fn publish(
     let output = output_type(&item.item_type);
     let mut extra: Vec<(&str, &str)> = vec![("outputType", output), ("buildInitialCache", "true")];
     extra.extend(ctx.keep_id(item));
-    let mut last = String::new();
-    for name in crate::item::service_names(base) {
-        let mut parameters = json!({ "name": name });
-        // A package brings its own levels; a feature layer is tiled at the source's scales.
-        if matches!(origin, TileOrigin::FeatureLayer(_)) {
-            for key in ["minScale", "maxScale"] {
-                if let Some(v) = service.get(key).filter(|v| v.is_number()) {
-                    parameters[key] = v.clone();
-                }
+    let to_publish = crate::item::Publish {
+        owner,
+        folder,
+        source: &source_target,
+        file_type,
+        extra,
+    };
+    // A package brings its own levels; a feature layer is tiled at the source's scales.
+    let scales = matches!(origin, TileOrigin::FeatureLayer(_));
+    crate::item::publish_named(ctx, item, &to_publish, base, |parameters| {
+        for key in ["minScale", "maxScale"] {
+            if let Some(v) = service.get(key).filter(|v| scales && v.is_number()) {
+                parameters[key] = v.clone();
             }
         }
-        match ctx
-            .client
-            .publish_with(
-                owner,
-                &source_target,
-                file_type,
-                &parameters.to_string(),
-                &extra,
-            )
-            .await
-        {
-            Ok(published) => {
-                let id = published.service_item_id.clone();
-                ctx.journal
-                    .set_id(Kind::Item, &item.id, &id, true)
-                    .map_err(|e| (Some(id.clone()), e.to_string()))?;
-                let fail = |e: String| (Some(id.clone()), e);
-                ctx.client
-                    .wait_for_job(
-                        owner,
-                        &id,
-                        published.job_id.as_deref(),
-                        Some("publish"),
-                        std::time::Duration::from_hours(4),
-                    )
-                    .await
-                    .map_err(|e| fail(format!("the tiling job: {e}")))?;
-                if let Some(folder) = folder {
-                    ctx.client
-                        .move_item(owner, &id, Some(folder))
-                        .await
-                        .map_err(|e| fail(format!("moving the layer into its folder: {e}")))?;
-                }
-                return Ok(id);
-            }
-            Err(e) if e.to_string().contains("already exists") => last = e.to_string(),
-            Err(e) => return Err((None, format!("publishing the tiles: {e}"))),
-        }
-    }
-    Err((None, format!("publishing the tiles: {last}")))
+    })
+    .await
 }
 
 /// A layer of this type published from the restored feature layer or package under one of the

@@ -115,13 +115,7 @@ pub(super) fn publish(
             &[],
         ));
     };
-    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return Err(error(
-            400,
-            &format!("Service name '{name}' is invalid: use letters, digits and underscores."),
-            &[],
-        ));
-    }
+    check_name(name)?;
     if expected == orgpack_payload::Kind::ServiceDefinition && summary.layers.is_empty() {
         return Err(error(
             400,
@@ -196,6 +190,19 @@ pub(super) fn publish(
         "type": "Feature Service", "serviceurl": url, "encodedServiceURL": url, "size": payload.len(),
         "jobId": job, "serviceItemId": id,
     }]})))
+}
+
+/// A service name's check: letters, digits and underscores.
+pub(super) fn check_name(name: &str) -> Result<(), Response> {
+    if name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        Ok(())
+    } else {
+        Err(error(
+            400,
+            &format!("Service name '{name}' is invalid: use letters, digits and underscores."),
+            &[],
+        ))
+    }
 }
 
 /// Rows read from a published file per pass while loading it.

@@ -8,8 +8,8 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::auth::internal;
-use super::content::{folder_id, new_item_json, owner_or_admin, readable};
-use super::{Call, FORBIDDEN, error};
+use super::content::readable;
+use super::{Call, error};
 use crate::store::TileService;
 
 /// The publishParameters a package publish takes (`maxRecordCount` is what the official Python
@@ -67,41 +67,7 @@ pub(super) fn publish(
         ));
     }
     call.require("portal:publisher:publishTiles")?;
-    let parameters: Value = match p.get("publishParameters") {
-        Some(s) => serde_json::from_str(s)
-            .map_err(|_| error(400, "'publishParameters' must be a JSON object.", &[]))?,
-        None => Value::Null,
-    };
-    if let Some(unknown) = parameters
-        .as_object()
-        .and_then(|o| o.keys().find(|k| !PARAMETERS.contains(&k.as_str())))
-    {
-        return Err(error(
-            400,
-            &format!(
-                "publishParameters '{unknown}' is not supported by the sandbox for a package."
-            ),
-            &["Supported: name, maxRecordCount, description, copyrightText."],
-        ));
-    }
-    let Some(name) = parameters
-        .get("name")
-        .and_then(Value::as_str)
-        .filter(|n| !n.is_empty())
-    else {
-        return Err(error(
-            400,
-            "'name' must be specified in publishParameters.",
-            &[],
-        ));
-    };
-    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return Err(error(
-            400,
-            &format!("Service name '{name}' is invalid: use letters, digits and underscores."),
-            &[],
-        ));
-    }
+    let (parameters, name) = super::tiles::publish_parameters(call, PARAMETERS, "a package")?;
     let source = readable(call, source_id)?;
     let source_type = source
         .json
@@ -118,11 +84,6 @@ pub(super) fn publish(
             &[],
         ));
     }
-    // Service2Data is mustOwnAllItems: the layer's owner owns its package.
-    if source.owner != owner {
-        return Err(error(403, FORBIDDEN, &[]));
-    }
-    owner_or_admin(call, owner)?;
     let store = &call.shared.store;
     let Some((Some(payload), _)) = store.item_data(&call.org, source_id).map_err(internal)? else {
         return Err(error(400, "Item does not have a file.", &[]));
@@ -130,96 +91,30 @@ pub(super) fn publish(
     let reader = store.blobs().reader(&payload).map_err(internal)?;
     let root = crate::packages::root(reader, vector)
         .map_err(|e| error(400, &format!("Unable to read the package: {e}"), &[]))?;
-    let (kind, item_type, keywords): (&str, &str, &[&str]) = if vector {
-        (
-            "VectorTileServer",
-            "Vector Tile Service",
-            &["Vector Tile Service", "Hosted Service", "Service"],
-        )
-    } else {
-        (
-            "MapServer",
-            "Map Service",
-            &[
-                "ArcGIS Server",
-                "Data",
-                "Map Service",
-                "Service",
-                "Tiled",
-                "Hosted Service",
-            ],
-        )
-    };
-    if store
-        .tile_service(&call.org, name, kind)
-        .map_err(internal)?
-        .is_some()
-    {
-        return Err(error(
-            409,
-            &format!("Service name '{name}' already exists."),
-            &[],
-        ));
-    }
-    let folder = match folder {
-        Some(f) => folder_id(call, owner, f)?,
-        None => None,
-    };
-    let id = super::content::id_to_create(call)?;
-    let now = crate::now_ms();
-    let url = format!(
-        "{}/server/rest/services/Hosted/{name}/{kind}",
-        call.rest.trim_end_matches("/sharing/rest")
-    );
-    let title = source
-        .json
-        .get("title")
-        .and_then(Value::as_str)
-        .unwrap_or(name)
-        .to_owned();
-    let fields = json!({
-        "title": title, "name": name, "type": item_type, "url": url, "ownerFolder": folder,
-        "typeKeywords": keywords, "tags": super::content::list(p, "tags"),
-        "description": parameters.get("description").cloned().unwrap_or(Value::Null),
-    });
-    let item = new_item_json(call, &id, owner, now, fields);
-    store
-        .add_item(&call.org, owner, folder.as_deref(), &item, None, now)
-        .map_err(|e| match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::ConstraintViolation) => {
-                error(409, &format!("Item with id '{id}' already exists."), &[])
-            }
-            _ => internal(e),
-        })?;
     let service = TileService {
-        name: name.to_owned(),
-        kind: kind.to_owned(),
-        item: id.clone(),
+        name,
+        kind: if vector {
+            "VectorTileServer"
+        } else {
+            "MapServer"
+        }
+        .to_owned(),
+        item: String::new(),
         source: source_id.to_owned(),
         definition: json!({"package": true, "root": root}),
         payload: Some(payload),
     };
-    if !store
-        .add_tile_service(&call.org, &service)
-        .map_err(internal)?
-    {
-        store.delete_item(&id).map_err(internal)?;
-        return Err(error(
-            409,
-            &format!("Service name '{name}' already exists."),
-            &[],
-        ));
-    }
-    store
-        .add_relationship(&id, source_id, "Service2Data")
-        .map_err(internal)?;
-    store
-        .set_status_until(&id, "processing", super::jobs::ready_at(call))
-        .map_err(internal)?;
-    Ok(call.reply(&json!({"services": [{
-        "type": item_type, "serviceurl": url, "encodedServiceURL": url,
-        "jobId": crate::new_id(), "serviceItemId": id,
-    }]})))
+    super::tiles::create(
+        call,
+        super::tiles::NewLayer {
+            owner,
+            folder,
+            source: &source,
+            service,
+            parameters: &parameters,
+            relationship: "Service2Data",
+        },
+    )
 }
 
 /// The levels of a package's tiling scheme.

@@ -34,11 +34,26 @@ const PARAMETERS: &[&str] = &[
     "copyrightText",
 ];
 
-/// `outputType` → (service kind, item type, type keywords).
-fn output(kind: &str) -> Option<(&'static str, &'static str, &'static [&'static str])> {
+/// `outputType` → the service kind it makes.
+fn output(kind: &str) -> Option<&'static str> {
     if kind.eq_ignore_ascii_case("Tiles") {
-        Some((
-            "MapServer",
+        Some("MapServer")
+    } else if kind.eq_ignore_ascii_case("VectorTiles") {
+        Some("VectorTileServer")
+    } else {
+        None
+    }
+}
+
+/// A tile service kind's item type and type keywords, as ArcGIS Online gives them.
+fn item_of(kind: &str) -> (&'static str, &'static [&'static str]) {
+    if kind == "VectorTileServer" {
+        (
+            "Vector Tile Service",
+            &["Vector Tile Service", "Hosted Service", "Service"],
+        )
+    } else {
+        (
             "Map Service",
             &[
                 "ArcGIS Server",
@@ -48,16 +63,142 @@ fn output(kind: &str) -> Option<(&'static str, &'static str, &'static [&'static 
                 "Tiled",
                 "Hosted Service",
             ],
-        ))
-    } else if kind.eq_ignore_ascii_case("VectorTiles") {
-        Some((
-            "VectorTileServer",
-            "Vector Tile Service",
-            &["Vector Tile Service", "Hosted Service", "Service"],
-        ))
-    } else {
-        None
+        )
     }
+}
+
+/// The publishParameters of a tile publish, with its `name` checked; a key outside `allowed` is
+/// refused (`what` says what is published).
+pub(super) fn publish_parameters(
+    call: &Call,
+    allowed: &[&str],
+    what: &str,
+) -> Result<(Value, String), Response> {
+    let parameters: Value = match call.params.get("publishParameters") {
+        Some(s) => serde_json::from_str(s)
+            .map_err(|_| error(400, "'publishParameters' must be a JSON object.", &[]))?,
+        None => Value::Null,
+    };
+    if let Some(unknown) = parameters
+        .as_object()
+        .and_then(|o| o.keys().find(|k| !allowed.contains(&k.as_str())))
+    {
+        return Err(error(
+            400,
+            &format!("publishParameters '{unknown}' is not supported by the sandbox for {what}."),
+            &[&format!("Supported: {}.", allowed.join(", "))],
+        ));
+    }
+    let Some(name) = parameters
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    else {
+        return Err(error(
+            400,
+            "'name' must be specified in publishParameters.",
+            &[],
+        ));
+    };
+    super::services::check_name(name)?;
+    let name = name.to_owned();
+    Ok((parameters, name))
+}
+
+/// A tile layer to make: its service (the item filled in when made), from `source`, owned by
+/// `owner` in `folder`, related to the source by `relationship` (`Service2Service` from a
+/// feature layer, `Service2Data` to a package).
+pub(super) struct NewLayer<'a> {
+    pub owner: &'a str,
+    pub folder: Option<&'a str>,
+    pub source: &'a crate::store::StoredItem,
+    pub service: TileService,
+    pub parameters: &'a Value,
+    pub relationship: &'static str,
+}
+
+/// Make a tile layer: the source must be the owner's (both relationships are mustOwnAllItems),
+/// the name free for its kind; then its item (titled `title`, else as the source), its record,
+/// its relationship and a publish job. The publish answer.
+pub(super) fn create(call: &Call, new: NewLayer<'_>) -> Result<Response, Response> {
+    let NewLayer {
+        owner,
+        folder,
+        source,
+        mut service,
+        parameters,
+        relationship,
+    } = new;
+    if source.owner != owner {
+        return Err(error(403, FORBIDDEN, &[]));
+    }
+    owner_or_admin(call, owner)?;
+    let store = &call.shared.store;
+    let name = service.name.clone();
+    let taken = || error(409, &format!("Service name '{name}' already exists."), &[]);
+    if store
+        .tile_service(&call.org, &name, &service.kind)
+        .map_err(internal)?
+        .is_some()
+    {
+        return Err(taken());
+    }
+    let folder = match folder {
+        Some(f) => folder_id(call, owner, f)?,
+        None => None,
+    };
+    let (item_type, keywords) = item_of(&service.kind);
+    let id = super::content::id_to_create(call)?;
+    let now = crate::now_ms();
+    let url = format!(
+        "{}/server/rest/services/Hosted/{name}/{}",
+        call.rest.trim_end_matches("/sharing/rest"),
+        service.kind
+    );
+    let title = call
+        .params
+        .get("title")
+        .or_else(|| source.json.get("title").and_then(Value::as_str))
+        .unwrap_or(&name)
+        .to_owned();
+    let fields = json!({
+        "title": title, "name": name, "type": item_type, "url": url, "ownerFolder": folder,
+        "typeKeywords": keywords, "tags": super::content::list(&call.params, "tags"),
+        "description": parameters.get("description").cloned().unwrap_or(Value::Null),
+    });
+    let item = new_item_json(call, &id, owner, now, fields);
+    store
+        .add_item(&call.org, owner, folder.as_deref(), &item, None, now)
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                error(409, &format!("Item with id '{id}' already exists."), &[])
+            }
+            _ => internal(e),
+        })?;
+    service.item.clone_from(&id);
+    if !store
+        .add_tile_service(&call.org, &service)
+        .map_err(internal)?
+    {
+        store.delete_item(&id).map_err(internal)?;
+        return Err(taken());
+    }
+    let source_id = source.json["id"].as_str().unwrap_or_default();
+    let (origin, destination) = if relationship == "Service2Service" {
+        (source_id, id.as_str())
+    } else {
+        (id.as_str(), source_id)
+    };
+    store
+        .add_relationship(origin, destination, relationship)
+        .map_err(internal)?;
+    store
+        .set_status_until(&id, "processing", super::jobs::ready_at(call))
+        .map_err(internal)?;
+    Ok(call.reply(&json!({"services": [{
+        "type": item_type, "serviceurl": url, "encodedServiceURL": url,
+        "jobId": crate::new_id(), "serviceItemId": id,
+    }]})))
 }
 
 /// `publish` of a hosted feature layer (`fileType=featureService`) as a tile layer
@@ -78,7 +219,7 @@ pub(super) fn publish(
             &[],
         ));
     };
-    let Some((kind, item_type, keywords)) = output(output_type) else {
+    let Some(kind) = output(output_type) else {
         return Err(error(
             400,
             &format!(
@@ -101,39 +242,7 @@ pub(super) fn publish(
         ));
     }
     call.require("portal:publisher:publishTiles")?;
-    let parameters: Value = match p.get("publishParameters") {
-        Some(s) => serde_json::from_str(s)
-            .map_err(|_| error(400, "'publishParameters' must be a JSON object.", &[]))?,
-        None => Value::Null,
-    };
-    if let Some(unknown) = parameters
-        .as_object()
-        .and_then(|o| o.keys().find(|k| !PARAMETERS.contains(&k.as_str())))
-    {
-        return Err(error(
-            400,
-            &format!("publishParameters '{unknown}' is not supported by the sandbox for tiles."),
-            &["Supported: name, minScale, maxScale, description, copyrightText."],
-        ));
-    }
-    let Some(name) = parameters
-        .get("name")
-        .and_then(Value::as_str)
-        .filter(|n| !n.is_empty())
-    else {
-        return Err(error(
-            400,
-            "'name' must be specified in publishParameters.",
-            &[],
-        ));
-    };
-    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return Err(error(
-            400,
-            &format!("Service name '{name}' is invalid: use letters, digits and underscores."),
-            &[],
-        ));
-    }
+    let (parameters, name) = publish_parameters(call, PARAMETERS, "tiles")?;
     let scale = |key: &str, default: f64| match parameters.get(key) {
         None | Some(Value::Null) => Ok(default),
         Some(v) => v
@@ -168,26 +277,6 @@ pub(super) fn publish(
             &[],
         ));
     }
-    // Service2Service is mustOwnAllItems: the tile layer's owner owns its feature layer.
-    if source.owner != owner {
-        return Err(error(403, FORBIDDEN, &[]));
-    }
-    owner_or_admin(call, owner)?;
-    if store
-        .tile_service(&call.org, name, kind)
-        .map_err(internal)?
-        .is_some()
-    {
-        return Err(error(
-            409,
-            &format!("Service name '{name}' already exists."),
-            &[],
-        ));
-    }
-    let folder = match folder {
-        Some(f) => folder_id(call, owner, f)?,
-        None => None,
-    };
     let layers: Vec<Value> = feature_service
         .layers
         .as_array()
@@ -196,41 +285,10 @@ pub(super) fn publish(
         .filter(|l| !super::layers::is_table(l))
         .map(|l| json!({"id": l["id"], "name": l["name"], "geometryType": l["geometryType"]}))
         .collect();
-    let id = super::content::id_to_create(call)?;
-    let now = crate::now_ms();
-    let url = format!(
-        "{}/server/rest/services/Hosted/{name}/{kind}",
-        call.rest.trim_end_matches("/sharing/rest")
-    );
-    let title = p
-        .get("title")
-        .map(str::to_owned)
-        .or_else(|| {
-            source
-                .json
-                .get("title")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| name.to_owned());
-    let fields = json!({
-        "title": title, "name": name, "type": item_type, "url": url, "ownerFolder": folder,
-        "typeKeywords": keywords, "tags": super::content::list(p, "tags"),
-        "description": parameters.get("description").cloned().unwrap_or(Value::Null),
-    });
-    let item = new_item_json(call, &id, owner, now, fields);
-    store
-        .add_item(&call.org, owner, folder.as_deref(), &item, None, now)
-        .map_err(|e| match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::ConstraintViolation) => {
-                error(409, &format!("Item with id '{id}' already exists."), &[])
-            }
-            _ => internal(e),
-        })?;
     let service = TileService {
-        name: name.to_owned(),
+        name,
         kind: kind.to_owned(),
-        item: id.clone(),
+        item: String::new(),
         source: source_id.to_owned(),
         definition: json!({
             "minScale": min_scale, "maxScale": max_scale, "layers": layers,
@@ -239,27 +297,17 @@ pub(super) fn publish(
         }),
         payload: None,
     };
-    if !store
-        .add_tile_service(&call.org, &service)
-        .map_err(internal)?
-    {
-        store.delete_item(&id).map_err(internal)?;
-        return Err(error(
-            409,
-            &format!("Service name '{name}' already exists."),
-            &[],
-        ));
-    }
-    store
-        .add_relationship(source_id, &id, "Service2Service")
-        .map_err(internal)?;
-    store
-        .set_status_until(&id, "processing", super::jobs::ready_at(call))
-        .map_err(internal)?;
-    Ok(call.reply(&json!({"services": [{
-        "type": item_type, "serviceurl": url, "encodedServiceURL": url,
-        "jobId": crate::new_id(), "serviceItemId": id,
-    }]})))
+    create(
+        call,
+        NewLayer {
+            owner,
+            folder,
+            source: &source,
+            service,
+            parameters: &parameters,
+            relationship: "Service2Service",
+        },
+    )
 }
 
 /// Scales of vector tiles (512 pixels) are half those of raster tiles (256) of the same level.

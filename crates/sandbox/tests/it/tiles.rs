@@ -314,23 +314,39 @@ pub(crate) async fn add_vector_package(editor: &Client) -> (String, Vec<(u32, u6
     let style = serde_json::json!({"version": 8, "sources": {"esri": {"type": "vector", "url": "../../"}},
         "layers": [{"id": "roads", "type": "line", "source": "esri", "source-layer": "roads"}]});
     let bytes = packages::vector_tile_package(&root, &style, &tiles).unwrap();
+    let id = add_package(
+        editor,
+        ("City basemap", "Vector Tile Package"),
+        "Basemap.vtpk",
+        bytes,
+    )
+    .await;
+    (id, tiles)
+}
+
+/// A package file as the editor's item of type `kind`, titled `title`: its id.
+async fn add_package(
+    editor: &Client,
+    (title, kind): (&str, &str),
+    file_name: &str,
+    bytes: Vec<u8>,
+) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("Basemap.vtpk");
+    let path = dir.path().join(file_name);
     std::fs::write(&path, bytes).unwrap();
-    let id = editor
+    editor
         .add_item(
             "editor",
             None,
-            &[("title", "City basemap"), ("type", "Vector Tile Package")],
+            &[("title", title), ("type", kind)],
             orgpack_portal::Content::File {
                 path: &path,
-                name: "Basemap.vtpk",
+                name: file_name,
             },
             1 << 20,
         )
         .await
-        .unwrap();
-    (id, tiles)
+        .unwrap()
 }
 
 #[tokio::test]
@@ -434,22 +450,13 @@ async fn a_compact_tile_package_publishes_as_a_tile_layer() {
     let bytes =
         packages::compact_tile_package(&packages::web_mercator_root(false, "Relief", 5), &tiles)
             .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("Relief.tpkx");
-    std::fs::write(&path, bytes).unwrap();
-    let package = editor
-        .add_item(
-            "editor",
-            None,
-            &[("title", "Relief"), ("type", "Compact Tile Package")],
-            orgpack_portal::Content::File {
-                path: &path,
-                name: "Relief.tpkx",
-            },
-            1 << 20,
-        )
-        .await
-        .unwrap();
+    let package = add_package(
+        &editor,
+        ("Relief", "Compact Tile Package"),
+        "Relief.tpkx",
+        bytes,
+    )
+    .await;
     let published = editor
         .publish_with(
             "editor",
