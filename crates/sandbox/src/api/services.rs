@@ -192,6 +192,27 @@ pub(super) fn publish(
     }]})))
 }
 
+/// Store a new service's item `item` (id `id`): `409 Item with id '…' already exists.` when the id
+/// is taken (`itemIdToCreate`).
+pub(super) fn add_service_item(
+    call: &Call,
+    owner: &str,
+    folder: Option<&str>,
+    id: &str,
+    item: &Value,
+    now: i64,
+) -> Result<(), Response> {
+    call.shared
+        .store
+        .add_item(&call.org, owner, folder, item, None, now)
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                error(409, &format!("Item with id '{id}' already exists."), &[])
+            }
+            _ => internal(e),
+        })
+}
+
 /// A service name's check: letters, digits and underscores.
 pub(super) fn check_name(name: &str) -> Result<(), Response> {
     if name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
@@ -337,14 +358,7 @@ pub(super) fn claim_service(
         fields[key] = value;
     }
     let item = new_item_json(call, &id, owner, now, fields);
-    store
-        .add_item(&call.org, owner, folder.as_deref(), &item, None, now)
-        .map_err(|e| match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::ConstraintViolation) => {
-                error(409, &format!("Item with id '{id}' already exists."), &[])
-            }
-            _ => internal(e),
-        })?;
+    add_service_item(call, owner, folder.as_deref(), &id, &item, now)?;
     service.item.clone_from(&id);
     if !store
         .add_service(&call.org, &service, payload)

@@ -167,14 +167,7 @@ pub(super) fn create(call: &Call, new: NewLayer<'_>) -> Result<Response, Respons
         "description": parameters.get("description").cloned().unwrap_or(Value::Null),
     });
     let item = new_item_json(call, &id, owner, now, fields);
-    store
-        .add_item(&call.org, owner, folder.as_deref(), &item, None, now)
-        .map_err(|e| match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::ConstraintViolation) => {
-                error(409, &format!("Item with id '{id}' already exists."), &[])
-            }
-            _ => internal(e),
-        })?;
+    super::services::add_service_item(call, owner, folder.as_deref(), &id, &item, now)?;
     service.item.clone_from(&id);
     if !store
         .add_tile_service(&call.org, &service)
