@@ -114,6 +114,22 @@ pub fn references(ctx: &Context<'_>, part: Part<'_>, doc: &Value) -> Vec<Referen
             f.portal_urls_in(s, path);
         }
     });
+    // Links to apps on ArcGIS Online's app hosts (an experience or story of this organization or
+    // another's): external, so nothing else is captured for them, but pointed at the restored
+    // app when the snapshot holds it.
+    walk(doc, "$", &mut |path, _, v| {
+        if let Some(s) = v.as_str().filter(|s| s.contains(".arcgis.com/")) {
+            for (_, id) in text::online_app_links(s) {
+                if Some(id) != ctx.self_id {
+                    f.out.push(
+                        Reference::new(RefKind::Item, id, f.at(path))
+                            .external()
+                            .in_text(),
+                    );
+                }
+            }
+        }
+    });
     // Links to the organization's own apps and items, in any string of any type (an
     // experience embedding a dashboard by URL, a description linking a map).
     if !ctx.portal_urls.is_empty() {

@@ -41,8 +41,12 @@
 //! portal in any form a portal writes (`/home/item.html?id=`, `/apps/dashboards/<id>`,
 //! `/apps/opsdashboard/index.html#/<id>`, `?webmap=`, `?appid=`, `/experience/<id>`,
 //! `/stories/<id>`, …; [`text::portal_links`]) in any string of any part, with the portal URL it
-//! is on (so a restore points it at the target's portal and the new id). [`item_references`] runs the rules over an
-//! item's JSON, data and resources at once.
+//! is on (so a restore points it at the target's portal and the new id). A link to ArcGIS
+//! Online's app hosts, which serve every organization's apps
+//! (`https://experience.arcgis.com/experience/<id>`, `https://storymaps.arcgis.com/stories/<id>`;
+//! [`text::online_app_links`]), is an external item reference: nothing more is captured for it,
+//! but a restore orders the app first and points the link at it when the snapshot holds it.
+//! [`item_references`] runs the rules over an item's JSON, data and resources at once.
 //!
 //! Service URLs on Esri's global hosts (`services.arcgisonline.com`, `geocode.arcgis.com`, …) and
 //! helper services (`GeocodeServer`, `NAServer`, `GeometryServer`, `GPServer`) are not references:

@@ -183,6 +183,36 @@ pub fn portal_links<'a>(text: &'a str, portal_urls: &[String]) -> Vec<(usize, &'
     out
 }
 
+/// ArcGIS Online's own hosts for apps of every organization: Experience Builder
+/// (`https://experience.arcgis.com/experience/<id>`) and StoryMaps
+/// (`https://storymaps.arcgis.com/stories/<id>`, `…/collections/<id>`).
+const ONLINE_APP_HOSTS: &[&str] = &[
+    "https://experience.arcgis.com/",
+    "https://storymaps.arcgis.com/",
+];
+
+/// Item ids in links to ArcGIS Online's app hosts inside `text`, each with its byte offset. The
+/// host serves every organization's apps, so the item may be this organization's or another's.
+pub fn online_app_links(text: &str) -> Vec<(usize, &str)> {
+    let mut out: Vec<(usize, &str)> = Vec::new();
+    for host in ONLINE_APP_HOSTS {
+        let mut from = 0;
+        while let Some(rel) = text[from..].find(host) {
+            let start = from + rel;
+            let rest = &text[start..];
+            let end = rest.find(ends_url).unwrap_or(rest.len());
+            for (at, id) in linked_ids(&rest[..end]) {
+                if !out.iter().any(|(o, _)| *o == start + at) {
+                    out.push((start + at, id));
+                }
+            }
+            from = start + host.len();
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
 /// Item ids that follow a link marker inside `text` (`item.html?id=<id>`, `itemID=<id>`,
 /// `/content/items/<id>/…`, `/stories/<id>`), each with its byte offset.
 pub fn linked_ids(text: &str) -> Vec<(usize, &str)> {
@@ -362,6 +392,21 @@ mod tests {
         ] {
             assert!(portal_links(&text, &portals).is_empty(), "{text}");
         }
+    }
+
+    #[test]
+    fn links_on_arcgis_onlines_app_hosts_name_their_item() {
+        let id = "0123456789abcdef0123456789abcdef";
+        let text = format!(
+            "see https://experience.arcgis.com/experience/{id}/page/Home and \
+             <a href=\"https://storymaps.arcgis.com/stories/{id}\">the story</a>; not \
+             https://example.com/stories/{id}"
+        );
+        let found: Vec<&str> = online_app_links(&text)
+            .into_iter()
+            .map(|(_, i)| i)
+            .collect();
+        assert_eq!(found, [id, id]);
     }
 
     #[test]

@@ -348,7 +348,14 @@ pub async fn plan_target(
         .collect();
     for item in snapshot.items.iter().filter(|i| chosen.contains(&i.id)) {
         graph.add_node(&item.id);
-        for d in item.dependencies.iter().filter(|d| !d.external) {
+        // An external reference that the snapshot holds after all (a link to an app on ArcGIS
+        // Online's app hosts, which serve every organization's) orders it too: restored first, so
+        // the link is pointed at it.
+        for d in item
+            .dependencies
+            .iter()
+            .filter(|d| !d.external || d.item_id.as_ref().is_some_and(|t| chosen.contains(t)))
+        {
             if let Some(to) = d
                 .item_id
                 .as_ref()

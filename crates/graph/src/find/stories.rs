@@ -64,8 +64,11 @@ pub(super) fn storymap(f: &mut Finder<'_, '_>, doc: &Value) {
                     .pointer(&format!("/data/{field}"))
                     .and_then(Value::as_str)
                 {
+                    // (Links on ArcGIS Online's story and experience hosts have their own rule
+                    // too.)
                     let own: Vec<&str> = text::portal_links(s, f.ctx.portal_urls)
                         .into_iter()
+                        .chain(text::online_app_links(s))
                         .map(|(_, id)| id)
                         .collect();
                     for (_, id) in text::linked_ids(s)

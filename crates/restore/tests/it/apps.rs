@@ -132,6 +132,20 @@ async fn apps_of_each_kind_come_back_pointing_at_the_restored_items() {
     )
     .await;
     resource(&editor, &storymap, "draft_1.json", &story).await;
+    // The published experience also links the story where ArcGIS Online serves every
+    // organization's stories (`storymaps.arcgis.com/stories/<id>`).
+    published["widgets"]["widget_4"] = json!({"uri": "widgets/common/embed/", "config": {
+        "embedBy": "url", "expression": format!("https://storymaps.arcgis.com/stories/{storymap}")}});
+    editor
+        .update_item(
+            "editor",
+            None,
+            &experience,
+            &[],
+            Content::Text(&published.to_string()),
+        )
+        .await
+        .unwrap();
 
     let notebook = add(&editor, "Notebook", "Hydrant notebook", "Notebook,Python", &json!({
         "cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": null,
@@ -254,6 +268,13 @@ async fn apps_of_each_kind_come_back_pointing_at_the_restored_items() {
     let exb = new(&experience);
     let own = data_of(c, &exb).await;
     assert!(own.contains(&format!("\"appItemId\":\"{exb}\"")), "{own}");
+    assert!(
+        own.contains(&format!(
+            "https://storymaps.arcgis.com/stories/{}",
+            new(&storymap)
+        )),
+        "{own}"
+    );
     for doc in [
         data_of(c, &exb).await,
         resource_of(c, &exb, "config/config.json").await,
