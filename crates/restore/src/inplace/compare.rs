@@ -465,10 +465,13 @@ pub async fn compare(
         }
     }
     let mut types: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    // A service's Service2Service to a view or tile layer made from it is the portal's, made
+    // with that item: missing, it says the derived item is gone, and putting that item back
+    // makes it again (the service cannot be related to an item that does not exist).
     for r in item
         .relationships
         .iter()
-        .filter(|r| r.direction == Direction::Forward)
+        .filter(|r| r.direction == Direction::Forward && r.relationship_type != "Service2Service")
     {
         types
             .entry(r.relationship_type.as_str())

@@ -750,3 +750,79 @@ async fn assert_no_source_keyword(admin: &Client, id: &str) {
         "{id}: {keywords:?}"
     );
 }
+
+/// The tile layers deleted for good (recycle bin emptied): published again from the City still
+/// there, under their own service names, drawn from it; every map naming them follows; nothing
+/// doubled, and a second run has nothing to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tile_layers_deleted_for_good_are_published_again_from_the_layer_still_there() {
+    let Scene {
+        s,
+        demo,
+        dir,
+        admin,
+        archive,
+        snapshot,
+    } = scene(false).await;
+    let org_id = admin.portal_self().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = titles(&admin, &org_id).await;
+    let editor = client(&s, "demo", "editor");
+    let urls: Vec<String> = ["city-tiles", "city-vector"]
+        .iter()
+        .map(|k| demo.urls[*k].clone())
+        .collect();
+    for key in ["city-tiles", "city-vector"] {
+        call(
+            &editor,
+            &format!("content/users/editor/items/{}/delete", demo.items[key]),
+            &[("permanentDelete", "true")],
+        )
+        .await;
+    }
+    let report = in_place(&s, &archive, &snapshot, "demo", dir.path(), false).await;
+    assert!(report.is_complete(), "{report:#?}");
+    let mut made = Vec::new();
+    for key in ["city-tiles", "city-vector"] {
+        let e = report
+            .items
+            .iter()
+            .find(|e| e.source_id == demo.items[key])
+            .unwrap();
+        assert_eq!(e.status, Status::Created, "{e:#?}");
+        made.push(e.target_id.clone().unwrap());
+    }
+    // Same names, so the same URLs; drawn from City; related from it.
+    for (id, url) in made.iter().zip(&urls) {
+        assert_eq!(admin.item(id).await.unwrap()["url"], url.as_str());
+    }
+    let derived = admin
+        .related_items(&demo.items["city"], "Service2Service", true)
+        .await
+        .unwrap();
+    for id in &made {
+        assert!(
+            derived.iter().any(|d| d["id"] == id.as_str()),
+            "{derived:?}"
+        );
+    }
+    // Nothing doubled: the same titles, once each.
+    let after = titles(&admin, &org_id).await;
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        before.keys().collect::<Vec<_>>()
+    );
+    assert!(after.values().all(|ids| ids.len() == 1), "{after:?}");
+    let again = in_place(&s, &archive, &snapshot, "demo", dir.path(), true).await;
+    assert!(
+        again.items.iter().all(|e| matches!(e.action, Action::Skip)),
+        "{:#?}",
+        again
+            .items
+            .iter()
+            .filter(|e| !matches!(e.action, Action::Skip))
+            .collect::<Vec<_>>()
+    );
+}
