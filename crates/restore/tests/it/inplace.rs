@@ -751,11 +751,11 @@ async fn assert_no_source_keyword(admin: &Client, id: &str) {
     );
 }
 
-/// The tile layers deleted for good (recycle bin emptied): published again from the City still
-/// there, under their own service names, drawn from it; every map naming them follows; nothing
+/// The tile layers and the view deleted for good (recycle bin emptied): made again from the City
+/// still there, under their own service names (so at their URLs), related from it; nothing
 /// doubled, and a second run has nothing to do.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tile_layers_deleted_for_good_are_published_again_from_the_layer_still_there() {
+async fn tile_layers_and_a_view_deleted_for_good_are_made_again_from_the_layer_still_there() {
     let Scene {
         s,
         demo,
@@ -770,11 +770,9 @@ async fn tile_layers_deleted_for_good_are_published_again_from_the_layer_still_t
         .to_owned();
     let before = titles(&admin, &org_id).await;
     let editor = client(&s, "demo", "editor");
-    let urls: Vec<String> = ["city-tiles", "city-vector"]
-        .iter()
-        .map(|k| demo.urls[*k].clone())
-        .collect();
-    for key in ["city-tiles", "city-vector"] {
+    let derived_keys = ["city-tiles", "city-vector", "hydrants-view"];
+    let urls: Vec<String> = derived_keys.iter().map(|k| demo.urls[*k].clone()).collect();
+    for key in derived_keys {
         call(
             &editor,
             &format!("content/users/editor/items/{}/delete", demo.items[key]),
@@ -785,7 +783,7 @@ async fn tile_layers_deleted_for_good_are_published_again_from_the_layer_still_t
     let report = in_place(&s, &archive, &snapshot, "demo", dir.path(), false).await;
     assert!(report.is_complete(), "{report:#?}");
     let mut made = Vec::new();
-    for key in ["city-tiles", "city-vector"] {
+    for key in derived_keys {
         let e = report
             .items
             .iter()
