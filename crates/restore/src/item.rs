@@ -332,6 +332,9 @@ async fn restore(
             rewritten += data_naming_itself(ctx, item, owner, &target_id, &gctx, &map)
                 .await
                 .map_err(fail)?;
+            rewritten += url_naming_itself(ctx, item, owner, &target_id)
+                .await
+                .map_err(fail)?;
         }
         rewritten += restore_parts(ctx, item, owner, &target_id, &gctx, &map)
             .await
@@ -1009,6 +1012,39 @@ async fn data_naming_itself(
         .map_err(|e| format!("its data naming itself: {e}"))?;
     // The other references were counted when the data was first set.
     Ok(own)
+}
+
+/// An item whose URL names itself (an Experience Builder app at
+/// `https://experience.arcgis.com/experience/<id>`, a story at `…/stories/<id>`, an app at
+/// `…/index.html?appid=<id>`) was made with the source's id in it: set again with its own. Part of
+/// the journaled content step. Returns 1 when the URL was set.
+async fn url_naming_itself(
+    ctx: &Ctx<'_>,
+    item: &Item,
+    owner: &str,
+    target_id: &str,
+) -> Result<usize, String> {
+    if target_id == item.id || !item.url.as_deref().is_some_and(|u| u.contains(&item.id)) {
+        return Ok(0);
+    }
+    let now = ctx
+        .client
+        .item(target_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some(url) = now
+        .get("url")
+        .and_then(Value::as_str)
+        .filter(|u| u.contains(&item.id))
+    else {
+        return Ok(0);
+    };
+    let url = url.replace(&item.id, target_id);
+    ctx.client
+        .update_item(owner, None, target_id, &[("url", &url)], Content::None)
+        .await
+        .map_err(|e| format!("its URL naming itself: {e}"))?;
+    Ok(1)
 }
 
 /// Resources (JSON ones rewritten), thumbnail and metadata. Returns references rewritten.

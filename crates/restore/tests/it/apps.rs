@@ -132,6 +132,22 @@ async fn apps_of_each_kind_come_back_pointing_at_the_restored_items() {
     )
     .await;
     resource(&editor, &storymap, "draft_1.json", &story).await;
+    // Their own URLs, where ArcGIS Online serves them.
+    for (id, url) in [
+        (
+            &experience,
+            format!("https://experience.arcgis.com/experience/{experience}"),
+        ),
+        (
+            &storymap,
+            format!("https://storymaps.arcgis.com/stories/{storymap}"),
+        ),
+    ] {
+        editor
+            .update_item("editor", None, id, &[("url", &url)], Content::None)
+            .await
+            .unwrap();
+    }
     // The published experience also links the story where ArcGIS Online serves every
     // organization's stories (`storymaps.arcgis.com/stories/<id>`).
     published["widgets"]["widget_4"] = json!({"uri": "widgets/common/embed/", "config": {
@@ -274,6 +290,14 @@ async fn apps_of_each_kind_come_back_pointing_at_the_restored_items() {
             new(&storymap)
         )),
         "{own}"
+    );
+    assert_eq!(
+        c.item(&exb).await.unwrap()["url"],
+        format!("https://experience.arcgis.com/experience/{exb}")
+    );
+    assert_eq!(
+        c.item(&new(&storymap)).await.unwrap()["url"],
+        format!("https://storymaps.arcgis.com/stories/{}", new(&storymap))
     );
     for doc in [
         data_of(c, &exb).await,
