@@ -103,22 +103,25 @@ pub fn references(ctx: &Context<'_>, part: Part<'_>, doc: &Value) -> Vec<Referen
         (_, Part::Item) => various::item_json(&mut f, doc),
         _ => f.generic(doc, "$"),
     }
-    // Arcade (popups, data expressions, labels) reaches items through FeatureSetByPortalItem.
+    // References written inside any string of any type, in one pass over the document:
     walk(doc, "$", &mut |path, _, v| {
-        if let Some(s) = v.as_str().filter(|s| s.contains("FeatureSetByPortalItem")) {
+        let Some(s) = v.as_str() else {
+            return;
+        };
+        // Arcade (popups, data expressions, labels) reaches items through
+        // FeatureSetByPortalItem, and `Portal('https://<org>…')` names the organization's own
+        // portal, pointed at the target's (the global `www.arcgis.com` is not an organization's
+        // URL).
+        if s.contains("FeatureSetByPortalItem") {
             for (_, id) in text::arcade_item_ids(s) {
                 f.push(RefKind::Item, id, path, true);
             }
-            // `Portal('https://<org>…')`: the organization's own portal, pointed at the
-            // target's (the global `www.arcgis.com` is not an organization's URL).
             f.portal_urls_in(s, path);
         }
-    });
-    // Links to apps on ArcGIS Online's app hosts (an experience or story of this organization or
-    // another's): external, so nothing else is captured for them, but pointed at the restored
-    // app when the snapshot holds it.
-    walk(doc, "$", &mut |path, _, v| {
-        if let Some(s) = v.as_str().filter(|s| s.contains(".arcgis.com/")) {
+        // Links to apps on ArcGIS Online's app hosts (an experience or story of this
+        // organization or another's): external, so nothing else is captured for them, but
+        // pointed at the restored app when the snapshot holds it.
+        if s.contains(".arcgis.com/") {
             for (_, id) in text::online_app_links(s) {
                 if Some(id) != ctx.self_id {
                     f.out.push(
@@ -129,29 +132,23 @@ pub fn references(ctx: &Context<'_>, part: Part<'_>, doc: &Value) -> Vec<Referen
                 }
             }
         }
-    });
-    // Links to the organization's own apps and items, in any string of any type (an
-    // experience embedding a dashboard by URL, a description linking a map).
-    if !ctx.portal_urls.is_empty() {
-        walk(doc, "$", &mut |path, _, v| {
-            if let Some(s) = v.as_str() {
-                let links = text::portal_links(s, ctx.portal_urls);
-                for (_, id) in &links {
-                    if Some(*id) != ctx.self_id {
-                        f.push(RefKind::Item, id, path, *id != s);
-                    }
-                }
-                // The portal the link is on: the restore points it at the target's.
-                if !links.is_empty() {
-                    for base in ctx.portal_urls {
-                        if s.contains(&format!("{}/", base.trim_end_matches('/'))) {
-                            f.push(RefKind::PortalUrl, base.trim_end_matches('/'), path, true);
-                        }
-                    }
+        // Links to the organization's own apps and items (an experience embedding a dashboard
+        // by URL, a description linking a map), with the portal the link is on: the restore
+        // points it at the target's.
+        let links = text::portal_links(s, ctx.portal_urls);
+        for (_, id) in &links {
+            if Some(*id) != ctx.self_id {
+                f.push(RefKind::Item, id, path, *id != s);
+            }
+        }
+        if !links.is_empty() {
+            for base in ctx.portal_urls {
+                if s.contains(&format!("{}/", base.trim_end_matches('/'))) {
+                    f.push(RefKind::PortalUrl, base.trim_end_matches('/'), path, true);
                 }
             }
-        });
-    }
+        }
+    });
     if let Some(id) = ctx.self_id {
         f.self_refs(doc, "$", id);
     }
