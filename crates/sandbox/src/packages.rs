@@ -63,7 +63,9 @@ pub fn root<R: Read + Seek>(package: R, vector: bool) -> Result<Value, String> {
     Ok(root)
 }
 
-/// Tile `z/y/x` of the package, `None` when it holds none there.
+/// Tile `z/y/x` of the package, `None` when it holds none there. A bundle stored uncompressed (as
+/// ArcGIS Pro writes packages) is read where the tile is: its index entry, then the tile; a
+/// compressed one is read whole.
 ///
 /// # Errors
 /// Not a zip, or a bundle cut short or pointing outside itself.
@@ -75,22 +77,53 @@ pub fn tile<R: Read + Seek>(
     x: u64,
 ) -> Result<Option<Vec<u8>>, String> {
     let (path, entry) = bundle_of(vector, z, y, x);
-    let Some(bundle) = file(package, &path)? else {
-        return Ok(None);
-    };
-    let at = |from: u64, len: u64| {
-        let from = usize::try_from(from).ok()?;
-        bundle.get(from..from.checked_add(usize::try_from(len).ok()?)?)
-    };
-    let index = at(entry, 8).ok_or_else(|| format!("{path}: its index is cut short"))?;
-    let value = u64::from_le_bytes(index.try_into().unwrap_or_default());
-    let (offset, size) = (value & ((1 << 40) - 1), value >> 40);
-    if size == 0 {
-        return Ok(None);
+    let mut zip = zip::ZipArchive::new(package).map_err(|e| format!("not a zip: {e}"))?;
+    let cut = |what: &str| format!("{path}: {what} lies outside the bundle");
+    match zip.by_name_seek(&path) {
+        Ok(mut bundle) => {
+            let mut index = [0u8; 8];
+            bundle
+                .seek(std::io::SeekFrom::Start(entry))
+                .and_then(|_| bundle.read_exact(&mut index))
+                .map_err(|_| cut("its index"))?;
+            let Some((offset, size)) = located(u64::from_le_bytes(index)) else {
+                return Ok(None);
+            };
+            let mut out = vec![0u8; usize::try_from(size).map_err(|_| cut("a tile"))?];
+            bundle
+                .seek(std::io::SeekFrom::Start(offset))
+                .and_then(|_| bundle.read_exact(&mut out))
+                .map_err(|_| cut(&format!("tile {z}/{y}/{x}")))?;
+            Ok(Some(out))
+        }
+        Err(zip::result::ZipError::FileNotFound) => Ok(None),
+        Err(_) => {
+            let mut bundle = Vec::new();
+            zip.by_name(&path)
+                .map_err(|e| e.to_string())?
+                .read_to_end(&mut bundle)
+                .map_err(|e| e.to_string())?;
+            let at = |from: u64, len: u64| {
+                let from = usize::try_from(from).ok()?;
+                bundle.get(from..from.checked_add(usize::try_from(len).ok()?)?)
+            };
+            let index = at(entry, 8).ok_or_else(|| cut("its index"))?;
+            let Some((offset, size)) =
+                located(u64::from_le_bytes(index.try_into().unwrap_or_default()))
+            else {
+                return Ok(None);
+            };
+            at(offset, size)
+                .map(|t| Some(t.to_vec()))
+                .ok_or_else(|| cut(&format!("tile {z}/{y}/{x}")))
+        }
     }
-    at(offset, size)
-        .map(|t| Some(t.to_vec()))
-        .ok_or_else(|| format!("{path}: tile {z}/{y}/{x} lies outside the bundle"))
+}
+
+/// An index entry's tile: its offset (low 40 bits) and size (high 24), `None` for no tile.
+fn located(entry: u64) -> Option<(u64, u64)> {
+    let (offset, size) = (entry & ((1 << 40) - 1), entry >> 40);
+    (size > 0).then_some((offset, size))
 }
 
 /// A tile in its bundle: row and column within the bundle, and its bytes.
@@ -252,6 +285,32 @@ mod tests {
         assert_eq!(read(14, 6_329, 2_802), None);
         assert_eq!(read(3, 1, 1), None);
         assert_eq!(root_of(&zip)["tileInfo"]["rows"], 512);
+    }
+
+    #[test]
+    fn a_bundle_someone_deflated_is_read_whole() {
+        let tiles = vec![(14, 6_329, 2_800, b"street".to_vec())];
+        let stored = compact_tile_package(&serde_json::json!({"tileInfo": {}}), &tiles).unwrap();
+        // The same entries, deflated.
+        let mut from = zip::ZipArchive::new(std::io::Cursor::new(&stored)).unwrap();
+        let mut out = std::io::Cursor::new(Vec::new());
+        let mut to = zip::ZipWriter::new(&mut out);
+        for i in 0..from.len() {
+            let mut entry = from.by_index(i).unwrap();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            let name = entry.name().unwrap().into_owned();
+            drop(entry);
+            let deflated = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated);
+            to.start_file(name, deflated).unwrap();
+            to.write_all(&bytes).unwrap();
+        }
+        to.finish().unwrap();
+        let deflated = out.into_inner();
+        let read = |z, y, x| tile(std::io::Cursor::new(&deflated), false, z, y, x).unwrap();
+        assert_eq!(read(14, 6_329, 2_800).as_deref(), Some(&b"street"[..]));
+        assert_eq!(read(14, 6_329, 2_801), None);
     }
 
     fn root_of(zip: &[u8]) -> Value {

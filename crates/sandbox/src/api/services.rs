@@ -392,14 +392,24 @@ pub(super) fn service_named(
 /// gives (`499` without a token, `498` with a bad one, `403` for another user's).
 fn readable_service(call: &Call, name: &str) -> Result<Service, Response> {
     let (service, item) = service_named(call, name)?;
-    if !can_read(call, &item)? {
-        return Err(match &call.user {
-            None if call.params.token().is_none() => error(499, "Token Required.", &[]),
-            None => error(498, "Invalid token.", &[]),
-            Some(_) => error(403, FORBIDDEN, &[]),
-        });
-    }
+    may_read_service(call, &item)?;
     Ok(service)
+}
+
+/// Whether the caller may read the service behind `item`: the answer a server gives when not
+/// (`499` without a token, `498` with a bad one, `403` for another user's).
+pub(super) fn may_read_service(
+    call: &Call,
+    item: &crate::store::StoredItem,
+) -> Result<(), Response> {
+    if can_read(call, item)? {
+        return Ok(());
+    }
+    Err(match &call.user {
+        None if call.params.token().is_none() => error(499, "Token Required.", &[]),
+        None => error(498, "Invalid token.", &[]),
+        Some(_) => error(403, FORBIDDEN, &[]),
+    })
 }
 
 /// `/<org>/server/rest/services/Hosted/<name>/FeatureServer[/…]`: the service and layer

@@ -101,7 +101,7 @@ pub(super) fn publish(
         .to_owned(),
         item: String::new(),
         source: source_id.to_owned(),
-        definition: json!({"package": true, "root": root}),
+        definition: json!({ "root": root }),
         payload: Some(payload),
     };
     super::tiles::create(
@@ -150,17 +150,23 @@ pub(super) fn served(service: &TileService, vector: bool) -> Value {
     out
 }
 
+/// The package a tile service keeps, opened; `None` for one drawn from a feature layer.
+fn package(
+    call: &Call,
+    service: &TileService,
+) -> Result<Option<Box<dyn crate::store::ReadSeek + Send>>, Response> {
+    service
+        .payload
+        .as_ref()
+        .map(|p| call.shared.store.blobs().reader(p).map_err(internal))
+        .transpose()
+}
+
 /// The package's style (`p12/resources/styles/root.json`), `None` when it holds none.
 pub(super) fn style(call: &Call, service: &TileService) -> Result<Option<Value>, Response> {
-    let Some(payload) = &service.payload else {
+    let Some(reader) = package(call, service)? else {
         return Ok(None);
     };
-    let reader = call
-        .shared
-        .store
-        .blobs()
-        .reader(payload)
-        .map_err(internal)?;
     let bytes = crate::packages::file(reader, "p12/resources/styles/root.json")
         .map_err(|e| error(500, &e, &[]))?;
     Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
@@ -175,14 +181,8 @@ pub(super) fn tile(
     y: u64,
     x: u64,
 ) -> Result<Option<Vec<u8>>, Response> {
-    let Some(payload) = &service.payload else {
+    let Some(reader) = package(call, service)? else {
         return Ok(None);
     };
-    let reader = call
-        .shared
-        .store
-        .blobs()
-        .reader(payload)
-        .map_err(internal)?;
     crate::packages::tile(reader, vector, z, y, x).map_err(|e| error(500, &e, &[]))
 }

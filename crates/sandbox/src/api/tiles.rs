@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::auth::internal;
-use super::content::{can_read, folder_id, new_item_json, owner_or_admin, readable};
+use super::content::{folder_id, new_item_json, owner_or_admin, readable};
 use super::{Call, FORBIDDEN, error};
 use crate::store::TileService;
 
@@ -342,27 +342,18 @@ pub(super) fn tile_server(
         .item(&call.org, &service.item)
         .map_err(internal)?
         .ok_or_else(not_found)?;
-    if !can_read(call, &item)? {
-        return Err(match &call.user {
-            None if call.params.token().is_none() => error(499, "Token Required.", &[]),
-            None => error(498, "Invalid token.", &[]),
-            Some(_) => error(403, FORBIDDEN, &[]),
-        });
-    }
+    super::services::may_read_service(call, &item)?;
     let vector = kind == "VectorTileServer";
-    let package = service.definition["package"] == true;
+    // Published from a package: the service keeps it, and serves its tiles.
+    let package = service.payload.is_some();
     match rest {
         [] if package => Ok(call.reply(&super::tile_packages::served(&service, vector))),
         [] => Ok(call.reply(&served(call, &service, vector)?)),
         ["resources", "styles"] | ["resources", "styles", "root.json"] if vector => {
-            let from_package = if package {
-                super::tile_packages::style(call, &service)?
-            } else {
-                None
-            };
-            Ok(call.reply(
-                &from_package.unwrap_or_else(|| super::tile_draw::style(&service.definition)),
-            ))
+            // The package's own style, else one drawn from the layers.
+            let style = super::tile_packages::style(call, &service)?
+                .unwrap_or_else(|| super::tile_draw::style(&service.definition));
+            Ok(call.reply(&style))
         }
         ["tile", z, y, x] => {
             let x = if vector {
@@ -441,8 +432,10 @@ fn served(call: &Call, service: &TileService, vector: bool) -> Result<Value, Res
     let sr = json!({"wkid": 102_100, "latestWkid": 3857});
     // Vector tiles are 512 pixels: level z has half the 256-pixel resolution of level z.
     let (size, factor) = if vector { (512, 0.5) } else { (256, 1.0) };
-    let lods: Vec<Value> = levels_of(service)
-        .into_iter()
+    let levels = levels_of(service);
+    let lods: Vec<Value> = levels
+        .iter()
+        .copied()
         .map(|z| {
             let div = f64::from(1u32 << z);
             json!({"level": z, "resolution": LEVEL0_RESOLUTION * factor / div,
@@ -465,7 +458,7 @@ fn served(call: &Call, service: &TileService, vector: bool) -> Result<Value, Res
             "tiles": ["tile/{z}/{y}/{x}.pbf"], "exportTilesAllowed": false,
             "initialExtent": extent, "fullExtent": extent,
             "minScale": d["minScale"], "maxScale": d["maxScale"], "tileInfo": tile_info,
-            "maxzoom": levels_of(service).last().copied().unwrap_or(0),
+            "maxzoom": levels.last().copied().unwrap_or(0),
             "resourceInfo": {"styleVersion": 8, "tileCompression": "none"},
             "serviceItemId": service.item,
         })

@@ -19,7 +19,7 @@ pub struct TileService {
     /// The hosted feature layer item it was published from.
     pub source: String,
     /// The tiling: `minScale`, `maxScale` and the service's extent; for one published from a
-    /// package, the package's `root.json` under `root` (and `package: true`).
+    /// package, the package's `root.json` under `root`.
     pub definition: Value,
     /// The package published, kept as the service's cache (`None` for one drawn from a feature
     /// layer).

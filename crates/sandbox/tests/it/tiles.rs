@@ -438,6 +438,22 @@ async fn a_vector_tile_package_publishes_as_a_layer_serving_its_own_tiles() {
     assert!(e.contains("'minScale' is not supported"), "{e}");
     let e = refused("vectorTilePackage", r#"{"name":"Basemap"}"#, vec![]).await;
     assert!(e.contains("already exists"), "{e}");
+
+    // The layer keeps its package: the package item deleted for good, it serves the same tiles.
+    editor
+        .call(
+            "delete",
+            Method::Post,
+            &format!("content/users/editor/items/{package}/delete"),
+            &[("permanentDelete", "true")],
+        )
+        .await
+        .unwrap();
+    let (level, row, col, bytes) = &tiles[1];
+    assert_eq!(
+        &tile(&editor, &url, *level, *row, *col).await.unwrap(),
+        bytes
+    );
 }
 
 #[tokio::test]
