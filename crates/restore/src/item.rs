@@ -385,8 +385,8 @@ async fn restore(
     let tiles = crate::plan::tile_source(ctx.snapshot, item);
     let path = if planned.action != Action::Republish || is_view {
         None
-    } else if let Some((definition, origin)) = tiles {
-        Some(crate::tiles::how(ctx.archive, definition, origin))
+    } else if let Some(origin) = tiles {
+        Some(crate::tiles::how(ctx.archive, origin))
     } else if rebuilt(ctx, item).map_err(fail)? {
         Some("rebuilt from its definition, loaded from its export".to_owned())
     } else if crate::plan::definition_payload(item).is_some() && ctx.options.republish {
@@ -563,9 +563,9 @@ async fn republish(
     owner: &str,
     folder: Option<&str>,
 ) -> Result<String, Failed> {
-    if let Some((definition, origin)) = crate::plan::tile_source(ctx.snapshot, item) {
+    if let Some(origin) = crate::plan::tile_source(ctx.snapshot, item) {
         let base = service_name(item);
-        return crate::tiles::publish(ctx, item, definition, origin, owner, folder, &base).await;
+        return crate::tiles::publish(ctx, item, origin, owner, folder, &base).await;
     }
     let (payload, _) = crate::plan::republish_payload(item)
         .ok_or((None, "no export to republish from".to_owned()))?;

@@ -687,11 +687,16 @@ pub fn is_republished(snapshot: &Snapshot, item: &Item) -> bool {
 }
 
 /// What a hosted tile or vector tile layer is published again from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum TileOrigin<'a> {
     /// The hosted feature layer it is drawn from (its reverse `Service2Service`), by its id in
-    /// the snapshot.
-    FeatureLayer(&'a str),
+    /// the snapshot, and the layer's `tileLayerDefinition` (its scales).
+    FeatureLayer {
+        /// The feature layer's id in the snapshot.
+        id: &'a str,
+        /// The tile layer's definition.
+        definition: &'a Payload,
+    },
     /// The tile package or vector tile package it was published from (its `Service2Data`), and
     /// the `fileType` that publishes it.
     Package {
@@ -702,14 +707,11 @@ pub enum TileOrigin<'a> {
     },
 }
 
-/// Where a hosted tile or vector tile layer comes from, when the snapshot holds it (a feature
-/// layer recorded as its `Service2Service` origin with the layer's `tileLayerDefinition`, or a
-/// package item it relates to by `Service2Data`), with that definition when the backup took one.
+/// Where a hosted tile or vector tile layer comes from, when the snapshot holds it: a feature
+/// layer recorded as its `Service2Service` origin (with the layer's `tileLayerDefinition`), or a
+/// package item it relates to by `Service2Data`.
 #[must_use]
-pub fn tile_source<'a>(
-    snapshot: &'a Snapshot,
-    item: &'a Item,
-) -> Option<(Option<&'a Payload>, TileOrigin<'a>)> {
+pub fn tile_source<'a>(snapshot: &'a Snapshot, item: &'a Item) -> Option<TileOrigin<'a>> {
     if !matches!(
         item.item_type.as_str(),
         "Map Service" | "Vector Tile Service"
@@ -729,8 +731,8 @@ pub fn tile_source<'a>(
         })
         .and_then(|d| d.item_id.as_deref())
         .filter(|id| snapshot.item(id).is_some());
-    if let (Some(definition), Some(layer)) = (definition, layer) {
-        return Some((Some(definition), TileOrigin::FeatureLayer(layer)));
+    if let (Some(definition), Some(id)) = (definition, layer) {
+        return Some(TileOrigin::FeatureLayer { id, definition });
     }
     item.relationships
         .iter()
@@ -746,13 +748,10 @@ pub fn tile_source<'a>(
                 ("Map Service", "Compact Tile Package") => "compactTilePackage",
                 _ => return None,
             };
-            Some((
-                definition,
-                TileOrigin::Package {
-                    id: r.item_id.as_str(),
-                    file_type,
-                },
-            ))
+            Some(TileOrigin::Package {
+                id: r.item_id.as_str(),
+                file_type,
+            })
         })
 }
 

@@ -30,23 +30,30 @@ fn output_type(item_type: &str) -> &'static str {
 pub async fn publish(
     ctx: &Ctx<'_>,
     item: &Item,
-    definition: Option<&Payload>,
     origin: TileOrigin<'_>,
     owner: &str,
     folder: Option<&str>,
     base: &str,
 ) -> Result<String, Failed> {
-    let service = match definition {
-        Some(d) => read_json(ctx.archive, &d.content)
-            .map_err(|e| (None, e))?
-            .get("service")
-            .cloned()
-            .unwrap_or(Value::Null),
-        None => Value::Null,
-    };
-    let (source, file_type, what) = match origin {
-        TileOrigin::FeatureLayer(id) => (id, "featureService", "feature layer it is drawn from"),
-        TileOrigin::Package { id, file_type } => (id, file_type, "package it was published from"),
+    // A feature layer is tiled at the source's scales; a package brings its own levels.
+    let (source, file_type, what, scales) = match origin {
+        TileOrigin::FeatureLayer { id, definition } => {
+            let doc = read_json(ctx.archive, &definition.content).map_err(|e| (None, e))?;
+            let service = doc.get("service").cloned().unwrap_or(Value::Null);
+            let scales: Vec<(&str, Value)> = ["minScale", "maxScale"]
+                .into_iter()
+                .filter_map(|k| Some((k, service.get(k).filter(|v| v.is_number())?.clone())))
+                .collect();
+            (
+                id,
+                "featureService",
+                "feature layer it is drawn from",
+                scales,
+            )
+        }
+        TileOrigin::Package { id, file_type } => {
+            (id, file_type, "package it was published from", Vec::new())
+        }
     };
     let source_target = ctx
         .journal
@@ -66,13 +73,9 @@ pub async fn publish(
         file_type,
         extra,
     };
-    // A package brings its own levels; a feature layer is tiled at the source's scales.
-    let scales = matches!(origin, TileOrigin::FeatureLayer(_));
     crate::item::publish_named(ctx, item, &to_publish, base, |parameters| {
-        for key in ["minScale", "maxScale"] {
-            if let Some(v) = service.get(key).filter(|v| scales && v.is_number()) {
-                parameters[key] = v.clone();
-            }
+        for (key, scale) in &scales {
+            parameters[*key] = scale.clone();
         }
     })
     .await
@@ -92,7 +95,7 @@ async fn made_before(
     // A feature layer is the origin of Service2Service; a package the destination of
     // Service2Data.
     let (kind, forward) = match origin {
-        TileOrigin::FeatureLayer(_) => ("Service2Service", true),
+        TileOrigin::FeatureLayer { .. } => ("Service2Service", true),
         TileOrigin::Package { .. } => ("Service2Data", false),
     };
     let derived = ctx
@@ -118,18 +121,12 @@ async fn made_before(
 }
 
 /// How the layer came back, for the report's reason.
-pub fn how(
-    archive: &orgpack_archive::Archive,
-    definition: Option<&Payload>,
-    origin: TileOrigin<'_>,
-) -> String {
+pub fn how(archive: &orgpack_archive::Archive, origin: TileOrigin<'_>) -> String {
     match origin {
-        TileOrigin::FeatureLayer(_) => format!(
+        TileOrigin::FeatureLayer { definition, .. } => format!(
             "published again from its restored feature layer ({}): its tiles drawn from the \
              target's data",
-            definition
-                .and_then(|d| levels(archive, d))
-                .unwrap_or_else(|| "its scales".to_owned())
+            levels(archive, definition).unwrap_or_else(|| "its scales".to_owned())
         ),
         TileOrigin::Package { .. } => {
             "published again from its restored package: its tiles are the package's".to_owned()
