@@ -154,10 +154,20 @@ fn ends_url(c: char) -> bool {
 /// `/apps/dashboards/<id>`, `/apps/opsdashboard/index.html#/<id>`, `/apps/experiencebuilder/…?id=`,
 /// `/experience/<id>`, `/stories/<id>`, `/apps/CrowdsourceManager/…?appid=`,
 /// `/sharing/rest/content/items/<id>`, each with its byte offset. Links to other hosts are not
-/// the organization's (another organization's app is not a dependency).
+/// the organization's (another organization's app is not a dependency; ArcGIS Online's app hosts,
+/// which serve every organization's, are [`online_app_links`]).
 pub fn portal_links<'a>(text: &'a str, portal_urls: &[String]) -> Vec<(usize, &'a str)> {
+    links_under(text, portal_urls.iter().map(String::as_str))
+}
+
+/// Item ids in links inside `text` to a path under any of `bases` (a URL without its trailing
+/// `/`), in the forms [`linked_ids`] knows, each with its byte offset once.
+fn links_under<'a, 'b>(
+    text: &'a str,
+    bases: impl Iterator<Item = &'b str>,
+) -> Vec<(usize, &'a str)> {
     let mut out: Vec<(usize, &'a str)> = Vec::new();
-    for base in portal_urls {
+    for base in bases {
         let base = base.trim_end_matches('/');
         if base.is_empty() {
             continue;
@@ -187,30 +197,14 @@ pub fn portal_links<'a>(text: &'a str, portal_urls: &[String]) -> Vec<(usize, &'
 /// (`https://experience.arcgis.com/experience/<id>`) and StoryMaps
 /// (`https://storymaps.arcgis.com/stories/<id>`, `…/collections/<id>`).
 const ONLINE_APP_HOSTS: &[&str] = &[
-    "https://experience.arcgis.com/",
-    "https://storymaps.arcgis.com/",
+    "https://experience.arcgis.com",
+    "https://storymaps.arcgis.com",
 ];
 
 /// Item ids in links to ArcGIS Online's app hosts inside `text`, each with its byte offset. The
 /// host serves every organization's apps, so the item may be this organization's or another's.
 pub fn online_app_links(text: &str) -> Vec<(usize, &str)> {
-    let mut out: Vec<(usize, &str)> = Vec::new();
-    for host in ONLINE_APP_HOSTS {
-        let mut from = 0;
-        while let Some(rel) = text[from..].find(host) {
-            let start = from + rel;
-            let rest = &text[start..];
-            let end = rest.find(ends_url).unwrap_or(rest.len());
-            for (at, id) in linked_ids(&rest[..end]) {
-                if !out.iter().any(|(o, _)| *o == start + at) {
-                    out.push((start + at, id));
-                }
-            }
-            from = start + host.len();
-        }
-    }
-    out.sort_unstable();
-    out
+    links_under(text, ONLINE_APP_HOSTS.iter().copied())
 }
 
 /// Item ids that follow a link marker inside `text` (`item.html?id=<id>`, `itemID=<id>`,
