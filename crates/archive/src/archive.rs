@@ -13,8 +13,10 @@ use crate::digest::{Digest, Hasher};
 use crate::error::{Error, Result};
 use crate::index::Index;
 use crate::layout::{FORMAT_MAJOR, FORMAT_NAME, Key, Layout, major_version, reads_version};
+use crate::location::Location;
 use crate::manifest::{Descriptor, Snapshot};
 use crate::store::dir::DirStore;
+use crate::store::remote::RemoteStore;
 use crate::store::zip_read::ZipStore;
 use crate::store::{Form, Store};
 
@@ -60,6 +62,28 @@ impl Archive {
             Box::new(ZipStore::open(path)?)
         };
         Self::from_store(store)
+    }
+
+    /// Open the archive at `location`: a path as [`Archive::open`], or a repository on object
+    /// storage. Nothing is copied: objects are read when asked for.
+    ///
+    /// # Errors
+    /// As [`Archive::open`]; [`Error::ArchiveNotFound`] when the prefix holds no
+    /// `orgpack-layout`; [`Error::Storage`] when the service refuses (credentials, a missing
+    /// bucket).
+    pub fn open_at(location: &Location) -> Result<Self> {
+        match location {
+            Location::Local(path) => Self::open(path),
+            Location::Remote(remote) => {
+                let store = RemoteStore::connect(remote)?;
+                match store.size(&crate::layout::Key::Layout)? {
+                    Some(_) => Self::from_store(Box::new(store)),
+                    None => Err(Error::ArchiveNotFound {
+                        path: remote.to_string().into(),
+                    }),
+                }
+            }
+        }
     }
 
     /// Open an archive from any store.

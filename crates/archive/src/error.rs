@@ -99,6 +99,18 @@ pub enum Error {
         /// What the lock file says about its holder.
         holder: String,
     },
+    /// A request to the object storage holding a repository failed (after its retries).
+    #[error("repository `{repository}`: {action} `{key}` failed: {reason}")]
+    Storage {
+        /// The repository URL.
+        repository: String,
+        /// What was being done (`reading`, `writing`, `listing`, `removing`).
+        action: &'static str,
+        /// The object, by its name inside the repository.
+        key: String,
+        /// The service's answer, without credentials or signed query strings.
+        reason: String,
+    },
     /// The operation needs a repository (a directory) and got something else.
     #[error("`{}` is a single-file archive; this needs a repository directory", path.display())]
     NotARepository {

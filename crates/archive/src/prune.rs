@@ -22,7 +22,7 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::index::IndexEntry;
 use crate::layout::Key;
-use crate::repository::Repository;
+use crate::repository::{Backend, Repository};
 use crate::store::ListKind;
 
 /// Which snapshots to keep, per source organization. Rules combine: a snapshot kept by any rule
@@ -115,7 +115,10 @@ pub fn plan(repo: &Repository, retention: Retention) -> Result<PrunePlan> {
             _ => None,
         })
         .collect();
-    let temp_files = repo.dir_store().temp_files()?;
+    let temp_files = match repo.backend() {
+        Backend::Dir(d) => d.temp_files()?,
+        Backend::Remote(_) => Vec::new(),
+    };
     Ok(PrunePlan {
         keep,
         forget,
@@ -138,13 +141,22 @@ pub fn run(repo: &Repository, plan: &PrunePlan) -> Result<()> {
     }
     let forget: HashSet<Digest> = plan.forget.iter().map(|e| e.id).collect();
     repo.update_index(|index| index.snapshots.retain(|e| !forget.contains(&e.id)))?;
-    let store = repo.dir_store();
+    let store = repo.backend();
     for id in forget.iter().chain(&plan.uncommitted) {
         store.delete(&Key::Snapshot(*id))?;
     }
-    for (digest, _) in &plan.blobs {
-        store.delete(&Key::Blob(*digest))?;
-    }
+    // One request per blob on object storage: many in flight.
+    let threads = match store {
+        Backend::Dir(_) => 1,
+        Backend::Remote(_) => 16,
+    };
+    crate::parallel::ordered_map(
+        threads,
+        threads * 4,
+        plan.blobs.iter().map(Ok),
+        |(digest, _)| store.delete(&Key::Blob(*digest)),
+        |()| Ok(()),
+    )?;
     for path in &plan.temp_files {
         match std::fs::remove_file(path) {
             Ok(()) => {}
@@ -152,7 +164,7 @@ pub fn run(repo: &Repository, plan: &PrunePlan) -> Result<()> {
             Err(e) => return Err(Error::io("removing", path, e)),
         }
     }
-    crate::store::Sink::flush(store)
+    store.sink().flush()
 }
 
 /// A retention rule: its name, its count, and the calendar bucket of a date.

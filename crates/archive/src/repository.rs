@@ -12,9 +12,11 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::index::{Index, IndexEntry};
 use crate::layout::{ChunkerParams, Key, Layout};
-use crate::lock::{LockKind, RepoLock, lock};
+use crate::location::Location;
+use crate::lock::{LockKind, RepoLock, lock, lock_remote};
 use crate::manifest::Snapshot;
 use crate::store::dir::DirStore;
+use crate::store::remote::RemoteStore;
 use crate::store::zip_write::ZipSink;
 use crate::store::{Sink, Store};
 use crate::writer::{BlobWriter, WriteOptions};
@@ -80,16 +82,47 @@ pub trait SnapshotWriter {
     }
 }
 
-/// A repository directory opened for writing.
+/// A repository opened for writing: a directory, or a prefix of a bucket on object storage.
 ///
 /// Holds the shared writer lock for as long as it lives, so `prune` cannot delete content that
 /// this writer found already stored and decided not to write again.
 #[derive(Debug)]
 pub struct Repository {
-    store: DirStore,
+    store: Backend,
     layout: Layout,
     exclusive: bool,
     _lock: RepoLock,
+}
+
+/// Where a repository's objects are.
+#[derive(Debug)]
+pub(crate) enum Backend {
+    Dir(DirStore),
+    Remote(RemoteStore),
+}
+
+impl Backend {
+    pub(crate) fn store(&self) -> &dyn Store {
+        match self {
+            Self::Dir(d) => d,
+            Self::Remote(r) => r,
+        }
+    }
+
+    pub(crate) fn sink(&self) -> &dyn Sink {
+        match self {
+            Self::Dir(d) => d,
+            Self::Remote(r) => r,
+        }
+    }
+
+    /// Remove an object; removing an absent one is not an error.
+    pub(crate) fn delete(&self, key: &Key) -> Result<()> {
+        match self {
+            Self::Dir(d) => d.delete(key),
+            Self::Remote(r) => r.delete(key),
+        }
+    }
 }
 
 impl Repository {
@@ -122,7 +155,48 @@ impl Repository {
                 .unwrap_or(Path::new(".")),
         )?;
         Ok(Self {
-            store,
+            store: Backend::Dir(store),
+            layout,
+            exclusive: false,
+            _lock: lock,
+        })
+    }
+
+    /// Create a repository at `location`: as [`Repository::init`] for a path; on object storage,
+    /// under a prefix that holds no object yet.
+    ///
+    /// # Errors
+    /// As [`Repository::init`]; [`Error::Storage`].
+    pub fn init_at(location: &Location, chunker: ChunkerParams) -> Result<Self> {
+        let remote = match location {
+            Location::Local(path) => return Self::init(path, chunker),
+            Location::Remote(remote) => remote,
+        };
+        chunker.validate().map_err(Error::InvalidInput)?;
+        let store = RemoteStore::connect(remote)?;
+        // Lock objects of another first backup starting at the same moment are no content.
+        if let Some((name, _)) = store
+            .list_named("")?
+            .into_iter()
+            .find(|(name, _)| !name.starts_with("locks/"))
+        {
+            return Err(Error::InvalidInput(format!(
+                "`{remote}` is not empty (it holds `{name}`): a new repository needs a prefix of \
+                 its own"
+            )));
+        }
+        let lock = lock_remote(&store, LockKind::Writer, "init")?;
+        let layout = Layout::new(random_id(), chunker);
+        // Both only if absent: of two inits racing, the second changes nothing (its caller
+        // opens what the first made), and never empties an index the first committed to.
+        let index_made = store.create_named(&Key::Index.path(), &to_json(&Index::default()))?;
+        if !index_made || !store.create_named(&Key::Layout.path(), &to_json(&layout))? {
+            return Err(Error::InvalidInput(format!(
+                "`{remote}` became a repository while this one was being made there"
+            )));
+        }
+        Ok(Self {
+            store: Backend::Remote(store),
             layout,
             exclusive: false,
             _lock: lock,
@@ -135,7 +209,15 @@ impl Repository {
     /// As [`Archive::open`], [`Error::NotARepository`] for single-file archives, and
     /// [`Error::Locked`] while `prune` runs.
     pub fn open(path: &Path) -> Result<Self> {
-        Self::open_with(path, LockKind::Writer, "backup")
+        Self::open_at(&Location::Local(path.to_owned()))
+    }
+
+    /// [`Repository::open`] at any location.
+    ///
+    /// # Errors
+    /// As [`Repository::open`]; [`Error::Storage`].
+    pub fn open_at(location: &Location) -> Result<Self> {
+        Self::open_with(location, LockKind::Writer, "backup")
     }
 
     /// Open an existing repository alone, for deleting content (`prune`): no other process may
@@ -144,23 +226,62 @@ impl Repository {
     /// # Errors
     /// As [`Repository::open`], and [`Error::Locked`] while any other writer runs.
     pub fn open_exclusive(path: &Path, purpose: &str) -> Result<Self> {
-        Self::open_with(path, LockKind::Exclusive, purpose)
+        Self::open_with(
+            &Location::Local(path.to_owned()),
+            LockKind::Exclusive,
+            purpose,
+        )
     }
 
-    fn open_with(path: &Path, kind: LockKind, purpose: &str) -> Result<Self> {
-        let archive = Archive::open(path)?;
-        if !path.is_dir() {
-            return Err(Error::NotARepository {
-                path: path.to_owned(),
-            });
-        }
-        let lock = lock(path, kind, purpose)?;
+    /// [`Repository::open_exclusive`] at any location.
+    ///
+    /// # Errors
+    /// As [`Repository::open_exclusive`]; [`Error::Storage`].
+    pub fn open_exclusive_at(location: &Location, purpose: &str) -> Result<Self> {
+        Self::open_with(location, LockKind::Exclusive, purpose)
+    }
+
+    fn open_with(location: &Location, kind: LockKind, purpose: &str) -> Result<Self> {
+        let archive = Archive::open_at(location)?;
+        let (store, lock) = match location {
+            Location::Local(path) => {
+                if !path.is_dir() {
+                    return Err(Error::NotARepository {
+                        path: path.to_owned(),
+                    });
+                }
+                (
+                    Backend::Dir(DirStore::new(path)),
+                    lock(path, kind, purpose)?,
+                )
+            }
+            Location::Remote(remote) => {
+                let store = RemoteStore::connect(remote)?;
+                let lock = lock_remote(&store, kind, purpose)?;
+                (Backend::Remote(store), lock)
+            }
+        };
         Ok(Self {
-            store: DirStore::new(path),
+            store,
             layout: archive.layout().clone(),
             exclusive: kind == LockKind::Exclusive,
             _lock: lock,
         })
+    }
+
+    /// Remove the stale locks of the repository at `location` (on object storage: lock objects
+    /// not refreshed for [`crate::lock::STALE_AFTER`], left by killed runs) and say what they
+    /// were. A directory's OS locks never outlive their process: nothing to remove there.
+    ///
+    /// # Errors
+    /// [`Error::Storage`].
+    pub fn break_stale_locks(location: &Location) -> Result<Vec<String>> {
+        match location {
+            Location::Local(_) => Ok(Vec::new()),
+            Location::Remote(remote) => {
+                crate::lock::break_stale_locks(&RemoteStore::connect(remote)?)
+            }
+        }
     }
 
     /// Whether this handle holds the repository alone.
@@ -174,10 +295,26 @@ impl Repository {
     /// # Errors
     /// As [`Repository::open`] and [`Repository::init`].
     pub fn open_or_init(path: &Path) -> Result<Self> {
-        if path.join(crate::layout::LAYOUT_FILE).exists() {
-            Self::open(path)
-        } else {
-            Self::init(path, ChunkerParams::default())
+        Self::open_or_init_at(&Location::Local(path.to_owned()))
+    }
+
+    /// [`Repository::open_or_init`] at any location: on object storage, a prefix without an
+    /// `orgpack-layout` object becomes a new repository.
+    ///
+    /// # Errors
+    /// As [`Repository::open_at`] and [`Repository::init_at`].
+    pub fn open_or_init_at(location: &Location) -> Result<Self> {
+        let exists = match location {
+            Location::Local(path) => path.join(crate::layout::LAYOUT_FILE).exists(),
+            Location::Remote(remote) => RemoteStore::connect(remote)?.size(&Key::Layout)?.is_some(),
+        };
+        if exists {
+            return Self::open_at(location);
+        }
+        match Self::init_at(location, ChunkerParams::default()) {
+            // Another first backup made it a moment ago: use it.
+            Err(Error::InvalidInput(_)) if racing_init(location) => Self::open_at(location),
+            other => other,
         }
     }
 
@@ -186,32 +323,76 @@ impl Repository {
     /// # Errors
     /// As [`Archive::open`].
     pub fn archive(&self) -> Result<Archive> {
-        Archive::open(self.store.root())
+        match &self.store {
+            Backend::Dir(d) => Archive::open(d.root()),
+            Backend::Remote(r) => Archive::from_store(Box::new(r.clone())),
+        }
     }
 
-    /// The repository directory.
+    /// Where the repository is: its directory, or its URL as a path (for messages).
     #[must_use]
     pub fn root(&self) -> &Path {
-        self.store.root()
+        self.store.store().location()
     }
 
-    pub(crate) fn dir_store(&self) -> &DirStore {
+    /// Where the repository is.
+    #[must_use]
+    pub fn location(&self) -> Location {
+        match &self.store {
+            Backend::Dir(d) => Location::Local(d.root().to_owned()),
+            Backend::Remote(r) => Location::Remote(r.remote().clone()),
+        }
+    }
+
+    pub(crate) fn backend(&self) -> &Backend {
         &self.store
     }
 
-    /// Replace the index under the commit lock, applying `change` to the current one.
-    pub(crate) fn update_index(&self, change: impl FnOnce(&mut Index)) -> Result<Index> {
-        let _commit = lock(self.root(), LockKind::Commit, "commit")?;
-        let mut index = self.archive()?.index().clone();
-        change(&mut index);
-        self.store.replace(&Key::Index, &to_json(&index))?;
-        Ok(index)
+    /// Replace the index, applying `change` to the current one: under the commit lock in a
+    /// directory; on object storage by a conditional replacement, read again and retried when
+    /// another writer committed in between.
+    pub(crate) fn update_index(&self, change: impl Fn(&mut Index)) -> Result<Index> {
+        match &self.store {
+            Backend::Dir(store) => {
+                let _commit = lock(store.root(), LockKind::Commit, "commit")?;
+                let mut index = self.archive()?.index().clone();
+                change(&mut index);
+                store.replace(&Key::Index, &to_json(&index))?;
+                Ok(index)
+            }
+            Backend::Remote(store) => {
+                for attempt in 0u32..64 {
+                    let (bytes, version) =
+                        store.get_named(&Key::Index.path(), Key::Index.size_limit())?;
+                    let mut index: Index = serde_json::from_slice(&bytes).map_err(|e| {
+                        Error::corrupt(
+                            format!("archive `{}`", store.remote()),
+                            format!("`index.json` is not a valid index: {e}"),
+                        )
+                    })?;
+                    change(&mut index);
+                    if store.replace_if(&Key::Index, &to_json(&index), &version)? {
+                        return Ok(index);
+                    }
+                    // Another writer committed: read its index and apply ours again.
+                    std::thread::sleep(std::time::Duration::from_millis(
+                        20 + u64::from(attempt.min(10)) * 30 + u64::from(std::process::id() % 17),
+                    ));
+                }
+                Err(Error::Storage {
+                    repository: store.remote().to_string(),
+                    action: "replacing",
+                    key: Key::Index.path(),
+                    reason: "it kept changing under 64 attempts to commit".into(),
+                })
+            }
+        }
     }
 }
 
 impl SnapshotWriter for Repository {
     fn sink(&self) -> &dyn Sink {
-        &self.store
+        self.store.sink()
     }
 
     fn layout(&self) -> &Layout {
@@ -220,17 +401,30 @@ impl SnapshotWriter for Repository {
 
     fn commit_manifest(&mut self, bytes: Vec<u8>, snapshot: &Snapshot) -> Result<Digest> {
         check_manifest_bytes(&bytes, snapshot)?;
-        check_blobs_present(&self.store, snapshot)?;
-        self.store.flush()?;
+        check_blobs_present(self.store.store(), snapshot)?;
+        let sink = self.store.sink();
+        sink.flush()?;
         let id = Digest::of(&bytes);
-        self.store.put(&Key::Snapshot(id), &bytes)?;
-        self.store.flush()?;
+        sink.put(&Key::Snapshot(id), &bytes)?;
+        sink.flush()?;
         let entry = IndexEntry::new(id, snapshot);
         self.update_index(|index| {
-            index.insert(entry);
+            index.insert(entry.clone());
         })?;
         Ok(id)
     }
+}
+
+/// Whether another process is making a repository at `location` right now: its index is there,
+/// its layout not yet (written a moment later). Waits up to five seconds for the layout.
+fn racing_init(location: &Location) -> bool {
+    for _ in 0..50 {
+        if Archive::open_at(location).is_ok() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
 }
 
 /// A new single-file archive being written. Nothing is visible under its name until
@@ -321,7 +515,7 @@ pub(crate) fn referenced_keys_shallow(snapshot: &Snapshot) -> HashSet<Key> {
         .collect()
 }
 
-fn check_blobs_present(store: &DirStore, snapshot: &Snapshot) -> Result<()> {
+fn check_blobs_present(store: &dyn Store, snapshot: &Snapshot) -> Result<()> {
     for key in referenced_keys_shallow(snapshot) {
         if store.size(&key)?.is_none() {
             return Err(Error::InvalidInput(format!(
@@ -339,7 +533,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
 }
 
 /// A random 256-bit id, from the OS's hasher keys, the time and the process.
-fn random_id() -> String {
+pub(crate) fn random_id() -> String {
     use std::hash::{BuildHasher, Hasher as _};
     let mut seed = Vec::new();
     for _ in 0..4 {

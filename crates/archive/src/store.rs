@@ -2,12 +2,13 @@
 //!
 //! [`Store`] reads objects by [`Key`]; [`Sink`] writes them. Both speak in whole objects named by
 //! layout keys (at most 16 MiB for blobs, 256 MiB for manifests), never in files or seeks, so
-//! an object-storage backend (S3, Azure, GCS through `object_store`) maps onto them one call
-//! for one request: `get`, `head`, `put`, `list` by prefix, `delete`. The commit point
-//! (`index.json`) is the only object ever replaced; such a backend would use a conditional put
-//! for it.
+//! the object-storage backend ([`remote`]: S3, Azure, GCS through `object_store`) maps onto
+//! them one call for one request: `get`, `head`, `put`, `list` by prefix, `delete`. The commit
+//! point (`index.json`) is the only object ever replaced; there it is replaced by a conditional
+//! put.
 
 pub mod dir;
+pub mod remote;
 pub mod zip_read;
 pub mod zip_write;
 
