@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use orgpack_archive::Location;
 
 /// Back up, verify and restore ArcGIS Online and ArcGIS Enterprise content.
 #[derive(Debug, Parser)]
@@ -44,6 +45,8 @@ pub enum Command {
     Ls(LsArgs),
     /// List the snapshots of an archive.
     Snapshots(SnapshotsArgs),
+    /// Make a new, empty repository (a directory, or a prefix of an S3, Azure or GCS bucket).
+    Init(InitArgs),
     /// Copy snapshots of a repository into a new single-file archive.
     Export(ExportArgs),
     /// Copy snapshots of any archive into a repository.
@@ -75,9 +78,10 @@ pub enum Command {
 pub struct DoctorArgs {
     /// The portal: a `[portal.NAME]` of the config file, or a URL.
     pub portal: String,
-    /// Also check this repository: reachable, writable, not locked, free space.
-    #[arg(long, value_name = "DIR")]
-    pub repo: Option<PathBuf>,
+    /// Also check this repository: reachable, writable, not locked, free space (a directory, or
+    /// `s3://`, `az://`, `gs://` bucket/prefix: reachable with the environment's credentials).
+    #[arg(long, value_name = "REPO")]
+    pub repo: Option<Location>,
     /// What the account will do: `backup` from this portal, `restore` into it, or `both`.
     #[arg(long = "for", value_enum, value_name = "WHAT", default_value = "both")]
     pub purpose: DoctorPurpose,
@@ -191,9 +195,10 @@ pub struct BackupArgs {
     #[arg(long, value_name = "PORTAL")]
     pub from: String,
     /// The repository to add a snapshot to (created when missing); incremental against its latest
-    /// snapshot of the same source and selection.
-    #[arg(long, value_name = "DIR")]
-    pub repo: Option<PathBuf>,
+    /// snapshot of the same source and selection. A directory, or `s3://bucket/prefix`,
+    /// `az://container/prefix`, `gs://bucket/prefix` (credentials from the environment).
+    #[arg(long, value_name = "REPO")]
+    pub repo: Option<Location>,
     /// Write a new single-file archive instead (a full backup).
     #[arg(long, short = 'o', value_name = "FILE.orgpack")]
     pub output: Option<PathBuf>,
@@ -256,6 +261,9 @@ pub struct BackupArgs {
     /// Metrics and notifications when the run ends.
     #[command(flatten)]
     pub ending: EndingArgs,
+    /// `--break-stale-lock`.
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 /// What a backup or restore leaves behind when it ends, besides its output (not with
@@ -355,8 +363,8 @@ pub enum SharingArg {
 #[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
-    /// A repository directory or a .orgpack file.
-    pub archive: PathBuf,
+    /// A repository (a directory, or `s3://`, `az://`, `gs://` bucket/prefix) or a .orgpack file.
+    pub archive: Location,
     /// The snapshot: `latest`, an id, or a unique id prefix.
     #[arg(long, short = 's', default_value = "latest")]
     pub snapshot: String,
@@ -452,8 +460,8 @@ pub struct DemoArgs {
 /// `orgpack diff`
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// A repository directory or a .orgpack file.
-    pub archive: PathBuf,
+    /// A repository (a directory, or `s3://`, `az://`, `gs://` bucket/prefix) or a .orgpack file.
+    pub archive: Location,
     /// The older snapshot (`latest`, an id or a unique prefix).
     pub snap_a: String,
     /// The newer snapshot.
@@ -501,8 +509,8 @@ pub enum GraphFormat {
 /// `orgpack graph`
 #[derive(Debug, Args)]
 pub struct GraphArgs {
-    /// A repository directory or a .orgpack file.
-    pub archive: PathBuf,
+    /// A repository (a directory, or `s3://`, `az://`, `gs://` bucket/prefix) or a .orgpack file.
+    pub archive: Location,
     /// The snapshot: `latest`, an id, or a unique id prefix.
     #[arg(long, short = 's', default_value = "latest")]
     pub snapshot: String,
@@ -514,8 +522,8 @@ pub struct GraphArgs {
 /// `orgpack report`
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// A repository directory or a .orgpack file.
-    pub archive: PathBuf,
+    /// A repository (a directory, or `s3://`, `az://`, `gs://` bucket/prefix) or a .orgpack file.
+    pub archive: Location,
     /// The snapshot: `latest`, an id, a unique id prefix, or a date (`YYYY-MM-DD`).
     #[arg(long, short = 's', default_value = "latest")]
     pub snapshot: String,
@@ -527,8 +535,8 @@ pub struct ReportArgs {
 /// `orgpack verify`
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// A repository directory or a .orgpack file.
-    pub archive: PathBuf,
+    /// A repository (a directory, or `s3://`, `az://`, `gs://` bucket/prefix) or a .orgpack file.
+    pub archive: Location,
     /// Also decompress and re-hash every blob.
     #[arg(long)]
     pub read_data: bool,
@@ -544,8 +552,8 @@ pub struct VerifyArgs {
 /// `orgpack ls`
 #[derive(Debug, Args)]
 pub struct LsArgs {
-    /// A repository directory or a .orgpack file.
-    pub archive: PathBuf,
+    /// A repository (a directory, or `s3://`, `az://`, `gs://` bucket/prefix) or a .orgpack file.
+    pub archive: Location,
     /// The snapshot: `latest`, an id, or a unique id prefix.
     #[arg(long, short = 's', default_value = "latest")]
     pub snapshot: String,
@@ -554,15 +562,32 @@ pub struct LsArgs {
 /// `orgpack snapshots`
 #[derive(Debug, Args)]
 pub struct SnapshotsArgs {
-    /// A repository directory or a .orgpack file.
-    pub repo: PathBuf,
+    /// A repository (a directory, or `s3://`, `az://`, `gs://` bucket/prefix) or a .orgpack file.
+    pub repo: Location,
+}
+
+/// `orgpack init`
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where: a missing or empty directory, or `s3://bucket/prefix`, `az://container/prefix`,
+    /// `gs://bucket/prefix` under which nothing is stored yet.
+    pub repo: Location,
+}
+
+/// Removing stale locks before taking one (`--break-stale-lock`).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct LockArgs {
+    /// First remove the repository's stale locks: on object storage, lock objects of runs that
+    /// were killed (not refreshed for 30 minutes). Live locks are never removed.
+    #[arg(long)]
+    pub break_stale_lock: bool,
 }
 
 /// `orgpack export`
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The repository to export from.
-    pub repo: PathBuf,
+    /// The repository to export from (a directory or a bucket URL).
+    pub repo: Location,
     /// The snapshot: `latest`, an id, or a unique id prefix. Repeat for several.
     #[arg(long, short = 's', required = true)]
     pub snapshot: Vec<String>,
@@ -575,13 +600,17 @@ pub struct ExportArgs {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The archive to import from (a .orgpack file or another repository).
-    pub archive: PathBuf,
-    /// The repository to import into; created when it does not exist.
+    pub archive: Location,
+    /// The repository to import into (a directory or a bucket URL); created when it does not
+    /// exist. Only the blobs it lacks are copied: `import` mirrors a repository off site.
     #[arg(long)]
-    pub repo: PathBuf,
+    pub repo: Location,
     /// The snapshot: `latest`, an id, or a unique id prefix. Repeat for several; all by default.
     #[arg(long, short = 's')]
     pub snapshot: Vec<String>,
+    /// `--break-stale-lock`.
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 /// Which part of an item `cat` prints.
@@ -604,8 +633,8 @@ pub enum Part {
 /// `orgpack cat`
 #[derive(Debug, Args)]
 pub struct CatArgs {
-    /// A repository directory or a .orgpack file.
-    pub archive: PathBuf,
+    /// A repository (a directory, or `s3://`, `az://`, `gs://` bucket/prefix) or a .orgpack file.
+    pub archive: Location,
     /// The item id.
     pub item: String,
     /// The part to print.
@@ -621,8 +650,8 @@ pub struct CatArgs {
 /// `orgpack prune`
 #[derive(Debug, Args)]
 pub struct PruneArgs {
-    /// The repository.
-    pub repo: PathBuf,
+    /// The repository (a directory or a bucket URL).
+    pub repo: Location,
     /// Keep the newest N snapshots of each source organization.
     #[arg(long, value_name = "N")]
     pub keep_last: Option<u32>,
@@ -638,4 +667,7 @@ pub struct PruneArgs {
     /// Show what would be removed and remove nothing.
     #[arg(long, short = 'n')]
     pub dry_run: bool,
+    /// `--break-stale-lock`.
+    #[command(flatten)]
+    pub lock: LockArgs,
 }

@@ -9,6 +9,7 @@ mod deps;
 mod diff;
 mod doctor;
 pub(crate) mod graph;
+mod init;
 mod inspect;
 mod login;
 mod ls;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Verify(args) => verify::run(&args, json),
         Command::Ls(args) => ls::run(&args, json),
         Command::Snapshots(args) => snapshots::run(&args, json),
+        Command::Init(args) => init::run(&args, json),
         Command::Export(args) => copy::export(&args, json),
         Command::Import(args) => copy::import(&args, json),
         Command::Cat(args) => cat::run(&args),

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use orgpack_archive::manifest::{ExportMode, Selection};
-use orgpack_archive::{Archive, Repository, SingleFileWriter, SnapshotWriter};
+use orgpack_archive::{Archive, Location, Repository, SingleFileWriter, SnapshotWriter};
 use orgpack_backup::{Plan, PlanOptions, Why};
 use orgpack_portal::Client;
 
@@ -99,12 +99,16 @@ async fn backup(
         .and_then(serde_json::Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    let existing = args
-        .repo
-        .as_deref()
-        .filter(|r| r.join("orgpack-layout").is_file())
-        .map(Archive::open)
-        .transpose()?;
+    let existing = match &args.repo {
+        Some(Location::Local(r)) if !r.join("orgpack-layout").is_file() => None,
+        Some(repo) => match Archive::open_at(repo) {
+            Ok(archive) => Some(archive),
+            // A first backup makes the repository.
+            Err(orgpack_archive::Error::ArchiveNotFound { .. }) if repo.as_path().is_none() => None,
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
     let parent = match (&existing, &args.parent) {
         (_, _) if args.full => None,
         (Some(archive), Some(spec)) => {
@@ -122,11 +126,12 @@ async fn backup(
     // ledger of even a first run that is killed is where the next run looks (orgpack-backup
     // `ledger`).
     if let (Some(repo), false) = (&args.repo, args.dry_run) {
-        Repository::open_or_init(repo)?;
+        crate::commands::init::break_stale_locks(repo, args.lock)?;
+        Repository::open_or_init_at(repo)?;
     }
     let temp = tempfile::Builder::new()
         .prefix("orgpack-backup-")
-        .tempdir_in(spool_parent(args.repo.as_deref()))
+        .tempdir_in(spool_parent(args.repo.as_ref().and_then(Location::as_path)))
         .context("creating a temporary directory for downloads")?;
     let options = PlanOptions {
         selection,
@@ -149,7 +154,7 @@ async fn backup(
     let started = std::time::Instant::now();
     let outcome = match (&args.repo, &args.output) {
         (Some(repo), _) => {
-            let mut repo = Repository::open_or_init(repo)?;
+            let mut repo = Repository::open_or_init_at(repo)?;
             orgpack_backup::run(client, &plan, &mut repo, bar.as_ref()).await?
         }
         (None, Some(file)) => {
@@ -269,7 +274,7 @@ fn write_reports(
 ) -> Result<()> {
     use crate::page::Fact;
     let archive = match (&args.repo, &args.output) {
-        (Some(repo), _) => Archive::open(repo)?,
+        (Some(repo), _) => Archive::open_at(repo)?,
         (None, Some(file)) => Archive::open(file)?,
         (None, None) => unreachable!("clap requires --repo or --output"),
     };

@@ -9,7 +9,7 @@ use crate::cli::{CatArgs, Part};
 use crate::exit;
 
 pub fn run(args: &CatArgs) -> Result<u8> {
-    let archive = Archive::open(&args.archive)?;
+    let archive = Archive::open_at(&args.archive)?;
     let id = archive.resolve(&args.snapshot)?;
     let snapshot = archive.snapshot(&id)?;
     let item = snapshot

@@ -8,11 +8,11 @@ use crate::exit;
 use crate::render;
 
 pub fn export(args: &ExportArgs, json: bool) -> Result<u8> {
-    let archive = Archive::open(&args.repo)?;
+    let archive = Archive::open_at(&args.repo)?;
     if archive.form() != Form::Repository {
         bail!(
             "`{}` is a single-file archive already; export reads a repository directory",
-            args.repo.display()
+            args.repo
         );
     }
     let ids = args
@@ -50,7 +50,7 @@ pub fn export(args: &ExportArgs, json: bool) -> Result<u8> {
 }
 
 pub fn import(args: &ImportArgs, json: bool) -> Result<u8> {
-    let archive = Archive::open(&args.archive)?;
+    let archive = Archive::open_at(&args.archive)?;
     let ids = if args.snapshot.is_empty() {
         archive.index().snapshots.iter().map(|e| e.id).collect()
     } else {
@@ -59,7 +59,8 @@ pub fn import(args: &ImportArgs, json: bool) -> Result<u8> {
             .map(|s| archive.resolve(s))
             .collect::<Result<Vec<_>, _>>()?
     };
-    let mut repo = Repository::open_or_init(&args.repo)?;
+    crate::commands::init::break_stale_locks(&args.repo, args.lock)?;
+    let mut repo = Repository::open_or_init_at(&args.repo)?;
     let stats = copy_snapshots_with(
         &archive,
         &ids,
@@ -70,7 +71,7 @@ pub fn import(args: &ImportArgs, json: bool) -> Result<u8> {
     if json {
         render::json(&serde_json::json!({
             "message_type": "import",
-            "repository": repo.root(),
+            "repository": args.repo.to_string(),
             "snapshots": ids,
             "blobs": stats.blobs_copied,
             "blobsPresent": stats.blobs_present,
@@ -80,7 +81,7 @@ pub fn import(args: &ImportArgs, json: bool) -> Result<u8> {
         render::note(&format!(
             "imported {} snapshots into {} ({} blobs copied, {} already there, {})",
             stats.snapshots,
-            repo.root().display(),
+            args.repo,
             stats.blobs_copied,
             stats.blobs_present,
             render::size(stats.bytes_copied)

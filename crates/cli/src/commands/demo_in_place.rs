@@ -88,8 +88,15 @@ pub async fn scene(
         revert_data: true,
         ..RestoreOptions::default()
     };
-    let pre =
-        super::pre_restore::take(repo_path, &archive, &snapshot, &target, &options, json).await?;
+    let pre = super::pre_restore::take(
+        &repo_path.into(),
+        &archive,
+        &snapshot,
+        &target,
+        &options,
+        json,
+    )
+    .await?;
     let report = orgpack_restore::restore(
         &archive,
         &snapshot,

@@ -8,7 +8,7 @@ use crate::exit;
 use crate::render;
 
 pub fn run(args: &DiffArgs, json: bool) -> Result<u8> {
-    let archive = Archive::open(&args.archive)?;
+    let archive = Archive::open_at(&args.archive)?;
     let (a_id, b_id) = (
         archive.resolve(&args.snap_a)?,
         archive.resolve(&args.snap_b)?,

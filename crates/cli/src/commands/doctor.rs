@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, Result};
+use orgpack_archive::location::{Location, Remote};
 use orgpack_portal::{Client, ClientOptions, Method};
 use serde::Serialize;
 use serde_json::Value;
@@ -169,8 +170,10 @@ pub fn run(args: &DoctorArgs, config_flag: Option<&Path>, json: bool) -> Result<
         .build()
         .context("starting the async runtime")?;
     let mut checks = runtime.block_on(portal_checks(&client, &http, &root, args.purpose));
-    if let Some(repo) = &args.repo {
-        checks.extend(repository_checks(repo));
+    match &args.repo {
+        Some(Location::Local(repo)) => checks.extend(repository_checks(repo)),
+        Some(Location::Remote(remote)) => checks.extend(remote_checks(remote)),
+        None => {}
     }
     let ok = checks.iter().all(|c| c.status != Status::Fail);
     if json {
@@ -497,6 +500,75 @@ fn parse_http_date(s: &str) -> Option<SystemTime> {
     let ts = jiff::fmt::rfc2822::parse(s).ok()?.timestamp();
     let secs = u64::try_from(ts.as_second()).ok()?;
     Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+}
+
+/// A repository on object storage: reachable with the environment's credentials, not locked,
+/// and writable (a lock object, or a probe object, made and removed).
+fn remote_checks(remote: &Remote) -> Vec<Check> {
+    let hint = "check the credentials and endpoint in the environment (AWS_*, AZURE_*, GOOGLE_*; \
+                spec/archive-format.md §6.6) and that the bucket exists";
+    let location = Location::Remote(remote.clone());
+    match orgpack_archive::Archive::open_at(&location) {
+        Ok(a) => {
+            let mut checks = vec![Check::new(
+                "repository",
+                Status::Ok,
+                format!("{remote}: {} snapshots", a.index().snapshots.len()),
+                None,
+            )];
+            match orgpack_archive::Repository::open_at(&location) {
+                Ok(_) => checks.push(Check::new(
+                    "lock",
+                    Status::Ok,
+                    "not locked; a lock object was written and removed".into(),
+                    None,
+                )),
+                Err(e) if e.is_locked() => checks.push(Check::new(
+                    "lock",
+                    Status::Warn,
+                    e.to_string(),
+                    Some(
+                        "wait for that run to end (a backup and a prune cannot run at once)".into(),
+                    ),
+                )),
+                Err(e) => checks.push(Check::new(
+                    "lock",
+                    Status::Fail,
+                    e.to_string(),
+                    Some(hint.into()),
+                )),
+            }
+            checks
+        }
+        Err(orgpack_archive::Error::ArchiveNotFound { .. }) => {
+            let probe =
+                orgpack_archive::store::remote::RemoteStore::connect(remote).and_then(|s| {
+                    let name = format!("doctor-probe-{}", std::process::id());
+                    s.create_named(&name, b"orgpack doctor")?;
+                    s.delete_named(&name)
+                });
+            match probe {
+                Ok(()) => vec![Check::new(
+                    "repository",
+                    Status::Ok,
+                    format!("{remote}: made by the first backup; objects can be written there"),
+                    None,
+                )],
+                Err(e) => vec![Check::new(
+                    "repository",
+                    Status::Fail,
+                    e.to_string(),
+                    Some(hint.into()),
+                )],
+            }
+        }
+        Err(e) => vec![Check::new(
+            "repository",
+            Status::Fail,
+            e.to_string(),
+            Some(hint.into()),
+        )],
+    }
 }
 
 fn repository_checks(repo: &Path) -> Vec<Check> {

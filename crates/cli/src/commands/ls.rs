@@ -8,7 +8,7 @@ use crate::exit;
 use crate::render;
 
 pub fn run(args: &LsArgs, json: bool) -> Result<u8> {
-    let archive = Archive::open(&args.archive)?;
+    let archive = Archive::open_at(&args.archive)?;
     let id = archive.resolve(&args.snapshot)?;
     let snapshot = archive.snapshot(&id)?;
     if json {

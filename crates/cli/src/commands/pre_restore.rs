@@ -4,24 +4,26 @@
 //! the run. A single-file archive gets a repository beside it (`<file>.pre-restore`). If that
 //! backup misses anything, nothing is changed.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use orgpack_archive::digest::Digest;
 use orgpack_archive::manifest::{ExportMode, Selection, Snapshot};
-use orgpack_archive::{Archive, Repository};
+use orgpack_archive::{Archive, Location, Repository};
 use orgpack_restore::{Action, RestoreOptions, Target};
 
 use crate::render;
 
-/// Where the pre-restore snapshot goes: the archive itself when it is a repository.
-fn repository_for(archive_path: &Path) -> PathBuf {
-    if archive_path.join("orgpack-layout").is_file() {
-        archive_path.to_owned()
-    } else {
-        let mut name = archive_path.as_os_str().to_owned();
-        name.push(".pre-restore");
-        PathBuf::from(name)
+/// Where the pre-restore snapshot goes: the archive itself when it is a repository (on object
+/// storage, always one), else a repository beside the single-file archive.
+fn repository_for(archive: &Location) -> Location {
+    match archive {
+        Location::Local(path) if !path.join("orgpack-layout").is_file() => {
+            let mut name = path.as_os_str().to_owned();
+            name.push(".pre-restore");
+            Location::Local(PathBuf::from(name))
+        }
+        other => other.clone(),
     }
 }
 
@@ -31,7 +33,7 @@ fn repository_for(archive_path: &Path) -> PathBuf {
 /// # Errors
 /// Planning errors, and a pre-restore backup that could not capture everything.
 pub async fn take(
-    archive_path: &Path,
+    archive_location: &Location,
     archive: &Archive,
     snapshot: &Snapshot,
     target: &Target,
@@ -68,13 +70,12 @@ pub async fn take(
     if ids.is_empty() {
         return Ok(None);
     }
-    let repo_path = repository_for(archive_path);
-    let mut repo = Repository::open_or_init(&repo_path)?;
+    let repo_location = repository_for(archive_location);
+    let mut repo = Repository::open_or_init_at(&repo_location)?;
     // Downloads are spooled on the repository's disk, in its `tmp` when it has one.
-    let spool_parent = if repo_path.join("tmp").is_dir() {
-        repo_path.join("tmp")
-    } else {
-        std::env::temp_dir()
+    let spool_parent = match repo_location.as_path() {
+        Some(path) if path.join("tmp").is_dir() => path.join("tmp"),
+        _ => std::env::temp_dir(),
     };
     let spool = tempfile::Builder::new()
         .prefix("orgpack-pre-restore-")
@@ -123,8 +124,8 @@ pub async fn take(
             target.name,
             ids.len(),
             outcome.snapshot.short(),
-            repo_path.display(),
-            repo_path.display(),
+            repo_location,
+            repo_location,
             outcome.snapshot.short(),
             target.name
         ));

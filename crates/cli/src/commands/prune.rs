@@ -15,7 +15,8 @@ pub fn run(args: &PruneArgs, json: bool) -> Result<u8> {
         keep_weekly: args.keep_weekly,
         keep_monthly: args.keep_monthly,
     };
-    let repo = Repository::open_exclusive(&args.repo, "prune")?;
+    crate::commands::init::break_stale_locks(&args.repo, args.lock)?;
+    let repo = Repository::open_exclusive_at(&args.repo, "prune")?;
     let plan = prune::plan(&repo, retention)?;
     if !args.dry_run {
         prune::run(&repo, &plan)?;

@@ -10,7 +10,7 @@ use crate::page;
 use crate::render;
 
 pub fn run(args: &ReportArgs, json: bool) -> Result<u8> {
-    let archive = Archive::open(&args.archive)?;
+    let archive = Archive::open_at(&args.archive)?;
     let id = archive.resolve_skipping(&args.snapshot, Some("pre-restore"))?;
     let snapshot = archive.snapshot(&id)?;
     // A parent pruned since is no longer there to compare with.

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
-use orgpack_archive::Archive;
+use orgpack_archive::{Archive, Location};
 use orgpack_portal::Client;
 use orgpack_restore::{
     InitialPassword, OnExisting, PeopleMode, RestoreOptions, SharingMode, Target, TargetReport,
@@ -47,7 +47,7 @@ fn run_with(
     json: bool,
     metrics: Option<&mut Metrics>,
 ) -> Result<u8> {
-    let archive = Archive::open(&args.archive)?;
+    let archive = Archive::open_at(&args.archive)?;
     // `latest` and dates are backups: the `pre-restore` snapshots in-place runs take are named
     // by their id.
     let id = archive.resolve_skipping(&args.snapshot, Some("pre-restore"))?;
@@ -264,7 +264,19 @@ fn initial_password(file: Option<&Path>) -> Result<Option<InitialPassword>> {
 /// `<dir>/<archive name>.restore-<target>.sqlite`, the directory being `--journal-dir` or the
 /// archive's.
 fn journal_path(args: &RestoreArgs, target: &str) -> PathBuf {
-    let archive = std::path::absolute(&args.archive).unwrap_or_else(|_| args.archive.clone());
+    // A repository on object storage: the journal goes to the working directory, named after
+    // the prefix's last segment.
+    let archive = match &args.archive {
+        Location::Local(path) => std::path::absolute(path).unwrap_or_else(|_| path.clone()),
+        Location::Remote(remote) => PathBuf::from(".").join(
+            remote
+                .prefix
+                .rsplit('/')
+                .next()
+                .filter(|s| !s.is_empty())
+                .unwrap_or(&remote.bucket),
+        ),
+    };
     let dir = args
         .journal_dir
         .clone()

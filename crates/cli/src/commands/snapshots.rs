@@ -8,7 +8,7 @@ use crate::exit;
 use crate::render;
 
 pub fn run(args: &SnapshotsArgs, json: bool) -> Result<u8> {
-    let archive = Archive::open(&args.repo)?;
+    let archive = Archive::open_at(&args.repo)?;
     let entries = &archive.index().snapshots;
     if json {
         render::json(&serde_json::json!({ "message_type": "snapshots", "snapshots": entries }))?;

@@ -9,7 +9,7 @@ use crate::exit;
 use crate::render;
 
 pub fn run(args: &VerifyArgs, json: bool) -> Result<u8> {
-    let archive = Archive::open(&args.archive)?;
+    let archive = Archive::open_at(&args.archive)?;
     let started = std::time::Instant::now();
     let progress = crate::progress::for_run(json);
     let options = if args.read_data {
