@@ -6,17 +6,21 @@
 
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::blob;
 use crate::chunk::ChunkList;
+use crate::crypt::{Crypt, KeyDoc, Unlock};
 use crate::digest::{Digest, Hasher};
 use crate::error::{Error, Result};
 use crate::index::Index;
 use crate::layout::{FORMAT_MAJOR, FORMAT_NAME, Key, Layout, major_version, reads_version};
 use crate::location::Location;
 use crate::manifest::{Descriptor, Snapshot};
+use crate::store::ListKind;
 use crate::store::dir::DirStore;
 use crate::store::remote::RemoteStore;
+use crate::store::sealed::Sealed;
 use crate::store::zip_read::ZipStore;
 use crate::store::{Form, Store};
 
@@ -25,6 +29,8 @@ use crate::store::{Form, Store};
 pub struct Archive {
     /// Shared: a clone (for a worker thread) reads the same store.
     store: std::sync::Arc<dyn Store>,
+    /// The master key of an encrypted archive.
+    crypt: Option<Arc<Crypt>>,
     layout: Layout,
     index: Index,
 }
@@ -44,6 +50,10 @@ impl Archive {
     /// [`Error::ArchiveNotFound`], [`Error::NotAnArchive`], [`Error::UnsupportedVersion`], and
     /// [`Error::Corrupt`] when the layout or index is damaged.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::from_store(Self::local_store(path)?)
+    }
+
+    fn local_store(path: &Path) -> Result<Box<dyn Store>> {
         let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => Error::ArchiveNotFound {
                 path: path.to_owned(),
@@ -61,23 +71,25 @@ impl Archive {
         } else {
             Box::new(ZipStore::open(path)?)
         };
-        Self::from_store(store)
+        Ok(store)
     }
 
     /// Open the archive at `location`: a path as [`Archive::open`], or a repository on object
-    /// storage. Nothing is copied: objects are read when asked for.
+    /// storage. Nothing is copied: objects are read when asked for. `unlock` opens an encrypted
+    /// archive.
     ///
     /// # Errors
+    /// [`Error::KeyNeeded`], [`Error::WrongKey`] for an encrypted archive without its key;
     /// As [`Archive::open`]; [`Error::ArchiveNotFound`] when the prefix holds no
     /// `orgpack-layout`; [`Error::Storage`] when the service refuses (credentials, a missing
     /// bucket).
-    pub fn open_at(location: &Location) -> Result<Self> {
+    pub fn open_at(location: &Location, unlock: Option<&Unlock>) -> Result<Self> {
         match location {
-            Location::Local(path) => Self::open(path),
+            Location::Local(path) => Self::from_store_unlocked(Self::local_store(path)?, unlock),
             Location::Remote(remote) => {
                 let store = RemoteStore::connect(remote)?;
                 match store.size(&crate::layout::Key::Layout)? {
-                    Some(_) => Self::from_store(Box::new(store)),
+                    Some(_) => Self::from_store_unlocked(Box::new(store), unlock),
                     None => Err(Error::ArchiveNotFound {
                         path: remote.to_string().into(),
                     }),
@@ -86,20 +98,34 @@ impl Archive {
         }
     }
 
-    /// Open an archive from any store.
+    /// Open an archive from any store (not an encrypted one: [`Archive::from_store_unlocked`]).
     ///
     /// # Errors
-    /// As [`Archive::open`].
+    /// As [`Archive::open`]; [`Error::KeyNeeded`] for an encrypted archive.
     pub fn from_store(store: Box<dyn Store>) -> Result<Self> {
+        Self::from_store_unlocked(store, None)
+    }
+
+    /// Open an archive from any store; `unlock` opens an encrypted one (and is not used for a
+    /// plain one).
+    ///
+    /// # Errors
+    /// As [`Archive::open`]; [`Error::KeyNeeded`] when the archive is encrypted and `unlock` is
+    /// `None`; [`Error::WrongKey`] when no key of it opens with `unlock`.
+    pub fn from_store_unlocked(store: Box<dyn Store>, unlock: Option<&Unlock>) -> Result<Self> {
         let path = store.location().to_owned();
-        let layout_bytes = store.get(&Key::Layout).map_err(|e| match e {
-            Error::Missing { .. } => Error::NotAnArchive {
-                path: path.clone(),
-                reason: "it has no `orgpack-layout` entry".into(),
-            },
-            other => other,
-        })?;
-        let layout = read_layout(&path, &layout_bytes)?;
+        let layout = layout_of(&*store)?;
+        let crypt = match (&layout.encryption, unlock) {
+            (None, _) => None,
+            (Some(_), None) => return Err(Error::KeyNeeded { path }),
+            (Some(_), Some(unlock)) => Some(Arc::new(unlock_with(&*store, unlock)?)),
+        };
+        Self::from_sealed(Sealed::new(store, crypt), layout)
+    }
+
+    /// Open a store whose key is known already (a repository being written).
+    pub(crate) fn from_sealed(store: Sealed<Box<dyn Store>>, layout: Layout) -> Result<Self> {
+        let path = store.location().to_owned();
         let index_bytes = store.get(&Key::Index).map_err(|e| match e {
             Error::Missing { .. } => Error::corrupt(
                 format!("archive `{}`", path.display()),
@@ -115,10 +141,22 @@ impl Archive {
         })?;
         check_version(&path, &index.format_version)?;
         Ok(Self {
-            store: store.into(),
+            crypt: store.crypt().cloned(),
+            store: Arc::new(store),
             layout,
             index,
         })
+    }
+
+    /// Whether the archive is encrypted.
+    #[must_use]
+    pub fn is_encrypted(&self) -> bool {
+        self.layout.encryption.is_some()
+    }
+
+    /// The master key of an encrypted archive, opened.
+    pub(crate) fn crypt(&self) -> Option<&Arc<Crypt>> {
+        self.crypt.as_ref()
     }
 
     /// The layout document.
@@ -485,6 +523,62 @@ impl Read for PartReader<'_> {
         self.pos += n;
         Ok(n)
     }
+}
+
+/// The layout document of the archive in `store`.
+pub(crate) fn layout_of(store: &dyn Store) -> Result<Layout> {
+    let path = store.location().to_owned();
+    let layout_bytes = store.get(&Key::Layout).map_err(|e| match e {
+        Error::Missing { .. } => Error::NotAnArchive {
+            path: path.clone(),
+            reason: "it has no `orgpack-layout` entry".into(),
+        },
+        other => other,
+    })?;
+    read_layout(&path, &layout_bytes)
+}
+
+/// Every key file of the archive in `store`, by id.
+///
+/// # Errors
+/// Listing and reading errors; [`Error::Corrupt`] for a key file that does not parse.
+pub fn key_files(store: &dyn Store) -> Result<Vec<(Digest, KeyDoc)>> {
+    let mut out = Vec::new();
+    for listed in store.list(ListKind::Keys)? {
+        let Key::KeyFile(id) = listed.key else {
+            continue;
+        };
+        let bytes = store.get(&listed.key)?;
+        let doc = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::corrupt(
+                format!("archive `{}`", store.location().display()),
+                format!("`{}` is not a key file: {e}", listed.key),
+            )
+        })?;
+        out.push((id, doc));
+    }
+    Ok(out)
+}
+
+/// The master key of the encrypted archive in `store`, from the first key file `unlock` opens.
+pub(crate) fn unlock_with(store: &dyn Store, unlock: &Unlock) -> Result<Crypt> {
+    let keys = key_files(store)?;
+    let path = store.location().to_owned();
+    if keys.is_empty() {
+        return Err(Error::corrupt(
+            format!("archive `{}`", path.display()),
+            "it is encrypted and has no key file under `keys/`",
+        ));
+    }
+    keys.iter()
+        .find_map(|(_, doc)| Crypt::unwrap(doc, unlock))
+        .ok_or(Error::WrongKey {
+            path,
+            given: match unlock {
+                Unlock::Passphrase(_) => "passphrase",
+                Unlock::KeyFile(_) => "key file",
+            },
+        })
 }
 
 fn read_layout(path: &Path, bytes: &[u8]) -> Result<Layout> {

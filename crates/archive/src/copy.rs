@@ -103,7 +103,8 @@ pub fn copy_snapshots_with(
         let present = AtomicU64::new(0);
         let bytes_copied = AtomicU64::new(0);
         let sink = dest.sink();
-        let threads = default_threads();
+        // Waiting on storage more than on the CPU (object storage: a request per blob).
+        let threads = (default_threads() * 4).clamp(4, 16);
         ordered_map(
             threads,
             threads * 4,

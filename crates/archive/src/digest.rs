@@ -53,6 +53,12 @@ impl Digest {
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
+
+    /// A digest of these 32 bytes (a keyed name, `crate::crypt`).
+    #[must_use]
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
 }
 
 /// A string that is not a valid `sha256:<hex>` digest.

@@ -99,6 +99,24 @@ pub enum Error {
         /// What the lock file says about its holder.
         holder: String,
     },
+    /// The archive is encrypted and no key was given.
+    #[error(
+        "`{}` is encrypted: give its passphrase in ORGPACK_REPOSITORY_PASSPHRASE or with \
+         --passphrase-file FILE, or its key file with --key-file FILE",
+        path.display()
+    )]
+    KeyNeeded {
+        /// The archive.
+        path: PathBuf,
+    },
+    /// None of the archive's keys opens with what was given.
+    #[error("`{}`: no key of this encrypted archive opens with the {given} given", path.display())]
+    WrongKey {
+        /// The archive.
+        path: PathBuf,
+        /// `passphrase` or `key file`.
+        given: &'static str,
+    },
     /// A request to the object storage holding a repository failed (after its retries).
     #[error("repository `{repository}`: {action} `{key}` failed: {reason}")]
     Storage {

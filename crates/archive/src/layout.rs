@@ -11,8 +11,12 @@ pub const LAYOUT_FILE: &str = "orgpack-layout";
 pub const INDEX_FILE: &str = "index.json";
 /// The format version this build writes.
 pub const FORMAT_VERSION: &str = "2.2.0";
-/// The newest major format version this build reads (and writes).
-pub const FORMAT_MAJOR: u64 = 2;
+/// The layout version of an encrypted archive: 2.x readers must refuse it by its version rather
+/// than misread sealed objects (spec/archive-format.md §3.7).
+pub const ENCRYPTED_FORMAT_VERSION: &str = "3.0.0";
+/// The newest major format version this build reads (and writes: 3 for encrypted archives'
+/// layouts).
+pub const FORMAT_MAJOR: u64 = 3;
 /// The oldest major format version this build reads: 1.x archives stay readable.
 pub const OLDEST_MAJOR: u64 = 1;
 
@@ -49,6 +53,10 @@ pub struct Layout {
     pub repository_id: String,
     /// How large payloads are cut into chunks.
     pub chunker: ChunkerParams,
+    /// Present when the archive is encrypted (format 3.0.0): its objects are sealed, its keys in
+    /// `keys/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<crate::crypt::Encryption>,
 }
 
 /// FastCDC parameters (spec/archive-format.md §3.5). Writers must use the repository's values so that
@@ -121,6 +129,17 @@ impl Layout {
             format_version: FORMAT_VERSION.to_owned(),
             repository_id,
             chunker,
+            encryption: None,
+        }
+    }
+
+    /// A new layout of an encrypted archive.
+    #[must_use]
+    pub fn encrypted(repository_id: String, chunker: ChunkerParams) -> Self {
+        Self {
+            format_version: ENCRYPTED_FORMAT_VERSION.to_owned(),
+            encryption: Some(crate::crypt::Encryption::default()),
+            ..Self::new(repository_id, chunker)
         }
     }
 }
@@ -146,6 +165,9 @@ pub enum Key {
     Snapshot(Digest),
     /// `blobs/sha256/<hex[0..2]>/<hex>`
     Blob(Digest),
+    /// `keys/<hex>.json`: a key file of an encrypted archive (`crate::crypt`), named by a random
+    /// id.
+    KeyFile(Digest),
 }
 
 impl Key {
@@ -160,6 +182,7 @@ impl Key {
                 let hex = d.hex();
                 format!("blobs/sha256/{}/{hex}", &hex[..2])
             }
+            Self::KeyFile(d) => format!("keys/{}.json", d.hex()),
         }
     }
 
@@ -176,6 +199,10 @@ impl Key {
             let hex = rest.strip_suffix(".json")?;
             return Digest::from_hex(hex).ok().map(Self::Snapshot);
         }
+        if let Some(rest) = path.strip_prefix("keys/") {
+            let hex = rest.strip_suffix(".json")?;
+            return Digest::from_hex(hex).ok().map(Self::KeyFile);
+        }
         let rest = path.strip_prefix("blobs/sha256/")?;
         let (fan, hex) = rest.split_once('/')?;
         let digest = Digest::from_hex(hex).ok()?;
@@ -186,7 +213,7 @@ impl Key {
     #[must_use]
     pub fn size_limit(&self) -> u64 {
         match self {
-            Self::Layout => MAX_LAYOUT_SIZE,
+            Self::Layout | Self::KeyFile(_) => MAX_LAYOUT_SIZE,
             Self::Index => MAX_INDEX_SIZE,
             Self::Snapshot(_) => MAX_MANIFEST_SIZE,
             // A raw blob is at most MAX_BLOB_SIZE; a zstd frame is kept when smaller, except for
@@ -209,7 +236,13 @@ mod tests {
     #[test]
     fn key_paths_round_trip() {
         let d = Digest::of(b"x");
-        for key in [Key::Layout, Key::Index, Key::Snapshot(d), Key::Blob(d)] {
+        for key in [
+            Key::Layout,
+            Key::Index,
+            Key::Snapshot(d),
+            Key::Blob(d),
+            Key::KeyFile(d),
+        ] {
             assert_eq!(Key::parse(&key.path()), Some(key));
         }
         assert!(

@@ -36,9 +36,11 @@
 //! This crate has no feature flags. It never prints: callers render its reports.
 
 pub mod archive;
+mod backend;
 pub mod blob;
 pub mod chunk;
 pub mod copy;
+pub mod crypt;
 pub mod diff;
 pub mod digest;
 pub mod error;

@@ -17,12 +17,13 @@ use std::path::PathBuf;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
+use crate::backend::Backend;
 use crate::copy::add_blobs;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::index::IndexEntry;
 use crate::layout::Key;
-use crate::repository::{Backend, Repository};
+use crate::repository::Repository;
 use crate::store::ListKind;
 
 /// Which snapshots to keep, per source organization. Rules combine: a snapshot kept by any rule
@@ -58,9 +59,10 @@ pub struct PrunePlan {
     pub keep: Kept,
     /// Snapshots forgotten.
     pub forget: Vec<IndexEntry>,
-    /// Blobs no kept snapshot uses, with their stored sizes.
+    /// Blobs no kept snapshot uses, by stored name (keyed in an encrypted repository), with
+    /// their stored sizes.
     pub blobs: Vec<(Digest, u64)>,
-    /// Manifests not listed in the index (left by interrupted backups).
+    /// Manifests not listed in the index (left by interrupted backups), by stored name.
     pub uncommitted: Vec<Digest>,
     /// Files left in `tmp/`.
     pub temp_files: Vec<PathBuf>,
@@ -97,26 +99,36 @@ pub fn plan(repo: &Repository, retention: Retention) -> Result<PrunePlan> {
         })
         .map_err(|e| e.within(&format!("snapshot `{}`", entry.id.short())))?;
     }
+    // Listings give stored names (keyed in an encrypted repository): compare in that space.
     let store = archive.store();
+    let live: HashSet<Key> = live
+        .iter()
+        .map(|d| store.stored_key(&Key::Blob(*d)))
+        .collect();
     let blobs = store
         .list(ListKind::Blobs)?
         .into_iter()
         .filter_map(|l| match l.key {
-            Key::Blob(d) if !live.contains(&d) => Some((d, l.size)),
+            Key::Blob(d) if !live.contains(&l.key) => Some((d, l.size)),
             _ => None,
         })
         .collect();
-    let listed: HashSet<Digest> = archive.index().snapshots.iter().map(|e| e.id).collect();
+    let listed: HashSet<Key> = archive
+        .index()
+        .snapshots
+        .iter()
+        .map(|e| store.stored_key(&Key::Snapshot(e.id)))
+        .collect();
     let uncommitted = store
         .list(ListKind::Snapshots)?
         .into_iter()
         .filter_map(|l| match l.key {
-            Key::Snapshot(d) if !listed.contains(&d) => Some(d),
+            Key::Snapshot(d) if !listed.contains(&l.key) => Some(d),
             _ => None,
         })
         .collect();
     let temp_files = match repo.backend() {
-        Backend::Dir(d) => d.temp_files()?,
+        Backend::Dir(d) => d.inner().temp_files()?,
         Backend::Remote(_) => Vec::new(),
     };
     Ok(PrunePlan {
@@ -142,8 +154,11 @@ pub fn run(repo: &Repository, plan: &PrunePlan) -> Result<()> {
     let forget: HashSet<Digest> = plan.forget.iter().map(|e| e.id).collect();
     repo.update_index(|index| index.snapshots.retain(|e| !forget.contains(&e.id)))?;
     let store = repo.backend();
-    for id in forget.iter().chain(&plan.uncommitted) {
+    for id in &forget {
         store.delete(&Key::Snapshot(*id))?;
+    }
+    for stored in &plan.uncommitted {
+        store.delete_stored(&Key::Snapshot(*stored))?;
     }
     // One request per blob on object storage: many in flight.
     let threads = match store {
@@ -154,7 +169,7 @@ pub fn run(repo: &Repository, plan: &PrunePlan) -> Result<()> {
         threads,
         threads * 4,
         plan.blobs.iter().map(Ok),
-        |(digest, _)| store.delete(&Key::Blob(*digest)),
+        |(stored, _)| store.delete_stored(&Key::Blob(*stored)),
         |()| Ok(()),
     )?;
     for path in &plan.temp_files {

@@ -8,6 +8,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::archive::Archive;
+use crate::backend::Backend;
+use crate::crypt::{Crypt, KeyDoc, Unlock};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::index::{Index, IndexEntry};
@@ -17,9 +19,11 @@ use crate::lock::{LockKind, RepoLock, lock, lock_remote};
 use crate::manifest::Snapshot;
 use crate::store::dir::DirStore;
 use crate::store::remote::RemoteStore;
+use crate::store::sealed::Sealed;
 use crate::store::zip_write::ZipSink;
 use crate::store::{Sink, Store};
 use crate::writer::{BlobWriter, WriteOptions};
+use std::sync::Arc;
 
 /// Something snapshots can be written into.
 pub trait SnapshotWriter {
@@ -94,113 +98,137 @@ pub struct Repository {
     _lock: RepoLock,
 }
 
-/// Where a repository's objects are.
-#[derive(Debug)]
-pub(crate) enum Backend {
-    Dir(DirStore),
-    Remote(RemoteStore),
-}
-
-impl Backend {
-    pub(crate) fn store(&self) -> &dyn Store {
-        match self {
-            Self::Dir(d) => d,
-            Self::Remote(r) => r,
-        }
-    }
-
-    pub(crate) fn sink(&self) -> &dyn Sink {
-        match self {
-            Self::Dir(d) => d,
-            Self::Remote(r) => r,
-        }
-    }
-
-    /// Remove an object; removing an absent one is not an error.
-    pub(crate) fn delete(&self, key: &Key) -> Result<()> {
-        match self {
-            Self::Dir(d) => d.delete(key),
-            Self::Remote(r) => r.delete(key),
-        }
-    }
-}
-
 impl Repository {
     /// Create a repository in `path`, which must not exist or be an empty directory.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] when `path` holds something else; I/O errors.
     pub fn init(path: &Path, chunker: ChunkerParams) -> Result<Self> {
-        chunker.validate().map_err(Error::InvalidInput)?;
-        if path.exists() {
-            let mut entries = std::fs::read_dir(path).map_err(|e| Error::io("listing", path, e))?;
-            if entries.next().is_some() {
-                return Err(Error::InvalidInput(format!(
-                    "`{}` exists and is not empty",
-                    path.display()
-                )));
-            }
-        }
-        std::fs::create_dir_all(path).map_err(|e| Error::io("creating", path, e))?;
-        let store = DirStore::new(path);
-        let lock = lock(path, LockKind::Writer, "init")?;
-        let layout = Layout::new(random_id(), chunker);
-        store.put(&Key::Index, &to_json(&Index::default()))?;
-        // The layout marker goes last: a directory without it is not a repository yet.
-        store.put(&Key::Layout, &to_json(&layout))?;
-        store.flush()?;
-        crate::store::dir::sync_dir(
-            path.parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new(".")),
-        )?;
-        Ok(Self {
-            store: Backend::Dir(store),
-            layout,
-            exclusive: false,
-            _lock: lock,
-        })
+        Self::init_at(&Location::Local(path.to_owned()), chunker, None)
     }
 
-    /// Create a repository at `location`: as [`Repository::init`] for a path; on object storage,
-    /// under a prefix that holds no object yet.
+    /// Create a repository at `location`: a missing or empty directory, or a bucket prefix that
+    /// holds no object yet. With `encrypt`, an encrypted one (format 3.0.0) whose first key is
+    /// `encrypt`'s passphrase or key file.
     ///
     /// # Errors
-    /// As [`Repository::init`]; [`Error::Storage`].
-    pub fn init_at(location: &Location, chunker: ChunkerParams) -> Result<Self> {
-        let remote = match location {
-            Location::Local(path) => return Self::init(path, chunker),
-            Location::Remote(remote) => remote,
-        };
+    /// [`Error::InvalidInput`] when the place holds something else; I/O and storage errors.
+    pub fn init_at(
+        location: &Location,
+        chunker: ChunkerParams,
+        encrypt: Option<&Unlock>,
+    ) -> Result<Self> {
         chunker.validate().map_err(Error::InvalidInput)?;
-        let store = RemoteStore::connect(remote)?;
-        // Lock objects of another first backup starting at the same moment are no content.
-        if let Some((name, _)) = store
-            .list_named("")?
+        let crypt = encrypt.map(|_| Arc::new(Crypt::generate()));
+        let layout = match encrypt {
+            Some(_) => Layout::encrypted(random_id(), chunker),
+            None => Layout::new(random_id(), chunker),
+        };
+        let keys: Vec<(Digest, KeyDoc)> = crypt
+            .as_ref()
+            .zip(encrypt)
+            .map(|(c, u)| (Digest::of(random_id().as_bytes()), c.wrap(u)))
             .into_iter()
-            .find(|(name, _)| !name.starts_with("locks/"))
-        {
-            return Err(Error::InvalidInput(format!(
-                "`{remote}` is not empty (it holds `{name}`): a new repository needs a prefix of \
-                 its own"
-            )));
+            .collect();
+        Self::create(location, layout, crypt, &keys)
+    }
+
+    /// Create a repository at `location` like `archive`: its layout (chunker, repository id),
+    /// and when it is encrypted its master key and key files, so the new repository opens with
+    /// the same passphrases and its copies of the snapshots need no re-encryption (a mirror).
+    ///
+    /// # Errors
+    /// As [`Repository::init_at`].
+    pub fn init_like(location: &Location, archive: &Archive) -> Result<Self> {
+        let keys = crate::archive::key_files(archive.store())?;
+        Self::create(
+            location,
+            archive.layout().clone(),
+            archive.crypt().cloned(),
+            &keys,
+        )
+    }
+
+    fn create(
+        location: &Location,
+        layout: Layout,
+        crypt: Option<Arc<Crypt>>,
+        keys: &[(Digest, KeyDoc)],
+    ) -> Result<Self> {
+        let index = to_json(&Index::default());
+        match location {
+            Location::Local(path) => {
+                if path.exists() {
+                    let mut entries =
+                        std::fs::read_dir(path).map_err(|e| Error::io("listing", path, e))?;
+                    if entries.next().is_some() {
+                        return Err(Error::InvalidInput(format!(
+                            "`{}` exists and is not empty",
+                            path.display()
+                        )));
+                    }
+                }
+                std::fs::create_dir_all(path).map_err(|e| Error::io("creating", path, e))?;
+                let store = Sealed::new(DirStore::new(path), crypt);
+                let lock = lock(path, LockKind::Writer, "init")?;
+                for (id, doc) in keys {
+                    store.put(&Key::KeyFile(*id), &to_json(doc))?;
+                }
+                store.put(&Key::Index, &index)?;
+                // The layout marker goes last: a directory without it is not a repository yet.
+                store.put(&Key::Layout, &to_json(&layout))?;
+                store.flush()?;
+                crate::store::dir::sync_dir(
+                    path.parent()
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .unwrap_or(Path::new(".")),
+                )?;
+                Ok(Self {
+                    store: Backend::Dir(store),
+                    layout,
+                    exclusive: false,
+                    _lock: lock,
+                })
+            }
+            Location::Remote(remote) => {
+                let raw = RemoteStore::connect(remote)?;
+                // Lock objects of another first backup starting at the same moment are no
+                // content.
+                if let Some((name, _)) = raw
+                    .list_named("")?
+                    .into_iter()
+                    .find(|(name, _)| !name.starts_with("locks/"))
+                {
+                    return Err(Error::InvalidInput(format!(
+                        "`{remote}` is not empty (it holds `{name}`): a new repository needs a \
+                         prefix of its own"
+                    )));
+                }
+                let lock = lock_remote(&raw, LockKind::Writer, "init")?;
+                let store = Sealed::new(raw, crypt);
+                for (id, doc) in keys {
+                    store.put(&Key::KeyFile(*id), &to_json(doc))?;
+                }
+                // Both only if absent: of two inits racing, the second changes nothing (its
+                // caller opens what the first made), and never empties an index the first
+                // committed to.
+                let raw = store.inner();
+                let made = raw
+                    .create_named(&Key::Index.path(), &store.seal(&Key::Index, &index))?
+                    && raw.create_named(&Key::Layout.path(), &to_json(&layout))?;
+                if !made {
+                    return Err(Error::InvalidInput(format!(
+                        "`{remote}` became a repository while this one was being made there"
+                    )));
+                }
+                Ok(Self {
+                    store: Backend::Remote(store),
+                    layout,
+                    exclusive: false,
+                    _lock: lock,
+                })
+            }
         }
-        let lock = lock_remote(&store, LockKind::Writer, "init")?;
-        let layout = Layout::new(random_id(), chunker);
-        // Both only if absent: of two inits racing, the second changes nothing (its caller
-        // opens what the first made), and never empties an index the first committed to.
-        let index_made = store.create_named(&Key::Index.path(), &to_json(&Index::default()))?;
-        if !index_made || !store.create_named(&Key::Layout.path(), &to_json(&layout))? {
-            return Err(Error::InvalidInput(format!(
-                "`{remote}` became a repository while this one was being made there"
-            )));
-        }
-        Ok(Self {
-            store: Backend::Remote(store),
-            layout,
-            exclusive: false,
-            _lock: lock,
-        })
     }
 
     /// Open an existing repository for writing.
@@ -209,15 +237,15 @@ impl Repository {
     /// As [`Archive::open`], [`Error::NotARepository`] for single-file archives, and
     /// [`Error::Locked`] while `prune` runs.
     pub fn open(path: &Path) -> Result<Self> {
-        Self::open_at(&Location::Local(path.to_owned()))
+        Self::open_at(&Location::Local(path.to_owned()), None)
     }
 
-    /// [`Repository::open`] at any location.
+    /// [`Repository::open`] at any location; `unlock` opens an encrypted one.
     ///
     /// # Errors
-    /// As [`Repository::open`]; [`Error::Storage`].
-    pub fn open_at(location: &Location) -> Result<Self> {
-        Self::open_with(location, LockKind::Writer, "backup")
+    /// As [`Repository::open`]; [`Error::KeyNeeded`], [`Error::WrongKey`], [`Error::Storage`].
+    pub fn open_at(location: &Location, unlock: Option<&Unlock>) -> Result<Self> {
+        Self::open_with(location, LockKind::Writer, "backup", unlock)
     }
 
     /// Open an existing repository alone, for deleting content (`prune`): no other process may
@@ -230,19 +258,35 @@ impl Repository {
             &Location::Local(path.to_owned()),
             LockKind::Exclusive,
             purpose,
+            None,
         )
     }
 
     /// [`Repository::open_exclusive`] at any location.
     ///
     /// # Errors
-    /// As [`Repository::open_exclusive`]; [`Error::Storage`].
-    pub fn open_exclusive_at(location: &Location, purpose: &str) -> Result<Self> {
-        Self::open_with(location, LockKind::Exclusive, purpose)
+    /// As [`Repository::open_exclusive`] and [`Repository::open_at`].
+    pub fn open_exclusive_at(
+        location: &Location,
+        purpose: &str,
+        unlock: Option<&Unlock>,
+    ) -> Result<Self> {
+        Self::open_with(location, LockKind::Exclusive, purpose, unlock)
     }
 
-    fn open_with(location: &Location, kind: LockKind, purpose: &str) -> Result<Self> {
-        let archive = Archive::open_at(location)?;
+    fn open_with(
+        location: &Location,
+        kind: LockKind,
+        purpose: &str,
+        unlock: Option<&Unlock>,
+    ) -> Result<Self> {
+        let archive = Archive::open_at(location, unlock)?;
+        let crypt = match unlock {
+            Some(u) if archive.is_encrypted() => {
+                Some(Arc::new(crate::archive::unlock_with(archive.store(), u)?))
+            }
+            _ => None,
+        };
         let (store, lock) = match location {
             Location::Local(path) => {
                 if !path.is_dir() {
@@ -251,14 +295,14 @@ impl Repository {
                     });
                 }
                 (
-                    Backend::Dir(DirStore::new(path)),
+                    Backend::Dir(Sealed::new(DirStore::new(path), crypt)),
                     lock(path, kind, purpose)?,
                 )
             }
             Location::Remote(remote) => {
-                let store = RemoteStore::connect(remote)?;
-                let lock = lock_remote(&store, kind, purpose)?;
-                (Backend::Remote(store), lock)
+                let raw = RemoteStore::connect(remote)?;
+                let lock = lock_remote(&raw, kind, purpose)?;
+                (Backend::Remote(Sealed::new(raw, crypt)), lock)
             }
         };
         Ok(Self {
@@ -295,25 +339,26 @@ impl Repository {
     /// # Errors
     /// As [`Repository::open`] and [`Repository::init`].
     pub fn open_or_init(path: &Path) -> Result<Self> {
-        Self::open_or_init_at(&Location::Local(path.to_owned()))
+        Self::open_or_init_at(&Location::Local(path.to_owned()), None)
     }
 
     /// [`Repository::open_or_init`] at any location: on object storage, a prefix without an
-    /// `orgpack-layout` object becomes a new repository.
+    /// `orgpack-layout` object becomes a new repository (a plain one: `orgpack init --encrypt`
+    /// makes encrypted ones).
     ///
     /// # Errors
     /// As [`Repository::open_at`] and [`Repository::init_at`].
-    pub fn open_or_init_at(location: &Location) -> Result<Self> {
+    pub fn open_or_init_at(location: &Location, unlock: Option<&Unlock>) -> Result<Self> {
         let exists = match location {
             Location::Local(path) => path.join(crate::layout::LAYOUT_FILE).exists(),
             Location::Remote(remote) => RemoteStore::connect(remote)?.size(&Key::Layout)?.is_some(),
         };
         if exists {
-            return Self::open_at(location);
+            return Self::open_at(location, unlock);
         }
-        match Self::init_at(location, ChunkerParams::default()) {
+        match Self::init_at(location, ChunkerParams::default(), None) {
             // Another first backup made it a moment ago: use it.
-            Err(Error::InvalidInput(_)) if racing_init(location) => Self::open_at(location),
+            Err(Error::InvalidInput(_)) if racing_init(location) => Self::open_at(location, unlock),
             other => other,
         }
     }
@@ -323,10 +368,7 @@ impl Repository {
     /// # Errors
     /// As [`Archive::open`].
     pub fn archive(&self) -> Result<Archive> {
-        match &self.store {
-            Backend::Dir(d) => Archive::open(d.root()),
-            Backend::Remote(r) => Archive::from_store(Box::new(r.clone())),
-        }
+        self.store.archive(&self.layout)
     }
 
     /// Where the repository is: its directory, or its URL as a path (for messages).
@@ -338,14 +380,71 @@ impl Repository {
     /// Where the repository is.
     #[must_use]
     pub fn location(&self) -> Location {
-        match &self.store {
-            Backend::Dir(d) => Location::Local(d.root().to_owned()),
-            Backend::Remote(r) => Location::Remote(r.remote().clone()),
-        }
+        self.store.location()
     }
 
     pub(crate) fn backend(&self) -> &Backend {
         &self.store
+    }
+
+    /// The key files of an encrypted repository, by id.
+    ///
+    /// # Errors
+    /// Reading errors.
+    pub fn keys(&self) -> Result<Vec<(Digest, KeyDoc)>> {
+        crate::archive::key_files(self.store.store())
+    }
+
+    /// Add a key to an encrypted repository: the master key wrapped for `unlock`. Returns its id.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a plain repository; writing errors.
+    pub fn add_key(&self, unlock: &Unlock) -> Result<Digest> {
+        let crypt = self.store.crypt().ok_or_else(|| {
+            Error::InvalidInput(format!("`{}` is not encrypted", self.root().display()))
+        })?;
+        let id = Digest::of(random_id().as_bytes());
+        self.store
+            .sink()
+            .put(&Key::KeyFile(id), &to_json(&crypt.wrap(unlock)))?;
+        self.store.sink().flush()?;
+        Ok(id)
+    }
+
+    /// Remove a key (by id or unique id prefix) from an encrypted repository; never its last.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when no key or several match, or it is the last one.
+    pub fn remove_key(&self, prefix: &str) -> Result<Digest> {
+        let keys = self.keys()?;
+        let matching: Vec<Digest> = keys
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| id.hex().starts_with(prefix) && !prefix.is_empty())
+            .collect();
+        let id = match matching.as_slice() {
+            [one] => *one,
+            [] => {
+                return Err(Error::InvalidInput(format!(
+                    "no key `{prefix}` in `{}`",
+                    self.root().display()
+                )));
+            }
+            _ => {
+                return Err(Error::InvalidInput(format!(
+                    "key id `{prefix}` is ambiguous in `{}`",
+                    self.root().display()
+                )));
+            }
+        };
+        if keys.len() == 1 {
+            return Err(Error::InvalidInput(format!(
+                "`{}` has no other key: removing its last would lock everyone out",
+                self.root().display()
+            )));
+        }
+        self.store.delete(&Key::KeyFile(id))?;
+        Ok(id)
     }
 
     /// Replace the index, applying `change` to the current one: under the commit lock in a
@@ -354,24 +453,29 @@ impl Repository {
     pub(crate) fn update_index(&self, change: impl Fn(&mut Index)) -> Result<Index> {
         match &self.store {
             Backend::Dir(store) => {
-                let _commit = lock(store.root(), LockKind::Commit, "commit")?;
+                let _commit = lock(store.inner().root(), LockKind::Commit, "commit")?;
                 let mut index = self.archive()?.index().clone();
                 change(&mut index);
-                store.replace(&Key::Index, &to_json(&index))?;
+                store
+                    .inner()
+                    .replace(&Key::Index, &store.seal(&Key::Index, &to_json(&index)))?;
                 Ok(index)
             }
             Backend::Remote(store) => {
+                let raw = store.inner();
                 for attempt in 0u32..64 {
                     let (bytes, version) =
-                        store.get_named(&Key::Index.path(), Key::Index.size_limit())?;
+                        raw.get_named(&Key::Index.path(), Key::Index.size_limit())?;
+                    let bytes = store.open(&Key::Index, bytes)?;
                     let mut index: Index = serde_json::from_slice(&bytes).map_err(|e| {
                         Error::corrupt(
-                            format!("archive `{}`", store.remote()),
+                            format!("archive `{}`", raw.remote()),
                             format!("`index.json` is not a valid index: {e}"),
                         )
                     })?;
                     change(&mut index);
-                    if store.replace_if(&Key::Index, &to_json(&index), &version)? {
+                    let sealed = store.seal(&Key::Index, &to_json(&index));
+                    if raw.replace_if(&Key::Index, &sealed, &version)? {
                         return Ok(index);
                     }
                     // Another writer committed: read its index and apply ours again.
@@ -380,7 +484,7 @@ impl Repository {
                     ));
                 }
                 Err(Error::Storage {
-                    repository: store.remote().to_string(),
+                    repository: raw.remote().to_string(),
                     action: "replacing",
                     key: Key::Index.path(),
                     reason: "it kept changing under 64 attempts to commit".into(),
@@ -419,7 +523,10 @@ impl SnapshotWriter for Repository {
 /// its layout not yet (written a moment later). Waits up to five seconds for the layout.
 fn racing_init(location: &Location) -> bool {
     for _ in 0..50 {
-        if Archive::open_at(location).is_ok() {
+        if matches!(
+            Archive::open_at(location, None),
+            Ok(_) | Err(Error::KeyNeeded { .. })
+        ) {
             return true;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
@@ -431,19 +538,46 @@ fn racing_init(location: &Location) -> bool {
 /// [`SingleFileWriter::finish`].
 #[derive(Debug)]
 pub struct SingleFileWriter {
-    sink: ZipSink,
+    sink: Sealed<ZipSink>,
     layout: Layout,
     index: Index,
 }
 
 impl SingleFileWriter {
-    /// Start a single-file archive at `path` with `layout` (a copy of the source repository's
-    /// layout when exporting, a new one otherwise).
+    /// Start a single-file archive at `path` with `layout` (a new one; for a copy of a
+    /// repository's snapshots, [`SingleFileWriter::create_like`]).
     ///
     /// # Errors
-    /// When `path` exists or cannot be created.
+    /// When `path` exists or cannot be created; [`Error::InvalidInput`] for an encrypted layout
+    /// (its key is needed: [`SingleFileWriter::create_like`]).
     pub fn create(path: &Path, layout: Layout) -> Result<Self> {
-        let sink = ZipSink::create(path)?;
+        if layout.encryption.is_some() {
+            return Err(Error::InvalidInput(
+                "an encrypted single-file archive is written from an opened encrypted archive"
+                    .into(),
+            ));
+        }
+        let sink = Sealed::new(ZipSink::create(path)?, None);
+        sink.put(&Key::Layout, &to_json(&layout))?;
+        Ok(Self {
+            sink,
+            layout,
+            index: Index::default(),
+        })
+    }
+
+    /// Start a single-file archive at `path` like `archive`: its layout, and when it is
+    /// encrypted its key files and master key, so the file opens with the same passphrases.
+    ///
+    /// # Errors
+    /// As [`SingleFileWriter::create`]; reading `archive`'s key files.
+    pub fn create_like(path: &Path, archive: &Archive) -> Result<Self> {
+        let layout = archive.layout().clone();
+        let keys = crate::archive::key_files(archive.store())?;
+        let sink = Sealed::new(ZipSink::create(path)?, archive.crypt().cloned());
+        for (id, doc) in &keys {
+            sink.put(&Key::KeyFile(*id), &to_json(doc))?;
+        }
         sink.put(&Key::Layout, &to_json(&layout))?;
         Ok(Self {
             sink,
@@ -466,7 +600,7 @@ impl SingleFileWriter {
     /// I/O errors.
     pub fn finish(self) -> Result<PathBuf> {
         self.sink.put(&Key::Index, &to_json(&self.index))?;
-        self.sink.finish()
+        self.sink.into_inner().finish()
     }
 }
 

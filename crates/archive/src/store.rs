@@ -9,6 +9,7 @@
 
 pub mod dir;
 pub mod remote;
+pub mod sealed;
 pub mod zip_read;
 pub mod zip_write;
 
@@ -29,7 +30,7 @@ pub enum Form {
 /// An object found by listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
-    /// The object.
+    /// The object, by its stored name ([`Store::stored_key`]).
     pub key: Key,
     /// Its stored size in bytes.
     pub size: u64,
@@ -42,6 +43,8 @@ pub enum ListKind {
     Blobs,
     /// `snapshots/`
     Snapshots,
+    /// `keys/` (an encrypted archive's key files)
+    Keys,
 }
 
 /// Read access to an archive's objects.
@@ -76,6 +79,12 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// I/O errors.
     fn list(&self, kind: ListKind) -> Result<Vec<Listed>>;
+
+    /// The name `key` is stored under: itself, but for blobs and manifests of an encrypted
+    /// archive (keyed names, [`sealed`]). Listings return stored names.
+    fn stored_key(&self, key: &Key) -> Key {
+        *key
+    }
 
     /// Names found in the archive that are not part of the layout (ignored by readers). Each
     /// form says its own: there is no default that could hide them.

@@ -400,10 +400,16 @@ fn housekeeping(
 ) {
     let store = archive.store();
     if let Ok(manifests) = store.list(ListKind::Snapshots) {
-        let listed: HashSet<Digest> = archive.index().snapshots.iter().map(|e| e.id).collect();
+        // Listings give stored names (keyed in an encrypted archive).
+        let listed: HashSet<Key> = archive
+            .index()
+            .snapshots
+            .iter()
+            .map(|e| store.stored_key(&Key::Snapshot(e.id)))
+            .collect();
         let uncommitted = manifests
             .iter()
-            .filter(|l| matches!(l.key, Key::Snapshot(d) if !listed.contains(&d)))
+            .filter(|l| matches!(l.key, Key::Snapshot(_)) && !listed.contains(&l.key))
             .count();
         if uncommitted > 0 {
             report.warnings.push(format!(
@@ -417,9 +423,14 @@ fn housekeeping(
     }
     match store.list(ListKind::Blobs) {
         Ok(all) => {
+            let used: HashSet<Key> = work
+                .blobs
+                .keys()
+                .map(|d| store.stored_key(&Key::Blob(*d)))
+                .collect();
             let unreferenced = all
                 .iter()
-                .filter(|l| matches!(l.key, Key::Blob(d) if !work.blobs.contains_key(&d)))
+                .filter(|l| matches!(l.key, Key::Blob(_)) && !used.contains(&l.key))
                 .count();
             if unreferenced > 0 {
                 report.warnings.push(format!(

@@ -240,9 +240,14 @@ impl Store for DirStore {
     fn list(&self, kind: ListKind) -> Result<Vec<Listed>> {
         let mut out = Vec::new();
         match kind {
-            ListKind::Snapshots => {
-                for (name, size) in read_dir_files(&self.root.join("snapshots"))? {
-                    if let Some(key) = Key::parse(&format!("snapshots/{name}")) {
+            ListKind::Snapshots | ListKind::Keys => {
+                let dir = if kind == ListKind::Keys {
+                    "keys"
+                } else {
+                    "snapshots"
+                };
+                for (name, size) in read_dir_files(&self.root.join(dir))? {
+                    if let Some(key) = Key::parse(&format!("{dir}/{name}")) {
                         out.push(Listed { key, size });
                     }
                 }
@@ -294,7 +299,7 @@ fn unknown_names(root: &Path) -> Vec<String> {
     for (name, is_dir) in names(root) {
         let known = match name.as_str() {
             "orgpack-layout" | "index.json" => !is_dir,
-            "blobs" | "snapshots" | "locks" | "tmp" => is_dir,
+            "blobs" | "snapshots" | "keys" | "locks" | "tmp" => is_dir,
             _ => false,
         };
         if !known {
@@ -304,6 +309,11 @@ fn unknown_names(root: &Path) -> Vec<String> {
     for (name, is_dir) in names(&root.join("snapshots")) {
         if is_dir || !name.strip_suffix(".json").is_some_and(|h| hex(h, 64)) {
             out.push(format!("snapshots/{name}"));
+        }
+    }
+    for (name, is_dir) in names(&root.join("keys")) {
+        if is_dir || !name.strip_suffix(".json").is_some_and(|h| hex(h, 64)) {
+            out.push(format!("keys/{name}"));
         }
     }
     for (name, is_dir) in names(&root.join("blobs")) {
@@ -333,7 +343,7 @@ impl Sink for DirStore {
     }
 
     fn put(&self, key: &Key, bytes: &[u8]) -> Result<()> {
-        if matches!(key, Key::Blob(_) | Key::Snapshot(_)) && self.contains(key)? {
+        if matches!(key, Key::Blob(_) | Key::Snapshot(_) | Key::KeyFile(_)) && self.contains(key)? {
             return Ok(());
         }
         self.write_atomic(key, bytes)

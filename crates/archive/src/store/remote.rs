@@ -413,6 +413,7 @@ impl Store for RemoteStore {
         let dir = match kind {
             ListKind::Blobs => "blobs/sha256",
             ListKind::Snapshots => "snapshots",
+            ListKind::Keys => "keys",
         };
         let mut out: Vec<Listed> = self
             .list_named(dir)?
@@ -452,7 +453,7 @@ impl Sink for RemoteStore {
     fn put(&self, key: &Key, bytes: &[u8]) -> Result<()> {
         let mode = match key {
             // Content-addressed: an object already there holds the same bytes.
-            Key::Blob(_) | Key::Snapshot(_) => PutMode::Create,
+            Key::Blob(_) | Key::Snapshot(_) | Key::KeyFile(_) => PutMode::Create,
             Key::Layout | Key::Index => PutMode::Overwrite,
         };
         self.put_named(&key.path(), bytes, &mode)?;

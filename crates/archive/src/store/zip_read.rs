@@ -321,6 +321,7 @@ impl Store for ZipStore {
             .filter(|(k, _)| match kind {
                 ListKind::Blobs => matches!(k, Key::Blob(_)),
                 ListKind::Snapshots => matches!(k, Key::Snapshot(_)),
+                ListKind::Keys => matches!(k, Key::KeyFile(_)),
             })
             .map(|(k, e)| Listed {
                 key: *k,

@@ -5,6 +5,7 @@
 mod atomicity;
 mod corruption;
 mod dir_store;
+mod encryption;
 mod external_tools;
 mod layers;
 mod mutation;
