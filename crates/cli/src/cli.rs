@@ -22,6 +22,15 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// An encrypted repository's passphrase, read from this file (else
+    /// $ORGPACK_REPOSITORY_PASSPHRASE). Never on the command line itself.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// Open an encrypted repository with this key file instead of a passphrase.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -45,12 +54,18 @@ pub enum Command {
     Ls(LsArgs),
     /// List the snapshots of an archive.
     Snapshots(SnapshotsArgs),
-    /// Make a new, empty repository (a directory, or a prefix of an S3, Azure or GCS bucket).
+    /// Make a new, empty repository (a directory, or a prefix of an S3, Azure or GCS bucket),
+    /// encrypted with --encrypt.
     Init(InitArgs),
+    /// Manage the keys of an encrypted repository: add, list, remove.
+    Key(KeyArgs),
     /// Copy snapshots of a repository into a new single-file archive.
     Export(ExportArgs),
     /// Copy snapshots of any archive into a repository.
     Import(ImportArgs),
+    /// Copy snapshots from one repository to another (any two of directory, S3, Azure, GCS),
+    /// moving only what the destination lacks: a local repository mirrored off site.
+    Copy(CopyArgs),
     /// Print one part of an item (item JSON, data, a resource …) to stdout.
     Cat(CatArgs),
     /// Forget snapshots by a retention policy and delete the content only they used.
@@ -572,6 +587,48 @@ pub struct InitArgs {
     /// Where: a missing or empty directory, or `s3://bucket/prefix`, `az://container/prefix`,
     /// `gs://bucket/prefix` under which nothing is stored yet.
     pub repo: Location,
+    /// Encrypt it: its first key is the passphrase ($ORGPACK_REPOSITORY_PASSPHRASE or
+    /// --passphrase-file) or the key file (--key-file).
+    #[arg(long)]
+    pub encrypt: bool,
+}
+
+/// `orgpack key`
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: KeyAction,
+}
+
+/// `orgpack key add|list|remove`
+#[derive(Debug, Subcommand)]
+pub enum KeyAction {
+    /// Add a key: the new passphrase from $ORGPACK_NEW_REPOSITORY_PASSPHRASE or
+    /// --new-passphrase-file, or a key file (--new-key-file). The repository opens with an
+    /// existing key.
+    Add {
+        /// The encrypted repository.
+        repo: Location,
+        /// Read the new passphrase from this file.
+        #[arg(long, value_name = "FILE")]
+        new_passphrase_file: Option<PathBuf>,
+        /// Add this key file (at least 16 random bytes) instead of a passphrase.
+        #[arg(long, value_name = "FILE")]
+        new_key_file: Option<PathBuf>,
+    },
+    /// List the keys: id, kind, when and where each was added.
+    List {
+        /// The encrypted repository.
+        repo: Location,
+    },
+    /// Remove a key by id (or unique id prefix); never the last one.
+    Remove {
+        /// The encrypted repository.
+        repo: Location,
+        /// The key's id or a unique prefix of it.
+        id: String,
+    },
 }
 
 /// Removing stale locks before taking one (`--break-stale-lock`).
@@ -609,6 +666,29 @@ pub struct ImportArgs {
     #[arg(long, short = 's')]
     pub snapshot: Vec<String>,
     /// `--break-stale-lock`.
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// `orgpack copy`
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The repository (or single-file archive) to copy from.
+    pub source: Location,
+    /// The repository to copy into; made like the source when missing (the same chunker and,
+    /// for an encrypted source, the same keys).
+    pub destination: Location,
+    /// The snapshot: `latest`, an id, or a unique id prefix. Repeat for several; all by default.
+    #[arg(long, short = 's')]
+    pub snapshot: Vec<String>,
+    /// The destination's passphrase, from this file, when it differs from the source's (else
+    /// $ORGPACK_DESTINATION_REPOSITORY_PASSPHRASE, else the source's).
+    #[arg(long, value_name = "FILE")]
+    pub to_passphrase_file: Option<PathBuf>,
+    /// The destination's key file, when it differs from the source's.
+    #[arg(long, value_name = "FILE")]
+    pub to_key_file: Option<PathBuf>,
+    /// `--break-stale-lock` (of the destination).
     #[command(flatten)]
     pub lock: LockArgs,
 }

@@ -30,6 +30,7 @@ use crate::cli::{Cli, Command};
 pub fn run(cli: Cli) -> Result<u8> {
     let json = cli.json;
     let config = cli.config.as_deref();
+    crate::secrets::set_sources(cli.passphrase_file.clone(), cli.key_file.clone());
     match cli.command {
         Command::Backup(args) => backup::run(&args, config, json),
         Command::Diff(args) => diff::run(&args, json),
@@ -39,8 +40,10 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Ls(args) => ls::run(&args, json),
         Command::Snapshots(args) => snapshots::run(&args, json),
         Command::Init(args) => init::run(&args, json),
+        Command::Key(args) => init::key(&args, json),
         Command::Export(args) => copy::export(&args, json),
         Command::Import(args) => copy::import(&args, json),
+        Command::Copy(args) => copy::copy(&args, json),
         Command::Cat(args) => cat::run(&args),
         Command::Prune(args) => prune::run(&args, json),
         Command::Deps(args) => deps::run(&args, json),

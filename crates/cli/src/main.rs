@@ -18,6 +18,7 @@ mod page;
 mod progress;
 mod render;
 mod run_end;
+mod secrets;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use orgpack_archive::manifest::{ExportMode, Selection};
-use orgpack_archive::{Archive, Location, Repository, SingleFileWriter, SnapshotWriter};
+use orgpack_archive::{Archive, Location, SingleFileWriter, SnapshotWriter};
 use orgpack_backup::{Plan, PlanOptions, Why};
 use orgpack_portal::Client;
 
@@ -101,7 +101,7 @@ async fn backup(
         .to_owned();
     let existing = match &args.repo {
         Some(Location::Local(r)) if !r.join("orgpack-layout").is_file() => None,
-        Some(repo) => match Archive::open_at(repo) {
+        Some(repo) => match Archive::open_at(repo, crate::secrets::unlock()?) {
             Ok(archive) => Some(archive),
             // A first backup makes the repository.
             Err(orgpack_archive::Error::ArchiveNotFound { .. }) if repo.as_path().is_none() => None,
@@ -127,7 +127,7 @@ async fn backup(
     // `ledger`).
     if let (Some(repo), false) = (&args.repo, args.dry_run) {
         crate::commands::init::break_stale_locks(repo, args.lock)?;
-        Repository::open_or_init_at(repo)?;
+        crate::secrets::repository(repo)?;
     }
     let temp = tempfile::Builder::new()
         .prefix("orgpack-backup-")
@@ -154,7 +154,7 @@ async fn backup(
     let started = std::time::Instant::now();
     let outcome = match (&args.repo, &args.output) {
         (Some(repo), _) => {
-            let mut repo = Repository::open_or_init_at(repo)?;
+            let mut repo = crate::secrets::repository(repo)?;
             orgpack_backup::run(client, &plan, &mut repo, bar.as_ref()).await?
         }
         (None, Some(file)) => {
@@ -274,7 +274,7 @@ fn write_reports(
 ) -> Result<()> {
     use crate::page::Fact;
     let archive = match (&args.repo, &args.output) {
-        (Some(repo), _) => Archive::open_at(repo)?,
+        (Some(repo), _) => crate::secrets::archive(repo)?,
         (None, Some(file)) => Archive::open(file)?,
         (None, None) => unreachable!("clap requires --repo or --output"),
     };

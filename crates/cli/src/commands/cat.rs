@@ -3,13 +3,13 @@
 use std::io::Write;
 
 use anyhow::{Result, bail};
-use orgpack_archive::{Archive, Error};
+use orgpack_archive::Error;
 
 use crate::cli::{CatArgs, Part};
 use crate::exit;
 
 pub fn run(args: &CatArgs) -> Result<u8> {
-    let archive = Archive::open_at(&args.archive)?;
+    let archive = crate::secrets::archive(&args.archive)?;
     let id = archive.resolve(&args.snapshot)?;
     let snapshot = archive.snapshot(&id)?;
     let item = snapshot

@@ -1,14 +1,15 @@
-//! `orgpack export REPO --snapshot ID -o FILE.orgpack` and `orgpack import ARCHIVE --repo REPO`
+//! `orgpack export REPO --snapshot ID -o FILE.orgpack`, `orgpack import ARCHIVE --repo REPO` and
+//! `orgpack copy SOURCE DESTINATION`
 
 use anyhow::{Result, bail};
-use orgpack_archive::{Archive, Form, Repository, SingleFileWriter, copy_snapshots_with};
+use orgpack_archive::{Form, Repository, SingleFileWriter, copy_snapshots_with};
 
-use crate::cli::{ExportArgs, ImportArgs};
+use crate::cli::{CopyArgs, ExportArgs, ImportArgs};
 use crate::exit;
 use crate::render;
 
 pub fn export(args: &ExportArgs, json: bool) -> Result<u8> {
-    let archive = Archive::open_at(&args.repo)?;
+    let archive = crate::secrets::archive(&args.repo)?;
     if archive.form() != Form::Repository {
         bail!(
             "`{}` is a single-file archive already; export reads a repository directory",
@@ -20,7 +21,7 @@ pub fn export(args: &ExportArgs, json: bool) -> Result<u8> {
         .iter()
         .map(|s| archive.resolve(s))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut writer = SingleFileWriter::create(&args.output, archive.layout().clone())?;
+    let mut writer = SingleFileWriter::create_like(&args.output, &archive)?;
     let stats = copy_snapshots_with(
         &archive,
         &ids,
@@ -50,7 +51,7 @@ pub fn export(args: &ExportArgs, json: bool) -> Result<u8> {
 }
 
 pub fn import(args: &ImportArgs, json: bool) -> Result<u8> {
-    let archive = Archive::open_at(&args.archive)?;
+    let archive = crate::secrets::archive(&args.archive)?;
     let ids = if args.snapshot.is_empty() {
         archive.index().snapshots.iter().map(|e| e.id).collect()
     } else {
@@ -60,7 +61,7 @@ pub fn import(args: &ImportArgs, json: bool) -> Result<u8> {
             .collect::<Result<Vec<_>, _>>()?
     };
     crate::commands::init::break_stale_locks(&args.repo, args.lock)?;
-    let mut repo = Repository::open_or_init_at(&args.repo)?;
+    let mut repo = crate::secrets::repository(&args.repo)?;
     let stats = copy_snapshots_with(
         &archive,
         &ids,
@@ -82,6 +83,84 @@ pub fn import(args: &ImportArgs, json: bool) -> Result<u8> {
             "imported {} snapshots into {} ({} blobs copied, {} already there, {})",
             stats.snapshots,
             args.repo,
+            stats.blobs_copied,
+            stats.blobs_present,
+            render::size(stats.bytes_copied)
+        ));
+    }
+    Ok(exit::OK)
+}
+
+pub fn copy(args: &CopyArgs, json: bool) -> Result<u8> {
+    let source = crate::secrets::archive(&args.source)?;
+    let wanted = if args.snapshot.is_empty() {
+        source.index().snapshots.iter().map(|e| e.id).collect()
+    } else {
+        args.snapshot
+            .iter()
+            .map(|s| source.resolve(s))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    crate::commands::init::break_stale_locks(&args.destination, args.lock)?;
+    let own = crate::secrets::read(
+        crate::secrets::DESTINATION_PASSPHRASE_VAR,
+        args.to_passphrase_file.as_ref(),
+        args.to_key_file.as_ref(),
+    )?;
+    let unlock = match &own {
+        Some(u) => Some(u),
+        None => crate::secrets::unlock()?,
+    };
+    let exists = match orgpack_archive::Archive::open_at(&args.destination, unlock) {
+        Ok(_) => true,
+        Err(orgpack_archive::Error::ArchiveNotFound { .. }) => false,
+        Err(e) => return Err(e.into()),
+    };
+    let (mut repo, made) = if exists {
+        (Repository::open_at(&args.destination, unlock)?, false)
+    } else {
+        (Repository::init_like(&args.destination, &source)?, true)
+    };
+    let present: std::collections::HashSet<_> = repo
+        .archive()?
+        .index()
+        .snapshots
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    let ids: Vec<_> = wanted
+        .iter()
+        .copied()
+        .filter(|id| !present.contains(id))
+        .collect();
+    let stats = copy_snapshots_with(
+        &source,
+        &ids,
+        &mut repo,
+        true,
+        crate::progress::for_run(json).as_ref(),
+    )?;
+    if json {
+        render::json(&serde_json::json!({
+            "message_type": "copy",
+            "source": args.source.to_string(),
+            "destination": args.destination.to_string(),
+            "created": made,
+            "snapshots": ids,
+            "snapshotsPresent": wanted.len() - ids.len(),
+            "blobs": stats.blobs_copied,
+            "blobsPresent": stats.blobs_present,
+            "bytes": stats.bytes_copied,
+        }))?;
+    } else {
+        render::note(&format!(
+            "copied {} snapshots ({} already there) from {} to {}{} ({} blobs copied, {} already \
+             there, {})",
+            ids.len(),
+            wanted.len() - ids.len(),
+            args.source,
+            args.destination,
+            if made { ", made like the source" } else { "" },
             stats.blobs_copied,
             stats.blobs_present,
             render::size(stats.bytes_copied)

@@ -1,14 +1,13 @@
 //! `orgpack diff ARCHIVE SNAP_A SNAP_B`
 
 use anyhow::Result;
-use orgpack_archive::Archive;
 
 use crate::cli::DiffArgs;
 use crate::exit;
 use crate::render;
 
 pub fn run(args: &DiffArgs, json: bool) -> Result<u8> {
-    let archive = Archive::open_at(&args.archive)?;
+    let archive = crate::secrets::archive(&args.archive)?;
     let (a_id, b_id) = (
         archive.resolve(&args.snap_a)?,
         archive.resolve(&args.snap_b)?,

@@ -508,7 +508,12 @@ fn remote_checks(remote: &Remote) -> Vec<Check> {
     let hint = "check the credentials and endpoint in the environment (AWS_*, AZURE_*, GOOGLE_*; \
                 spec/archive-format.md §6.6) and that the bucket exists";
     let location = Location::Remote(remote.clone());
-    match orgpack_archive::Archive::open_at(&location) {
+    match crate::secrets::archive(&location).map_err(|e| {
+        match e.downcast::<orgpack_archive::Error>() {
+            Ok(e) => e,
+            Err(e) => orgpack_archive::Error::InvalidInput(e.to_string()),
+        }
+    }) {
         Ok(a) => {
             let mut checks = vec![Check::new(
                 "repository",
@@ -516,7 +521,10 @@ fn remote_checks(remote: &Remote) -> Vec<Check> {
                 format!("{remote}: {} snapshots", a.index().snapshots.len()),
                 None,
             )];
-            match orgpack_archive::Repository::open_at(&location) {
+            match crate::secrets::unlock()
+                .map_err(|e| orgpack_archive::Error::InvalidInput(e.to_string()))
+                .and_then(|u| orgpack_archive::Repository::open_at(&location, u))
+            {
                 Ok(_) => checks.push(Check::new(
                     "lock",
                     Status::Ok,
@@ -575,7 +583,7 @@ fn repository_checks(repo: &Path) -> Vec<Check> {
     let mut checks = Vec::new();
     let exists = repo.join("orgpack-layout").is_file();
     if exists {
-        match orgpack_archive::Archive::open(repo) {
+        match crate::secrets::archive(&Location::Local(repo.to_owned())) {
             Ok(a) => checks.push(Check::new(
                 "repository",
                 Status::Ok,
@@ -589,7 +597,11 @@ fn repository_checks(repo: &Path) -> Vec<Check> {
                 Some("run `orgpack verify` on it; restore it from its off-site copy if it is damaged".into()),
             )),
         }
-        match orgpack_archive::Repository::open(repo) {
+        match crate::secrets::unlock()
+            .map_err(|e| orgpack_archive::Error::InvalidInput(e.to_string()))
+            .and_then(|u| {
+                orgpack_archive::Repository::open_at(&Location::Local(repo.to_owned()), u)
+            }) {
             Ok(_) => checks.push(Check::new("lock", Status::Ok, "not locked".into(), None)),
             Err(e) if e.is_locked() => checks.push(Check::new(
                 "lock",

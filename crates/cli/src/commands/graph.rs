@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::Result;
-use orgpack_archive::Archive;
 use orgpack_archive::manifest::{DependencyKind, Direction, Snapshot};
 use orgpack_graph::{Edge, Graph, Reason, relationship_edge};
 
@@ -13,7 +12,7 @@ use crate::exit;
 use crate::render;
 
 pub fn run(args: &GraphArgs, json: bool) -> Result<u8> {
-    let archive = Archive::open_at(&args.archive)?;
+    let archive = crate::secrets::archive(&args.archive)?;
     let id = archive.resolve(&args.snapshot)?;
     let snapshot = archive.snapshot(&id)?;
     let graph = build(&snapshot);

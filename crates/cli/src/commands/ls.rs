@@ -1,14 +1,13 @@
 //! `orgpack ls ARCHIVE [--snapshot ID|latest]`
 
 use anyhow::Result;
-use orgpack_archive::Archive;
 
 use crate::cli::LsArgs;
 use crate::exit;
 use crate::render;
 
 pub fn run(args: &LsArgs, json: bool) -> Result<u8> {
-    let archive = Archive::open_at(&args.archive)?;
+    let archive = crate::secrets::archive(&args.archive)?;
     let id = archive.resolve(&args.snapshot)?;
     let snapshot = archive.snapshot(&id)?;
     if json {

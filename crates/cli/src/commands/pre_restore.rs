@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use orgpack_archive::digest::Digest;
 use orgpack_archive::manifest::{ExportMode, Selection, Snapshot};
-use orgpack_archive::{Archive, Location, Repository};
+use orgpack_archive::{Archive, Location};
 use orgpack_restore::{Action, RestoreOptions, Target};
 
 use crate::render;
@@ -71,7 +71,7 @@ pub async fn take(
         return Ok(None);
     }
     let repo_location = repository_for(archive_location);
-    let mut repo = Repository::open_or_init_at(&repo_location)?;
+    let mut repo = crate::secrets::repository(&repo_location)?;
     // Downloads are spooled on the repository's disk, in its `tmp` when it has one.
     let spool_parent = match repo_location.as_path() {
         Some(path) if path.join("tmp").is_dir() => path.join("tmp"),

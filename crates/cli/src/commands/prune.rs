@@ -16,7 +16,7 @@ pub fn run(args: &PruneArgs, json: bool) -> Result<u8> {
         keep_monthly: args.keep_monthly,
     };
     crate::commands::init::break_stale_locks(&args.repo, args.lock)?;
-    let repo = Repository::open_exclusive_at(&args.repo, "prune")?;
+    let repo = Repository::open_exclusive_at(&args.repo, "prune", crate::secrets::unlock()?)?;
     let plan = prune::plan(&repo, retention)?;
     if !args.dry_run {
         prune::run(&repo, &plan)?;

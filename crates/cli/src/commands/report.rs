@@ -2,7 +2,6 @@
 //! snapshot (and its parent, for what changed), as an HTML page or JSON.
 
 use anyhow::Result;
-use orgpack_archive::Archive;
 
 use crate::cli::ReportArgs;
 use crate::exit;
@@ -10,7 +9,7 @@ use crate::page;
 use crate::render;
 
 pub fn run(args: &ReportArgs, json: bool) -> Result<u8> {
-    let archive = Archive::open_at(&args.archive)?;
+    let archive = crate::secrets::archive(&args.archive)?;
     let id = archive.resolve_skipping(&args.snapshot, Some("pre-restore"))?;
     let snapshot = archive.snapshot(&id)?;
     // A parent pruned since is no longer there to compare with.

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
-use orgpack_archive::{Archive, Location};
+use orgpack_archive::Location;
 use orgpack_portal::Client;
 use orgpack_restore::{
     InitialPassword, OnExisting, PeopleMode, RestoreOptions, SharingMode, Target, TargetReport,
@@ -47,7 +47,7 @@ fn run_with(
     json: bool,
     metrics: Option<&mut Metrics>,
 ) -> Result<u8> {
-    let archive = Archive::open_at(&args.archive)?;
+    let archive = crate::secrets::archive(&args.archive)?;
     // `latest` and dates are backups: the `pre-restore` snapshots in-place runs take are named
     // by their id.
     let id = archive.resolve_skipping(&args.snapshot, Some("pre-restore"))?;

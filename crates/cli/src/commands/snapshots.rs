@@ -1,14 +1,13 @@
 //! `orgpack snapshots REPO`
 
 use anyhow::Result;
-use orgpack_archive::Archive;
 
 use crate::cli::SnapshotsArgs;
 use crate::exit;
 use crate::render;
 
 pub fn run(args: &SnapshotsArgs, json: bool) -> Result<u8> {
-    let archive = Archive::open_at(&args.repo)?;
+    let archive = crate::secrets::archive(&args.repo)?;
     let entries = &archive.index().snapshots;
     if json {
         render::json(&serde_json::json!({ "message_type": "snapshots", "snapshots": entries }))?;

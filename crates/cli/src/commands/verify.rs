@@ -1,7 +1,7 @@
 //! `orgpack verify ARCHIVE [--read-data] [--rehearse [--snapshot ID]]`
 
 use anyhow::Result;
-use orgpack_archive::{Archive, VerifyOptions, verify_with};
+use orgpack_archive::{VerifyOptions, verify_with};
 
 use crate::cli::VerifyArgs;
 use crate::commands::rehearse::{Rehearsal, rehearse};
@@ -9,7 +9,7 @@ use crate::exit;
 use crate::render;
 
 pub fn run(args: &VerifyArgs, json: bool) -> Result<u8> {
-    let archive = Archive::open_at(&args.archive)?;
+    let archive = crate::secrets::archive(&args.archive)?;
     let started = std::time::Instant::now();
     let progress = crate::progress::for_run(json);
     let options = if args.read_data {

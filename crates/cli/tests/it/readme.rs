@@ -14,7 +14,7 @@ use crate::stderr;
 const PW: &str = "Readme-pw-41";
 
 /// README lines not run here, and why.
-const NOT_RUN: [(&str, &str); 4] = [
+const NOT_RUN: [(&str, &str); 6] = [
     (
         "cargo run --release -- demo",
         "`orgpack demo` is run by demo.rs",
@@ -27,6 +27,14 @@ const NOT_RUN: [(&str, &str); 4] = [
     (
         "orgpack sandbox --data ./rehearsal",
         "serves until stopped; graph.rs runs `orgpack sandbox`",
+    ),
+    (
+        "orgpack copy /backups/prod s3://",
+        "needs an S3 bucket: scripts/object-stores runs copies to moto's S3 and to Azurite",
+    ),
+    (
+        "orgpack copy /backups/sealed az://",
+        "needs an Azure container: scripts/object-stores runs copies to Azurite",
     ),
 ];
 
@@ -113,6 +121,8 @@ impl Scene {
             root.join("webmap-data.json"),
         )
         .unwrap();
+        std::fs::write(root.join("passphrase"), "a passphrase kept in a file\n").unwrap();
+        std::fs::write(dir.path().join("second-passphrase"), "another one\n").unwrap();
         let group = demo.groups["field-crews"].clone();
         let words = BTreeMap::from([
             (
@@ -138,6 +148,14 @@ impl Scene {
                 bin.join("orgpack").display().to_string(),
             ),
             ("/etc/orgpack/orgpack.toml", config.display().to_string()),
+            (
+                "/etc/orgpack/passphrase",
+                root.join("passphrase").display().to_string(),
+            ),
+            (
+                "/backups/sealed",
+                root.join("backups/sealed").display().to_string(),
+            ),
         ]);
         Self {
             rt,
