@@ -27,6 +27,8 @@ groups). Then:
    delay_ms=…`, the source's set for the one backup through `POST /_sandbox/faults`), as portals
    across a network do: the runs then wait on the portal, not on this machine's two cores, and the
    three-target run shows what the fan-out costs;
+6. 1 and the 1-target restore of 3 with the repository in a bucket of moto's S3 server on this
+   machine (`s3://…`, when scripts/object-stores has installed it), beside the local directory;
 
 and, with the official client (arcgis 2.4.4): `gis.content.offline.export_items` of every item of
 the same organization (after orgpack's backups, so both see the same content), and
@@ -37,7 +39,8 @@ Environment: ORGPACK_BIN (default release/orgpack in cargo's target directory), 
 ORGPACK_BENCH_MAX_MB (largest payload, default 50), ORGPACK_BENCH_LATENCY_MS (step 5's delay,
 default 50; 0 skips step 5), ORGPACK_BENCH_RESTORE_FLAGS (added to every `orgpack restore`, e.g.
 `--concurrency 8`), ORGPACK_BENCH_RESTORES (`one`: only the 1-target restore, and no official client, for 100,000 items),
-ORGPACK_BENCH_PYTHON (the official client's
+ORGPACK_BENCH_S3 (`0`: no S3 rows; they run when scripts/object-stores has made
+target/storage-venv), ORGPACK_BENCH_PYTHON (the official client's
 interpreter, default target/compat-venv/bin/python), ORGPACK_BENCH_WRAP (a command to run orgpack
 under, e.g. `perf record -g -o /tmp/restore.perf --`, to profile a run; its figures then include
 the wrapper's cost).
@@ -52,6 +55,7 @@ import json
 import os
 import random
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
@@ -82,7 +86,12 @@ LATENCY_MS = int(os.environ.get("ORGPACK_BENCH_LATENCY_MS", "50"))
 RESTORE_FLAGS = os.environ.get("ORGPACK_BENCH_RESTORE_FLAGS", "").split()
 # `one`: only the 1-target restore (the --republish and 3-target runs take long at 100,000 items).
 RESTORES = os.environ.get("ORGPACK_BENCH_RESTORES", "all")
-TARGETS = ["one", "rep", "py", "a", "b", "c"] + (["far", "far_a", "far_b", "far_c"] if LATENCY_MS else [])
+# moto's S3 server (scripts/object-stores makes it): the first backup and the 1-target restore
+# again with the repository in a bucket, beside the local directory. ORGPACK_BENCH_S3=0 skips.
+MOTO = os.path.join(ROOT, "target", "storage-venv", "bin", "moto_server")
+S3 = os.environ.get("ORGPACK_BENCH_S3", "1") != "0" and os.path.exists(MOTO)
+TARGETS = (["one", "rep", "py", "a", "b", "c"] + (["far", "far_a", "far_b", "far_c"] if LATENCY_MS else [])
+           + (["s3"] if S3 else []))
 TLS = ssl.create_default_context()  # trusts each sandbox's certificate once it is started
 
 
@@ -349,6 +358,43 @@ def print_endpoints(title, before, after, items):
         print(f"  {v:8d}  {v / items:5.2f}/item  {k}", file=sys.stderr)
 
 
+def s3_rows(work, config, counted, local_backup, local_restore):
+    """The first backup into, and the 1-target restore from, a repository on moto's S3 server."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    moto = subprocess.Popen([MOTO, "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/orgpack-bench",
+                                                              method="PUT")).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    sys.exit("moto_server did not start")
+                time.sleep(0.2)
+        env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ALLOW_HTTP": "true",
+               "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+        repo = "s3://orgpack-bench/repo"
+        rows = []
+        tb, mb, backup, rb = counted(["source"], ["--config", config, "backup", "--from", "source", "--repo", repo, "--all"], env=env)
+        rows.append(("first backup into S3 (moto)", tb, mb, backup["items"], backup["bytesIn"], rb,
+                     f"{tb / local_backup:.2f}x the local directory's, {backup['exports']} exports, {run.cpu_note}"))
+        tr, mr, restored, rr = counted(["s3"], ["--config", config, "restore", repo, *RESTORE_FLAGS, "--to", "s3",
+                                               "--journal-dir", work], env=env)
+        created = sum(x["counts"]["created"] for x in restored["targets"])
+        rows.append(("restore from S3 into 1 target", tr, mr, created, None, rr,
+                     ("complete" if restored["complete"] else "INCOMPLETE")
+                     + f", {tr / local_restore:.2f}x the local directory's, {run.cpu_note}"))
+        return rows
+    finally:
+        moto.terminate()
+        moto.wait()
+
+
 def main():
     if not os.path.exists(BIN):
         sys.exit(f"{BIN} not found: cargo build --release -p orgpack-cli")
@@ -443,6 +489,8 @@ def main():
             created = sum(x["counts"]["created"] for x in three["targets"])
             rows.append(("restore into 3 targets at once", t4, m4, created, None, r4,
                          f"{t4 / t3:.2f}x the time of one" + ("" if three["complete"] else ", INCOMPLETE") + f", {run.cpu_note}"))
+        if S3:
+            rows += s3_rows(work, config, counted, t, t3)
         if LATENCY_MS:
             set_faults(urls["source"], f"delay_ms={LATENCY_MS}")
             tf, mf, far_backup, rf = counted(["source"], ["--config", config, "backup", "--from", "source",
