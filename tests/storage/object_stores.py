@@ -294,6 +294,20 @@ class Run:
               code == 0 and len(self.s3_index("town")["snapshots"]) == 1, (doc, err))
         code, doc, _, err = self.run("verify", "--read-data", repo)
         check("the pruned repository verifies", code == 0 and doc.get("ok") is True, err)
+        profile_dir = os.path.join(self.work, "aws")
+        os.makedirs(profile_dir)
+        with open(os.path.join(profile_dir, "credentials"), "w") as f:
+            f.write("[default]\naws_access_key_id = wrong\n[orgpack]\n"
+                    "aws_access_key_id = test-key\naws_secret_access_key = test-secret\n")
+        with open(os.path.join(profile_dir, "config"), "w") as f:
+            f.write("[profile orgpack]\nregion = us-east-1\n")
+        by_profile = {k: v for k, v in self.env.items()
+                      if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
+        by_profile.update(AWS_PROFILE="orgpack", AWS_SHARED_CREDENTIALS_FILE=os.path.join(
+            profile_dir, "credentials"), AWS_CONFIG_FILE=os.path.join(profile_dir, "config"))
+        code, snaps, _, err = self.run("snapshots", repo, env=by_profile)
+        check("the keys and region of an AWS profile (~/.aws/credentials, AWS_PROFILE) are used",
+              code == 0 and len((snaps or {}).get("snapshots", [])) == 1, err)
         bad = dict(self.env, AWS_SECRET_ACCESS_KEY="not-the-secret-" + "x" * 8)
         code, _, _, err = self.run("snapshots", f"s3://missing-bucket-{os.getpid()}/x", env=bad)
         check("a missing bucket is a clear error that shows no credential",

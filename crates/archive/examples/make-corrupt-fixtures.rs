@@ -300,9 +300,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut e = fresh()?;
     let mut layout: serde_json::Value = serde_json::from_slice(&e[0].data)?;
-    layout["formatVersion"] = "3.0.0".into();
+    layout["formatVersion"] = "4.0.0".into();
     e[0] = Entry::new("orgpack-layout", serde_json::to_vec_pretty(&layout)?);
     save("unknown-major-version.orgpack", &e)?;
+
+    let mut e = fresh()?;
+    let mut layout: serde_json::Value = serde_json::from_slice(&e[0].data)?;
+    layout["formatVersion"] = "3.0.0".into();
+    e[0] = Entry::new("orgpack-layout", serde_json::to_vec_pretty(&layout)?);
+    save("version-3-without-encryption.orgpack", &e)?;
 
     let mut e = fresh()?;
     e.pop();

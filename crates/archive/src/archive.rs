@@ -604,6 +604,30 @@ fn read_layout(path: &Path, bytes: &[u8]) -> Result<Layout> {
             format!("`orgpack-layout` is invalid: {e}"),
         )
     })?;
+    // 3.x layouts are exactly the encrypted ones (spec/archive-format.md §3.7).
+    let encrypted_version = major_version(&layout.format_version) == Some(3);
+    if encrypted_version != layout.encryption.is_some() {
+        return Err(Error::corrupt(
+            format!("archive `{}`", path.display()),
+            if encrypted_version {
+                "`orgpack-layout`: format 3.0.0 is for encrypted archives, and it has no \
+                 `encryption`"
+            } else {
+                "`orgpack-layout` has `encryption` but a format version before 3.0.0"
+            },
+        ));
+    }
+    if let Some(e) = &layout.encryption
+        && (e.cipher != crate::crypt::CIPHER || e.names != crate::crypt::NAMES)
+    {
+        return Err(Error::corrupt(
+            format!("archive `{}`", path.display()),
+            format!(
+                "`orgpack-layout`: encryption `{}` with `{}` names is not one this build knows",
+                e.cipher, e.names
+            ),
+        ));
+    }
     layout.chunker.validate().map_err(|reason| {
         Error::corrupt(
             format!("archive `{}`", path.display()),

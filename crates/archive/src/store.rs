@@ -7,6 +7,7 @@
 //! point (`index.json`) is the only object ever replaced; there it is replaced by a conditional
 //! put.
 
+mod aws_profile;
 pub mod dir;
 pub mod remote;
 pub mod sealed;

@@ -94,7 +94,7 @@ impl RemoteStore {
             retry_timeout: Duration::from_mins(3),
         };
         let built: object_store::Result<Arc<dyn ObjectStore>> = match remote.cloud {
-            Cloud::S3 => object_store::aws::AmazonS3Builder::from_env()
+            Cloud::S3 => s3_from_env()
                 .with_url(url)
                 .with_retry(retry)
                 .build()
@@ -469,6 +469,36 @@ impl Sink for RemoteStore {
         // A `PUT` that answered is durable.
         Ok(())
     }
+}
+
+/// The S3 configuration of the environment (`AWS_*`), completed from the shared configuration
+/// files' profile (`AWS_PROFILE`, else `default`) for what the environment does not say: the
+/// keys, the region, the endpoint.
+fn s3_from_env() -> object_store::aws::AmazonS3Builder {
+    let mut builder = object_store::aws::AmazonS3Builder::from_env();
+    let unset = |vars: &[&str]| vars.iter().all(|v| std::env::var_os(v).is_none());
+    let profile = super::aws_profile::read();
+    if unset(&["AWS_ACCESS_KEY_ID"])
+        && let (Some(id), Some(secret)) = (profile.access_key_id, profile.secret_access_key)
+    {
+        builder = builder
+            .with_access_key_id(id)
+            .with_secret_access_key(secret);
+        if let Some(token) = profile.session_token {
+            builder = builder.with_token(token);
+        }
+    }
+    if unset(&["AWS_REGION", "AWS_DEFAULT_REGION"])
+        && let Some(region) = profile.region
+    {
+        builder = builder.with_region(region);
+    }
+    if unset(&["AWS_ENDPOINT_URL", "AWS_ENDPOINT", "AWS_ENDPOINT_URL_S3"])
+        && let Some(endpoint) = profile.endpoint_url
+    {
+        builder = builder.with_endpoint(endpoint);
+    }
+    builder
 }
 
 /// Cut query strings (signatures, SAS tokens) out of a message that may quote request URLs.
