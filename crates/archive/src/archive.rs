@@ -14,7 +14,10 @@ use crate::crypt::{Crypt, KeyDoc, Unlock};
 use crate::digest::{Digest, Hasher};
 use crate::error::{Error, Result};
 use crate::index::Index;
-use crate::layout::{FORMAT_MAJOR, FORMAT_NAME, Key, Layout, major_version, reads_version};
+use crate::layout::{
+    FORMAT_MAJOR, FORMAT_NAME, Key, LAYOUT_MAJOR, Layout, major_version, reads_layout_version,
+    reads_version,
+};
 use crate::location::Location;
 use crate::manifest::{Descriptor, Snapshot};
 use crate::store::ListKind;
@@ -597,7 +600,13 @@ fn read_layout(path: &Path, bytes: &[u8]) -> Result<Layout> {
         .get("formatVersion")
         .and_then(serde_json::Value::as_str)
         .unwrap_or_default();
-    check_version(path, version)?;
+    if !reads_layout_version(version) {
+        return Err(Error::UnsupportedVersion {
+            path: path.to_owned(),
+            found: version.chars().take(40).collect(),
+            supported: LAYOUT_MAJOR,
+        });
+    }
     let layout: Layout = serde_json::from_value(value).map_err(|e| {
         Error::corrupt(
             format!("archive `{}`", path.display()),

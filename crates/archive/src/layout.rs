@@ -14,16 +14,23 @@ pub const FORMAT_VERSION: &str = "2.2.0";
 /// The layout version of an encrypted archive: 2.x readers must refuse it by its version rather
 /// than misread sealed objects (spec/archive-format.md §3.7).
 pub const ENCRYPTED_FORMAT_VERSION: &str = "3.0.0";
-/// The newest major format version this build reads (and writes: 3 for encrypted archives'
-/// layouts).
-pub const FORMAT_MAJOR: u64 = 3;
+/// The newest major format version of manifests and indexes this build reads (and writes).
+pub const FORMAT_MAJOR: u64 = 2;
+/// The newest major format version of layouts this build reads: 3 for encrypted archives.
+pub const LAYOUT_MAJOR: u64 = 3;
 /// The oldest major format version this build reads: 1.x archives stay readable.
 pub const OLDEST_MAJOR: u64 = 1;
 
-/// Whether this build reads a document of format `version`.
+/// Whether this build reads a manifest or index of format `version`.
 #[must_use]
 pub fn reads_version(version: &str) -> bool {
     major_version(version).is_some_and(|m| (OLDEST_MAJOR..=FORMAT_MAJOR).contains(&m))
+}
+
+/// Whether this build reads an `orgpack-layout` of format `version`.
+#[must_use]
+pub fn reads_layout_version(version: &str) -> bool {
+    major_version(version).is_some_and(|m| (OLDEST_MAJOR..=LAYOUT_MAJOR).contains(&m))
 }
 /// The value of [`Layout::format`].
 pub const FORMAT_NAME: &str = "orgpack";
