@@ -36,6 +36,18 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// `verify --read-data`.
+fn read_all(archive: &Archive) -> orgpack_archive::VerifyReport {
+    verify(
+        archive,
+        VerifyOptions {
+            read_data: true,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
 fn noise(seed: u64, len: u64) -> Vec<u8> {
     let mut out = Vec::new();
     NoiseReader::new(seed, len).read_to_end(&mut out).unwrap();
@@ -115,14 +127,7 @@ fn an_encrypted_repository_stores_no_title_id_or_plaintext_chunk_and_reads_back_
             plain_archive.read_part(y.descriptor).unwrap()
         );
     }
-    let report = verify(
-        &archive,
-        VerifyOptions {
-            read_data: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let report = read_all(&archive);
     assert!(report.is_ok(), "{:?}", report.problems);
 }
 
@@ -144,14 +149,7 @@ fn a_flipped_byte_fails_authentication_and_verify_names_the_blob() {
     bytes[middle] ^= 0x40;
     std::fs::write(&blob.0, &bytes).unwrap();
     let archive = Archive::open_at(&local(&path), Some(&key)).unwrap();
-    let report = verify(
-        &archive,
-        VerifyOptions {
-            read_data: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let report = read_all(&archive);
     assert!(
         report
             .problems
@@ -252,14 +250,7 @@ fn prune_of_an_encrypted_repository_keeps_what_is_used_and_removes_the_rest() {
             .collect::<Vec<_>>(),
         vec![kept]
     );
-    let report = verify(
-        &archive,
-        VerifyOptions {
-            read_data: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let report = read_all(&archive);
     assert!(
         report.is_ok() && report.warnings.is_empty(),
         "{:?} {:?}",

@@ -2,11 +2,23 @@
 //! `orgpack copy SOURCE DESTINATION`
 
 use anyhow::{Result, bail};
-use orgpack_archive::{Form, Repository, SingleFileWriter, copy_snapshots_with};
+use orgpack_archive::{Archive, Digest, Form, Repository, SingleFileWriter, copy_snapshots_with};
 
 use crate::cli::{CopyArgs, ExportArgs, ImportArgs};
 use crate::exit;
 use crate::render;
+
+/// The snapshots `specs` name (`latest`, ids, prefixes, dates), or all of them when none is
+/// given.
+fn snapshots_of(archive: &Archive, specs: &[String]) -> Result<Vec<Digest>> {
+    if specs.is_empty() {
+        return Ok(archive.index().snapshots.iter().map(|e| e.id).collect());
+    }
+    Ok(specs
+        .iter()
+        .map(|s| archive.resolve(s))
+        .collect::<Result<Vec<_>, _>>()?)
+}
 
 pub fn export(args: &ExportArgs, json: bool) -> Result<u8> {
     let archive = crate::secrets::archive(&args.repo)?;
@@ -52,14 +64,7 @@ pub fn export(args: &ExportArgs, json: bool) -> Result<u8> {
 
 pub fn import(args: &ImportArgs, json: bool) -> Result<u8> {
     let archive = crate::secrets::archive(&args.archive)?;
-    let ids = if args.snapshot.is_empty() {
-        archive.index().snapshots.iter().map(|e| e.id).collect()
-    } else {
-        args.snapshot
-            .iter()
-            .map(|s| archive.resolve(s))
-            .collect::<Result<Vec<_>, _>>()?
-    };
+    let ids = snapshots_of(&archive, &args.snapshot)?;
     crate::commands::init::break_stale_locks(&args.repo, args.lock)?;
     let mut repo = crate::secrets::repository(&args.repo)?;
     let stats = copy_snapshots_with(
@@ -93,14 +98,7 @@ pub fn import(args: &ImportArgs, json: bool) -> Result<u8> {
 
 pub fn copy(args: &CopyArgs, json: bool) -> Result<u8> {
     let source = crate::secrets::archive(&args.source)?;
-    let wanted = if args.snapshot.is_empty() {
-        source.index().snapshots.iter().map(|e| e.id).collect()
-    } else {
-        args.snapshot
-            .iter()
-            .map(|s| source.resolve(s))
-            .collect::<Result<Vec<_>, _>>()?
-    };
+    let wanted = snapshots_of(&source, &args.snapshot)?;
     crate::commands::init::break_stale_locks(&args.destination, args.lock)?;
     let own = crate::secrets::read(
         crate::secrets::DESTINATION_PASSPHRASE_VAR,
