@@ -32,6 +32,9 @@ pub struct Target {
     pub journal: PathBuf,
 }
 
+/// Reads in flight while a snapshot is validated.
+const VALIDATE_THREADS: usize = 8;
+
 /// Check the snapshot and every byte it references before anything is sent anywhere.
 ///
 /// # Errors
@@ -39,22 +42,40 @@ pub struct Target {
 pub fn validate(archive: &Archive, snapshot: &Snapshot) -> Result<()> {
     let mut problems = snapshot.problems();
     let mut seen = BTreeSet::new();
-    for part in snapshot.parts() {
-        // The whole descriptor, not only the digest: a part naming stored content with a size
-        // (or chunk list) of its own must be read and checked too.
-        let d = part.descriptor;
-        if !seen.insert((d.digest, d.size, d.chunks)) {
-            continue;
+    // The whole descriptor, not only the digest: a part naming stored content with a size (or
+    // chunk list) of its own must be read and checked too.
+    let parts: Vec<_> = snapshot
+        .parts()
+        .into_iter()
+        .filter(|p| seen.insert((p.descriptor.digest, p.descriptor.size, p.descriptor.chunks)))
+        .collect();
+    // Many reads in flight: on object storage each is a request (and its latency).
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let found = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..VALIDATE_THREADS.min(parts.len()) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(part) = parts.get(i) else { break };
+                    let checked = archive.open_part(part.descriptor).and_then(|mut r| {
+                        std::io::copy(&mut r, &mut std::io::sink())
+                            .map(|_| ())
+                            .map_err(orgpack_archive::archive::unwrap_io)
+                    });
+                    if let Err(e) = checked {
+                        found
+                            .lock()
+                            .expect("lock poisoned")
+                            .push((i, format!("{part}: {e}")));
+                    }
+                }
+            });
         }
-        let checked = archive.open_part(part.descriptor).and_then(|mut r| {
-            std::io::copy(&mut r, &mut std::io::sink())
-                .map(|_| ())
-                .map_err(orgpack_archive::archive::unwrap_io)
-        });
-        if let Err(e) = checked {
-            problems.push(format!("{part}: {e}"));
-        }
-    }
+    });
+    let mut found = found.into_inner().expect("lock poisoned");
+    found.sort();
+    problems.extend(found.into_iter().map(|(_, p)| p));
     match problems.as_slice() {
         [] => Ok(()),
         [one] => Err(Error::Invalid(one.clone())),

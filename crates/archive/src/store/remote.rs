@@ -51,6 +51,43 @@ pub struct RemoteStore {
     /// up to date by this process's puts (a writer holds the repository's writer lock, so no
     /// blob disappears meanwhile).
     known_blobs: Arc<OnceLock<Mutex<HashSet<Digest>>>>,
+    /// Blobs and manifests read lately (they never change under their name): a restore reads
+    /// each part when it validates the snapshot and again when it sends the item.
+    recent: Arc<Mutex<Recent>>,
+}
+
+/// A bounded FIFO of objects read, by key.
+#[derive(Debug, Default)]
+struct Recent {
+    objects: std::collections::HashMap<Key, Arc<Vec<u8>>>,
+    order: std::collections::VecDeque<Key>,
+    bytes: usize,
+}
+
+/// What [`Recent`] may hold.
+const RECENT_BYTES: usize = 256 << 20;
+
+impl Recent {
+    fn get(&self, key: &Key) -> Option<Arc<Vec<u8>>> {
+        self.objects.get(key).cloned()
+    }
+
+    fn keep(&mut self, key: Key, bytes: Arc<Vec<u8>>) {
+        if bytes.len() > RECENT_BYTES / 8 || self.objects.contains_key(&key) {
+            return;
+        }
+        self.bytes += bytes.len();
+        self.objects.insert(key, bytes);
+        self.order.push_back(key);
+        while self.bytes > RECENT_BYTES {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(b) = self.objects.remove(&old) {
+                self.bytes -= b.len();
+            }
+        }
+    }
 }
 
 fn runtime() -> &'static tokio::runtime::Runtime {
@@ -121,6 +158,7 @@ impl RemoteStore {
             remote: remote.clone(),
             store,
             known_blobs: Arc::new(OnceLock::new()),
+            recent: Arc::new(Mutex::new(Recent::default())),
         })
     }
 
@@ -292,6 +330,13 @@ impl RemoteStore {
     /// # Errors
     /// [`Error::Storage`].
     pub fn delete(&self, key: &Key) -> Result<()> {
+        {
+            let mut recent = self.recent.lock().expect("lock poisoned");
+            if let Some(b) = recent.objects.remove(key) {
+                recent.bytes -= b.len();
+                recent.order.retain(|k| k != key);
+            }
+        }
         if let Key::Blob(d) = key
             && let Some(known) = self.known_blobs.get()
         {
@@ -365,8 +410,18 @@ impl Store for RemoteStore {
     }
 
     fn get(&self, key: &Key) -> Result<Vec<u8>> {
-        self.get_named(&key.path(), key.size_limit())
-            .map(|(b, _)| b)
+        let immutable = matches!(key, Key::Blob(_) | Key::Snapshot(_));
+        if immutable && let Some(hit) = self.recent.lock().expect("lock poisoned").get(key) {
+            return Ok(hit.as_ref().clone());
+        }
+        let bytes = self.get_named(&key.path(), key.size_limit())?.0;
+        if immutable {
+            self.recent
+                .lock()
+                .expect("lock poisoned")
+                .keep(*key, Arc::new(bytes.clone()));
+        }
+        Ok(bytes)
     }
 
     fn get_prefix(&self, key: &Key, len: usize) -> Result<(Vec<u8>, u64)> {
@@ -527,7 +582,27 @@ fn redact(message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{RECENT_BYTES, Recent, redact};
+    use crate::digest::Digest;
+    use crate::layout::Key;
+    use std::sync::Arc;
+
+    #[test]
+    fn objects_read_lately_are_kept_within_the_budget_oldest_out_first() {
+        let mut recent = Recent::default();
+        let piece = RECENT_BYTES / 10;
+        let keys: Vec<Key> = (0u8..12).map(|i| Key::Blob(Digest::of(&[i]))).collect();
+        for k in &keys {
+            recent.keep(*k, Arc::new(vec![0; piece]));
+        }
+        assert!(recent.bytes <= RECENT_BYTES);
+        assert!(recent.get(&keys[0]).is_none() && recent.get(&keys[1]).is_none());
+        assert!(recent.get(&keys[11]).is_some() && recent.get(&keys[2]).is_some());
+        // Too large to keep: read again when asked.
+        let big = Key::Blob(Digest::of(b"big"));
+        recent.keep(big, Arc::new(vec![0; RECENT_BYTES / 4]));
+        assert!(recent.get(&big).is_none());
+    }
 
     #[test]
     fn query_strings_of_urls_in_messages_are_cut() {
