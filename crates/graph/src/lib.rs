@@ -45,13 +45,16 @@
 //! Online's app hosts, which serve every organization's apps
 //! (`https://experience.arcgis.com/experience/<id>`, `https://storymaps.arcgis.com/stories/<id>`;
 //! [`text::online_app_links`]), is an external item reference: nothing more is captured for it,
-//! but a restore orders the app first and points the link at it when the snapshot holds it.
+//! but a restore orders the app first and points the link at it when the snapshot holds it; into
+//! the other kind of portal, such links take the target's form ([`apps`]: Online's hosts ↔
+//! Enterprise's `<portal>/apps/experiencebuilder/…`, `<portal>/apps/storymaps/…`).
 //! [`item_references`] runs the rules over an item's JSON, data and resources at once.
 //!
 //! Service URLs on Esri's global hosts (`services.arcgisonline.com`, `geocode.arcgis.com`, …) and
 //! helper services (`GeocodeServer`, `NAServer`, `GeometryServer`, `GPServer`) are not references:
 //! a restore maps helpers to the target organization's own.
 
+pub mod apps;
 pub mod find;
 pub mod graph;
 pub mod plain;

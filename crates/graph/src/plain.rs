@@ -80,6 +80,20 @@ pub fn rewrite_plain(text: &str, map: &IdMap) -> (String, usize) {
             }
         }
     }
+    if let Some(home) = &map.apps_home {
+        let sources: Vec<String> = map
+            .portal_urls
+            .keys()
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .collect();
+        for (old, new) in
+            crate::apps::moved_links(text, &sources, home, &|id| map.items.get(id).cloned())
+        {
+            for (at, _) in text.match_indices(old.as_str()) {
+                edits.push((at, at + old.len(), new.clone()));
+            }
+        }
+    }
     for (old, new) in &map.org_ids {
         for (at, _) in text.match_indices(old.as_str()) {
             let before = text[..at].ends_with('/');

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::apps::{AppsHome, moved_links};
 use crate::find::{Context, Part, known_references, references};
 use crate::reference::{RefKind, Reference};
 
@@ -31,6 +32,10 @@ pub struct IdMap {
     pub org_ids: BTreeMap<String, String>,
     /// Folder ids.
     pub folders: BTreeMap<String, String>,
+    /// Where the target serves Experience Builder apps and stories, when that differs from the
+    /// source (ArcGIS Online ↔ Enterprise): links to the backup's own apps move to its form
+    /// ([`crate::apps`]). `None` when both are the same kind of portal.
+    pub apps_home: Option<AppsHome>,
 }
 
 impl IdMap {
@@ -198,11 +203,32 @@ fn replacements(
             None => unmapped.push(r.clone()),
         }
     }
-    // Longest first: a service URL is replaced before the portal URL it starts with.
+    if let Some(home) = &map.apps_home {
+        let sources: Vec<String> = map.portal_urls.keys().cloned().collect();
+        for_each_string(doc, &mut |s| {
+            for (old, new) in moved_links(s, &sources, home, &|id| map.items.get(id).cloned()) {
+                if !replacements.iter().any(|(o, _, _)| o == &old) {
+                    replacements.push((old, new, Boundary::Prefix));
+                }
+            }
+        });
+    }
+    // Longest first: a service URL is replaced before the portal URL it starts with (and a whole
+    // app link before the id it holds).
     replacements.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
     unmapped.sort();
     unmapped.dedup_by(|a, b| a.kind == b.kind && a.value == b.value && a.layer == b.layer);
     (replacements, unmapped)
+}
+
+/// Call `f` with every string value of `v`.
+fn for_each_string(v: &Value, f: &mut impl FnMut(&str)) {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(a) => a.iter().for_each(|x| for_each_string(x, f)),
+        Value::Object(o) => o.values().for_each(|x| for_each_string(x, f)),
+        _ => {}
+    }
 }
 
 /// Every string token of valid JSON `text` (keys and values) rewritten; the bytes between them

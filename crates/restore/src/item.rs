@@ -1039,7 +1039,16 @@ async fn url_naming_itself(
     else {
         return Ok(0);
     };
-    let url = url.replace(&item.id, target_id);
+    let mut url = url.replace(&item.id, target_id);
+    // Into another kind of portal, the app's own link takes the target's form
+    // (`experience.arcgis.com/experience/<id>` ↔ `<portal>/apps/experiencebuilder/…?id=<id>`).
+    if let Some(home) = crate::run::apps_home(ctx.snapshot, ctx.facts) {
+        let sources = [ctx.facts.portal_url.trim_end_matches('/').to_owned()];
+        let same = |id: &str| (id == target_id).then(|| id.to_owned());
+        for (old, new) in orgpack_graph::apps::moved_links(&url, &sources, &home, &same) {
+            url = url.replace(&old, &new);
+        }
+    }
     ctx.client
         .update_item(owner, None, target_id, &[("url", &url)], Content::None)
         .await

@@ -297,6 +297,7 @@ async fn run_target(
         .insert(snapshot.source.portal_url.clone(), facts.portal_url.clone());
     map.org_ids
         .insert(snapshot.source.org_id.clone(), facts.org_id.clone());
+    map.apps_home = apps_home(snapshot, &facts);
     map.groups.extend(groups.clone());
     // The planned items' owners by id: looked up per item in folders (a scan of the plan per
     // item was quadratic).
@@ -390,6 +391,24 @@ async fn run_target(
 }
 
 /// The folders items go into, found by title in their owner's content or created.
+/// Where the target serves Experience Builder apps and stories when it is another kind of portal
+/// than the source (links to the backup's own apps then move to its form), else `None`.
+pub(crate) fn apps_home(
+    snapshot: &Snapshot,
+    facts: &crate::plan::Facts,
+) -> Option<orgpack_graph::apps::AppsHome> {
+    use orgpack_archive::manifest::PortalKind;
+    use orgpack_graph::apps::AppsHome;
+    let source_is_portal = snapshot.source.portal_kind == PortalKind::Enterprise;
+    match (source_is_portal, facts.is_portal) {
+        (false, true) => Some(AppsHome::Portal(
+            facts.portal_url.trim_end_matches('/').to_owned(),
+        )),
+        (true, false) => Some(AppsHome::Online),
+        _ => None,
+    }
+}
+
 async fn make_folders(
     client: &Client,
     journal: &Journal,

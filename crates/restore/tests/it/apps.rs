@@ -398,3 +398,93 @@ async fn links_on_the_organizations_other_url_point_at_the_target() {
     );
     assert!(!data.contains(alias), "{data}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_to_online_app_hosts_take_the_enterprise_portals_paths() {
+    let s = seeded().await;
+    let editor = client(&s.sandbox, "editor");
+    let story = add(
+        &editor,
+        "StoryMap",
+        "Hydrant story",
+        "StoryMap",
+        &json!({"nodes": {}}),
+    )
+    .await;
+    // Another organization's story on the same host: not the backup's, kept as it is.
+    let elsewhere = "0123456789abcdef0123456789abcdef";
+    let experience = add(
+        &editor,
+        "Web Experience",
+        "Hydrant experience",
+        "",
+        &json!({
+            "widgets": {"widget_1": {"uri": "widgets/common/embed/", "config": {"embedBy": "url",
+                "expression": format!("https://storymaps.arcgis.com/stories/{story}")}},
+                "widget_2": {"uri": "widgets/common/embed/", "config": {"embedBy": "url",
+                "expression": format!("https://storymaps.arcgis.com/stories/{elsewhere}")}}},
+        }),
+    )
+    .await;
+    for (id, url) in [
+        (
+            &experience,
+            format!("https://experience.arcgis.com/experience/{experience}"),
+        ),
+        (
+            &story,
+            format!("https://storymaps.arcgis.com/stories/{story}"),
+        ),
+    ] {
+        editor
+            .update_item("editor", None, id, &[("url", &url)], Content::None)
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, snapshot) = backed_up(&s, dir.path()).await;
+    s.sandbox
+        .add_enterprise_org("portal", "Enterprise")
+        .unwrap();
+    s.sandbox
+        .add_user("portal", "admin", super::PW, "org_admin")
+        .unwrap();
+    let target = super::target(&s, "portal", dir.path());
+    let mut options = super::options(dir.path());
+    options.items = vec![experience.clone(), story.clone()];
+    let report = orgpack_restore::restore(
+        &archive,
+        &snapshot,
+        std::slice::from_ref(&target),
+        &options,
+        false,
+    )
+    .await
+    .unwrap()
+    .remove(0);
+    assert!(report.is_complete(), "{report:#?}");
+    let c = &target.client;
+    let portal = s.sandbox.portal_url("portal");
+    let exb = entry(&report, &experience).target_id.clone().unwrap();
+    let new_story = entry(&report, &story).target_id.clone().unwrap();
+    // Enterprise serves both under the portal: the app, its link to the story and their own
+    // URLs moved there, with the new ids; the other organization's story left where it is.
+    let data = data_of(c, &exb).await;
+    assert!(
+        data.contains(&format!("{portal}/apps/storymaps/stories/{new_story}")),
+        "{data}"
+    );
+    assert!(
+        data.contains(&format!("https://storymaps.arcgis.com/stories/{elsewhere}")),
+        "{data}"
+    );
+    assert!(!data.contains(&story), "{data}");
+    assert_eq!(
+        c.item(&exb).await.unwrap()["url"],
+        format!("{portal}/apps/experiencebuilder/experience/?id={exb}")
+    );
+    assert_eq!(
+        c.item(&new_story).await.unwrap()["url"],
+        format!("{portal}/apps/storymaps/stories/{new_story}")
+    );
+}
