@@ -505,7 +505,7 @@ impl SnapshotWriter for Repository {
 
     fn commit_manifest(&mut self, bytes: Vec<u8>, snapshot: &Snapshot) -> Result<Digest> {
         check_manifest_bytes(&bytes, snapshot)?;
-        check_blobs_present(self.store.store(), snapshot)?;
+        check_blobs_present(self.store.sink(), snapshot)?;
         let sink = self.store.sink();
         sink.flush()?;
         let id = Digest::of(&bytes);
@@ -615,13 +615,7 @@ impl SnapshotWriter for SingleFileWriter {
 
     fn commit_manifest(&mut self, bytes: Vec<u8>, snapshot: &Snapshot) -> Result<Digest> {
         check_manifest_bytes(&bytes, snapshot)?;
-        for key in referenced_keys_shallow(snapshot) {
-            if !self.sink.contains(&key)? {
-                return Err(Error::InvalidInput(format!(
-                    "snapshot references `{key}`, which was not written"
-                )));
-            }
-        }
+        check_blobs_present(&self.sink, snapshot)?;
         let id = Digest::of(&bytes);
         self.sink.put(&Key::Snapshot(id), &bytes)?;
         self.index.insert(IndexEntry::new(id, snapshot));
@@ -649,9 +643,12 @@ pub(crate) fn referenced_keys_shallow(snapshot: &Snapshot) -> HashSet<Key> {
         .collect()
 }
 
-fn check_blobs_present(store: &dyn Store, snapshot: &Snapshot) -> Result<()> {
+/// Every blob `snapshot` references is in `sink`. Asked of the sink, not with a request per blob:
+/// on object storage the writer knows what it listed and put (one listing per thousand objects),
+/// where a `HEAD` per blob, one at a time, took most of a backup into a bucket 20 ms away.
+fn check_blobs_present(sink: &dyn Sink, snapshot: &Snapshot) -> Result<()> {
     for key in referenced_keys_shallow(snapshot) {
-        if store.size(&key)?.is_none() {
+        if !sink.contains(&key)? {
             return Err(Error::InvalidInput(format!(
                 "snapshot references `{key}`, which was not written"
             )));

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
 use orgpack_archive::digest::Digest;
 use orgpack_archive::manifest::{Failure, Item, Obtained, Payload, Snapshot, Tool};
 use orgpack_archive::{SnapshotWriter, WriteOptions, WriteStats};
@@ -40,6 +39,46 @@ pub struct Outcome {
     pub stale_exports_deleted: usize,
     /// What the archive writer did.
     pub stats: WriteStats,
+}
+
+/// Capture every planned item, `plan.concurrency` at once, handing each capture to `done` as it
+/// ends. Each capture runs on a thread of its own that drives it on the runtime: storing a part
+/// blocks (a put to a bucket waits a round trip, a file an fsync), and the other captures go on
+/// meanwhile. Polled together in one task they waited on each other's puts: 3,418 requests to a
+/// bucket 20 ms away took 89 s, one at a time.
+fn capture_all(env: &Env<'_>, mut done: impl FnMut(capture::Captured)) {
+    let items = &env.plan.items;
+    let workers = env.plan.concurrency.max(1).min(items.len());
+    if workers == 0 {
+        return;
+    }
+    let handle = tokio::runtime::Handle::current();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    tokio::task::block_in_place(|| {
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                let (tx, handle, next) = (tx.clone(), &handle, &next);
+                scope.spawn(move || {
+                    handle.block_on(async {
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(planned) = items.get(i) else { break };
+                            let c = capture::capture(env, planned).await;
+                            env.progress.item_done(&planned.id, planned.title());
+                            if tx.send(c).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                });
+            }
+            drop(tx);
+            for c in rx {
+                done(c);
+            }
+        });
+    });
 }
 
 /// Capture `plan` into `writer` and commit the snapshot.
@@ -87,25 +126,14 @@ pub async fn run(
         };
         // Each capture's item is moved into the snapshot's list as it ends: collecting the
         // captures first held every item twice at the end (a tenth of a nightly's memory).
-        let mut captures = futures_util::stream::iter(&plan.items)
-            .map(|planned| {
-                let env = &env;
-                async move {
-                    let c = capture::capture(env, planned).await;
-                    env.progress.item_done(&planned.id, planned.title());
-                    c
-                }
-            })
-            .buffer_unordered(plan.concurrency);
         let mut exports = 0;
         let mut failures = plan.failures.clone();
         let mut items = Vec::with_capacity(plan.items.len());
-        while let Some(c) = captures.next().await {
+        capture_all(&env, |c| {
             exports += usize::from(c.exported);
             failures.extend(c.failures);
             items.extend(c.item);
-        }
-        drop(captures);
+        });
         items.sort_by(|a, b| a.id.cmp(&b.id));
         link_original_sources(&mut items);
         let groups = crate::people::capture_groups(client, &blobs, plan, &mut failures).await;
