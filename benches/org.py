@@ -29,6 +29,8 @@ groups). Then:
    three-target run shows what the fan-out costs;
 6. 1 and the 1-target restore of 3 with the repository in a bucket of moto's S3 server on this
    machine (`s3://…`, when scripts/object-stores has installed it), beside the local directory;
+   and both again through a proxy that delays every request to the bucket S3_LATENCY ms, as a
+   bucket across a network does;
 
 and, with the official client (arcgis 2.4.4): `gis.content.offline.export_items` of every item of
 the same organization (after orgpack's backups, so both see the same content), and
@@ -40,7 +42,7 @@ ORGPACK_BENCH_MAX_MB (largest payload, default 50), ORGPACK_BENCH_LATENCY_MS (st
 default 50; 0 skips step 5), ORGPACK_BENCH_RESTORE_FLAGS (added to every `orgpack restore`, e.g.
 `--concurrency 8`), ORGPACK_BENCH_RESTORES (`one`: only the 1-target restore, and no official client, for 100,000 items),
 ORGPACK_BENCH_S3 (`0`: no S3 rows; they run when scripts/object-stores has made
-target/storage-venv), ORGPACK_BENCH_PYTHON (the official client's
+target/storage-venv), ORGPACK_BENCH_S3_LATENCY_MS (step 6's delay, default 20; 0 skips those rows), ORGPACK_BENCH_PYTHON (the official client's
 interpreter, default target/compat-venv/bin/python), ORGPACK_BENCH_WRAP (a command to run orgpack
 under, e.g. `perf record -g -o /tmp/restore.perf --`, to profile a run; its figures then include
 the wrapper's cost).
@@ -90,8 +92,11 @@ RESTORES = os.environ.get("ORGPACK_BENCH_RESTORES", "all")
 # again with the repository in a bucket, beside the local directory. ORGPACK_BENCH_S3=0 skips.
 MOTO = os.path.join(ROOT, "target", "storage-venv", "bin", "moto_server")
 S3 = os.environ.get("ORGPACK_BENCH_S3", "1") != "0" and os.path.exists(MOTO)
+# The same again through a proxy that delays every request to the bucket this long, as a bucket
+# across a network does (0 skips those two rows).
+S3_LATENCY_MS = int(os.environ.get("ORGPACK_BENCH_S3_LATENCY_MS", "20"))
 TARGETS = (["one", "rep", "py", "a", "b", "c"] + (["far", "far_a", "far_b", "far_c"] if LATENCY_MS else [])
-           + (["s3"] if S3 else []))
+           + (["s3"] if S3 else []) + (["s3_far"] if S3 and S3_LATENCY_MS else []))
 TLS = ssl.create_default_context()  # trusts each sandbox's certificate once it is started
 
 
@@ -389,6 +394,28 @@ def s3_rows(work, config, counted, local_backup, local_restore):
         rows.append(("restore from S3 into 1 target", tr, mr, created, None, rr,
                      ("complete" if restored["complete"] else "INCOMPLETE")
                      + f", {tr / local_restore:.2f}x the local directory's, {run.cpu_note}"))
+        if S3_LATENCY_MS:
+            sys.path.insert(0, os.path.join(ROOT, "tests", "storage"))
+            from faults import Faults  # noqa: E402 (tests/storage, standard library only)
+
+            proxy = Faults(port)
+            proxy.delay = S3_LATENCY_MS / 1000
+            far = dict(env, AWS_ENDPOINT_URL=f"http://127.0.0.1:{proxy.port}")
+            try:
+                repo = "s3://orgpack-bench/far"
+                tb, mb, backup, rb = counted(["source"], ["--config", config, "backup", "--from", "source", "--repo", repo, "--all"], env=far)
+                rows.append((f"first backup into S3, {S3_LATENCY_MS} ms away", tb, mb, backup["items"], backup["bytesIn"], rb,
+                             f"{proxy.count} bucket requests, at most {proxy.most_in_flight} at once, {tb / local_backup:.2f}x the local directory's, {run.cpu_note}"))
+                before = proxy.count
+                proxy.most_in_flight = 0
+                tr, mr, restored, rr = counted(["s3_far"], ["--config", config, "restore", repo, *RESTORE_FLAGS, "--to", "s3_far",
+                                                           "--journal-dir", work], env=far)
+                created = sum(x["counts"]["created"] for x in restored["targets"])
+                rows.append((f"restore from S3, {S3_LATENCY_MS} ms away", tr, mr, created, None, rr,
+                             ("complete" if restored["complete"] else "INCOMPLETE")
+                             + f", {proxy.count - before} bucket requests, at most {proxy.most_in_flight} at once, {tr / local_restore:.2f}x the local directory's, {run.cpu_note}"))
+            finally:
+                proxy.server.shutdown()
         return rows
     finally:
         moto.terminate()
