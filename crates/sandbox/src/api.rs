@@ -26,6 +26,7 @@ mod query;
 mod recycle;
 mod related;
 mod roles;
+mod scenes;
 mod search;
 mod services;
 mod sharing;
@@ -402,6 +403,7 @@ async fn handle(
                 kind @ ("MapServer" | "VectorTileServer"),
                 rest @ ..,
             ] => tiles::tile_server(&call, name, kind, rest),
+            ["Hosted", name, "SceneServer", rest @ ..] => scenes::scene_server(&call, name, rest),
             ["admin", "Hosted", name, "FeatureServer"] => admin::admin_service(&call, name, None),
             ["admin", "Hosted", _, "FeatureServer", "refresh"]
             | ["admin", "Hosted", _, "FeatureServer", _, "refresh"] => {

@@ -67,7 +67,7 @@ pub(super) fn publish(
             400,
             &format!("Publishing from fileType '{file_type}' is not supported by the sandbox."),
             &[
-                "Supported: fileGeodatabase, shapefile, csv, geojson, serviceDefinition, and featureService with outputType Tiles or VectorTiles.",
+                "Supported: fileGeodatabase, shapefile, csv, geojson, serviceDefinition, and featureService with outputType Tiles, VectorTiles or sceneService.",
             ],
         ));
     };
@@ -463,7 +463,7 @@ pub(super) fn feature_server(
 }
 
 /// `portals/<self|orgId>/isServiceNameAvailable`: `name`, `type` (`Feature Service`, `Map
-/// Service` or `Vector Tile Service`; the sandbox hosts no other) → `{"available"}`: no service of the organization has the name,
+/// Service`, `Vector Tile Service` or `Scene Service`; the sandbox hosts no other) → `{"available"}`: no service of the organization has the name,
 /// whatever its case.
 pub(super) fn name_available(call: &Call) -> Result<Response, Response> {
     call.require_user()?;
@@ -475,6 +475,7 @@ pub(super) fn name_available(call: &Call) -> Result<Response, Response> {
     let tiles = [
         ("Map Service", "MapServer"),
         ("Vector Tile Service", "VectorTileServer"),
+        ("Scene Service", "SceneServer"),
     ];
     let taken = if kind.eq_ignore_ascii_case("Feature Service") {
         store
@@ -490,7 +491,7 @@ pub(super) fn name_available(call: &Call) -> Result<Response, Response> {
         return Err(error(
             400,
             &format!(
-                "The sandbox hosts feature services, tile layers and vector tile layers only; type '{kind}' is not served."
+                "The sandbox hosts feature services, tile layers, vector tile layers and scene layers only; type '{kind}' is not served."
             ),
             &[],
         ));

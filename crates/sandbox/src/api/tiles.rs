@@ -45,9 +45,14 @@ fn output(kind: &str) -> Option<&'static str> {
     }
 }
 
-/// A tile service kind's item type and type keywords, as ArcGIS Online gives them.
+/// A tile (or scene) service kind's item type and type keywords, as ArcGIS Online gives them.
 fn item_of(kind: &str) -> (&'static str, &'static [&'static str]) {
-    if kind == "VectorTileServer" {
+    if kind == "SceneServer" {
+        (
+            "Scene Service",
+            &["Scene Service", "Hosted Service", "Service", "Singlelayer"],
+        )
+    } else if kind == "VectorTileServer" {
         (
             "Vector Tile Service",
             &["Vector Tile Service", "Hosted Service", "Service"],
@@ -208,17 +213,20 @@ pub(super) fn publish(
     let Some(output_type) = p.get("outputType") else {
         return Err(error(
             400,
-            "'outputType' must be specified to publish from a feature service (Tiles or VectorTiles).",
+            "'outputType' must be specified to publish from a feature service (Tiles, VectorTiles or sceneService).",
             &[],
         ));
     };
+    if output_type.eq_ignore_ascii_case("sceneService") {
+        return super::scenes::publish(call, owner, folder, source_id);
+    }
     let Some(kind) = output(output_type) else {
         return Err(error(
             400,
             &format!(
                 "Publishing a feature service as '{output_type}' is not supported by the sandbox."
             ),
-            &["Supported: Tiles, VectorTiles."],
+            &["Supported: Tiles, VectorTiles, sceneService."],
         ));
     };
     let build = p.get("buildInitialCache").map(str::to_ascii_lowercase);

@@ -1,5 +1,5 @@
-//! Hosted tile layers and vector tile layers published from a hosted feature layer: the publish
-//! call as the portal takes it, what it refuses, the services and their tiles.
+//! Hosted tile layers, vector tile layers and scene layers published from a hosted feature layer:
+//! the publish call as the portal takes it, what it refuses, the services and their tiles.
 
 use std::time::Duration;
 
@@ -251,8 +251,8 @@ async fn tile_publishing_refuses_what_the_sandbox_does_not_build() {
     };
     let e = refused(vec![], r#"{"name":"A"}"#).await;
     assert!(e.contains("'outputType' must be specified"), "{e}");
-    let e = refused(vec![("outputType", "sceneService")], r#"{"name":"A"}"#).await;
-    assert!(e.contains("'sceneService' is not supported"), "{e}");
+    let e = refused(vec![("outputType", "OGCFeatureService")], r#"{"name":"A"}"#).await;
+    assert!(e.contains("'OGCFeatureService' is not supported"), "{e}");
     let e = refused(vec![("outputType", "Tiles")], r#"{"name":"A"}"#).await;
     assert!(e.contains("buildInitialCache must be true"), "{e}");
     let e = refused(
@@ -300,6 +300,130 @@ async fn tile_publishing_refuses_what_the_sandbox_does_not_build() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("outputType 'Tiles' is not supported"), "{e}");
+}
+
+#[tokio::test]
+async fn a_layer_of_points_publishes_as_a_scene_layer() {
+    let s = sandbox_with(SandboxOptions::default()).await;
+    let editor = client(&s, "source", "editor");
+    let layer = city_layer(&editor).await;
+    let scene = |parameters: &'static str, extra: Vec<(&'static str, &'static str)>| {
+        let (editor, layer) = (&editor, &layer);
+        async move {
+            let mut extra = extra;
+            extra.push(("outputType", "sceneService"));
+            editor
+                .publish_with("editor", layer, "featureService", parameters, &extra)
+                .await
+        }
+    };
+    // What it refuses: a cache not built, tiling parameters, a name taken.
+    let e = scene(r#"{"name":"A"}"#, vec![("buildInitialCache", "false")])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("buildInitialCache must be true or absent"),
+        "{e}"
+    );
+    let e = scene(r#"{"name":"A","maxScale":1000}"#, vec![])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("'maxScale' is not supported"), "{e}");
+
+    let published = scene(
+        r#"{"name":"Hydrants_3D","description":"Hydrants in 3D"}"#,
+        vec![],
+    )
+    .await
+    .unwrap();
+    editor
+        .wait_for_job(
+            "editor",
+            &published.service_item_id,
+            published.job_id.as_deref(),
+            Some("publish"),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    let item = editor.item(&published.service_item_id).await.unwrap();
+    assert_eq!(item["type"], "Scene Service");
+    assert!(
+        item["typeKeywords"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k == "Hosted Service")
+    );
+    let url = item["url"].as_str().unwrap().to_owned();
+    assert!(url.ends_with("/Hosted/Hydrants_3D/SceneServer"), "{url}");
+    // The scene layer of the service's one layer of points (its polygons make none), with the
+    // feature layer's fields.
+    let service = editor.call("scene", Method::Get, &url, &[]).await.unwrap();
+    let layers = service["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 1, "{service}");
+    assert_eq!(layers[0]["layerType"], "Point");
+    assert_eq!(service["serviceItemId"], published.service_item_id.as_str());
+    let feature_url = editor.item(&layer).await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let id = layers[0]["id"].as_u64().unwrap();
+    let points = editor
+        .call("layer", Method::Get, &format!("{feature_url}/{id}"), &[])
+        .await
+        .unwrap();
+    assert_eq!(points["geometryType"], "esriGeometryPoint");
+    let info = editor
+        .call(
+            "scene layer",
+            Method::Get,
+            &format!("{url}/layers/{id}"),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(info["name"], points["name"]);
+    assert_eq!(info["fields"], points["fields"]);
+    assert_eq!(info["description"], "Hydrants in 3D");
+    // Related to the feature layer as a tile layer is; its cache is not served.
+    let derived = editor
+        .related_items(&layer, "Service2Service", true)
+        .await
+        .unwrap();
+    assert!(
+        derived
+            .iter()
+            .any(|d| d["id"] == published.service_item_id.as_str())
+    );
+    let e = editor
+        .call(
+            "nodes",
+            Method::Get,
+            &format!("{url}/layers/{id}/nodepages/0"),
+            &[],
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("I3S cache"), "{e}");
+    let e = scene(r#"{"name":"hydrants_3d"}"#, vec![])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("already exists"), "{e}");
+    let available = editor
+        .call(
+            "name",
+            Method::Get,
+            "portals/self/isServiceNameAvailable",
+            &[("name", "Hydrants_3D"), ("type", "Scene Service")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(available["available"], false);
 }
 
 /// A vector tile package of three tiles, as an item of the editor's: its id and the tiles.
