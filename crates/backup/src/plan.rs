@@ -719,8 +719,8 @@ async fn relationships(
     let client = ctx.client;
     let id = item.id.clone();
     let item_type = item.item_type().to_owned();
-    // A hosted tile layer is drawn from a feature layer, the origin of its Service2Service: a
-    // restore publishes it again from that layer, which it needs first.
+    // A hosted tile (or scene) layer is drawn from a feature layer, the origin of its
+    // Service2Service: a restore publishes it again from that layer, which it needs first.
     if crate::tiles::is_hosted_tiles(&item.json) {
         let sources = client
             .related_items(&id, "Service2Service", false)

@@ -386,7 +386,7 @@ async fn restore(
     let path = if planned.action != Action::Republish || is_view {
         None
     } else if let Some(origin) = tiles {
-        Some(crate::tiles::how(ctx.archive, origin))
+        Some(crate::tiles::how(ctx.archive, item, origin))
     } else if rebuilt(ctx, item).map_err(fail)? {
         Some("rebuilt from its definition, loaded from its export".to_owned())
     } else if crate::plan::definition_payload(item).is_some() && ctx.options.republish {

@@ -1,5 +1,5 @@
 //! What a restore creates but cannot make work in the target as it did in the source: hosted
-//! scene and imagery layers, hosted tile and vector tile layers it cannot publish again (whose
+//! imagery layers, hosted tile, vector tile and scene layers it cannot publish again (whose
 //! feature layer or package the snapshot lacks: one whose source the snapshot holds is published
 //! again from it, `crate::tiles`), offline map areas (Field Maps), and Hub
 //! sites (their domain registration). Their content is the source's tiles (or scene or raster

@@ -686,7 +686,7 @@ pub fn is_republished(snapshot: &Snapshot, item: &Item) -> bool {
             || tile_source(snapshot, item).is_some())
 }
 
-/// What a hosted tile or vector tile layer is published again from.
+/// What a hosted tile, vector tile or scene layer is published again from.
 #[derive(Debug, Clone, Copy)]
 pub enum TileOrigin<'a> {
     /// The hosted feature layer it is drawn from (its reverse `Service2Service`), by its id in
@@ -707,14 +707,14 @@ pub enum TileOrigin<'a> {
     },
 }
 
-/// Where a hosted tile or vector tile layer comes from, when the snapshot holds it: a feature
-/// layer recorded as its `Service2Service` origin (with the layer's `tileLayerDefinition`), or a
-/// package item it relates to by `Service2Data`.
+/// Where a hosted tile, vector tile or scene layer comes from, when the snapshot holds it: a
+/// feature layer recorded as its `Service2Service` origin (with the layer's
+/// `tileLayerDefinition`), or a package item a tile layer relates to by `Service2Data`.
 #[must_use]
 pub fn tile_source<'a>(snapshot: &'a Snapshot, item: &'a Item) -> Option<TileOrigin<'a>> {
     if !matches!(
         item.item_type.as_str(),
-        "Map Service" | "Vector Tile Service"
+        "Map Service" | "Vector Tile Service" | "Scene Service"
     ) {
         return None;
     }

@@ -4,7 +4,8 @@
 //! the source's tiling had, its `tileLayerDefinition`): the new layer's tiles are drawn from the
 //! target's data; or from their restored tile package or vector tile package (`fileType`
 //! `tilePackage`, `compactTilePackage`, `vectorTilePackage`): its tiles are the package's. Then
-//! the publish job. The source's cache is not copied.
+//! the publish job. The source's cache is not copied. A hosted scene layer made from a feature
+//! layer is published again from the restored layer the same way (`outputType=sceneService`).
 
 use orgpack_archive::manifest::{Item, Payload};
 
@@ -18,10 +19,10 @@ type Failed = (Option<String>, String);
 
 /// The `outputType` that makes an item of this type.
 fn output_type(item_type: &str) -> &'static str {
-    if item_type == "Vector Tile Service" {
-        "VectorTiles"
-    } else {
-        "Tiles"
+    match item_type {
+        "Vector Tile Service" => "VectorTiles",
+        "Scene Service" => "sceneService",
+        _ => "Tiles",
     }
 }
 
@@ -64,7 +65,10 @@ pub async fn publish(
         return Ok(id);
     }
     let output = output_type(&item.item_type);
-    let mut extra: Vec<(&str, &str)> = vec![("outputType", output), ("buildInitialCache", "true")];
+    let mut extra: Vec<(&str, &str)> = vec![("outputType", output)];
+    if item.item_type != "Scene Service" {
+        extra.push(("buildInitialCache", "true"));
+    }
     extra.extend(ctx.keep_id(item));
     let to_publish = crate::item::Publish {
         owner,
@@ -121,8 +125,13 @@ async fn made_before(
 }
 
 /// How the layer came back, for the report's reason.
-pub fn how(archive: &orgpack_archive::Archive, origin: TileOrigin<'_>) -> String {
+pub fn how(archive: &orgpack_archive::Archive, item: &Item, origin: TileOrigin<'_>) -> String {
     match origin {
+        TileOrigin::FeatureLayer { .. } if item.item_type == "Scene Service" => {
+            "published again from its restored feature layer: its scene cache built from the \
+             target's data"
+                .to_owned()
+        }
         TileOrigin::FeatureLayer { definition, .. } => format!(
             "published again from its restored feature layer ({}): its tiles drawn from the \
              target's data",

@@ -2,7 +2,8 @@
 //! hosted feature layer published again in the target from the restored feature layer, with the
 //! source's scales, so its tiles show the target's data (the same bytes as the source's, the data
 //! being the same); one published from a vector tile package published again from the restored
-//! package, serving its tiles; a web map drawing them points at them. Nothing is incomplete.
+//! package, serving its tiles; a web map drawing them points at them; a scene layer of the feature
+//! layer's points published again from it, a web scene pointing at it. Nothing is incomplete.
 
 use std::time::Duration;
 
@@ -128,6 +129,46 @@ async fn tile_layers_are_published_again_from_the_restored_feature_layer() {
     )
     .await;
     let vector = publish_tiles(&editor, &s.city, "VectorTiles", r#"{"name":"City_vector"}"#).await;
+    // A scene layer of its hydrants (its layer of points), in a web scene.
+    let scene = editor
+        .publish_with(
+            "editor",
+            &s.city,
+            "featureService",
+            r#"{"name":"City_scene"}"#,
+            &[("outputType", "sceneService")],
+        )
+        .await
+        .unwrap()
+        .service_item_id;
+    let scene_url = url_of(&editor, &scene).await;
+    let web_scene = editor
+        .add_item(
+            "editor",
+            None,
+            &[("title", "City in 3D"), ("type", "Web Scene")],
+            Content::Text(
+                &json!({
+                    "operationalLayers": [{"id": "s", "layerType": "ArcGISSceneServiceLayer",
+                        "url": format!("{scene_url}/layers/0"), "itemId": scene}],
+                    "baseMap": {"baseMapLayers": [], "title": "none"},
+                    "version": "1.33"
+                })
+                .to_string(),
+            ),
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    let source_scene_layer = editor
+        .call(
+            "scene layer",
+            Method::Get,
+            &format!("{scene_url}/layers/0"),
+            &[],
+        )
+        .await
+        .unwrap();
     // A basemap published from a vector tile package made in ArcGIS Pro.
     let (package, basemap, basemap_tiles) = basemap_from_package(&editor).await;
     let (tiles_url, vector_url) = (
@@ -221,6 +262,42 @@ async fn tile_layers_are_published_again_from_the_restored_feature_layer() {
             "{derived:?}"
         );
     }
+    // The scene layer: published again from the restored feature layer, its layer as the
+    // source's (the same fields and drawing), the web scene pointing at it.
+    let new_scene = new(&scene);
+    let item = c.item(&new_scene).await.unwrap();
+    assert_eq!(item["type"], "Scene Service");
+    let new_scene_url = item["url"].as_str().unwrap().to_owned();
+    assert!(
+        new_scene_url.contains("/county/") && new_scene_url.ends_with("/City_scene/SceneServer"),
+        "{new_scene_url}"
+    );
+    assert!(
+        derived.iter().any(|d| d["id"] == new_scene.as_str()),
+        "{derived:?}"
+    );
+    let reason = entry(report, &scene).reason.clone().unwrap_or_default();
+    assert!(reason.contains("scene cache built"), "{reason}");
+    let layer = c
+        .call(
+            "scene layer",
+            Method::Get,
+            &format!("{new_scene_url}/layers/0"),
+            &[],
+        )
+        .await
+        .unwrap();
+    for key in ["name", "layerType", "fields", "drawingInfo"] {
+        assert_eq!(layer[key], source_scene_layer[key], "{key}");
+    }
+    let mut data = Vec::new();
+    c.item_data(&new(&web_scene), &mut data).await.unwrap();
+    let data: Value = serde_json::from_slice(&data).unwrap();
+    assert_eq!(
+        data["operationalLayers"][0]["url"],
+        format!("{new_scene_url}/layers/0")
+    );
+    assert_eq!(data["operationalLayers"][0]["itemId"], new_scene.as_str());
     // The basemap: published again from the restored package, serving its tiles.
     let new_basemap = new(&basemap);
     let from = c
