@@ -318,9 +318,14 @@ fn remap_layer_ids(definition: &mut Value, ids: &BTreeMap<String, BTreeMap<u64, 
 pub(crate) fn service_name_of(url: &str) -> Option<String> {
     let parts: Vec<&str> = url.trim_end_matches('/').split('/').collect();
     let at = parts.iter().position(|p| {
-        ["FeatureServer", "MapServer", "VectorTileServer", "SceneServer"]
-            .iter()
-            .any(|k| p.eq_ignore_ascii_case(k))
+        [
+            "FeatureServer",
+            "MapServer",
+            "VectorTileServer",
+            "SceneServer",
+        ]
+        .iter()
+        .any(|k| p.eq_ignore_ascii_case(k))
     })?;
     at.checked_sub(1).map(|i| parts[i].to_owned())
 }

@@ -79,6 +79,10 @@ const FILES: &[(&str, &[u8])] = &[
         include_bytes!("../../../fixtures/demo-org/city-map.json"),
     ),
     (
+        "web-scene.json",
+        include_bytes!("../../../fixtures/demo-org/web-scene.json"),
+    ),
+    (
         "inspections-map.json",
         include_bytes!("../../../fixtures/demo-org/inspections-map.json"),
     ),

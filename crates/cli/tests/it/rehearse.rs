@@ -117,6 +117,8 @@ fn a_whole_backup_is_restorable_and_a_missing_export_is_named_with_its_dependent
         "dashboard",
         "city-tiles",
         "city-vector",
+        "city-scene",
+        "web-scene",
         "experience",
         "storymap",
         "hub-page",

@@ -115,7 +115,7 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
 
     for (report, target) in reports.iter().zip(&targets) {
         assert!(report.is_complete(), "{report:#?}");
-        assert_eq!(report.counts().created, 24);
+        assert_eq!(report.counts().created, 26);
         // The per-type summary: every type of the organization, nothing incomplete.
         let types = report.by_type();
         for t in &types {
@@ -125,6 +125,8 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
         for kind in [
             "Map Service",
             "Vector Tile Service",
+            "Scene Service",
+            "Web Scene",
             "Web Experience",
             "StoryMap",
             "Hub Page",
@@ -152,7 +154,7 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
             .await
             .unwrap();
         let titles: Vec<&str> = all.iter().map(|i| i["title"].as_str().unwrap()).collect();
-        assert_eq!(all.len(), 24, "{titles:?}");
+        assert_eq!(all.len(), 26, "{titles:?}");
         // A service of another server is restored with its URL, said external.
         let imagery = report
             .items
@@ -364,7 +366,7 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
         // The library's own read-back check agrees.
         let checked = orgpack_restore::check_target(c, &snapshot, report).await;
         assert!(checked.problems.is_empty(), "{:?}", checked.problems);
-        assert_eq!(checked.items, 24);
+        assert_eq!(checked.items, 26);
         // Every item's access and each of its group shares compared; its JSON, document data
         // and JSON resources searched.
         assert_eq!(

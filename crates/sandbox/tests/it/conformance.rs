@@ -1379,12 +1379,14 @@ async fn https_with_a_generated_certificate_that_clients_trust_when_told() {
 async fn the_demo_organization_seeds_through_the_api() {
     let s = Sandbox::start(SandboxOptions::default()).await.unwrap();
     let demo = s.seed_demo("demo", PW).await.unwrap();
-    assert_eq!(demo.items.len(), 23);
+    assert_eq!(demo.items.len(), 25);
     let admin = client(&s, "demo", "admin");
     // Its tile layers are drawn from City; its apps are of every kind.
     for (key, kind) in [
         ("city-tiles", "Map Service"),
         ("city-vector", "Vector Tile Service"),
+        ("city-scene", "Scene Service"),
+        ("web-scene", "Web Scene"),
         ("experience", "Web Experience"),
         ("storymap", "StoryMap"),
         ("hub-page", "Hub Page"),
@@ -1397,7 +1399,11 @@ async fn the_demo_organization_seeds_through_the_api() {
         .related_items(&demo.items["city"], "Service2Service", true)
         .await
         .unwrap();
-    assert_eq!(derived.len(), 3, "the view and both tile layers");
+    assert_eq!(
+        derived.len(),
+        4,
+        "the view, both tile layers and the scene layer"
+    );
     let city = admin.item(&demo.items["city"]).await.unwrap();
     assert_eq!(city["title"], "City");
     assert_eq!(city["type"], "Feature Service");
