@@ -75,6 +75,42 @@ pub struct BlobWriter<'a> {
     /// The first error of the sink (a full disk, a lost mount): content written after it may be
     /// missing, so nothing that used this writer may be committed.
     store_failure: std::sync::Mutex<Option<Error>>,
+    /// Chunked streams being written (at most [`STREAMS_AT_ONCE`]), and their waiters.
+    streams: (std::sync::Mutex<usize>, std::sync::Condvar),
+}
+
+/// Chunked streams one writer writes at once. Each holds the chunker's buffer (the largest chunk)
+/// and a window of chunks in flight, whose storing is parallel already: more streams at once
+/// (eight captures each writing an export) added memory, not speed.
+const STREAMS_AT_ONCE: usize = 2;
+
+/// A place among the streams being written, given back when dropped.
+struct StreamSlot<'w>(&'w (std::sync::Mutex<usize>, std::sync::Condvar));
+
+impl<'w> StreamSlot<'w> {
+    fn take(streams: &'w (std::sync::Mutex<usize>, std::sync::Condvar)) -> Self {
+        let (count, freed) = streams;
+        let mut n = count
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *n >= STREAMS_AT_ONCE {
+            n = freed
+                .wait(n)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        *n += 1;
+        Self(streams)
+    }
+}
+
+impl Drop for StreamSlot<'_> {
+    fn drop(&mut self) {
+        let (count, freed) = self.0;
+        *count
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) -= 1;
+        freed.notify_one();
+    }
 }
 
 impl<'a> BlobWriter<'a> {
@@ -91,6 +127,7 @@ impl<'a> BlobWriter<'a> {
             bytes_stored: AtomicU64::new(0),
             blobs_compressed: AtomicU64::new(0),
             store_failure: std::sync::Mutex::new(None),
+            streams: (std::sync::Mutex::new(0), std::sync::Condvar::new()),
         }
     }
 
@@ -126,6 +163,10 @@ impl<'a> BlobWriter<'a> {
     /// # Errors
     /// Errors of the sink.
     pub fn put_bytes(&self, bytes: &[u8]) -> Result<Descriptor> {
+        // No cut falls before the smallest chunk: such content is one chunk, stored as is.
+        if bytes.len() as u64 <= u64::from(self.chunker.min_size) {
+            return self.single(bytes);
+        }
         self.put_reader(bytes, "content")
     }
 
@@ -139,11 +180,13 @@ impl<'a> BlobWriter<'a> {
         self.put_bytes(&bytes)
     }
 
-    /// Store everything `reader` yields, streaming. `what` names the content in errors.
+    /// Store everything `reader` yields, streaming. `what` names the content in errors. At most
+    /// two streams of one writer are chunked at once; a third call waits for one to end.
     ///
     /// # Errors
     /// Read errors of `reader` (as [`Error::Stream`]) and errors of the sink.
     pub fn put_reader(&self, reader: impl Read, what: &str) -> Result<Descriptor> {
+        let _slot = StreamSlot::take(&self.streams);
         let mut chunks = chunker(reader, &self.chunker).map(|c| {
             c.map(|c| c.data).map_err(|e| Error::Stream {
                 context: format!("reading {what}"),

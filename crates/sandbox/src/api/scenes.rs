@@ -10,9 +10,9 @@
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::auth::internal;
-use super::content::readable;
-use super::tiles::{NewLayer, create, publish_parameters};
+use super::tiles::{
+    NewLayer, create, feature_layer_source, publish_parameters, readable_tile_service,
+};
 use super::{Call, error};
 use crate::store::TileService;
 
@@ -54,22 +54,7 @@ pub(super) fn publish(
     }
     call.require("portal:publisher:publishScenes")?;
     let (parameters, name) = publish_parameters(call, PARAMETERS, "scene layers")?;
-    let source = readable(call, source_id)?;
-    let store = &call.shared.store;
-    let Some(feature_service) = store.service_of(&call.org, source_id).map_err(internal)? else {
-        return Err(error(
-            400,
-            "The item is not a hosted feature layer: only hosted feature layers publish as scene layers from fileType featureService.",
-            &[],
-        ));
-    };
-    if feature_service.kind == super::views::VIEW_KIND {
-        return Err(error(
-            400,
-            "Publishing a scene layer from a hosted feature layer view is not supported by the sandbox: publish it from the view's source layer.",
-            &[],
-        ));
-    }
+    let (source, feature_service) = feature_layer_source(call, source_id, "scene layers")?;
     let layers: Vec<Value> = feature_service
         .layers
         .as_array()
@@ -121,17 +106,7 @@ pub(super) fn publish(
 
 /// `/<org>/server/rest/services/Hosted/<name>/SceneServer[/layers[/<id>]]`.
 pub(super) fn scene_server(call: &Call, name: &str, rest: &[&str]) -> Result<Response, Response> {
-    let store = &call.shared.store;
-    let not_found = || error(400, "Service not found.", &[]);
-    let service = store
-        .tile_service(&call.org, name, "SceneServer")
-        .map_err(internal)?
-        .ok_or_else(not_found)?;
-    let item = store
-        .item(&call.org, &service.item)
-        .map_err(internal)?
-        .ok_or_else(not_found)?;
-    super::services::may_read_service(call, &item)?;
+    let service = readable_tile_service(call, name, "SceneServer")?;
     let layers: Vec<Value> = service.definition["layers"]
         .as_array()
         .into_iter()

@@ -262,22 +262,7 @@ pub(super) fn publish(
             &[],
         ));
     }
-    let source = readable(call, source_id)?;
-    let store = &call.shared.store;
-    let Some(feature_service) = store.service_of(&call.org, source_id).map_err(internal)? else {
-        return Err(error(
-            400,
-            "The item is not a hosted feature layer: only hosted feature layers publish as tiles from fileType featureService.",
-            &[],
-        ));
-    };
-    if feature_service.kind == super::views::VIEW_KIND {
-        return Err(error(
-            400,
-            "Publishing tiles from a hosted feature layer view is not supported by the sandbox: publish them from the view's source layer.",
-            &[],
-        ));
-    }
+    let (source, feature_service) = feature_layer_source(call, source_id, "tiles")?;
     let layers: Vec<Value> = feature_service
         .layers
         .as_array()
@@ -311,6 +296,57 @@ pub(super) fn publish(
     )
 }
 
+/// The hosted feature layer `source_id` that tiles or a scene layer (`what`) are published
+/// from, with its item: refused when the item is not one, or is a view.
+pub(super) fn feature_layer_source(
+    call: &Call,
+    source_id: &str,
+    what: &str,
+) -> Result<(crate::store::StoredItem, crate::store::Service), Response> {
+    let source = readable(call, source_id)?;
+    let store = &call.shared.store;
+    let Some(feature_service) = store.service_of(&call.org, source_id).map_err(internal)? else {
+        return Err(error(
+            400,
+            &format!(
+                "The item is not a hosted feature layer: only hosted feature layers publish as {what} from fileType featureService."
+            ),
+            &[],
+        ));
+    };
+    if feature_service.kind == super::views::VIEW_KIND {
+        return Err(error(
+            400,
+            &format!(
+                "Publishing {what} from a hosted feature layer view is not supported by the sandbox: publish from the view's source layer."
+            ),
+            &[],
+        ));
+    }
+    Ok((source, feature_service))
+}
+
+/// The organization's tile (or scene) service of `kind` named `name`, when the caller may read
+/// it.
+pub(super) fn readable_tile_service(
+    call: &Call,
+    name: &str,
+    kind: &str,
+) -> Result<TileService, Response> {
+    let store = &call.shared.store;
+    let not_found = || error(400, "Service not found.", &[]);
+    let service = store
+        .tile_service(&call.org, name, kind)
+        .map_err(internal)?
+        .ok_or_else(not_found)?;
+    let item = store
+        .item(&call.org, &service.item)
+        .map_err(internal)?
+        .ok_or_else(not_found)?;
+    super::services::may_read_service(call, &item)?;
+    Ok(service)
+}
+
 /// Scales of vector tiles (512 pixels) are half those of raster tiles (256) of the same level.
 fn factor_of(kind: &str) -> f64 {
     if kind == "VectorTileServer" { 0.5 } else { 1.0 }
@@ -340,17 +376,7 @@ pub(super) fn tile_server(
     kind: &str,
     rest: &[&str],
 ) -> Result<Response, Response> {
-    let store = &call.shared.store;
-    let not_found = || error(400, "Service not found.", &[]);
-    let service = store
-        .tile_service(&call.org, name, kind)
-        .map_err(internal)?
-        .ok_or_else(not_found)?;
-    let item = store
-        .item(&call.org, &service.item)
-        .map_err(internal)?
-        .ok_or_else(not_found)?;
-    super::services::may_read_service(call, &item)?;
+    let service = readable_tile_service(call, name, kind)?;
     let vector = kind == "VectorTileServer";
     // Published from a package: the service keeps it, and serves its tiles.
     let package = service.payload.is_some();
