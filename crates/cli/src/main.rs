@@ -21,6 +21,8 @@ mod run_end;
 mod secrets;
 
 fn main() -> ExitCode {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    limit_malloc_arenas();
     let cli = cli::Cli::parse();
     let json = cli.json;
     match commands::run(cli) {
@@ -48,6 +50,31 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// glibc gives a thread that allocates while another does an arena of its own (up to eight per
+/// core) and keeps what each arena freed: a backup's capture threads took a 57 MB heap to 142 MiB
+/// of memory at 10,000 items, 87 MiB with two arenas, as fast. glibc reads `MALLOC_ARENA_MAX` only
+/// when a process starts, so unless it is set the process runs itself again, once, with
+/// `MALLOC_ARENA_MAX=2` (same process id, arguments and environment otherwise). When that cannot
+/// be done (the binary replaced under it), it goes on as it is.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    use std::os::unix::process::CommandExt as _;
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let mut args = std::env::args_os();
+    let mut command = std::process::Command::new(exe);
+    if let Some(name) = args.next() {
+        command.arg0(name);
+    }
+    command.args(args).env("MALLOC_ARENA_MAX", "2");
+    // `exec` returns only when it failed.
+    let _ = command.exec();
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
