@@ -280,13 +280,9 @@ impl Repository {
         purpose: &str,
         unlock: Option<&Unlock>,
     ) -> Result<Self> {
+        // Opening the archive unlocked its key (an Argon2id derivation): use that one.
         let archive = Archive::open_at(location, unlock)?;
-        let crypt = match unlock {
-            Some(u) if archive.is_encrypted() => {
-                Some(Arc::new(crate::archive::unlock_with(archive.store(), u)?))
-            }
-            _ => None,
-        };
+        let crypt = archive.crypt().cloned();
         let (store, lock) = match location {
             Location::Local(path) => {
                 if !path.is_dir() {

@@ -109,15 +109,12 @@ pub fn copy(args: &CopyArgs, json: bool) -> Result<u8> {
         Some(u) => Some(u),
         None => crate::secrets::unlock()?,
     };
-    let exists = match orgpack_archive::Archive::open_at(&args.destination, unlock) {
-        Ok(_) => true,
-        Err(orgpack_archive::Error::ArchiveNotFound { .. }) => false,
+    let (mut repo, made) = match Repository::open_at(&args.destination, unlock) {
+        Ok(repo) => (repo, false),
+        Err(orgpack_archive::Error::ArchiveNotFound { .. }) => {
+            (Repository::init_like(&args.destination, &source)?, true)
+        }
         Err(e) => return Err(e.into()),
-    };
-    let (mut repo, made) = if exists {
-        (Repository::open_at(&args.destination, unlock)?, false)
-    } else {
-        (Repository::init_like(&args.destination, &source)?, true)
     };
     let present: std::collections::HashSet<_> = repo
         .archive()?
