@@ -18,8 +18,10 @@ mod geometry;
 mod groups;
 pub(crate) mod jobs;
 mod layers;
+mod map_areas;
 mod members;
 pub(crate) mod oauth;
+mod packaging;
 mod parts;
 mod portal;
 mod query;
@@ -404,6 +406,9 @@ async fn handle(
                 rest @ ..,
             ] => tiles::tile_server(&call, name, kind, rest),
             ["Hosted", name, "SceneServer", rest @ ..] => scenes::scene_server(&call, name, rest),
+            ["System", "OfflinePackaging", "GPServer", rest @ ..] => {
+                packaging::gp_server(&call, rest, post)
+            }
             ["admin", "Hosted", name, "FeatureServer"] => admin::admin_service(&call, name, None),
             ["admin", "Hosted", _, "FeatureServer", "refresh"]
             | ["admin", "Hosted", _, "FeatureServer", _, "refresh"] => {

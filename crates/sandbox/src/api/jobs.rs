@@ -25,7 +25,12 @@ pub(super) fn ready_at(call: &Call) -> i64 {
 
 /// Record a finished job of service `service`; its status URL.
 pub(super) fn submit(call: &Call, service: &str, outcome: Result<Value, Value>) -> String {
-    let id = crate::new_id();
+    let id = record(call, crate::new_id(), outcome);
+    format!("{}/jobs/{id}", super::services::service_url(call, service))
+}
+
+/// Record a finished job under `id`; the id.
+pub(super) fn record(call: &Call, id: String, outcome: Result<Value, Value>) -> String {
     let now = crate::now_ms();
     call.shared.jobs.lock().expect("jobs lock poisoned").insert(
         id.clone(),
@@ -36,7 +41,21 @@ pub(super) fn submit(call: &Call, service: &str, outcome: Result<Value, Value>) 
             outcome,
         },
     );
-    format!("{}/jobs/{id}", super::services::service_url(call, service))
+    id
+}
+
+/// A job of this organization: when it was submitted, whether it may report its end now, and
+/// its outcome.
+pub(super) fn lookup(call: &Call, id: &str) -> Option<(i64, bool, Result<Value, Value>)> {
+    let job = call
+        .shared
+        .jobs
+        .lock()
+        .expect("jobs lock poisoned")
+        .get(id)
+        .filter(|j| j.org == call.org)
+        .cloned()?;
+    Some((job.submitted, crate::now_ms() >= job.ready, job.outcome))
 }
 
 /// `GET …/FeatureServer/jobs/<id>`: `{"jobId", "status", "submissionTime", "lastUpdatedTime"}`,

@@ -62,7 +62,8 @@ pub(super) fn portal_self(call: &Call) -> Result<Response, Response> {
         "portalHostname": format!("{host}/{}", call.org), "customBaseUrl": host, "allSSL": false,
         "access": "private", "canSharePublic": true, "canSearchPublic": true, "supportsHostedServices": true,
         "supportsOAuth": true, "currentVersion": crate::CURRENT_VERSION, "culture": "en", "units": "metric",
-        "maxTokenExpirationMinutes": 20160, "helperServices": {}, "defaultUserCreditAssignment": -1,
+        "maxTokenExpirationMinutes": 20160,
+        "helperServices": {"packaging": {"url": super::packaging::url(call)}}, "defaultUserCreditAssignment": -1,
         "recycleBinSupported": !call.is_portal, "recycleBinEnabled": !call.is_portal,
     });
     let stored = call

@@ -49,7 +49,7 @@ fn tile_envelope(z: u32, y: u64, x: u64) -> [f64; 4] {
 }
 
 /// Longitude/latitude to Web Mercator meters.
-fn mercator(lon: f64, lat: f64) -> (f64, f64) {
+pub(super) fn mercator(lon: f64, lat: f64) -> (f64, f64) {
     let lat = lat.clamp(-85.051_128_78, 85.051_128_78);
     (
         lon * HALF_WORLD / 180.0,
@@ -59,7 +59,7 @@ fn mercator(lon: f64, lat: f64) -> (f64, f64) {
 }
 
 /// Web Mercator meters to longitude/latitude.
-fn geographic(x: f64, y: f64) -> (f64, f64) {
+pub(super) fn geographic(x: f64, y: f64) -> (f64, f64) {
     (
         x * 180.0 / HALF_WORLD,
         (2.0 * (y * std::f64::consts::PI / HALF_WORLD).exp().atan() - std::f64::consts::FRAC_PI_2)
@@ -69,7 +69,7 @@ fn geographic(x: f64, y: f64) -> (f64, f64) {
 
 /// Whether a layer's coordinates are longitude/latitude (else Web Mercator, the only other
 /// system the sandbox keeps).
-fn is_geographic(layer: &Value, service_definition: &Value) -> bool {
+pub(super) fn is_geographic(layer: &Value, service_definition: &Value) -> bool {
     let sr = layer
         .get("spatialReference")
         .filter(|s| s.is_object())

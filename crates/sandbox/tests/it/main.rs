@@ -4,5 +4,6 @@
 mod conformance;
 mod features;
 mod groups;
+mod map_areas;
 mod people;
 mod tiles;
