@@ -223,6 +223,8 @@ async fn restore(
     let owner = planned.owner.as_str();
     // The item's URL in the target, when this run sent it (a URL item): no need to ask for it.
     let was_resumed = resumed.is_some();
+    // An offline map area, or one of its packages: made by the target's packaging service.
+    let made = crate::plan::made_by_job(ctx.snapshot, item);
     let (target_id, status, sent_url) = if let Some(id) = resumed {
         (id, Status::Created, None)
     } else if planned.action == Action::Update {
@@ -242,6 +244,9 @@ async fn restore(
         (id, Status::Updated, content.url())
     } else if planned.action == Action::Republish {
         let id = republish(ctx, item, owner, folder.as_deref()).await?;
+        (id, Status::Created, None)
+    } else if let Some(made) = made {
+        let id = crate::areas::make(ctx, item, made, folder.as_deref()).await?;
         (id, Status::Created, None)
     } else {
         let (content, changed) = content_of(ctx, item, &gctx, &map).await?;
@@ -263,6 +268,30 @@ async fn restore(
         (id, Status::Created, content.url())
     };
     let fail = |e: String| (Some(target_id.clone()), e);
+    if let Some(made) = made.filter(|_| planned.action != Action::Update) {
+        // An area's data is its refresh settings; a package's file is the one its setup made.
+        let content = match made {
+            crate::plan::MadeByJob::Area { .. } => {
+                let (content, changed) = content_of(ctx, item, &gctx, &map)
+                    .await
+                    .map_err(|(_, e)| fail(e))?;
+                rewritten += changed;
+                content
+            }
+            crate::plan::MadeByJob::Package { .. } => Staged::None,
+        };
+        crate::areas::finish(
+            ctx,
+            item,
+            made,
+            owner,
+            &target_id,
+            &param_refs,
+            content.as_content(),
+        )
+        .await
+        .map_err(fail)?;
+    }
     let republished =
         crate::plan::is_republished(ctx.snapshot, item) && planned.action != Action::Update;
     let finishing = republished
@@ -413,6 +442,10 @@ async fn restore(
             .or(path)
             .or(form_note)
             .or_else(|| notebook_runtime(ctx, item))
+            .or_else(|| {
+                made.filter(|_| planned.action != Action::Update)
+                    .map(crate::areas::how)
+            })
             .or(external),
         rewritten,
     })

@@ -235,6 +235,20 @@ impl Journal {
         })
     }
 
+    /// Take back a step marked done (one that turned out not to have happened).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn unmark(&self, item: &str, step: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM steps WHERE item = ?1 AND step = ?2",
+                [item, step],
+            )
+            .map(|_| ())
+        })
+    }
+
     /// Where this run keeps what items were before it changed them (`<journal>.prior/<run>`).
     pub fn prior_dir(&self) -> PathBuf {
         self.priors_root().join(self.run.to_string())

@@ -29,12 +29,16 @@
 //! [`check::check_target`] reads a target back afterwards: items, sharing, references to the source
 //! organization (there must be none) and service feature counts.
 //!
-//! What a restore creates but cannot make work as in the source (hosted tile and scene layers'
-//! caches, offline map areas, Hub sites' addresses) is said per item, in the plan too
-//! ([`limits`], `incomplete`), and counted per item type ([`report::TargetReport::by_type`]).
+//! Offline map areas are made again by the target's packaging service for their restored map,
+//! with their packages ([`areas`]), as hosted tile and scene layers are published again from
+//! their restored feature layer ([`tiles`]). What a restore creates but cannot make work as in
+//! the source (caches it cannot rebuild, areas whose map is not restored, Hub sites' addresses)
+//! is said per item, in the plan too ([`limits`], `incomplete`), and counted per item type
+//! ([`report::TargetReport::by_type`]).
 //!
 //! The library never prints: it returns a [`report::TargetReport`] per target.
 
+pub mod areas;
 pub mod check;
 pub mod error;
 mod form;

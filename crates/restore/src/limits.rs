@@ -25,7 +25,7 @@ const CACHED: &[(&str, &str)] = &[
 /// restore itself reports it).
 #[must_use]
 pub fn not_rebuilt(archive: &Archive, snapshot: &Snapshot, item: &Item) -> Option<String> {
-    if item.item_type == "Map Area" {
+    if item.item_type == "Map Area" && crate::plan::made_by_job(snapshot, item).is_none() {
         // Made by the portal's map area job with the packages it owns (`Area2Package`); a copy
         // of the item and its files is not an area the target's Field Maps will refresh.
         return Some(

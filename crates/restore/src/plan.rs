@@ -332,7 +332,7 @@ pub async fn plan_target(
     // A view, or a hosted tile layer, is made from its source service, so the source comes
     // first: the Service2Service relationship between them (the source its origin) orders
     // nothing.
-    let views_of: BTreeSet<(&str, &str)> = snapshot
+    let mut views_of: BTreeSet<(&str, &str)> = snapshot
         .items
         .iter()
         .flat_map(|made| {
@@ -346,6 +346,28 @@ pub async fn plan_target(
                 .filter_map(move |d| Some((d.item_id.as_deref()?, made.id.as_str())))
         })
         .collect();
+    // A map area is made by the packaging service from its restored map, and its packages by
+    // the area's setup: the other way round from their relationships (`Map2Area` from the map,
+    // `Area2Package` from the area), which order nothing.
+    for item in snapshot.items.iter().filter(|i| chosen.contains(&i.id)) {
+        let Some(made) = made_by_job(snapshot, item) else {
+            continue;
+        };
+        let (from, kind) = match made {
+            MadeByJob::Area { map } => (map, "Map2Area"),
+            MadeByJob::Package { area } => (area, "Area2Package"),
+        };
+        views_of.insert((from, item.id.as_str()));
+        if chosen.contains(from) {
+            graph.add_edge(Edge {
+                from: item.id.clone(),
+                to: from.to_owned(),
+                reason: Reason::Relationship {
+                    relationship_type: kind.to_owned(),
+                },
+            });
+        }
+    }
     for item in snapshot.items.iter().filter(|i| chosen.contains(&i.id)) {
         graph.add_node(&item.id);
         // An external reference that the snapshot holds after all (a link to an app on ArcGIS
@@ -684,6 +706,44 @@ pub fn is_republished(snapshot: &Snapshot, item: &Item) -> bool {
     snapshot.selection.export != ExportMode::Reference
         && (item.item_type == "Feature Service" && republish_payload(item).is_some()
             || tile_source(snapshot, item).is_some())
+}
+
+/// An item the packaging service makes, not `addItem`: an offline map area, made again for its
+/// restored map (`CreateMapArea`, `SetupMapArea`), and the packages its setup makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MadeByJob<'a> {
+    /// A `Map Area` of this map (the snapshot's id of the web map whose `Map2Area` it is).
+    Area {
+        /// The map's id in the snapshot.
+        map: &'a str,
+    },
+    /// A package (`Area2Package`) of this area, itself made again.
+    Package {
+        /// The area's id in the snapshot.
+        area: &'a str,
+    },
+}
+
+/// Whether the packaging service makes `item` in the target: a map area whose web map the
+/// snapshot holds, or a package of such an area.
+#[must_use]
+pub fn made_by_job<'a>(snapshot: &'a Snapshot, item: &Item) -> Option<MadeByJob<'a>> {
+    let origin_of = |kind: &str, id: &str| {
+        snapshot.items.iter().find(|o| {
+            o.relationships.iter().any(|r| {
+                r.relationship_type == kind
+                    && r.direction == orgpack_archive::manifest::Direction::Forward
+                    && r.item_id == id
+            })
+        })
+    };
+    if item.item_type == "Map Area" {
+        let map = origin_of("Map2Area", &item.id).filter(|m| m.item_type == "Web Map")?;
+        return Some(MadeByJob::Area { map: &map.id });
+    }
+    let area = origin_of("Area2Package", &item.id)?;
+    matches!(made_by_job(snapshot, area), Some(MadeByJob::Area { .. }))
+        .then_some(MadeByJob::Package { area: &area.id })
 }
 
 /// What a hosted tile, vector tile or scene layer is published again from.

@@ -115,7 +115,7 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
 
     for (report, target) in reports.iter().zip(&targets) {
         assert!(report.is_complete(), "{report:#?}");
-        assert_eq!(report.counts().created, 26);
+        assert_eq!(report.counts().created, 28);
         // The per-type summary: every type of the organization, nothing incomplete.
         let types = report.by_type();
         for t in &types {
@@ -135,6 +135,8 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
             "Form",
             "Dashboard",
             "Web Mapping Application",
+            "Map Area",
+            "SQLite Geodatabase",
         ] {
             assert!(names.contains(&kind), "{kind} in {names:?}");
         }
@@ -154,7 +156,20 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
             .await
             .unwrap();
         let titles: Vec<&str> = all.iter().map(|i| i["title"].as_str().unwrap()).collect();
-        assert_eq!(all.len(), 26, "{titles:?}");
+        assert_eq!(all.len(), 28, "{titles:?}");
+        // The map area, made again for the restored map by the target's packaging service,
+        // with the package its setup made from the restored Inspections.
+        let areas = c
+            .related_items(&new("inspections-map"), "Map2Area", true)
+            .await
+            .unwrap();
+        assert_eq!(areas.len(), 1);
+        assert_eq!(areas[0]["id"], new("downtown-area").as_str());
+        let packages = c
+            .related_items(&new("downtown-area"), "Area2Package", true)
+            .await
+            .unwrap();
+        assert_eq!(packages[0]["id"], new("downtown-area-package").as_str());
         // A service of another server is restored with its URL, said external.
         let imagery = report
             .items

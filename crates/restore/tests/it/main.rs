@@ -2,6 +2,7 @@
 
 // The backup tests' organization, shared rather than copied; not every field is used here.
 mod apps;
+mod areas;
 mod cached;
 mod common;
 mod demo;

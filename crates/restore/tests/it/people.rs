@@ -160,8 +160,17 @@ async fn items(
             .iter()
             .map(|g| titles[g.as_str().unwrap()].as_str())
             .collect();
+        // A map area's package is titled after its area (`<service>-<area id>`): the area
+        // made again has a new id.
+        let title = i["title"].as_str().unwrap();
+        let title = match title.rsplit_once('-') {
+            Some((service, id)) if i["type"] == "SQLite Geodatabase" && id.len() == 32 => {
+                format!("{service}-{{area}}")
+            }
+            _ => title.to_owned(),
+        };
         out.insert(
-            i["title"].as_str().unwrap().to_owned(),
+            title,
             json!({"type": i["type"], "owner": rename(owner), "access": i["access"],
                    "groups": shared, "categories": i["categories"]}),
         );
