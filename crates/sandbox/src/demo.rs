@@ -83,6 +83,10 @@ const FILES: &[(&str, &[u8])] = &[
         include_bytes!("../../../fixtures/demo-org/web-scene.json"),
     ),
     (
+        "map-area.json",
+        include_bytes!("../../../fixtures/demo-org/map-area.json"),
+    ),
+    (
         "inspections-map.json",
         include_bytes!("../../../fixtures/demo-org/inspections-map.json"),
     ),
@@ -248,6 +252,19 @@ struct ItemDef {
     /// A Survey123 form's data: a zip made of fixture files, filled once the item exists (its
     /// files name the item itself).
     package: Option<PackageDef>,
+    /// An offline map area of a web map seeded before it, made by the packaging service as
+    /// Field Maps Designer and the official Python client make one (`CreateMapArea` over a
+    /// bookmark, the item's `data` as its refresh settings, then `SetupMapArea`); its package is
+    /// `<key>-package`.
+    map_area: Option<MapAreaDef>,
+}
+
+/// An offline map area: the key of its map, and the map's bookmark it covers.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MapAreaDef {
+    of: String,
+    bookmark: String,
 }
 
 /// A zip made at seeding time: `files` maps each entry's path to a fixture file; text files
@@ -688,6 +705,14 @@ impl Sandbox {
                     out.urls.insert(item.key.clone(), u);
                 }
                 published.service_item_id
+            } else if let Some(a) = &item.map_area {
+                let data = match &item.data {
+                    Some(name) => Some(fill(&file(name)?, &out, &self.portal_url(org), &org_id)),
+                    None => None,
+                };
+                seed_map_area(client, item, a, &mut out, data.as_deref())
+                    .await
+                    .map_err(|e| seed_error(&what, &e))?
             } else {
                 let mut params: Vec<(&str, String)> = vec![
                     ("title", item.title.clone().unwrap_or_default()),
@@ -936,6 +961,48 @@ async fn seed_profiles<'f>(
 }
 
 /// Replace the fixture's placeholders with what seeding made.
+/// An offline map area of a seeded map, and its package (`<key>-package` in `out`): the area's
+/// id.
+async fn seed_map_area(
+    client: &Client,
+    item: &ItemDef,
+    area: &MapAreaDef,
+    out: &mut DemoOrg,
+    data: Option<&str>,
+) -> Result<String, orgpack_portal::Error> {
+    const WAIT: std::time::Duration = std::time::Duration::from_mins(1);
+    let map = out.items.get(&area.of).cloned().unwrap_or_default();
+    let service = client.packaging_url().await?.unwrap_or_default();
+    let mut output = serde_json::json!({"title": item.title});
+    if let Some(tags) = &item.tags {
+        output["tags"] = serde_json::json!(tags);
+    }
+    let id = client
+        .create_map_area(
+            &service,
+            &orgpack_portal::NewMapArea {
+                map: &map,
+                area_type: "BOOKMARK",
+                area: &serde_json::json!({"name": area.bookmark}),
+                output_name: &output,
+            },
+            WAIT,
+        )
+        .await?;
+    if let Some(text) = data {
+        client
+            .update_item(&item.owner, None, &id, &[], Content::Text(text))
+            .await?;
+    }
+    client.setup_map_area(&service, &id, WAIT).await?;
+    let packages = client.related_items(&id, "Area2Package", true).await?;
+    if let Some(package) = packages.first().and_then(|p| p["id"].as_str()) {
+        out.items
+            .insert(format!("{}-package", item.key), package.to_owned());
+    }
+    Ok(id)
+}
+
 fn fill(template: &[u8], made: &DemoOrg, portal: &str, org_id: &str) -> String {
     let mut text = String::from_utf8_lossy(template).into_owned();
     for (key, id) in &made.items {

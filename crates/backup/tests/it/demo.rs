@@ -78,7 +78,14 @@ fn describe(snapshot: &Snapshot, demo: &DemoOrg, id: &str) -> BTreeMap<String, S
     [
         ("key", key_of[id].to_owned()),
         ("type", item.item_type.clone()),
-        ("title", item.title.clone()),
+        // A title naming an item of the organization (a map area's package, `<service>-<area
+        // id>`) names it by its key.
+        (
+            "title",
+            demo.items.iter().fold(item.title.clone(), |t, (key, id)| {
+                t.replace(id.as_str(), &format!("{{{key}}}"))
+            }),
+        ),
         ("owner", item.owner.clone()),
         (
             "folder",
