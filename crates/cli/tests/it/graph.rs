@@ -265,7 +265,7 @@ fn sandbox_seeds_orgs_from_directories_and_takes_faults_at_start_and_at_run_time
         let mine = editor.search_all("*", 100).await.unwrap();
         assert_eq!(
             mine.len(),
-            24,
+            26,
             "the viewer's private item is not the editor's to see"
         );
         assert_eq!(editor.portal_self().await.unwrap()["name"], "Demo City");
