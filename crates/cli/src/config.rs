@@ -64,6 +64,10 @@ pub struct PortalConfig {
     /// Accept any certificate: for a local sandbox only.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub insecure: bool,
+    /// The Hub API of an ArcGIS Online organization's environment (where a restore registers
+    /// Hub sites' hostnames), when not the one its address implies: a sandbox's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub_url: Option<String>,
 }
 
 /// Where the config file is, if anywhere: the explicit path (which must exist), else the first
@@ -242,6 +246,7 @@ pub fn resolve(config_path: Option<&Path>, name: &str, overrides: &Overrides) ->
     let url = PortalUrl::parse(&portal.url).map_err(|e| anyhow::anyhow!("portal `{name}`: {e}"))?;
     let mut options = ClientOptions {
         insecure: portal.insecure || overrides.insecure,
+        hub_url: portal.hub_url.clone(),
         ..ClientOptions::default()
     };
     if let Some(ca) = &portal.ca_cert {

@@ -87,6 +87,9 @@ pub struct ClientOptions {
     /// Extra trusted root certificates, PEM (an Enterprise portal's own CA, a sandbox's
     /// generated certificate).
     pub ca_certs: Vec<Vec<u8>>,
+    /// The Hub API of the portal's environment (its domain service, [`crate::hub`]), when not
+    /// the one ArcGIS Online's address implies ([`Client::hub_api`]): a sandbox's.
+    pub hub_url: Option<String>,
 }
 
 impl Default for ClientOptions {
@@ -99,6 +102,7 @@ impl Default for ClientOptions {
             refresh_margin: Duration::from_mins(2),
             insecure: false,
             ca_certs: Vec::new(),
+            hub_url: None,
         }
     }
 }
@@ -209,6 +213,29 @@ impl Client {
             requests: AtomicU64::new(0),
             jitter: AtomicU64::new(seed),
         })
+    }
+
+    /// The Hub API of the portal's environment: the one the options give, else, for ArcGIS
+    /// Online, the one its address implies, as Esri's hub.js derives it (`hubdev.arcgis.com` for
+    /// `mapsdevext`, `hubqa.arcgis.com` for `mapsqa`, else `hub.arcgis.com`); ArcGIS Enterprise
+    /// has none.
+    #[must_use]
+    pub fn hub_api(&self) -> Option<String> {
+        if let Some(h) = &self.options.hub_url {
+            return Some(h.trim_end_matches('/').to_owned());
+        }
+        let host = self.url.root.split("://").nth(1)?.split('/').next()?;
+        if self.url.flavor != crate::url::Flavor::Online || !host.ends_with("arcgis.com") {
+            return None;
+        }
+        let env = if host.contains("mapsdevext") || host.contains("devext.arcgis.com") {
+            "hubdev"
+        } else if host.contains("mapsqa") || host.contains("qaext.arcgis.com") {
+            "hubqa"
+        } else {
+            "hub"
+        };
+        Some(format!("https://{env}.arcgis.com"))
     }
 
     /// The portal this client talks to.
@@ -386,6 +413,60 @@ impl Client {
             }
             None => false,
         }
+    }
+
+    /// A JSON request outside the portal's REST API (ArcGIS Hub's domain service), signed with
+    /// the portal's token in an `Authorization` header as Hub's clients send it: the HTTP status
+    /// and the JSON answer (`Null` for an empty body). No retries: the callers look before they
+    /// write.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Transport`] when the request fails; [`ErrorKind::Decode`] for a body that is
+    /// not JSON.
+    pub(crate) async fn json_request(
+        &self,
+        call: &str,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), Error> {
+        let token = self.token(url).await?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        let shown = crate::redact::redact(url);
+        let mut request = self.http.request(method, url);
+        if let Some(t) = token {
+            request = request.header(reqwest::header::AUTHORIZATION, t);
+        }
+        if let Some(b) = body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(b.to_string());
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let response = request
+            .send()
+            .await
+            .map_err(|e| Error::new(call, &shown, ErrorKind::Transport(describe(&e))))?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| Error::new(call, &shown, ErrorKind::Transport(describe(&e))))?;
+        if bytes.is_empty() {
+            return Ok((status, Value::Null));
+        }
+        let value = serde_json::from_slice(&bytes).map_err(|_| {
+            Error::new(
+                call,
+                &shown,
+                ErrorKind::Decode(format!("HTTP {status}: the answer is not JSON")),
+            )
+        })?;
+        Ok((status, value))
     }
 
     async fn attempt(

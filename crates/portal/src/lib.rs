@@ -32,6 +32,7 @@ pub mod calls;
 pub mod client;
 pub mod error;
 pub mod hosted;
+pub mod hub;
 pub mod oauth;
 pub mod org;
 pub mod packaging;

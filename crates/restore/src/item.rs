@@ -377,6 +377,20 @@ async fn restore(
             .mark(&item.id, "content")
             .map_err(|e| fail(e.to_string()))?;
     }
+    // A Hub site: registered and given its hostname in the target's Hub, as Hub makes a site.
+    let mut hub_note = None;
+    if !ctx
+        .journal
+        .done(&item.id, "hub")
+        .map_err(|e| fail(e.to_string()))?
+    {
+        hub_note = crate::hub::register(ctx, item, owner, &target_id)
+            .await
+            .map_err(fail)?;
+        ctx.journal
+            .mark(&item.id, "hub")
+            .map_err(|e| fail(e.to_string()))?;
+    }
     if !ctx
         .journal
         .done(&item.id, "shared")
@@ -441,6 +455,7 @@ async fn restore(
         reason: original
             .or(path)
             .or(form_note)
+            .or(hub_note)
             .or_else(|| notebook_runtime(ctx, item))
             .or_else(|| {
                 made.filter(|_| planned.action != Action::Update)

@@ -30,10 +30,11 @@
 //! organization (there must be none) and service feature counts.
 //!
 //! Offline map areas are made again by the target's packaging service for their restored map,
-//! with their packages ([`areas`]), as hosted tile and scene layers are published again from
+//! with their packages ([`areas`]); Hub sites are registered and given their hostname in the
+//! target's Hub ([`hub`]); as hosted tile and scene layers are published again from
 //! their restored feature layer ([`tiles`]). What a restore creates but cannot make work as in
-//! the source (caches it cannot rebuild, areas whose map is not restored, Hub sites' addresses)
-//! is said per item, in the plan too ([`limits`], `incomplete`), and counted per item type
+//! the source (caches it cannot rebuild, areas whose map is not restored, a Hub site's address
+//! between kinds of portal) is said per item, in the plan too ([`limits`], `incomplete`), and counted per item type
 //! ([`report::TargetReport::by_type`]).
 //!
 //! The library never prints: it returns a [`report::TargetReport`] per target.
@@ -43,6 +44,7 @@ pub mod check;
 pub mod error;
 mod form;
 pub mod groups;
+pub mod hub;
 pub mod inplace;
 pub mod item;
 pub mod journal;

@@ -24,7 +24,12 @@ const CACHED: &[(&str, &str)] = &[
 /// item JSON of those four types only; an unreadable JSON is not guessed at (`None`: the
 /// restore itself reports it).
 #[must_use]
-pub fn not_rebuilt(archive: &Archive, snapshot: &Snapshot, item: &Item) -> Option<String> {
+pub fn not_rebuilt(
+    archive: &Archive,
+    snapshot: &Snapshot,
+    item: &Item,
+    facts: &crate::plan::Facts,
+) -> Option<String> {
     if item.item_type == "Map Area" && crate::plan::made_by_job(snapshot, item).is_none() {
         // Made by the portal's map area job with the packages it owns (`Area2Package`); a copy
         // of the item and its files is not an area the target's Field Maps will refresh.
@@ -39,7 +44,7 @@ pub fn not_rebuilt(archive: &Archive, snapshot: &Snapshot, item: &Item) -> Optio
         item.item_type.as_str(),
         "Hub Site Application" | "Site Application"
     ) {
-        return hub_site(archive, item);
+        return hub_site(archive, snapshot, item, facts);
     }
     let (_, what) = CACHED.iter().find(|(t, _)| *t == item.item_type)?;
     // Published again from its feature layer (`crate::tiles`).
@@ -61,9 +66,22 @@ pub fn not_rebuilt(archive: &Archive, snapshot: &Snapshot, item: &Item) -> Optio
     })
 }
 
-/// A Hub site with a hostname: Hub registers a site's domain (and its app) when it creates the
-/// site, which a restore, copying the item, does not do; the hostname stays the source's.
-fn hub_site(archive: &Archive, item: &Item) -> Option<String> {
+/// A Hub site with an address that the restore cannot put on the web again. Into ArcGIS Online
+/// with its Hub API, the restore registers the site and enters its hostname as Hub does
+/// (`crate::hub`); between ArcGIS Enterprise portals the site's subdomain travels in its
+/// `hubsubdomain|…` typeKeyword. Otherwise (a site of one kind of portal into the other, or an
+/// ArcGIS Online target whose Hub API is unknown) its address is Hub's to make again.
+fn hub_site(
+    archive: &Archive,
+    snapshot: &Snapshot,
+    item: &Item,
+    facts: &crate::plan::Facts,
+) -> Option<String> {
+    let source_enterprise =
+        snapshot.source.portal_kind == orgpack_archive::manifest::PortalKind::Enterprise;
+    if source_enterprise == facts.is_portal && (facts.is_portal || facts.hub.is_some()) {
+        return None;
+    }
     let data = item.data.as_ref()?;
     let doc: Value = serde_json::from_slice(&archive.read_part(&data.content).ok()?).ok()?;
     let values = doc.get("values")?;

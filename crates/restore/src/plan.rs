@@ -124,6 +124,13 @@ pub struct Facts {
     pub recycle_bin: bool,
     /// The restoring user.
     pub user: String,
+    /// The organization's URL key (`portals/self` `urlKey`).
+    pub url_key: String,
+    /// The organization's name.
+    pub org_name: String,
+    /// The Hub API of an ArcGIS Online target (its domain service), where sites are put on the
+    /// web ([`crate::hub`]); `None` on ArcGIS Enterprise.
+    pub hub: Option<String>,
 }
 
 /// One item in a target's plan.
@@ -225,6 +232,11 @@ pub async fn facts(client: &Client) -> Result<Facts> {
         is_portal: me.get("isPortal").and_then(Value::as_bool) == Some(true),
         recycle_bin: me.get("recycleBinEnabled").and_then(Value::as_bool) == Some(true),
         user: text("/user/username"),
+        url_key: text("/urlKey"),
+        org_name: text("/name"),
+        hub: client
+            .hub_api()
+            .filter(|_| me.get("isPortal").and_then(Value::as_bool) != Some(true)),
     })
 }
 
@@ -573,7 +585,7 @@ pub async fn plan_target(
                 .map(|e| e.to.clone())
                 .collect(),
             in_place: in_place_detail,
-            incomplete: crate::limits::not_rebuilt(archive, snapshot, item),
+            incomplete: crate::limits::not_rebuilt(archive, snapshot, item, &facts),
         });
     }
     let created_since = survey.map(|s| s.created_since).unwrap_or_default();

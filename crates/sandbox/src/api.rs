@@ -16,6 +16,7 @@ mod edits;
 mod export;
 mod geometry;
 mod groups;
+mod hub;
 pub(crate) mod jobs;
 mod layers;
 mod map_areas;
@@ -503,6 +504,7 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
         ["oauth2", "authorize"] => oauth::authorize(call),
         ["oauth2", "token"] => oauth::token(call),
         ["oauth2", "signin"] if post => oauth::signin(call),
+        ["oauth2", "registerApp"] if post => hub::register_app(call),
         ["portals", "self"] => portal::portal_self(call),
         ["portals", "self", "update"] if post => portal::update(call),
         ["portals", "self", "categorySchema"] => portal::category_schema(call),
@@ -589,6 +591,9 @@ fn route(call: &Call, method: &axum::http::Method, s: &[&str]) -> Result<Respons
         }
         ["content", "users", u, "items", id] => content::user_item(call, u, id),
         ["content", "users", u, "items", id, "status"] => uploads::status(call, u, id),
+        ["content", "users", u, "items", id, "registeredAppInfo"] => {
+            hub::registered_app_info(call, u, id)
+        }
         ["content", "users", u, "items", id, "parts"] => uploads::parts(call, u, id),
         ["content", "users", u, "items", id, "canRecycle"]
         | ["content", "users", u, _, "items", id, "canRecycle"] => recycle::can_recycle(call, u, id),
@@ -700,6 +705,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/{org}/server/rest/info", any(dispatch_server_info))
         .route("/{org}/portaladmin/{*rest}", any(dispatch_portaladmin))
         .route("/", get(|| async { "orgpack sandbox" }))
+        .route("/hub/api/v3/domains", any(hub::domains_root))
+        .route("/hub/api/v3/domains/{*rest}", any(hub::domains_at))
         .route("/_sandbox/stats", get(stats))
         .route("/_sandbox/faults", axum::routing::post(set_faults))
         .layer(axum::extract::DefaultBodyLimit::max(512 << 20))

@@ -247,6 +247,13 @@ impl Sandbox {
         format!("{}://{}/{org}", self.shared.scheme, self.addr)
     }
 
+    /// The Hub API the sandbox serves for its ArcGIS Online organizations (its domain service
+    /// at `<hub>/api/v3/domains`): a client's `hub_url`.
+    #[must_use]
+    pub fn hub_url(&self) -> String {
+        format!("{}://{}/hub", self.shared.scheme, self.addr)
+    }
+
     /// Whether an organization is served at `/<key>`.
     ///
     /// # Errors

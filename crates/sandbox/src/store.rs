@@ -3,6 +3,7 @@
 
 mod blobs;
 mod features;
+mod hub;
 mod listing;
 mod people;
 mod services;
@@ -229,6 +230,20 @@ CREATE TABLE IF NOT EXISTS org_settings (
     value TEXT NOT NULL,
     PRIMARY KEY (org, key)
 );
+-- Items registered as applications (oauth2/registerApp).
+CREATE TABLE IF NOT EXISTS registered_apps (
+    item TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL UNIQUE,
+    json TEXT NOT NULL
+);
+-- ArcGIS Hub's domain service: one registry of hostnames for every organization.
+CREATE TABLE IF NOT EXISTS hub_domains (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    hostname TEXT NOT NULL UNIQUE,
+    org_id TEXT NOT NULL,
+    site TEXT NOT NULL,
+    json TEXT NOT NULL
+);
 -- Files in blobs/ and how many rows refer to each; kept by the triggers below.
 CREATE TABLE IF NOT EXISTS blobs (
     key TEXT PRIMARY KEY,
@@ -246,7 +261,7 @@ CREATE INDEX IF NOT EXISTS blobs_unreferenced ON blobs (refs) WHERE refs <= 0;
 
 /// The schema's version (`PRAGMA user_version`): a data directory made by an earlier sandbox is
 /// refused with a clear error rather than read wrongly.
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 
 /// Triggers counting the rows of `table` whose `column` names a blob.
 fn blob_triggers(table: &str, column: &str) -> String {

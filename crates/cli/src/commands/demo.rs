@@ -90,7 +90,10 @@ async fn demo(work: &Path, keep: bool, json: bool) -> Result<u8> {
                 username: "admin".into(),
                 password: password.clone(),
             },
-            ClientOptions::default(),
+            ClientOptions {
+                hub_url: Some(sandbox.hub_url()),
+                ..ClientOptions::default()
+            },
         )?)
     };
     let source = client(SOURCE)?;

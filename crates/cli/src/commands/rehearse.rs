@@ -151,7 +151,10 @@ async fn run(archive: &Archive, snapshot: &Snapshot) -> Result<Rehearsal> {
             username: admin,
             password: password.clone(),
         },
-        ClientOptions::default(),
+        ClientOptions {
+            hub_url: Some(sandbox.hub_url()),
+            ..ClientOptions::default()
+        },
     )?;
     let targets = [Target {
         name: ORG.to_owned(),

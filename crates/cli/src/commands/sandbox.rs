@@ -128,6 +128,7 @@ async fn serve(args: &SandboxArgs, json: bool) -> Result<u8> {
                     username: Some("admin".into()),
                     password_env: Some(PASSWORD_ENV.into()),
                     ca_cert: certificate.clone(),
+                    hub_url: Some(sandbox.hub_url()),
                     ..crate::config::PortalConfig::default()
                 },
             );

@@ -10,6 +10,7 @@ mod faults;
 mod forms;
 mod groups;
 mod hostile;
+mod hub;
 mod inplace;
 mod narrow;
 mod order;

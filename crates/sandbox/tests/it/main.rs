@@ -4,6 +4,7 @@
 mod conformance;
 mod features;
 mod groups;
+mod hub;
 mod map_areas;
 mod people;
 mod tiles;
