@@ -83,6 +83,10 @@ const FILES: &[(&str, &[u8])] = &[
         include_bytes!("../../../fixtures/demo-org/web-scene.json"),
     ),
     (
+        "hub-site.json",
+        include_bytes!("../../../fixtures/demo-org/hub-site.json"),
+    ),
+    (
         "map-area.json",
         include_bytes!("../../../fixtures/demo-org/map-area.json"),
     ),
@@ -257,6 +261,18 @@ struct ItemDef {
     /// bookmark, the item's `data` as its refresh settings, then `SetupMapArea`); its package is
     /// `<key>-package`.
     map_area: Option<MapAreaDef>,
+    /// A Hub site made as Hub makes one on ArcGIS Online: the item, then registered as an
+    /// application and its hostname (`<subdomain>-<urlKey>.hub.arcgis.com`) entered in the
+    /// sandbox's Hub domain service, its data, URL and `hubsubdomain|…` typeKeyword naming it.
+    /// On ArcGIS Enterprise, only the typeKeyword.
+    hub_site: Option<HubSiteDef>,
+}
+
+/// A Hub site's subdomain.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HubSiteDef {
+    subdomain: String,
 }
 
 /// An offline map area: the key of its map, and the map's bookmark it covers.
@@ -801,6 +817,11 @@ impl Sandbox {
                     .await
                     .map_err(|e| seed_error(&what, &e))?;
             }
+            if let Some(h) = &item.hub_site {
+                self.seed_hub_site(client, item, h, &id)
+                    .await
+                    .map_err(|e| seed_error(&what, &e))?;
+            }
             for (kind, to) in &item.relationships {
                 let to = out
                     .items
@@ -961,6 +982,68 @@ async fn seed_profiles<'f>(
 }
 
 /// Replace the fixture's placeholders with what seeding made.
+impl Sandbox {
+    /// Put seeded site `id` on the web as Hub does (`hub_site`).
+    async fn seed_hub_site(
+        &self,
+        client: &Client,
+        item: &ItemDef,
+        hub: &HubSiteDef,
+        id: &str,
+    ) -> Result<(), orgpack_portal::Error> {
+        let me = client.portal_self().await?;
+        let key = me["urlKey"]
+            .as_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let host = format!("{}-{key}.hub.arcgis.com", hub.subdomain);
+        let mut data = Vec::new();
+        client.item_data(id, &mut data).await?;
+        let mut doc: serde_json::Value =
+            serde_json::from_slice(&data).unwrap_or_else(|_| serde_json::json!({}));
+        doc["values"]["subdomain"] = serde_json::json!(hub.subdomain);
+        let mut keywords: Vec<String> = item
+            .type_keywords
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+            .collect();
+        keywords.push(format!("hubsubdomain|{}", hub.subdomain));
+        let mut params = vec![("typeKeywords", keywords.join(","))];
+        if me["isPortal"] != serde_json::json!(true) {
+            let client_id = client
+                .register_app(id, &[format!("http://{host}"), format!("https://{host}")])
+                .await?;
+            client
+                .add_hub_domain(
+                    &self.hub_url(),
+                    &serde_json::json!({
+                        "hostname": host, "siteId": id, "siteTitle": item.title, "orgId": me["id"],
+                        "orgKey": key, "orgTitle": me["name"], "clientKey": client_id,
+                        "sslOnly": true,
+                    }),
+                )
+                .await?;
+            doc["values"]["defaultHostname"] = serde_json::json!(host);
+            doc["values"]["clientId"] = serde_json::json!(client_id);
+            params.push(("url", format!("https://{host}")));
+        }
+        let refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        client
+            .update_item(
+                &item.owner,
+                None,
+                id,
+                &refs,
+                Content::Text(&doc.to_string()),
+            )
+            .await?;
+        Ok(())
+    }
+}
+
 /// An offline map area of a seeded map, and its package (`<key>-package` in `out`): the area's
 /// id.
 async fn seed_map_area(

@@ -121,6 +121,7 @@ fn a_whole_backup_is_restorable_and_a_missing_export_is_named_with_its_dependent
         "web-scene",
         "experience",
         "storymap",
+        "hub-site",
         "hub-page",
         "quickcapture",
     ]

@@ -16,7 +16,11 @@ fn client(s: &Sandbox, org: &str, user: &str) -> Client {
             username: user.into(),
             password: PW.into(),
         },
-        ClientOptions::default(),
+        // The sandbox's Hub domain service, where restored Hub sites are registered.
+        ClientOptions {
+            hub_url: Some(s.hub_url()),
+            ..ClientOptions::default()
+        },
     )
     .unwrap()
 }
@@ -115,7 +119,7 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
 
     for (report, target) in reports.iter().zip(&targets) {
         assert!(report.is_complete(), "{report:#?}");
-        assert_eq!(report.counts().created, 28);
+        assert_eq!(report.counts().created, 29);
         // The per-type summary: every type of the organization, nothing incomplete.
         let types = report.by_type();
         for t in &types {
@@ -137,6 +141,7 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
             "Web Mapping Application",
             "Map Area",
             "SQLite Geodatabase",
+            "Hub Site Application",
         ] {
             assert!(names.contains(&kind), "{kind} in {names:?}");
         }
@@ -156,7 +161,20 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
             .await
             .unwrap();
         let titles: Vec<&str> = all.iter().map(|i| i["title"].as_str().unwrap()).collect();
-        assert_eq!(all.len(), 28, "{titles:?}");
+        assert_eq!(all.len(), 29, "{titles:?}");
+        // The Hub site, on the web at its subdomain under the target's key.
+        let site = new("hub-site");
+        let key = c.portal_self().await.unwrap()["urlKey"]
+            .as_str()
+            .unwrap()
+            .to_ascii_lowercase();
+        let host = format!("hydrants-{key}.hub.arcgis.com");
+        let entry = c.hub_domain(&s.hub_url(), &host).await.unwrap().unwrap();
+        assert_eq!(entry["siteId"], site.as_str());
+        assert_eq!(
+            c.item(&site).await.unwrap()["url"],
+            format!("https://{host}").as_str()
+        );
         // The map area, made again for the restored map by the target's packaging service,
         // with the package its setup made from the restored Inspections.
         let areas = c
@@ -381,7 +399,7 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
         // The library's own read-back check agrees.
         let checked = orgpack_restore::check_target(c, &snapshot, report).await;
         assert!(checked.problems.is_empty(), "{:?}", checked.problems);
-        assert_eq!(checked.items, 26);
+        assert_eq!(checked.items, 29);
         // Every item's access and each of its group shares compared; its JSON, document data
         // and JSON resources searched.
         assert_eq!(
