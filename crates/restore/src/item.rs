@@ -612,13 +612,13 @@ async fn republish(
     folder: Option<&str>,
 ) -> Result<String, Failed> {
     if let Some(origin) = crate::plan::tile_source(ctx.snapshot, item) {
-        let base = service_name(item);
+        let base = service_name(ctx, item);
         return crate::tiles::publish(ctx, item, origin, owner, folder, &base).await;
     }
     let (payload, _) = crate::plan::republish_payload(item)
         .ok_or((None, "no export to republish from".to_owned()))?;
     if payload.kind == PayloadKind::ViewDefinition {
-        let base = service_name(item);
+        let base = service_name(ctx, item);
         return crate::view::recreate(ctx, item, payload, owner, folder, &base).await;
     }
     let file_type = match payload.kind {
@@ -633,7 +633,7 @@ async fn republish(
         && !ctx.options.republish
     {
         let admin = crate::rebuild::admin_of(ctx, definition).map_err(|e| (None, e))?;
-        let base = service_name(item);
+        let base = service_name(ctx, item);
         let id = crate::rebuild::create(ctx, item, &admin, owner, folder, &base).await?;
         crate::rebuild::complete(ctx, item, &admin, payload, &id, false, || async {
             upload_payload(ctx, item, payload, owner, folder)
@@ -666,7 +666,7 @@ async fn republish(
     } else {
         upload_export(ctx, item, payload, owner, folder).await?
     };
-    let base = service_name(item);
+    let base = service_name(ctx, item);
     let to_publish = Publish {
         owner,
         folder,
@@ -972,10 +972,17 @@ pub(crate) async fn layers_by_name<'a>(
         .collect())
 }
 
-/// The service name: the `…/services/[Hosted/]<name>/FeatureServer` part of the item URL.
-fn service_name(item: &Item) -> String {
+/// The name to publish a service under: the source's (from its URL, else its title), with the
+/// id of a group the restore maps (a Workforce project's `workforce_<group id>`) made the
+/// target's, so the name does not name the source.
+fn service_name(ctx: &Ctx<'_>, item: &Item) -> String {
     let from_url = item.url.as_deref().and_then(crate::view::service_name_of);
-    let raw = from_url.unwrap_or_else(|| item.title.clone());
+    let mut raw = from_url.unwrap_or_else(|| item.title.clone());
+    for (source, target) in ctx.groups {
+        if source != target && raw.contains(source.as_str()) {
+            raw = raw.replace(source.as_str(), target);
+        }
+    }
     let clean: String = raw
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
