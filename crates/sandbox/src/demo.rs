@@ -83,6 +83,30 @@ const FILES: &[(&str, &[u8])] = &[
         include_bytes!("../../../fixtures/demo-org/web-scene.json"),
     ),
     (
+        "workforce-service.json",
+        include_bytes!("../../../fixtures/demo-org/workforce-service.json"),
+    ),
+    (
+        "workforce-finish.json",
+        include_bytes!("../../../fixtures/demo-org/workforce-finish.json"),
+    ),
+    (
+        "workforce-dispatcher-map.json",
+        include_bytes!("../../../fixtures/demo-org/workforce-dispatcher-map.json"),
+    ),
+    (
+        "workforce-worker-map.json",
+        include_bytes!("../../../fixtures/demo-org/workforce-worker-map.json"),
+    ),
+    (
+        "workforce-map-properties.json",
+        include_bytes!("../../../fixtures/demo-org/workforce-map-properties.json"),
+    ),
+    (
+        "workforce-properties.json",
+        include_bytes!("../../../fixtures/demo-org/workforce-properties.json"),
+    ),
+    (
         "hub-site.json",
         include_bytes!("../../../fixtures/demo-org/hub-site.json"),
     ),
@@ -166,6 +190,21 @@ struct OrgDef {
     /// The organization's content category schema.
     #[serde(default)]
     category_schema: Option<serde_json::Value>,
+    /// Item properties and typeKeywords set once every item exists: what names items made after
+    /// it (a Workforce project's maps).
+    #[serde(default)]
+    patches: Vec<PatchDef>,
+}
+
+/// Properties (a seed file, placeholders filled) and typeKeywords given to a seeded item last.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PatchDef {
+    item: String,
+    #[serde(default)]
+    properties: Option<String>,
+    #[serde(default)]
+    type_keywords: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -266,6 +305,22 @@ struct ItemDef {
     /// sandbox's Hub domain service, its data, URL and `hubsubdomain|…` typeKeyword naming it.
     /// On ArcGIS Enterprise, only the typeKeyword.
     hub_site: Option<HubSiteDef>,
+    /// A hosted feature service made empty (`createService`) and defined (`addToDefinition`),
+    /// as apps such as Workforce make theirs.
+    create: Option<CreateDef>,
+    /// The item's `properties`: a seed file, placeholders filled.
+    properties: Option<String>,
+}
+
+/// A hosted feature service made by `createService`: its name (placeholders filled), its layers
+/// and tables (a seed file), and what it gains once made (`demo_services`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateDef {
+    name: String,
+    definition: String,
+    #[serde(default)]
+    service: Option<String>,
 }
 
 /// A Hub site's subdomain.
@@ -721,6 +776,64 @@ impl Sandbox {
                     out.urls.insert(item.key.clone(), u);
                 }
                 published.service_item_id
+            } else if let Some(c) = &item.create {
+                let name = fill(c.name.as_bytes(), &out, &self.portal_url(org), &org_id);
+                let created = client
+                    .create_service(
+                        &item.owner,
+                        folder,
+                        &serde_json::json!({
+                            "name": name,
+                            "spatialReference": {"wkid": 102_100, "latestWkid": 3857},
+                        })
+                        .to_string(),
+                        false,
+                        &[],
+                    )
+                    .await
+                    .map_err(|e| seed_error(&what, &e))?;
+                let url = created
+                    .service_url
+                    .clone()
+                    .ok_or_else(|| seed_error(&what, &"the service has no URL"))?;
+                let layers = String::from_utf8_lossy(&file(&c.definition)?).into_owned();
+                client
+                    .add_to_definition(&url, &layers)
+                    .await
+                    .map_err(|e| seed_error(&what, &e))?;
+                if let Some(name) = &c.service {
+                    let def: serde_json::Value =
+                        serde_json::from_slice(&file(name)?).map_err(|e| seed_error(&what, &e))?;
+                    crate::demo_services::finish(
+                        client,
+                        &item.owner,
+                        &created.service_item_id,
+                        &url,
+                        &def,
+                        |n| file(n).map(std::borrow::Cow::into_owned),
+                        &staging,
+                    )
+                    .await
+                    .map_err(|e| seed_error(&what, &e))?;
+                }
+                let mut params = vec![("title", item.title.clone().unwrap_or(name))];
+                if let Some(t) = &item.tags {
+                    params.push(("tags", t.clone()));
+                }
+                let refs: Vec<(&str, &str)> =
+                    params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                client
+                    .update_item(
+                        &item.owner,
+                        None,
+                        &created.service_item_id,
+                        &refs,
+                        Content::None,
+                    )
+                    .await
+                    .map_err(|e| seed_error(&what, &e))?;
+                out.urls.insert(item.key.clone(), url);
+                created.service_item_id
             } else if let Some(a) = &item.map_area {
                 let data = match &item.data {
                     Some(name) => Some(fill(&file(name)?, &out, &self.portal_url(org), &org_id)),
@@ -817,6 +930,19 @@ impl Sandbox {
                     .await
                     .map_err(|e| seed_error(&what, &e))?;
             }
+            if let Some(name) = &item.properties {
+                let text = fill(&file(name)?, &out, &self.portal_url(org), &org_id);
+                client
+                    .update_item(
+                        &item.owner,
+                        None,
+                        &id,
+                        &[("properties", &text)],
+                        Content::None,
+                    )
+                    .await
+                    .map_err(|e| seed_error(&what, &e))?;
+            }
             if let Some(h) = &item.hub_site {
                 self.seed_hub_site(client, item, h, &id)
                     .await
@@ -872,6 +998,33 @@ impl Sandbox {
             out.items.insert(item.key.clone(), id);
         }
         let _ = std::fs::remove_dir_all(&staging);
+        for patch in &def.patches {
+            let what = format!("item {}", patch.item);
+            let (Some(id), Some(owner)) = (
+                out.items.get(&patch.item),
+                def.items
+                    .iter()
+                    .find(|i| i.key == patch.item)
+                    .map(|i| &i.owner),
+            ) else {
+                return Err(seed_error(&what, &"a patch of an unknown item"));
+            };
+            let mut params = Vec::new();
+            if let Some(name) = &patch.properties {
+                params.push((
+                    "properties",
+                    fill(&file(name)?, &out, &self.portal_url(org), &org_id),
+                ));
+            }
+            if let Some(k) = &patch.type_keywords {
+                params.push(("typeKeywords", k.clone()));
+            }
+            let refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            as_user(owner)?
+                .update_item(owner, None, id, &refs, Content::None)
+                .await
+                .map_err(|e| seed_error(&what, &e))?;
+        }
         if !def.settings.is_empty() {
             let values: Vec<(String, String)> = def
                 .settings

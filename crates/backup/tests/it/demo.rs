@@ -269,7 +269,7 @@ async fn without_people_only_the_owners_are_kept() {
     groups.sort_unstable();
     assert_eq!(
         groups,
-        ["Field Crews", "Public Works"],
+        ["Field Crews", "Hydrant repairs", "Public Works"],
         "groups shared into"
     );
     // A member's picture is only taken with people.
@@ -350,6 +350,7 @@ async fn backup_and_check(tls: bool) {
             ("Council Briefings", 2),
             ("Field Crews", 3),
             ("Hydrant Editors", 3),
+            ("Hydrant repairs", 3),
             ("Public Works", 2)
         ]
     );
@@ -366,6 +367,8 @@ async fn backup_and_check(tls: bool) {
         external,
         [
             "2dd7ec0e3b9b4d5e9f7b2f5a3e0c1d9a",
+            "de26a3cf4cc9451298ea173c4b324736",
+            "de26a3cf4cc9451298ea173c4b324736",
             "de26a3cf4cc9451298ea173c4b324736"
         ]
     );

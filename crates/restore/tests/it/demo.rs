@@ -119,7 +119,7 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
 
     for (report, target) in reports.iter().zip(&targets) {
         assert!(report.is_complete(), "{report:#?}");
-        assert_eq!(report.counts().created, 29);
+        assert_eq!(report.counts().created, 32);
         // The per-type summary: every type of the organization, nothing incomplete.
         let types = report.by_type();
         for t in &types {
@@ -161,7 +161,24 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
             .await
             .unwrap();
         let titles: Vec<&str> = all.iter().map(|i| i["title"].as_str().unwrap()).collect();
-        assert_eq!(all.len(), 29, "{titles:?}");
+        assert_eq!(all.len(), 32, "{titles:?}");
+        // The Workforce project names its restored group and maps, which name it.
+        let project = c.item(&new("workforce")).await.unwrap();
+        let props = &project["properties"];
+        assert_eq!(
+            props["workforceDispatcherMapId"],
+            new("workforce-dispatcher").as_str()
+        );
+        assert_eq!(
+            props["workforceWorkerMapId"],
+            new("workforce-worker").as_str()
+        );
+        let group = props["workforceProjectGroupId"].as_str().unwrap();
+        assert_eq!(c.group(group).await.unwrap()["title"], "Hydrant repairs");
+        assert_eq!(
+            c.item(&new("workforce-worker")).await.unwrap()["properties"]["workforceFeatureServiceId"],
+            new("workforce").as_str()
+        );
         // The Hub site, on the web at its subdomain under the target's key.
         let site = new("hub-site");
         let key = c.portal_self().await.unwrap()["urlKey"]
@@ -399,7 +416,7 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
         // The library's own read-back check agrees.
         let checked = orgpack_restore::check_target(c, &snapshot, report).await;
         assert!(checked.problems.is_empty(), "{:?}", checked.problems);
-        assert_eq!(checked.items, 29);
+        assert_eq!(checked.items, 32);
         // Every item's access and each of its group shares compared; its JSON, document data
         // and JSON resources searched.
         assert_eq!(
@@ -425,9 +442,10 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
                 })
                 .sum::<usize>()
         );
-        // Counted by name: City's related table Flow_tests among them; its attachment table is
-        // the Hydrants layer's attachments, not a layer of its own.
-        assert_eq!(checked.layers, 5);
+        // Counted by name: City's related table Flow_tests among them (its attachment table is
+        // the Hydrants layer's attachments, not a layer of its own), and the Workforce
+        // project's three layers and two tables.
+        assert_eq!(checked.layers, 10);
         // The view was made again on the restored City, with its definition query.
         let view = c.item(&new("hydrants-view")).await.unwrap();
         assert!(

@@ -166,8 +166,8 @@ async fn edited_services_come_back_with_their_edits_attachments_relations_and_se
     let checked = orgpack_restore::check_target(c, &snapshot, report).await;
     assert!(checked.problems.is_empty(), "{:?}", checked.problems);
     assert_eq!(
-        checked.layers, 5,
-        "City's 3 and Inspections' 1 by id, the view's 1"
+        checked.layers, 10,
+        "City's 3 and Inspections' 1 by id, the view's 1, the Workforce project's 5"
     );
     // Had the target lost features or named a layer otherwise, the check would say so: read
     // against a backup that counted one more feature in every layer and named City's layer 0
