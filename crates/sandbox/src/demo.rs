@@ -310,6 +310,71 @@ struct ItemDef {
     create: Option<CreateDef>,
     /// The item's `properties`: a seed file, placeholders filled.
     properties: Option<String>,
+    /// The item's file: a tile package made at seeding time, as ArcGIS Pro writes one.
+    tile_package: Option<TilePackageDef>,
+}
+
+/// A tile package (`.tpkx`, 256-pixel PNG tiles) or vector tile package (`.vtpk`, `pbf` tiles) in
+/// ArcGIS Online's tiling scheme to `maxLevel`, with a tile at level 0 and one over the city at
+/// level 10.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TilePackageDef {
+    vector: bool,
+    name: String,
+    max_level: u32,
+}
+
+impl TilePackageDef {
+    /// The package's file name and bytes.
+    fn build(&self) -> Result<(String, Vec<u8>), Error> {
+        let root = crate::packages::web_mercator_root(self.vector, &self.name, self.max_level);
+        // Level 10, row 409, column 178: the tile over the city's hydrants.
+        let places = [(0, 0, 0), (10, 409, 178)];
+        let bytes = if self.vector {
+            // A Mapbox vector tile of one empty layer, `water` (version 2, extent 4096).
+            let layer = [
+                &[0x0a, 5][..],
+                b"water",
+                &[0x28, 0x80, 0x20, 0x78, 0x02][..],
+            ]
+            .concat();
+            let mut tile = vec![0x1a, u8::try_from(layer.len()).unwrap_or(0)];
+            tile.extend(layer);
+            let tiles: Vec<(u32, u64, u64, Vec<u8>)> = places
+                .iter()
+                .map(|&(z, y, x)| (z, y, x, tile.clone()))
+                .collect();
+            let style = serde_json::json!({"version": 8, "sources": {"esri": {"type": "vector",
+                "url": "../../"}}, "layers": [{"id": "water", "type": "fill", "source": "esri",
+                "source-layer": "water", "paint": {"fill-color": "#a0c8f0"}}]});
+            crate::packages::vector_tile_package(&root, &style, &tiles)
+        } else {
+            let png = solid_png([160, 200, 240, 255]).map_err(Error::Invalid)?;
+            let tiles: Vec<(u32, u64, u64, Vec<u8>)> = places
+                .iter()
+                .map(|&(z, y, x)| (z, y, x, png.clone()))
+                .collect();
+            crate::packages::compact_tile_package(&root, &tiles)
+        }
+        .map_err(Error::Invalid)?;
+        let extension = if self.vector { "vtpk" } else { "tpkx" };
+        Ok((format!("{}.{extension}", self.name), bytes))
+    }
+}
+
+/// A 256-pixel PNG tile of one color.
+fn solid_png(rgba: [u8; 4]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, 256, 256);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+    writer
+        .write_image_data(&rgba.repeat(256 * 256))
+        .map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())?;
+    Ok(out)
 }
 
 /// A hosted feature service made by `createService`: its name (placeholders filled), its layers
@@ -860,10 +925,20 @@ impl Sandbox {
                     params.iter().map(|(k, v)| (*k, v.as_str())).collect();
                 let text;
                 let path;
+                let generated;
                 let content = if let Some(name) = &item.file {
                     path = staging.join(name);
                     std::fs::write(&path, &*file(name)?)?;
                     Content::File { path: &path, name }
+                } else if let Some(t) = &item.tile_package {
+                    let (name, bytes) = t.build()?;
+                    path = staging.join(&name);
+                    std::fs::write(&path, bytes)?;
+                    generated = name;
+                    Content::File {
+                        path: &path,
+                        name: &generated,
+                    }
                 } else if let Some(package) = &item.package {
                     // Made with its file (the item's `name`), then filled again once its own id
                     // is known (below).

@@ -249,7 +249,7 @@ fn a_full_disk_fails_the_backup_clearly_and_the_repository_loses_nothing() {
 
     // With room again, the same command completes, and no export is left in the source.
     let done = finish(&config, &args);
-    assert_eq!(done["items"], 31, "{done}");
+    assert_eq!(done["items"], 35, "{done}");
     verify(&repo);
     let leftovers = rt
         .block_on(client(&sandbox, "demo").search_all("title:orgpack-export*", 100))

@@ -44,14 +44,14 @@ fn the_demo_runs_the_whole_job_and_keeps_what_it_made_when_asked() {
         doc["steps"][8]["detail"]
             .as_str()
             .unwrap()
-            .starts_with("31 items as the backup has them"),
+            .starts_with("35 items as the backup has them"),
         "{doc}"
     );
     assert!(
         doc["steps"][2]["detail"]
             .as_str()
             .unwrap()
-            .contains("31 reused, 0 exports"),
+            .contains("35 reused, 0 exports"),
         "{doc}"
     );
     for kept in [

@@ -261,11 +261,11 @@ fn sandbox_seeds_orgs_from_directories_and_takes_faults_at_start_and_at_run_time
         // The seed's users, groups and items, every user with the sandbox password.
         let editor = client(&town, "editor");
         let items = client(&town, "admin").search_all("*", 100).await.unwrap();
-        assert_eq!(items.len(), 31, "an administrator sees every item");
+        assert_eq!(items.len(), 35, "an administrator sees every item");
         let mine = editor.search_all("*", 100).await.unwrap();
         assert_eq!(
             mine.len(),
-            30,
+            33,
             "the viewer's private item is not the editor's to see"
         );
         assert_eq!(editor.portal_self().await.unwrap()["name"], "Demo City");

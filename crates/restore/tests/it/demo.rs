@@ -119,7 +119,7 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
 
     for (report, target) in reports.iter().zip(&targets) {
         assert!(report.is_complete(), "{report:#?}");
-        assert_eq!(report.counts().created, 32);
+        assert_eq!(report.counts().created, 36);
         // The per-type summary: every type of the organization, nothing incomplete.
         let types = report.by_type();
         for t in &types {
@@ -142,6 +142,8 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
             "Map Area",
             "SQLite Geodatabase",
             "Hub Site Application",
+            "Vector Tile Package",
+            "Compact Tile Package",
         ] {
             assert!(names.contains(&kind), "{kind} in {names:?}");
         }
@@ -161,7 +163,18 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
             .await
             .unwrap();
         let titles: Vec<&str> = all.iter().map(|i| i["title"].as_str().unwrap()).collect();
-        assert_eq!(all.len(), 32, "{titles:?}");
+        assert_eq!(all.len(), 36, "{titles:?}");
+        // The layers published from uploaded packages, published again from the restored ones.
+        for (layer, package) in [
+            ("basemap-vector", "basemap-vtpk"),
+            ("relief-tiles", "relief-tpkx"),
+        ] {
+            let from = c
+                .related_items(&new(layer), "Service2Data", true)
+                .await
+                .unwrap();
+            assert_eq!(from[0]["id"], new(package).as_str(), "{layer}");
+        }
         // The Workforce project names its restored group and maps, which name it.
         let project = c.item(&new("workforce")).await.unwrap();
         let props = &project["properties"];
@@ -416,7 +429,7 @@ async fn the_demo_org_into_two_organizations_with_nothing_pointing_back() {
         // The library's own read-back check agrees.
         let checked = orgpack_restore::check_target(c, &snapshot, report).await;
         assert!(checked.problems.is_empty(), "{:?}", checked.problems);
-        assert_eq!(checked.items, 32);
+        assert_eq!(checked.items, 36);
         // Every item's access and each of its group shares compared; its JSON, document data
         // and JSON resources searched.
         assert_eq!(

@@ -1379,7 +1379,7 @@ async fn https_with_a_generated_certificate_that_clients_trust_when_told() {
 async fn the_demo_organization_seeds_through_the_api() {
     let s = Sandbox::start(SandboxOptions::default()).await.unwrap();
     let demo = s.seed_demo("demo", PW).await.unwrap();
-    assert_eq!(demo.items.len(), 31);
+    assert_eq!(demo.items.len(), 35);
     let admin = client(&s, "demo", "admin");
     // Its tile layers are drawn from City; its apps are of every kind.
     for (key, kind) in [
