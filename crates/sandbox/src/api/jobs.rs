@@ -44,9 +44,9 @@ pub(super) fn record(call: &Call, id: String, outcome: Result<Value, Value>) -> 
     id
 }
 
-/// A job of this organization: when it was submitted, whether it may report its end now, and
-/// its outcome.
-pub(super) fn lookup(call: &Call, id: &str) -> Option<(i64, bool, Result<Value, Value>)> {
+/// A job of this organization: when it was submitted, when it may report its end, and its
+/// outcome.
+pub(super) fn lookup(call: &Call, id: &str) -> Option<(i64, i64, Result<Value, Value>)> {
     let job = call
         .shared
         .jobs
@@ -55,29 +55,23 @@ pub(super) fn lookup(call: &Call, id: &str) -> Option<(i64, bool, Result<Value, 
         .get(id)
         .filter(|j| j.org == call.org)
         .cloned()?;
-    Some((job.submitted, crate::now_ms() >= job.ready, job.outcome))
+    Some((job.submitted, job.ready, job.outcome))
 }
 
 /// `GET …/FeatureServer/jobs/<id>`: `{"jobId", "status", "submissionTime", "lastUpdatedTime"}`,
 /// with the job's answer (`Completed`) or `error` (`Failed`).
 pub(super) fn status(call: &Call, id: &str) -> Result<Response, Response> {
     call.require_user()?;
-    let job = call
-        .shared
-        .jobs
-        .lock()
-        .expect("jobs lock poisoned")
-        .get(id)
-        .filter(|j| j.org == call.org)
-        .cloned()
-        .ok_or_else(|| error(400, "Job not found.", &[]))?;
+    let (submitted, ready, outcome) =
+        lookup(call, id).ok_or_else(|| error(400, "Job not found.", &[]))?;
     let now = crate::now_ms();
-    let mut out = json!({"jobId": id, "submissionTime": job.submitted, "lastUpdatedTime": now.min(job.ready)});
-    if now < job.ready {
+    let mut out =
+        json!({"jobId": id, "submissionTime": submitted, "lastUpdatedTime": now.min(ready)});
+    if now < ready {
         out["status"] = json!("Pending");
         return Ok(call.reply(&out));
     }
-    match job.outcome {
+    match outcome {
         Ok(answer) => {
             out["status"] = json!("Completed");
             if let (Some(o), Some(a)) = (out.as_object_mut(), answer.as_object()) {

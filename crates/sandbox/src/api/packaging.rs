@@ -248,8 +248,9 @@ fn submit(call: &Call, task: &str, parameters: &[Parameter]) -> Result<Response,
 /// its results) or failed, with its messages.
 fn status(call: &Call, task: &str, id: &str) -> Result<Response, Response> {
     let parameters = parameters_of(task)?;
-    let (_, ended, outcome) = super::jobs::lookup(call, id)
+    let (_, ready, outcome) = super::jobs::lookup(call, id)
         .ok_or_else(|| error(400, "Unable to complete operation.", &["Job not found."]))?;
+    let ended = crate::now_ms() >= ready;
     let inputs: serde_json::Map<String, Value> = parameters
         .iter()
         .filter(|p| p.kind != DERIVED)
@@ -306,10 +307,10 @@ fn result(call: &Call, task: &str, id: &str, name: &str) -> Result<Response, Res
             &[&format!("Result '{name}' of job {id} not found.")],
         )
     };
-    let (_, ended, outcome) = super::jobs::lookup(call, id).ok_or_else(not_found)?;
+    let (_, ready, outcome) = super::jobs::lookup(call, id).ok_or_else(not_found)?;
     let value = outcome
         .ok()
-        .filter(|_| ended)
+        .filter(|_| crate::now_ms() >= ready)
         .and_then(|o| o["outputs"].get(name).cloned())
         .ok_or_else(not_found)?;
     Ok(call.reply(&json!({"paramName": name, "dataType": "GPString", "value": value})))
