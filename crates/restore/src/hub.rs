@@ -28,6 +28,15 @@ fn hostname(subdomain: &str, step: u32, url_key: &str, base: &str) -> String {
     format!("{name}-{url_key}.{base}").to_ascii_lowercase()
 }
 
+/// Whether `item` is a Hub site (the only items [`register`] does anything for).
+#[must_use]
+pub fn is_site(item: &Item) -> bool {
+    matches!(
+        item.item_type.as_str(),
+        "Hub Site Application" | "Site Application"
+    )
+}
+
 /// Put the restored site `target_id` (owned by `owner`) on the web in the target; what the report
 /// says of its address, when there is something to say. Nothing for a site without a default
 /// hostname, or a target without a Hub API.
@@ -37,11 +46,7 @@ pub async fn register(
     owner: &str,
     target_id: &str,
 ) -> Result<Option<String>, String> {
-    if !matches!(
-        item.item_type.as_str(),
-        "Hub Site Application" | "Site Application"
-    ) || ctx.facts.is_portal
-    {
+    if !is_site(item) || ctx.facts.is_portal {
         return Ok(None);
     }
     let Some(hub) = ctx.facts.hub.as_deref() else {

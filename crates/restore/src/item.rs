@@ -379,10 +379,11 @@ async fn restore(
     }
     // A Hub site: registered and given its hostname in the target's Hub, as Hub makes a site.
     let mut hub_note = None;
-    if !ctx
-        .journal
-        .done(&item.id, "hub")
-        .map_err(|e| fail(e.to_string()))?
+    if crate::hub::is_site(item)
+        && !ctx
+            .journal
+            .done(&item.id, "hub")
+            .map_err(|e| fail(e.to_string()))?
     {
         hub_note = crate::hub::register(ctx, item, owner, &target_id)
             .await

@@ -740,6 +740,19 @@ pub enum MadeByJob<'a> {
 /// snapshot holds, or a package of such an area.
 #[must_use]
 pub fn made_by_job<'a>(snapshot: &'a Snapshot, item: &Item) -> Option<MadeByJob<'a>> {
+    // The types `Area2Package` leads to (the REST reference's relationship table): only these
+    // are looked for among the areas' packages, so the plan stays linear in the item count.
+    const PACKAGES: &[&str] = &[
+        "SQLite Geodatabase",
+        "Tile Package",
+        "Compact Tile Package",
+        "Vector Tile Package",
+        "Map Package",
+        "Mobile Map Package",
+    ];
+    if item.item_type != "Map Area" && !PACKAGES.contains(&item.item_type.as_str()) {
+        return None;
+    }
     let origin_of = |kind: &str, id: &str| {
         snapshot.items.iter().find(|o| {
             o.relationships.iter().any(|r| {
