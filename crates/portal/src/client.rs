@@ -446,16 +446,7 @@ impl Client {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(b.to_string());
         }
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        let response = request
-            .send()
-            .await
-            .map_err(|e| Error::new(call, &shown, ErrorKind::Transport(describe(&e))))?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| Error::new(call, &shown, ErrorKind::Transport(describe(&e))))?;
+        let (status, _, bytes) = self.exchange(call, &shown, request).await?;
         if bytes.is_empty() {
             return Ok((status, Value::Null));
         }
@@ -467,6 +458,29 @@ impl Client {
             )
         })?;
         Ok((status, value))
+    }
+
+    /// Send `request` (counted) and read its whole answer: the status, `Retry-After` in seconds
+    /// when given, and the body. A failure to send or read is [`ErrorKind::Transport`], naming
+    /// `call` and `shown` (the redacted URL).
+    async fn exchange(
+        &self,
+        call: &str,
+        shown: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(u16, Option<u64>, bytes::Bytes), Error> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let transport =
+            |e: reqwest::Error| Error::new(call, shown, ErrorKind::Transport(describe(&e)));
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let body = response.bytes().await.map_err(transport)?;
+        Ok((status, retry_after, body))
     }
 
     async fn attempt(
@@ -482,21 +496,7 @@ impl Client {
             .await
             .expect("the semaphore is never closed");
         let (request, shown) = self.build(call, url, payload, token).await?;
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        let response = request
-            .send()
-            .await
-            .map_err(|e| Error::new(call, &shown, ErrorKind::Transport(describe(&e))))?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| Error::new(call, &shown, ErrorKind::Transport(describe(&e))))?;
+        let (status, retry_after, body) = self.exchange(call, &shown, request).await?;
         let parsed: Result<Value, _> = serde_json::from_slice(&body);
         match parsed {
             Ok(v) => match envelope(&v) {

@@ -17,7 +17,7 @@ use orgpack_archive::manifest::Item;
 use orgpack_portal::{Content, NewMapArea};
 use serde_json::{Value, json};
 
-use crate::item::{Ctx, read_json};
+use crate::item::Ctx;
 use crate::journal::Kind;
 use crate::plan::MadeByJob;
 
@@ -44,15 +44,17 @@ fn target_of(ctx: &Ctx<'_>, id: &str, what: &str) -> Result<String, Failed> {
 }
 
 /// Make the item in the target (or find what a run cut short made); its id, journaled.
+/// `json` is the item's JSON as archived.
 pub async fn make(
     ctx: &Ctx<'_>,
     item: &Item,
+    json: &Value,
     made: MadeByJob<'_>,
     folder: Option<&str>,
 ) -> Result<String, Failed> {
     let id = match made {
-        MadeByJob::Area { map } => create_area(ctx, item, map, folder).await?,
-        MadeByJob::Package { area } => package_of(ctx, item, area).await?,
+        MadeByJob::Area { map } => create_area(ctx, json, map, folder).await?,
+        MadeByJob::Package { area } => package_of(ctx, item, json, area).await?,
     };
     ctx.journal
         .set_id(Kind::Item, &item.id, &id, true)
@@ -64,12 +66,11 @@ pub async fn make(
 /// by a run cut short before its journal learnt it).
 async fn create_area(
     ctx: &Ctx<'_>,
-    item: &Item,
+    json: &Value,
     map: &str,
     folder: Option<&str>,
 ) -> Result<String, Failed> {
     let target_map = target_of(ctx, map, "web map")?;
-    let json = read_json(ctx.archive, &item.item).map_err(|e| (None, e))?;
     let title = json["title"].as_str().unwrap_or_default();
     let areas = ctx
         .client
@@ -84,7 +85,7 @@ async fn create_area(
         return Ok(id.to_owned());
     }
     let service = packaging(ctx).await?;
-    let (area_type, area) = area_of(&json).ok_or((
+    let (area_type, area) = area_of(json).ok_or((
         None,
         "the area has neither its geometry (properties.area) nor an extent to make it again from"
             .to_owned(),
@@ -152,9 +153,13 @@ fn service_part(title: &str) -> &str {
 }
 
 /// The package the restored area's setup made for the same service as `item`.
-async fn package_of(ctx: &Ctx<'_>, item: &Item, area: &str) -> Result<String, Failed> {
+async fn package_of(
+    ctx: &Ctx<'_>,
+    item: &Item,
+    json: &Value,
+    area: &str,
+) -> Result<String, Failed> {
     let target_area = target_of(ctx, area, "map area")?;
-    let json = read_json(ctx.archive, &item.item).map_err(|e| (None, e))?;
     let wanted = service_part(json["title"].as_str().unwrap_or_default());
     let packages = ctx
         .client

@@ -78,6 +78,10 @@ pub async fn register(
             || old.split('.').next().unwrap_or_default().to_owned(),
             str::to_owned,
         );
+    let site = client
+        .item(target_id)
+        .await
+        .map_err(|e| format!("reading the site: {e}"))?;
     let mine = client
         .hub_domains_of_site(hub, target_id)
         .await
@@ -101,13 +105,7 @@ pub async fn register(
                 .await
                 .map_err(|e| format!("registering the site as an application: {e}"))?,
         };
-        let title = client
-            .item(target_id)
-            .await
-            .map_err(|e| format!("reading the site: {e}"))?["title"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let title = site["title"].as_str().unwrap_or_default();
         client
             .add_hub_domain(
                 hub,
@@ -131,11 +129,7 @@ pub async fn register(
         .to_owned();
     doc["values"]["defaultHostname"] = json!(host);
     doc["values"]["subdomain"] = json!(new_sub);
-    let json = client
-        .item(target_id)
-        .await
-        .map_err(|e| format!("reading the site: {e}"))?;
-    let keywords: Vec<String> = json["typeKeywords"]
+    let keywords: Vec<String> = site["typeKeywords"]
         .as_array()
         .into_iter()
         .flatten()

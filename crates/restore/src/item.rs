@@ -246,7 +246,7 @@ async fn restore(
         let id = republish(ctx, item, owner, folder.as_deref()).await?;
         (id, Status::Created, None)
     } else if let Some(made) = made {
-        let id = crate::areas::make(ctx, item, made, folder.as_deref()).await?;
+        let id = crate::areas::make(ctx, item, &json, made, folder.as_deref()).await?;
         (id, Status::Created, None)
     } else {
         let (content, changed) = content_of(ctx, item, &gctx, &map).await?;

@@ -341,10 +341,11 @@ pub async fn plan_target(
     let in_place = options.in_place || facts.org_id == snapshot.source.org_id;
     let chosen = selected(snapshot, &narrowed(snapshot, options, in_place))?;
     let mut graph = Graph::new();
-    // A view, or a hosted tile layer, is made from its source service, so the source comes
-    // first: the Service2Service relationship between them (the source its origin) orders
-    // nothing.
-    let mut views_of: BTreeSet<(&str, &str)> = snapshot
+    // Pairs (origin, made) whose relationship orders nothing, because `made` is made from
+    // `origin` and must come after it: a view or a hosted tile layer and its source service (the
+    // Service2Service relationship, the source its origin), and below, a map area and its map, a
+    // package and its area.
+    let mut made_from: BTreeSet<(&str, &str)> = snapshot
         .items
         .iter()
         .flat_map(|made| {
@@ -369,7 +370,7 @@ pub async fn plan_target(
             MadeByJob::Area { map } => (map, "Map2Area"),
             MadeByJob::Package { area } => (area, "Area2Package"),
         };
-        views_of.insert((from, item.id.as_str()));
+        made_from.insert((from, item.id.as_str()));
         if chosen.contains(from) {
             graph.add_edge(Edge {
                 from: item.id.clone(),
@@ -394,7 +395,7 @@ pub async fn plan_target(
                 .item_id
                 .as_ref()
                 .filter(|t| chosen.contains(*t) && **t != item.id)
-                .filter(|t| !views_of.contains(&(item.id.as_str(), t.as_str())))
+                .filter(|t| !made_from.contains(&(item.id.as_str(), t.as_str())))
             {
                 graph.add_edge(Edge {
                     from: item.id.clone(),
@@ -414,7 +415,7 @@ pub async fn plan_target(
             };
             if chosen.contains(&r.item_id)
                 && r.item_id != item.id
-                && !views_of.contains(&(origin, destination))
+                && !made_from.contains(&(origin, destination))
             {
                 graph.add_edge(relationship_edge(
                     &item.id,

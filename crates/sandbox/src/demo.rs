@@ -726,20 +726,6 @@ impl Sandbox {
                     .next()
                     .unwrap_or_default()
                     .to_owned();
-                let created = client
-                    .create_service(
-                        &item.owner,
-                        folder,
-                        &serde_json::json!({"name": v.name}).to_string(),
-                        true,
-                        &[],
-                    )
-                    .await
-                    .map_err(|e| seed_error(&what, &e))?;
-                let url = created
-                    .service_url
-                    .clone()
-                    .ok_or_else(|| seed_error(&what, &"the view has no URL"))?;
                 let layers: Vec<serde_json::Value> = v
                     .layers
                     .iter()
@@ -753,23 +739,23 @@ impl Sandbox {
                         })
                     })
                     .collect();
-                client
-                    .add_to_definition(&url, &serde_json::json!({"layers": layers}).to_string())
-                    .await
-                    .map_err(|e| seed_error(&what, &e))?;
+                let (id, url) = defined_service(
+                    client,
+                    &item.owner,
+                    folder,
+                    &serde_json::json!({"name": v.name}),
+                    true,
+                    &serde_json::json!({"layers": layers}).to_string(),
+                    &what,
+                )
+                .await?;
                 let title = item.title.clone().unwrap_or_else(|| v.name.clone());
                 client
-                    .update_item(
-                        &item.owner,
-                        None,
-                        &created.service_item_id,
-                        &[("title", &title)],
-                        Content::None,
-                    )
+                    .update_item(&item.owner, None, &id, &[("title", &title)], Content::None)
                     .await
                     .map_err(|e| seed_error(&what, &e))?;
                 out.urls.insert(item.key.clone(), url);
-                created.service_item_id
+                id
             } else if let Some(p) = &item.publish {
                 let from = out
                     .items
@@ -823,19 +809,14 @@ impl Sandbox {
                         .map_err(|e| seed_error(&what, &e))?;
                 }
                 if let (Some(name), Some(url)) = (&p.service, &published.service_url) {
-                    let def: serde_json::Value =
-                        serde_json::from_slice(&file(name)?).map_err(|e| seed_error(&what, &e))?;
-                    crate::demo_services::finish(
-                        client,
-                        &item.owner,
-                        &published.service_item_id,
-                        url,
-                        &def,
-                        |n| file(n).map(std::borrow::Cow::into_owned),
-                        &staging,
-                    )
-                    .await
-                    .map_err(|e| seed_error(&what, &e))?;
+                    let finishing = Finishing {
+                        files,
+                        staging: &staging,
+                        what: &what,
+                    };
+                    finishing
+                        .apply(client, &item.owner, &published.service_item_id, url, name)
+                        .await?;
                 }
                 if let Some(u) = published.service_url {
                     out.urls.insert(item.key.clone(), u);
@@ -843,43 +824,29 @@ impl Sandbox {
                 published.service_item_id
             } else if let Some(c) = &item.create {
                 let name = fill(c.name.as_bytes(), &out, &self.portal_url(org), &org_id);
-                let created = client
-                    .create_service(
-                        &item.owner,
-                        folder,
-                        &serde_json::json!({
-                            "name": name,
-                            "spatialReference": {"wkid": 102_100, "latestWkid": 3857},
-                        })
-                        .to_string(),
-                        false,
-                        &[],
-                    )
-                    .await
-                    .map_err(|e| seed_error(&what, &e))?;
-                let url = created
-                    .service_url
-                    .clone()
-                    .ok_or_else(|| seed_error(&what, &"the service has no URL"))?;
                 let layers = String::from_utf8_lossy(&file(&c.definition)?).into_owned();
-                client
-                    .add_to_definition(&url, &layers)
-                    .await
-                    .map_err(|e| seed_error(&what, &e))?;
-                if let Some(name) = &c.service {
-                    let def: serde_json::Value =
-                        serde_json::from_slice(&file(name)?).map_err(|e| seed_error(&what, &e))?;
-                    crate::demo_services::finish(
-                        client,
-                        &item.owner,
-                        &created.service_item_id,
-                        &url,
-                        &def,
-                        |n| file(n).map(std::borrow::Cow::into_owned),
-                        &staging,
-                    )
-                    .await
-                    .map_err(|e| seed_error(&what, &e))?;
+                let (id, url) = defined_service(
+                    client,
+                    &item.owner,
+                    folder,
+                    &serde_json::json!({
+                        "name": name,
+                        "spatialReference": {"wkid": 102_100, "latestWkid": 3857},
+                    }),
+                    false,
+                    &layers,
+                    &what,
+                )
+                .await?;
+                if let Some(seed) = &c.service {
+                    let finishing = Finishing {
+                        files,
+                        staging: &staging,
+                        what: &what,
+                    };
+                    finishing
+                        .apply(client, &item.owner, &id, &url, seed)
+                        .await?;
                 }
                 let mut params = vec![("title", item.title.clone().unwrap_or(name))];
                 if let Some(t) = &item.tags {
@@ -888,17 +855,11 @@ impl Sandbox {
                 let refs: Vec<(&str, &str)> =
                     params.iter().map(|(k, v)| (*k, v.as_str())).collect();
                 client
-                    .update_item(
-                        &item.owner,
-                        None,
-                        &created.service_item_id,
-                        &refs,
-                        Content::None,
-                    )
+                    .update_item(&item.owner, None, &id, &refs, Content::None)
                     .await
                     .map_err(|e| seed_error(&what, &e))?;
                 out.urls.insert(item.key.clone(), url);
-                created.service_item_id
+                id
             } else if let Some(a) = &item.map_area {
                 let data = match &item.data {
                     Some(name) => Some(fill(&file(name)?, &out, &self.portal_url(org), &org_id)),
@@ -1269,6 +1230,67 @@ impl Sandbox {
             )
             .await?;
         Ok(())
+    }
+}
+
+/// A hosted feature service made empty (`createService` with `create` as its parameters, a view
+/// when `is_view`) and given `definition`'s layers and tables (`addToDefinition`): its item id
+/// and URL.
+async fn defined_service(
+    client: &Client,
+    owner: &str,
+    folder: Option<&str>,
+    create: &serde_json::Value,
+    is_view: bool,
+    definition: &str,
+    what: &str,
+) -> Result<(String, String), Error> {
+    let created = client
+        .create_service(owner, folder, &create.to_string(), is_view, &[])
+        .await
+        .map_err(|e| seed_error(what, &e))?;
+    let url = created
+        .service_url
+        .ok_or_else(|| seed_error(what, &"the service has no URL"))?;
+    client
+        .add_to_definition(&url, definition)
+        .await
+        .map_err(|e| seed_error(what, &e))?;
+    Ok((created.service_item_id, url))
+}
+
+/// What a seeded service's seed file gives it once it exists (`demo_services`): where the seed's
+/// files are, where uploads are staged, and the item being seeded (for errors).
+struct Finishing<'a> {
+    files: Files<'a>,
+    staging: &'a std::path::Path,
+    what: &'a str,
+}
+
+impl Finishing<'_> {
+    /// Apply seed file `seed` to service `url` (item `id`, owned by `owner`).
+    async fn apply(
+        &self,
+        client: &Client,
+        owner: &str,
+        id: &str,
+        url: &str,
+        seed: &str,
+    ) -> Result<(), Error> {
+        let def: serde_json::Value = serde_json::from_slice(&self.files.get(seed)?)
+            .map_err(|e| seed_error(self.what, &e))?;
+        let files = self.files;
+        crate::demo_services::finish(
+            client,
+            owner,
+            id,
+            url,
+            &def,
+            |n| files.get(n).map(std::borrow::Cow::into_owned),
+            self.staging,
+        )
+        .await
+        .map_err(|e| seed_error(self.what, &e))
     }
 }
 

@@ -95,7 +95,7 @@ async fn a_hub_site_is_registered_and_given_its_hostname_in_the_target() {
         journal: dir.path().join("county.journal.sqlite"),
     };
     let county = &target.client;
-    let (_, taken) = {
+    let (roads, taken) = {
         let c = Client::new(
             PortalUrl::parse(&s.sandbox.portal_url("county")).unwrap(),
             Credentials::Password {
@@ -138,7 +138,9 @@ async fn a_hub_site_is_registered_and_given_its_hostname_in_the_target() {
         .unwrap()
         .to_owned();
     let host = format!("water-1-{key}.hub.arcgis.com");
-    assert_ne!(host, taken);
+    // The hostname another site held stays that site's.
+    let held = county.hub_domain(&hub, &taken).await.unwrap().unwrap();
+    assert_eq!(held["siteId"], roads.as_str());
     let why = restored.reason.as_deref().unwrap_or_default();
     assert!(why.contains(&host) && why.contains(&source_host), "{why}");
 

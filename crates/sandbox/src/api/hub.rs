@@ -121,8 +121,8 @@ fn fail(status: StatusCode, title: &str, detail: &str) -> Response {
         .into_response()
 }
 
-/// The keys a domain entry takes.
-const ENTRY: &[&str] = &[
+/// The keys a domain entry must give (strings), and those it may give besides.
+const REQUIRED: &[&str] = &[
     "hostname",
     "siteId",
     "siteTitle",
@@ -130,9 +130,8 @@ const ENTRY: &[&str] = &[
     "orgKey",
     "orgTitle",
     "clientKey",
-    "sslOnly",
-    "permanentRedirect",
 ];
+const OPTIONAL: &[&str] = &["sslOnly", "permanentRedirect"];
 
 /// The caller: the organization (key, id, name, Enterprise or not) and user of the token in the
 /// `Authorization` header.
@@ -289,18 +288,13 @@ fn add(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, Re
     let Some(fields) = entry.as_object() else {
         return Err(bad("The body must be a JSON domain entry."));
     };
-    if let Some(k) = fields.keys().find(|k| !ENTRY.contains(&k.as_str())) {
+    if let Some(k) = fields
+        .keys()
+        .find(|k| !REQUIRED.contains(&k.as_str()) && !OPTIONAL.contains(&k.as_str()))
+    {
         return Err(bad(&format!("'{k}' is not a field of a domain entry.")));
     }
-    for k in [
-        "hostname",
-        "siteId",
-        "siteTitle",
-        "orgId",
-        "orgKey",
-        "orgTitle",
-        "clientKey",
-    ] {
+    for &k in REQUIRED {
         if !fields.get(k).is_some_and(Value::is_string) {
             return Err(bad(&format!("'{k}' is required.")));
         }
